@@ -1,0 +1,1 @@
+"""Benchmarks behind ``smocast bench``: measurements printed as JSON, never asserted in tests."""

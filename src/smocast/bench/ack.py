@@ -1,0 +1,95 @@
+"""``smocast bench ack``: the source's cost of one ACK, at several group sizes.
+
+Each timed ACK goes through the whole source path: ``decode``, the child's update (SACK,
+RTT, congestion window, timers), the master's aggregation (per-segment release counters,
+right-edge minimum), and ``datagrams_to_send`` with whatever new data the ACK released.
+
+The receivers ack in rounds: in each round every receiver acknowledges two more segments,
+in a shuffled order, so the window advances once per round as it does under the default
+``slowest`` policy. The ACK datagrams are encoded before the clock starts.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+from typing import Any
+
+from smocast.core.datagram import Address
+from smocast.core.timestamps import timestamp
+from smocast.smo.channel import Channel
+from smocast.smo.config import ChannelConfig
+from smocast.wire import Packet, PacketType, encode
+
+GROUP: Address = ("232.1.1.1", 5000)
+SEGMENTS_PER_ACK = 2
+DT = 1e-6  # simulated seconds between ACKs
+
+
+def _address(i: int) -> Address:
+    return (f"10.{(i >> 16) & 0xFF}.{(i >> 8) & 0xFF}.{i & 0xFF}", 40000)
+
+
+def _channel(receivers: int) -> tuple[Channel, list[tuple[Address, int]]]:
+    """A channel with ``receivers`` established children and data waiting to go."""
+    config = ChannelConfig(min_receivers=receivers, pacing=False, max_window=1 << 30, retain_limit=1 << 30)
+    channel = Channel(GROUP, config, random.Random(1))
+    peers = [(_address(i), i + 1) for i in range(receivers)]
+    for address, conn in peers:
+        channel.receive_packet(Packet(PacketType.SYN, 1, conn, tsval=1), address, 0.0)
+    channel.datagrams_to_send(0.0)
+    for address, conn in peers:
+        channel.receive_packet(Packet(PacketType.ACK, 1, conn, window=1 << 30), address, 0.001)
+    channel.write(bytes(64 << 20))
+    channel.datagrams_to_send(0.001)
+    return channel, peers
+
+
+def _ack_stream(channel: Channel, peers: list[tuple[Address, int]], count: int,
+                rng: random.Random) -> list[tuple[bytes, Address]]:
+    mss = channel.config.mss
+    stream: list[tuple[bytes, Address]] = []
+    point = 0
+    while len(stream) < count:
+        point += SEGMENTS_PER_ACK * mss
+        order = list(peers)
+        rng.shuffle(order)
+        for address, conn in order:
+            packet = Packet(PacketType.ACK, 1, conn, ack=point, window=1 << 30, tsecr=timestamp(0.0005))
+            stream.append((encode(packet), address))
+    return stream[:count]
+
+
+def measure(receivers: int, acks: int, seed: int = 1) -> float:
+    """Seconds per ACK, over ``acks`` ACKs at group size ``receivers``."""
+    channel, peers = _channel(receivers)
+    stream = _ack_stream(channel, peers, acks, random.Random(seed))
+    receive, send = channel.receive_datagram, channel.datagrams_to_send
+    now = 0.002
+    started = time.perf_counter()
+    for data, address in stream:
+        receive(data, address, now)
+        send(now)
+        now += DT
+    elapsed = time.perf_counter() - started
+    if channel.stats.acks_processed < acks:
+        raise RuntimeError("the benchmark's ACKs were not all processed")
+    return elapsed / acks
+
+
+def run(sizes: list[int], acks: int, repeat: int) -> dict[str, Any]:
+    results = []
+    for n in sizes:
+        samples = [measure(n, acks, seed) for seed in range(1, repeat + 1)]
+        per_ack = statistics.median(samples)
+        results.append({
+            "receivers": n,
+            "acks_per_s": round(1 / per_ack),
+            "ns_per_ack": round(per_ack * 1e9),
+            "runs_ns_per_ack": [round(s * 1e9) for s in samples],
+        })
+    base = results[0]["ns_per_ack"]
+    for row in results:
+        row["ratio_to_smallest"] = round(row["ns_per_ack"] / base, 3)
+    return {"benchmark": "ack", "acks_per_run": acks, "repeat": repeat, "results": results}

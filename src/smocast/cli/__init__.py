@@ -1,0 +1,1 @@
+"""The ``smocast`` command line."""

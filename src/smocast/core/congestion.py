@@ -1,0 +1,130 @@
+"""Congestion control behind a small interface, with a registry so other controllers plug in.
+
+The caller (a per-receiver control block) owns loss detection and the recovery episode;
+a controller only does the window arithmetic for the four signals below.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+
+from smocast.core.errors import ConfigError
+
+INITIAL_WINDOW_SEGMENTS = 10  # RFC 6928
+MIN_SSTHRESH_SEGMENTS = 2  # RFC 5681 (4): ssthresh >= 2 * SMSS
+LOSS_WINDOW_SEGMENTS = 1  # RFC 5681 (3.1): cwnd after a retransmission timeout
+
+
+class CongestionController(ABC):
+    """Window arithmetic of one path, in bytes. ``cwnd`` is read after every signal."""
+
+    name = "abstract"
+
+    def __init__(self, mss: int, initial_window: int, max_window: int) -> None:
+        if mss <= 0 or initial_window <= 0 or max_window < mss:
+            raise ConfigError(f"bad window settings: mss={mss} initial={initial_window} max={max_window}")
+        self.mss = mss
+        self.max_window = max_window
+        self.cwnd = min(initial_window, max_window)
+        self.ssthresh = max_window
+
+    @property
+    def in_slow_start(self) -> bool:
+        return self.cwnd < self.ssthresh
+
+    @abstractmethod
+    def on_ack(self, acked: int, now: float, *, cwnd_limited: bool = True) -> None:
+        """``acked`` new bytes were cumulatively acknowledged outside loss recovery.
+
+        ``cwnd_limited`` is False when the sender used less than half the window; the window
+        then does not grow (RFC 7661), so it keeps meaning something on the path.
+        """
+
+    @abstractmethod
+    def on_congestion_event(self, now: float) -> None:
+        """Loss was detected by duplicate ACKs or SACK: one reduction per recovery episode."""
+
+    @abstractmethod
+    def on_retransmission_timeout(self, now: float) -> None:
+        """The retransmission timer expired."""
+
+
+class NewReno(CongestionController):
+    """Slow start, congestion avoidance with byte counting, halving on loss (RFC 5681/6582).
+
+    Loss recovery itself is SACK based and lives with the caller (RFC 6675 style); the
+    window is set to ssthresh on entering recovery, without RFC 6582's window inflation,
+    because repairs are clocked by delivered bytes instead.
+
+    ssthresh is half the *window*, as Linux computes it, not half the flight size of RFC
+    5681: a TCP-SMO child's flight is set by the slowest receiver, and halving that on every
+    receiver's loss would collapse the channel once per loss anywhere in the group.
+    """
+
+    name = "newreno"
+
+    def __init__(self, mss: int, initial_window: int, max_window: int) -> None:
+        super().__init__(mss, initial_window, max_window)
+        self._bytes_acked = 0  # RFC 3465 appropriate byte counting in congestion avoidance
+
+    def on_ack(self, acked: int, now: float, *, cwnd_limited: bool = True) -> None:
+        if not cwnd_limited:
+            return
+        if self.cwnd < self.ssthresh:
+            self.cwnd = min(self.cwnd + acked, self.ssthresh, self.max_window)
+            return
+        self._bytes_acked += acked
+        if self._bytes_acked >= self.cwnd:
+            self._bytes_acked -= self.cwnd
+            self.cwnd = min(self.cwnd + self.mss, self.max_window)
+
+    def on_congestion_event(self, now: float) -> None:
+        self.ssthresh = max(self.cwnd // 2, MIN_SSTHRESH_SEGMENTS * self.mss)
+        self.cwnd = self.ssthresh
+        self._bytes_acked = 0
+
+    def on_retransmission_timeout(self, now: float) -> None:
+        self.ssthresh = max(self.cwnd // 2, MIN_SSTHRESH_SEGMENTS * self.mss)
+        self.cwnd = LOSS_WINDOW_SEGMENTS * self.mss
+        self._bytes_acked = 0
+
+
+class FixedWindow(CongestionController):
+    """A constant window that ignores loss: for experiments that must not be rate-limited."""
+
+    name = "fixed"
+
+    def __init__(self, mss: int, initial_window: int, max_window: int) -> None:
+        super().__init__(mss, initial_window, max_window)
+        self.cwnd = max_window
+        self.ssthresh = max_window
+
+    def on_ack(self, acked: int, now: float, *, cwnd_limited: bool = True) -> None:
+        return
+
+    def on_congestion_event(self, now: float) -> None:
+        return
+
+    def on_retransmission_timeout(self, now: float) -> None:
+        return
+
+
+ControllerFactory = Callable[[int, int, int], CongestionController]
+
+CONTROLLERS: dict[str, ControllerFactory] = {NewReno.name: NewReno, FixedWindow.name: FixedWindow}
+
+
+def register_controller(name: str, factory: ControllerFactory) -> None:
+    """Make ``factory(mss, initial_window, max_window)`` available under ``name``."""
+    CONTROLLERS[name] = factory
+
+
+def make_controller(name: str, mss: int, max_window: int) -> CongestionController:
+    """Build the registered controller ``name`` with the RFC 6928 initial window."""
+    try:
+        factory = CONTROLLERS[name]
+    except KeyError:
+        known = ", ".join(sorted(CONTROLLERS))
+        raise ConfigError(f"unknown congestion controller {name!r}; known: {known}") from None
+    return factory(mss, INITIAL_WINDOW_SEGMENTS * mss, max_window)

@@ -1,0 +1,119 @@
+"""A simulated host: drives one sans-IO endpoint with the same pump as the asyncio runtime.
+
+Input arrives from the network; after each input the host drains the endpoint's events
+(to the application callback) and datagrams (to the network) and re-arms its one timer.
+An optional CPU model makes input processing take time on a bounded queue, so a host can
+be overloaded the way the TCP-SMO paper's server was at 1500 receivers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from smocast.core.datagram import Address, Endpoint
+from smocast.sim.kernel import Simulator
+
+if TYPE_CHECKING:
+    from smocast.sim.network import Network
+
+EventHandler = Callable[["Host", object, float], None]
+
+
+@dataclass(frozen=True, slots=True)
+class CpuModel:
+    """Each received packet costs ``per_packet`` seconds; at most ``queue`` wait, the rest drop."""
+
+    per_packet: float
+    queue: int = 1000
+
+
+class Host:
+    """One endpoint at one address in the simulated network."""
+
+    __slots__ = ("_busy_until", "_cpu", "_network", "_on_event", "_receive_packet", "_timer_at",
+                 "address", "cpu_drops", "endpoint", "frozen", "received", "sim", "waiting")
+
+    def __init__(self, sim: Simulator, network: Network, address: Address, endpoint: Endpoint,
+                 on_event: EventHandler | None = None, cpu: CpuModel | None = None) -> None:
+        self.sim = sim
+        self._network = network
+        self.address = address
+        self.endpoint = endpoint
+        self._on_event = on_event
+        self._receive_packet: Callable[[Any, Address, float], None] | None = getattr(
+            endpoint, "receive_packet", None)
+        self._cpu = cpu
+        self._busy_until = 0.0
+        self.waiting = 0
+        self.cpu_drops = 0
+        self._timer_at: float | None = None
+        self.frozen = False  # a frozen host ignores all input and sends nothing (a hung peer)
+        self.received = 0
+
+    def deliver(self, packet: Any, data: bytes, source: Address) -> None:
+        """A datagram arrived now; process it at once, or after the CPU model's queue."""
+        if self.frozen:
+            return
+        cpu = self._cpu
+        if cpu is None:
+            self._process(packet, data, source)
+            return
+        if self.waiting >= cpu.queue:
+            self.cpu_drops += 1
+            return
+        now = self.sim.now
+        done = max(now, self._busy_until) + cpu.per_packet
+        self._busy_until = done
+        self.waiting += 1
+        self.sim.schedule(done, self._process_queued, (packet, data, source))
+
+    def _process_queued(self, item: tuple[Any, bytes, Address]) -> None:
+        self.waiting -= 1
+        if not self.frozen:
+            self._process(*item)
+
+    def _process(self, packet: Any, data: bytes, source: Address) -> None:
+        now = self.sim.now
+        self.received += 1
+        if packet is not None and self._receive_packet is not None:
+            self._receive_packet(packet, source, now)
+        else:
+            self.endpoint.receive_datagram(data, source, now)
+        self.pump()
+
+    def pump(self) -> None:
+        """Drain events and datagrams and re-arm the timer; call after any input."""
+        if self.frozen:
+            return
+        now = self.sim.now
+        endpoint = self.endpoint
+        self._drain_events(now)
+        send = self._network.send
+        for datagram in endpoint.datagrams_to_send(now):
+            send(datagram, self, now)
+        self._drain_events(now)
+        deadline = endpoint.next_deadline()
+        if deadline is not None and (self._timer_at is None or deadline < self._timer_at):
+            self._timer_at = deadline
+            self.sim.schedule(deadline, self._on_timer, deadline)
+
+    def _drain_events(self, now: float) -> None:
+        endpoint = self.endpoint
+        handler = self._on_event
+        event = endpoint.next_event()
+        while event is not None:
+            if handler is not None:
+                handler(self, event, now)
+            event = endpoint.next_event()
+
+    def _on_timer(self, at: float) -> None:
+        if self._timer_at == at:
+            self._timer_at = None
+        if self.frozen:
+            return
+        deadline = self.endpoint.next_deadline()
+        if deadline is not None and deadline <= self.sim.now:
+            self.endpoint.handle_timer(self.sim.now)
+        self.pump()

@@ -1,0 +1,78 @@
+"""Packet loss models. Each draws from the ``random.Random`` it is given, never the global one."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Protocol
+
+from smocast.core.errors import ConfigError
+
+
+class LossModel(Protocol):
+    """Decides, packet by packet, whether a link loses a packet."""
+
+    def lost(self, rng: random.Random) -> bool:
+        """True when the next packet is lost."""
+
+
+class NoLoss:
+    """A perfect link."""
+
+    def lost(self, rng: random.Random) -> bool:
+        return False
+
+
+@dataclass(slots=True)
+class Bernoulli:
+    """Independent loss with probability ``p`` per packet."""
+
+    p: float
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.p < 1:
+            raise ConfigError(f"loss probability must be in [0, 1), got {self.p}")
+
+    def lost(self, rng: random.Random) -> bool:
+        return self.p > 0 and rng.random() < self.p
+
+
+@dataclass(slots=True)
+class GilbertElliott:
+    """Bursty loss: a two-state Markov chain, lossless when good, losing ``loss_bad`` when bad.
+
+    Build it from a mean loss rate and a mean burst length with :meth:`from_mean`.
+    """
+
+    p_good_to_bad: float
+    p_bad_to_good: float
+    loss_good: float = 0.0
+    loss_bad: float = 1.0
+    bad: bool = False
+
+    @classmethod
+    def from_mean(cls, loss: float, burst: float) -> GilbertElliott:
+        """Stationary loss rate ``loss``, mean length of a bad period ``burst`` packets."""
+        if not 0 <= loss < 1 or burst < 1:
+            raise ConfigError(f"need 0 <= loss < 1 and burst >= 1, got loss={loss} burst={burst}")
+        to_good = 1.0 / burst
+        to_bad = loss * to_good / (1.0 - loss)
+        return cls(min(1.0, to_bad), to_good)
+
+    def lost(self, rng: random.Random) -> bool:
+        if self.bad:
+            if rng.random() < self.p_bad_to_good:
+                self.bad = False
+        elif rng.random() < self.p_good_to_bad:
+            self.bad = True
+        rate = self.loss_bad if self.bad else self.loss_good
+        return rate > 0 and rng.random() < rate
+
+
+def make_loss(p: float, burst: float | None = None) -> LossModel:
+    """Bernoulli loss, or Gilbert-Elliott bursts when a mean ``burst`` length is given."""
+    if p <= 0:
+        return NoLoss()
+    if burst is not None and burst > 1:
+        return GilbertElliott.from_mean(p, burst)
+    return Bernoulli(p)

@@ -1,0 +1,90 @@
+"""Building the simulated network for a run: one source, N receivers, links and loss."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from smocast.core.datagram import Address
+from smocast.sim.host import CpuModel, EventHandler, Host
+from smocast.sim.kernel import Simulator
+from smocast.sim.link import Link
+from smocast.sim.loss import make_loss
+from smocast.sim.network import Network
+
+SOURCE_ADDRESS: Address = ("10.0.0.1", 5000)
+GROUP_ADDRESS: Address = ("232.1.1.1", 5000)
+DEFAULT_QUEUE_BYTES = 512 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class PathSpec:
+    """The links of one run. Rates in bit/s (None: unlimited), delays in seconds one-way.
+
+    ``delay`` is each receiver's one-way delay; with ``delay_max`` set, the receivers'
+    delays are spread evenly from ``delay`` to ``delay_max``. ``loss`` is on the data path
+    (each receiver's downlink, independent per receiver), ``ack_loss`` on each receiver's
+    uplink. ``shared_loss`` is on each subtree link in front of ``subtree_size``
+    receivers: a packet lost there is lost to all of them (correlated loss).
+    """
+
+    rate: float | None = 100e6
+    delay: float = 0.005
+    delay_max: float | None = None
+    loss: float = 0.0
+    ack_loss: float = 0.0
+    burst: float | None = None
+    shared_loss: float = 0.0
+    subtree_size: int = 0
+    queue_bytes: int = DEFAULT_QUEUE_BYTES
+
+    def receiver_delay(self, index: int, count: int) -> float:
+        if self.delay_max is None or count <= 1:
+            return self.delay
+        return self.delay + (self.delay_max - self.delay) * index / (count - 1)
+
+
+def receiver_address(index: int) -> Address:
+    """A unique synthetic address for receiver ``index`` (0-based)."""
+    return (f"10.{1 + (index >> 16) & 0xFF}.{(index >> 8) & 0xFF}.{index & 0xFF}", 40000)
+
+
+class StarTopology:
+    """A network with its source attached; add receivers with :meth:`add_receiver`."""
+
+    def __init__(self, sim: Simulator, path: PathSpec, rng: random.Random) -> None:
+        self.sim = sim
+        self.path = path
+        self.rng = rng
+        self.network = Network(sim, GROUP_ADDRESS)
+        self._subtree_links: dict[int, Link] = {}
+
+    def attach_source(self, endpoint: object, on_event: EventHandler | None = None,
+                      cpu: CpuModel | None = None, address: Address = SOURCE_ADDRESS) -> Host:
+        p = self.path
+        host = Host(self.sim, self.network, address, endpoint, on_event, cpu)  # type: ignore[arg-type]
+        self.network.attach_source(
+            host,
+            downlink=Link(p.rate, 0.0, self.rng, queue_bytes=p.queue_bytes * 4),
+            uplink=Link(p.rate, 0.0, self.rng, queue_bytes=p.queue_bytes),
+        )
+        return host
+
+    def add_receiver(self, index: int, count: int, endpoint: object, on_event: EventHandler | None = None,
+                     address: Address | None = None) -> Host:
+        """Attach receiver ``index`` of ``count``; it is not yet in the group (call ``join``)."""
+        p = self.path
+        subtree = index // p.subtree_size if p.subtree_size > 0 else 0
+        if subtree not in self._subtree_links:
+            link = Link(None, 0.0, self.rng, loss=make_loss(p.shared_loss, p.burst))
+            self._subtree_links[subtree] = link
+            self.network.add_subtree(subtree, link)
+        delay = p.receiver_delay(index, count)
+        host = Host(self.sim, self.network, address or receiver_address(index), endpoint, on_event)  # type: ignore[arg-type]
+        self.network.attach(
+            host,
+            downlink=Link(p.rate, delay, self.rng, loss=make_loss(p.loss, p.burst), queue_bytes=p.queue_bytes),
+            uplink=Link(p.rate, delay, self.rng, loss=make_loss(p.ack_loss, p.burst), queue_bytes=p.queue_bytes),
+            subtree=subtree,
+        )
+        return host

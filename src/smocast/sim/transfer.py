@@ -1,0 +1,233 @@
+"""A simulated TCP-SMO file transfer: one source, N receivers, every byte checked by SHA-256.
+
+``run_transfer`` builds the network of a :class:`TransferSpec`, runs it to completion (or its
+time limit) and returns a :class:`TransferResult` whose ``as_json`` is what
+``smocast sim transfer --json`` prints. Same spec, same result, except ``wall_time_s``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from smocast.core.acking import AckFrequency
+from smocast.core.datagram import Address
+from smocast.sim.host import CpuModel, Host
+from smocast.sim.kernel import Simulator
+from smocast.sim.topology import GROUP_ADDRESS, SOURCE_ADDRESS, PathSpec, StarTopology
+from smocast.smo import events as ev
+from smocast.smo.channel import Channel
+from smocast.smo.config import ChannelConfig, DropRules, ReceiverConfig
+from smocast.smo.policies import CwndPolicy, WindowPolicy
+from smocast.smo.receiver import Receiver
+
+SOURCE_CHUNK_INTERVAL = 0.01  # a rate-limited source application writes every 10 ms
+
+
+@dataclass(frozen=True, slots=True)
+class TransferSpec:
+    """One simulated transfer. ``size`` bytes of seeded random data go to ``receivers``.
+
+    ``stall`` receivers stop responding (hang) once they received ``stall_at`` of the file.
+    ``late_joiners`` connect at ``late_join_at`` seconds (needs ``continuous``).
+    ``source_rate`` (bytes/s) makes the source application write at that pace instead of
+    all at once.
+    """
+
+    receivers: int = 100
+    size: int = 4 << 20
+    path: PathSpec = field(default_factory=PathSpec)
+    policy: str = "slowest"
+    cwnd_policy: str = "min"
+    ack_every: int | None = None
+    source_cpu_per_packet: float | None = None
+    source_cpu_queue: int = 1000
+    seed: int = 1
+    continuous: bool = False
+    stall: int = 0
+    stall_at: float = 0.125
+    late_joiners: int = 0
+    late_join_at: float = 1.0
+    source_rate: float | None = None
+    progress_timeout: float = 10.0
+    time_limit: float = 3600.0
+    mss: int = 1400
+
+    def channel_config(self) -> ChannelConfig:
+        return ChannelConfig(
+            mss=self.mss,
+            admission="continuous" if self.continuous else "wait",
+            min_receivers=0 if self.continuous else self.receivers,
+            window_policy=WindowPolicy.parse(self.policy),
+            cwnd_policy=CwndPolicy.parse(self.cwnd_policy),
+            ack_frequency=AckFrequency(fixed=self.ack_every),
+            drop_rules=DropRules(progress_timeout=self.progress_timeout),
+        )
+
+
+@dataclass(slots=True)
+class ReceiverOutcome:
+    """What one receiver got."""
+
+    index: int
+    start: int | None = None
+    received: int = 0
+    completed_at: float | None = None
+    dropped: str | None = None
+    identical: bool | None = None
+    digest: Any = field(default_factory=hashlib.sha256)
+
+
+@dataclass(slots=True)
+class TransferResult:
+    spec: TransferSpec
+    outcomes: list[ReceiverOutcome]
+    sim_time: float
+    wall_time: float
+    channel: Channel
+    source_digest: str
+    deliveries: int
+    source_egress_bytes: int
+    source_cpu_drops: int
+    drop_events: list[ev.ReceiverDropped]
+
+    @property
+    def completed(self) -> int:
+        return sum(1 for o in self.outcomes if o.completed_at is not None)
+
+    @property
+    def all_identical(self) -> bool:
+        done = [o for o in self.outcomes if o.completed_at is not None]
+        return bool(done) and all(o.identical for o in done)
+
+    def as_json(self) -> dict[str, Any]:
+        spec, stats = self.spec, self.channel.stats
+        finish = max((o.completed_at for o in self.outcomes if o.completed_at is not None), default=None)
+        return {
+            "receivers": spec.receivers + spec.late_joiners,
+            "completed": self.completed,
+            "dropped": sum(1 for o in self.outcomes if o.dropped is not None),
+            "all_identical": self.all_identical,
+            "bytes": spec.size,
+            "sim_time_s": round(self.sim_time, 6),
+            "goodput_bps": round(spec.size * 8 / finish, 1) if finish else 0.0,
+            "segments": {
+                "original": stats.original_segments,
+                "repair_unicast": stats.repair_unicast,
+                "repair_multicast": stats.repair_multicast,
+            },
+            "acks_processed": stats.acks_processed,
+            "source_egress_bytes": self.source_egress_bytes,
+            "source_cpu_drops": self.source_cpu_drops,
+            "deliveries": self.deliveries,
+            "drop_reasons": sorted({e.reason.value for e in self.drop_events}),
+            "policy": spec.policy,
+            "cwnd_policy": spec.cwnd_policy,
+            "loss": spec.path.loss,
+            "ack_loss": spec.path.ack_loss,
+            "seed": spec.seed,
+            "wall_time_s": round(self.wall_time, 3),
+        }
+
+
+class _Run:
+    """The wiring of one transfer: hosts, applications and the stop condition."""
+
+    def __init__(self, spec: TransferSpec) -> None:
+        self.spec = spec
+        self.rng = random.Random(spec.seed)
+        self.data = random.Random(spec.seed ^ 0x5EED).randbytes(spec.size)
+        self.sim = Simulator()
+        self.topology = StarTopology(self.sim, spec.path, self.rng)
+        self.channel = Channel(GROUP_ADDRESS, spec.channel_config(), random.Random(self.rng.getrandbits(64)))
+        cpu = CpuModel(spec.source_cpu_per_packet, spec.source_cpu_queue) if spec.source_cpu_per_packet else None
+        self.source = self.topology.attach_source(self.channel, self._on_source_event, cpu)
+        self.outcomes: list[ReceiverOutcome] = []
+        self.hosts: list[Host] = []
+        self.drops: list[ev.ReceiverDropped] = []
+        self.finished = False
+        self.written = 0
+        self._by_address: dict[Address, ReceiverOutcome] = {}
+        total = spec.receivers + spec.late_joiners
+        for index in range(total):
+            self._add_receiver(index, total)
+
+    def _add_receiver(self, index: int, total: int) -> None:
+        receiver = Receiver(SOURCE_ADDRESS, ReceiverConfig(), random.Random(self.rng.getrandbits(64)))
+        host = self.topology.add_receiver(index, total, receiver, self._on_receiver_event)
+        outcome = ReceiverOutcome(index)
+        self.outcomes.append(outcome)
+        self.hosts.append(host)
+        self._by_address[host.address] = outcome
+        at = self.spec.late_join_at if index >= self.spec.receivers else 0.0
+        self.sim.schedule(at, self._connect, host)
+
+    def _connect(self, host: Host) -> None:
+        self.topology.network.join(host)
+        receiver = host.endpoint
+        assert isinstance(receiver, Receiver)
+        receiver.connect(self.sim.now)
+        host.pump()
+
+    def start_source(self) -> None:
+        if self.spec.source_rate is None:
+            self.channel.write(self.data)
+            self.channel.close()
+            self.written = len(self.data)
+        else:
+            self.sim.schedule(0.0, self._write_chunk)
+        self.source.pump()
+
+    def _write_chunk(self, _: object) -> None:
+        assert self.spec.source_rate is not None
+        chunk = max(1, int(self.spec.source_rate * SOURCE_CHUNK_INTERVAL))
+        piece = self.data[self.written:self.written + chunk]
+        self.channel.write(piece)
+        self.written += len(piece)
+        if self.written >= len(self.data):
+            self.channel.close()
+        else:
+            self.sim.schedule(self.sim.now + SOURCE_CHUNK_INTERVAL, self._write_chunk)
+        self.source.pump()
+
+    def _on_source_event(self, host: Host, event: object, now: float) -> None:
+        if isinstance(event, ev.ChannelFinished):
+            self.finished = True
+        elif isinstance(event, ev.ReceiverDropped):
+            self.drops.append(event)
+
+    def _on_receiver_event(self, host: Host, event: object, now: float) -> None:
+        outcome = self._by_address[host.address]
+        if isinstance(event, ev.DataReceived):
+            outcome.digest.update(event.data)
+            outcome.received += len(event.data)
+            if outcome.index < self.spec.stall and outcome.received >= self.spec.stall_at * self.spec.size:
+                host.frozen = True
+        elif isinstance(event, ev.Connected):
+            outcome.start = event.start
+        elif isinstance(event, ev.StreamEnded):
+            outcome.completed_at = now
+            start = outcome.start or 0
+            outcome.identical = outcome.digest.hexdigest() == hashlib.sha256(self.data[start:]).hexdigest()
+        elif isinstance(event, ev.ConnectionReset | ev.ConnectFailed):
+            outcome.dropped = event.reason
+
+    def run(self) -> TransferResult:
+        started = time.perf_counter()
+        self.start_source()
+        self.sim.run(until=self.spec.time_limit, stop=lambda: self.finished)
+        wall = time.perf_counter() - started
+        counters = self.topology.network.counters
+        return TransferResult(
+            self.spec, self.outcomes, self.sim.now, wall, self.channel,
+            hashlib.sha256(self.data).hexdigest(), counters.deliveries, counters.source_egress_bytes,
+            self.source.cpu_drops, self.drops,
+        )
+
+
+def run_transfer(spec: TransferSpec) -> TransferResult:
+    """Run one simulated transfer to completion or to ``spec.time_limit``."""
+    return _Run(spec).run()

@@ -1,0 +1,631 @@
+"""The TCP-SMO source: a master control block over one child control block per receiver.
+
+Data is sent once to the group; each child tracks its receiver's ACKs, does its own fast
+retransmit and timeout, and asks for repairs, which go by unicast or, when enough receivers
+miss the same segment, by multicast. The policies of :mod:`smocast.smo.policies` derive the
+channel's window edge, congestion window and RTT from the children's.
+
+Two windows, decoupled as Levine's taxonomy asks: the *memory* window (policy F) decides
+when data may leave the send buffer; the *congestion* window (policy G) decides how much may
+be in flight. Under ``G = min`` each pacing receiver's cwnd bounds its own un-acked,
+un-SACKed bytes (RFC 6675's pipe), so the channel may send up to the smallest of the
+receivers' right edges ``una + SACKed + cwnd``; one receiver's hole does not stall the rest.
+
+Sans-IO: drive it with ``receive_datagram``/``handle_timer`` and drain ``datagrams_to_send``
+and ``next_event``. The per-ACK work does not grow with the number of receivers: the window
+edge comes from per-segment counters (:mod:`smocast.smo.sendbuf`) and the smallest right
+edge from a :class:`~smocast.core.aggregate.CountedMin`; anything that needs all receivers
+runs in a periodic sweep (:mod:`smocast.smo.sweep`).
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from dataclasses import dataclass
+
+from smocast.core.aggregate import CountedMin
+from smocast.core.congestion import INITIAL_WINDOW_SEGMENTS, make_controller
+from smocast.core.datagram import Address, Datagram
+from smocast.core.errors import LocalProtocolError
+from smocast.core.pacing import Pacer
+from smocast.core.rtt import RttEstimator
+from smocast.core.timers import Timer, TimerQueue
+from smocast.core.timestamps import elapsed_since, timestamp
+from smocast.smo import events as ev
+from smocast.smo.child import Child, ChildState
+from smocast.smo.config import ChannelConfig
+from smocast.smo.recovery import lost_segments, note_missing
+from smocast.smo.sendbuf import Segment, SendBuffer
+from smocast.smo.sweep import sweep
+from smocast.wire import HEADER_SIZE, DecodeError, Packet, PacketType, decode, encode
+
+PACING_GAIN_SLOW_START = 2.0  # as Linux's sch_fq pacing: twice the rate while the window doubles
+PACING_GAIN = 1.25
+SYN_ACK_INTERVAL = 0.5  # first SYN-ACK retransmission, doubled each time
+TLP_ACK_DELAY = 0.025  # RFC 8985 (7.2): allow the receiver's delayed ACK when one segment is out
+TLP_MINIMUM = 0.002  # seconds; a probe timeout never shorter than this
+
+
+@dataclass(slots=True)
+class ChannelStats:
+    """Counters of what the channel did; read them at any time."""
+
+    original_segments: int = 0
+    repair_unicast: int = 0
+    repair_multicast: int = 0
+    acks_processed: int = 0
+    malformed: int = 0
+    foreign: int = 0
+    bytes_original: int = 0
+    bytes_repair: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiverInfo:
+    """Accounting for one receiver: who, since when, how far, and how its path looks."""
+
+    receiver: int
+    address: Address
+    state: str
+    joined_at: float
+    start: int
+    acked: int
+    srtt: float | None
+    cwnd: int
+    repairs_unicast: int
+    repairs_multicast: int
+    passive: bool
+
+
+class Channel:
+    """The source of one TCP-SMO channel (S, G): the master control block."""
+
+    def __init__(self, group: Address, config: ChannelConfig | None = None,
+                 rng: random.Random | None = None) -> None:
+        self.group = group
+        self.config = cfg = config or ChannelConfig()
+        self._rng = rng or random.Random(0)
+        self.stats = ChannelStats()
+        self._buf = SendBuffer(cfg.mss)
+        self._children: dict[tuple[Address, int], Child] = {}
+        self._by_index: dict[int, Child] = {}
+        self._next_index = 1
+        self.live = 0  # established receivers; they hold data back
+        self._edges = CountedMin()  # pacing receivers' right edges (see Child.right_edge)
+        self._strict = cfg.window_policy.kind == "slowest"
+        self._fair = cfg.cwnd_policy.kind == "fair"
+        self._timers = TimerQueue()
+        self._sweep_timer = Timer(self._on_sweep)
+        self._pacer = Pacer(cfg.pacing_burst_segments * (cfg.mss + HEADER_SIZE))
+        self._pacing_wakeup: float | None = None
+        self._out: list[Datagram] = []
+        self._idle: list[Child] = []  # children with nothing outstanding: arm them on the next send
+        self._events: deque[object] = deque()
+        self.started = cfg.admission == "continuous"
+        self._closing = False
+        self._finished = False
+        self.end: int | None = None  # final stream length, once closed and fully segmented
+        self.channel_rtt: float | None = None
+        self.channel_cwnd = cfg.mss * INITIAL_WINDOW_SEGMENTS  # policy G's value, refreshed by the sweep
+        self._loss_seen_at: float | None = None
+        self._slow_start_over = False
+        self.completed = 0
+        self.dropped = 0
+
+    # --- application API -------------------------------------------------------------------
+
+    def write(self, data: bytes | bytearray | memoryview, *, message_start: bool = False) -> None:
+        """Queue bytes for the channel. With ``message_start`` they begin a new message."""
+        if self._closing:
+            raise LocalProtocolError("write() after close()")
+        self._buf.write(data, message_start=message_start)
+
+    def close(self) -> None:
+        """No more data: each receiver gets a FIN once it has acknowledged everything."""
+        self._closing = True
+
+    def drop(self, receiver: int, now: float, detail: str = "dropped by the application") -> None:
+        """Dis-associate ``receiver``: send it RST and remove it; the others go on."""
+        child = self._by_index.get(receiver)
+        if child is None:
+            raise LocalProtocolError(f"no receiver {receiver}")
+        self._drop(child, ev.DropReason.APPLICATION, detail, now)
+
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes written but not yet sent once; keep it bounded for backpressure."""
+        return self._buf.pending
+
+    @property
+    def snd_nxt(self) -> int:
+        return self._buf.snd_nxt
+
+    @property
+    def window_edge(self) -> int:
+        """The channel's snd_una under the window-advance policy F."""
+        return self._buf.edge
+
+    @property
+    def buffer_base(self) -> int:
+        """The oldest byte still held for repairs."""
+        return self._buf.base
+
+    @property
+    def finished(self) -> bool:
+        return self._finished
+
+    def receivers(self) -> list[ReceiverInfo]:
+        """A snapshot of every receiver's accounting."""
+        return [self._info(c) for c in self._children.values()]
+
+    def cwnd(self) -> int:
+        """The channel's congestion window under policy G, in bytes, as of the last sweep."""
+        return self.channel_cwnd
+
+    # --- sans-IO contract ------------------------------------------------------------------
+
+    def receive_datagram(self, data: bytes, source: Address, now: float) -> None:
+        """Decode and handle one datagram; malformed ones are counted and dropped."""
+        try:
+            packet = decode(data)
+        except DecodeError:
+            self.stats.malformed += 1
+            return
+        self.receive_packet(packet, source, now)
+
+    def receive_packet(self, packet: Packet, source: Address, now: float) -> None:
+        """Handle one decoded packet from ``source``."""
+        if packet.channel != self.config.channel_id:
+            self.stats.foreign += 1
+            return
+        kind = packet.type
+        if kind is PacketType.ACK:
+            child = self._children.get((source, packet.connection))
+            if child is None:
+                self._send_rst(source, packet.connection, "unknown connection")
+                return
+            self._handle_ack(child, packet, now)
+        elif kind is PacketType.SYN:
+            self._handle_syn(packet, source, now)
+        elif kind is PacketType.RST:
+            child = self._children.get((source, packet.connection))
+            if child is not None:
+                self._remove(child, now)
+                self._events.append(ev.ReceiverLeft(child.index, child.address, now))
+        else:
+            self.stats.foreign += 1
+
+    def datagrams_to_send(self, now: float) -> list[Datagram]:
+        """Everything to send now: control packets, repairs, then new data as the window allows."""
+        if not self._sweep_timer.armed and self._children:
+            self._timers.arm(self._sweep_timer, now + self.config.sweep_interval)
+        self._send_new_data(now)
+        self._check_finished(now)
+        out, self._out = self._out, []
+        return out
+
+    def next_deadline(self) -> float | None:
+        deadline = self._timers.next_deadline()
+        wakeup = self._pacing_wakeup
+        if wakeup is not None and (deadline is None or wakeup < deadline):
+            return wakeup
+        return deadline
+
+    def handle_timer(self, now: float) -> None:
+        if self._pacing_wakeup is not None and now >= self._pacing_wakeup:
+            self._pacing_wakeup = None
+        self._timers.run_due(now)
+
+    def next_event(self) -> object | None:
+        return self._events.popleft() if self._events else None
+
+    # --- handshake ---------------------------------------------------------------------------
+
+    def _handle_syn(self, packet: Packet, source: Address, now: float) -> None:
+        key = (source, packet.connection)
+        child = self._children.get(key)
+        if child is not None:
+            self._send_syn_ack(child, packet.tsval, now)
+            return
+        if not self.started or self.config.admission == "continuous":
+            start = self._buf.snd_nxt
+        else:
+            self._send_rst(source, packet.connection, "transfer in progress; late joiners are refused")
+            self._next_index += 1
+            self._events.append(ev.ReceiverDropped(
+                self._next_index - 1, source, ev.DropReason.REFUSED, "SYN after the transfer started", now))
+            return
+        child = self._new_child(source, packet.connection, start, now)
+        self._children[key] = child
+        self._by_index[child.index] = child
+        self._send_syn_ack(child, packet.tsval, now)
+
+    def _new_child(self, address: Address, connection: int, start: int, now: float) -> Child:
+        cfg = self.config
+        cc = make_controller(cfg.congestion_control, cfg.mss, cfg.max_window)
+        child = Child(self._next_index, address, connection, start, cc, RttEstimator(cfg.rto),
+                      self._on_child_timer, now)
+        self._next_index += 1
+        self._timers.arm(child.timer, now + SYN_ACK_INTERVAL)
+        return child
+
+    def _send_syn_ack(self, child: Child, echo: int, now: float) -> None:
+        packet = Packet(PacketType.SYN_ACK, self.config.channel_id, child.connection, child.start,
+                        window=self.config.max_window, tsval=timestamp(now), tsecr=echo)
+        self._out.append(Datagram(encode(packet), child.address, False, packet))
+
+    def _establish(self, child: Child, packet: Packet, now: float) -> None:
+        child.state = ChildState.ESTABLISHED
+        child.joined_at = child.last_progress = now
+        child.count_from = self._buf.snd_nxt
+        if packet.tsecr:
+            child.rtt.on_sample(elapsed_since(packet.tsecr, now))
+            if self.channel_rtt is None:
+                self.channel_rtt = child.rtt.srtt
+        self.live += 1
+        child.rwnd = packet.window
+        self._join_pacing(child)
+        self._timers.disarm(child.timer)
+        self._arm_rto(child, now)
+        self._events.append(ev.ReceiverJoined(child.index, child.address, child.start, now))
+        if not self.started and self.live >= self.config.min_receivers:
+            self.started = True
+            self._events.append(ev.TransferStarted(self.live, now))
+
+    # --- acknowledgements ----------------------------------------------------------------------
+
+    def _handle_ack(self, child: Child, packet: Packet, now: float) -> None:
+        self.stats.acks_processed += 1
+        child.acks += 1
+        ack = packet.ack
+        if child.state is ChildState.SYN_RECEIVED:
+            if ack != child.start:
+                return
+            self._establish(child, packet, now)
+        snd_nxt = self._buf.snd_nxt
+        if child.state is ChildState.FIN_SENT and ack == snd_nxt + 1:
+            self._complete(child, now)
+            return
+        if ack > snd_nxt or ack < child.una:
+            return  # acknowledges data never sent, or is older than what we know
+        child.rwnd = packet.window
+        newly_sacked = child.update_sack(packet.sack, snd_nxt) if packet.sack else 0
+        old = child.una
+        if ack > old:
+            self._on_new_ack(child, packet, old, now)
+        elif not packet.payload and old < snd_nxt:
+            child.dupacks += 1
+        if child.in_recovery:
+            child.credit = min(child.credit + newly_sacked, child.cc.cwnd)
+        if child.sacked or child.dupacks or child.rto_lost_upto > child.una:
+            self._repair_losses(child, now)
+        self._sync_edge(child)
+        if child.una == self.end and child.state is ChildState.ESTABLISHED:
+            self._send_fin(child, now)
+
+    def _on_new_ack(self, child: Child, packet: Packet, old: int, now: float) -> None:
+        ack = packet.ack
+        covered_repair = child.covers_retransmission(ack)
+        counted_from = max(old, child.count_from)
+        if ack > counted_from:
+            covered_repair |= self._buf.on_acked(counted_from, ack)
+        if packet.tsecr:
+            child.rtt.on_sample(elapsed_since(packet.tsecr, now), covers_retransmission=covered_repair)
+        acked = child.advance(ack)
+        child.dupacks = 0
+        child.last_progress = now
+        child.below_floor_since = None
+        if child.recovery_point is not None and ack >= child.recovery_point:
+            child.recovery_point = None
+            child.rto_lost_upto = 0
+        if child.in_recovery:
+            child.credit = min(child.credit + acked, child.cc.cwnd)
+        else:
+            child.cc.on_ack(acked, now)
+        if child.passive and ack >= self._buf.edge:
+            self._join_pacing(child)
+        self._arm_rto(child, now)
+
+    def _arm_rto(self, child: Child, now: float) -> None:
+        """Restart the retransmission and probe timers, or park the child if all is acked."""
+        if child.una >= self._buf.snd_nxt:
+            child.rto_due = child.probe_due = child.rack_due = None
+            self._timers.disarm(child.timer)
+            self._idle.append(child)
+            return
+        rtt = child.rtt
+        child.rto_due = now + rtt.rto
+        child.probe_due = None
+        if rtt.srtt is not None and rtt.backoff == 1:
+            probe = 2 * rtt.srtt + (TLP_ACK_DELAY if child.flight(self._buf.snd_nxt) <= self.config.mss else 0)
+            if probe < rtt.rto:
+                child.probe_due = now + max(probe, TLP_MINIMUM)
+        self._rearm(child, now)
+
+    def _rearm(self, child: Child, now: float) -> None:
+        """Arm the child's one timer at the earliest of its due times."""
+        dues = [t for t in (child.rto_due, child.probe_due, child.rack_due) if t is not None]
+        if not dues:
+            self._timers.disarm(child.timer)
+            return
+        due = min(dues)
+        timeout = self.config.drop_rules.progress_timeout
+        if timeout is not None:
+            due = min(due, child.last_progress + timeout)
+        self._timers.arm(child.timer, max(due, now + 1e-6))
+
+    # --- loss recovery and repairs -----------------------------------------------------------
+
+    def _repair_losses(self, child: Child, now: float) -> None:
+        buf = self._buf
+        if child.una < buf.base:
+            self._drop(child, ev.DropReason.FELL_BEHIND,
+                       f"needs byte {child.una}, the buffer starts at {buf.base}", now)
+            return
+        lost, rack_due = lost_segments(child, buf, now)
+        if rack_due != child.rack_due:
+            child.rack_due = rack_due
+            self._rearm(child, now)
+        for segment in lost:
+            if not child.in_recovery:
+                self._enter_recovery(child, now)
+            if child.credit <= 0:
+                break
+            child.credit -= segment.end - segment.start
+            if note_missing(segment, child.index, self.live, self.config.repair_multicast_fraction):
+                self._send_repair(segment, None, now)
+            else:
+                self._send_repair(segment, child, now)
+
+    def _enter_recovery(self, child: Child, now: float) -> None:
+        snd_nxt = self._buf.snd_nxt
+        child.recovery_point = snd_nxt
+        child.cc.on_congestion_event(now)
+        child.credit = max(child.credit, self.config.mss)
+        self._loss_seen_at = now
+        self._slow_start_over = True
+
+    def _send_repair(self, segment: Segment, child: Child | None, now: float) -> None:
+        """Repair ``segment`` to one receiver, or to the whole group when ``child`` is None."""
+        if child is None:
+            destination, connection = self.group, 0
+            segment.mcast_at = now
+            segment.missing = None
+            self.stats.repair_multicast += 1
+        else:
+            destination, connection = child.address, child.connection
+            child.retransmitted[segment.start] = now
+            child.repairs_unicast += 1
+            self.stats.repair_unicast += 1
+        self.stats.bytes_repair += segment.end - segment.start
+        packet = Packet(PacketType.REPAIR, self.config.channel_id, connection, segment.start,
+                        tsval=timestamp(now), flags=segment.flags, ack_every=1, payload=segment.payload)
+        self._out.append(Datagram(encode(packet), destination, child is None, packet))
+
+    def _on_child_timer(self, child: Child, now: float) -> None:
+        if child.state is ChildState.SYN_RECEIVED:
+            self._on_handshake_timer(child, now)
+            return
+        timeout = self.config.drop_rules.progress_timeout
+        if timeout is not None and now - child.last_progress >= timeout:
+            self._drop(child, ev.DropReason.NO_PROGRESS, f"no acknowledgement for {timeout:g} s", now)
+            return
+        if child.state is ChildState.FIN_SENT:
+            child.rtt.back_off()
+            self._send_fin(child, now)
+            return
+        if child.rack_due is not None and now >= child.rack_due:
+            child.rack_due = None
+            self._repair_losses(child, now)
+        if child.rto_due is not None and now >= child.rto_due:
+            self._on_retransmission_timeout(child, now)
+        elif child.probe_due is not None and now >= child.probe_due:
+            child.probe_due = None
+            self._send_probe(child, now)
+        if child.state is not ChildState.CLOSED:
+            self._rearm(child, now)
+
+    def _send_probe(self, child: Child, now: float) -> None:
+        """Tail loss probe: repair the first segment the receiver misses, without a cwnd cut."""
+        for segment in self._buf.segments_from(child.una):
+            if not child.sacked.contains(segment.start, segment.end):
+                self._send_repair(segment, child, now)
+                return
+
+    def _on_retransmission_timeout(self, child: Child, now: float) -> None:
+        snd_nxt = self._buf.snd_nxt
+        if child.una >= snd_nxt:
+            return
+        child.cc.on_retransmission_timeout(now)
+        child.rtt.back_off()
+        child.recovery_point = snd_nxt
+        child.rto_lost_upto = snd_nxt
+        child.retransmitted.clear()
+        child.dupacks = 0
+        child.credit = self.config.mss
+        self._loss_seen_at = now
+        self._slow_start_over = True
+        if not self._strict and not child.passive:
+            self._leave_pacing(child)
+        self._repair_losses(child, now)
+        self._sync_edge(child)
+        if child.state is not ChildState.CLOSED:
+            self._arm_rto(child, now)
+
+    def _on_handshake_timer(self, child: Child, now: float) -> None:
+        if now - child.syn_at >= self.config.drop_rules.handshake_timeout:
+            self._drop(child, ev.DropReason.HANDSHAKE_TIMEOUT, "the handshake never completed", now)
+            return
+        self._send_syn_ack(child, 0, now)
+        waited = now - child.syn_at
+        self._timers.arm(child.timer, now + max(SYN_ACK_INTERVAL, waited))
+
+    # --- new data ------------------------------------------------------------------------------
+
+    def _send_new_data(self, now: float) -> None:
+        buf = self._buf
+        if not self.started or not buf.pending:
+            return
+        cfg = self.config
+        smallest_edge = self._edges.minimum()
+        allowed = buf.snd_nxt + self.channel_cwnd if smallest_edge is None else smallest_edge
+        ack_every = self._ack_every(now)
+        self._update_pacing_rate(now)
+        while buf.pending:
+            length = buf.next_length()
+            end = buf.snd_nxt + length
+            if end > allowed or end - buf.edge > cfg.max_window:
+                return
+            if not self._make_room(length):
+                return
+            if not self._pacer.allowed(length + HEADER_SIZE, now):
+                self._pacing_wakeup = self._pacer.next_send_time(length + HEADER_SIZE, now)
+                return
+            segment = buf.take(now, cfg.window_policy.acks_needed(self.live), self.live)
+            self._send_original(segment, ack_every, now)
+            if self._idle:
+                self._arm_idle(now)
+
+    def _arm_idle(self, now: float) -> None:
+        """New data went out: children that had everything acked now have something to time."""
+        idle, self._idle = self._idle, []
+        for child in idle:
+            if child.state is ChildState.ESTABLISHED and not child.timer.armed:
+                self._arm_rto(child, now)
+
+    def _send_original(self, segment: Segment, ack_every: int, now: float) -> None:
+        self.stats.original_segments += 1
+        self.stats.bytes_original += segment.end - segment.start
+        packet = Packet(PacketType.DATA, self.config.channel_id, 0, segment.start, tsval=timestamp(now),
+                        flags=segment.flags, ack_every=ack_every, payload=segment.payload)
+        self._out.append(Datagram(encode(packet), self.group, True, packet))
+
+    def _make_room(self, length: int) -> bool:
+        """Keep the retained bytes within the policy's limit; False when sending must wait."""
+        buf = self._buf
+        policy = self.config.window_policy
+        limit = policy.buffer_bytes if policy.kind == "buffer" else self.config.retain_limit
+        excess = buf.snd_nxt + length - buf.base - limit
+        if excess <= 0:
+            return True
+        if self._strict:
+            return False
+        buf.force_release(buf.base + excess)
+        return True
+
+    def _ack_every(self, now: float) -> int:
+        loss_at = self._loss_seen_at
+        rtt = self.channel_rtt or 0.1
+        cwnd = self.channel_cwnd
+        slow_start = not self._slow_start_over and cwnd < self.config.max_window
+        return self.config.ack_frequency.segments_per_ack(
+            slow_start=slow_start,
+            recent_loss=loss_at is not None and now - loss_at < 4 * rtt,
+            window_segments=cwnd // self.config.mss,
+        )
+
+    def _update_pacing_rate(self, now: float) -> None:
+        rtt = self.channel_rtt
+        if not self.config.pacing or not rtt:
+            self._pacer.set_rate(None, now)
+            return
+        gain = PACING_GAIN if self._slow_start_over else PACING_GAIN_SLOW_START
+        self._pacer.set_rate(gain * self.channel_cwnd / rtt, now)
+
+    # --- closing -------------------------------------------------------------------------------
+
+    def _send_fin(self, child: Child, now: float) -> None:
+        if child.state is ChildState.ESTABLISHED:
+            child.state = ChildState.FIN_SENT
+            child.fin_sent_at = now
+        packet = Packet(PacketType.FIN, self.config.channel_id, child.connection, self._buf.snd_nxt,
+                        tsval=timestamp(now))
+        self._out.append(Datagram(encode(packet), child.address, False, packet))
+        self._timers.arm(child.timer, now + child.rtt.rto)
+
+    def _complete(self, child: Child, now: float) -> None:
+        self._remove(child, now)
+        self.completed += 1
+        self._events.append(ev.ReceiverCompleted(child.index, child.address, child.una - child.start, now))
+
+    def _check_finished(self, now: float) -> None:
+        """Fix the stream's end once everything is sent once, FIN the caught-up, and finish."""
+        if self._finished or not self._closing or not self.started or self._buf.pending:
+            return
+        if self.end is None:
+            self.end = self._buf.snd_nxt
+            for child in [c for c in self._children.values()
+                          if c.state is ChildState.ESTABLISHED and c.una == self.end]:
+                self._send_fin(child, now)
+        if self._children:
+            return
+        self._finished = True
+        self._timers.disarm(self._sweep_timer)
+        self._events.append(ev.ChannelFinished(self.completed, self.dropped, now))
+
+    # --- membership ----------------------------------------------------------------------------
+
+    def _drop(self, child: Child, reason: ev.DropReason, detail: str, now: float) -> None:
+        if child.state is ChildState.CLOSED:
+            return
+        self._send_rst(child.address, child.connection, reason.value)
+        self._remove(child, now)
+        self.dropped += 1
+        self._events.append(ev.ReceiverDropped(child.index, child.address, reason, detail, now))
+
+    def _remove(self, child: Child, now: float) -> None:
+        if child.state is ChildState.CLOSED:
+            return
+        if child.established:
+            self.live -= 1
+            if child.state is not ChildState.FIN_SENT or child.una < self._buf.snd_nxt:
+                self._buf.on_receiver_removed(max(child.una, child.count_from))
+            if not child.passive:
+                self._leave_pacing(child)
+        child.state = ChildState.CLOSED
+        self._timers.disarm(child.timer)
+        self._children.pop((child.address, child.connection), None)
+        self._by_index.pop(child.index, None)
+
+    def _send_rst(self, address: Address, connection: int, reason: str) -> None:
+        packet = Packet(PacketType.RST, self.config.channel_id, connection, payload=reason.encode()[:200])
+        self._out.append(Datagram(encode(packet), address, False, packet))
+
+    # --- aggregation of the pacing receivers -------------------------------------------------
+
+    def _join_pacing(self, child: Child) -> None:
+        """The child paces the channel again: its right edge joins the aggregate."""
+        child.passive = False
+        child.edge_key = key = child.right_edge(self._window_of(child))
+        self._edges.add(key)
+
+    def _leave_pacing(self, child: Child) -> None:
+        """The child no longer paces the channel (left behind, unresponsive, or gone)."""
+        child.passive = True
+        if child.edge_key is not None:
+            self._edges.remove(child.edge_key)
+            child.edge_key = None
+
+    def _sync_edge(self, child: Child) -> None:
+        key = child.edge_key
+        if key is not None:
+            new = child.right_edge(self._window_of(child))
+            if new != key:
+                self._edges.replace(key, new)
+                child.edge_key = new
+
+    def _window_of(self, child: Child) -> int:
+        return self.channel_cwnd if self._fair else child.cc.cwnd
+
+    # --- the periodic sweep --------------------------------------------------------------------
+
+    def _on_sweep(self, now: float) -> None:
+        sweep(self, now)
+        if self._children:
+            self._timers.arm(self._sweep_timer, now + self.config.sweep_interval)
+
+    def _info(self, child: Child) -> ReceiverInfo:
+        return ReceiverInfo(child.index, child.address, child.state.value, child.joined_at, child.start,
+                            child.una - child.start, child.rtt.srtt, child.cc.cwnd, child.repairs_unicast,
+                            child.repairs_multicast, child.passive)

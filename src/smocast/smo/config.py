@@ -1,0 +1,105 @@
+"""Frozen settings of a TCP-SMO channel (the source) and of a receiver."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from smocast.core.acking import DEFAULT_ACK_DELAY, AckFrequency
+from smocast.core.errors import ConfigError
+from smocast.core.rtt import RtoSettings
+from smocast.smo.policies import CwndPolicy, RttPolicy, WindowPolicy
+
+DEFAULT_MSS = 1400  # payload bytes; 1400 + 44 header + 28 UDP/IP fits a 1500-byte MTU with room
+MIB = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class DropRules:
+    """When the source dis-associates (RSTs and removes) a receiver. ``None`` turns a rule off.
+
+    * ``rtt_factor``: its SRTT exceeds ``rtt_factor`` times the median SRTT of the others,
+      and exceeds ``rtt_floor`` seconds (so LAN jitter never triggers it).
+    * ``cwnd_floor``: its cwnd stays below this many bytes for ``cwnd_floor_time`` seconds.
+    * ``progress_timeout``: it has data outstanding and acknowledges nothing new for this long.
+    * ``handshake_timeout``: it sent a SYN but never completed the handshake.
+    """
+
+    rtt_factor: float | None = 10.0
+    rtt_floor: float = 0.25
+    cwnd_floor: int | None = None
+    cwnd_floor_time: float = 5.0
+    progress_timeout: float | None = 10.0
+    handshake_timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        if self.rtt_factor is not None and self.rtt_factor <= 1:
+            raise ConfigError(f"rtt_factor must exceed 1, got {self.rtt_factor}")
+        if self.progress_timeout is not None and self.progress_timeout <= 0:
+            raise ConfigError(f"progress_timeout must be positive, got {self.progress_timeout}")
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelConfig:
+    """Everything a :class:`~smocast.smo.channel.Channel` needs besides its addresses.
+
+    ``admission``: ``wait`` holds all data until ``min_receivers`` have joined (reliable
+    file mode; later joiners are refused); ``continuous`` sends at once and a late joiner
+    starts at the current sequence.
+    """
+
+    channel_id: int = 1
+    mss: int = DEFAULT_MSS
+    admission: Literal["wait", "continuous"] = "wait"
+    min_receivers: int = 1
+    window_policy: WindowPolicy = field(default_factory=WindowPolicy)
+    cwnd_policy: CwndPolicy = field(default_factory=CwndPolicy)
+    rtt_policy: RttPolicy = field(default_factory=RttPolicy)
+    repair_multicast_fraction: float = 0.05
+    drop_rules: DropRules = field(default_factory=DropRules)
+    congestion_control: str = "newreno"
+    max_window: int = 4 * MIB
+    retain_limit: int = 64 * MIB
+    rto: RtoSettings = field(default_factory=RtoSettings)
+    ack_frequency: AckFrequency = field(default_factory=AckFrequency)
+    pacing: bool = True
+    pacing_burst_segments: int = 10
+    sweep_interval: float = 0.2
+
+    def __post_init__(self) -> None:
+        if not 64 <= self.mss <= 65000:
+            raise ConfigError(f"mss must be in 64..65000 bytes, got {self.mss}")
+        if self.admission not in ("wait", "continuous"):
+            raise ConfigError(f"admission must be 'wait' or 'continuous', got {self.admission!r}")
+        if self.min_receivers < 0:
+            raise ConfigError(f"min_receivers must be >= 0, got {self.min_receivers}")
+        if not 0 < self.repair_multicast_fraction <= 1:
+            raise ConfigError(f"repair_multicast_fraction must be in (0, 1], got {self.repair_multicast_fraction}")
+        if self.max_window < 2 * self.mss or self.retain_limit < self.max_window:
+            raise ConfigError("need max_window >= 2 * mss and retain_limit >= max_window")
+        if not 0 <= self.channel_id < 1 << 32:
+            raise ConfigError(f"channel_id must fit 32 bits, got {self.channel_id}")
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiverConfig:
+    """Settings of a :class:`~smocast.smo.receiver.Receiver`.
+
+    ``receive_buffer`` bounds the bytes held out of order plus those delivered but not yet
+    taken by the application; the advertised window is what remains of it.
+    ``resume_from`` asks the source to start this receiver at that stream offset.
+    """
+
+    channel_id: int = 1
+    receive_buffer: int = 4 * MIB
+    ack_delay: float = DEFAULT_ACK_DELAY
+    connect_timeout: float = 10.0
+    syn_interval: float = 0.5
+    max_early_segments: int = 256
+    resume_from: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.receive_buffer < 4096:
+            raise ConfigError(f"receive_buffer must be at least 4096 bytes, got {self.receive_buffer}")
+        if self.connect_timeout <= 0 or self.syn_interval <= 0:
+            raise ConfigError("connect_timeout and syn_interval must be positive")

@@ -1,0 +1,131 @@
+"""Events the TCP-SMO endpoints report to the application (frozen, as h11's are).
+
+Source side: receivers joining, leaving, being dropped (with the reason), completing.
+Receiver side: connection, data, end of stream, reset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from smocast.core.datagram import Address
+
+
+class DropReason(StrEnum):
+    """Why the source dis-associated a receiver."""
+
+    RTT_EXCESSIVE = "rtt-excessive"
+    CWND_FLOOR = "cwnd-below-floor"
+    NO_PROGRESS = "no-progress"
+    FELL_BEHIND = "fell-behind-buffer"
+    HANDSHAKE_TIMEOUT = "handshake-timeout"
+    REFUSED = "late-join-refused"
+    APPLICATION = "application"
+
+
+# --- source side -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiverJoined:
+    receiver: int
+    address: Address
+    start: int
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiverLeft:
+    """The receiver closed its side (sent RST); it is removed, the others go on."""
+
+    receiver: int
+    address: Address
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiverDropped:
+    """The source dis-associated the receiver: it was sent RST and removed."""
+
+    receiver: int
+    address: Address
+    reason: DropReason
+    detail: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiverCompleted:
+    """The receiver acknowledged everything up to and including the FIN."""
+
+    receiver: int
+    address: Address
+    acked: int
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class TransferStarted:
+    """Admission is satisfied; data is flowing."""
+
+    receivers: int
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelFinished:
+    """Every receiver completed or was removed after ``close()``; the channel is done."""
+
+    completed: int
+    dropped: int
+    at: float
+
+
+# --- receiver side -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Connected:
+    """The handshake completed; the stream starts at offset ``start``."""
+
+    start: int
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class DataReceived:
+    """In-order bytes of the stream, starting at stream offset ``offset``."""
+
+    offset: int
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEnded:
+    """The source closed the stream; every byte up to ``length`` has been delivered."""
+
+    length: int
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionReset:
+    """The source reset this receiver (or the receiver gave up); it has left the channel."""
+
+    reason: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectFailed:
+    """No SYN-ACK came back within the connect timeout."""
+
+    reason: str
+    at: float
+
+
+SourceEvent = (
+    ReceiverJoined | ReceiverLeft | ReceiverDropped | ReceiverCompleted | TransferStarted | ChannelFinished
+)
+ReceiverEvent = Connected | DataReceived | StreamEnded | ConnectionReset | ConnectFailed

@@ -1,0 +1,93 @@
+"""Loss detection for one child: which of its missing segments need a repair now.
+
+A segment the receiver has not acknowledged is deemed lost when (RFC 6675 ``IsLost``) at
+least ``DUPTHRESH`` segments' worth of bytes above it are SACKed, when it is the first hole
+and ``DUPTHRESH`` duplicate ACKs arrived (RFC 5681 fast retransmit), when a later segment
+was SACKed and a reordering window has passed since it was sent (RFC 8985 RACK, which
+recovers losses in windows too small for three duplicate ACKs), or when it lies below the
+point a retransmission timeout declared lost. A segment already repaired is repaired
+again only once that repair should have been acknowledged (a RACK-style timer), so a lost
+repair does not have to wait for a timeout.
+"""
+
+from __future__ import annotations
+
+import math
+
+from smocast.smo.child import Child
+from smocast.smo.sendbuf import Segment, SendBuffer
+
+DUPTHRESH = 3  # RFC 5681 (3.2) / RFC 6675: duplicate ACKs (or SACKed segments) before loss
+REORDER_FRACTION = 0.25  # RFC 8985 (RACK): reordering window as a fraction of the min RTT
+REORDER_FLOOR = 0.001  # seconds; never less than a clock tick
+
+
+def reorder_wait(child: Child) -> float:
+    """How long after its transmission a segment overtaken by a SACKed one counts as lost."""
+    base = child.rtt.min_rtt
+    if base is None:
+        return child.rtt.rto
+    return base * (1 + REORDER_FRACTION) + REORDER_FLOOR
+
+
+def lost_segments(child: Child, buf: SendBuffer, now: float) -> tuple[list[Segment], float | None]:
+    """The segments ``child`` misses that should be repaired now, in stream order.
+
+    Also returns when to look again: when the first missing segment that is not lost *yet*
+    will be, by the RACK time rule (RFC 8985: a later segment was SACKed but a reordering
+    window has not yet passed since this one was sent), or when a repair still in flight
+    becomes overdue, whichever is first.
+    """
+    sacked = child.sacked
+    high = max(sacked.last_end or child.una, child.rto_lost_upto)
+    if high <= child.una:
+        return [], None
+    threshold = DUPTHRESH * buf.mss
+    fast = child.dupacks >= DUPTHRESH
+    wait = reorder_wait(child)
+    lost: list[Segment] = []
+    recheck: float | None = None
+    for gap_start, gap_end in sacked.gaps(child.una, high):
+        for segment in buf.segments_from(gap_start):
+            if segment.start >= gap_end:
+                break
+            above = sacked.bytes_above(segment.start)
+            if not (
+                segment.start < child.rto_lost_upto
+                or above >= threshold
+                or (fast and segment.start <= child.una)
+                or (above and now >= segment.sent_at + wait)
+            ):
+                # every rule only weakens further up the stream
+                return lost, _earliest(recheck, segment.sent_at + wait if above else None)
+            due = child.repair_due_at(segment.start, segment.mcast_at)
+            if due <= now:
+                lost.append(segment)
+            else:
+                recheck = _earliest(recheck, due)
+    return lost, recheck
+
+
+def _earliest(a: float | None, b: float | None) -> float | None:
+    if a is None:
+        return b
+    return a if b is None or a <= b else b
+
+
+def multicast_threshold(live: int, fraction: float) -> int:
+    """Receivers that must miss a segment before it is repaired by multicast.
+
+    At least two: a loss seen by one receiver alone always goes by unicast.
+    """
+    return max(2, math.ceil(fraction * live - 1e-9))
+
+
+def note_missing(segment: Segment, receiver: int, live: int, fraction: float) -> bool:
+    """Record that ``receiver`` misses ``segment``; True when it should go by multicast now."""
+    if live < 2:
+        return False
+    missing = segment.missing
+    if missing is None:
+        missing = segment.missing = set()
+    missing.add(receiver)
+    return len(missing) >= multicast_threshold(live, fraction)

@@ -1,0 +1,33 @@
+"""The TCP-SMO wire format: one fixed header, SACK blocks, payload, optional trailer.
+
+``decode`` accepts any bytes and either returns a :class:`Packet` or raises the one typed
+:class:`DecodeError`; ``encode`` is its exact inverse.
+"""
+
+from smocast.wire.codec import HEADER_SIZE, MAX_SACK_BLOCKS, SACK_BLOCK_SIZE, decode, encode
+from smocast.wire.packet import (
+    FLAG_AUTH,
+    FLAG_MSG_START,
+    FLAG_RESUME,
+    KNOWN_FLAGS,
+    VERSION,
+    DecodeError,
+    Packet,
+    PacketType,
+)
+
+__all__ = [
+    "FLAG_AUTH",
+    "FLAG_MSG_START",
+    "FLAG_RESUME",
+    "HEADER_SIZE",
+    "KNOWN_FLAGS",
+    "MAX_SACK_BLOCKS",
+    "SACK_BLOCK_SIZE",
+    "VERSION",
+    "DecodeError",
+    "Packet",
+    "PacketType",
+    "decode",
+    "encode",
+]

@@ -1,0 +1,89 @@
+"""Encoding and decoding of :class:`~smocast.wire.packet.Packet`.
+
+Layout, big-endian, 44-byte header::
+
+    0  u8   version (1)            1  u8   type           2  u8  flags     3  u8  SACK block count
+    4  u32  channel id             8  u32  connection id
+    12 u64  seq                    20 u64  ack
+    28 u32  receive window         32 u32  TSval          36 u32 TSecr
+    40 u16  payload length         42 u8   ACK frequency  43 u8  reserved (0)
+    44 SACK blocks: count x (u64 start, u64 end)
+    .. payload
+    .. trailer: the rest of the datagram, present only with FLAG_AUTH
+"""
+
+from __future__ import annotations
+
+import struct
+
+from smocast.core.errors import LocalProtocolError
+from smocast.wire.packet import FLAG_AUTH, KNOWN_FLAGS, VERSION, DecodeError, Packet, PacketType
+
+_HEADER = struct.Struct("!BBBBIIQQIIIHBx")
+_SACK = struct.Struct("!QQ")
+HEADER_SIZE = _HEADER.size
+SACK_BLOCK_SIZE = _SACK.size
+MAX_SACK_BLOCKS = 4
+MAX_PAYLOAD = 0xFFFF
+_TYPES = {int(t): t for t in PacketType}
+
+
+def encode(packet: Packet) -> bytes:
+    """Serialise ``packet``; raise LocalProtocolError if a field does not fit the format."""
+    sack = packet.sack
+    if len(sack) > MAX_SACK_BLOCKS:
+        raise LocalProtocolError(f"at most {MAX_SACK_BLOCKS} SACK blocks, got {len(sack)}")
+    if packet.trailer and not packet.flags & FLAG_AUTH:
+        raise LocalProtocolError("a trailer needs FLAG_AUTH")
+    if len(packet.payload) > MAX_PAYLOAD:
+        raise LocalProtocolError(f"payload of {len(packet.payload)} bytes exceeds {MAX_PAYLOAD}")
+    try:
+        header = _HEADER.pack(
+            VERSION, packet.type, packet.flags, len(sack), packet.channel, packet.connection,
+            packet.seq, packet.ack, packet.window, packet.tsval, packet.tsecr,
+            len(packet.payload), packet.ack_every,
+        )
+        blocks = [_SACK.pack(start, end) for start, end in sack]
+    except struct.error as exc:
+        raise LocalProtocolError(f"packet field out of range: {exc}") from None
+    if not blocks and not packet.trailer:
+        return header + packet.payload
+    return b"".join([header, *blocks, packet.payload, packet.trailer])
+
+
+def decode(data: bytes | bytearray | memoryview) -> Packet:
+    """Parse one datagram; raise :class:`DecodeError` (and nothing else) if it is invalid."""
+    size = len(data)
+    if size < HEADER_SIZE:
+        raise DecodeError(f"truncated: {size} bytes, the header alone is {HEADER_SIZE}")
+    (version, ptype, flags, nsack, channel, connection, seq, ack, window, tsval, tsecr,
+     payload_len, ack_every) = _HEADER.unpack_from(data)
+    if version != VERSION:
+        raise DecodeError(f"unsupported version {version} (this is version {VERSION})")
+    kind = _TYPES.get(ptype)
+    if kind is None:
+        raise DecodeError(f"unknown packet type {ptype}")
+    if flags & ~KNOWN_FLAGS:
+        raise DecodeError(f"unknown flags 0x{flags & ~KNOWN_FLAGS:02x}")
+    if nsack > MAX_SACK_BLOCKS:
+        raise DecodeError(f"{nsack} SACK blocks, at most {MAX_SACK_BLOCKS} allowed")
+    payload_at = HEADER_SIZE + nsack * SACK_BLOCK_SIZE
+    end = payload_at + payload_len
+    if end > size:
+        raise DecodeError(f"truncated: needs {end} bytes, got {size}")
+    if end < size and not flags & FLAG_AUTH:
+        raise DecodeError(f"{size - end} unexpected bytes after the payload")
+    sack = _decode_sack(data, nsack) if nsack else ()
+    raw = bytes(data) if not isinstance(data, bytes) else data
+    return Packet(
+        kind, channel, connection, seq, ack, window, tsval, tsecr, flags, ack_every, sack,
+        raw[payload_at:end], raw[end:],
+    )
+
+
+def _decode_sack(data: bytes | bytearray | memoryview, count: int) -> tuple[tuple[int, int], ...]:
+    blocks = tuple(_SACK.unpack_from(data, HEADER_SIZE + i * SACK_BLOCK_SIZE) for i in range(count))
+    for start, end in blocks:
+        if start >= end:
+            raise DecodeError(f"empty or inverted SACK block [{start}, {end})")
+    return blocks

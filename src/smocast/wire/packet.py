@@ -1,0 +1,62 @@
+"""Packet types, flags and the decoded packet record."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import NamedTuple
+
+from smocast.core.errors import RemoteProtocolError
+
+VERSION = 1
+
+FLAG_AUTH = 0x01
+"""Reserved for the authenticated mode: a trailer (a MAC) follows the payload."""
+FLAG_MSG_START = 0x02
+"""The first payload byte starts an application message (message framing, TCP-RTM)."""
+FLAG_RESUME = 0x04
+"""On a SYN: ``ack`` is the stream offset the receiver wants to resume from."""
+KNOWN_FLAGS = FLAG_AUTH | FLAG_MSG_START | FLAG_RESUME
+
+
+class PacketType(IntEnum):
+    """What a packet is. DATA goes to the group; REPAIR goes to the group or one receiver."""
+
+    SYN = 1
+    SYN_ACK = 2
+    ACK = 3
+    DATA = 4
+    REPAIR = 5
+    RST = 6
+    FIN = 7
+
+
+class DecodeError(RemoteProtocolError):
+    """The bytes are not a valid smocast packet; the message says what is wrong."""
+
+
+class Packet(NamedTuple):
+    """One decoded packet. Fields a type does not use are zero or empty.
+
+    ``seq`` and ``ack`` are byte offsets in the channel's stream (64-bit, no wrap-around).
+    ``window`` is the receive window in bytes. ``tsval``/``tsecr`` are 32-bit microsecond
+    timestamps (RFC 7323 style). ``ack_every`` is the source's ACK frequency hint in data
+    packets. ``sack`` holds up to four ``(start, end)`` blocks. ``trailer`` is non-empty
+    only with :data:`FLAG_AUTH`.
+
+    A NamedTuple rather than a frozen dataclass: it is built once per packet on the hot
+    path, where a frozen dataclass costs four times as much to construct.
+    """
+
+    type: PacketType
+    channel: int
+    connection: int = 0
+    seq: int = 0
+    ack: int = 0
+    window: int = 0
+    tsval: int = 0
+    tsecr: int = 0
+    flags: int = 0
+    ack_every: int = 0
+    sack: tuple[tuple[int, int], ...] = ()
+    payload: bytes = b""
+    trailer: bytes = b""
