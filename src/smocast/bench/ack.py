@@ -89,7 +89,7 @@ def run(sizes: list[int], acks: int, repeat: int) -> dict[str, Any]:
             "ns_per_ack": round(per_ack * 1e9),
             "runs_ns_per_ack": [round(s * 1e9) for s in samples],
         })
-    base = results[0]["ns_per_ack"]
+    base = float(results[0]["ns_per_ack"])  # type: ignore[arg-type]
     for row in results:
-        row["ratio_to_smallest"] = round(row["ns_per_ack"] / base, 3)
+        row["ratio_to_smallest"] = round(float(row["ns_per_ack"]) / base, 3)  # type: ignore[arg-type]
     return {"benchmark": "ack", "acks_per_run": acks, "repeat": repeat, "results": results}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from smocast.cli.common import HelpFormatter, show_help, int_list, print_json
+from smocast.cli.common import HelpFormatter, int_list, print_json, show_help
 
 DESCRIPTION = """\
 Benchmarks: measurements of speed and scale, printed as JSON. They are not tests; the

@@ -73,6 +73,7 @@ class ReceiverOutcome:
     """What one receiver got."""
 
     index: int
+    address: Address
     start: int | None = None
     received: int = 0
     completed_at: float | None = None
@@ -99,6 +100,13 @@ class TransferResult:
         return sum(1 for o in self.outcomes if o.completed_at is not None)
 
     @property
+    def dropped(self) -> int:
+        """Receivers that did not complete because the source dropped them or they were reset."""
+        by_source = {e.address for e in self.drop_events if e.reason is not ev.DropReason.REFUSED}
+        return sum(1 for o in self.outcomes
+                   if o.completed_at is None and (o.dropped is not None or o.address in by_source))
+
+    @property
     def all_identical(self) -> bool:
         done = [o for o in self.outcomes if o.completed_at is not None]
         return bool(done) and all(o.identical for o in done)
@@ -109,7 +117,7 @@ class TransferResult:
         return {
             "receivers": spec.receivers + spec.late_joiners,
             "completed": self.completed,
-            "dropped": sum(1 for o in self.outcomes if o.dropped is not None),
+            "dropped": self.dropped,
             "all_identical": self.all_identical,
             "bytes": spec.size,
             "sim_time_s": round(self.sim_time, 6),
@@ -158,7 +166,7 @@ class _Run:
     def _add_receiver(self, index: int, total: int) -> None:
         receiver = Receiver(SOURCE_ADDRESS, ReceiverConfig(), random.Random(self.rng.getrandbits(64)))
         host = self.topology.add_receiver(index, total, receiver, self._on_receiver_event)
-        outcome = ReceiverOutcome(index)
+        outcome = ReceiverOutcome(index, host.address)
         self.outcomes.append(outcome)
         self.hosts.append(host)
         self._by_address[host.address] = outcome

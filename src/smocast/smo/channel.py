@@ -91,7 +91,8 @@ class Channel:
         self._children: dict[tuple[Address, int], Child] = {}
         self._by_index: dict[int, Child] = {}
         self._next_index = 1
-        self.live = 0  # established receivers; they hold data back
+        self.live = 0  # established receivers
+        self.holders = 0  # receivers that hold data back: established, or mid-handshake
         self._edges = CountedMin()  # pacing receivers' right edges (see Child.right_edge)
         self._strict = cfg.window_policy.kind == "slowest"
         self._fair = cfg.cwnd_policy.kind == "fair"
@@ -237,6 +238,7 @@ class Channel:
                 self._next_index - 1, source, ev.DropReason.REFUSED, "SYN after the transfer started", now))
             return
         child = self._new_child(source, packet.connection, start, now)
+        self.holders += 1  # from now on, new segments wait for it too
         self._children[key] = child
         self._by_index[child.index] = child
         self._send_syn_ack(child, packet.tsval, now)
@@ -258,7 +260,6 @@ class Channel:
     def _establish(self, child: Child, packet: Packet, now: float) -> None:
         child.state = ChildState.ESTABLISHED
         child.joined_at = child.last_progress = now
-        child.count_from = self._buf.snd_nxt
         if packet.tsecr:
             child.rtt.on_sample(elapsed_since(packet.tsecr, now))
             if self.channel_rtt is None:
@@ -307,9 +308,7 @@ class Channel:
     def _on_new_ack(self, child: Child, packet: Packet, old: int, now: float) -> None:
         ack = packet.ack
         covered_repair = child.covers_retransmission(ack)
-        counted_from = max(old, child.count_from)
-        if ack > counted_from:
-            covered_repair |= self._buf.on_acked(counted_from, ack)
+        covered_repair |= self._buf.on_acked(old, ack)
         if packet.tsecr:
             child.rtt.on_sample(elapsed_since(packet.tsecr, now), covers_retransmission=covered_repair)
         acked = child.advance(ack)
@@ -482,7 +481,7 @@ class Channel:
             if not self._pacer.allowed(length + HEADER_SIZE, now):
                 self._pacing_wakeup = self._pacer.next_send_time(length + HEADER_SIZE, now)
                 return
-            segment = buf.take(now, cfg.window_policy.acks_needed(self.live), self.live)
+            segment = buf.take(now, cfg.window_policy.acks_needed(self.holders), self.holders)
             self._send_original(segment, ack_every, now)
             if self._idle:
                 self._arm_idle(now)
@@ -492,6 +491,7 @@ class Channel:
         idle, self._idle = self._idle, []
         for child in idle:
             if child.state is ChildState.ESTABLISHED and not child.timer.armed:
+                child.last_progress = now  # "no progress" counts from when it has something to ack
                 self._arm_rto(child, now)
 
     def _send_original(self, segment: Segment, ack_every: int, now: float) -> None:
@@ -577,10 +577,10 @@ class Channel:
     def _remove(self, child: Child, now: float) -> None:
         if child.state is ChildState.CLOSED:
             return
+        self.holders -= 1
+        self._buf.on_receiver_removed(child.una)
         if child.established:
             self.live -= 1
-            if child.state is not ChildState.FIN_SENT or child.una < self._buf.snd_nxt:
-                self._buf.on_receiver_removed(max(child.una, child.count_from))
             if not child.passive:
                 self._leave_pacing(child)
         child.state = ChildState.CLOSED

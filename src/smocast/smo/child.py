@@ -29,7 +29,7 @@ class Child:
     """Per-receiver state at the source. The channel drives it; it never sends by itself."""
 
     __slots__ = (
-        "acks", "address", "below_floor_since", "cc", "connection", "count_from", "credit", "cwnd_avg",
+        "acks", "address", "below_floor_since", "cc", "connection", "credit", "cwnd_avg",
         "dupacks", "edge_key", "fin_sent_at", "index", "joined_at", "last_progress", "passive", "probe_due",
         "rack_due", "recovery_point", "repairs_multicast", "repairs_unicast", "retransmitted", "rto_due",
         "rto_lost_upto", "rtt", "rwnd", "sacked", "start", "state", "syn_at", "timer", "una",
@@ -43,7 +43,6 @@ class Child:
         self.connection = connection
         self.state = ChildState.SYN_RECEIVED
         self.start = start  # first stream byte this receiver gets
-        self.count_from = start  # first byte whose release this receiver holds back
         self.una = start
         self.rwnd = 0
         self.sacked = RangeSet()

@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Callable
+from typing import Any
+
+from smocast.core.datagram import Address, Datagram
+from smocast.sim.host import CpuModel, Host
+from smocast.sim.kernel import Simulator
+from smocast.sim.link import Link
+from smocast.sim.loss import Bernoulli
+from smocast.sim.network import Network
+
+GROUP: Address = ("232.0.0.1", 1)
+
+
+class Recorder:
+    """A minimal endpoint that records packets and sends what it is told to."""
+
+    def __init__(self) -> None:
+        self.got: list[tuple[Any, Address, float]] = []
+        self.outbox: list[Datagram] = []
+        self.on_receive: Callable[[], None] | None = None
+
+    def receive_packet(self, packet: Any, source: Address, now: float) -> None:
+        self.got.append((packet, source, now))
+        if self.on_receive:
+            self.on_receive()
+
+    def receive_datagram(self, data: bytes, source: Address, now: float) -> None:
+        self.got.append((data, source, now))
+
+    def datagrams_to_send(self, now: float) -> list[Datagram]:
+        out, self.outbox = self.outbox, []
+        return out
+
+    def next_deadline(self) -> float | None:
+        return None
+
+    def handle_timer(self, now: float) -> None:
+        return None
+
+    def next_event(self) -> object | None:
+        return None
+
+
+def build(receivers: int, shared_loss: float = 0.0, subtree_size: int = 0, cpu: CpuModel | None = None,
+          ) -> tuple[Simulator, Network, Host, list[Host]]:
+    sim = Simulator()
+    rng = random.Random(3)
+    net = Network(sim, GROUP)
+    source = Host(sim, net, ("10.0.0.1", 1), Recorder(), cpu=cpu)  # type: ignore[arg-type]
+    net.attach_source(source, Link(None, 0.0, rng), Link(None, 0.0, rng))
+    hosts = []
+    for i in range(receivers):
+        subtree = i // subtree_size if subtree_size else 0
+        if subtree not in net._subtrees:
+            net.add_subtree(subtree, Link(None, 0.0, rng, loss=Bernoulli(shared_loss)))
+        host = Host(sim, net, (f"10.1.0.{i}", 2), Recorder())  # type: ignore[arg-type]
+        net.attach(host, Link(1e6, 0.01, rng), Link(1e6, 0.01, rng), subtree)
+        net.join(host)
+        hosts.append(host)
+    return sim, net, source, hosts
+
+
+def test_multicast_fan_out_shares_one_packet_object_and_batches_arrivals() -> None:
+    sim, net, source, hosts = build(50)
+    packet = object()
+    net.send(Datagram(b"x" * 100, GROUP, True, packet), source, 0.0)
+    assert sim.pending == 1  # fifty identical paths: one batched arrival event
+    sim.run()
+    for host in hosts:
+        (got,) = host.endpoint.got  # type: ignore[attr-defined]
+        assert got[0] is packet  # not copied, not decoded again
+        assert got[1] == ("10.0.0.1", 1)
+
+
+def test_unicast_reaches_only_its_destination_and_receivers_reach_the_source() -> None:
+    sim, net, source, hosts = build(3)
+    net.send(Datagram(b"u", hosts[1].address, False, "u"), source, 0.0)
+    net.send(Datagram(b"a", source.address, False, "ack"), hosts[2], 0.0)
+    sim.run()
+    assert [g[0] for g in hosts[1].endpoint.got] == ["u"]  # type: ignore[attr-defined]
+    assert hosts[0].endpoint.got == []  # type: ignore[attr-defined]
+    assert [g[0] for g in source.endpoint.got] == ["ack"]  # type: ignore[attr-defined]
+
+
+def test_loss_on_a_shared_subtree_is_correlated() -> None:
+    sim, net, source, hosts = build(40, shared_loss=0.5, subtree_size=10)
+    for k in range(200):
+        net.send(Datagram(b"m", GROUP, True, k), source, k * 0.01)
+    sim.run()
+    received = [{g[0] for g in h.endpoint.got} for h in hosts]  # type: ignore[attr-defined]
+    for subtree in range(4):
+        members = received[subtree * 10:(subtree + 1) * 10]
+        assert all(m == members[0] for m in members)  # same losses within a subtree
+    assert received[0] != received[10]
+    assert 60 < len(received[0]) < 140
+
+
+def test_overloaded_cpu_drops_input() -> None:
+    sim, net, source, hosts = build(20, cpu=CpuModel(per_packet=0.01, queue=5))
+    for host in hosts:
+        net.send(Datagram(b"a", source.address, False, host.address), host, 0.0)
+    sim.run()
+    assert source.cpu_drops > 0
+    assert len(source.endpoint.got) + source.cpu_drops == 20  # type: ignore[attr-defined]
+    times = [g[2] for g in source.endpoint.got]  # type: ignore[attr-defined]
+    assert all(b - a >= 0.01 - 1e-9 for a, b in itertools.pairwise(times))
+
+
+def test_a_receiver_multicast_reaches_the_others_and_the_source() -> None:
+    sim, net, source, hosts = build(4)
+    net.send(Datagram(b"n", GROUP, True, "nak"), hosts[0], 0.0)
+    sim.run()
+    assert hosts[0].endpoint.got == []  # type: ignore[attr-defined]
+    assert all([g[0] for g in h.endpoint.got] == ["nak"] for h in hosts[1:])  # type: ignore[attr-defined]
+    assert [g[0] for g in source.endpoint.got] == ["nak"]  # type: ignore[attr-defined]

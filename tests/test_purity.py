@@ -1,0 +1,67 @@
+"""The protocol cores use no sockets, clocks or global randomness (the sans-IO rule).
+
+An AST scan of every module of the pure packages: it fails on an import of an I/O or clock
+module, on ``os.urandom``, and on any use of the ``random`` module other than constructing
+a ``random.Random`` (which the caller seeds and injects).
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+PURE_PACKAGES = ["smocast.core", "smocast.wire", "smocast.smo", "smocast.classes", "smocast.model"]
+FORBIDDEN_MODULES = {"socket", "asyncio", "time", "select", "selectors", "threading", "datetime", "secrets",
+                     "subprocess", "logging", "uuid"}
+
+
+def modules_of(package: str) -> list[Path]:
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.submodule_search_locations is None:
+        return []
+    root = Path(next(iter(spec.submodule_search_locations)))
+    return sorted(root.rglob("*.py"))
+
+
+def violations(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] in FORBIDDEN_MODULES:
+                    found.append(f"line {node.lineno}: import {alias.name}")
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            top = node.module.split(".")[0]
+            if top in FORBIDDEN_MODULES:
+                found.append(f"line {node.lineno}: from {node.module} import ...")
+            if top == "random" and any(a.name != "Random" for a in node.names):
+                found.append(f"line {node.lineno}: from random import {[a.name for a in node.names]}")
+            if top == "os" and any(a.name in {"urandom", "getrandom"} for a in node.names):
+                found.append(f"line {node.lineno}: os randomness")
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            if node.value.id == "random" and node.attr != "Random":
+                found.append(f"line {node.lineno}: random.{node.attr} (global randomness)")
+            if node.value.id == "os" and node.attr in {"urandom", "getrandom", "times"}:
+                found.append(f"line {node.lineno}: os.{node.attr}")
+    return found
+
+
+@pytest.mark.parametrize("package", PURE_PACKAGES)
+def test_pure_packages_do_no_io(package: str) -> None:
+    paths = modules_of(package)
+    if not paths:
+        pytest.skip(f"{package} does not exist yet")
+    problems = {str(p.name): v for p in paths if (v := violations(p))}
+    assert problems == {}
+
+
+def test_the_scan_catches_what_it_must(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("import time\nimport random\nx = random.random()\nimport os\ny = os.urandom(4)\n"
+                   "from socket import socket\n")
+    found = violations(bad)
+    assert len(found) == 4
