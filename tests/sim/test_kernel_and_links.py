@@ -43,14 +43,14 @@ def test_link_serialises_queues_and_drops_tail() -> None:
 def test_bernoulli_loss_rate() -> None:
     rng = random.Random(7)
     model = Bernoulli(0.1)
-    lost = sum(model.lost(rng) for _ in range(20_000))
+    lost = sum(model.lost(rng, i * 1e-4) for i in range(20_000))
     assert 1800 < lost < 2200
 
 
 def test_gilbert_elliott_mean_and_bursts() -> None:
     rng = random.Random(7)
     model = GilbertElliott.from_mean(0.05, burst=8.0)
-    outcomes = [model.lost(rng) for _ in range(200_000)]
+    outcomes = [model.lost(rng, i * 1e-4) for i in range(200_000)]  # back to back: no idle ageing
     rate = sum(outcomes) / len(outcomes)
     assert 0.04 < rate < 0.06
     runs = []
@@ -62,6 +62,17 @@ def test_gilbert_elliott_mean_and_bursts() -> None:
             runs.append(length)
             length = 0
     assert 6 < sum(runs) / len(runs) < 10  # losses come in bursts of about 8
+
+
+def test_gilbert_elliott_bad_spells_end_in_idle_time() -> None:
+    rng = random.Random(7)
+    model = GilbertElliott.from_mean(0.05, burst=1000.0)  # very long bursts, counted in packets
+    model.bad = True
+    model.last = 0.0
+    lost_while_busy = sum(model.lost(rng, i * 1e-6) for i in range(50))
+    assert lost_while_busy == 50  # back to back, the spell goes on
+    spaced = [model.lost(rng, 10.0 * (k + 1)) for k in range(200)]  # ten seconds apart: aged
+    assert 2 < sum(spaced) < 25  # about the stationary 5 %
 
 
 def test_make_loss_picks_the_model() -> None:

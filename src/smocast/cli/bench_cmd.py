@@ -25,6 +25,8 @@ def register(subparsers: Any) -> None:
     ack.add_argument("--receivers", type=int_list, default=[10, 100, 1000, 10000])
     ack.add_argument("--acks", type=int, default=200_000, help="ACKs timed per group size and run")
     ack.add_argument("--repeat", type=int, default=5, help="runs per group size; the median is reported")
+    ack.add_argument("--batch", type=int, default=16,
+                     help="ACKs handled between two calls of datagrams_to_send (the runtime drains in batches)")
     ack.add_argument("--json", action="store_true", help="accepted for symmetry; output is always JSON")
     ack.set_defaults(handler=_run_ack)
     sim = group.add_parser("sim", help="simulator speed in receiver-segment deliveries per second",
@@ -41,7 +43,7 @@ def register(subparsers: Any) -> None:
 def _run_ack(args: argparse.Namespace) -> int:
     from smocast.bench.ack import run  # noqa: PLC0415  (benchmarks load only when asked for)
 
-    print_json(run(args.receivers, args.acks, args.repeat))
+    print_json(run(args.receivers, args.acks, args.repeat, args.batch))
     return 0
 
 

@@ -42,9 +42,18 @@ class CountedMin:
 
     def replace(self, old: int, new: int) -> None:
         """Move one member from ``old`` to ``new`` (a receiver's value changed)."""
-        if old != new:
-            self.remove(old)
-            self.add(new)
+        if old == new:
+            return
+        counts = self._counts
+        n = counts[old] - 1
+        if n:
+            counts[old] = n
+        else:
+            del counts[old]
+        counts[new] = counts.get(new, 0) + 1
+        if new not in self._queued:
+            self._queued.add(new)
+            heapq.heappush(self._heap, new)
 
     def minimum(self) -> int | None:
         """The smallest key present, or None when empty."""

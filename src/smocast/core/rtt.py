@@ -30,7 +30,7 @@ class RtoSettings:
 class RttEstimator:
     """SRTT, RTTVAR and RTO of one path; feed it samples, read ``rto`` and ``srtt``."""
 
-    __slots__ = ("_backoff", "_settings", "latest", "min_rtt", "rttvar", "samples", "srtt")
+    __slots__ = ("_backoff", "_settings", "latest", "min_rtt", "rto", "rttvar", "samples", "srtt")
 
     def __init__(self, settings: RtoSettings | None = None) -> None:
         self._settings = settings or RtoSettings()
@@ -40,13 +40,13 @@ class RttEstimator:
         self.min_rtt: float | None = None
         self.samples = 0
         self._backoff = 1
-
-    @property
-    def rto(self) -> float:
+        self.rto = self._settings.initial
         """The current timeout, with any Karn back-off applied and clamped to the bounds."""
+
+    def _update_rto(self) -> None:
         s = self._settings
         base = s.initial if self.srtt is None else self.srtt + max(s.granularity, RTO_K * self.rttvar)
-        return min(s.maximum, max(s.minimum, base) * self._backoff)
+        self.rto = min(s.maximum, max(s.minimum, base) * self._backoff)
 
     def on_sample(self, rtt: float, *, covers_retransmission: bool = False) -> bool:
         """Feed one RTT measurement; return False when Karn's rule discards it."""
@@ -62,12 +62,30 @@ class RttEstimator:
             self.rttvar = (1 - RTO_BETA) * self.rttvar + RTO_BETA * abs(self.srtt - rtt)
             self.srtt = (1 - RTO_ALPHA) * self.srtt + RTO_ALPHA * rtt
         self._backoff = 1
+        self._update_rto()
         return True
+
+    def update(self, rtt: float) -> None:
+        """A valid (unambiguous, non-negative) sample: the hot-path form of :meth:`on_sample`."""
+        self.latest = rtt
+        self.samples += 1
+        srtt = self.srtt
+        if srtt is None:
+            self.on_sample(rtt)
+            return
+        self.min_rtt = min(self.min_rtt, rtt)  # type: ignore[type-var]
+        rttvar = self.rttvar = (1 - RTO_BETA) * self.rttvar + RTO_BETA * abs(srtt - rtt)
+        srtt = self.srtt = (1 - RTO_ALPHA) * srtt + RTO_ALPHA * rtt
+        self._backoff = 1
+        s = self._settings
+        base = srtt + (RTO_K * rttvar if RTO_K * rttvar > s.granularity else s.granularity)
+        self.rto = s.maximum if base > s.maximum else (s.minimum if base < s.minimum else base)
 
     def back_off(self) -> None:
         """The retransmission timer expired: double the RTO (RFC 6298 (5.5)), up to the maximum."""
         if self.rto < self._settings.maximum:
             self._backoff *= 2
+            self._update_rto()
 
     @property
     def backoff(self) -> int:

@@ -33,7 +33,7 @@ class Host:
     """One endpoint at one address in the simulated network."""
 
     __slots__ = ("_busy_until", "_cpu", "_network", "_on_event", "_receive_packet", "_timer_at",
-                 "address", "cpu_drops", "endpoint", "frozen", "received", "sim", "waiting")
+                 "address", "context", "cpu_drops", "endpoint", "frozen", "received", "sim", "waiting")
 
     def __init__(self, sim: Simulator, network: Network, address: Address, endpoint: Endpoint,
                  on_event: EventHandler | None = None, cpu: CpuModel | None = None) -> None:
@@ -51,6 +51,7 @@ class Host:
         self._timer_at: float | None = None
         self.frozen = False  # a frozen host ignores all input and sends nothing (a hung peer)
         self.received = 0
+        self.context: Any = None  # for the application's own bookkeeping
 
     def deliver(self, packet: Any, data: bytes, source: Address) -> None:
         """A datagram arrived now; process it at once, or after the CPU model's queue."""
@@ -84,7 +85,7 @@ class Host:
         self.pump()
 
     def pump(self) -> None:
-        """Drain events and datagrams and re-arm the timer; call after any input."""
+        """Hand events to the application, send, hand over what sending raised; re-arm the timer."""
         if self.frozen:
             return
         now = self.sim.now
@@ -100,13 +101,13 @@ class Host:
             self.sim.schedule(deadline, self._on_timer, deadline)
 
     def _drain_events(self, now: float) -> None:
-        endpoint = self.endpoint
+        next_event = self.endpoint.next_event
         handler = self._on_event
-        event = endpoint.next_event()
+        event = next_event()
         while event is not None:
             if handler is not None:
                 handler(self, event, now)
-            event = endpoint.next_event()
+            event = next_event()
 
     def _on_timer(self, at: float) -> None:
         if self._timer_at == at:
@@ -114,6 +115,12 @@ class Host:
         if self.frozen:
             return
         deadline = self.endpoint.next_deadline()
-        if deadline is not None and deadline <= self.sim.now:
-            self.endpoint.handle_timer(self.sim.now)
+        if deadline is None:
+            return
+        if deadline > self.sim.now:  # moved later since this wake-up was scheduled
+            if self._timer_at is None or deadline < self._timer_at:
+                self._timer_at = deadline
+                self.sim.schedule(deadline, self._on_timer, deadline)
+            return
+        self.endpoint.handle_timer(self.sim.now)
         self.pump()

@@ -6,9 +6,32 @@ so a run is deterministic.
 
 from __future__ import annotations
 
+import gc
 import heapq
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
+
+GC_THRESHOLD = (200_000, 50, 1000)  # the simulator allocates many short-lived, acyclic objects
+
+
+@contextmanager
+def relaxed_gc() -> Iterator[None]:
+    """Collect cyclic garbage rarely while a long simulation runs, then restore the settings.
+
+    A simulation makes millions of short-lived objects (events, datagrams) that reference
+    counting frees at once; the cyclic collector's frequent passes over every receiver's
+    long-lived state cost about a fifth of the run time at a thousand receivers. Objects
+    alive when the run starts are frozen out of the collector's passes.
+    """
+    previous = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+        gc.unfreeze()
 
 
 class Simulator:

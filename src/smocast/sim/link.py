@@ -44,7 +44,7 @@ class Link:
             self._busy_until = departure
         self.sent_packets += 1
         self.sent_bytes += size
-        if self.loss.lost(self._rng):
+        if self.loss.lost(self._rng, now):
             self.drops_loss += 1
             return None
         return departure + self.delay

@@ -15,8 +15,9 @@ from typing import Any
 
 from smocast.core.acking import AckFrequency
 from smocast.core.datagram import Address
+from smocast.sim.digest import SharedDigest
 from smocast.sim.host import CpuModel, Host
-from smocast.sim.kernel import Simulator
+from smocast.sim.kernel import Simulator, relaxed_gc
 from smocast.sim.topology import GROUP_ADDRESS, SOURCE_ADDRESS, PathSpec, StarTopology
 from smocast.smo import events as ev
 from smocast.smo.channel import Channel
@@ -79,7 +80,7 @@ class ReceiverOutcome:
     completed_at: float | None = None
     dropped: str | None = None
     identical: bool | None = None
-    digest: Any = field(default_factory=hashlib.sha256)
+    digest: int = 0  # a state of the run's SharedDigest
 
 
 @dataclass(slots=True)
@@ -158,7 +159,8 @@ class _Run:
         self.drops: list[ev.ReceiverDropped] = []
         self.finished = False
         self.written = 0
-        self._by_address: dict[Address, ReceiverOutcome] = {}
+        self.digests = SharedDigest()
+        self._expected: dict[int, str] = {}
         total = spec.receivers + spec.late_joiners
         for index in range(total):
             self._add_receiver(index, total)
@@ -166,10 +168,9 @@ class _Run:
     def _add_receiver(self, index: int, total: int) -> None:
         receiver = Receiver(SOURCE_ADDRESS, ReceiverConfig(), random.Random(self.rng.getrandbits(64)))
         host = self.topology.add_receiver(index, total, receiver, self._on_receiver_event)
-        outcome = ReceiverOutcome(index, host.address)
+        outcome = host.context = ReceiverOutcome(index, host.address)
         self.outcomes.append(outcome)
         self.hosts.append(host)
-        self._by_address[host.address] = outcome
         at = self.spec.late_join_at if index >= self.spec.receivers else 0.0
         self.sim.schedule(at, self._connect, host)
 
@@ -208,9 +209,9 @@ class _Run:
             self.drops.append(event)
 
     def _on_receiver_event(self, host: Host, event: object, now: float) -> None:
-        outcome = self._by_address[host.address]
+        outcome: ReceiverOutcome = host.context
         if isinstance(event, ev.DataReceived):
-            outcome.digest.update(event.data)
+            outcome.digest = self.digests.advance(outcome.digest, event.data)
             outcome.received += len(event.data)
             if outcome.index < self.spec.stall and outcome.received >= self.spec.stall_at * self.spec.size:
                 host.frozen = True
@@ -219,14 +220,21 @@ class _Run:
         elif isinstance(event, ev.StreamEnded):
             outcome.completed_at = now
             start = outcome.start or 0
-            outcome.identical = outcome.digest.hexdigest() == hashlib.sha256(self.data[start:]).hexdigest()
+            outcome.identical = self.digests.hexdigest(outcome.digest) == self._expected_digest(start)
         elif isinstance(event, ev.ConnectionReset | ev.ConnectFailed):
             outcome.dropped = event.reason
 
+    def _expected_digest(self, start: int) -> str:
+        cached = self._expected.get(start)
+        if cached is None:
+            cached = self._expected[start] = hashlib.sha256(self.data[start:]).hexdigest()
+        return cached
+
     def run(self) -> TransferResult:
         started = time.perf_counter()
-        self.start_source()
-        self.sim.run(until=self.spec.time_limit, stop=lambda: self.finished)
+        with relaxed_gc():
+            self.start_source()
+            self.sim.run(until=self.spec.time_limit, stop=lambda: self.finished)
         wall = time.perf_counter() - started
         counters = self.topology.network.counters
         return TransferResult(

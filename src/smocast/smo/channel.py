@@ -38,13 +38,12 @@ from smocast.smo.config import ChannelConfig
 from smocast.smo.recovery import lost_segments, note_missing
 from smocast.smo.sendbuf import Segment, SendBuffer
 from smocast.smo.sweep import sweep
-from smocast.wire import HEADER_SIZE, DecodeError, Packet, PacketType, decode, encode
+from smocast.smo.timing import next_due, probe_due, retransmission_due
+from smocast.wire import HEADER_SIZE, DecodeError, Packet, PacketType, decode, encode, encode_data, plain_ack_fields
 
 PACING_GAIN_SLOW_START = 2.0  # as Linux's sch_fq pacing: twice the rate while the window doubles
 PACING_GAIN = 1.25
 SYN_ACK_INTERVAL = 0.5  # first SYN-ACK retransmission, doubled each time
-TLP_ACK_DELAY = 0.025  # RFC 8985 (7.2): allow the receiver's delayed ACK when one segment is out
-TLP_MINIMUM = 0.002  # seconds; a probe timeout never shorter than this
 
 
 @dataclass(slots=True)
@@ -87,6 +86,9 @@ class Channel:
         self.config = cfg = config or ChannelConfig()
         self._rng = rng or random.Random(0)
         self.stats = ChannelStats()
+        self._channel_id = cfg.channel_id
+        self._mss = cfg.mss
+        self._progress_timeout = cfg.drop_rules.progress_timeout
         self._buf = SendBuffer(cfg.mss)
         self._children: dict[tuple[Address, int], Child] = {}
         self._by_index: dict[int, Child] = {}
@@ -109,7 +111,6 @@ class Channel:
         self.end: int | None = None  # final stream length, once closed and fully segmented
         self.channel_rtt: float | None = None
         self.channel_cwnd = cfg.mss * INITIAL_WINDOW_SEGMENTS  # policy G's value, refreshed by the sweep
-        self._loss_seen_at: float | None = None
         self._slow_start_over = False
         self.completed = 0
         self.dropped = 0
@@ -168,6 +169,12 @@ class Channel:
 
     def receive_datagram(self, data: bytes, source: Address, now: float) -> None:
         """Decode and handle one datagram; malformed ones are counted and dropped."""
+        fields = plain_ack_fields(data)
+        if fields is not None and fields[0] == self._channel_id:
+            child = self._children.get((source, fields[1]))
+            if child is not None:
+                self._handle_ack(child, fields[2], fields[3], fields[4], (), now)
+                return
         try:
             packet = decode(data)
         except DecodeError:
@@ -186,7 +193,7 @@ class Channel:
             if child is None:
                 self._send_rst(source, packet.connection, "unknown connection")
                 return
-            self._handle_ack(child, packet, now)
+            self._handle_ack(child, packet.ack, packet.window, packet.tsecr, packet.sack, now)
         elif kind is PacketType.SYN:
             self._handle_syn(packet, source, now)
         elif kind is PacketType.RST:
@@ -199,11 +206,15 @@ class Channel:
 
     def datagrams_to_send(self, now: float) -> list[Datagram]:
         """Everything to send now: control packets, repairs, then new data as the window allows."""
-        if not self._sweep_timer.armed and self._children:
+        if self._sweep_timer.due is None and self._children:
             self._timers.arm(self._sweep_timer, now + self.config.sweep_interval)
         self._send_new_data(now)
-        self._check_finished(now)
-        out, self._out = self._out, []
+        if self._closing:
+            self._check_finished(now)
+        out = self._out
+        if not out:
+            return []
+        self._out = []
         return out
 
     def next_deadline(self) -> float | None:
@@ -257,18 +268,21 @@ class Channel:
                         window=self.config.max_window, tsval=timestamp(now), tsecr=echo)
         self._out.append(Datagram(encode(packet), child.address, False, packet))
 
-    def _establish(self, child: Child, packet: Packet, now: float) -> None:
+    def _establish(self, child: Child, window: int, tsecr: int, now: float) -> None:
         child.state = ChildState.ESTABLISHED
         child.joined_at = child.last_progress = now
-        if packet.tsecr:
-            child.rtt.on_sample(elapsed_since(packet.tsecr, now))
+        if tsecr:
+            child.rtt.on_sample(elapsed_since(tsecr, now))
             if self.channel_rtt is None:
                 self.channel_rtt = child.rtt.srtt
         self.live += 1
-        child.rwnd = packet.window
+        child.rwnd = window
         self._join_pacing(child)
-        self._timers.disarm(child.timer)
-        self._arm_rto(child, now)
+        child.timer_base = now
+        if child.una < self._buf.snd_nxt:
+            self._arm_timer(child, now)
+        else:
+            self._park(child)
         self._events.append(ev.ReceiverJoined(child.index, child.address, child.start, now))
         if not self.started and self.live >= self.config.min_receivers:
             self.started = True
@@ -276,26 +290,68 @@ class Channel:
 
     # --- acknowledgements ----------------------------------------------------------------------
 
-    def _handle_ack(self, child: Child, packet: Packet, now: float) -> None:
+    def _handle_ack(self, child: Child, ack: int, window: int, tsecr: int,
+                    sack: tuple[tuple[int, int], ...], now: float) -> None:
         self.stats.acks_processed += 1
         child.acks += 1
-        ack = packet.ack
+        if child.state is not ChildState.ESTABLISHED and not self._ack_outside_established(
+                child, ack, window, tsecr, now):
+            return
+        snd_nxt = self._buf.snd_nxt
+        old = child.una
+        if ack > snd_nxt or ack < old:
+            return  # acknowledges data never sent, or is older than what we know
+        child.rwnd = window
+        if ack > old and child.recovery_point is None and not sack and not child.sacked \
+                and not child.retransmitted and not child.passive:
+            self._on_plain_ack(child, ack, tsecr, old, now)
+            return
+        self._on_ack_in_recovery(child, ack, tsecr, sack, old, now)
+
+    def _ack_outside_established(self, child: Child, ack: int, window: int, tsecr: int, now: float) -> bool:
+        """Handshake completion and FIN acknowledgement; True when the ACK needs more handling."""
         if child.state is ChildState.SYN_RECEIVED:
             if ack != child.start:
-                return
-            self._establish(child, packet, now)
-        snd_nxt = self._buf.snd_nxt
-        if child.state is ChildState.FIN_SENT and ack == snd_nxt + 1:
+                return False
+            self._establish(child, window, tsecr, now)
+            return True
+        if child.state is ChildState.FIN_SENT and ack == self._buf.snd_nxt + 1:
             self._complete(child, now)
-            return
-        if ack > snd_nxt or ack < child.una:
-            return  # acknowledges data never sent, or is older than what we know
-        child.rwnd = packet.window
-        newly_sacked = child.update_sack(packet.sack, snd_nxt) if packet.sack else 0
-        old = child.una
+            return False
+        return child.state is ChildState.FIN_SENT
+
+    def _on_plain_ack(self, child: Child, ack: int, tsecr: int, old: int, now: float) -> None:
+        """The common case, kept short: new data acknowledged, nothing missing, no repair pending."""
+        buf = self._buf
+        repaired = buf.on_acked(old, ack)
+        if tsecr and not repaired and now >= child.sample_after:  # one RTT sample per round trip
+            rtt = child.rtt
+            rtt.update(((int(now * 1_000_000) - tsecr) & 0xFFFFFFFF) * 1e-6)  # see core.timestamps
+            child.sample_after = now + rtt.srtt  # type: ignore[operator]
+        child.una = ack
+        child.dupacks = 0
+        child.last_progress = child.timer_base = now
+        child.probe_sent = False
+        cc = child.cc
+        cc.on_ack(ack - old, now)
+        if ack >= buf.snd_nxt:
+            self._park(child)
+        key = child.edge_key
+        new = ack + min(cc.cwnd if not self._fair else self.channel_cwnd, child.rwnd)
+        if key is not None and new != key:
+            self._edges.replace(key, new)
+            child.edge_key = new
+        if ack == self.end:
+            self._send_fin(child, now)
+
+    def _on_ack_in_recovery(self, child: Child, ack: int, tsecr: int, sack: tuple[tuple[int, int], ...],
+                            old: int, now: float) -> None:
+        """The general case: SACK blocks, duplicate ACKs, repairs in flight, loss recovery."""
+        snd_nxt = self._buf.snd_nxt
+        newly_sacked = child.update_sack(sack, snd_nxt) if sack else 0
         if ack > old:
-            self._on_new_ack(child, packet, old, now)
-        elif not packet.payload and old < snd_nxt:
+            self._on_new_ack(child, ack, tsecr, old, now)
+        elif old < snd_nxt:
             child.dupacks += 1
         if child.in_recovery:
             child.credit = min(child.credit + newly_sacked, child.cc.cwnd)
@@ -305,16 +361,14 @@ class Channel:
         if child.una == self.end and child.state is ChildState.ESTABLISHED:
             self._send_fin(child, now)
 
-    def _on_new_ack(self, child: Child, packet: Packet, old: int, now: float) -> None:
-        ack = packet.ack
+    def _on_new_ack(self, child: Child, ack: int, tsecr: int, old: int, now: float) -> None:
         covered_repair = child.covers_retransmission(ack)
         covered_repair |= self._buf.on_acked(old, ack)
-        if packet.tsecr:
-            child.rtt.on_sample(elapsed_since(packet.tsecr, now), covers_retransmission=covered_repair)
+        if tsecr:
+            child.rtt.on_sample(elapsed_since(tsecr, now), covers_retransmission=covered_repair)
         acked = child.advance(ack)
         child.dupacks = 0
         child.last_progress = now
-        child.below_floor_since = None
         if child.recovery_point is not None and ack >= child.recovery_point:
             child.recovery_point = None
             child.rto_lost_upto = 0
@@ -324,35 +378,21 @@ class Channel:
             child.cc.on_ack(acked, now)
         if child.passive and ack >= self._buf.edge:
             self._join_pacing(child)
-        self._arm_rto(child, now)
+        child.timer_base = now
+        child.probe_sent = False
+        if ack >= self._buf.snd_nxt:
+            self._park(child)
 
-    def _arm_rto(self, child: Child, now: float) -> None:
-        """Restart the retransmission and probe timers, or park the child if all is acked."""
-        if child.una >= self._buf.snd_nxt:
-            child.rto_due = child.probe_due = child.rack_due = None
-            self._timers.disarm(child.timer)
-            self._idle.append(child)
-            return
-        rtt = child.rtt
-        child.rto_due = now + rtt.rto
-        child.probe_due = None
-        if rtt.srtt is not None and rtt.backoff == 1:
-            probe = 2 * rtt.srtt + (TLP_ACK_DELAY if child.flight(self._buf.snd_nxt) <= self.config.mss else 0)
-            if probe < rtt.rto:
-                child.probe_due = now + max(probe, TLP_MINIMUM)
-        self._rearm(child, now)
+    def _park(self, child: Child) -> None:
+        """Everything sent is acknowledged: no timer until new data goes out (see _arm_idle)."""
+        child.rack_due = None
+        self._timers.disarm(child.timer)
+        self._idle.append(child)
 
-    def _rearm(self, child: Child, now: float) -> None:
-        """Arm the child's one timer at the earliest of its due times."""
-        dues = [t for t in (child.rto_due, child.probe_due, child.rack_due) if t is not None]
-        if not dues:
-            self._timers.disarm(child.timer)
-            return
-        due = min(dues)
-        timeout = self.config.drop_rules.progress_timeout
-        if timeout is not None:
-            due = min(due, child.last_progress + timeout)
-        self._timers.arm(child.timer, max(due, now + 1e-6))
+    def _arm_timer(self, child: Child, now: float) -> None:
+        """Arm the child's one timer at its earliest due time (see smocast.smo.timing)."""
+        due = next_due(child, self._buf.snd_nxt, self._mss, self._progress_timeout)
+        self._timers.arm(child.timer, due if due > now else now + 1e-6)
 
     # --- loss recovery and repairs -----------------------------------------------------------
 
@@ -365,7 +405,8 @@ class Channel:
         lost, rack_due = lost_segments(child, buf, now)
         if rack_due != child.rack_due:
             child.rack_due = rack_due
-            self._rearm(child, now)
+            if rack_due is not None and (child.timer.due is None or rack_due < child.timer.due):
+                self._timers.arm(child.timer, rack_due if rack_due > now else now + 1e-6)
         for segment in lost:
             if not child.in_recovery:
                 self._enter_recovery(child, now)
@@ -382,7 +423,6 @@ class Channel:
         child.recovery_point = snd_nxt
         child.cc.on_congestion_event(now)
         child.credit = max(child.credit, self.config.mss)
-        self._loss_seen_at = now
         self._slow_start_over = True
 
     def _send_repair(self, segment: Segment, child: Child | None, now: float) -> None:
@@ -398,32 +438,42 @@ class Channel:
             child.repairs_unicast += 1
             self.stats.repair_unicast += 1
         self.stats.bytes_repair += segment.end - segment.start
-        packet = Packet(PacketType.REPAIR, self.config.channel_id, connection, segment.start,
-                        tsval=timestamp(now), flags=segment.flags, ack_every=1, payload=segment.payload)
-        self._out.append(Datagram(encode(packet), destination, child is None, packet))
+        data, packet = encode_data(PacketType.REPAIR, self._channel_id, connection, segment.start, timestamp(now),
+                                   segment.flags, 1, segment.payload)
+        self._out.append(Datagram(data, destination, child is None, packet))
 
     def _on_child_timer(self, child: Child, now: float) -> None:
         if child.state is ChildState.SYN_RECEIVED:
             self._on_handshake_timer(child, now)
             return
-        timeout = self.config.drop_rules.progress_timeout
+        timeout = self._progress_timeout
         if timeout is not None and now - child.last_progress >= timeout:
             self._drop(child, ev.DropReason.NO_PROGRESS, f"no acknowledgement for {timeout:g} s", now)
             return
         if child.state is ChildState.FIN_SENT:
-            child.rtt.back_off()
-            self._send_fin(child, now)
+            self._on_fin_timer(child, now)
             return
+        if child.una >= self._buf.snd_nxt:
+            return  # parked: everything is acknowledged
         if child.rack_due is not None and now >= child.rack_due:
             child.rack_due = None
             self._repair_losses(child, now)
-        if child.rto_due is not None and now >= child.rto_due:
+        if now >= retransmission_due(child):
             self._on_retransmission_timeout(child, now)
-        elif child.probe_due is not None and now >= child.probe_due:
-            child.probe_due = None
-            self._send_probe(child, now)
+        else:
+            probe = probe_due(child, self._buf.snd_nxt, self._mss)
+            if probe is not None and now >= probe:
+                child.probe_sent = True
+                self._send_probe(child, now)
         if child.state is not ChildState.CLOSED:
-            self._rearm(child, now)
+            self._arm_timer(child, now)
+
+    def _on_fin_timer(self, child: Child, now: float) -> None:
+        if now >= retransmission_due(child):
+            child.rtt.back_off()
+            self._send_fin(child, now)
+        else:
+            self._timers.arm(child.timer, retransmission_due(child))
 
     def _send_probe(self, child: Child, now: float) -> None:
         """Tail loss probe: repair the first segment the receiver misses, without a cwnd cut."""
@@ -443,14 +493,13 @@ class Channel:
         child.retransmitted.clear()
         child.dupacks = 0
         child.credit = self.config.mss
-        self._loss_seen_at = now
         self._slow_start_over = True
         if not self._strict and not child.passive:
             self._leave_pacing(child)
+        child.timer_base = now
+        child.probe_sent = True
         self._repair_losses(child, now)
         self._sync_edge(child)
-        if child.state is not ChildState.CLOSED:
-            self._arm_rto(child, now)
 
     def _on_handshake_timer(self, child: Child, now: float) -> None:
         if now - child.syn_at >= self.config.drop_rules.handshake_timeout:
@@ -466,9 +515,11 @@ class Channel:
         buf = self._buf
         if not self.started or not buf.pending:
             return
-        cfg = self.config
         smallest_edge = self._edges.minimum()
         allowed = buf.snd_nxt + self.channel_cwnd if smallest_edge is None else smallest_edge
+        if buf.snd_nxt + buf.next_length() > allowed:
+            return  # the common case after an ACK that opened nothing
+        cfg = self.config
         ack_every = self._ack_every(now)
         self._update_pacing_rate(now)
         while buf.pending:
@@ -491,15 +542,17 @@ class Channel:
         idle, self._idle = self._idle, []
         for child in idle:
             if child.state is ChildState.ESTABLISHED and not child.timer.armed:
-                child.last_progress = now  # "no progress" counts from when it has something to ack
-                self._arm_rto(child, now)
+                child.last_progress = child.timer_base = now  # "no progress" counts from here
+                child.probe_sent = False
+                self._arm_timer(child, now)
 
     def _send_original(self, segment: Segment, ack_every: int, now: float) -> None:
-        self.stats.original_segments += 1
-        self.stats.bytes_original += segment.end - segment.start
-        packet = Packet(PacketType.DATA, self.config.channel_id, 0, segment.start, tsval=timestamp(now),
-                        flags=segment.flags, ack_every=ack_every, payload=segment.payload)
-        self._out.append(Datagram(encode(packet), self.group, True, packet))
+        stats = self.stats
+        stats.original_segments += 1
+        stats.bytes_original += segment.end - segment.start
+        data, packet = encode_data(PacketType.DATA, self._channel_id, 0, segment.start, timestamp(now),
+                                   segment.flags, ack_every, segment.payload)
+        self._out.append(Datagram(data, self.group, True, packet))
 
     def _make_room(self, length: int) -> bool:
         """Keep the retained bytes within the policy's limit; False when sending must wait."""
@@ -515,15 +568,9 @@ class Channel:
         return True
 
     def _ack_every(self, now: float) -> int:
-        loss_at = self._loss_seen_at
-        rtt = self.channel_rtt or 0.1
         cwnd = self.channel_cwnd
         slow_start = not self._slow_start_over and cwnd < self.config.max_window
-        return self.config.ack_frequency.segments_per_ack(
-            slow_start=slow_start,
-            recent_loss=loss_at is not None and now - loss_at < 4 * rtt,
-            window_segments=cwnd // self.config.mss,
-        )
+        return self.config.ack_frequency.segments_per_ack(slow_start=slow_start, window_segments=cwnd // self._mss)
 
     def _update_pacing_rate(self, now: float) -> None:
         rtt = self.channel_rtt
@@ -542,6 +589,7 @@ class Channel:
         packet = Packet(PacketType.FIN, self.config.channel_id, child.connection, self._buf.snd_nxt,
                         tsval=timestamp(now))
         self._out.append(Datagram(encode(packet), child.address, False, packet))
+        child.timer_base = now
         self._timers.arm(child.timer, now + child.rtt.rto)
 
     def _complete(self, child: Child, now: float) -> None:

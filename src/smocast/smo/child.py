@@ -29,10 +29,11 @@ class Child:
     """Per-receiver state at the source. The channel drives it; it never sends by itself."""
 
     __slots__ = (
-        "acks", "address", "below_floor_since", "cc", "connection", "credit", "cwnd_avg",
-        "dupacks", "edge_key", "fin_sent_at", "index", "joined_at", "last_progress", "passive", "probe_due",
-        "rack_due", "recovery_point", "repairs_multicast", "repairs_unicast", "retransmitted", "rto_due",
-        "rto_lost_upto", "rtt", "rwnd", "sacked", "start", "state", "syn_at", "timer", "una",
+        "acks", "address", "below_floor_since", "cc", "connection", "credit", "cwnd_avg", "dupacks",
+        "edge_key", "fin_sent_at", "index", "joined_at", "last_progress", "passive", "probe_sent",
+        "rack_due", "recovery_point", "repairs_multicast", "repairs_unicast", "retransmitted",
+        "rto_lost_upto", "rtt", "rwnd", "sacked", "sample_after", "start", "state", "syn_at", "timer",
+        "timer_base", "una",
     )
 
     def __init__(self, index: int, address: Address, connection: int, start: int,
@@ -48,10 +49,11 @@ class Child:
         self.sacked = RangeSet()
         self.cc = cc
         self.rtt = rtt
-        self.timer = Timer(partial(on_timer, self))  # fires at the earliest of the dues below
-        self.rto_due: float | None = None  # retransmission timeout (RFC 6298)
-        self.probe_due: float | None = None  # tail loss probe (RFC 8985 TLP)
+        self.timer = Timer(partial(on_timer, self))  # see smocast.smo.timing
+        self.timer_base = now  # when the retransmission timer last (re)started
+        self.probe_sent = False  # a tail loss probe went out since timer_base
         self.rack_due: float | None = None  # when a reordering window ends (RFC 8985 RACK)
+        self.sample_after = 0.0  # take the next RTT sample no earlier than this
         self.dupacks = 0
         self.recovery_point: int | None = None  # snd_nxt when the current recovery began
         self.rto_lost_upto = 0  # after a timeout, every un-SACKed byte below this is lost

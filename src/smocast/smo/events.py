@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from smocast.core.datagram import Address
 
@@ -93,9 +94,12 @@ class Connected:
     at: float
 
 
-@dataclass(frozen=True, slots=True)
-class DataReceived:
-    """In-order bytes of the stream, starting at stream offset ``offset``."""
+class DataReceived(NamedTuple):
+    """In-order bytes of the stream, starting at stream offset ``offset``.
+
+    Immutable like the other events, but a NamedTuple: one is made per delivered segment,
+    and a NamedTuple costs less than half as much to build as a frozen dataclass.
+    """
 
     offset: int
     data: bytes

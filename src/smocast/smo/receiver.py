@@ -22,7 +22,7 @@ from smocast.core.timestamps import timestamp
 from smocast.smo import events as ev
 from smocast.smo.config import ReceiverConfig
 from smocast.smo.reassembly import Reassembly
-from smocast.wire import FLAG_RESUME, MAX_SACK_BLOCKS, DecodeError, Packet, PacketType, decode, encode
+from smocast.wire import FLAG_RESUME, MAX_SACK_BLOCKS, DecodeError, Packet, PacketType, decode, encode, encode_ack
 
 
 class ReceiverState(Enum):
@@ -51,6 +51,7 @@ class Receiver:
                  rng: random.Random | None = None) -> None:
         self.server = server
         self.config = cfg = config or ReceiverConfig()
+        self._channel_id = cfg.channel_id
         self._rng = rng or random.Random(0)
         self.connection = self._rng.getrandbits(32) or 1
         self.state = ReceiverState.IDLE
@@ -113,11 +114,14 @@ class Receiver:
 
     def receive_packet(self, packet: Packet, source: Address, now: float) -> None:
         """Handle one decoded packet, from the group or from the server."""
-        if packet.channel != self.config.channel_id:
+        if packet.channel != self._channel_id:
             self.stats.foreign += 1
             return
         kind = packet.type
-        if kind is PacketType.DATA or kind is PacketType.REPAIR:
+        if kind is PacketType.DATA:
+            self._handle_data(packet, now)
+            return
+        if kind is PacketType.REPAIR:
             if packet.connection in (0, self.connection):
                 self._handle_data(packet, now)
             return
@@ -136,12 +140,17 @@ class Receiver:
     def datagrams_to_send(self, now: float) -> list[Datagram]:
         if self._ack_now:
             self._send_ack(now)
-        out, self._out = self._out, []
+        out = self._out
+        if not out:
+            return []
+        self._out = []
         return out
 
     def next_deadline(self) -> float | None:
-        candidates = [t for t in (self._syn_next, self._delack.deadline) if t is not None]
-        return min(candidates) if candidates else None
+        syn, delack = self._syn_next, self._delack.deadline
+        if syn is None:
+            return delack
+        return syn if delack is None or syn < delack else delack
 
     def handle_timer(self, now: float) -> None:
         if self._syn_next is not None and now >= self._syn_next:
@@ -203,11 +212,15 @@ class Receiver:
             elif state is ReceiverState.FINISHED and packet.type is PacketType.REPAIR:
                 self._ack_now = True
             return
-        self.stats.segments += 1
-        if packet.type is PacketType.REPAIR:
-            self.stats.repairs += 1
+        stats = self.stats
+        stats.segments += 1
         seq = packet.seq
         reasm = self._reasm
+        if packet.type is PacketType.REPAIR:
+            stats.repairs += 1
+        elif seq == reasm.rcv_nxt and not reasm.ranges:
+            self._next_in_order(packet, now)
+            return
         end = seq + len(packet.payload)
         if not reasm.is_new(seq, end):
             self.stats.duplicates += 1
@@ -221,7 +234,20 @@ class Receiver:
         for chunk in reasm.offer(seq, packet.payload):
             self._deliver(offset, chunk)
             offset += len(chunk)
-        if self._delack.on_data(in_order=in_order and not filled_hole, every=packet.ack_every or 2, now=now):
+        if self._delack.on_data(in_order and not filled_hole, packet.ack_every or 2, now):
+            self._ack_now = True
+
+    def _next_in_order(self, packet: Packet, now: float) -> None:
+        """The common case, kept short: the next expected segment, nothing held out of order."""
+        payload = packet.payload
+        reasm = self._reasm
+        offset = packet.seq
+        reasm.rcv_nxt = offset + len(payload)
+        if offset <= self._last_ack_sent:
+            self._ts_recent = packet.tsval  # RFC 7323: echo the oldest unacknowledged segment
+        if payload:
+            self._deliver(offset, payload)
+        if self._delack.on_data(True, packet.ack_every or 2, now):
             self._ack_now = True
 
     def _deliver(self, offset: int, chunk: bytes) -> None:
@@ -254,11 +280,12 @@ class Receiver:
 
     def _send_ack(self, now: float, *, fin: bool = False) -> None:
         self._ack_now = False
-        ack = self._reasm.rcv_nxt + (1 if fin else 0)
-        packet = Packet(PacketType.ACK, self.config.channel_id, self.connection, ack=ack,
-                        window=self.window, tsval=timestamp(now), tsecr=self._ts_recent,
-                        sack=tuple(self._reasm.ranges.blocks_newest_first(MAX_SACK_BLOCKS)))
-        self._out.append(Datagram(encode(packet), self.server, False, packet))
+        reasm = self._reasm
+        ack = reasm.rcv_nxt + (1 if fin else 0)
+        sack = tuple(reasm.ranges.blocks_newest_first(MAX_SACK_BLOCKS)) if reasm.ranges else ()
+        data, packet = encode_ack(self.config.channel_id, self.connection, ack, self.window, timestamp(now),
+                                  self._ts_recent, sack)
+        self._out.append(Datagram(data, self.server, False, packet))
         self._last_ack_sent = self._reasm.rcv_nxt
         self._delack.on_ack_sent()
         self.stats.acks_sent += 1

@@ -72,6 +72,9 @@ class SendBuffer:
         """Length of the next new segment (0 when nothing is waiting)."""
         if not self._unsent:
             return 0
+        first = len(self._unsent[0][0])
+        if first >= self.mss:
+            return self.mss
         length = 0
         for i, (view, flags) in enumerate(self._unsent):
             if i and flags & FLAG_MSG_START:
@@ -83,8 +86,28 @@ class SendBuffer:
 
     def take(self, sent_at: float, needed: int, needed_all: int) -> Segment:
         """Cut the next segment from the unsent bytes and retain it as sent."""
+        unsent = self._unsent
+        view, flags = unsent[0]
+        mss = self.mss
+        if len(view) > mss:  # the usual case: a full segment from a large write
+            payload = view[:mss].tobytes()
+            unsent[0] = (view[mss:], 0)
+        else:
+            payload = self._gather(flags)
+        start = self.snd_nxt
+        segment = Segment(start, payload, flags, sent_at, needed, needed_all)
+        segs = self._segs
+        self._index[start] = self._offset + len(segs)
+        segs.append(segment)
+        self.snd_nxt = segment.end
+        self.pending -= len(payload)
+        if needed <= 0 or needed_all <= 0:
+            self._advance()  # nobody to wait for: released at once
+        return segment
+
+    def _gather(self, flags: int) -> bytes:
+        """The next segment's payload when it spans writes or ends a message."""
         parts: list[memoryview] = []
-        flags = self._unsent[0][1]
         room = self.mss
         while self._unsent and room:
             view, part_flags = self._unsent[0]
@@ -98,14 +121,7 @@ class SendBuffer:
                 parts.append(view[:room])
                 self._unsent[0] = (view[room:], 0)
                 room = 0
-        payload = parts[0].tobytes() if len(parts) == 1 else b"".join(parts)
-        segment = Segment(self.snd_nxt, payload, flags, sent_at, needed, needed_all)
-        self._index[segment.start] = self._offset + len(self._segs)
-        self._segs.append(segment)
-        self.snd_nxt = segment.end
-        self.pending -= len(payload)
-        self._advance()
-        return segment
+        return parts[0].tobytes() if len(parts) == 1 else b"".join(parts)
 
     # --- lookups -------------------------------------------------------------------------
 
@@ -134,20 +150,22 @@ class SendBuffer:
         such an ACK is ambiguous (Karn's rule).
         """
         segs = self._segs
-        pos = self._position_after(old)
+        index = self._index.get(old)
+        pos = index - self._offset if index is not None else self._position_after(old)
         n = len(segs)
         repaired = False
         while pos < n:
             segment = segs[pos]
-            assert segment is not None
-            if segment.end > new:
+            if segment.end > new:  # type: ignore[union-attr]
                 break
-            segment.needed -= 1
-            segment.needed_all -= 1
-            if segment.mcast_at is not None:
+            segment.needed -= 1  # type: ignore[union-attr]
+            segment.needed_all -= 1  # type: ignore[union-attr]
+            if segment.mcast_at is not None:  # type: ignore[union-attr]
                 repaired = True
             pos += 1
-        self._advance()
+        edge, head = self._edge, self._head
+        if (edge < n and segs[edge].needed <= 0) or (head < edge and segs[head].needed_all <= 0):  # type: ignore[union-attr]
+            self._advance()
         return repaired
 
     def on_receiver_removed(self, una: int) -> None:

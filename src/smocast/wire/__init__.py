@@ -4,7 +4,16 @@
 :class:`DecodeError`; ``encode`` is its exact inverse.
 """
 
-from smocast.wire.codec import HEADER_SIZE, MAX_SACK_BLOCKS, SACK_BLOCK_SIZE, decode, encode
+from smocast.wire.codec import (
+    HEADER_SIZE,
+    MAX_SACK_BLOCKS,
+    SACK_BLOCK_SIZE,
+    decode,
+    encode,
+    encode_ack,
+    encode_data,
+    plain_ack_fields,
+)
 from smocast.wire.packet import (
     FLAG_AUTH,
     FLAG_MSG_START,
@@ -30,4 +39,7 @@ __all__ = [
     "PacketType",
     "decode",
     "encode",
+    "encode_ack",
+    "encode_data",
+    "plain_ack_fields",
 ]

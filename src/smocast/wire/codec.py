@@ -20,12 +20,14 @@ from smocast.core.errors import LocalProtocolError
 from smocast.wire.packet import FLAG_AUTH, KNOWN_FLAGS, VERSION, DecodeError, Packet, PacketType
 
 _HEADER = struct.Struct("!BBBBIIQQIIIHBx")
+_PLAIN_ACK = struct.Struct("!4xII8xQI4xIH2x")  # channel, connection, ack, window, tsecr, payload length
 _SACK = struct.Struct("!QQ")
 HEADER_SIZE = _HEADER.size
 SACK_BLOCK_SIZE = _SACK.size
 MAX_SACK_BLOCKS = 4
 MAX_PAYLOAD = 0xFFFF
 _TYPES = {int(t): t for t in PacketType}
+_ACK = int(PacketType.ACK)
 
 
 def encode(packet: Packet) -> bytes:
@@ -49,6 +51,32 @@ def encode(packet: Packet) -> bytes:
     if not blocks and not packet.trailer:
         return header + packet.payload
     return b"".join([header, *blocks, packet.payload, packet.trailer])
+
+
+def encode_data(kind: PacketType, channel: int, connection: int, seq: int, tsval: int, flags: int,
+                ack_every: int, payload: bytes) -> tuple[bytes, Packet]:
+    """A DATA or REPAIR packet and its bytes, built without the general checks of :func:`encode`.
+
+    The caller guarantees what ``encode`` would check: fields in range, no SACK, no trailer.
+    """
+    header = _HEADER.pack(VERSION, kind, flags, 0, channel, connection, seq, 0, 0, tsval, 0, len(payload),
+                          ack_every)
+    packet = Packet(kind, channel, connection, seq, 0, 0, tsval, 0, flags, ack_every, (), payload, b"")
+    return header + payload, packet
+
+
+def encode_ack(channel: int, connection: int, ack: int, window: int, tsval: int, tsecr: int,
+               sack: tuple[tuple[int, int], ...]) -> tuple[bytes, Packet]:
+    """An ACK and its bytes, built without the general checks of :func:`encode`.
+
+    The caller guarantees what ``encode`` would check: fields in range, at most four blocks.
+    """
+    header = _HEADER.pack(VERSION, PacketType.ACK, 0, len(sack), channel, connection, 0, ack, window, tsval,
+                          tsecr, 0, 0)
+    packet = Packet(PacketType.ACK, channel, connection, 0, ack, window, tsval, tsecr, 0, 0, sack, b"", b"")
+    if sack:
+        header += b"".join([_SACK.pack(start, end) for start, end in sack])
+    return header, packet
 
 
 def decode(data: bytes | bytearray | memoryview) -> Packet:
@@ -79,6 +107,21 @@ def decode(data: bytes | bytearray | memoryview) -> Packet:
         kind, channel, connection, seq, ack, window, tsval, tsecr, flags, ack_every, sack,
         raw[payload_at:end], raw[end:],
     )
+
+
+def plain_ack_fields(data: bytes) -> tuple[int, int, int, int, int] | None:
+    """``(channel, connection, ack, window, tsecr)`` of a plain ACK, else None.
+
+    A plain ACK is exactly a header: no flags, no SACK blocks, no payload. It is by far the
+    most common packet a source receives, so this skips building a :class:`Packet`. For
+    anything else (None), use :func:`decode`.
+    """
+    if len(data) != HEADER_SIZE or data[0] != VERSION or data[1] != _ACK or data[2] or data[3]:
+        return None
+    channel, connection, ack, window, tsecr, payload_len = _PLAIN_ACK.unpack_from(data)
+    if payload_len:
+        return None
+    return channel, connection, ack, window, tsecr
 
 
 def _decode_sack(data: bytes | bytearray | memoryview, count: int) -> tuple[tuple[int, int], ...]:
