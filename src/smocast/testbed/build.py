@@ -1,0 +1,118 @@
+"""Building and tearing down the namespaces, the bridge and the veth pairs.
+
+``build`` makes a complete, unshaped testbed; ``teardown`` removes everything whose name
+belongs to the prefix, whether or not this process built it. Shaping (rate, loss, cut) lives
+in :mod:`smocast.testbed.shaping`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+
+from smocast.testbed.layout import BRIDGE, HOST_INTERFACE, MULTICAST, Layout, owned_namespaces
+from smocast.testbed.runner import CommandFailed, TestbedError, ip_batch, run, write_sysctls
+
+#: The bridge's IGMP querier answers within this many centiseconds. The kernel treats the
+#: querier as absent (and floods all multicast to all ports) for one response interval after
+#: it is switched on, so a short interval makes snooping effective about 0.5 s after ``up``.
+QUERY_RESPONSE_INTERVAL_CS = 50
+
+#: IGMPv3 everywhere: the bridge queries with v3 and hosts never fall back to v1/v2, so
+#: source-specific joins (IP_ADD_SOURCE_MEMBERSHIP) reach the bridge as (S,G) entries.
+IGMP_VERSION = 3
+
+
+def create_namespaces(layout: Layout, hosts: int) -> None:
+    """Create the switch namespace and ``hosts`` host namespaces, with defaults for interfaces to come.
+
+    The defaults are set before any veth exists, so every ``eth0`` and bridge port is born
+    with them: IPv6 off (no router solicitations, DAD or MLD in captures and counters; the
+    testbed is IPv4) and, on hosts, IGMPv3 only.
+    """
+    names = [layout.switch, *(layout.host(i) for i in range(hosts))]
+    run(["ip", "-batch", "-"], stdin="".join(f"netns add {name}\n" for name in names))
+    ipv6_off = {"net.ipv6.conf.all.disable_ipv6": "1", "net.ipv6.conf.default.disable_ipv6": "1"}
+    write_sysctls(layout.switch, ipv6_off)
+    for i in range(hosts):
+        write_sysctls(layout.host(i), ipv6_off | {"net.ipv4.conf.default.force_igmp_version": str(IGMP_VERSION)})
+
+
+def build_switch(layout: Layout, hosts: int) -> float:
+    """Create the bridge with IGMP snooping and querier, and one veth pair per host.
+
+    Each pair is created from inside the switch namespace with its far end placed straight
+    into the host's namespace, so no interface ever appears in the root namespace. Returns
+    the ``time.monotonic()`` at which the querier was on; pass it to :func:`wait_for_querier`.
+    """
+    lines = [
+        "link set lo up",
+        f"link add {BRIDGE} type bridge mcast_snooping 1 mcast_igmp_version {IGMP_VERSION} "
+        f"mcast_query_response_interval {QUERY_RESPONSE_INTERVAL_CS}",
+        # A separate step: the querier's start-up delay is one response interval as set *before*.
+        f"link set {BRIDGE} type bridge mcast_querier 1",
+    ]
+    for i in range(hosts):
+        port = layout.port(i)
+        lines += [f"link add {port} type veth peer name {HOST_INTERFACE} netns {layout.host(i)}",
+                  f"link set {port} master {BRIDGE}",
+                  f"link set {port} up"]
+    lines.append(f"link set {BRIDGE} up")
+    ip_batch(layout.switch, lines)
+    return time.monotonic()
+
+
+def configure_host(layout: Layout, index: int) -> None:
+    """Address host ``index``, bring up ``lo`` and ``eth0``, route multicast out of ``eth0``."""
+    namespace = layout.host(index)
+    ip_batch(namespace, [
+        "link set lo up",
+        f"addr add {layout.cidr(index)} dev {HOST_INTERFACE}",
+        f"link set {HOST_INTERFACE} up",
+        f"route add {MULTICAST} dev {HOST_INTERFACE}",
+    ])
+
+
+def wait_for_querier(querier_on: float) -> None:
+    """Sleep until the bridge's own querier counts as present, so snooping stops flooding.
+
+    ``querier_on`` is what :func:`build_switch` returned; configure the hosts in between.
+    """
+    ready = querier_on + QUERY_RESPONSE_INTERVAL_CS / 100 + 0.05
+    time.sleep(max(0.0, ready - time.monotonic()))
+
+
+def teardown(layout: Layout) -> list[str]:
+    """Delete every namespace of this prefix, killing processes left inside them first.
+
+    Deleting a namespace removes its veths, bridge, qdiscs and nftables tables with it.
+    Safe to call any number of times and after a crash. Returns the namespaces deleted.
+    """
+    names = owned_namespaces(layout)
+    for name in names:
+        kill_processes(name)
+    failures: list[CommandFailed] = []
+    for name in names:
+        try:
+            run(["ip", "netns", "delete", name])
+        except CommandFailed as exc:
+            failures.append(exc)
+    left = owned_namespaces(layout)
+    if left:
+        detail = f": {failures[0]}" if failures else ""
+        raise TestbedError(f"could not delete {', '.join(left)}{detail}")
+    return names
+
+
+def kill_processes(namespace: str) -> None:
+    """SIGKILL the processes running in ``namespace`` (started there by ``exec``/``popen``).
+
+    A process left inside would keep the namespace, and its interfaces, alive after deletion.
+    """
+    out = run(["ip", "netns", "pids", namespace], check=False).stdout
+    for pid in (int(word) for word in out.split() if word.isdigit()):
+        if pid != os.getpid():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)

@@ -1,0 +1,72 @@
+"""Loss (nftables, per receiver) and rate (tc tbf) are applied as asked: behaviour, not timing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from tests.testbed import mcast
+
+from smocast.testbed import Testbed
+
+
+@pytest.mark.root
+def test_loss_drops_a_visible_share_and_zero_loss_drops_nothing(prefix: str) -> None:
+    with Testbed(prefix).running(hosts=3, loss=0.5) as tb:
+        assert tb.set_loss(2, 0.0) == 0.0
+        lossy, clean = mcast.start_receiver(tb, 1), mcast.start_receiver(tb, 2)
+        tb.wait_for_members(mcast.GROUP, {1, 2})
+        mcast.send(tb, 2000)
+        [got] = mcast.result(lossy)
+        assert 700 <= got <= 1300, f"{got} of 2000 arrived at loss 0.5"  # 35%-65%: about 13 sigma apart
+        assert mcast.result(clean) == [2000]
+        hosts = tb.status().hosts
+        assert [h.loss for h in hosts] == [0.0, 0.5, 0.0]  # the sender never gets a loss rule
+        assert hosts[1].dropped >= 2000 - got  # the rule's counter saw every dropped data datagram
+        assert hosts[2].dropped == 0
+
+
+@pytest.mark.root
+def test_loss_is_rounded_to_one_in_a_thousand(prefix: str) -> None:
+    with Testbed(prefix).running(hosts=2) as tb:
+        assert tb.set_loss(1, 0.0234) == pytest.approx(0.023)
+        assert tb.status().hosts[1].loss_per_mille == 23
+        rules = tb.exec(1, ["nft", "list", "ruleset"], capture_output=True, text=True, check=True).stdout
+        assert "numgen random mod 1000 < 23" in rules
+        assert "udp" in rules
+
+
+@pytest.mark.root
+def test_rate_puts_a_tbf_with_that_rate_on_every_host(prefix: str) -> None:
+    with Testbed(prefix).running(hosts=3, rate="100mbit") as tb:
+        for i in range(3):
+            shown = tb.exec(i, ["tc", "qdisc", "show", "dev", tb.interface], capture_output=True, text=True,
+                            check=True).stdout
+            assert "qdisc tbf" in shown and "rate 100Mbit" in shown, shown
+        assert {h.rate_bps for h in tb.status().hosts} == {100e6}
+        assert queue_limit(tb, 0) > 2 * int(Path("/proc/sys/net/core/wmem_max").read_text())
+
+
+@pytest.mark.root
+def test_rate_can_change_per_host_and_inbound(prefix: str) -> None:
+    with Testbed(prefix).running(hosts=2) as tb:
+        assert tb.status().hosts[1].rate_bps is None
+        tb.set_rate(1, "20mbit")
+        tb.set_rate(1, "10mbit", inbound=True)
+        host = tb.status().hosts[1]
+        assert (host.rate_bps, host.inbound_rate_bps) == (20e6, 10e6)
+        switch = subprocess.run(["tc", "-n", tb.layout.switch, "qdisc", "show", "dev", "p1"], capture_output=True,
+                                text=True, check=True).stdout
+        assert "rate 10Mbit" in switch
+        tb.set_rate(1, None)
+        assert tb.status().hosts[1].rate_bps is None
+
+
+def queue_limit(tb: Testbed, host: int) -> float:
+    """The tbf queue limit in bytes, from the latency tc reports: limit = rate * latency + burst."""
+    out = tb.exec(host, ["tc", "-j", "qdisc", "show", "dev", tb.interface], capture_output=True, text=True,
+                  check=True).stdout
+    options = json.loads(out)[0]["options"]
+    return float(options["rate"]) * options["lat"] / 1e6 + options["burst"]
