@@ -19,6 +19,8 @@ COMMANDS = (
     "smocast.cli.demo_cmd",
     "smocast.cli.sim_cmd",
     "smocast.cli.bench_cmd",
+    "smocast.cli.testbed_cmd",
+    "smocast.cli.model_cmd",
 )
 
 DESCRIPTION = """\
