@@ -79,6 +79,10 @@ class Network:
         self._hosts[host.address] = attachment
         return attachment
 
+    def attachments(self) -> list[Attachment]:
+        """Every attached host (the source first, if attached) with its links."""
+        return list(self._hosts.values())
+
     def join(self, host: Host) -> None:
         """The host joins the multicast group (as IGMP would make the tree reach it)."""
         attachment = self._hosts[host.address]

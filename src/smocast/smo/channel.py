@@ -35,6 +35,7 @@ from smocast.core.timestamps import elapsed_since, timestamp
 from smocast.smo import events as ev
 from smocast.smo.child import Child, ChildState
 from smocast.smo.config import ChannelConfig
+from smocast.smo.framing import frame
 from smocast.smo.recovery import lost_segments, note_missing
 from smocast.smo.sendbuf import Segment, SendBuffer
 from smocast.smo.sweep import sweep
@@ -122,6 +123,10 @@ class Channel:
         if self._closing:
             raise LocalProtocolError("write() after close()")
         self._buf.write(data, message_start=message_start)
+
+    def send_message(self, message: bytes | bytearray | memoryview) -> None:
+        """Queue one whole message (framing mode): receivers get it whole, or a gap notice."""
+        self.write(frame(message), message_start=True)
 
     def close(self) -> None:
         """No more data: each receiver gets a FIN once it has acknowledged everything."""

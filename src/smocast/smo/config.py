@@ -88,6 +88,14 @@ class ReceiverConfig:
     ``receive_buffer`` bounds the bytes held out of order plus those delivered but not yet
     taken by the application; the advertised window is what remains of it.
     ``resume_from`` asks the source to start this receiver at that stream offset.
+
+    Real-time mode (TCP-RTM): with ``realtime``, a hole no longer blocks the stream for
+    ever. :meth:`Receiver.skip_hole` skips it at once (the application wants data now), and
+    with ``playout_delay`` the receiver skips it by itself when the data after it is due
+    for playout: ``playout_delay`` seconds after it would have arrived on the fastest path
+    seen so far. With ``framing`` the stream carries length-prefixed messages
+    (``Channel.send_message``) and the receiver reports whole messages; a skip always lands
+    on a message start.
     """
 
     channel_id: int = 1
@@ -97,8 +105,13 @@ class ReceiverConfig:
     syn_interval: float = 0.5
     max_early_segments: int = 256
     resume_from: int | None = None
+    realtime: bool = False
+    playout_delay: float | None = None
+    framing: bool = False
 
     def __post_init__(self) -> None:
+        if self.playout_delay is not None and (not self.realtime or self.playout_delay < 0):
+            raise ConfigError("playout_delay needs realtime mode and must be >= 0")
         if self.receive_buffer < 4096:
             raise ConfigError(f"receive_buffer must be at least 4096 bytes, got {self.receive_buffer}")
         if self.connect_timeout <= 0 or self.syn_interval <= 0:

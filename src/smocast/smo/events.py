@@ -105,6 +105,22 @@ class DataReceived(NamedTuple):
     data: bytes
 
 
+class MessageReceived(NamedTuple):
+    """One whole message (framing mode) that started at stream offset ``offset``."""
+
+    offset: int
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """Real-time mode gave up the stream bytes ``[start, end)``: late, lost, or half a message."""
+
+    start: int
+    end: int
+    at: float
+
+
 @dataclass(frozen=True, slots=True)
 class StreamEnded:
     """The source closed the stream; every byte up to ``length`` has been delivered."""
@@ -132,4 +148,6 @@ class ConnectFailed:
 SourceEvent = (
     ReceiverJoined | ReceiverLeft | ReceiverDropped | ReceiverCompleted | TransferStarted | ChannelFinished
 )
-ReceiverEvent = Connected | DataReceived | StreamEnded | ConnectionReset | ConnectFailed
+ReceiverEvent = (
+    Connected | DataReceived | MessageReceived | Skipped | StreamEnded | ConnectionReset | ConnectFailed
+)

@@ -12,13 +12,14 @@ class Reassembly:
     stream byte is returned exactly once, whatever duplicates or overlaps arrive.
     """
 
-    __slots__ = ("_held", "capacity", "ranges", "rcv_nxt")
+    __slots__ = ("_held", "capacity", "marks", "ranges", "rcv_nxt")
 
     def __init__(self, start: int, capacity: int) -> None:
         self.rcv_nxt = start
         self.capacity = capacity  # most bytes held out of order
         self.ranges = RangeSet()  # what is held above rcv_nxt
         self._held: dict[int, bytes] = {}
+        self.marks: dict[int, float] = {}  # held segment start -> its playout deadline
 
     @property
     def held_bytes(self) -> int:
@@ -30,13 +31,20 @@ class Reassembly:
             return False
         return not self.ranges.contains(max(seq, self.rcv_nxt), end)
 
-    def offer(self, seq: int, payload: bytes) -> list[bytes]:
-        """Take one segment; return the chunks that are now deliverable in order."""
+    def offer(self, seq: int, payload: bytes, mark: float | None = None) -> list[bytes]:
+        """Take one segment; return the chunks that are now deliverable in order.
+
+        ``mark`` is kept with a segment that has to wait (the real-time receiver keeps its
+        playout deadline there); it stays in ``marks`` until the segment is delivered or
+        skipped.
+        """
         end = seq + len(payload)
         if end <= self.rcv_nxt:
             return []
         if seq > self.rcv_nxt:
             self._hold(seq, payload, end)
+            if mark is not None and seq in self._held:
+                self.marks[seq] = mark
             return []
         chunk = payload[self.rcv_nxt - seq:] if seq < self.rcv_nxt else payload
         self.rcv_nxt = end
@@ -83,6 +91,14 @@ class Reassembly:
         ranges.discard_below(self.rcv_nxt)
         if held and not ranges:
             held.clear()  # only stale overlaps can remain once nothing is held above rcv_nxt
+        marks = self.marks
+        if marks:
+            for start in [s for s in marks if s < self.rcv_nxt or s not in held]:
+                del marks[start]
+
+    def first_held(self) -> int | None:
+        """Start of the lowest segment held above the hole, or None."""
+        return self.ranges.first_start
 
     def _overlapping(self, offset: int) -> bytes | None:
         """The tail, from ``offset``, of a held segment that starts below it (rare)."""

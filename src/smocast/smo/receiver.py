@@ -5,6 +5,11 @@ and from unicast repairs alike, delivers the stream in order and exactly once, a
 with SACK blocks and its receive window. RST from the source means: leave the channel.
 FIN means the stream is complete.
 
+In real-time mode (TCP-RTM, paper section V.C) a hole that cannot be repaired in time is
+skipped: the data after it is delivered, a :class:`~smocast.smo.events.Skipped` event
+names the range given up, and the next ACK acknowledges past the hole so the source stops
+repairing it. See :class:`~smocast.smo.config.ReceiverConfig`.
+
 Sans-IO: the runtime joins the multicast group before calling :meth:`Receiver.connect`.
 """
 
@@ -21,8 +26,19 @@ from smocast.core.errors import LocalProtocolError
 from smocast.core.timestamps import timestamp
 from smocast.smo import events as ev
 from smocast.smo.config import ReceiverConfig
+from smocast.smo.framing import MessageFramer
 from smocast.smo.reassembly import Reassembly
-from smocast.wire import FLAG_RESUME, MAX_SACK_BLOCKS, DecodeError, Packet, PacketType, decode, encode, encode_ack
+from smocast.wire import (
+    FLAG_MSG_START,
+    FLAG_RESUME,
+    MAX_SACK_BLOCKS,
+    DecodeError,
+    Packet,
+    PacketType,
+    decode,
+    encode,
+    encode_ack,
+)
 
 
 class ReceiverState(Enum):
@@ -42,6 +58,9 @@ class ReceiverStats:
     acks_sent: int = 0
     malformed: int = 0
     foreign: int = 0
+    skips: int = 0
+    skipped_bytes: int = 0
+    messages: int = 0
 
 
 class Receiver:
@@ -70,6 +89,12 @@ class Receiver:
         self._out: list[Datagram] = []
         self._events: deque[object] = deque()
         self._ack_now = False
+        self._framer = MessageFramer(synced=False) if cfg.framing else None
+        self._boundaries: set[int] = set()  # held segment starts that begin a message
+        self._unsynced_from: int | None = None  # discarding a partial first message since here
+        self._path_base: float | None = None  # smallest (arrival - TSval) seen: clock offset + base delay
+        self._playout_due: float | None = None
+        self.handshake_rtt: float | None = None
 
     # --- application API -------------------------------------------------------------------
 
@@ -86,6 +111,19 @@ class Receiver:
         if self.state in (ReceiverState.SYN_SENT, ReceiverState.ESTABLISHED):
             self._send_control(PacketType.RST, now)
         self.state = ReceiverState.CLOSED
+
+    def skip_hole(self, now: float) -> bool:
+        """Real-time read: give up the hole at the head of the stream if data waits after it.
+
+        Returns True when something was skipped (and the data after it delivered).
+        """
+        if not self.config.realtime:
+            raise LocalProtocolError("skip_hole() needs realtime mode")
+        target = self._skip_target()
+        if target is None:
+            return False
+        self._skip(target, now)
+        return True
 
     @property
     def rcv_nxt(self) -> int:
@@ -148,13 +186,21 @@ class Receiver:
 
     def next_deadline(self) -> float | None:
         syn, delack = self._syn_next, self._delack.deadline
-        if syn is None:
-            return delack
-        return syn if delack is None or syn < delack else delack
+        due = delack if syn is None or (delack is not None and delack < syn) else syn
+        playout = self._playout_due
+        if playout is not None and (due is None or playout < due):
+            return playout
+        return due
 
     def handle_timer(self, now: float) -> None:
         if self._syn_next is not None and now >= self._syn_next:
             self._on_syn_timer(now)
+        if self._playout_due is not None and now >= self._playout_due:
+            target = self._skip_target()
+            if target is None:
+                self._playout_due = None
+            else:
+                self._skip(target, now)
         if self._delack.due(now) and self.state is ReceiverState.ESTABLISHED:
             self._send_ack(now)
 
@@ -162,7 +208,7 @@ class Receiver:
         if not self._events:
             return None
         event = self._events.popleft()
-        if isinstance(event, ev.DataReceived):
+        if isinstance(event, ev.DataReceived | ev.MessageReceived):
             self._undelivered -= len(event.data)
         return event
 
@@ -189,6 +235,8 @@ class Receiver:
 
     def _handle_syn_ack(self, packet: Packet, now: float) -> None:
         if self.state is ReceiverState.SYN_SENT:
+            assert self._syn_first is not None
+            self.handshake_rtt = now - self._syn_first
             self.state = ReceiverState.ESTABLISHED
             self.start = packet.seq
             self._reasm = Reassembly(packet.seq, self.config.receive_buffer)
@@ -216,6 +264,7 @@ class Receiver:
         stats.segments += 1
         seq = packet.seq
         reasm = self._reasm
+        deadline = self._deadline_of(packet, now) if self.config.playout_delay is not None else None
         if packet.type is PacketType.REPAIR:
             stats.repairs += 1
         elif seq == reasm.rcv_nxt and not reasm.ranges:
@@ -230,10 +279,18 @@ class Receiver:
         if in_order and seq <= self._last_ack_sent:
             self._ts_recent = packet.tsval  # RFC 7323: echo the oldest unacknowledged segment
         filled_hole = in_order and bool(reasm.ranges)
+        if not in_order and packet.flags & FLAG_MSG_START:
+            self._boundaries.add(seq)
         offset = reasm.rcv_nxt
-        for chunk in reasm.offer(seq, packet.payload):
-            self._deliver(offset, chunk)
+        boundary = in_order and seq == offset and bool(packet.flags & FLAG_MSG_START)
+        for chunk in reasm.offer(seq, packet.payload, deadline):
+            self._deliver(offset, chunk, boundary or offset in self._boundaries, now)
             offset += len(chunk)
+            boundary = False
+        if self._boundaries:
+            self._boundaries = {b for b in self._boundaries if b >= reasm.rcv_nxt}
+        if self.config.realtime:
+            self._plan_skip()
         if self._delack.on_data(in_order and not filled_hole, packet.ack_every or 2, now):
             self._ack_now = True
 
@@ -246,14 +303,82 @@ class Receiver:
         if offset <= self._last_ack_sent:
             self._ts_recent = packet.tsval  # RFC 7323: echo the oldest unacknowledged segment
         if payload:
-            self._deliver(offset, payload)
+            self._deliver(offset, payload, bool(packet.flags & FLAG_MSG_START), now)
         if self._delack.on_data(True, packet.ack_every or 2, now):
             self._ack_now = True
 
-    def _deliver(self, offset: int, chunk: bytes) -> None:
+    def _deliver(self, offset: int, chunk: bytes, boundary: bool, now: float) -> None:
         self.stats.bytes_delivered += len(chunk)
-        self._undelivered += len(chunk)
-        self._events.append(ev.DataReceived(offset, chunk))
+        framer = self._framer
+        if framer is None:
+            self._undelivered += len(chunk)
+            self._events.append(ev.DataReceived(offset, chunk))
+            return
+        was_synced = framer.synced
+        messages, discarded = framer.feed(offset, chunk, boundary)
+        if not was_synced:
+            if not framer.synced:  # still before the first message start: a gap
+                if self._unsynced_from is None:
+                    self._unsynced_from = offset
+            elif self._unsynced_from is not None:
+                self._report_skip(self._unsynced_from, offset, now)
+                self._unsynced_from = None
+        elif discarded:
+            self._report_skip(offset - discarded, offset, now)
+        for start, message in messages:
+            self._undelivered += len(message)
+            self.stats.messages += 1
+            self._events.append(ev.MessageReceived(start, message))
+
+    # --- real time (TCP-RTM) -----------------------------------------------------------------
+
+    def _deadline_of(self, packet: Packet, now: float) -> float:
+        """When the data of ``packet`` is due for playout, learning the path's base on the way."""
+        age = ((int(now * 1_000_000) - packet.tsval) & 0xFFFFFFFF) * 1e-6  # arrival - TSval, wrapped
+        base = self._path_base
+        if base is None or age < base:
+            base = self._path_base = age
+        assert self.config.playout_delay is not None
+        return now - age + base + self.config.playout_delay
+
+    def _skip_target(self) -> int | None:
+        """Where a skip of the head hole would resume: the first held (message-start) segment."""
+        reasm = self._reasm
+        first = reasm.first_held()
+        if first is None or self._framer is None:
+            return first
+        starts = [b for b in self._boundaries if b >= first]
+        return min(starts) if starts else None
+
+    def _plan_skip(self) -> None:
+        """Arm the playout timer for the data after the head hole."""
+        target = self._skip_target() if self.config.playout_delay is not None else None
+        self._playout_due = None if target is None else self._reasm.marks.get(target)
+
+    def _skip(self, target: int, now: float) -> None:
+        reasm = self._reasm
+        hole = reasm.rcv_nxt
+        partial = self._framer.partial_start if self._framer is not None else None
+        if self._framer is not None:
+            self._framer.resync(target)
+        self._report_skip(hole if partial is None else partial, target, now)
+        self._boundaries.discard(target)
+        offset = target
+        boundary = True
+        for chunk in reasm.skip_to(target):
+            self._deliver(offset, chunk, boundary or offset in self._boundaries, now)
+            offset += len(chunk)
+            boundary = False
+        self._boundaries = {b for b in self._boundaries if b >= reasm.rcv_nxt}
+        self._plan_skip()
+        self._ack_now = True  # acknowledge past the hole so the source stops repairing it
+
+    def _report_skip(self, start: int, end: int, now: float) -> None:
+        if end <= start:
+            return
+        self.stats.skips += 1
+        self.stats.skipped_bytes += end - start
+        self._events.append(ev.Skipped(start, end, now))
 
     # --- end of stream -------------------------------------------------------------------------
 
