@@ -33,7 +33,7 @@ class Host:
     """One endpoint at one address in the simulated network."""
 
     __slots__ = ("_busy_until", "_cpu", "_network", "_on_event", "_receive_packet", "_timer_at",
-                 "address", "context", "cpu_drops", "endpoint", "frozen", "received", "sim", "waiting")
+                 "address", "after_input", "context", "cpu_drops", "endpoint", "frozen", "received", "sim", "waiting")
 
     def __init__(self, sim: Simulator, network: Network, address: Address, endpoint: Endpoint,
                  on_event: EventHandler | None = None, cpu: CpuModel | None = None) -> None:
@@ -52,6 +52,7 @@ class Host:
         self.frozen = False  # a frozen host ignores all input and sends nothing (a hung peer)
         self.received = 0
         self.context: Any = None  # for the application's own bookkeeping
+        self.after_input: Callable[[Host], None] | None = None  # runs after each input is handled
 
     def deliver(self, packet: Any, data: bytes, source: Address) -> None:
         """A datagram arrived now; process it at once, or after the CPU model's queue."""
@@ -83,6 +84,8 @@ class Host:
         else:
             self.endpoint.receive_datagram(data, source, now)
         self.pump()
+        if self.after_input is not None:
+            self.after_input(self)
 
     def pump(self) -> None:
         """Hand events to the application, send, hand over what sending raised; re-arm the timer."""

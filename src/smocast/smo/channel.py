@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import random
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from smocast.core.aggregate import CountedMin
@@ -40,7 +41,22 @@ from smocast.smo.recovery import lost_segments, note_missing
 from smocast.smo.sendbuf import Segment, SendBuffer
 from smocast.smo.sweep import sweep
 from smocast.smo.timing import next_due, probe_due, retransmission_due
-from smocast.wire import HEADER_SIZE, DecodeError, Packet, PacketType, decode, encode, encode_data, plain_ack_fields
+from smocast.smo.uplink import UpReceiver
+from smocast.wire import (
+    FLAG_RESUME,
+    HEADER_SIZE,
+    DecodeError,
+    Packet,
+    PacketType,
+    decode,
+    encode,
+    encode_ack,
+    encode_data,
+    plain_ack_fields,
+)
+
+History = Callable[[int, int], bytes]
+"""``history(offset, length)``: up to ``length`` stream bytes from ``offset`` (b"" when none)."""
 
 PACING_GAIN_SLOW_START = 2.0  # as Linux's sch_fq pacing: twice the rate while the window doubles
 PACING_GAIN = 1.25
@@ -82,8 +98,11 @@ class Channel:
     """The source of one TCP-SMO channel (S, G): the master control block."""
 
     def __init__(self, group: Address, config: ChannelConfig | None = None,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, history: History | None = None) -> None:
+        """``history(offset, length)`` returns earlier stream bytes the send buffer no longer
+        holds (a file on disk, say); with it, receivers may resume from any offset."""
         self.group = group
+        self._history = history
         self.config = cfg = config or ChannelConfig()
         self._rng = rng or random.Random(0)
         self.stats = ChannelStats()
@@ -101,6 +120,8 @@ class Channel:
         self._fair = cfg.cwnd_policy.kind == "fair"
         self._timers = TimerQueue()
         self._sweep_timer = Timer(self._on_sweep)
+        self._keepalive_timer = Timer(self._on_keepalive)
+        self._last_multicast = 0.0
         self._pacer = Pacer(cfg.pacing_burst_segments * (cfg.mss + HEADER_SIZE))
         self._pacing_wakeup: float | None = None
         self._out: list[Datagram] = []
@@ -159,6 +180,11 @@ class Channel:
         return self._buf.base
 
     @property
+    def has_history(self) -> bool:
+        """True when receivers can be served from before the send buffer (see ``history``)."""
+        return self._history is not None
+
+    @property
     def finished(self) -> bool:
         return self._finished
 
@@ -206,6 +232,10 @@ class Channel:
             if child is not None:
                 self._remove(child, now)
                 self._events.append(ev.ReceiverLeft(child.index, child.address, now))
+        elif kind is PacketType.UPDATA:
+            child = self._children.get((source, packet.connection))
+            if child is not None and child.established:
+                self._handle_up(child, packet, now)
         else:
             self.stats.foreign += 1
 
@@ -213,6 +243,8 @@ class Channel:
         """Everything to send now: control packets, repairs, then new data as the window allows."""
         if self._sweep_timer.due is None and self._children:
             self._timers.arm(self._sweep_timer, now + self.config.sweep_interval)
+            if self.config.keepalive is not None and self._keepalive_timer.due is None:
+                self._timers.arm(self._keepalive_timer, now + self.config.keepalive)
         self._send_new_data(now)
         if self._closing:
             self._check_finished(now)
@@ -245,19 +277,32 @@ class Channel:
         if child is not None:
             self._send_syn_ack(child, packet.tsval, now)
             return
-        if not self.started or self.config.admission == "continuous":
-            start = self._buf.snd_nxt
-        else:
+        start = self._buf.snd_nxt
+        if packet.flags & FLAG_RESUME:
+            resume = self._resume_point(packet.ack)
+            if resume is None:
+                self._send_rst(source, packet.connection, f"cannot resume at byte {packet.ack}: no longer held")
+                return
+            start = resume
+        elif self.started and self.config.admission != "continuous":
             self._send_rst(source, packet.connection, "transfer in progress; late joiners are refused")
             self._next_index += 1
             self._events.append(ev.ReceiverDropped(
                 self._next_index - 1, source, ev.DropReason.REFUSED, "SYN after the transfer started", now))
             return
         child = self._new_child(source, packet.connection, start, now)
+        child.count_from = self._buf.snd_nxt  # it holds back only segments sent from now on
         self.holders += 1  # from now on, new segments wait for it too
         self._children[key] = child
         self._by_index[child.index] = child
         self._send_syn_ack(child, packet.tsval, now)
+
+    def _resume_point(self, requested: int) -> int | None:
+        """Where a receiver asking to resume at ``requested`` starts, or None if impossible."""
+        start = min(requested, self._buf.snd_nxt)
+        if start < self._buf.base and self._history is None:
+            return None
+        return start
 
     def _new_child(self, address: Address, connection: int, start: int, now: float) -> Child:
         cfg = self.config
@@ -284,6 +329,11 @@ class Channel:
         child.rwnd = window
         self._join_pacing(child)
         child.timer_base = now
+        if child.una < self._buf.snd_nxt:  # resumed behind the head: repair what it missed
+            child.recovery_point = child.rto_lost_upto = self._buf.snd_nxt
+            child.credit = child.cc.cwnd
+            child.catchup_next = child.una
+            self._repair_losses(child, now)
         if child.una < self._buf.snd_nxt:
             self._arm_timer(child, now)
         else:
@@ -328,7 +378,7 @@ class Channel:
     def _on_plain_ack(self, child: Child, ack: int, tsecr: int, old: int, now: float) -> None:
         """The common case, kept short: new data acknowledged, nothing missing, no repair pending."""
         buf = self._buf
-        repaired = buf.on_acked(old, ack)
+        repaired = buf.on_acked(old if old >= child.count_from else child.count_from, ack)
         if tsecr and not repaired and now >= child.sample_after:  # one RTT sample per round trip
             rtt = child.rtt
             rtt.update(((int(now * 1_000_000) - tsecr) & 0xFFFFFFFF) * 1e-6)  # see core.timestamps
@@ -368,7 +418,9 @@ class Channel:
 
     def _on_new_ack(self, child: Child, ack: int, tsecr: int, old: int, now: float) -> None:
         covered_repair = child.covers_retransmission(ack)
-        covered_repair |= self._buf.on_acked(old, ack)
+        if ack > child.count_from:
+            covered_repair |= self._buf.on_acked(max(old, child.count_from), ack)
+        child.catchup_next = max(child.catchup_next, ack)
         if tsecr:
             child.rtt.on_sample(elapsed_since(tsecr, now), covers_retransmission=covered_repair)
         acked = child.advance(ack)
@@ -404,9 +456,11 @@ class Channel:
     def _repair_losses(self, child: Child, now: float) -> None:
         buf = self._buf
         if child.una < buf.base:
-            self._drop(child, ev.DropReason.FELL_BEHIND,
-                       f"needs byte {child.una}, the buffer starts at {buf.base}", now)
-            return
+            if self._history is None:
+                self._drop(child, ev.DropReason.FELL_BEHIND,
+                           f"needs byte {child.una}, the buffer starts at {buf.base}", now)
+                return
+            self._catch_up(child, now)
         lost, rack_due = lost_segments(child, buf, now)
         if rack_due != child.rack_due:
             child.rack_due = rack_due
@@ -423,6 +477,34 @@ class Channel:
             else:
                 self._send_repair(segment, child, now)
 
+    def _catch_up(self, child: Child, now: float) -> None:
+        """Send, from history, what a resumed receiver misses below the send buffer (go-back-N)."""
+        assert self._history is not None
+        base, mss = self._buf.base, self._mss
+        child.catchup_next = max(child.catchup_next, child.una)
+        while child.catchup_next < base and child.credit > 0:
+            start = child.catchup_next
+            payload = self._history(start, min(mss, base - start))
+            if not payload:
+                return
+            child.credit -= len(payload)
+            child.catchup_next = start + len(payload)
+            self.stats.repair_unicast += 1
+            self.stats.bytes_repair += len(payload)
+            data, packet = encode_data(PacketType.REPAIR, self._channel_id, child.connection, start,
+                                       timestamp(now), 0, 1, payload)
+            self._out.append(Datagram(data, child.address, False, packet))
+
+    def _handle_up(self, child: Child, packet: Packet, now: float) -> None:
+        """Session relay: a receiver's own stream, up its connection."""
+        if child.up is None:
+            child.up = UpReceiver()
+        for message in child.up.offer(packet.seq, packet.payload):
+            self._events.append(ev.SessionData(child.index, child.address, message, now))
+        data, ack = encode_ack(self._channel_id, child.connection, child.up.acked, 1 << 20, timestamp(now),
+                               packet.tsval, ())
+        self._out.append(Datagram(data, child.address, False, ack))
+
     def _enter_recovery(self, child: Child, now: float) -> None:
         snd_nxt = self._buf.snd_nxt
         child.recovery_point = snd_nxt
@@ -434,7 +516,7 @@ class Channel:
         """Repair ``segment`` to one receiver, or to the whole group when ``child`` is None."""
         if child is None:
             destination, connection = self.group, 0
-            segment.mcast_at = now
+            segment.mcast_at = self._last_multicast = now
             segment.missing = None
             self.stats.repair_multicast += 1
         else:
@@ -495,6 +577,7 @@ class Channel:
         child.rtt.back_off()
         child.recovery_point = snd_nxt
         child.rto_lost_upto = snd_nxt
+        child.catchup_next = child.una
         child.retransmitted.clear()
         child.dupacks = 0
         child.credit = self.config.mss
@@ -552,6 +635,7 @@ class Channel:
                 self._arm_timer(child, now)
 
     def _send_original(self, segment: Segment, ack_every: int, now: float) -> None:
+        self._last_multicast = now
         stats = self.stats
         stats.original_segments += 1
         stats.bytes_original += segment.end - segment.start
@@ -615,6 +699,7 @@ class Channel:
             return
         self._finished = True
         self._timers.disarm(self._sweep_timer)
+        self._timers.disarm(self._keepalive_timer)
         self._events.append(ev.ChannelFinished(self.completed, self.dropped, now))
 
     # --- membership ----------------------------------------------------------------------------
@@ -631,7 +716,7 @@ class Channel:
         if child.state is ChildState.CLOSED:
             return
         self.holders -= 1
-        self._buf.on_receiver_removed(child.una)
+        self._buf.on_receiver_removed(max(child.una, child.count_from))
         if child.established:
             self.live -= 1
             if not child.passive:
@@ -672,6 +757,18 @@ class Channel:
         return self.channel_cwnd if self._fair else child.cc.cwnd
 
     # --- the periodic sweep --------------------------------------------------------------------
+
+    def _on_keepalive(self, now: float) -> None:
+        """Nothing multicast for a while: tell the group where the stream stands."""
+        interval = self.config.keepalive
+        if interval is None or self._finished or not self._children:
+            return
+        if self.started and now >= self._last_multicast + interval - 1e-6:
+            data, packet = encode_data(PacketType.DATA, self._channel_id, 0, self._buf.snd_nxt, timestamp(now),
+                                       0, 1, b"")
+            self._out.append(Datagram(data, self.group, True, packet))
+            self._last_multicast = now
+        self._timers.arm(self._keepalive_timer, max(now, self._last_multicast) + interval)
 
     def _on_sweep(self, now: float) -> None:
         sweep(self, now)

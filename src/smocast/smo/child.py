@@ -16,6 +16,7 @@ from smocast.core.datagram import Address
 from smocast.core.ranges import RangeSet
 from smocast.core.rtt import RttEstimator
 from smocast.core.timers import Timer
+from smocast.smo.uplink import UpReceiver
 
 
 class ChildState(Enum):
@@ -29,11 +30,11 @@ class Child:
     """Per-receiver state at the source. The channel drives it; it never sends by itself."""
 
     __slots__ = (
-        "acks", "address", "below_floor_since", "cc", "connection", "credit", "cwnd_avg", "dupacks",
-        "edge_key", "fin_sent_at", "index", "joined_at", "last_progress", "passive", "probe_sent",
-        "rack_due", "recovery_point", "repairs_multicast", "repairs_unicast", "retransmitted",
+        "acks", "address", "below_floor_since", "catchup_next", "cc", "connection", "count_from", "credit",
+        "cwnd_avg", "dupacks", "edge_key", "fin_sent_at", "index", "joined_at", "last_progress", "passive",
+        "probe_sent", "rack_due", "recovery_point", "repairs_multicast", "repairs_unicast", "retransmitted",
         "rto_lost_upto", "rtt", "rwnd", "sacked", "sample_after", "start", "state", "syn_at", "timer",
-        "timer_base", "una",
+        "timer_base", "una", "up",
     )
 
     def __init__(self, index: int, address: Address, connection: int, start: int,
@@ -44,6 +45,9 @@ class Child:
         self.connection = connection
         self.state = ChildState.SYN_RECEIVED
         self.start = start  # first stream byte this receiver gets
+        self.count_from = start  # first byte whose release it holds back (later when resuming)
+        self.catchup_next = start  # resuming below the send buffer: next byte to send from history
+        self.up: UpReceiver | None = None  # its session-relay stream, once it sends one
         self.una = start
         self.rwnd = 0
         self.sacked = RangeSet()

@@ -44,8 +44,12 @@ class ChannelConfig:
     """Everything a :class:`~smocast.smo.channel.Channel` needs besides its addresses.
 
     ``admission``: ``wait`` holds all data until ``min_receivers`` have joined (reliable
-    file mode; later joiners are refused); ``continuous`` sends at once and a late joiner
-    starts at the current sequence.
+    file mode; later joiners are refused, except a receiver resuming at an offset);
+    ``continuous`` sends at once and a late joiner starts at the current sequence.
+
+    ``keepalive``: after this long without multicasting anything, the source multicasts an
+    empty DATA packet at its current sequence: receivers learn it is alive, and one that
+    lost the tail of the data learns so and reports it.
     """
 
     channel_id: int = 1
@@ -65,6 +69,7 @@ class ChannelConfig:
     pacing: bool = True
     pacing_burst_segments: int = 10
     sweep_interval: float = 0.2
+    keepalive: float | None = 1.0
 
     def __post_init__(self) -> None:
         if not 64 <= self.mss <= 65000:
@@ -96,6 +101,10 @@ class ReceiverConfig:
     seen so far. With ``framing`` the stream carries length-prefixed messages
     (``Channel.send_message``) and the receiver reports whole messages; a skip always lands
     on a message start.
+
+    ``source_timeout``: when nothing at all is heard from the source for this long (the
+    source sends a heartbeat when it has nothing else to send), the receiver gives up with
+    ``ConnectionReset``, so the application can reconnect elsewhere with ``resume_from``.
     """
 
     channel_id: int = 1
@@ -108,8 +117,11 @@ class ReceiverConfig:
     realtime: bool = False
     playout_delay: float | None = None
     framing: bool = False
+    source_timeout: float | None = None
 
     def __post_init__(self) -> None:
+        if self.source_timeout is not None and self.source_timeout <= 0:
+            raise ConfigError(f"source_timeout must be positive, got {self.source_timeout}")
         if self.playout_delay is not None and (not self.realtime or self.playout_delay < 0):
             raise ConfigError("playout_delay needs realtime mode and must be >= 0")
         if self.receive_buffer < 4096:

@@ -67,6 +67,16 @@ class ReceiverCompleted:
 
 
 @dataclass(frozen=True, slots=True)
+class SessionData:
+    """A receiver sent ``data`` up its connection (session relay); the source may multicast it."""
+
+    receiver: int
+    address: Address
+    data: bytes
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class TransferStarted:
     """Admission is satisfied; data is flowing."""
 
@@ -146,7 +156,8 @@ class ConnectFailed:
 
 
 SourceEvent = (
-    ReceiverJoined | ReceiverLeft | ReceiverDropped | ReceiverCompleted | TransferStarted | ChannelFinished
+    ReceiverJoined | ReceiverLeft | ReceiverDropped | ReceiverCompleted | SessionData | TransferStarted
+    | ChannelFinished
 )
 ReceiverEvent = (
     Connected | DataReceived | MessageReceived | Skipped | StreamEnded | ConnectionReset | ConnectFailed

@@ -28,6 +28,7 @@ from smocast.smo import events as ev
 from smocast.smo.config import ReceiverConfig
 from smocast.smo.framing import MessageFramer
 from smocast.smo.reassembly import Reassembly
+from smocast.smo.uplink import UpSender
 from smocast.wire import (
     FLAG_MSG_START,
     FLAG_RESUME,
@@ -95,6 +96,10 @@ class Receiver:
         self._path_base: float | None = None  # smallest (arrival - TSval) seen: clock offset + base delay
         self._playout_due: float | None = None
         self.handshake_rtt: float | None = None
+        self._up = UpSender()
+        self._last_heard: float | None = None  # when the source was last heard from
+        self._backlog = 0  # delivered bytes the application still holds (set_backlog)
+        self._advertised = cfg.receive_buffer  # the window in the last ACK
 
     # --- application API -------------------------------------------------------------------
 
@@ -111,6 +116,17 @@ class Receiver:
         if self.state in (ReceiverState.SYN_SENT, ReceiverState.ESTABLISHED):
             self._send_control(PacketType.RST, now)
         self.state = ReceiverState.CLOSED
+
+    def send_up(self, message: bytes, now: float) -> bool:
+        """Send a message up to the source (session relay); False when the buffer is full."""
+        if self.state is not ReceiverState.ESTABLISHED:
+            raise LocalProtocolError(f"send_up() in state {self.state.value}")
+        return self._up.add(message)
+
+    @property
+    def up_pending(self) -> int:
+        """Bytes sent up but not yet acknowledged by the source."""
+        return self._up.queued
 
     def skip_hole(self, now: float) -> bool:
         """Real-time read: give up the hole at the head of the stream if data waits after it.
@@ -133,8 +149,24 @@ class Receiver:
     @property
     def window(self) -> int:
         """The receive window advertised to the source."""
-        used = self._reasm.held_bytes + self._undelivered
+        used = self._reasm.held_bytes + self._undelivered + self._backlog
         return max(0, min(self.config.receive_buffer - used, 0xFFFFFFFF))
+
+    @property
+    def ack_pending(self) -> bool:
+        """True when the next ``datagrams_to_send`` will carry an ACK (drive it soon)."""
+        return self._ack_now
+
+    def set_backlog(self, nbytes: int) -> None:
+        """The application still holds ``nbytes`` of delivered data (a relay's downstream).
+
+        The window shrinks by it, so the source slows down; when it has opened again by a
+        quarter of the buffer since the last ACK, the receiver says so at once.
+        """
+        self._backlog = max(0, nbytes)
+        if self.state is ReceiverState.ESTABLISHED and \
+                self.window - self._advertised >= self.config.receive_buffer // 4:
+            self._ack_now = True
 
     @property
     def done(self) -> bool:
@@ -155,6 +187,7 @@ class Receiver:
         if packet.channel != self._channel_id:
             self.stats.foreign += 1
             return
+        self._last_heard = now
         kind = packet.type
         if kind is PacketType.DATA:
             self._handle_data(packet, now)
@@ -172,12 +205,16 @@ class Receiver:
             self._handle_fin(packet, now)
         elif kind is PacketType.RST:
             self._handle_rst(packet, now)
+        elif kind is PacketType.ACK:
+            self._up.on_ack(packet.ack, now)
         else:
             self.stats.foreign += 1
 
     def datagrams_to_send(self, now: float) -> list[Datagram]:
         if self._ack_now:
             self._send_ack(now)
+        if self._up.next < self._up.base + self._up.queued and self.state is ReceiverState.ESTABLISHED:
+            self._send_up(now)
         out = self._out
         if not out:
             return []
@@ -187,14 +224,26 @@ class Receiver:
     def next_deadline(self) -> float | None:
         syn, delack = self._syn_next, self._delack.deadline
         due = delack if syn is None or (delack is not None and delack < syn) else syn
-        playout = self._playout_due
-        if playout is not None and (due is None or playout < due):
-            return playout
+        for other in (self._playout_due, self._up.due, self._silence_due()):
+            if other is not None and (due is None or other < due):
+                due = other
         return due
+
+    def _silence_due(self) -> float | None:
+        timeout = self.config.source_timeout
+        if timeout is None or self._last_heard is None or self.state is not ReceiverState.ESTABLISHED:
+            return None
+        return self._last_heard + timeout
 
     def handle_timer(self, now: float) -> None:
         if self._syn_next is not None and now >= self._syn_next:
             self._on_syn_timer(now)
+        silence = self._silence_due()
+        if silence is not None and now >= silence:
+            self._give_up(f"nothing heard from the source for {self.config.source_timeout:g} s", now)
+            return
+        if self._up.due is not None and now >= self._up.due:
+            self._up.on_timeout(now)
         if self._playout_due is not None and now >= self._playout_due:
             target = self._skip_target()
             if target is None:
@@ -253,17 +302,16 @@ class Receiver:
     # --- data --------------------------------------------------------------------------------
 
     def _handle_data(self, packet: Packet, now: float) -> None:
-        state = self.state
-        if state is not ReceiverState.ESTABLISHED:
-            if state is ReceiverState.SYN_SENT and len(self._early) < self.config.max_early_segments:
-                self._early.append(packet)
-            elif state is ReceiverState.FINISHED and packet.type is PacketType.REPAIR:
-                self._ack_now = True
+        if self.state is not ReceiverState.ESTABLISHED:
+            self._data_outside_established(packet)
+            return
+        seq = packet.seq
+        reasm = self._reasm
+        if not packet.payload:
+            self._on_heartbeat(seq)
             return
         stats = self.stats
         stats.segments += 1
-        seq = packet.seq
-        reasm = self._reasm
         deadline = self._deadline_of(packet, now) if self.config.playout_delay is not None else None
         if packet.type is PacketType.REPAIR:
             stats.repairs += 1
@@ -293,6 +341,19 @@ class Receiver:
             self._plan_skip()
         if self._delack.on_data(in_order and not filled_hole, packet.ack_every or 2, now):
             self._ack_now = True
+
+    def _data_outside_established(self, packet: Packet) -> None:
+        if self.state is ReceiverState.SYN_SENT and len(self._early) < self.config.max_early_segments:
+            self._early.append(packet)  # multicast that beat the SYN-ACK: kept for later
+        elif self.state is ReceiverState.FINISHED and packet.type is PacketType.REPAIR:
+            self._ack_now = True  # our last ACK was lost: say again that we have it all
+
+    def _on_heartbeat(self, seq: int) -> None:
+        """An empty DATA packet: the source is alive, and its stream has reached ``seq``."""
+        reasm = self._reasm
+        tail_lost = seq > reasm.rcv_nxt and not reasm.ranges.contains(seq - 1, seq)
+        if tail_lost or self.window != self._advertised:
+            self._ack_now = True  # a lost tail, or a window update the source may have missed
 
     def _next_in_order(self, packet: Packet, now: float) -> None:
         """The common case, kept short: the next expected segment, nothing held out of order."""
@@ -395,10 +456,15 @@ class Receiver:
     def _handle_rst(self, packet: Packet, now: float) -> None:
         if self.state in (ReceiverState.CLOSED, ReceiverState.FINISHED):
             return  # after the FIN the source may have forgotten us; nothing was lost
+        self._give_up(packet.payload.decode("utf-8", "replace") or "reset by the source", now)
+
+    def _give_up(self, reason: str, now: float) -> None:
+        """Leave the channel (reset, or a silent source) and tell the application why."""
         self.state = ReceiverState.CLOSED
         self._syn_next = None
+        self._playout_due = None
+        self._up.due = None
         self._delack.on_ack_sent()
-        reason = packet.payload.decode("utf-8", "replace") or "reset by the source"
         self._events.append(ev.ConnectionReset(reason, now))
 
     # --- acknowledgements ----------------------------------------------------------------------
@@ -408,12 +474,19 @@ class Receiver:
         reasm = self._reasm
         ack = reasm.rcv_nxt + (1 if fin else 0)
         sack = tuple(reasm.ranges.blocks_newest_first(MAX_SACK_BLOCKS)) if reasm.ranges else ()
-        data, packet = encode_ack(self.config.channel_id, self.connection, ack, self.window, timestamp(now),
+        window = self._advertised = self.window
+        data, packet = encode_ack(self.config.channel_id, self.connection, ack, window, timestamp(now),
                                   self._ts_recent, sack)
         self._out.append(Datagram(data, self.server, False, packet))
         self._last_ack_sent = self._reasm.rcv_nxt
         self._delack.on_ack_sent()
         self.stats.acks_sent += 1
+
+    def _send_up(self, now: float) -> None:
+        for offset, payload, flags in self._up.segments(now):
+            packet = Packet(PacketType.UPDATA, self._channel_id, self.connection, offset, self._reasm.rcv_nxt,
+                            self.window, timestamp(now), self._ts_recent, flags, 0, (), payload, b"")
+            self._out.append(Datagram(encode(packet), self.server, False, packet))
 
     def _send_control(self, kind: PacketType, now: float) -> None:
         packet = Packet(kind, self.config.channel_id, self.connection, tsval=timestamp(now))

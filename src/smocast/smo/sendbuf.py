@@ -1,7 +1,9 @@
 """The channel's one send buffer, shared read-only by every child (paper section III.A).
 
 It holds the application's unsent bytes, cuts them into segments, and keeps each sent
-segment until it may be released. Each segment counts the acknowledgements it still needs:
+segment until it may be released. A write that fits one segment becomes that segment's
+payload as it is, without a copy: a relay passes the upstream payload objects straight
+through to its downstream channel. Each segment counts the acknowledgements it still needs:
 
 * ``needed``: for the window-advance policy F (the channel's window edge);
 * ``needed_all``: from every receiver that was live when it was sent (memory release).
@@ -121,7 +123,12 @@ class SendBuffer:
                 parts.append(view[:room])
                 self._unsent[0] = (view[room:], 0)
                 room = 0
-        return parts[0].tobytes() if len(parts) == 1 else b"".join(parts)
+        if len(parts) == 1:
+            whole = parts[0]
+            if isinstance(whole.obj, bytes) and len(whole) == len(whole.obj):
+                return whole.obj  # a whole write that fits one segment: shared, not copied
+            return whole.tobytes()
+        return b"".join(parts)
 
     # --- lookups -------------------------------------------------------------------------
 

@@ -41,7 +41,7 @@ def sweep(channel: Channel, now: float) -> None:
 def _apply_drop_rules(channel: Channel, children: list[Child], rtts: list[float], now: float) -> None:
     rules = channel.config.drop_rules
     median_rtt = statistics.median(rtts) if len(rtts) >= 3 else None
-    base = channel.buffer_base
+    base = channel.buffer_base if not channel.has_history else -1  # with history nobody falls behind
     for child in children:
         reason = _violation(child, rules.rtt_factor, rules.rtt_floor, median_rtt, rules.cwnd_floor,
                             rules.cwnd_floor_time, base, now)

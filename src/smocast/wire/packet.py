@@ -19,7 +19,11 @@ KNOWN_FLAGS = FLAG_AUTH | FLAG_MSG_START | FLAG_RESUME
 
 
 class PacketType(IntEnum):
-    """What a packet is. DATA goes to the group; REPAIR goes to the group or one receiver."""
+    """What a packet is. DATA goes to the group; REPAIR goes to the group or one receiver.
+
+    UPDATA carries a receiver's own stream up its connection to the source (session relay);
+    the source acknowledges it with an ACK sent to that receiver.
+    """
 
     SYN = 1
     SYN_ACK = 2
@@ -28,6 +32,7 @@ class PacketType(IntEnum):
     REPAIR = 5
     RST = 6
     FIN = 7
+    UPDATA = 8
 
 
 class DecodeError(RemoteProtocolError):
