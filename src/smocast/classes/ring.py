@@ -1,0 +1,195 @@
+"""Class R, ring-based (Levine; TRP, RMP): a token site ACKs each packet and repairs it.
+
+The receivers form a ring, numbered 1..R. The token moves once per packet: the token site of
+packet s is receiver (s mod R) + 1. When that site holds every packet up to s and has seen the
+token for s − 1, it multicasts a TOKEN for s, which is at once the ACK to the source (which
+then frees s), the time stamp that orders s for everybody, and the token passed to the next
+site. A receiver that misses s unicasts a NAK to s's token site once it has seen the TOKEN for
+s (so the site surely holds s), and the site answers each NAK with a unicast repair. A token
+site that missed s itself NAKs the source, which repairs it by unicast (§7 of the reference).
+
+Each site keeps the packets it acknowledged until the token has gone once round the ring after
+them: every site accepts the token only when it holds everything before it, so by then every
+receiver holds them. Work on a packet is counted under the role ``token_site`` at its token
+site and ``receiver`` everywhere else.
+"""
+
+from __future__ import annotations
+
+import random
+
+from smocast.classes.base import ReceiverCore, SenderCore
+from smocast.classes.config import ClassConfig
+from smocast.classes.ledger import RECEIVER, TOKEN_SITE
+from smocast.classes.packet import FLAG_FIN, FLAG_REPAIR, Kind, Packet
+from smocast.classes.recovery import DirectNaks
+from smocast.core.datagram import Address
+from smocast.core.errors import ConfigError
+
+
+def token_site(seq: int, receivers: int) -> int:
+    """The ring node (1..R) that acknowledges packet ``seq``."""
+    return seq % receivers + 1
+
+
+class SenderR(SenderCore):
+    """The source of class R: multicast once, free on the TOKEN, repair token sites by unicast."""
+
+    HEARTBEAT = True
+
+    def __init__(self, group: Address, config: ClassConfig, rng: random.Random) -> None:
+        super().__init__(group, config, rng)
+        self.groups = (group,)  # the TOKEN is multicast to the group
+
+    def receive_packet(self, packet: Packet, source: Address, now: float) -> None:
+        kind = packet.kind
+        if kind is Kind.TOKEN:
+            self._ops["X_a"] += 1
+            self._quiet(now)
+            held = self.held
+            while held and (oldest := next(iter(held))) <= packet.seq:  # tokens pass in order
+                self._release(oldest, now)
+        elif kind is Kind.NAK:
+            self._ops["X_n"] += 1
+            payload = self._payload(packet.seq, now) if packet.seq < self.next_seq else None
+            if payload is not None:
+                self._data(packet.seq, packet.round + 1, payload, source, False)
+
+    def _send_original(self, seq: int, payload: bytes, last: bool, now: float) -> None:
+        self._data(seq, 1, payload, self.group, True)
+
+    def _quiet(self, now: float) -> None:
+        """A TOKEN came: the ring is moving, so the idle heartbeat starts over."""
+        if self._heartbeat.armed:
+            self._heartbeat_interval = self.config.heartbeat
+            self._timers.arm(self._heartbeat, now + self._heartbeat_interval)
+
+    def _session_aux(self) -> int:
+        """One more than the oldest packet not yet ACKed by its token site (0: none)."""
+        return next(iter(self.held)) + 1 if self.held else 0
+
+
+class ReceiverR(ReceiverCore):
+    """Receiver ``node`` (1..R) of the ring ``ring`` (the receivers' addresses in ring order)."""
+
+    def __init__(self, node: int, source: Address, group: Address, ring: list[Address], config: ClassConfig,
+                 rng: random.Random) -> None:
+        if not 1 <= node <= len(ring):
+            raise ConfigError(f"node {node} is not on a ring of {len(ring)}")
+        super().__init__(node, source, group, config, rng)
+        self.ring = ring
+        self._site_ops = self.ledger.role(TOKEN_SITE)
+        self._ops = self.ledger.role(RECEIVER) if len(ring) > 1 else self._site_ops
+        self.token = -1  # the highest packet whose TOKEN was sent or seen
+        self._token_sent_at = float("-inf")
+        self._kept: dict[int, bytes] = {}
+        self._waiting: set[int] = set()  # missing, but their TOKEN has not been seen yet
+        self._naks = DirectNaks(self._timers, config.rto, self._send_nak, self._ops_for)
+
+    @property
+    def kept(self) -> int:
+        """Packets this site holds for repairs."""
+        return len(self._kept)
+
+    def is_site(self, seq: int) -> bool:
+        return seq % len(self.ring) + 1 == self.node
+
+    def _ops_for(self, seq: int) -> dict[str, int]:
+        return self._site_ops if seq % len(self.ring) + 1 == self.node else self._ops
+
+    def receive_packet(self, packet: Packet, source: Address, now: float) -> None:
+        kind = packet.kind
+        if kind is Kind.DATA:
+            if self._accept(packet, now):
+                self._pass_token(now)
+        elif kind is Kind.TOKEN:
+            self._handle_token(packet, now)
+        elif kind is Kind.NAK:
+            self._handle_nak(packet, source, now)
+        elif kind is Kind.SESSION:
+            self._handle_heartbeat(packet, now)
+
+    # --- as a receiver -------------------------------------------------------------------------
+
+    def _handle_token(self, packet: Packet, now: float) -> None:
+        seq = packet.seq
+        self._ops_for(seq)["Y_a"] += 1
+        if packet.flags & FLAG_FIN:
+            self._learn_end(seq + 1, now)
+        elif seq >= self.highest:
+            self._learn_highest(seq + 1, now)
+        if seq > self.token:
+            self._token_seen(seq, now)
+        self._pass_token(now)
+
+    def _token_seen(self, seq: int, now: float) -> None:
+        """Every packet up to ``seq`` was ACKed by its site: NAK the ones still missing."""
+        self._advance_token(seq, now)
+        for missing in sorted(s for s in self._waiting if s <= seq):
+            self._waiting.discard(missing)
+            self._naks.start(missing, now)
+
+    def _handle_heartbeat(self, packet: Packet, now: float) -> None:
+        """The source is idle. Its ``aux`` names the oldest packet it still waits a TOKEN for:
+        everything before was ACKed (a lost TOKEN is learnt here), and its site sends it again."""
+        self._ops["Y_s"] += 1
+        self._learn_session(packet, now)
+        if not packet.aux:
+            return
+        oldest = packet.aux - 1
+        if oldest - 1 > self.token:
+            self._token_seen(oldest - 1, now)
+        if self.is_site(oldest) and self.token >= oldest and now - self._token_sent_at >= self.config.rto:
+            self._send_token(oldest, now)  # lost on the way to the source (not merely in flight)
+        self._pass_token(now)
+
+    def _on_missing(self, seq: int, now: float) -> None:
+        if self.is_site(seq) or seq <= self.token:
+            self._naks.start(seq, now)  # a site asks the source; others ask a site that holds it
+        else:
+            self._waiting.add(seq)
+
+    def _on_new(self, seq: int, now: float) -> None:
+        self._waiting.discard(seq)
+        self._naks.arrived(seq)
+        if self.is_site(seq):
+            self._kept[seq] = self._store[seq]
+
+    def _send_nak(self, seq: int, rnd: int, now: float) -> None:
+        site = token_site(seq, len(self.ring))
+        destination = self.source if site == self.node else self.ring[site - 1]
+        self._send(Packet(Kind.NAK, self.node, seq, rnd), destination, False)
+
+    # --- as the token site -----------------------------------------------------------------------
+
+    def _pass_token(self, now: float) -> None:
+        """ACK every packet this site is the token site of, in order, once it holds all before it."""
+        seq = self.token + 1
+        while self.is_site(seq) and seq < self.next_expected:
+            self._send_token(seq, now)
+            self._advance_token(seq, now)
+            seq += 1
+
+    def _send_token(self, seq: int, now: float) -> None:
+        self._token_sent_at = now
+        self._site_ops["Y_a"] += 1
+        flags = FLAG_FIN if self.end is not None and seq == self.end - 1 else 0
+        self._send(Packet(Kind.TOKEN, self.node, seq, 0, 0, now, flags), self.group, True)
+
+    def _advance_token(self, seq: int, now: float) -> None:
+        self.token = seq
+        bound = seq - len(self.ring) + 1  # the token went round the ring since these
+        kept = self._kept
+        while kept and (oldest := next(iter(kept))) < bound:
+            del kept[oldest]
+
+    def _handle_nak(self, packet: Packet, source: Address, now: float) -> None:
+        seq = packet.seq
+        ops = self._ops_for(seq)
+        ops["X_n"] += 1
+        payload = self._kept.get(seq)
+        if payload is None:
+            return  # released: the token went round, so the asker holds it by now
+        ops["X_p"] += 1
+        flags = FLAG_REPAIR | (FLAG_FIN if self.end is not None and seq == self.end - 1 else 0)
+        self._send(Packet(Kind.DATA, self.node, seq, packet.round + 1, 0, 0.0, flags, payload), source, False)
