@@ -84,6 +84,7 @@ class SenderCore(Endpoint):
 
     EVICTS = False  # N1/N2 override: no release rule, so a full buffer drops its oldest packet
     HEARTBEAT = False  # classes whose receivers detect a lost last packet only from a heartbeat
+    FINISH_ON_RELEASE = True  # the ring finishes on its closing round instead
 
     def __init__(self, group: Address, config: ClassConfig, rng: random.Random) -> None:
         super().__init__(config, rng, 0)
@@ -186,7 +187,11 @@ class SenderCore(Endpoint):
         """Packet ``seq`` may leave memory; report SenderFinished when the last one has."""
         if self.held.pop(seq, None) is None:
             return
-        if not self.held and self.end is not None and self.next_seq == self.end and not self.finished:
+        if not self.held and self.FINISH_ON_RELEASE and self.end is not None and self.next_seq == self.end:
+            self._finish(now)
+
+    def _finish(self, now: float) -> None:
+        if not self.finished and self.end is not None:
             self.finished = True
             self._timers.disarm(self._heartbeat)
             self._events.append(ev.SenderFinished(self.end, now))

@@ -12,7 +12,8 @@ number of packets below which its whole subtree holds everything (a leaf: its ne
 packet). A leader's aggregate is the minimum of its own and its children's; it frees a packet
 once all its children's aggregates passed it, and the source does the same. A leader whose
 aggregate advanced while it had nothing to ACK reports it alone after ``aggregate_delay``
-(counted as a local ACK; it happens only at the end of a stream or while the source is blocked).
+(counted as a local ACK; it happens only at the end of a stream or while the source is blocked),
+and repeats it twice in case it was lost.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ from smocast.classes.packet import FLAG_FIN, FLAG_REPAIR, Kind, Packet
 from smocast.classes.tree import TreeLayout
 from smocast.core.datagram import Address
 from smocast.core.timers import Timer, TimerQueue
+
+AGGREGATE_REPEATS = 2
+"""A standalone aggregate ACK is sent up to this many more times, in case it was lost."""
 
 Retransmit = Callable[[int, int, float], None]
 """``retransmit(seq, round, now)``: re-multicast ``seq`` to the local group (counts X_p)."""
@@ -157,6 +161,7 @@ class ReceiverH1(ReceiverCore):
         self.own_group = own_group
         self.groups = (group, parent_group)
         self._reported = 0
+        self._repeats = 0  # standalone aggregate ACKs still to repeat (they may be lost)
         self._kept: dict[int, bytes] = {}
         self._local: LocalAckGroup | None = None
         self._flush = Timer(self._on_flush)
@@ -184,6 +189,7 @@ class ReceiverH1(ReceiverCore):
 
     def _send_ack(self, seq: int, rnd: int) -> None:
         self._ops["Y_h"] += 1
+        self._repeats = 0 if rnd else self._repeats
         self._reported = self.aggregate()
         self._send(Packet(Kind.ACK, self.node, seq, rnd, self._reported), self.parent, False)
 
@@ -206,8 +212,18 @@ class ReceiverH1(ReceiverCore):
             self._timers.arm(self._flush, now + self.config.aggregate_delay)
 
     def _on_flush(self, now: float) -> None:
+        """Report an aggregate no local ACK carried; repeat it twice, doubling the wait, unless
+        a local ACK (which carries it again) goes out in between."""
         if self.aggregate() > self._reported:
-            self._send_ack(0, 0)
+            self._repeats = AGGREGATE_REPEATS
+        elif self._repeats > 0:
+            self._repeats -= 1
+        else:
+            return
+        self._send_ack(0, 0)
+        if self._repeats:
+            wait = self.config.aggregate_delay * (1 << (AGGREGATE_REPEATS - self._repeats + 1))
+            self._timers.arm(self._flush, now + wait)
 
     def _retransmit(self, seq: int, rnd: int, now: float) -> None:
         payload = self._kept.get(seq)

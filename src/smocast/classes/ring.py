@@ -10,7 +10,12 @@ site that missed s itself NAKs the source, which repairs it by unicast (§7 of t
 
 Each site keeps the packets it acknowledged until the token has gone once round the ring after
 them: every site accepts the token only when it holds everything before it, so by then every
-receiver holds them. Work on a packet is counted under the role ``token_site`` at its token
+receiver holds them. After the last packet the token makes one closing round, passed from site
+to site by unicast and acknowledged, so that a receiver that missed the last packets and their
+TOKENs still learns of them; when it is complete the source reports SenderFinished. The closing
+round, like heartbeats, is not in the model and is counted as X_s / Y_s.
+
+Work on a packet is counted under the role ``token_site`` at its token
 site and ``receiver`` everywhere else.
 """
 
@@ -25,6 +30,12 @@ from smocast.classes.packet import FLAG_FIN, FLAG_REPAIR, Kind, Packet
 from smocast.classes.recovery import DirectNaks
 from smocast.core.datagram import Address
 from smocast.core.errors import ConfigError
+from smocast.core.timers import Timer
+
+CLOSE_PASS = 1
+"""TOKEN ``round``: a pass of the closing round (unicast from site to site)."""
+CLOSE_DONE = 2
+"""TOKEN ``round``: the closing round is complete (unicast to the source)."""
 
 
 def token_site(seq: int, receivers: int) -> int:
@@ -33,9 +44,13 @@ def token_site(seq: int, receivers: int) -> int:
 
 
 class SenderR(SenderCore):
-    """The source of class R: multicast once, free on the TOKEN, repair token sites by unicast."""
+    """The source of class R: multicast once, free on the TOKEN, repair token sites by unicast.
+
+    It reports SenderFinished when the closing round says every receiver holds the stream.
+    """
 
     HEARTBEAT = True
+    FINISH_ON_RELEASE = False
 
     def __init__(self, group: Address, config: ClassConfig, rng: random.Random) -> None:
         super().__init__(group, config, rng)
@@ -43,12 +58,16 @@ class SenderR(SenderCore):
 
     def receive_packet(self, packet: Packet, source: Address, now: float) -> None:
         kind = packet.kind
-        if kind is Kind.TOKEN:
+        if kind is Kind.TOKEN and packet.round == CLOSE_DONE:
+            self._ops["X_s"] += 1
+            self._send(Packet(Kind.REPLY, self.node, packet.seq), source, False)
+            if self.end is not None and packet.aux == self.end:
+                self._release_through(self.end - 1, now)
+                self._finish(now)
+        elif kind is Kind.TOKEN:
             self._ops["X_a"] += 1
             self._quiet(now)
-            held = self.held
-            while held and (oldest := next(iter(held))) <= packet.seq:  # tokens pass in order
-                self._release(oldest, now)
+            self._release_through(packet.seq, now)
         elif kind is Kind.NAK:
             self._ops["X_n"] += 1
             payload = self._payload(packet.seq, now) if packet.seq < self.next_seq else None
@@ -57,6 +76,11 @@ class SenderR(SenderCore):
 
     def _send_original(self, seq: int, payload: bytes, last: bool, now: float) -> None:
         self._data(seq, 1, payload, self.group, True)
+
+    def _release_through(self, seq: int, now: float) -> None:
+        held = self.held
+        while held and (oldest := next(iter(held))) <= seq:  # tokens pass in order
+            self._release(oldest, now)
 
     def _quiet(self, now: float) -> None:
         """A TOKEN came: the ring is moving, so the idle heartbeat starts over."""
@@ -85,6 +109,11 @@ class ReceiverR(ReceiverCore):
         self._kept: dict[int, bytes] = {}
         self._waiting: set[int] = set()  # missing, but their TOKEN has not been seen yet
         self._naks = DirectNaks(self._timers, config.rto, self._send_nak, self._ops_for)
+        self._closing_in: tuple[int, Address] | None = None  # a closing pass not yet accepted
+        self._closing_out: Packet | None = None  # the closing message sent, until acknowledged
+        self._closing_to: Address = source
+        self._closing_wait = config.rto
+        self._closing_timer = Timer(self._on_closing_timer)
 
     @property
     def kept(self) -> int:
@@ -102,12 +131,18 @@ class ReceiverR(ReceiverCore):
         if kind is Kind.DATA:
             if self._accept(packet, now):
                 self._pass_token(now)
+                self._try_close(now)
         elif kind is Kind.TOKEN:
-            self._handle_token(packet, now)
+            if packet.round == CLOSE_PASS:
+                self._handle_closing_pass(packet, source, now)
+            else:
+                self._handle_token(packet, now)
         elif kind is Kind.NAK:
             self._handle_nak(packet, source, now)
         elif kind is Kind.SESSION:
             self._handle_heartbeat(packet, now)
+        elif kind is Kind.REPLY:
+            self._handle_closing_reply(packet)
 
     # --- as a receiver -------------------------------------------------------------------------
 
@@ -168,6 +203,8 @@ class ReceiverR(ReceiverCore):
         while self.is_site(seq) and seq < self.next_expected:
             self._send_token(seq, now)
             self._advance_token(seq, now)
+            if self.end is not None and seq == self.end - 1:
+                self._send_closing(seq + 1, now)
             seq += 1
 
     def _send_token(self, seq: int, now: float) -> None:
@@ -193,3 +230,58 @@ class ReceiverR(ReceiverCore):
         ops["X_p"] += 1
         flags = FLAG_REPAIR | (FLAG_FIN if self.end is not None and seq == self.end - 1 else 0)
         self._send(Packet(Kind.DATA, self.node, seq, packet.round + 1, 0, 0.0, flags, payload), source, False)
+
+    # --- the closing round -------------------------------------------------------------------------
+
+    def _handle_closing_pass(self, packet: Packet, source: Address, now: float) -> None:
+        """The token goes round once more after the last packet, site to site by unicast; a site
+        takes it only when it holds the whole stream, so when it is back, everyone does."""
+        self._ops["Y_s"] += 1
+        self._learn_end(packet.aux, now)
+        if self.end is None:
+            return
+        if self.end - 1 > self.token:
+            self._token_seen(self.end - 1, now)
+        self._closing_in = (packet.seq, source)
+        self._try_close(now)
+
+    def _try_close(self, now: float) -> None:
+        pending = self._closing_in
+        if pending is None or self.end is None or self.next_expected < self.end:
+            return
+        slot, origin = pending
+        self._closing_in = None
+        self._ops["Y_s"] += 1
+        self._send(Packet(Kind.REPLY, self.node, slot), origin, False)
+        if slot > self.token:
+            self._advance_token(slot, now)
+            self._send_closing(slot + 1, now)
+
+    def _send_closing(self, slot: int, now: float) -> None:
+        """Pass the closing token for ``slot``, or tell the source the round is complete."""
+        assert self.end is not None
+        if slot > self.end + len(self.ring) - 2:
+            packet = Packet(Kind.TOKEN, self.node, slot, CLOSE_DONE, self.end, now, FLAG_FIN)
+            self._closing_to = self.source
+        else:
+            packet = Packet(Kind.TOKEN, self.node, slot, CLOSE_PASS, self.end, now, FLAG_FIN)
+            self._closing_to = self.ring[token_site(slot, len(self.ring)) - 1]
+        self._closing_out = packet
+        self._closing_wait = self.config.rto
+        self._send_closing_packet(now)
+
+    def _send_closing_packet(self, now: float) -> None:
+        if self._closing_out is not None:
+            self._ops["Y_s"] += 1
+            self._send(self._closing_out, self._closing_to, False)
+            self._timers.arm(self._closing_timer, now + self._closing_wait)
+
+    def _on_closing_timer(self, now: float) -> None:
+        self._closing_wait = min(self._closing_wait * 2, self.config.heartbeat_max)
+        self._send_closing_packet(now)
+
+    def _handle_closing_reply(self, packet: Packet) -> None:
+        out = self._closing_out
+        if out is not None and packet.seq == out.seq:
+            self._closing_out = None
+            self._timers.disarm(self._closing_timer)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import random
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
@@ -71,6 +72,11 @@ class ClassRunSpec:
     def __post_init__(self) -> None:
         check_class(self.cls)
 
+    @property
+    def model_costs(self) -> Costs:
+        """The model's costs, with its branching factor B set to the trees' actual one."""
+        return replace(self.costs, B=self.config.branching)
+
 
 @dataclass(slots=True)
 class _Outcome:
@@ -96,7 +102,7 @@ class ClassRunResult:
 
     @property
     def measured_roles(self) -> dict[str, float]:
-        units = unit_costs(self.spec.costs, self.spec.options, self.spec.config.poll_every)
+        units = unit_costs(self.spec.model_costs, self.spec.options, self.spec.config.poll_every)
         return {role: sum(n * units[op] for op, n in counts.items()) for role, counts in self.ops.items()}
 
     @property
@@ -105,7 +111,7 @@ class ClassRunResult:
 
     def as_json(self) -> dict[str, Any]:
         spec = self.spec
-        model = evaluate(spec.cls, spec.p, spec.receivers, spec.costs, spec.options)
+        model = evaluate(spec.cls, spec.p, spec.receivers, spec.model_costs, spec.options)
         return {
             "class": spec.cls,
             "receivers": spec.receivers,
@@ -257,3 +263,14 @@ class _Run:
 def run_class(spec: ClassRunSpec) -> ClassRunResult:
     """Run one class to completion (or ``spec.time_limit``) and count its operations."""
     return _Run(spec).run()
+
+
+def run_points(specs: list[ClassRunSpec], jobs: int = 1) -> list[ClassRunResult]:
+    """Run many specs, in ``jobs`` processes; results come back in the order of ``specs``.
+
+    Each run depends only on its spec, so the results do not depend on ``jobs``.
+    """
+    if jobs <= 1 or len(specs) <= 1:
+        return [run_class(spec) for spec in specs]
+    with ProcessPoolExecutor(max_workers=min(jobs, len(specs))) as pool:
+        return list(pool.map(run_class, specs))
