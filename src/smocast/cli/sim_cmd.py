@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from smocast.cli import sim_relay, sim_stream, sim_transfer
+from smocast.cli import sim_classes, sim_relay, sim_stream, sim_transfer
 from smocast.cli.common import HelpFormatter, show_help
 
 DESCRIPTION = """\
@@ -22,4 +22,5 @@ def register(subparsers: Any) -> None:
     sim_transfer.register(group)
     sim_stream.register(group)
     sim_relay.register(group)
+    sim_classes.register(group)
     parser.set_defaults(handler=show_help(parser))
