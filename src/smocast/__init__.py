@@ -9,3 +9,47 @@ deterministic simulator (:mod:`smocast.sim`) and the asyncio runtime drive the s
 """
 
 __version__ = "0.1.0"
+
+from smocast.aio import (
+    AsyncChannel,
+    AsyncReceiver,
+    ChannelSummary,
+    ConnectFailedError,
+    NetworkError,
+    ReceiverRecord,
+    ResetError,
+    connect,
+    open_channel,
+)
+from smocast.smo import ChannelConfig, DropReason, ReceiverConfig, ReceiverInfo
+from smocast.smo.events import (
+    ChannelFinished,
+    ReceiverCompleted,
+    ReceiverDropped,
+    ReceiverJoined,
+    ReceiverLeft,
+    TransferStarted,
+)
+
+__all__ = [
+    "AsyncChannel",
+    "AsyncReceiver",
+    "ChannelConfig",
+    "ChannelFinished",
+    "ChannelSummary",
+    "ConnectFailedError",
+    "DropReason",
+    "NetworkError",
+    "ReceiverCompleted",
+    "ReceiverConfig",
+    "ReceiverDropped",
+    "ReceiverInfo",
+    "ReceiverJoined",
+    "ReceiverLeft",
+    "ReceiverRecord",
+    "ResetError",
+    "TransferStarted",
+    "__version__",
+    "connect",
+    "open_channel",
+]

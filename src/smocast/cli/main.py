@@ -17,6 +17,8 @@ from smocast.core.errors import SmocastError
 
 COMMANDS = (
     "smocast.cli.demo_cmd",
+    "smocast.cli.send_cmd",
+    "smocast.cli.recv_cmd",
     "smocast.cli.sim_cmd",
     "smocast.cli.bench_cmd",
     "smocast.cli.testbed_cmd",

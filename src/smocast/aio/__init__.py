@@ -1,0 +1,28 @@
+"""The asyncio runtime: TCP-SMO endpoints on real UDP sockets and IP multicast.
+
+:func:`open_channel` opens a source, :func:`connect` a receiver. Both drive the same
+sans-IO endpoints as the simulator (:mod:`smocast.smo`) with the same pump
+(:mod:`smocast.aio.driver`); every socket option is set in :mod:`smocast.aio.sockets`.
+"""
+
+from smocast.aio.api import Opening, connect, open_channel
+from smocast.aio.channel import AsyncChannel, ChannelSummary, ReceiverRecord
+from smocast.aio.errors import ConnectFailedError, NetworkError, ResetError
+from smocast.aio.options import channel_config, parse_address, receiver_config
+from smocast.aio.receiver import AsyncReceiver
+
+__all__ = [
+    "AsyncChannel",
+    "AsyncReceiver",
+    "ChannelSummary",
+    "ConnectFailedError",
+    "NetworkError",
+    "Opening",
+    "ReceiverRecord",
+    "ResetError",
+    "channel_config",
+    "connect",
+    "open_channel",
+    "parse_address",
+    "receiver_config",
+]

@@ -1,0 +1,111 @@
+"""The two calls of the public API, shaped like ``asyncio`` streams (and TCP's listen/connect).
+
+Against a plain TCP program TCP-SMO adds one line on each side, as the paper promises: the
+source names the group it multicasts to, the receiver names the group it subscribes to::
+
+    async with smocast.open_channel(bind=("0.0.0.0", 5000), group=("232.1.1.1", 5000), min_receivers=3) as ch:
+        await ch.send(data)          # waits for room (backpressure)
+                                     # leaving the block waits until every receiver completed or was dropped
+
+    async with smocast.connect(("source.example", 5000), ("232.1.1.1", 5000)) as rx:
+        async for chunk in rx:
+            ...
+
+Both calls return an object that is an async context manager and can also be awaited
+(``ch = await smocast.open_channel(...)``; then the caller must ``close()``/``abort()``).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable, Generator
+from types import TracebackType
+from typing import Any, Generic, Protocol, TypeVar
+
+from smocast.aio.channel import AsyncChannel
+from smocast.aio.options import AddressLike, channel_config, parse_address, receiver_config
+from smocast.aio.receiver import DEFAULT_LINGER, AsyncReceiver
+from smocast.aio.sockets import check_group
+from smocast.smo.config import ChannelConfig, ReceiverConfig
+
+PACING_BURST_SEGMENTS = 44
+"""The runtime's default pacing burst: about 64 KB, one GSO super-packet, as Linux TCP sends.
+The event loop's timers wake with 1 ms granularity (epoll), and a pacer can send at most one
+burst per wake-up, so the sans-IO default of 10 segments would cap the rate near 110 Mbit/s."""
+
+
+class _Closable(Protocol):
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None: ...
+
+
+T = TypeVar("T", bound=_Closable)
+
+
+class Opening(Generic[T]):
+    """An endpoint being opened: ``await`` it, or use it with ``async with``."""
+
+    def __init__(self, opener: Callable[[], Awaitable[T]]) -> None:
+        self._opener = opener
+        self._opened: T | None = None
+
+    def __await__(self) -> Generator[Any, None, T]:
+        return self._opener().__await__()
+
+    async def __aenter__(self) -> T:
+        self._opened = await self._opener()
+        return self._opened
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        if self._opened is not None:
+            await self._opened.__aexit__(exc_type, exc, tb)
+
+
+def open_channel(group: AddressLike, bind: AddressLike | None = None, *, interface: str | None = None,
+                 ttl: int = 1, max_unsent: int | None = None, config: ChannelConfig | None = None,
+                 rng: random.Random | None = None, **options: Any) -> Opening[AsyncChannel]:
+    """Open the source of channel (S, G): bind ``bind`` (default ``0.0.0.0:<group port>``) and
+    multicast to ``group``.
+
+    ``interface`` is the address of the interface to multicast from (default: the bound
+    address, or the route to the group). ``max_unsent`` bounds the bytes ``send`` lets wait
+    (default twice the maximum window). Every :class:`~smocast.smo.config.ChannelConfig` and
+    :class:`~smocast.smo.config.DropRules` field is a keyword (``min_receivers``,
+    ``admission``, ``policy``/``window_policy``, ``cwnd_policy``, ``rtt_policy``,
+    ``progress_timeout``, ``mss``...); policies may be strings such as ``"quorum:0.9"``.
+    Raises :class:`~smocast.aio.errors.NetworkError` (port in use, no multicast route) or
+    :class:`~smocast.core.errors.ConfigError`.
+    """
+    group_address = parse_address(group, "group")
+    check_group(group_address)
+    bind_address = parse_address(bind, "bind") if bind is not None else ("0.0.0.0", group_address[1])
+    if config is None:
+        options.setdefault("pacing_burst_segments", PACING_BURST_SEGMENTS)
+    cfg = channel_config(config, **options)
+    channel = AsyncChannel(group_address, bind=bind_address, interface=interface, ttl=ttl, config=cfg,
+                           max_unsent=max_unsent, rng=rng)
+    return Opening(channel._open)
+
+
+def connect(server: AddressLike, group: AddressLike, *, source: str | None = None, interface: str | None = None,
+            linger: float = DEFAULT_LINGER, max_buffered: int | None = None, idle_timeout: float | None = None,
+            config: ReceiverConfig | None = None, rng: random.Random | None = None,
+            **options: Any) -> Opening[AsyncReceiver]:
+    """Subscribe to ``group`` and connect to the source listening at ``server`` (``host:port``).
+
+    ``source`` is the channel's source address S for an SSM join (default: the server's
+    address). ``interface`` is the local address to join on (default: the one that routes to
+    the server). ``idle_timeout`` gives up when nothing arrives for that long. Every
+    :class:`~smocast.smo.config.ReceiverConfig` field is a keyword (``timeout`` is
+    ``connect_timeout``). Raises :class:`~smocast.aio.errors.ConnectFailedError` (no answer,
+    refused), :class:`~smocast.aio.errors.ResetError` (a late join refused) or
+    :class:`~smocast.aio.errors.NetworkError`.
+    """
+    server_address = parse_address(server, "server")
+    group_address = parse_address(group, "group")
+    check_group(group_address)
+    cfg = receiver_config(config, **options)
+    receiver = AsyncReceiver(server_address, group_address, source=source, interface=interface, config=cfg,
+                             linger=linger, max_buffered=max_buffered, idle_timeout=idle_timeout, rng=rng)
+    return Opening(receiver._open)

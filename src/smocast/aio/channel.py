@@ -1,0 +1,368 @@
+"""The source side of the public API: :class:`AsyncChannel`, a TCP-SMO channel on real sockets.
+
+It wraps one sans-IO :class:`~smocast.smo.channel.Channel` in a
+:class:`~smocast.aio.driver.Driver` and adds what an application needs around it:
+backpressure (``send`` waits while too much is unsent), waiting for admission and for
+completion, an async iterator of membership events, and accounting that outlives each
+receiver (the sans-IO channel forgets a receiver once it completes or leaves).
+
+Open it with :func:`smocast.open_channel`; the caller must then ``send`` and finally close,
+best by leaving ``async with``, which waits until every receiver completed or was dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from smocast.aio.driver import Driver, Signal
+from smocast.aio.errors import NetworkError
+from smocast.aio.sockets import resolve, source_socket
+from smocast.core.datagram import Address
+from smocast.core.errors import LocalProtocolError
+from smocast.smo import events as ev
+from smocast.smo.channel import Channel, ChannelStats, ReceiverInfo
+from smocast.smo.config import ChannelConfig
+
+RECORD_REFRESH = 0.1  # seconds between snapshots of the live receivers' accounting
+CLOSING_REFRESH = 0.005  # ... and once closing, when receivers complete and vanish from the channel
+EMPTY_POKE = 0.001  # with no receivers the channel sends one window per call and arms no timer: call again
+SourceEvent = ev.SourceEvent
+
+
+@dataclass(slots=True)
+class ReceiverRecord:
+    """One receiver's accounting over its whole life. Times are seconds since the channel opened.
+
+    ``status`` is ``joined``, ``completed``, ``dropped``, ``left`` (it closed) or ``refused``.
+    ``srtt``, ``cwnd`` and the repair counts are the last snapshot taken while it was live
+    (at most :data:`RECORD_REFRESH` seconds old); ``acked`` is exact.
+    """
+
+    receiver: int
+    address: Address
+    status: str
+    joined_at: float | None = None
+    ended_at: float | None = None
+    start: int = 0
+    acked: int = 0
+    srtt: float | None = None
+    cwnd: int = 0
+    repairs_unicast: int = 0
+    repairs_multicast: int = 0
+    reason: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "receiver": self.receiver,
+            "address": f"{self.address[0]}:{self.address[1]}",
+            "status": self.status,
+            "reason": self.reason,
+            "joined_at_s": _round(self.joined_at),
+            "ended_at_s": _round(self.ended_at),
+            "start": self.start,
+            "bytes_acked": self.acked,
+            "srtt_ms": _round(self.srtt * 1e3 if self.srtt is not None else None),
+            "cwnd": self.cwnd,
+            "repairs_unicast": self.repairs_unicast,
+            "repairs_multicast": self.repairs_multicast,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelSummary:
+    """The outcome of a channel. ``wall_time_s`` runs from the start of the transfer (admission)
+    to the last receiver's completion; ``goodput_bps`` is ``bytes`` over it."""
+
+    receivers: int
+    completed: int
+    dropped: int
+    left: int
+    refused: int
+    bytes: int
+    wall_time_s: float | None
+    goodput_bps: float
+    stats: ChannelStats
+    records: tuple[ReceiverRecord, ...]
+
+
+class AsyncChannel:
+    """The source of a TCP-SMO channel (S, G) on a UDP socket. Create it with ``open_channel``."""
+
+    def __init__(self, group: Address, *, bind: Address, interface: str | None, ttl: int, config: ChannelConfig,
+                 max_unsent: int | None = None, rng: random.Random | None = None) -> None:
+        self.group = group
+        self.config = config
+        self._bind = bind
+        self._interface = interface
+        self._ttl = ttl
+        self._channel = Channel(group, config, rng or random.Random())
+        self._driver: Driver | None = None
+        self._high_water = max_unsent or 2 * config.max_window
+        self._low_water = self._high_water // 2
+        self._state = Signal()  # membership, admission, completion, errors
+        self._room = Signal()  # the unsent bytes fell to the low-water mark
+        self._log: list[SourceEvent] = []
+        self._records: dict[int, ReceiverRecord] = {}
+        self._error: NetworkError | None = None
+        self._closing = False
+        self._done = False
+        self._refresh: asyncio.TimerHandle | None = None
+        self._refreshed_at = 0.0
+        self._poke: asyncio.TimerHandle | None = None
+        self.address: Address = bind
+        self.opened_at = 0.0  # loop time; the times below are seconds since then
+        self.started_at: float | None = None
+        self.finished_at: float | None = None
+
+    # --- opening ---------------------------------------------------------------------------
+
+    async def _open(self) -> AsyncChannel:
+        bind = await resolve(*self._bind) if self._bind[0] not in ("", "0.0.0.0") else self._bind
+        sock = source_socket(bind, self.group, self._interface, self._ttl)
+        host, port = sock.getsockname()[:2]
+        self.address = (str(host), int(port))
+        self._driver = Driver(self._channel, sock, [sock], on_event=self._on_event, on_error=self._on_error,
+                              peer="receivers", unicast_errors_fatal=False, after_pump=self._after_pump)
+        self.opened_at = self._driver.now
+        self._refresh = asyncio.get_running_loop().call_later(RECORD_REFRESH, self._on_refresh)
+        self._driver.pump()
+        return self
+
+    async def __aenter__(self) -> AsyncChannel:
+        return self if self._driver is not None else await self._open()
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        if exc_type is not None:
+            self.abort()
+            return
+        try:
+            self.close()
+            await self.wait_closed()
+        except BaseException:
+            self.abort()
+            raise
+
+    # --- sending ---------------------------------------------------------------------------
+
+    def write(self, data: bytes | bytearray | memoryview, *, message_start: bool = False) -> None:
+        """Queue ``data`` without waiting; follow with ``await drain()`` (or use ``send``)."""
+        driver = self._live_driver()
+        if self._closing:
+            raise LocalProtocolError("write() after close()")
+        self._channel.write(data if isinstance(data, bytes) else bytes(data), message_start=message_start)
+        driver.pump()
+
+    async def drain(self) -> None:
+        """Wait until the unsent bytes are below the limit (backpressure); raise if the channel failed."""
+        while self._channel.pending_bytes > self._high_water:
+            self._live_driver()
+            await self._room.wait()
+        self._raise_if_failed()
+
+    async def send(self, data: bytes | bytearray | memoryview, *, message_start: bool = False) -> None:
+        """Queue ``data`` for every receiver, then wait for room. ``message_start`` begins a message."""
+        self.write(data, message_start=message_start)
+        await self.drain()
+
+    # --- waiting ---------------------------------------------------------------------------
+
+    async def wait_started(self) -> None:
+        """Wait until admission is satisfied (``min_receivers`` joined) and data flows."""
+        while not self._channel.started:
+            self._live_driver()
+            await self._state.wait()
+
+    def close(self) -> None:
+        """No more data: each receiver gets FIN once it has everything. Then ``await wait_closed()``."""
+        if self._closing:
+            return
+        self._closing = True
+        self._channel.close()
+        if self._driver is not None:
+            self._driver.pump()
+
+    async def wait_closed(self) -> ChannelSummary:
+        """Wait until every receiver completed or was dropped; close the socket; return the summary."""
+        try:
+            while not self._channel.finished:
+                self._live_driver()
+                await self._state.wait()
+        finally:
+            if self._channel.finished:
+                self._shutdown()
+        return self.summary()
+
+    def abort(self, detail: str = "the source closed the channel") -> None:
+        """Drop every receiver now (they get RST) and close the socket."""
+        driver = self._driver
+        if driver is not None and not driver.closed:
+            now = driver.now
+            for info in self._channel.receivers():
+                self._channel.drop(info.receiver, now, detail)
+            driver.pump()
+        self._shutdown()
+
+    # --- what the application can read ---------------------------------------------------------
+
+    @property
+    def started(self) -> bool:
+        return self._channel.started
+
+    @property
+    def finished(self) -> bool:
+        return self._channel.finished
+
+    @property
+    def stats(self) -> ChannelStats:
+        return self._channel.stats
+
+    @property
+    def unsent_bytes(self) -> int:
+        return self._channel.pending_bytes
+
+    @property
+    def bytes_sent(self) -> int:
+        """Stream bytes sent at least once (``snd_nxt``)."""
+        return self._channel.snd_nxt
+
+    def receivers(self) -> list[ReceiverInfo]:
+        """The live receivers' accounting, now: who, since when, bytes acked, RTT, cwnd."""
+        return self._channel.receivers()
+
+    def records(self) -> list[ReceiverRecord]:
+        """Every receiver that ever joined or was refused, with its outcome."""
+        self._refresh_records()
+        return list(self._records.values())
+
+    async def events(self) -> AsyncIterator[SourceEvent]:
+        """Every event since the channel opened, then new ones as they come; ends when the channel does.
+
+        Events: ReceiverJoined, TransferStarted, ReceiverCompleted, ReceiverDropped (with its
+        reason), ReceiverLeft, ChannelFinished (all in :mod:`smocast.smo.events`).
+        """
+        index = 0
+        while True:
+            while index < len(self._log):
+                index += 1
+                yield self._log[index - 1]
+            if self._done:
+                self._raise_if_failed()
+                return
+            await self._state.wait()
+
+    def summary(self) -> ChannelSummary:
+        records = self.records()
+        count = {s: sum(1 for r in records if r.status == s) for s in ("completed", "dropped", "left", "refused")}
+        length = self._channel.end if self._channel.end is not None else self._channel.snd_nxt
+        finish = max((r.ended_at for r in records if r.status == "completed" and r.ended_at is not None),
+                     default=None)
+        wall = finish - self.started_at if finish is not None and self.started_at is not None else None
+        goodput = length * 8 / wall if wall else 0.0
+        joined = sum(1 for r in records if r.status != "refused")
+        return ChannelSummary(joined, count["completed"], count["dropped"], count["left"], count["refused"],
+                              length, wall, goodput, self._channel.stats, tuple(records))
+
+    # --- driver callbacks ----------------------------------------------------------------------
+
+    def _on_event(self, event: object) -> bool:
+        if not isinstance(event, SourceEvent):
+            return True
+        self._log.append(event)
+        if isinstance(event, ev.ReceiverJoined):
+            self._records[event.receiver] = ReceiverRecord(event.receiver, event.address, "joined",
+                                                           joined_at=event.at - self.opened_at, start=event.start)
+        elif isinstance(event, ev.ReceiverCompleted | ev.ReceiverDropped | ev.ReceiverLeft):
+            self._on_receiver_gone(event)
+        elif isinstance(event, ev.TransferStarted):
+            self.started_at = event.at - self.opened_at
+        elif isinstance(event, ev.ChannelFinished):
+            self.finished_at = event.at - self.opened_at
+        self._state.notify()
+        return True
+
+    def _on_receiver_gone(self, event: ev.ReceiverCompleted | ev.ReceiverDropped | ev.ReceiverLeft) -> None:
+        self._refresh_records()
+        record = self._records.get(event.receiver)
+        if record is None:
+            record = self._records[event.receiver] = ReceiverRecord(event.receiver, event.address, "joined")
+        record.ended_at = event.at - self.opened_at
+        if isinstance(event, ev.ReceiverCompleted):
+            end = self._channel.end  # the event's count includes the FIN's sequence number
+            record.status = "completed"
+            record.acked = min(event.acked, end - record.start) if end is not None else event.acked
+        elif isinstance(event, ev.ReceiverDropped):
+            refused = event.reason is ev.DropReason.REFUSED
+            record.status = "refused" if refused else "dropped"
+            record.reason = f"{event.reason.value}: {event.detail}"
+        else:
+            record.status = "left"
+
+    def _refresh_records(self) -> None:
+        if self._driver is not None:
+            self._refreshed_at = self._driver.now
+        for info in self._channel.receivers():
+            record = self._records.get(info.receiver)
+            if record is not None and record.status == "joined":
+                record.acked, record.srtt, record.cwnd = info.acked, info.srtt, info.cwnd
+                record.repairs_unicast, record.repairs_multicast = info.repairs_unicast, info.repairs_multicast
+
+    def _on_refresh(self) -> None:
+        self._refresh_records()
+        if not self._done:
+            self._refresh = asyncio.get_running_loop().call_later(RECORD_REFRESH, self._on_refresh)
+
+    def _after_pump(self) -> None:
+        if self._room.waiting and self._channel.pending_bytes <= self._low_water:
+            self._room.notify()
+        if self._closing and self._driver is not None and self._driver.now - self._refreshed_at >= CLOSING_REFRESH:
+            self._refresh_records()  # the sans-IO channel forgets a receiver the moment it completes
+        channel = self._channel
+        if channel.holders == 0 and channel.started and channel.pending_bytes and self._poke is None \
+                and channel.next_deadline() is None and self._driver is not None:
+            self._poke = asyncio.get_running_loop().call_later(EMPTY_POKE, self._on_poke)
+
+    def _on_poke(self) -> None:
+        """Nobody holds data back, yet the channel waits for an ACK that cannot come (see docs/runtime.md)."""
+        self._poke = None
+        if self._driver is not None:
+            self._driver.pump()
+
+    def _on_error(self, error: NetworkError) -> None:
+        self._error = error
+        self._shutdown()
+
+    # --- internals ---------------------------------------------------------------------------
+
+    def _live_driver(self) -> Driver:
+        self._raise_if_failed()
+        if self._driver is None:
+            raise LocalProtocolError("the channel is not open: use 'async with open_channel(...)' or await it")
+        if self._driver.closed:
+            raise LocalProtocolError("the channel is closed")
+        return self._driver
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _shutdown(self) -> None:
+        for handle in (self._refresh, self._poke):
+            if handle is not None:
+                handle.cancel()
+        self._refresh = self._poke = None
+        if self._driver is not None:
+            self._refresh_records()
+            self._driver.close()
+        self._done = True
+        self._state.notify()
+        self._room.notify()
+
+
+def _round(value: float | None) -> float | None:
+    return round(value, 6) if value is not None else None

@@ -1,0 +1,300 @@
+"""The pump: one sans-IO endpoint driven by the asyncio event loop over non-blocking sockets.
+
+It is the simulator's pump (:class:`smocast.sim.host.Host`) on real sockets: after any
+input (datagrams or the timer) it drains the endpoint's events to the owner, sends what
+``datagrams_to_send`` returns, drains events again and re-arms the one timer at
+``next_deadline``, with ``now`` always ``loop.time()``.
+
+* Reading: ``loop.add_reader`` calls a drain loop that reads up to :data:`DRAIN_BATCH`
+  datagrams with ``recvfrom_into`` into one preallocated buffer, feeds each to the
+  endpoint, and only then pumps once (a ``DatagramProtocol`` costs a callback and a buffer
+  per datagram and is ten times slower).
+* Sending: ``sendto`` until the kernel says EAGAIN; the rest stays queued in order, the
+  endpoint is not asked for more, and ``loop.add_writer`` resumes when the socket drains.
+  ENOBUFS (a full device queue; the socket still polls writable) retries after a short
+  sleep instead, so the loop never spins. Nothing is dropped silently.
+* The timer: one ``loop.call_at`` handle, moved only when the deadline comes earlier; a
+  wake-up that finds the deadline later simply re-arms.
+* Errors: a failed socket call closes the driver and reports a
+  :class:`~smocast.aio.errors.NetworkError` to the owner, who wakes its waiters with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import socket
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from smocast.aio.errors import NetworkError, network_error
+from smocast.core.datagram import Datagram, Endpoint
+
+MAX_DATAGRAM = 65536
+DRAIN_BATCH = 512  # datagrams read per readiness callback before the endpoint's output is sent
+ENOBUFS_RETRY = 0.001  # seconds to wait when the device queue is full
+STALE_DEADLINE_STEP = 0.001  # a deadline the endpoint did not move after firing is retried this much later
+_SKIPPABLE_UNICAST = frozenset({errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN})
+
+EventHandler = Callable[[object], bool]
+"""Called with each event; return False to stop draining events until ``resume()``."""
+
+
+@dataclass(slots=True)
+class DriverCounters:
+    datagrams_received: int = 0
+    datagrams_sent: int = 0
+    send_waits: int = 0  # times the socket was full and sending waited (backpressure)
+    unicast_send_errors: int = 0  # unicast datagrams to an unreachable peer (the endpoint's timers deal with it)
+
+
+class Signal:
+    """Wakes every coroutine waiting on it; waiters re-check their own condition."""
+
+    __slots__ = ("_waiters",)
+
+    def __init__(self) -> None:
+        self._waiters: list[asyncio.Future[None]] = []
+
+    @property
+    def waiting(self) -> bool:
+        return bool(self._waiters)
+
+    async def wait(self) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(future)
+        try:
+            await future
+        finally:
+            if future in self._waiters:
+                self._waiters.remove(future)
+
+    def notify(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for future in waiters:
+            if not future.done():
+                future.set_result(None)
+
+
+class Driver:
+    """Runs ``endpoint`` on ``read_sockets`` (input) and ``send_socket`` (output)."""
+
+    def __init__(self, endpoint: Endpoint, send_socket: socket.socket, read_sockets: Sequence[socket.socket], *,
+                 on_event: EventHandler, on_error: Callable[[NetworkError], None], peer: str,
+                 unicast_errors_fatal: bool, after_pump: Callable[[], None] | None = None) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._endpoint = endpoint
+        self._sock = send_socket
+        self._sockets = list(dict.fromkeys([send_socket, *read_sockets]))
+        self._read_sockets = list(read_sockets)
+        self._on_event = on_event
+        self._on_error = on_error
+        self._after_pump = after_pump
+        self._peer = peer
+        self._unicast_errors_fatal = unicast_errors_fatal
+        self._buffer = bytearray(MAX_DATAGRAM)
+        self._view = memoryview(self._buffer)
+        self._queue: deque[Datagram] = deque()
+        self._writer_added = False
+        self._retry: asyncio.TimerHandle | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._fired_at: float | None = None
+        self._paused = False
+        self.closed = False
+        self.counters = DriverCounters()
+        for sock in self._read_sockets:
+            self._loop.add_reader(sock.fileno(), self._on_readable, sock)
+
+    @property
+    def now(self) -> float:
+        return self._loop.time()
+
+    # --- the pump --------------------------------------------------------------------------
+
+    def pump(self) -> None:
+        """Drain events, send datagrams, drain events, re-arm the timer. Call after any input."""
+        if self.closed:
+            return
+        self._drain_events()
+        if not self._queue:
+            datagrams = self._endpoint.datagrams_to_send(self._loop.time())
+            if datagrams:
+                self._send(datagrams)
+            self._drain_events()  # sending may finish the endpoint (ChannelFinished) even with nothing sent
+        if self.closed:
+            return
+        self._arm_timer()
+        if self._after_pump is not None:
+            self._after_pump()
+
+    def resume(self) -> None:
+        """The owner can take events again (after its handler returned False)."""
+        self._paused = False
+        self.pump()
+
+    def _drain_events(self) -> None:
+        if self._paused:
+            return
+        next_event = self._endpoint.next_event
+        handler = self._on_event
+        while (event := next_event()) is not None:
+            if not handler(event):
+                self._paused = True
+                return
+
+    # --- input -----------------------------------------------------------------------------
+
+    def _on_readable(self, sock: socket.socket) -> None:
+        if self.closed:
+            return
+        receive = self._endpoint.receive_datagram
+        recv_into = sock.recvfrom_into
+        buffer, view, clock = self._buffer, self._view, self._loop.time
+        count = 0
+        try:
+            while count < DRAIN_BATCH:
+                try:
+                    size, source = recv_into(buffer)
+                except (BlockingIOError, InterruptedError):
+                    break
+                count += 1
+                receive(view[:size].tobytes(), source, clock())
+        except OSError as exc:
+            self._fail(exc, f"receiving from {self._peer}")
+            return
+        self.counters.datagrams_received += count
+        self.pump()
+
+    # --- output ----------------------------------------------------------------------------
+
+    def _send(self, datagrams: list[Datagram]) -> None:
+        if self._queue:
+            self._queue.extend(datagrams)
+            return
+        sendto = self._sock.sendto
+        sent = 0
+        for index, datagram in enumerate(datagrams):
+            try:
+                sendto(datagram.data, datagram.destination)
+            except (BlockingIOError, InterruptedError):
+                self._queue.extend(datagrams[index:])
+                self._wait_writable()
+                break
+            except OSError as exc:
+                if not self._send_failed(exc, datagram):
+                    if not self.closed:
+                        self._queue.extend(datagrams[index:])
+                    break
+                continue
+            sent += 1
+        self.counters.datagrams_sent += sent
+
+    def _flush(self) -> None:
+        """Send what waited for room; when all is out, let the endpoint send again."""
+        self._retry = None
+        queue, sendto = self._queue, self._sock.sendto
+        while queue:
+            datagram = queue[0]
+            try:
+                sendto(datagram.data, datagram.destination)
+            except (BlockingIOError, InterruptedError):
+                self._wait_writable()
+                return
+            except OSError as exc:
+                if not self._send_failed(exc, datagram):
+                    return
+                queue.popleft()
+                continue
+            queue.popleft()
+            self.counters.datagrams_sent += 1
+        if self._writer_added:
+            self._loop.remove_writer(self._sock.fileno())
+            self._writer_added = False
+        self.pump()
+
+    def _wait_writable(self) -> None:
+        if not self._writer_added and not self.closed:
+            self.counters.send_waits += 1
+            self._loop.add_writer(self._sock.fileno(), self._flush)
+            self._writer_added = True
+
+    def _send_failed(self, exc: OSError, datagram: Datagram) -> bool:
+        """True to skip ``datagram`` and go on; False to stop (retry later, or closed)."""
+        if exc.errno == errno.ENOBUFS:
+            if self._retry is None and not self.closed:
+                self.counters.send_waits += 1
+                self._retry = self._loop.call_later(ENOBUFS_RETRY, self._flush)
+            return False
+        if not datagram.multicast and not self._unicast_errors_fatal and exc.errno in _SKIPPABLE_UNICAST:
+            self.counters.unicast_send_errors += 1  # a vanished receiver: its timeouts will drop it
+            return True
+        target = "the group" if datagram.multicast else "the source" if self._unicast_errors_fatal else "a receiver"
+        self._fail(exc, f"sending to {target} at {datagram.destination[0]}:{datagram.destination[1]}")
+        return False
+
+    # --- the one timer ---------------------------------------------------------------------
+
+    def _arm_timer(self) -> None:
+        deadline = self._endpoint.next_deadline()
+        if deadline is None:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = self._timer_at = None
+            return
+        if deadline == self._fired_at:  # the endpoint did not move it when it fired: never spin on it
+            deadline = self._loop.time() + STALE_DEADLINE_STEP
+        if self._timer_at is not None and self._timer_at <= deadline:
+            return  # the armed wake-up comes first; it re-arms for the later deadline
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self._loop.call_at(deadline, self._on_timer)
+        self._timer_at = deadline
+
+    def _on_timer(self) -> None:
+        self._timer = self._timer_at = None
+        if self.closed:
+            return
+        now = self._loop.time()
+        deadline = self._endpoint.next_deadline()
+        if deadline is not None and deadline <= now:
+            self._fired_at = deadline
+            self._endpoint.handle_timer(now)
+        self.pump()
+        self._fired_at = None
+
+    # --- shutdown ----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Send what the endpoint has left (RST, a last ACK) without waiting, then close all."""
+        if self.closed:
+            return
+        if not self._queue:
+            datagrams = self._endpoint.datagrams_to_send(self._loop.time())
+            if datagrams:
+                self._send(datagrams)
+            self._drain_events()
+        if not self.closed:
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        self.closed = True
+        for handle in (self._timer, self._retry):
+            if handle is not None:
+                handle.cancel()
+        self._timer = self._retry = None
+        for sock in self._read_sockets:
+            self._loop.remove_reader(sock.fileno())
+        if self._writer_added:
+            self._loop.remove_writer(self._sock.fileno())
+            self._writer_added = False
+        for sock in self._sockets:
+            sock.close()
+        self._queue.clear()
+
+    def _fail(self, exc: OSError, action: str) -> None:
+        if self.closed:
+            return
+        self._shutdown()
+        self._on_error(network_error(exc, action))

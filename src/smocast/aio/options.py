@@ -1,0 +1,97 @@
+"""Keyword options of the public API: addresses, and the endpoints' frozen configs built from keywords.
+
+Every field of :class:`~smocast.smo.config.ChannelConfig` and of its
+:class:`~smocast.smo.config.DropRules` is a keyword of :func:`channel_config` (and so of
+``smocast.open_channel``); the policies also accept the strings the command line takes::
+
+    channel_config(min_receivers=3, policy="quorum:0.9", cwnd_policy="fair:1,4", progress_timeout=5)
+
+Likewise every field of :class:`~smocast.smo.config.ReceiverConfig` for :func:`receiver_config`.
+An unknown keyword is a :class:`~smocast.core.errors.ConfigError` that lists the known ones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from smocast.core.acking import AckFrequency
+from smocast.core.datagram import Address
+from smocast.core.errors import ConfigError
+from smocast.smo.config import ChannelConfig, DropRules, ReceiverConfig
+from smocast.smo.policies import CwndPolicy, RttPolicy, WindowPolicy
+
+AddressLike = tuple[str, int] | str
+"""``("232.1.1.1", 5000)`` or ``"232.1.1.1:5000"``."""
+
+_CHANNEL_FIELDS = frozenset(f.name for f in dataclasses.fields(ChannelConfig))
+_DROP_FIELDS = frozenset(f.name for f in dataclasses.fields(DropRules))
+_RECEIVER_FIELDS = frozenset(f.name for f in dataclasses.fields(ReceiverConfig))
+_CHANNEL_ALIASES = {"policy": "window_policy"}
+_RECEIVER_ALIASES = {"timeout": "connect_timeout"}
+
+
+def parse_address(value: AddressLike, what: str) -> Address:
+    """``"host:port"`` or ``(host, port)`` -> ``(host, port)``; ConfigError names ``what`` when invalid."""
+    if isinstance(value, tuple):
+        if len(value) != 2:
+            raise ConfigError(f"{what} must be (host, port), got {value!r}")
+        host, port_value = value
+        port_text = str(port_value)
+    else:
+        host, sep, port_text = str(value).strip().rpartition(":")
+        if not sep:
+            raise ConfigError(f"{what} must look like HOST:PORT, got {value!r}")
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise ConfigError(f"{what}: port {port_text!r} is not a number") from None
+    if not 0 <= port < 65536:
+        raise ConfigError(f"{what}: port {port} is not in 0..65535")
+    return (str(host) or "0.0.0.0", port)
+
+
+def channel_config(config: ChannelConfig | None = None, **options: Any) -> ChannelConfig:
+    """``config`` (or the defaults) with ``options`` applied; policies may be strings."""
+    base = config or ChannelConfig()
+    changes: dict[str, Any] = {}
+    drop_changes: dict[str, Any] = {}
+    for key, value in options.items():
+        name = _CHANNEL_ALIASES.get(key, key)
+        if name == "ack_every":
+            changes["ack_frequency"] = AckFrequency(fixed=value)
+        elif name in _DROP_FIELDS:
+            drop_changes[name] = value
+        elif name in _CHANNEL_FIELDS:
+            changes[name] = _parse_channel_value(name, value)
+        else:
+            known = sorted(_CHANNEL_FIELDS | _DROP_FIELDS | set(_CHANNEL_ALIASES) | {"ack_every"})
+            raise ConfigError(f"unknown channel option {key!r}; known options: {', '.join(known)}")
+    if drop_changes:
+        rules = changes.get("drop_rules", base.drop_rules)
+        changes["drop_rules"] = dataclasses.replace(rules, **drop_changes)
+    return dataclasses.replace(base, **changes) if changes else base
+
+
+def _parse_channel_value(name: str, value: Any) -> Any:
+    if isinstance(value, str):
+        if name == "window_policy":
+            return WindowPolicy.parse(value)
+        if name == "cwnd_policy":
+            return CwndPolicy.parse(value)
+        if name == "rtt_policy":
+            return RttPolicy.parse(value)
+    return value
+
+
+def receiver_config(config: ReceiverConfig | None = None, **options: Any) -> ReceiverConfig:
+    """``config`` (or the defaults) with ``options`` applied (``timeout`` is ``connect_timeout``)."""
+    base = config or ReceiverConfig()
+    changes: dict[str, Any] = {}
+    for key, value in options.items():
+        name = _RECEIVER_ALIASES.get(key, key)
+        if name not in _RECEIVER_FIELDS:
+            known = sorted(_RECEIVER_FIELDS | set(_RECEIVER_ALIASES))
+            raise ConfigError(f"unknown receiver option {key!r}; known options: {', '.join(known)}")
+        changes[name] = value
+    return dataclasses.replace(base, **changes) if changes else base

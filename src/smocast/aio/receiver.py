@@ -1,0 +1,264 @@
+"""The receiver side of the public API: :class:`AsyncReceiver`, one TCP-SMO receiver on real sockets.
+
+It resolves the source's name (the endpoint compares packet sources with the source's
+address), joins the group, runs the handshake, and hands the in-order stream to the
+application through ``read``, ``readexactly`` or ``async for``.
+
+Flow control reaches the source: the receiver stops taking the endpoint's events once
+``max_buffered`` bytes wait for the application, so the advertised window shrinks; when the
+application catches up, the events flow again and a window update goes out.
+
+Open it with :func:`smocast.connect`; the caller must read until the end (or leave early:
+closing sends RST, and the source removes this receiver while the others go on).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import deque
+from types import TracebackType
+
+from smocast.aio.driver import Driver, Signal
+from smocast.aio.errors import ConnectFailedError, NetworkError, ResetError
+from smocast.aio.sockets import ReceiverSockets, receiver_sockets, resolve
+from smocast.core.datagram import Address
+from smocast.core.errors import LocalProtocolError
+from smocast.smo import events as ev
+from smocast.smo.config import ReceiverConfig
+from smocast.smo.receiver import Receiver, ReceiverState, ReceiverStats
+
+DEFAULT_READ = 1 << 16
+DEFAULT_LINGER = 0.5  # seconds to stay after the end, to re-ACK a FIN whose ACK was lost (RTO minimum 0.2 s)
+
+
+class AsyncReceiver:
+    """A receiver of the channel (S, G) whose source listens at ``server``. Create it with ``connect``."""
+
+    def __init__(self, server: Address, group: Address, *, source: str | None, interface: str | None,
+                 config: ReceiverConfig, linger: float = DEFAULT_LINGER, max_buffered: int | None = None,
+                 idle_timeout: float | None = None, rng: random.Random | None = None) -> None:
+        self.server = server
+        self.group = group
+        self.config = config
+        self._source = source
+        self._interface = interface
+        self._linger = linger
+        self._max_buffered = max_buffered or config.receive_buffer
+        self._idle_timeout = idle_timeout
+        self._rng = rng or random.Random()
+        self._receiver: Receiver | None = None
+        self._driver: Driver | None = None
+        self.sockets: ReceiverSockets | None = None
+        self._chunks: deque[bytes] = deque()
+        self._buffered = 0
+        self._paused = False
+        self._eof = False
+        self._closed = False
+        self._error: NetworkError | None = None
+        self._state = Signal()
+        self._idle_check: asyncio.TimerHandle | None = None
+        self._idle_seen = -1
+        self.start: int | None = None  # the stream offset this receiver starts at (0 unless it joined late)
+        self.received = 0  # stream bytes delivered in order
+        self.connected_at: float | None = None  # loop times
+        self.first_data_at: float | None = None
+        self.ended_at: float | None = None
+
+    # --- opening ---------------------------------------------------------------------------
+
+    async def _open(self) -> AsyncReceiver:
+        name = self.server
+        self.server = await resolve(*name)
+        self.sockets = socks = receiver_sockets(self.server, self.group, self._source or self.server[0],
+                                                self._interface)
+        self._receiver = Receiver(self.server, self.config, self._rng)
+        self._driver = Driver(self._receiver, socks.unicast, [socks.group, socks.unicast],
+                              on_event=self._on_event, on_error=self._on_error,
+                              peer=f"the source at {name[0]}:{name[1]}", unicast_errors_fatal=True)
+        self._receiver.connect(self._driver.now)
+        self._driver.pump()
+        self._arm_idle_check()
+        try:
+            while self.start is None:
+                self._raise_if_failed()
+                await self._state.wait()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    async def __aenter__(self) -> AsyncReceiver:
+        return self if self._driver is not None else await self._open()
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.aclose(linger=exc_type is None)
+
+    # --- reading ---------------------------------------------------------------------------
+
+    async def read(self, n: int = DEFAULT_READ) -> bytes:
+        """Up to ``n`` bytes of the stream, waiting for at least one; ``b""`` at its end.
+
+        Raises :class:`ResetError` if the source dropped this receiver and
+        :class:`NetworkError` on a socket failure (after the bytes that arrived before it).
+        """
+        if n <= 0:
+            raise ValueError(f"read size must be positive, got {n}")
+        while not self._chunks:
+            self._raise_if_failed()
+            if self._eof or self._closed:
+                return b""
+            await self._state.wait()
+        return self._take(n)
+
+    async def readexactly(self, n: int) -> bytes:
+        """Exactly ``n`` bytes; ``asyncio.IncompleteReadError`` if the stream ends first."""
+        parts: list[bytes] = []
+        missing = n
+        while missing:
+            chunk = await self.read(missing)
+            if not chunk:
+                raise asyncio.IncompleteReadError(b"".join(parts), n)
+            parts.append(chunk)
+            missing -= len(chunk)
+        return b"".join(parts)
+
+    def __aiter__(self) -> AsyncReceiver:
+        return self
+
+    async def __anext__(self) -> bytes:
+        chunk = await self.read()
+        if not chunk:
+            raise StopAsyncIteration
+        return chunk
+
+    def _take(self, n: int) -> bytes:
+        chunks = self._chunks
+        first = chunks[0]
+        if len(first) >= n:
+            data = first[:n] if len(first) > n else first
+            if len(first) > n:
+                chunks[0] = first[n:]
+            else:
+                chunks.popleft()
+        else:
+            parts, size = [], 0
+            while chunks and size + len(chunks[0]) <= n:
+                parts.append(chunks.popleft())
+                size += len(parts[-1])
+            data = b"".join(parts)
+        self._buffered -= len(data)
+        if self._paused and self._buffered <= self._max_buffered // 2:
+            self._resume()
+        return data
+
+    # --- state -----------------------------------------------------------------------------
+
+    @property
+    def finished(self) -> bool:
+        """The source closed the stream and every byte of it arrived."""
+        return self._eof
+
+    @property
+    def stats(self) -> ReceiverStats:
+        """Counters of the endpoint: segments, duplicates, repairs, ACKs sent."""
+        if self._receiver is None:
+            raise LocalProtocolError("not connected")
+        return self._receiver.stats
+
+    @property
+    def local_address(self) -> Address:
+        """This receiver's unicast address, as the source sees it in its accounting."""
+        if self.sockets is None:
+            raise LocalProtocolError("not connected")
+        return self.sockets.local
+
+    def close(self) -> None:
+        """Leave the channel now: the source gets RST unless the stream had ended; sockets close."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._idle_check is not None:
+            self._idle_check.cancel()
+        if self._receiver is not None and self._driver is not None and not self._driver.closed:
+            self._receiver.close(self._driver.now)
+            self._driver.close()
+        self._state.notify()
+
+    async def aclose(self, *, linger: bool = True) -> None:
+        """Close; after a complete stream first stay ``linger`` seconds to answer a repeated FIN."""
+        try:
+            if linger and self._eof and self._linger > 0 and not self._closed:
+                await asyncio.sleep(self._linger)
+        finally:
+            self.close()
+
+    # --- driver callbacks ----------------------------------------------------------------------
+
+    def _on_event(self, event: object) -> bool:
+        if isinstance(event, ev.DataReceived):
+            data = event.data
+            if data:
+                self._chunks.append(data)
+                self._buffered += len(data)
+                self.received += len(data)
+                if self.first_data_at is None:
+                    self.first_data_at = self._now()
+            self._state.notify()
+            if self._buffered >= self._max_buffered:
+                self._paused = True
+                return False
+            return True
+        if isinstance(event, ev.Connected):
+            self.start, self.connected_at = event.start, event.at
+        elif isinstance(event, ev.StreamEnded):
+            self._eof, self.ended_at = True, event.at
+        elif isinstance(event, ev.ConnectionReset):
+            verb = "dropped this receiver" if self.start is not None else "refused the connection"
+            self._error = ResetError(f"the source {verb} ({event.reason})")
+        elif isinstance(event, ev.ConnectFailed):
+            self._error = ConnectFailedError(event.reason)
+        self._state.notify()
+        return True
+
+    def _on_error(self, error: NetworkError) -> None:
+        if self._error is None:
+            self._error = error
+        self.close()
+
+    def _resume(self) -> None:
+        """The application caught up: take events again and tell the source the window opened."""
+        driver, receiver = self._driver, self._receiver
+        self._paused = False
+        if driver is None or receiver is None or driver.closed:
+            return
+        driver.resume()
+        if receiver.state is ReceiverState.ESTABLISHED:
+            # The endpoint ACKs only when data arrives, and after a closed window none would:
+            # send the window update the endpoint has no public call for (see docs/runtime.md).
+            receiver._send_ack(driver.now)
+            driver.pump()
+
+    def _arm_idle_check(self) -> None:
+        if self._idle_timeout is not None and self._idle_timeout > 0:
+            self._idle_check = asyncio.get_running_loop().call_later(self._idle_timeout, self._on_idle_check)
+
+    def _on_idle_check(self) -> None:
+        driver = self._driver
+        if driver is None or driver.closed or self._eof:
+            return
+        seen = driver.counters.datagrams_received
+        if seen == self._idle_seen:
+            self._on_error(NetworkError(f"nothing arrived from the source for {self._idle_timeout:g} s "
+                                        "(is it still running, and is the group reachable?)"))
+            return
+        self._idle_seen = seen
+        self._arm_idle_check()
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _now(self) -> float:
+        return self._driver.now if self._driver is not None else 0.0

@@ -1,0 +1,194 @@
+"""The pump on the event loop: drain loops, backpressure, the one timer, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import socket
+from typing import Any
+
+import pytest
+
+from smocast.aio.driver import Driver
+from smocast.aio.errors import NetworkError
+from smocast.core.datagram import Address, Datagram
+
+GROUP: Address = ("239.255.1.1", 9)
+PEER: Address = ("127.0.0.1", 9)
+
+
+class Endpoint:
+    """A scripted sans-IO endpoint: returns ``batches`` one per call, records its input."""
+
+    def __init__(self, *batches: list[Datagram], deadline: float | None = None) -> None:
+        self.batches = list(batches)
+        self.asked = 0
+        self.received: list[bytes] = []
+        self.deadline = deadline
+        self.timer_calls = 0
+
+    def receive_datagram(self, data: bytes, source: Address, now: float) -> None:
+        self.received.append(data)
+
+    def datagrams_to_send(self, now: float) -> list[Datagram]:
+        self.asked += 1
+        return self.batches.pop(0) if self.batches else []
+
+    def next_deadline(self) -> float | None:
+        return self.deadline
+
+    def handle_timer(self, now: float) -> None:
+        self.timer_calls += 1
+
+    def next_event(self) -> object | None:
+        return None
+
+
+class FlakySocket:
+    """A real socket's file descriptor with a scripted ``sendto``: errno by call number."""
+
+    def __init__(self, fails: dict[int, int]) -> None:
+        self._real = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.fails = fails
+        self.calls = 0
+        self.sent: list[bytes] = []
+
+    def fileno(self) -> int:
+        return self._real.fileno()
+
+    def sendto(self, data: bytes, destination: Address) -> int:
+        self.calls += 1
+        code = self.fails.get(self.calls)
+        if code == errno.EAGAIN:
+            raise BlockingIOError(code, "Resource temporarily unavailable")
+        if code is not None:
+            raise OSError(code, "scripted failure")
+        self.sent.append(data)
+        return len(data)
+
+    def close(self) -> None:
+        self._real.close()
+
+
+def datagrams(n: int, *, multicast: bool = True) -> list[Datagram]:
+    return [Datagram(i.to_bytes(2, "big"), GROUP if multicast else PEER, multicast) for i in range(n)]
+
+
+def make_driver(endpoint: Endpoint, sock: Any, errors: list[NetworkError], *, fatal: bool = False,
+                read: list[socket.socket] | None = None) -> Driver:
+    return Driver(endpoint, sock, read or [], on_event=lambda _: True, on_error=errors.append, peer="test",
+                  unicast_errors_fatal=fatal)
+
+
+async def until(condition: Any, limit: float = 5.0) -> None:
+    async with asyncio.timeout(limit):
+        while not condition():
+            await asyncio.sleep(0.001)
+
+
+def test_a_full_socket_queues_in_order_and_the_endpoint_waits() -> None:
+    batch = datagrams(20)
+    endpoint = Endpoint(batch)
+    sock = FlakySocket({3: errno.EAGAIN, 9: errno.ENOBUFS})
+    errors: list[NetworkError] = []
+
+    async def main() -> Driver:
+        driver = make_driver(endpoint, sock, errors)
+        driver.pump()
+        driver.pump()  # while datagrams wait for room the endpoint is not asked for more
+        assert endpoint.asked == 1
+        await until(lambda: len(sock.sent) == len(batch))
+        driver.close()
+        return driver
+
+    driver = asyncio.run(main())
+    assert sock.sent == [d.data for d in batch]  # nothing dropped, nothing reordered
+    assert driver.counters.send_waits == 2 and driver.counters.datagrams_sent == len(batch)
+    assert errors == []
+
+
+def test_a_vanished_receiver_is_skipped_but_a_group_send_failure_is_fatal() -> None:
+    unicast = datagrams(5, multicast=False)
+    sock = FlakySocket({2: errno.ECONNREFUSED, 8: errno.EPERM})
+    endpoint = Endpoint(unicast, datagrams(5))
+    errors: list[NetworkError] = []
+
+    async def main() -> Driver:
+        driver = make_driver(endpoint, sock, errors)
+        driver.pump()
+        assert len(sock.sent) == 4 and driver.counters.unicast_send_errors == 1
+        driver.pump()
+        return driver
+
+    driver = asyncio.run(main())
+    assert driver.closed
+    assert len(errors) == 1 and "sending to the group at 239.255.1.1:9" in str(errors[0])
+    assert "not permitted" in str(errors[0]) and errors[0].errno == errno.EPERM
+
+
+def test_a_receiver_treats_a_refusal_from_its_source_as_fatal() -> None:
+    sock = FlakySocket({1: errno.ECONNREFUSED})
+    errors: list[NetworkError] = []
+
+    async def main() -> None:
+        make_driver(Endpoint(datagrams(1, multicast=False)), sock, errors, fatal=True).pump()
+
+    asyncio.run(main())
+    assert len(errors) == 1 and "refused" in str(errors[0])
+
+
+def test_a_drain_loop_reads_many_datagrams_per_wakeup() -> None:
+    reader = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    reader.setblocking(False)
+    reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    reader.bind(("127.0.0.1", 0))
+    endpoint = Endpoint()
+    errors: list[NetworkError] = []
+    count = 600
+
+    async def main() -> int:
+        driver = make_driver(endpoint, reader, errors, read=[reader])
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as writer:
+            for i in range(count):
+                writer.sendto(i.to_bytes(4, "big") * 100, reader.getsockname())
+        asked = endpoint.asked
+        await until(lambda: len(endpoint.received) == count)
+        pumps = endpoint.asked - asked
+        driver.close()
+        return pumps
+
+    pumps = asyncio.run(main())
+    assert [int.from_bytes(d[:4], "big") for d in endpoint.received] == list(range(count))
+    assert all(len(d) == 400 for d in endpoint.received)
+    assert pumps <= 10  # one pump per drained batch, not one per datagram
+
+
+def test_a_deadline_the_endpoint_never_moves_does_not_spin_the_loop() -> None:
+    endpoint = Endpoint(deadline=0.0)  # always due, and handle_timer leaves it there
+    errors: list[NetworkError] = []
+
+    async def main() -> None:
+        driver = make_driver(endpoint, FlakySocket({}), errors)
+        driver.pump()
+        await asyncio.sleep(0.1)
+        driver.close()
+
+    asyncio.run(main())
+    assert 1 <= endpoint.timer_calls < 1000  # a spinning loop would make tens of thousands
+
+
+@pytest.mark.parametrize("deadline_offset", [0.02, 0.05])
+def test_the_timer_fires_at_the_deadline(deadline_offset: float) -> None:
+    endpoint = Endpoint()
+    errors: list[NetworkError] = []
+
+    async def main() -> None:
+        driver = make_driver(endpoint, FlakySocket({}), errors)
+        endpoint.deadline = driver.now + deadline_offset
+        driver.pump()
+        await until(lambda: endpoint.timer_calls > 0)
+        endpoint.deadline = None
+        driver.close()
+
+    asyncio.run(main())
+    assert endpoint.timer_calls == 1
