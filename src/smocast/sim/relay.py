@@ -96,6 +96,7 @@ class _Hierarchy:
         self.digests = SharedDigest()
         self.servers: list[_Server] = []
         self.leaves: list[_Leaf] = []
+        self.finished_leaves = 0  # completed or given up: the run stops when all are
         self._next_address = 0
         self.root = self._server("root", 0, history=lambda offset, length: self.data[offset:offset + length],
                                  children=spec.relays)
@@ -200,7 +201,9 @@ class _Hierarchy:
             leaf.digest = self.digests.advance(leaf.digest, event.data)
             leaf.delivered += len(event.data)
         elif isinstance(event, ev.StreamEnded):
-            leaf.completed_at = now
+            if leaf.completed_at is None:
+                leaf.completed_at = now
+                self.finished_leaves += 1
         elif isinstance(event, ev.ConnectionReset):
             self._fail_over(leaf, host, event.reason)
 
@@ -210,6 +213,7 @@ class _Hierarchy:
         leaf.failovers += 1
         if leaf.failovers > 3:
             leaf.dropped = reason
+            self.finished_leaves += 1
             return
         candidates = [s for s in self.last_level if not s.dead and s is not leaf.server
                       and s.history is not None and s.history.start <= leaf.delivered]
@@ -224,7 +228,7 @@ class _Hierarchy:
             relay.upstream_host.frozen = True
 
     def done(self) -> bool:
-        return all(leaf.completed_at is not None or leaf.dropped is not None for leaf in self.leaves)
+        return self.finished_leaves >= len(self.leaves)
 
     def run(self) -> RelayResult:
         spec = self.spec
