@@ -293,9 +293,7 @@ class AsyncChannel:
             record = self._records[event.receiver] = ReceiverRecord(event.receiver, event.address, "joined")
         record.ended_at = event.at - self.opened_at
         if isinstance(event, ev.ReceiverCompleted):
-            end = self._channel.end  # the event's count includes the FIN's sequence number
-            record.status = "completed"
-            record.acked = min(event.acked, end - record.start) if end is not None else event.acked
+            record.status, record.acked = "completed", event.acked
         elif isinstance(event, ev.ReceiverDropped):
             refused = event.reason is ev.DropReason.REFUSED
             record.status = "refused" if refused else "dropped"
