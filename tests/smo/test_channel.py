@@ -268,3 +268,45 @@ def test_write_after_close_is_the_callers_mistake() -> None:
     h.channel.close()
     with pytest.raises(Exception, match="after close"):
         h.channel.write(b"x")
+
+
+def test_a_receiver_whose_window_stays_shut_is_dropped() -> None:
+    h = Harness(2, drop_rules=DropRules(progress_timeout=1.0), sweep_interval=0.1)
+    h.channel.write(bytes(40 * MSS))
+    h.pump()
+    h.ack(0, 10 * MSS)
+    h.ack(1, 10 * MSS, window=0)  # it takes everything sent, then shuts its window
+    for _ in range(30):
+        h.advance(0.1)
+        h.ack(0, h.channel.snd_nxt)
+    (dropped,) = h.of(ev.ReceiverDropped)
+    assert dropped.address == peer(1) and "window" in dropped.detail
+    assert dropped.info is not None and dropped.info.acked == 10 * MSS
+
+
+def test_completion_reports_the_final_accounting() -> None:
+    h = Harness(1)
+    h.channel.write(bytes(3 * MSS))
+    h.channel.close()
+    h.pump()
+    h.ack(0, 3 * MSS, tsecr=timestamp(T0))
+    h.ack(0, 3 * MSS + 1)
+    (done,) = h.of(ev.ReceiverCompleted)
+    assert done.info is not None and done.info.acked == 3 * MSS and done.info.srtt is not None
+
+
+def test_continuous_mode_without_receivers_sends_everything_written() -> None:
+    h = Harness(0, admission="continuous", min_receivers=0)
+    h.channel.write(bytes(200 * MSS))
+    h.pump()
+    assert h.channel.pending_bytes == 0 and len(h.data_sent()) == 200
+
+
+def test_a_written_bytearray_is_copied_so_later_changes_do_not_leak() -> None:
+    h = Harness(1)
+    buffer = bytearray(b"a" * MSS)
+    h.channel.write(buffer)
+    buffer[:] = b"b" * MSS
+    h.pump()
+    (data,) = h.data_sent()
+    assert data.payload == b"a" * MSS

@@ -25,7 +25,8 @@ from smocast.aio.sockets import resolve, source_socket
 from smocast.core.datagram import Address
 from smocast.core.errors import LocalProtocolError
 from smocast.smo import events as ev
-from smocast.smo.channel import Channel, ChannelStats, ReceiverInfo
+from smocast.smo.channel import Channel, ChannelStats
+from smocast.smo.events import ReceiverInfo
 from smocast.smo.config import ChannelConfig
 
 RECORD_REFRESH = 0.1  # seconds between snapshots of the live receivers' accounting

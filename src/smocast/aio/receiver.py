@@ -235,9 +235,7 @@ class AsyncReceiver:
             return
         driver.resume()
         if receiver.state is ReceiverState.ESTABLISHED:
-            # The endpoint ACKs only when data arrives, and after a closed window none would:
-            # send the window update the endpoint has no public call for (see docs/runtime.md).
-            receiver._send_ack(driver.now)
+            receiver.window_update()  # no data arrives while the window is shut: say it opened
             driver.pump()
 
     def _arm_idle_check(self) -> None:

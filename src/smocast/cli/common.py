@@ -14,7 +14,7 @@ from smocast.core.errors import ConfigError
 from smocast.core.units import parse_duration, parse_rate, parse_size
 
 console = Console(stderr=False, highlight=False)
-err_console = Console(stderr=True, highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1

@@ -109,6 +109,26 @@ class RangeSet:
         if cursor < end:
             yield cursor, end
 
+    def gaps_with_bytes_above(self, start: int, end: int) -> Iterator[tuple[int, int, int]]:
+        """Like :meth:`gaps`, each gap with how many bytes of the set lie above it; O(ranges)."""
+        starts, ends = self._starts, self._ends
+        above = self.total
+        cursor = start
+        for s, e in zip(starts, ends, strict=True):
+            if e <= cursor:
+                above -= e - s
+                continue
+            if s >= end:
+                break
+            if s > cursor:
+                yield cursor, s, above
+            above -= e - s
+            cursor = max(cursor, e)
+            if cursor >= end:
+                return
+        if cursor < end:
+            yield cursor, end, max(above, 0)
+
     def blocks_newest_first(self, limit: int) -> list[tuple[int, int]]:
         """Up to ``limit`` ranges, highest first: the order a receiver reports SACK blocks."""
         n = len(self._starts)

@@ -34,6 +34,7 @@ from smocast.core.rtt import RttEstimator
 from smocast.core.timers import Timer, TimerQueue
 from smocast.core.timestamps import elapsed_since, timestamp
 from smocast.smo import events as ev
+from smocast.smo.events import ReceiverInfo
 from smocast.smo.child import Child, ChildState
 from smocast.smo.config import ChannelConfig
 from smocast.smo.framing import frame
@@ -75,23 +76,6 @@ class ChannelStats:
     foreign: int = 0
     bytes_original: int = 0
     bytes_repair: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class ReceiverInfo:
-    """Accounting for one receiver: who, since when, how far, and how its path looks."""
-
-    receiver: int
-    address: Address
-    state: str
-    joined_at: float
-    start: int
-    acked: int
-    srtt: float | None
-    cwnd: int
-    repairs_unicast: int
-    repairs_multicast: int
-    passive: bool
 
 
 class Channel:
@@ -231,7 +215,7 @@ class Channel:
             child = self._children.get((source, packet.connection))
             if child is not None:
                 self._remove(child, now)
-                self._events.append(ev.ReceiverLeft(child.index, child.address, now))
+                self._events.append(ev.ReceiverLeft(child.index, child.address, now, self._info(child)))
         elif kind is PacketType.UPDATA:
             child = self._children.get((source, packet.connection))
             if child is not None and child.established:
@@ -461,7 +445,8 @@ class Channel:
                            f"needs byte {child.una}, the buffer starts at {buf.base}", now)
                 return
             self._catch_up(child, now)
-        lost, rack_due = lost_segments(child, buf, now)
+        budget = max(child.credit, self._mss) if child.in_recovery else child.cc.cwnd
+        lost, rack_due = lost_segments(child, buf, now, budget)
         if rack_due != child.rack_due:
             child.rack_due = rack_due
             if rack_due is not None and (child.timer.due is None or rack_due < child.timer.due):
@@ -604,7 +589,8 @@ class Channel:
         if not self.started or not buf.pending:
             return
         smallest_edge = self._edges.minimum()
-        allowed = buf.snd_nxt + self.channel_cwnd if smallest_edge is None else smallest_edge
+        # nobody paces the channel (no receivers yet, in continuous mode): only the send window limits
+        allowed = buf.edge + self.config.max_window if smallest_edge is None else smallest_edge
         if buf.snd_nxt + buf.next_length() > allowed:
             return  # the common case after an ACK that opened nothing
         cfg = self.config
@@ -684,7 +670,8 @@ class Channel:
     def _complete(self, child: Child, now: float) -> None:
         self._remove(child, now)
         self.completed += 1
-        self._events.append(ev.ReceiverCompleted(child.index, child.address, child.una - child.start, now))
+        self._events.append(ev.ReceiverCompleted(child.index, child.address, child.una - child.start, now,
+                                                 self._info(child)))
 
     def _check_finished(self, now: float) -> None:
         """Fix the stream's end once everything is sent once, FIN the caught-up, and finish."""
@@ -710,7 +697,7 @@ class Channel:
         self._send_rst(child.address, child.connection, reason.value)
         self._remove(child, now)
         self.dropped += 1
-        self._events.append(ev.ReceiverDropped(child.index, child.address, reason, detail, now))
+        self._events.append(ev.ReceiverDropped(child.index, child.address, reason, detail, now, self._info(child)))
 
     def _remove(self, child: Child, now: float) -> None:
         if child.state is ChildState.CLOSED:
@@ -763,7 +750,7 @@ class Channel:
         interval = self.config.keepalive
         if interval is None or self._finished or not self._children:
             return
-        if self.started and now >= self._last_multicast + interval - 1e-6:
+        if now >= self._last_multicast + interval - 1e-6:  # also while admission waits
             data, packet = encode_data(PacketType.DATA, self._channel_id, 0, self._buf.snd_nxt, timestamp(now),
                                        0, 1, b"")
             self._out.append(Datagram(data, self.group, True, packet))

@@ -34,7 +34,7 @@ class Child:
         "cwnd_avg", "dupacks", "edge_key", "fin_sent_at", "index", "joined_at", "last_progress", "passive",
         "probe_sent", "rack_due", "recovery_point", "repairs_multicast", "repairs_unicast", "retransmitted",
         "rto_lost_upto", "rtt", "rwnd", "sacked", "sample_after", "start", "state", "syn_at", "timer",
-        "timer_base", "una", "up",
+        "timer_base", "una", "up", "zero_window_since",
     )
 
     def __init__(self, index: int, address: Address, connection: int, start: int,
@@ -71,6 +71,7 @@ class Child:
         self.edge_key: int | None = None  # its entry in the channel's right-edge aggregate
         self.cwnd_avg = float(cc.cwnd)
         self.below_floor_since: float | None = None
+        self.zero_window_since: float | None = None
         self.acks = 0
         self.repairs_unicast = 0
         self.repairs_multicast = 0

@@ -27,6 +27,24 @@ class DropReason(StrEnum):
 
 # --- source side -------------------------------------------------------------------------
 
+@dataclass(frozen=True, slots=True)
+class ReceiverInfo:
+    """Accounting for one receiver: who, since when, how far, and how its path looks."""
+
+    receiver: int
+    address: Address
+    state: str
+    joined_at: float
+    start: int
+    acked: int
+    srtt: float | None
+    cwnd: int
+    repairs_unicast: int
+    repairs_multicast: int
+    passive: bool
+
+
+
 
 @dataclass(frozen=True, slots=True)
 class ReceiverJoined:
@@ -43,6 +61,7 @@ class ReceiverLeft:
     receiver: int
     address: Address
     at: float
+    info: ReceiverInfo | None = None  # its accounting when it left
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +73,7 @@ class ReceiverDropped:
     reason: DropReason
     detail: str
     at: float
+    info: ReceiverInfo | None = None  # its accounting when it was dropped
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +84,7 @@ class ReceiverCompleted:
     address: Address
     acked: int
     at: float
+    info: ReceiverInfo | None = None  # its final accounting
 
 
 @dataclass(frozen=True, slots=True)

@@ -254,12 +254,23 @@ class Receiver:
             self._send_ack(now)
 
     def next_event(self) -> object | None:
+        """Pop the next event. Taking data frees window: the runtime must then call
+        ``datagrams_to_send``, which carries a window update once a quarter of the buffer
+        has opened since the last ACK."""
         if not self._events:
             return None
         event = self._events.popleft()
         if isinstance(event, ev.DataReceived | ev.MessageReceived):
             self._undelivered -= len(event.data)
+            if self.state is ReceiverState.ESTABLISHED and self._advertised < self.config.receive_buffer // 2 \
+                    and self.window - self._advertised >= self.config.receive_buffer // 4:
+                self._ack_now = True
         return event
+
+    def window_update(self) -> None:
+        """Send an ACK with the current window on the next ``datagrams_to_send``."""
+        if self.state is ReceiverState.ESTABLISHED:
+            self._ack_now = True
 
     # --- handshake -------------------------------------------------------------------------
 

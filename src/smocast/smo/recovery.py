@@ -30,8 +30,9 @@ def reorder_wait(child: Child) -> float:
     return base * (1 + REORDER_FRACTION) + REORDER_FLOOR
 
 
-def lost_segments(child: Child, buf: SendBuffer, now: float) -> tuple[list[Segment], float | None]:
-    """The segments ``child`` misses that should be repaired now, in stream order.
+def lost_segments(child: Child, buf: SendBuffer, now: float, budget: int) -> tuple[list[Segment], float | None]:
+    """The segments ``child`` misses that should be repaired now, in stream order, up to
+    ``budget`` bytes (its repair credit; the next ACK continues from there).
 
     Also returns when to look again: when the first missing segment that is not lost *yet*
     will be, by the RACK time rule (RFC 8985: a later segment was SACKed but a reordering
@@ -46,12 +47,12 @@ def lost_segments(child: Child, buf: SendBuffer, now: float) -> tuple[list[Segme
     fast = child.dupacks >= DUPTHRESH
     wait = reorder_wait(child)
     lost: list[Segment] = []
+    taken = 0
     recheck: float | None = None
-    for gap_start, gap_end in sacked.gaps(child.una, high):
+    for gap_start, gap_end, above in sacked.gaps_with_bytes_above(child.una, high):
         for segment in buf.segments_from(gap_start):
             if segment.start >= gap_end:
                 break
-            above = sacked.bytes_above(segment.start)
             if not (
                 segment.start < child.rto_lost_upto
                 or above >= threshold
@@ -61,10 +62,13 @@ def lost_segments(child: Child, buf: SendBuffer, now: float) -> tuple[list[Segme
                 # every rule only weakens further up the stream
                 return lost, _earliest(recheck, segment.sent_at + wait if above else None)
             due = child.repair_due_at(segment.start, segment.mcast_at)
-            if due <= now:
-                lost.append(segment)
-            else:
+            if due > now:
                 recheck = _earliest(recheck, due)
+                continue
+            lost.append(segment)
+            taken += segment.end - segment.start
+            if taken >= budget:
+                return lost, None
     return lost, recheck
 
 

@@ -64,6 +64,8 @@ class SendBuffer:
         """Queue bytes; with ``message_start`` the first byte begins a new segment and message."""
         if not data:
             return
+        if not isinstance(data, bytes) and not (isinstance(data, memoryview) and isinstance(data.obj, bytes)):
+            data = bytes(data)  # the caller may change a mutable buffer after writing it
         view = memoryview(data).cast("B") if not isinstance(data, memoryview) else data.cast("B")
         self._unsent.append((view, FLAG_MSG_START if message_start else 0))
         self.pending += len(view)

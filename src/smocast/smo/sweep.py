@@ -40,6 +40,7 @@ def sweep(channel: Channel, now: float) -> None:
 
 def _apply_drop_rules(channel: Channel, children: list[Child], rtts: list[float], now: float) -> None:
     rules = channel.config.drop_rules
+    _watch_closed_windows(channel, children, now)
     median_rtt = statistics.median(rtts) if len(rtts) >= 3 else None
     base = channel.buffer_base if not channel.has_history else -1  # with history nobody falls behind
     for child in children:
@@ -47,6 +48,25 @@ def _apply_drop_rules(channel: Channel, children: list[Child], rtts: list[float]
                             rules.cwnd_floor_time, base, now)
         if reason is not None:
             channel._drop(child, reason[0], reason[1], now)
+
+
+def _watch_closed_windows(channel: Channel, children: list[Child], now: float) -> None:
+    """A receiver whose window stays shut while data waits holds the channel still: after the
+    progress timeout it is dropped, as a receiver that acknowledges nothing would be.
+
+    Heartbeats serve as window probes meanwhile: a receiver answers one with an ACK when
+    its window changed since its last ACK.
+    """
+    timeout = channel.config.drop_rules.progress_timeout
+    mss = channel.config.mss
+    waiting = channel.pending_bytes > 0
+    for child in children:
+        if not waiting or child.rwnd >= mss:
+            child.zero_window_since = None
+        elif child.zero_window_since is None:
+            child.zero_window_since = now
+        elif timeout is not None and now - child.zero_window_since >= timeout:
+            channel._drop(child, DropReason.NO_PROGRESS, f"receive window shut for {timeout:g} s", now)  # noqa: SLF001
 
 
 def _violation(child: Child, rtt_factor: float | None, rtt_floor: float, median_rtt: float | None,
