@@ -26,8 +26,8 @@ from smocast.core.datagram import Address
 from smocast.core.errors import LocalProtocolError
 from smocast.smo import events as ev
 from smocast.smo.channel import Channel, ChannelStats
-from smocast.smo.events import ReceiverInfo
 from smocast.smo.config import ChannelConfig
+from smocast.smo.events import ReceiverInfo
 
 RECORD_REFRESH = 0.1  # seconds between snapshots of the live receivers' accounting
 CLOSING_REFRESH = 0.005  # ... and once closing, when receivers complete and vanish from the channel

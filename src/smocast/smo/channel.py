@@ -34,9 +34,9 @@ from smocast.core.rtt import RttEstimator
 from smocast.core.timers import Timer, TimerQueue
 from smocast.core.timestamps import elapsed_since, timestamp
 from smocast.smo import events as ev
-from smocast.smo.events import ReceiverInfo
 from smocast.smo.child import Child, ChildState
 from smocast.smo.config import ChannelConfig
+from smocast.smo.events import ReceiverInfo
 from smocast.smo.framing import frame
 from smocast.smo.recovery import lost_segments, note_missing
 from smocast.smo.sendbuf import Segment, SendBuffer

@@ -66,7 +66,7 @@ def _watch_closed_windows(channel: Channel, children: list[Child], now: float) -
         elif child.zero_window_since is None:
             child.zero_window_since = now
         elif timeout is not None and now - child.zero_window_since >= timeout:
-            channel._drop(child, DropReason.NO_PROGRESS, f"receive window shut for {timeout:g} s", now)  # noqa: SLF001
+            channel._drop(child, DropReason.NO_PROGRESS, f"receive window shut for {timeout:g} s", now)
 
 
 def _violation(child: Child, rtt_factor: float | None, rtt_floor: float, median_rtt: float | None,
