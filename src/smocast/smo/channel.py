@@ -341,7 +341,7 @@ class Channel:
         if ack > snd_nxt or ack < old:
             return  # acknowledges data never sent, or is older than what we know
         child.rwnd = window
-        if ack > old and child.recovery_point is None and not sack and not child.sacked \
+        if ack > old and child.recovery_point is None and not sack and not child.sacked.total \
                 and not child.retransmitted and not child.passive:
             self._on_plain_ack(child, ack, tsecr, old, now)
             return
