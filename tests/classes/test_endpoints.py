@@ -189,3 +189,12 @@ def test_malformed_datagrams_are_counted_not_raised() -> None:
     receiver.receive_datagram(encode(Packet(Kind.DATA, 0, 0, 1, payload=b"ok")), SOURCE, 0.0)
     assert receiver.malformed == 1
     assert [e.data for e in _events(receiver) if isinstance(e, Delivered)] == [b"ok"]
+
+
+def test_a_sequence_number_far_beyond_anything_seen_is_ignored() -> None:
+    receiver = ReceiverN1(1, SOURCE, GROUP, CONFIG, random.Random(1))
+    receiver.receive_packet(Packet(Kind.SESSION, 0, 0xFFFFFFFF, flags=FLAG_FIN), SOURCE, 0.0)
+    receiver.receive_packet(Packet(Kind.DATA, 0, 0xFFFFFFF0, 1, payload=b"x"), SOURCE, 0.0)
+    assert receiver.implausible == 2
+    assert receiver.missing == 0 and receiver.end is None
+    assert receiver.datagrams_to_send(0.0) == []

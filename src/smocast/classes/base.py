@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import random
 from collections import deque
+from collections.abc import Callable
 
 from smocast.classes import events as ev
 from smocast.classes.config import ClassConfig
@@ -23,6 +24,10 @@ from smocast.classes.packet import FLAG_FIN, FLAG_REPAIR, Kind, Packet, PacketEr
 from smocast.core.datagram import Address, Datagram
 from smocast.core.errors import LocalProtocolError
 from smocast.core.timers import Timer, TimerQueue
+
+MAX_AHEAD = 1 << 16
+"""A receiver ignores a sequence number this far beyond the highest it has seen: no sender runs
+that far ahead, and a corrupt or hostile one must not make it track billions of gaps."""
 
 
 class Endpoint:
@@ -39,6 +44,9 @@ class Endpoint:
         self.malformed = 0
         self.groups: tuple[Address, ...] = ()
         """The multicast groups a runtime must join for this endpoint before it starts."""
+        self.next_deadline: Callable[[], float | None] = self._timers.next_deadline
+        """When ``handle_timer`` must next be called, or None (the timer queue's, bound directly:
+        the simulator asks after every packet)."""
 
     def receive_datagram(self, data: bytes, source: Address, now: float) -> None:
         """Decode one datagram and handle it; malformed ones are counted and dropped."""
@@ -57,10 +65,6 @@ class Endpoint:
         """What to send now; the caller must send every datagram returned."""
         out, self._out = self._out, []
         return out
-
-    def next_deadline(self) -> float | None:
-        """When ``handle_timer`` must next be called, or None."""
-        return self._timers.next_deadline()
 
     def handle_timer(self, now: float) -> None:
         """Run every internal timer due at ``now``; then drain sends and events."""
@@ -243,6 +247,8 @@ class ReceiverCore(Endpoint):
         self.end: int | None = None
         self.complete = False
         self._store: dict[int, bytes] = {}
+        self.implausible = 0
+        """Packets and announcements ignored for naming a sequence number far beyond any seen."""
 
     def _ops_for(self, seq: int) -> dict[str, int]:
         """The counts to charge for work on packet ``seq`` (the ring splits them by role)."""
@@ -255,6 +261,9 @@ class ReceiverCore(Endpoint):
         """File one received copy; return True if it was new."""
         seq = packet.seq
         self._ops_for(seq)["Y_p"] += 1
+        if seq >= self.highest + MAX_AHEAD:
+            self.implausible += 1
+            return False
         new = seq >= self.next_expected and seq not in self._store
         if new:
             if seq >= self.highest:
@@ -282,13 +291,18 @@ class ReceiverCore(Endpoint):
 
     def _learn_highest(self, count: int, now: float) -> None:
         """Packets below ``count`` exist: every one not yet seen is missing."""
+        if count > self.highest + MAX_AHEAD:
+            self.implausible += 1
+            return
         for seq in range(self.highest, count):
             if seq not in self._store:
                 self._on_missing(seq, now)
         self.highest = max(self.highest, count)
 
     def _learn_end(self, end: int, now: float) -> None:
-        if self.end is None:
+        if end > self.highest + MAX_AHEAD:
+            self.implausible += 1
+        elif self.end is None:
             self.end = end
             self._learn_highest(end, now)
             self._check_complete(now)

@@ -91,9 +91,11 @@ class ReceiverN2(ReceiverCore):
 
     def _handle_foreign_nak(self, packet: Packet, now: float) -> None:
         self._ops["Y_nr"] += 1
-        if packet.seq >= self.highest:
-            self._learn_highest(packet.seq + 1, now)
-        self._naks.heard(packet.seq, packet.round, now)
+        seq = packet.seq
+        if seq >= self.highest:
+            self._learn_highest(seq + 1, now)
+        if seq in self._naks:  # most receivers hear NAKs for packets they hold
+            self._naks.heard(seq, packet.round, now)
 
     def _handle_session(self, packet: Packet, now: float) -> None:
         self._ops["Y_s"] += 1

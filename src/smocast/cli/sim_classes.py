@@ -21,6 +21,7 @@ from smocast.cli.common import (
     print_json,
     probability,
 )
+from smocast.model import ModelOptions
 from smocast.sim.classes import ClassRunSpec, run_points
 from smocast.sim.classes_theorem2 import Theorem2Spec, run_theorem2
 
@@ -81,8 +82,14 @@ def register(subparsers: Any) -> None:
     p.add_argument("--fixed-c2", action="store_true", help="do not scale c2 by the square root of the group size")
     p.add_argument("--seed", type=int, default=1, help="random seed; the same seed gives the same result")
     p.add_argument("--jobs", type=positive_int, default=1, help="simulations to run in parallel processes")
+    p.add_argument("--charge-heard-naks", action="store_true",
+                   help="charge each NAK heard from another receiver (N2, H2) at Y_n, in the model and the "
+                        "measurement (model default: Y_nr = 0)")
     p.add_argument("--json", action="store_true", help='print {"points": [...]} instead of a table')
+    p.add_argument("--markdown", action="store_true", help="print Markdown tables (as in docs/classes.md)")
     p.add_argument("--plot", metavar="FILE.png", help="plot measured and modelled throughput")
+    p.add_argument("--plot-naks", metavar="FILE.png",
+                   help="plot the NAKs per packet reaching the source of N1, N2, H2 against ideal suppression")
     p.set_defaults(handler=run)
 
     t = subparsers.add_parser("theorem2", help="Levine's Theorem 2: receiver-initiated classes deadlock",
@@ -95,6 +102,7 @@ def register(subparsers: Any) -> None:
     t.add_argument("--time-limit", type=float, default=30.0, help="simulated seconds before declaring deadlock")
     t.add_argument("--seed", type=int, default=1)
     t.add_argument("--json", action="store_true", help='print {"cases": [...]}')
+    t.add_argument("--markdown", action="store_true", help="print a Markdown table")
     t.set_defaults(handler=run_theorem2_cmd)
 
 
@@ -109,9 +117,10 @@ def _class_list(text: str) -> list[str]:
 def build_specs(args: argparse.Namespace) -> list[ClassRunSpec]:
     config = ClassConfig(buffer=args.buffer, branching=args.branching, c1=args.c1, c2=args.c2,
                          scale_c2=not args.fixed_c2)
+    options = ModelOptions(received_nak_cost="y_n" if args.charge_heard_naks else "y_nr")
     return [ClassRunSpec(cls, receivers, p, packets=args.packets, seed=args.seed, config=config,
                          control_loss=args.control_loss, correlation=args.correlation, delay=args.delay,
-                         delay_spread=args.delay_spread)
+                         delay_spread=args.delay_spread, options=options)
             for p in args.loss for cls in args.classes for receivers in args.receivers]
 
 
@@ -127,9 +136,15 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         from smocast.sim.classes_plot import plot_classes  # noqa: PLC0415  (matplotlib loads only when asked for)
 
-        plot_classes(points, args.plot, _title(args), specs[0].model_costs)
+        plot_classes(points, args.plot, _title(args), specs[0].model_costs, specs[0].options)
+    if args.plot_naks:
+        from smocast.sim.classes_plot import plot_naks  # noqa: PLC0415
+
+        plot_naks(points, args.plot_naks, _title(args).replace("throughput", "NAKs"), args.branching)
     if args.json:
         print_json({"points": points, "settings": _settings(args)})
+    elif args.markdown:
+        print(markdown(points), end="")
     else:
         _table(points)
     return 0 if all(pt["all_identical"] for pt in points) else 1
@@ -150,7 +165,7 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
     return {"packets": args.packets, "control_loss": args.control_loss, "correlation": args.correlation,
             "branching": args.branching, "buffer": args.buffer, "delay": args.delay,
             "delay_spread": args.delay_spread, "c1": args.c1, "c2": args.c2, "scale_c2": not args.fixed_c2,
-            "seed": args.seed}
+            "charge_heard_naks": args.charge_heard_naks, "seed": args.seed}
 
 
 def _table(points: list[dict[str, Any]]) -> None:
@@ -168,6 +183,30 @@ def _table(points: list[dict[str, Any]]) -> None:
     console.print(table)
 
 
+def markdown(points: list[dict[str, Any]]) -> str:
+    """Two Markdown tables: throughput and role costs against the model, then operations."""
+    lines = ["| class | R | p | identical | Λ measured | Λ model | measured / model | role costs: measured / model |",
+             "|---|---:|---:|:-:|---:|---:|---:|---|"]
+    for pt in points:
+        measured, model = pt["measured"], pt["model"]
+        roles = "; ".join(f"{role} {measured['roles'][role]:.4g} / {model['roles'][role]:.4g} "
+                          f"({measured['roles'][role] / model['roles'][role] - 1:+.1%})"
+                          for role in measured["roles"] if role in model["roles"])
+        lines.append(f"| {pt['class']} | {pt['receivers']} | {pt['p']:g} | {'yes' if pt['all_identical'] else 'NO'} "
+                     f"| {measured['throughput']:.4g} | {model['throughput']:.4g} "
+                     f"| {measured['throughput'] / model['throughput']:.3f} | {roles} |")
+    lines += ["", "| class | R | p | operations per packet, by role (measured) | not in the model (X_s, Y_s) "
+                  "| simulated s |",
+              "|---|---:|---:|---|---|---:|"]
+    for pt in points:
+        ops = "; ".join(f"{role}: " + ", ".join(f"{op} {n:.3g}" for op, n in counts.items())
+                        for role, counts in pt["ops"].items())
+        extra = "; ".join(f"{role}: " + ", ".join(f"{op} {n:.3g}" for op, n in counts.items())
+                          for role, counts in pt["overhead"].items() if counts) or "-"
+        lines.append(f"| {pt['class']} | {pt['receivers']} | {pt['p']:g} | {ops} | {extra} | {pt['sim_time_s']:.3g} |")
+    return "\n".join(lines) + "\n"
+
+
 def run_theorem2_cmd(args: argparse.Namespace) -> int:
     spec = Theorem2Spec(receivers=args.receivers, packets=args.packets, buffer=args.buffer, delay=args.delay,
                         branching=args.branching, time_limit=args.time_limit, seed=args.seed)
@@ -175,6 +214,13 @@ def run_theorem2_cmd(args: argparse.Namespace) -> int:
     cases = [o.as_json() for o in outcomes]
     if args.json:
         print_json({"cases": cases})
+    elif args.markdown:
+        print("| class | way out | outcome | completed | source could not repair | peak held | evicted |\n"
+              "|---|---|---|---:|---|---:|---:|")
+        for c in cases:
+            print(f"| {c['class']} | {c['recovery']} | {'**deadlock**' if c['deadlocked'] else 'complete'} "
+                  f"| {c['completed']}/{c['receivers']} | {', '.join(map(str, c['repair_unavailable'])) or '-'} "
+                  f"| {c['peak_held']} | {c['evicted']} |")
     else:
         table = Table(title=f"Theorem 2: buffer of {args.buffer} packets, packet 0 lost at receiver 1",
                       title_justify="left")

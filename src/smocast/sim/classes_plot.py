@@ -11,7 +11,7 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any
 
-from smocast.model import Costs, ModelOptions, throughput
+from smocast.model import Costs, ModelOptions, expected_transmissions, loss_odds, throughput
 
 COLOURS = {"A": "tab:red", "N1": "tab:orange", "N2": "tab:olive", "H1": "tab:blue", "H2": "tab:green",
            "R": "tab:purple"}
@@ -63,6 +63,41 @@ def plot_classes(points: Sequence[dict[str, Any]], path: str, title: str = "",
         bottom.set(xscale="log", xlabel="receivers R", ylabel="measured / model Λ")
         bottom.grid(True, which="both", alpha=0.3)
     axes[0][0].legend(fontsize=7, ncol=2, loc="lower left")
+    if title:
+        fig.suptitle(textwrap.fill(title, 30 * len(losses)), fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_naks(points: Sequence[dict[str, Any]], path: str, title: str = "", branching: int = 10) -> None:
+    """NAKs per packet reaching the source (X_n) against R, for the NAK-based classes: the
+    measurement against ideal suppression (E[M] − 1 for N2, E[M_B] − 1 for H2) and against N1's R·q."""
+    import matplotlib  # noqa: PLC0415  (plotting loads only when asked for)
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    losses = sorted({pt["p"] for pt in points})
+    largest = max(pt["receivers"] for pt in points)
+    fig, axes = plt.subplots(1, len(losses), figsize=(4.6 * len(losses), 4.2), squeeze=False)
+    for col, p in enumerate(losses):
+        ax = axes[0][col]
+        grid = _grid(largest)
+        ax.plot(grid, [r * loss_odds(p) for r in grid], color=COLOURS["N1"], lw=1.2, label="N1 model: R·q")
+        ax.plot(grid, [expected_transmissions(p, r) - 1 for r in grid], color=COLOURS["N2"], lw=1.2,
+                label="N2 ideal: E[M] − 1")
+        ax.plot(grid, [expected_transmissions(p, min(r, branching)) - 1 for r in grid], color=COLOURS["H2"],
+                lw=1.2, ls="--", label="H2 ideal: E[M_B] − 1")
+        for cls in ("N1", "N2", "H2"):
+            mine = sorted((pt for pt in points if pt["class"] == cls and pt["p"] == p), key=lambda x: x["receivers"])
+            if mine:
+                ax.plot([pt["receivers"] for pt in mine], [pt["ops"]["sender"].get("X_n", 0.0) for pt in mine],
+                        MARKERS[cls], color=COLOURS[cls], ms=7, mfc="none", mew=1.6, label=f"{cls} measured")
+        ax.set(xscale="log", yscale="log", title=f"p = {p:g}", xlabel="receivers R",
+               ylabel="NAKs per packet at the source (X_n)")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0][0].legend(fontsize=7, loc="upper left")
     if title:
         fig.suptitle(textwrap.fill(title, 30 * len(losses)), fontsize=9)
     fig.tight_layout()

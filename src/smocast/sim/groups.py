@@ -27,7 +27,7 @@ from typing import Any
 
 from smocast.core.datagram import Address, Datagram
 from smocast.core.errors import ConfigError
-from smocast.sim.host import Host
+from smocast.sim.host import EventHandler, Host
 from smocast.sim.kernel import Simulator
 from smocast.sim.network import Network
 
@@ -85,19 +85,26 @@ class LeanHost(Host):
     """A :class:`Host` without the CPU model, with one drain per input (the classes' hot path).
 
     The pump is the same as the asyncio runtime's: feed the input, send what the endpoint
-    wants sent, hand its events to the application, re-arm the one timer.
+    wants sent, hand its events to the application, re-arm the one timer. The endpoint's
+    methods are bound once, since a large run calls them millions of times.
     """
 
-    __slots__ = ()
+    __slots__ = ("_datagrams", "_deadline", "_events", "_receive")
+
+    def __init__(self, sim: Simulator, network: Network, address: Address, endpoint: Any,
+                 on_event: EventHandler | None = None) -> None:
+        super().__init__(sim, network, address, endpoint, on_event)
+        self._receive = getattr(endpoint, "receive_packet", None)
+        self._datagrams = endpoint.datagrams_to_send
+        self._events = endpoint.next_event
+        self._deadline = endpoint.next_deadline
 
     def deliver(self, packet: Any, data: bytes, source: Address) -> None:
         if self.frozen:
             return
-        self.received += 1
         now = self.sim.now
-        receive = self._receive_packet
-        if packet is not None and receive is not None:
-            receive(packet, source, now)
+        if packet is not None and self._receive is not None:
+            self._receive(packet, source, now)
         else:
             self.endpoint.receive_datagram(data, source, now)
         self.pump()
@@ -106,18 +113,17 @@ class LeanHost(Host):
         if self.frozen:
             return
         now = self.sim.now
-        endpoint = self.endpoint
-        datagrams = endpoint.datagrams_to_send(now)
+        datagrams = self._datagrams(now)
         if datagrams:
             send = self._network.send
             for datagram in datagrams:
                 send(datagram, self, now)
-        event = endpoint.next_event()
+        event = self._events()
         while event is not None:
             if self._on_event is not None:
                 self._on_event(self, event, now)
-            event = endpoint.next_event()
-        deadline = endpoint.next_deadline()
+            event = self._events()
+        deadline = self._deadline()
         if deadline is not None and (self._timer_at is None or deadline < self._timer_at):
             self._timer_at = deadline
             self.sim.schedule(deadline, self._on_timer, deadline)
@@ -173,9 +179,20 @@ class GroupNetwork(Network):
                 arrived = [n for n in arrived if (n.host.address, packet.seq) not in self.scripted]
         else:
             arrived = self._control_survivors(targets, origin)
-        start = now + origin.delay
+        if not arrived:
+            return
+        start, data, address = now + origin.delay, datagram.data, sender.address
+        first = arrived[0]
+        if len(arrived) == 1:
+            self._schedule_many(start + first.delay, [(first.host, packet, data, address)])
+            return
+        delay = first.delay
         for node in arrived:
-            self._schedule(start + node.delay, (node.host, packet, datagram.data, sender.address))
+            if node.delay != delay:  # receivers at different distances: one batch per arrival time
+                for each in arrived:
+                    self._schedule_many(start + each.delay, [(each.host, packet, data, address)])
+                return
+        self._schedule_many(start + delay, [(node.host, packet, data, address) for node in arrived])
 
     def _data_survivors(self, targets: list[_Node], origin: _Node) -> list[_Node]:
         loss, rng, counters = self.loss, self._rng, self.group_counters
@@ -213,13 +230,13 @@ class GroupNetwork(Network):
             survivors.append(node)
         return survivors
 
-    def _schedule(self, at: float, item: tuple[Host, Any, bytes, Address]) -> None:
+    def _schedule_many(self, at: float, items: list[tuple[Host, Any, bytes, Address]]) -> None:
         batch = self._batches.get(at)
         if batch is None:
-            self._batches[at] = [item]
+            self._batches[at] = items
             self.sim.schedule(at, self._arrive_batch, at)
         else:
-            batch.append(item)
+            batch.extend(items)
 
     def _arrive_batch(self, at: float) -> None:
         batch = self._batches.pop(at)
