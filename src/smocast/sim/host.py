@@ -32,8 +32,9 @@ class CpuModel:
 class Host:
     """One endpoint at one address in the simulated network."""
 
-    __slots__ = ("_busy_until", "_cpu", "_network", "_on_event", "_receive_packet", "_timer_at",
-                 "address", "after_input", "context", "cpu_drops", "endpoint", "frozen", "received", "sim", "waiting")
+    __slots__ = ("_busy_until", "_cpu", "_datagrams", "_deadline", "_events", "_network", "_on_event",
+                 "_receive_packet", "_timer_at", "address", "after_input", "context", "cpu_drops", "endpoint",
+                 "frozen", "received", "sim", "waiting")
 
     def __init__(self, sim: Simulator, network: Network, address: Address, endpoint: Endpoint,
                  on_event: EventHandler | None = None, cpu: CpuModel | None = None) -> None:
@@ -44,6 +45,9 @@ class Host:
         self._on_event = on_event
         self._receive_packet: Callable[[Any, Address, float], None] | None = getattr(
             endpoint, "receive_packet", None)
+        self._datagrams = endpoint.datagrams_to_send  # bound once: a large run calls them millions of times
+        self._events = endpoint.next_event
+        self._deadline = endpoint.next_deadline
         self._cpu = cpu
         self._busy_until = 0.0
         self.waiting = 0
@@ -60,7 +64,15 @@ class Host:
             return
         cpu = self._cpu
         if cpu is None:
-            self._process(packet, data, source)
+            receive = self._receive_packet
+            self.received += 1
+            if packet is not None and receive is not None:
+                receive(packet, source, self.sim.now)
+            else:
+                self.endpoint.receive_datagram(data, source, self.sim.now)
+            self.pump()
+            if self.after_input is not None:
+                self.after_input(self)
             return
         if self.waiting >= cpu.queue:
             self.cpu_drops += 1
@@ -88,29 +100,31 @@ class Host:
             self.after_input(self)
 
     def pump(self) -> None:
-        """Hand events to the application, send, hand over what sending raised; re-arm the timer."""
+        """Send what the endpoint wants sent, hand its events to the application, re-arm the timer.
+
+        An application that reacts to an event by giving this same endpoint more to send has
+        it sent at the next pump; the simulated applications give work to other endpoints.
+        """
         if self.frozen:
             return
         now = self.sim.now
-        endpoint = self.endpoint
-        self._drain_events(now)
-        send = self._network.send
-        for datagram in endpoint.datagrams_to_send(now):
-            send(datagram, self, now)
-        self._drain_events(now)
-        deadline = endpoint.next_deadline()
+        datagrams = self._datagrams(now)
+        if datagrams:
+            send = self._network.send
+            for datagram in datagrams:
+                send(datagram, self, now)
+        next_event = self._events
+        event = next_event()
+        if event is not None:
+            handler = self._on_event
+            while event is not None:
+                if handler is not None:
+                    handler(self, event, now)
+                event = next_event()
+        deadline = self._deadline()
         if deadline is not None and (self._timer_at is None or deadline < self._timer_at):
             self._timer_at = deadline
             self.sim.schedule(deadline, self._on_timer, deadline)
-
-    def _drain_events(self, now: float) -> None:
-        next_event = self.endpoint.next_event
-        handler = self._on_event
-        event = next_event()
-        while event is not None:
-            if handler is not None:
-                handler(self, event, now)
-            event = next_event()
 
     def _on_timer(self, at: float) -> None:
         if self._timer_at == at:

@@ -13,6 +13,8 @@ Reverse path (receivers to source, or to another receiver)::
 
     receiver uplink -> destination's downlink (the source's is shared by all receivers)
 
+computed when the packet is sent, as the forward path is.
+
 A receiver may also multicast (a NAK in the NAK-avoidance classes): it reaches every other
 member and the source through their downlinks.
 """
@@ -153,9 +155,22 @@ class Network:
         if attachment is None:
             return
         self.counters.reverse_packets += 1
-        arrival = attachment.uplink.transmit(len(datagram.data), now)
-        if arrival is not None:
+        size = len(datagram.data)
+        arrival = attachment.uplink.transmit(size, now)
+        if arrival is None:
+            return
+        if datagram.multicast:
             self.sim.schedule(arrival, self._at_source_downlink, (datagram, sender.address))
+            return
+        target = self._hosts.get(datagram.destination)
+        if target is None:
+            return
+        # The destination's downlink is charged now, in send order: one event per packet
+        # instead of two. Arrivals from receivers with different delays may queue there in
+        # send order rather than arrival order; the effect is a few microseconds per ACK.
+        delivered = target.downlink.transmit(size, arrival)
+        if delivered is not None:
+            self.sim.schedule(delivered, self._arrive, (datagram, sender.address, [target.host]))
 
     def _at_source_downlink(self, item: tuple[Datagram, Address]) -> None:
         datagram, origin = item
