@@ -7,12 +7,12 @@ import random
 
 import pytest
 
-from smocast.smo.relay import RelayNode, StreamHistory
 from smocast.cli.main import main
 from smocast.sim.relay import RelaySpec, run_relay
 from smocast.smo.channel import Channel
 from smocast.smo.config import ChannelConfig, ReceiverConfig
 from smocast.smo.receiver import Receiver
+from smocast.smo.relay import RelayNode, StreamHistory
 from smocast.wire import Packet, PacketType, decode
 
 

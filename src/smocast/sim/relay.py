@@ -16,7 +16,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from smocast.smo.relay import RelayNode, StreamHistory
 from smocast.core.acking import AckFrequency
 from smocast.core.datagram import Address
 from smocast.sim.digest import SharedDigest
@@ -28,6 +27,7 @@ from smocast.smo.channel import Channel
 from smocast.smo.config import ChannelConfig, DropRules, ReceiverConfig
 from smocast.smo.policies import WindowPolicy
 from smocast.smo.receiver import Receiver
+from smocast.smo.relay import RelayNode, StreamHistory
 
 PORT = 5000
 SOURCE_TIMEOUT = 3.5  # a leaf gives its relay up after this much silence (3.5 heartbeats)
