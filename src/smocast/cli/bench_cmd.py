@@ -37,6 +37,18 @@ def register(subparsers: Any) -> None:
     sim.add_argument("--repeat", type=int, default=3)
     sim.add_argument("--json", action="store_true", help="accepted for symmetry; output is always JSON")
     sim.set_defaults(handler=_run_sim)
+    agg = group.add_parser("aggregate", help="the master's aggregation step alone, against a scan of all children",
+                           formatter_class=HelpFormatter,
+                           description="Per ACK, one child's value moves and the channel needs the minimum over "
+                                       "all children: the counting structure the channel uses, against a scan "
+                                       "timed in the same run.\n\nexample:\n  smocast bench aggregate "
+                                       "--receivers 100,1000,10000 --repeat 5")
+    agg.add_argument("--receivers", type=int_list, default=[100, 1000, 10000])
+    agg.add_argument("--acks", type=int, default=200_000, help="ACKs timed per group size and run")
+    agg.add_argument("--scan-acks", type=int, default=5_000, help="ACKs the (slow) scan is timed over")
+    agg.add_argument("--repeat", type=int, default=5, help="runs per group size; the median is reported")
+    agg.add_argument("--json", action="store_true", help="accepted for symmetry; output is always JSON")
+    agg.set_defaults(handler=_run_aggregate)
     parser.set_defaults(handler=show_help(parser))
 
 
@@ -44,6 +56,13 @@ def _run_ack(args: argparse.Namespace) -> int:
     from smocast.bench.ack import run  # noqa: PLC0415  (benchmarks load only when asked for)
 
     print_json(run(args.receivers, args.acks, args.repeat, args.batch))
+    return 0
+
+
+def _run_aggregate(args: argparse.Namespace) -> int:
+    from smocast.bench.aggregate import run  # noqa: PLC0415
+
+    print_json(run(args.receivers, args.acks, args.scan_acks, args.repeat))
     return 0
 
 
