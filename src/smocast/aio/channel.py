@@ -28,6 +28,7 @@ from smocast.smo import events as ev
 from smocast.smo.channel import Channel, ChannelStats
 from smocast.smo.config import ChannelConfig
 from smocast.smo.events import ReceiverInfo
+from smocast.smo.framing import frame
 
 RECORD_REFRESH = 0.1  # seconds between snapshots of the live receivers' accounting
 CLOSING_REFRESH = 0.005  # ... and once closing, when receivers complete and vanish from the channel
@@ -169,6 +170,13 @@ class AsyncChannel:
     async def send(self, data: bytes | bytearray | memoryview, *, message_start: bool = False) -> None:
         """Queue ``data`` for every receiver, then wait for room. ``message_start`` begins a message."""
         self.write(data, message_start=message_start)
+        await self.drain()
+
+    async def send_message(self, message: bytes | bytearray | memoryview) -> None:
+        """Queue one whole message (for receivers with ``framing=True``), then wait for room.
+
+        Each receiver gets it whole or, in real-time mode, a gap notice in its place."""
+        self.write(frame(message), message_start=True)
         await self.drain()
 
     # --- waiting ---------------------------------------------------------------------------

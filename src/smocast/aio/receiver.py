@@ -10,6 +10,13 @@ application catches up, the events flow again and a window update goes out.
 
 Open it with :func:`smocast.connect`; the caller must read until the end (or leave early:
 closing sends RST, and the source removes this receiver while the others go on).
+
+Real-time mode (TCP-RTM): with ``realtime=True`` a hole that cannot be repaired in time is
+skipped. With ``framing=True`` the application reads :meth:`AsyncReceiver.messages`: whole
+messages (:data:`Message`) or gap notices (:data:`Gap`), never half a message. Without
+framing, ``read`` returns the data after a hole and ``stats.skips``/``stats.skipped_bytes``
+count what was given up. Without ``playout_delay`` a read that would wait skips at once;
+with it, the receiver skips a hole when the data after it is due.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import deque
+from collections.abc import AsyncIterator
 from types import TracebackType
 
 from smocast.aio.driver import Driver, Signal
@@ -30,6 +38,10 @@ from smocast.smo.receiver import Receiver, ReceiverState, ReceiverStats
 
 DEFAULT_READ = 1 << 16
 DEFAULT_LINGER = 0.5  # seconds to stay after the end, to re-ACK a FIN whose ACK was lost (RTO minimum 0.2 s)
+Message = ev.MessageReceived
+"""A whole message (framing mode): ``offset`` in the stream and ``data``."""
+Gap = ev.Skipped
+"""A gap notice (real-time mode): stream bytes ``[start, end)`` were given up ``at`` (loop time)."""
 
 
 class AsyncReceiver:
@@ -51,6 +63,8 @@ class AsyncReceiver:
         self._driver: Driver | None = None
         self.sockets: ReceiverSockets | None = None
         self._chunks: deque[bytes] = deque()
+        self._items: deque[Message | Gap] = deque()  # framing mode: messages and gap notices, in stream order
+        self._reader_waiting = False
         self._buffered = 0
         self._paused = False
         self._eof = False
@@ -64,6 +78,7 @@ class AsyncReceiver:
         self.connected_at: float | None = None  # loop times
         self.first_data_at: float | None = None
         self.ended_at: float | None = None
+        self.last_gap: Gap | None = None  # real-time mode: the latest range given up
 
     # --- opening ---------------------------------------------------------------------------
 
@@ -73,9 +88,11 @@ class AsyncReceiver:
         self.sockets = socks = receiver_sockets(self.server, self.group, self._source or self.server[0],
                                                 self._interface)
         self._receiver = Receiver(self.server, self.config, self._rng)
+        skips_on_read = self.config.realtime and self.config.playout_delay is None
         self._driver = Driver(self._receiver, socks.unicast, [socks.group, socks.unicast],
                               on_event=self._on_event, on_error=self._on_error,
-                              peer=f"the source at {name[0]}:{name[1]}", unicast_errors_fatal=True)
+                              peer=f"the source at {name[0]}:{name[1]}", unicast_errors_fatal=True,
+                              after_pump=self._after_pump if skips_on_read else None)
         self._receiver.connect(self._driver.now)
         self._driver.pump()
         self._arm_idle_check()
@@ -105,12 +122,45 @@ class AsyncReceiver:
         """
         if n <= 0:
             raise ValueError(f"read size must be positive, got {n}")
+        if self.config.framing:
+            raise LocalProtocolError("this stream carries messages (framing=True): use messages() or read_message()")
         while not self._chunks:
             self._raise_if_failed()
             if self._eof or self._closed:
                 return b""
-            await self._state.wait()
+            await self._wait_for_data()
         return self._take(n)
+
+    async def read_message(self) -> Message | Gap | None:
+        """The next whole message or gap notice, in stream order; ``None`` at the end of the stream.
+
+        Needs ``framing=True``. Raises :class:`ResetError` if the source dropped this receiver
+        (after the messages that arrived before) and :class:`NetworkError` on a socket failure.
+        """
+        if not self.config.framing:
+            raise LocalProtocolError("read_message() needs framing=True (a stream of messages)")
+        while not self._items:
+            self._raise_if_failed()
+            if self._eof or self._closed:
+                return None
+            await self._wait_for_data()
+        item = self._items.popleft()
+        if isinstance(item, ev.MessageReceived):
+            self._consumed(len(item.data))
+        return item
+
+    async def messages(self) -> AsyncIterator[Message | Gap]:
+        """``async for item in rx.messages()``: each :data:`Message` or :data:`Gap` until the end."""
+        while (item := await self.read_message()) is not None:
+            yield item
+
+    async def _wait_for_data(self) -> None:
+        self._reader_waiting = True
+        try:
+            if not self._skip_if_reader_waits():
+                await self._state.wait()
+        finally:
+            self._reader_waiting = False
 
     async def readexactly(self, n: int) -> bytes:
         """Exactly ``n`` bytes; ``asyncio.IncompleteReadError`` if the stream ends first."""
@@ -148,10 +198,13 @@ class AsyncReceiver:
                 parts.append(chunks.popleft())
                 size += len(parts[-1])
             data = b"".join(parts)
-        self._buffered -= len(data)
+        self._consumed(len(data))
+        return data
+
+    def _consumed(self, nbytes: int) -> None:
+        self._buffered -= nbytes
         if self._paused and self._buffered <= self._max_buffered // 2:
             self._resume()
-        return data
 
     # --- state -----------------------------------------------------------------------------
 
@@ -210,6 +263,8 @@ class AsyncReceiver:
                 self._paused = True
                 return False
             return True
+        if isinstance(event, ev.MessageReceived | ev.Skipped):
+            return self._on_message_or_gap(event)
         if isinstance(event, ev.Connected):
             self.start, self.connected_at = event.start, event.at
         elif isinstance(event, ev.StreamEnded):
@@ -220,6 +275,37 @@ class AsyncReceiver:
         elif isinstance(event, ev.ConnectFailed):
             self._error = ConnectFailedError(event.reason)
         self._state.notify()
+        return True
+
+    def _on_message_or_gap(self, event: Message | Gap) -> bool:
+        if isinstance(event, ev.Skipped):
+            self.last_gap = event
+            if self.config.framing:
+                self._items.append(event)
+        else:
+            self._items.append(event)
+            self._buffered += len(event.data)
+            self.received += len(event.data)
+            if self.first_data_at is None:
+                self.first_data_at = self._now()
+        self._state.notify()
+        if self._buffered >= self._max_buffered:
+            self._paused = True
+            return False
+        return True
+
+    def _after_pump(self) -> None:
+        self._skip_if_reader_waits()
+
+    def _skip_if_reader_waits(self) -> bool:
+        """TCP-RTM read (no playout delay): the application waits and later data is held, so
+        skip the hole; True when something was skipped (and the data after it delivered)."""
+        receiver, driver = self._receiver, self._driver
+        if not self._reader_waiting or receiver is None or driver is None or driver.closed \
+                or receiver.state is not ReceiverState.ESTABLISHED or not self.config.realtime \
+                or self.config.playout_delay is not None or not receiver.skip_hole(driver.now):
+            return False
+        driver.pump()
         return True
 
     def _on_error(self, error: NetworkError) -> None:

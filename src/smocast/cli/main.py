@@ -19,6 +19,7 @@ COMMANDS = (
     "smocast.cli.demo_cmd",
     "smocast.cli.send_cmd",
     "smocast.cli.recv_cmd",
+    "smocast.cli.stream_cmd",
     "smocast.cli.sim_cmd",
     "smocast.cli.bench_cmd",
     "smocast.cli.testbed_cmd",

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from smocast.aio import connect
 from smocast.apps.filetransfer import ReceivedFile, receive_file
+from smocast.cli import recv_realtime
 from smocast.cli.common import HelpFormatter, console, duration_arg, err_console, fail, print_json
 from smocast.cli.transfer_ui import TransferProgress, address_arg, failure
 from smocast.core.errors import SmocastError
@@ -24,6 +25,7 @@ source gave it only once verified; names that are paths are refused.
 examples:
   smocast recv --server 192.0.2.10:5000 --group 232.1.1.1:5000 -o downloads
   smocast recv --server 127.0.0.1:6000 --group 239.1.2.3:6000 --json
+  smocast recv --realtime --server 127.0.0.1:6000 --group 239.1.2.3:6000 --playout-delay 300ms --json
 
 For a group in 232.0.0.0/8 the join is source-specific (SSM) with the server's address as
 the source; use --source when the source multicasts from another address.
@@ -42,10 +44,13 @@ def register(subparsers: Any) -> None:
     p.add_argument("--idle-timeout", type=duration_arg, default="60s",
                    help="give up when nothing arrives from the source for this long (0: never)")
     p.add_argument("--json", action="store_true", help="print one JSON object, no progress bar")
+    recv_realtime.add_arguments(p)
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.realtime:
+        return recv_realtime.run(args)
     if not args.output.is_dir():
         fail(f"the output directory {args.output} does not exist")
     result = asyncio.run(_receive(args))

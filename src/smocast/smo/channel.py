@@ -417,7 +417,7 @@ class Channel:
             child.credit = min(child.credit + acked, child.cc.cwnd)
         else:
             child.cc.on_ack(acked, now)
-        if child.passive and ack >= self._buf.edge:
+        if child.passive and ack >= self._buf.edge and child.rwnd >= self._mss:  # caught up, window open
             self._join_pacing(child)
         child.timer_base = now
         child.probe_sent = False

@@ -6,7 +6,8 @@ receiver with the others run here, every ``sweep_interval`` seconds, in O(N log 
 * the channel RTT under the RTT policy (max or percentile);
 * policy G's channel cwnd (reported, and under "essentially fair" applied to every receiver);
 * dis-association: excessive RTT, cwnd below its floor for too long, fallen out of the buffer;
-* non-strict window policies: receivers behind the window edge stop pacing the channel.
+* non-strict window policies: receivers behind the window edge, or whose shut window holds
+  back waiting data, stop pacing the channel.
 """
 
 from __future__ import annotations
@@ -55,13 +56,15 @@ def _watch_closed_windows(channel: Channel, children: list[Child], now: float) -
     progress timeout it is dropped, as a receiver that acknowledges nothing would be.
 
     Heartbeats serve as window probes meanwhile: a receiver answers one with an ACK when
-    its window changed since its last ACK.
+    its window changed since its last ACK. A receiver a non-strict policy left behind holds
+    nothing back, so its shut window counts even when no data waits: a live stream goes on
+    without it, and it is reset after the same timeout.
     """
     timeout = channel.config.drop_rules.progress_timeout
     mss = channel.config.mss
     waiting = channel.pending_bytes > 0
     for child in children:
-        if not waiting or child.rwnd >= mss:
+        if (not waiting and not child.passive) or child.rwnd >= mss:
             child.zero_window_since = None
         elif child.zero_window_since is None:
             child.zero_window_since = now
@@ -107,7 +110,11 @@ def _update_channel_window(channel: Channel, pacing: list[Child]) -> None:
 
 
 def _mark_left_behind(channel: Channel, children: list[Child]) -> None:
+    """Receivers behind the window edge stop pacing the channel; so does one whose shut
+    receive window holds back waiting data (its application stopped reading)."""
     edge = channel.window_edge
+    blocking = channel.pending_bytes > 0
+    mss = channel.config.mss
     for child in children:
-        if not child.passive and child.una < edge:
+        if not child.passive and (child.una < edge or (blocking and child.rwnd < mss)):
             channel._leave_pacing(child)
