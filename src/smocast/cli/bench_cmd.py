@@ -5,7 +5,17 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from smocast.cli.common import HelpFormatter, int_list, print_json, show_help
+from smocast.cli.common import (
+    EXIT_USAGE,
+    HelpFormatter,
+    duration_arg,
+    fail,
+    int_list,
+    positive_int,
+    print_json,
+    show_help,
+    size_arg,
+)
 
 DESCRIPTION = """\
 Benchmarks: measurements of speed and scale, printed as JSON. They are not tests; the
@@ -49,7 +59,66 @@ def register(subparsers: Any) -> None:
     agg.add_argument("--repeat", type=int, default=5, help="runs per group size; the median is reported")
     agg.add_argument("--json", action="store_true", help="accepted for symmetry; output is always JSON")
     agg.set_defaults(handler=_run_aggregate)
+    _register_ack_server(group)
+    _register_fanout(group)
     parser.set_defaults(handler=show_help(parser))
+
+
+ACK_SERVER_DESCRIPTION = """\
+The ACKs per second a real source processes over real UDP: the source is what `smocast send`
+runs (the asyncio runtime's drain loop and the sans-IO channel) on 127.0.0.1; load-generator
+processes play --receivers receivers, one UDP socket each, with a real handshake, then ACK
+two segments at a time behind the data the source multicasts, so every ACK is accepted and
+releases data. Reports the median over --repeat runs of: ACKs processed per second, the
+source's CPU per ACK and CPU utilisation (below 1.0 the generators limited the rate), the
+generators' send rate, and the ACKs lost (sent but never processed).
+
+examples:
+  smocast bench ack-server --receivers 1000 --json
+  smocast bench ack-server --receivers 1000 --duration 5s --repeat 5 --json
+  smocast bench ack-server --receivers 100 --generators 2 --window 16
+"""
+
+FANOUT_DESCRIPTION = """\
+One generated file to N receivers on the namespace testbed (needs root): for each N, one
+`smocast send` to N `smocast recv` processes, then N parallel kernel-TCP transfers of the same
+file from the same sender over the same link (egress shaped to --rate by tc tbf). Receivers are
+spread round-robin over min(max N, --hosts) receiver hosts. Reports per N and method: completion
+time, goodput per receiver (median and minimum), the sender's transmitted bytes against the
+file size, and the CPU used. The testbed (prefix --prefix) is torn down afterwards, also on
+errors and Ctrl-C.
+
+examples:
+  smocast bench fanout --receivers 1,4,16,64 --rate 100mbit --json
+  smocast bench fanout --receivers 1,2 --size 1M --prefix bfx
+"""
+
+
+def _register_ack_server(group: Any) -> None:
+    p = group.add_parser("ack-server", help="ACKs/s a real source processes over UDP (load-generator process)",
+                         description=ACK_SERVER_DESCRIPTION, formatter_class=HelpFormatter)
+    p.add_argument("--receivers", type=positive_int, default=1000, help="receivers the generators play")
+    p.add_argument("--duration", type=duration_arg, default="5s", help="measured interval per run")
+    p.add_argument("--warmup", type=duration_arg, default="0.5s", help="steady state before measuring")
+    p.add_argument("--repeat", type=positive_int, default=3, help="runs; the medians are reported")
+    p.add_argument("--generators", type=positive_int, default=1, help="load-generator processes")
+    p.add_argument("--window", type=positive_int, default=8,
+                   help="segments each receiver advertises: how far the source may run ahead (more queues "
+                        "more ACKs at the source; too many overflow its socket buffer)")
+    p.add_argument("--json", action="store_true", help="accepted for symmetry; output is always JSON")
+    p.set_defaults(handler=_run_ack_server)
+
+
+def _register_fanout(group: Any) -> None:
+    p = group.add_parser("fanout", help="smocast against N x TCP on the testbed: time, goodput, egress (root)",
+                         description=FANOUT_DESCRIPTION, formatter_class=HelpFormatter)
+    p.add_argument("--receivers", type=int_list, default=[1, 4, 16, 64], help="group sizes N")
+    p.add_argument("--rate", default="100mbit", help="the sender's link rate (tc tbf)")
+    p.add_argument("--size", type=size_arg, default="20M", help="file size")
+    p.add_argument("--hosts", type=positive_int, default=16, help="receiver hosts at most")
+    p.add_argument("--prefix", default="bfo", help="testbed prefix (namespaces PREFIX-h0...)")
+    p.add_argument("--json", action="store_true", help="accepted for symmetry; output is always JSON")
+    p.set_defaults(handler=_run_fanout)
 
 
 def _run_ack(args: argparse.Namespace) -> int:
@@ -70,4 +139,33 @@ def _run_sim(args: argparse.Namespace) -> int:
     from smocast.bench.sim import run  # noqa: PLC0415
 
     print_json(run(args.receivers, args.size, args.loss, args.repeat))
+    return 0
+
+
+def _run_ack_server(args: argparse.Namespace) -> int:
+    from smocast.bench.ack_server import Settings, run  # noqa: PLC0415
+
+    try:
+        settings = Settings(args.receivers, args.duration, args.warmup, args.generators, args.window)
+    except ValueError as exc:
+        fail(str(exc), EXIT_USAGE)
+    try:
+        print_json(run(settings, args.repeat))
+    except (RuntimeError, OSError) as exc:
+        fail(f"bench ack-server: {exc}")
+    return 0
+
+
+def _run_fanout(args: argparse.Namespace) -> int:
+    from smocast.bench.fanout import FanoutSettings, run  # noqa: PLC0415
+    from smocast.testbed.runner import TestbedError  # noqa: PLC0415
+
+    try:
+        settings = FanoutSettings(args.receivers, args.rate, int(args.size), args.hosts, args.prefix)
+    except (ValueError, TestbedError) as exc:
+        fail(str(exc), EXIT_USAGE)
+    try:
+        print_json(run(settings))
+    except (TestbedError, RuntimeError, OSError) as exc:
+        fail(f"bench fanout: {exc}")
     return 0

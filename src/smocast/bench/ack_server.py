@@ -1,0 +1,267 @@
+"""``smocast bench ack-server``: ACKs per second that a real source processes over real UDP.
+
+The source is what ``smocast send`` runs: :func:`smocast.open_channel` (an
+:class:`~smocast.aio.channel.AsyncChannel`, whose :class:`~smocast.aio.driver.Driver` drains
+the socket with ``recvfrom_into``, feeds each datagram to the sans-IO
+:class:`~smocast.smo.channel.Channel` and sends what it releases) on 127.0.0.1, with
+``min_receivers`` set to the number of receivers and an endless stream of data to send.
+
+Load-generator processes (:mod:`smocast.bench.ack_loadgen`) play the receivers: one UDP
+socket each, a real handshake, then plain ACKs that advance every receiver by two segments
+at a time behind the data the source multicasts, so each ACK goes the whole way: decode,
+the child's update, the window's aggregation, and the sends of the data it releases.
+
+Each run measures, after ``warmup`` seconds of steady state, for ``duration`` seconds:
+the ACKs the channel processed (its own counter), the CPU time of the source's process,
+and what the generators sent over the same interval. After the generators stop, the
+totals sent and processed give the ACKs lost (by the kernel, in the source's full socket
+buffer). ``--repeat`` runs report medians.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from smocast.aio import AsyncChannel, open_channel
+from smocast.aio.sockets import free_udp_port
+from smocast.core.datagram import Address
+
+GOAL_ACKS_PER_S = 250_000
+START_LIMIT = 60.0  # seconds for every receiver to join
+STOP_LIMIT = 30.0  # seconds for a generator to report after "stop"
+SETTLE = 0.2  # seconds the source keeps draining after the generators stopped
+CHUNK = bytes(1 << 20)
+DEFAULT_WINDOW_SEGMENTS = 8
+ACK_EVERY_SEGMENTS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    receivers: int
+    duration: float
+    warmup: float = 0.5
+    generators: int = 1
+    window_segments: int = DEFAULT_WINDOW_SEGMENTS
+    mss: int = 1400
+
+    def __post_init__(self) -> None:
+        if self.receivers < 1 or self.generators < 1 or self.generators > self.receivers:
+            raise ValueError("need at least 1 receiver and 1 generator, and no more generators than receivers")
+        if self.duration <= 0 or self.warmup < 0:
+            raise ValueError("the duration must be positive and the warm-up not negative")
+        if self.window_segments < ACK_EVERY_SEGMENTS:
+            raise ValueError(f"the window must hold at least {ACK_EVERY_SEGMENTS} segments")
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The source's counters at one moment."""
+
+    at: float
+    cpu: float
+    acks: int
+    segments: int
+    repairs: int
+
+    @classmethod
+    def take(cls, channel: AsyncChannel) -> Snapshot:
+        stats = channel.stats
+        return cls(time.monotonic(), time.process_time(), stats.acks_processed, stats.original_segments,
+                   stats.repair_unicast + stats.repair_multicast)
+
+
+class Generator:
+    """One load-generator process and its pipes."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+
+    @classmethod
+    async def start(cls, server: Address, group: Address, count: int, first: int, settings: Settings) -> Generator:
+        argv = [sys.executable, "-m", "smocast.bench.ack_loadgen", "--server", f"{server[0]}:{server[1]}",
+                "--group", f"{group[0]}:{group[1]}", "--receivers", str(count), "--first-connection", str(first),
+                "--window", str(settings.window_segments * settings.mss),
+                "--step", str(ACK_EVERY_SEGMENTS * settings.mss)]
+        process = await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.PIPE,
+                                                       stdout=asyncio.subprocess.PIPE,
+                                                       stderr=asyncio.subprocess.PIPE)
+        return cls(process)
+
+    async def tell(self, word: str) -> None:
+        stdin = self.process.stdin
+        assert stdin is not None
+        stdin.write(word.encode() + b"\n")
+        await stdin.drain()
+
+    async def result(self) -> dict[str, Any]:
+        """The generator's JSON report (it prints ``started`` first, then one JSON line)."""
+        stdout = self.process.stdout
+        assert stdout is not None
+        async with asyncio.timeout(STOP_LIMIT):
+            while line := await stdout.readline():
+                text = line.decode().strip()
+                if text.startswith("{"):
+                    report: dict[str, Any] = json.loads(text)
+                    if "error" in report:
+                        raise RuntimeError(f"the load generator failed: {report['error']}")
+                    return report
+            await self.process.wait()
+        raise RuntimeError(f"the load generator exited with {self.process.returncode}: {await self._stderr()}")
+
+    async def _stderr(self) -> str:
+        stderr = self.process.stderr
+        text = (await stderr.read()).decode() if stderr is not None else ""
+        return text.strip().splitlines()[-1] if text.strip() else "no message"
+
+    def kill(self) -> None:
+        if self.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()
+
+
+def split(receivers: int, generators: int) -> list[tuple[int, int]]:
+    """(count, first connection id) of each generator's share of the receivers."""
+    shares, first = [], 1
+    for index in range(generators):
+        count = receivers // generators + (1 if index < receivers % generators else 0)
+        shares.append((count, first))
+        first += count
+    return shares
+
+
+async def _feed(channel: AsyncChannel) -> None:
+    """An endless stream for the channel to send, as fast as it releases it."""
+    while True:
+        await channel.send(CHUNK)
+
+
+async def _wait_started(channel: AsyncChannel, generators: list[Generator]) -> None:
+    """Wait for admission (every receiver joined); fail at once if a generator dies first."""
+    started = asyncio.ensure_future(channel.wait_started())
+    exits = [asyncio.ensure_future(g.process.wait()) for g in generators]
+    try:
+        done, _ = await asyncio.wait([started, *exits], timeout=START_LIMIT, return_when=asyncio.FIRST_COMPLETED)
+        if started not in done:
+            for generator in generators:
+                if generator.process.returncode is not None:
+                    await generator.result()  # raises with the generator's error
+            raise RuntimeError(f"the receivers did not all join within {START_LIMIT:g} s "
+                               f"({len(channel.receivers())} of them did)")
+    finally:
+        for future in [started, *exits]:
+            future.cancel()
+
+
+async def measure_once(settings: Settings) -> dict[str, Any]:
+    """One run: a fresh source and fresh generators; the counters of the measured interval."""
+    port = free_udp_port()
+    group = (f"239.255.{random.randrange(1, 255)}.{random.randrange(1, 255)}", port)
+    channel = await open_channel(group, bind=("127.0.0.1", port), min_receivers=settings.receivers,
+                                 mss=settings.mss)
+    generators: list[Generator] = []
+    feeder = asyncio.ensure_future(_feed(channel))
+    try:
+        for count, first in split(settings.receivers, settings.generators):
+            generators.append(await Generator.start(channel.address, group, count, first, settings))
+        return await _measure(channel, generators, settings)
+    finally:
+        feeder.cancel()
+        for generator in generators:
+            generator.kill()
+        channel.abort()
+        for generator in generators:
+            await generator.process.wait()
+
+
+async def _measure(channel: AsyncChannel, generators: list[Generator], settings: Settings) -> dict[str, Any]:
+    await _wait_started(channel, generators)
+    await asyncio.sleep(settings.warmup)
+    acked_before = sum(info.acked for info in channel.receivers())
+    before = Snapshot.take(channel)
+    for generator in generators:
+        await generator.tell("start")
+    await asyncio.sleep(settings.duration)
+    after = Snapshot.take(channel)
+    acked_after = sum(info.acked for info in channel.receivers())
+    for generator in generators:
+        await generator.tell("stop")
+    reports = [await generator.result() for generator in generators]
+    await asyncio.sleep(SETTLE)
+    return _run_report(channel, before, after, acked_after - acked_before, reports)
+
+
+def _run_report(channel: AsyncChannel, before: Snapshot, after: Snapshot, bytes_acked: int,
+                reports: list[dict[str, Any]]) -> dict[str, Any]:
+    seconds = after.at - before.at
+    acks = after.acks - before.acks
+    cpu = after.cpu - before.cpu
+    sent_window = sum(r["window_acks_sent"] for r in reports)
+    sent_total = sum(r["acks_sent_total"] for r in reports)
+    processed_total = channel.stats.acks_processed
+    gen_seconds = max(r["window_seconds"] for r in reports) or seconds
+    return {
+        "seconds": round(seconds, 4),
+        "acks_processed": acks,
+        "acks_per_s": round(acks / seconds),
+        "source_cpu_s": round(cpu, 4),
+        "cpu_ns_per_ack": round(cpu / acks * 1e9) if acks else None,
+        "source_cpu_utilisation": round(cpu / seconds, 3),
+        "mean_bytes_per_ack": round(bytes_acked / acks) if acks else None,
+        "generator_acks_sent": sent_window,
+        "generator_send_rate_acks_per_s": round(sent_window / gen_seconds),
+        "generator_cpu_utilisation": round(sum(r["window_cpu_seconds"] for r in reports) / gen_seconds, 3),
+        "acks_sent_total": sent_total,
+        "acks_processed_total": processed_total,
+        "acks_lost": sent_total - processed_total,
+        "ack_loss": round((sent_total - processed_total) / sent_total, 5) if sent_total else 0.0,
+        "data_segments_sent": after.segments - before.segments,
+        "repairs_sent": after.repairs - before.repairs,
+        "receivers_live_at_end": len(channel.receivers()),
+        "received_by_generators": _merge(r["received_by_type"] for r in reports),
+    }
+
+
+def _merge(counts: Any) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for count in counts:
+        for kind, n in count.items():
+            total[kind] = total.get(kind, 0) + n
+    return total
+
+
+def run(settings: Settings, repeat: int) -> dict[str, Any]:
+    """Run ``repeat`` times and report the medians and every run; see the module docstring."""
+    runs = [asyncio.run(measure_once(settings)) for _ in range(repeat)]
+    median = statistics.median
+    rate = median(r["acks_per_s"] for r in runs)
+    return {
+        "benchmark": "ack-server",
+        "receivers": settings.receivers,
+        "generators": settings.generators,
+        "duration_s": settings.duration,
+        "warmup_s": settings.warmup,
+        "window_segments": settings.window_segments,
+        "ack_every_segments": ACK_EVERY_SEGMENTS,
+        "repeat": repeat,
+        "acks_per_s": round(rate),
+        "cpu_ns_per_ack": _median_or_none([r["cpu_ns_per_ack"] for r in runs]),
+        "source_cpu_utilisation": median(r["source_cpu_utilisation"] for r in runs),
+        "generator_send_rate_acks_per_s": round(median(r["generator_send_rate_acks_per_s"] for r in runs)),
+        "ack_loss": median(r["ack_loss"] for r in runs),
+        "goal_acks_per_s": GOAL_ACKS_PER_S,
+        "meets_goal": rate >= GOAL_ACKS_PER_S,
+        "runs": runs,
+    }
+
+
+def _median_or_none(values: list[int | None]) -> int | None:
+    present = [v for v in values if v is not None]
+    return round(statistics.median(present)) if present else None
