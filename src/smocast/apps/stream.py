@@ -184,7 +184,7 @@ class _Pacer:
         try:
             async for body in bodies:
                 due = start + self.sent * interval
-                if self._over(loop.time() - start) or not await self._sleep_until(due, stopping):
+                if self._over(self.sent * interval) or not await self._sleep_until(due, stopping):
                     break
                 self.late_max = max(self.late_max, loop.time() - due)
                 message = HEADER.pack(self.sent, time.time()) + body
@@ -199,8 +199,9 @@ class _Pacer:
             stopping.cancel()
             self.duration = loop.time() - start
 
-    def _over(self, elapsed: float) -> bool:
-        return self.stop.is_set() or (self.spec.duration is not None and elapsed >= self.spec.duration)
+    def _over(self, offset: float) -> bool:
+        """True when the stream should end before the message due ``offset`` seconds in."""
+        return self.stop.is_set() or (self.spec.duration is not None and offset >= self.spec.duration)
 
     async def _sleep_until(self, due: float, stopping: asyncio.Future[Any]) -> bool:
         """Wait until ``due``; False when the stream was stopped meanwhile."""
@@ -236,12 +237,14 @@ class LiveTally:
 
     Perceived loss counts the messages missing (skipped, or never delivered) among those
     between the first and the last message this receiver got, the part of the stream it
-    was present for. Latency is the receive time minus the header's send time; jitter is
-    RFC 3550's interarrival jitter (section 6.4.1) of that transit time.
+    was present for; from message 0 when it joined at the start of the stream (``origin``).
+    Latency is the receive time minus the header's send time; jitter is RFC 3550's
+    interarrival jitter (section 6.4.1) of that transit time.
     """
 
     first: int | None = None
     last: int | None = None
+    origin: int | None = None  # the first message it should have got, when known (0: present from the start)
     messages: int = 0
     received_bytes: int = 0
     malformed: int = 0
@@ -275,7 +278,8 @@ class LiveTally:
 
     @property
     def expected(self) -> int:
-        return 0 if self.first is None or self.last is None else self.last - self.first + 1
+        first = self.origin if self.origin is not None else self.first
+        return 0 if first is None or self.last is None else self.last - first + 1
 
     @property
     def perceived_loss(self) -> float:
@@ -312,6 +316,8 @@ async def watch(rx: AsyncReceiver, tally: LiveTally, *, save: BinaryIO | None = 
     receiver: the caller may reconnect, and a new connection starts at the current sequence.
     """
     stop = stop or asyncio.Event()
+    if rx.start == 0:
+        tally.origin = 0  # present from the first message: a loss there counts too
     stopping = asyncio.ensure_future(stop.wait())
     try:
         while not stop.is_set():
