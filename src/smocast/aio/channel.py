@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -25,7 +25,7 @@ from smocast.aio.sockets import resolve, source_socket
 from smocast.core.datagram import Address
 from smocast.core.errors import LocalProtocolError
 from smocast.smo import events as ev
-from smocast.smo.channel import Channel, ChannelStats
+from smocast.smo.channel import Channel, ChannelStats, History
 from smocast.smo.config import ChannelConfig
 from smocast.smo.events import ReceiverInfo
 from smocast.smo.framing import frame
@@ -96,13 +96,18 @@ class AsyncChannel:
     """The source of a TCP-SMO channel (S, G) on a UDP socket. Create it with ``open_channel``."""
 
     def __init__(self, group: Address, *, bind: Address, interface: str | None, ttl: int, config: ChannelConfig,
-                 max_unsent: int | None = None, rng: random.Random | None = None) -> None:
+                 max_unsent: int | None = None, rng: random.Random | None = None, history: History | None = None,
+                 on_pump: Callable[[], None] | None = None) -> None:
+        """``history(offset, length)`` serves receivers that resume below the send buffer (a relay's
+        :class:`~smocast.smo.relay.StreamHistory`, a file); ``on_pump`` is called after every pump
+        (a relay passes its downstream backlog up from there)."""
         self.group = group
         self.config = config
         self._bind = bind
         self._interface = interface
         self._ttl = ttl
-        self._channel = Channel(group, config, rng or random.Random())
+        self._channel = Channel(group, config, rng or random.Random(), history=history)
+        self._on_pump = on_pump
         self._driver: Driver | None = None
         self._high_water = max_unsent or 2 * config.max_window
         self._low_water = self._high_water // 2
@@ -232,6 +237,17 @@ class AsyncChannel:
         return self._channel.stats
 
     @property
+    def endpoint(self) -> Channel:
+        """The sans-IO channel underneath, for runtime glue such as a relay: whoever writes to it
+        directly must then call :meth:`pump`."""
+        return self._channel
+
+    def pump(self) -> None:
+        """Send what the endpoint has queued (after writing to :attr:`endpoint` directly)."""
+        if self._driver is not None:
+            self._driver.pump()
+
+    @property
     def unsent_bytes(self) -> int:
         return self._channel.pending_bytes
 
@@ -253,7 +269,8 @@ class AsyncChannel:
         """Every event since the channel opened, then new ones as they come; ends when the channel does.
 
         Events: ReceiverJoined, TransferStarted, ReceiverCompleted, ReceiverDropped (with its
-        reason), ReceiverLeft, ChannelFinished (all in :mod:`smocast.smo.events`).
+        reason), ReceiverLeft, SessionData (a receiver's message up, see
+        :meth:`session_messages`), ChannelFinished (all in :mod:`smocast.smo.events`).
         """
         index = 0
         while True:
@@ -264,6 +281,16 @@ class AsyncChannel:
                 self._raise_if_failed()
                 return
             await self._state.wait()
+
+    async def session_messages(self) -> AsyncIterator[ev.SessionData]:
+        """What receivers sent up their connections (session relay), in arrival order, from the
+        start; ends when the channel does. Each has ``receiver`` (its id), ``address`` and ``data``.
+
+        To repeat a message to the whole channel, ``await send(...)`` it into the stream.
+        """
+        async for event in self.events():
+            if isinstance(event, ev.SessionData):
+                yield event
 
     def summary(self) -> ChannelSummary:
         records = self.records()
@@ -333,6 +360,8 @@ class AsyncChannel:
         if channel.holders == 0 and channel.started and channel.pending_bytes and self._poke is None \
                 and channel.next_deadline() is None and self._driver is not None:
             self._poke = asyncio.get_running_loop().call_later(EMPTY_POKE, self._on_poke)
+        if self._on_pump is not None:
+            self._on_pump()
 
     def _on_poke(self) -> None:
         """Nobody holds data back, yet the channel waits for an ACK that cannot come (see docs/runtime.md)."""

@@ -42,6 +42,7 @@ Message = ev.MessageReceived
 """A whole message (framing mode): ``offset`` in the stream and ``data``."""
 Gap = ev.Skipped
 """A gap notice (real-time mode): stream bytes ``[start, end)`` were given up ``at`` (loop time)."""
+UP_POLL = 0.01  # seconds between checks while messages sent up wait for room or for their ACK
 
 
 class AsyncReceiver:
@@ -226,6 +227,44 @@ class AsyncReceiver:
         if self.sockets is None:
             raise LocalProtocolError("not connected")
         return self.sockets.local
+
+    # --- session relay: talking back to the source -----------------------------------------------
+
+    async def send_up(self, message: bytes | bytearray | memoryview) -> None:
+        """Send ``message`` up this receiver's own connection to the source (session relay).
+
+        The source application gets it whole with this receiver's identity
+        (``AsyncChannel.session_messages()``) and may repeat it to the channel. Lost pieces are
+        sent again. Waits while 1 MiB is already queued; then ``await flush_up()`` to know it
+        arrived. Raises :class:`ResetError`/:class:`NetworkError` once the connection is gone.
+        """
+        data = bytes(message)
+        while True:
+            receiver, driver = self._live_endpoint()
+            if receiver.send_up(data, driver.now):
+                driver.pump()
+                return
+            await asyncio.sleep(UP_POLL)
+
+    @property
+    def up_pending(self) -> int:
+        """Bytes sent up (framing included) that the source has not acknowledged yet."""
+        return self._receiver.up_pending if self._receiver is not None else 0
+
+    async def flush_up(self) -> None:
+        """Wait until the source acknowledged everything sent up (polled: the ACK is no event)."""
+        while self.up_pending:
+            self._live_endpoint()
+            await asyncio.sleep(UP_POLL)
+
+    def _live_endpoint(self) -> tuple[Receiver, Driver]:
+        self._raise_if_failed()
+        receiver, driver = self._receiver, self._driver
+        if receiver is None or driver is None:
+            raise LocalProtocolError("not connected")
+        if driver.closed or receiver.state is not ReceiverState.ESTABLISHED:
+            raise LocalProtocolError(f"cannot talk to the source: the connection is {receiver.state.value}")
+        return receiver, driver
 
     def close(self) -> None:
         """Leave the channel now: the source gets RST unless the stream had ended; sockets close."""

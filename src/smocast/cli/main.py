@@ -20,6 +20,7 @@ COMMANDS = (
     "smocast.cli.send_cmd",
     "smocast.cli.recv_cmd",
     "smocast.cli.stream_cmd",
+    "smocast.cli.relay_cmd",
     "smocast.cli.sim_cmd",
     "smocast.cli.bench_cmd",
     "smocast.cli.testbed_cmd",

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from smocast.aio import connect
 from smocast.apps.filetransfer import ReceivedFile, receive_file
-from smocast.cli import recv_realtime
+from smocast.cli import recv_fallback, recv_realtime
 from smocast.cli.common import HelpFormatter, console, duration_arg, err_console, fail, print_json
 from smocast.cli.transfer_ui import TransferProgress, address_arg, failure
 from smocast.core.errors import SmocastError
@@ -25,6 +25,8 @@ source gave it only once verified; names that are paths are refused.
 examples:
   smocast recv --server 192.0.2.10:5000 --group 232.1.1.1:5000 -o downloads
   smocast recv --server 127.0.0.1:6000 --group 239.1.2.3:6000 --json
+  smocast recv --server 10.0.0.2:5001 --group 232.1.2.1:5001 -o downloads \\
+               --fallback 10.0.0.3:5002@232.1.2.2:5002,10.0.0.1:5000@232.1.1.1:5000
   smocast recv --realtime --server 127.0.0.1:6000 --group 239.1.2.3:6000 --playout-delay 300ms --json
 
 For a group in 232.0.0.0/8 the join is source-specific (SSM) with the server's address as
@@ -45,6 +47,7 @@ def register(subparsers: Any) -> None:
                    help="give up when nothing arrives from the source for this long (0: never)")
     p.add_argument("--json", action="store_true", help="print one JSON object, no progress bar")
     recv_realtime.add_arguments(p)
+    recv_fallback.add_arguments(p)
     p.set_defaults(handler=run)
 
 
@@ -63,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
 
 async def _receive(args: argparse.Namespace) -> ReceivedFile:
     try:
+        if args.fallback:
+            return await recv_fallback.receive(args)
         opening = connect(args.server, args.group, source=args.source, interface=args.interface,
                           timeout=args.timeout, idle_timeout=args.idle_timeout or None)
         async with opening as rx:
