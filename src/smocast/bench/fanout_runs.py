@@ -15,8 +15,10 @@ from __future__ import annotations
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,17 +42,22 @@ class Transfer:
     times_s: list[float] = field(default_factory=list)
     verified: int = 0
     egress_bytes: int = 0
-    cpu_s: float = 0.0
-    machine_busy: float = 0.0
+    source_cpu_s: float = 0.0
+    receiver_cpu_s: list[float] = field(default_factory=list)
+    machine_busy: float | None = None  # busy fraction of all CPUs while the data flowed
     errors: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
 class Outcome:
+    """A finished process: exit code, JSON report (None if none), stderr, and the CPU seconds it used."""
+
     code: int
     report: dict[str, Any] | None
     stderr: str
+    cpu_s: float
+    ended_at: float  # time.time() when it was reaped
 
 
 # --- processes and counters -------------------------------------------------------------------------
@@ -75,14 +82,20 @@ def processes() -> Iterator[list[subprocess.Popen[str]]]:
 
 
 def outcome(proc: subprocess.Popen[str], deadline: float) -> Outcome:
-    """Wait for ``proc`` until ``deadline`` (monotonic); its exit code, JSON output and stderr."""
+    """Wait for ``proc`` until ``deadline`` (monotonic); its exit code, JSON output, stderr and CPU.
+
+    The CPU is the growth of this process's reaped-children usage while reaping ``proc``, so
+    reap one process at a time (start-up included: about 0.3 s of importing per process).
+    """
+    cpu_before = _children_cpu()
     try:
         out, err = proc.communicate(timeout=max(0.1, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
         proc.kill()
         out, err = proc.communicate()
         err = f"gave up after {RUN_LIMIT:g} s; {err}"
-    return Outcome(proc.returncode, _json_object(out), err.strip())
+    return Outcome(proc.returncode, _json_object(out), err.strip(), round(_children_cpu() - cpu_before, 3),
+                   time.time())
 
 
 def _json_object(out: str) -> dict[str, Any] | None:
@@ -134,17 +147,53 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else "no message"
 
 
-class Meter:
-    """CPU of finished child processes and the machine's busy fraction, between start and ``stop``."""
+class CpuSampler:
+    """Samples the machine's busy CPU fraction (/proc/stat) every ``PERIOD`` s in a thread until ``stop``.
+
+    ``watch(pid)`` also notes when that child exits (``exited_at``, time.time()), without reaping it.
+    """
+
+    PERIOD = 0.02
 
     def __init__(self) -> None:
-        self._children = _children_cpu()
-        self._busy, self._total = _machine_ticks()
+        self._samples: list[tuple[float, int, int]] = []
+        self._watched: int | None = None
+        self.exited_at: float | None = None
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
 
-    def stop(self, transfer: Transfer) -> None:
-        transfer.cpu_s = round(_children_cpu() - self._children, 3)
-        busy, total = _machine_ticks()
-        transfer.machine_busy = round((busy - self._busy) / (total - self._total), 3) if total > self._total else 0.0
+    def watch(self, pid: int) -> None:
+        self._watched = pid
+
+    def _run(self) -> None:
+        while True:
+            now = time.time()
+            self._samples.append((now, *_machine_ticks()))
+            if self.exited_at is None and self._watched is not None and _has_exited(self._watched):
+                self.exited_at = now
+            if self._done.wait(self.PERIOD):
+                return
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def busy_between(self, start: float, end: float) -> float | None:
+        """Busy fraction of all CPUs from ``start`` to ``end`` (time.time()), from the nearest samples."""
+        inside = [s for s in self._samples if start <= s[0] <= end]
+        if len(inside) < 2:
+            return None
+        (_, busy0, total0), (_, busy1, total1) = inside[0], inside[-1]
+        return round((busy1 - busy0) / (total1 - total0), 3) if total1 > total0 else None
+
+
+def _has_exited(pid: int) -> bool:
+    """Whether child ``pid`` has exited; it is left for ``communicate`` to reap (WNOWAIT)."""
+    try:
+        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
 
 
 def _children_cpu() -> float:
@@ -167,12 +216,13 @@ def run_smocast(tb: Testbed, payload: Path, digest: str, hosts: list[int], port:
     """``smocast send`` to one ``smocast recv`` per entry of ``hosts`` (a host index per receiver)."""
     transfer = Transfer(len(hosts))
     server = f"{tb.address(0)}:{port}"
-    before, meter = egress_bytes(tb), Meter()
+    before, sampler = egress_bytes(tb), CpuSampler()
     with processes() as started:
         sender = tb.popen(0, python("smocast.cli.main", "send", str(payload), "--group", group, "--bind", server,
                                     "--min-receivers", str(len(hosts)), "--wait", JOIN_WAIT, "--json"),
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         started.append(sender)
+        sampler.watch(sender.pid)
         wait_listening(sender, port, "udp")
         receivers = []
         for index, host in enumerate(hosts):
@@ -185,13 +235,18 @@ def run_smocast(tb: Testbed, payload: Path, digest: str, hosts: list[int], port:
         deadline = time.monotonic() + RUN_LIMIT
         received = [outcome(proc, deadline) for proc in receivers]
         sent = outcome(sender, deadline)
-    meter.stop(transfer)
+    sampler.stop()
     transfer.egress_bytes = egress_bytes(tb) - before
     _smocast_results(transfer, sent, received, digest)
+    wall = sent.report.get("wall_time_s") if sent.report else None
+    if sampler.exited_at is not None and wall:
+        transfer.machine_busy = sampler.busy_between(sampler.exited_at - wall, sampler.exited_at)
     return transfer
 
 
 def _smocast_results(transfer: Transfer, sent: Outcome, received: list[Outcome], digest: str) -> None:
+    transfer.source_cpu_s = sent.cpu_s
+    transfer.receiver_cpu_s = sorted(got.cpu_s for got in received)
     for got in received:
         if got.code == 0 and got.report is not None and got.report.get("sha256") == digest:
             transfer.verified += 1
@@ -211,7 +266,7 @@ def _smocast_results(transfer: Transfer, sent: Outcome, received: list[Outcome],
     transfer.extra = {
         "repairs_unicast": segments.get("repair_unicast", 0),
         "repairs_multicast": segments.get("repair_multicast", 0),
-        "receiver_goodput_bps": sorted(got.report["goodput_bps"] for got in received if got.report),
+        "receiver_view_goodput_median_bps": _median([got.report["goodput_bps"] for got in received if got.report]),
     }
 
 
@@ -222,7 +277,7 @@ def run_tcp(tb: Testbed, payload: Path, digest: str, hosts: list[int], port: int
     """N parallel TCP transfers of ``payload`` from host 0, one ``fetch`` process per entry of ``hosts``."""
     transfer = Transfer(len(hosts))
     server = f"{tb.address(0)}:{port}"
-    before, meter = egress_bytes(tb), Meter()
+    before, sampler = egress_bytes(tb), CpuSampler()
     with processes() as started:
         source = tb.popen(0, python("smocast.bench.tcp_baseline", "serve", str(payload), "--bind", server,
                                     "--connections", str(len(hosts))),
@@ -237,9 +292,12 @@ def run_tcp(tb: Testbed, payload: Path, digest: str, hosts: list[int], port: int
         deadline = time.monotonic() + RUN_LIMIT
         fetched = [outcome(proc, deadline) for proc in clients]
         served = outcome(source, deadline)
-    meter.stop(transfer)
+    sampler.stop()
     transfer.egress_bytes = egress_bytes(tb) - before
     _tcp_results(transfer, served, fetched, digest)
+    if served.report is not None and "start_time" in served.report and transfer.times_s:
+        start = served.report["start_time"]
+        transfer.machine_busy = sampler.busy_between(start, start + transfer.times_s[-1])
     return transfer
 
 
@@ -249,6 +307,8 @@ def _tcp_results(transfer: Transfer, served: Outcome, fetched: list[Outcome], di
         return
     start = served.report["start_time"]
     transfer.errors.extend(served.report.get("errors", []))
+    transfer.source_cpu_s = served.cpu_s
+    transfer.receiver_cpu_s = sorted(got.cpu_s for got in fetched)
     for got in fetched:
         report = got.report
         if got.code == 0 and report is not None and report.get("sha256") == digest:
@@ -257,6 +317,10 @@ def _tcp_results(transfer: Transfer, served: Outcome, fetched: list[Outcome], di
         else:
             transfer.errors.append(f"client exit {got.code}: {_last_line(got.stderr or str(report))}")
     transfer.times_s.sort()
+
+
+def _median(values: list[float]) -> float | None:
+    return round(statistics.median(values)) if values else None
 
 
 def cpu_count() -> int:
