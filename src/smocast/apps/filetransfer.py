@@ -328,17 +328,17 @@ async def receive_file_with_fallback(servers: Sequence[Server], out_dir: Path | 
 async def _take_from_servers(servers: Sequence[Server], stream: _StreamFile, on_failover: FailoverNotice | None,
                              options: dict[str, Any]) -> int:
     """Read the stream to its end from the first server that lasts; return how many were given up."""
-    failure: NetworkError | None = None
+    failures: list[str] = []
     for index, server in enumerate(servers):
         try:
             await _take_from(server, stream, resume=index > 0, options=options)
             return index
         except NetworkError as exc:
-            failure = exc
+            failures.append(f"{server}: {exc}")
             if on_failover is not None and index + 1 < len(servers):
                 on_failover(server, exc)
-    raise FileTransferError(f"every server failed (after {stream.offset} bytes of the stream); "
-                            f"the last, {servers[-1]}: {failure}")
+    raise FileTransferError(f"every server failed (after {stream.offset} bytes of the stream): "
+                            + "; ".join(failures))
 
 
 async def _take_from(server: Server, stream: _StreamFile, *, resume: bool, options: dict[str, Any]) -> None:
