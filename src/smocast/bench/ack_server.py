@@ -16,6 +16,14 @@ the ACKs the channel processed (its own counter), the CPU time of the source's p
 and what the generators sent over the same interval. After the generators stop, the
 totals sent and processed give the ACKs lost (by the kernel, in the source's full socket
 buffer). ``--repeat`` runs report medians.
+
+Reading the figures: ``source_cpu_utilisation`` near 1.0 means the source was the limit (it
+had ACKs waiting all the time); lower means the generators did not keep it busy.
+``machine_busy`` is the busy fraction of all CPUs over the interval: the source and one
+generator account for about (1 + generator utilisation) / CPUs; more means other work shared
+the machine. On loopback the kernel's delivery of each ACK into the source's socket runs in
+the *sender's* context, so it is charged to the generator; the source's CPU per ACK is its
+``recvfrom`` and everything above it.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import random
 import statistics
 import sys
@@ -32,6 +41,7 @@ from typing import Any
 
 from smocast.aio import AsyncChannel, open_channel
 from smocast.aio.sockets import free_udp_port
+from smocast.bench.machine import busy_fraction, machine_ticks
 from smocast.core.datagram import Address
 
 GOAL_ACKS_PER_S = 250_000
@@ -70,12 +80,13 @@ class Snapshot:
     acks: int
     segments: int
     repairs: int
+    ticks: tuple[int, int]
 
     @classmethod
     def take(cls, channel: AsyncChannel) -> Snapshot:
         stats = channel.stats
         return cls(time.monotonic(), time.process_time(), stats.acks_processed, stats.original_segments,
-                   stats.repair_unicast + stats.repair_multicast)
+                   stats.repair_unicast + stats.repair_multicast, machine_ticks())
 
 
 class Generator:
@@ -218,6 +229,7 @@ def _run_report(channel: AsyncChannel, before: Snapshot, after: Snapshot, bytes_
         "generator_acks_sent": sent_window,
         "generator_send_rate_acks_per_s": round(sent_window / gen_seconds),
         "generator_cpu_utilisation": round(sum(r["window_cpu_seconds"] for r in reports) / gen_seconds, 3),
+        "machine_busy": busy_fraction(before.ticks, after.ticks),
         "acks_sent_total": sent_total,
         "acks_processed_total": processed_total,
         "acks_lost": sent_total - processed_total,
@@ -256,6 +268,7 @@ def run(settings: Settings, repeat: int) -> dict[str, Any]:
         "source_cpu_utilisation": median(r["source_cpu_utilisation"] for r in runs),
         "generator_send_rate_acks_per_s": round(median(r["generator_send_rate_acks_per_s"] for r in runs)),
         "ack_loss": median(r["ack_loss"] for r in runs),
+        "cpus": len(os.sched_getaffinity(0)),
         "goal_acks_per_s": GOAL_ACKS_PER_S,
         "meets_goal": rate >= GOAL_ACKS_PER_S,
         "runs": runs,

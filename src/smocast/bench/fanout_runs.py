@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from smocast.bench.machine import busy_fraction, machine_ticks
 from smocast.testbed import Testbed
 from smocast.testbed.runner import run
 
@@ -169,7 +170,7 @@ class CpuSampler:
     def _run(self) -> None:
         while True:
             now = time.time()
-            self._samples.append((now, *_machine_ticks()))
+            self._samples.append((now, *machine_ticks()))
             if self.exited_at is None and self._watched is not None and _has_exited(self._watched):
                 self.exited_at = now
             if self._done.wait(self.PERIOD):
@@ -184,8 +185,7 @@ class CpuSampler:
         inside = [s for s in self._samples if start <= s[0] <= end]
         if len(inside) < 2:
             return None
-        (_, busy0, total0), (_, busy1, total1) = inside[0], inside[-1]
-        return round((busy1 - busy0) / (total1 - total0), 3) if total1 > total0 else None
+        return busy_fraction(inside[0][1:], inside[-1][1:])
 
 
 def _has_exited(pid: int) -> bool:
@@ -199,13 +199,6 @@ def _has_exited(pid: int) -> bool:
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
-
-
-def _machine_ticks() -> tuple[int, int]:
-    """(busy, total) jiffies over all cores from /proc/stat; idle and iowait are not busy."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    total = sum(values[:8])
-    return total - values[3] - values[4], total
 
 
 # --- smocast -------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ Two roles, each run as its own process inside a testbed host::
     python -m smocast.bench.tcp_baseline serve FILE --bind ADDR:PORT --connections N
     python -m smocast.bench.tcp_baseline fetch --server ADDR:PORT
 
-``serve`` prints ``listening`` once bound, accepts ``N`` connections, then sends the file to
+``serve`` prints ``listening ADDR:PORT`` once bound, accepts ``N`` connections, then sends the file to
 all of them at once (one thread per connection, each with ``socket.sendfile``, so the kernel
 copies the pages) and prints one JSON object: when sending started and ended (``time.time()``;
 every namespace shares the machine's clock). ``fetch`` connects, reads to the end of the
@@ -67,7 +67,8 @@ def _send_file(connection: socket.socket, path: Path, errors: list[str]) -> None
 def serve(path: Path, bind: tuple[str, int], count: int) -> dict[str, Any]:
     """Accept ``count`` connections on ``bind``, then send ``path`` to all in parallel; report the times."""
     with socket.create_server(bind, backlog=count + 16) as listener:
-        print("listening", flush=True)
+        host, port = listener.getsockname()[:2]
+        print(f"listening {host}:{port}", flush=True)
         connections = accept_all(listener, count)
     errors: list[str] = []
     threads = [threading.Thread(target=_send_file, args=(c, path, errors)) for c in connections]
