@@ -18,7 +18,9 @@ totals sent and processed give the ACKs lost (by the kernel, in the source's ful
 buffer). ``--repeat`` runs report medians.
 
 Reading the figures: ``source_cpu_utilisation`` near 1.0 means the source was the limit (it
-had ACKs waiting all the time); lower means the generators did not keep it busy.
+had ACKs waiting all the time); lower means the generators did not keep it busy, or the
+source did not get a whole core. ``acks_per_cpu_s`` is what one core fully given to the
+source would process at the measured CPU cost per ACK.
 ``machine_busy`` is the busy fraction of all CPUs over the interval: the source and one
 generator account for about (1 + generator utilisation) / CPUs; more means other work shared
 the machine. On loopback the kernel's delivery of each ACK into the source's socket runs in
@@ -224,6 +226,7 @@ def _run_report(channel: AsyncChannel, before: Snapshot, after: Snapshot, bytes_
         "acks_per_s": round(acks / seconds),
         "source_cpu_s": round(cpu, 4),
         "cpu_ns_per_ack": round(cpu / acks * 1e9) if acks else None,
+        "acks_per_cpu_s": round(acks / cpu) if cpu > 0 else None,
         "source_cpu_utilisation": round(cpu / seconds, 3),
         "mean_bytes_per_ack": round(bytes_acked / acks) if acks else None,
         "generator_acks_sent": sent_window,
@@ -265,6 +268,7 @@ def run(settings: Settings, repeat: int) -> dict[str, Any]:
         "repeat": repeat,
         "acks_per_s": round(rate),
         "cpu_ns_per_ack": _median_or_none([r["cpu_ns_per_ack"] for r in runs]),
+        "acks_per_cpu_s": _median_or_none([r["acks_per_cpu_s"] for r in runs]),
         "source_cpu_utilisation": median(r["source_cpu_utilisation"] for r in runs),
         "generator_send_rate_acks_per_s": round(median(r["generator_send_rate_acks_per_s"] for r in runs)),
         "ack_loss": median(r["ack_loss"] for r in runs),

@@ -16,6 +16,7 @@ from smocast.cli.common import (
     show_help,
     size_arg,
 )
+from smocast.core.errors import SmocastError
 
 DESCRIPTION = """\
 Benchmarks: measurements of speed and scale, printed as JSON. They are not tests; the
@@ -151,7 +152,7 @@ def _run_ack_server(args: argparse.Namespace) -> int:
         fail(str(exc), EXIT_USAGE)
     try:
         print_json(run(settings, args.repeat))
-    except (RuntimeError, OSError) as exc:
+    except (RuntimeError, OSError, SmocastError) as exc:  # SmocastError: no multicast on 127.0.0.1, say
         fail(f"bench ack-server: {exc}")
     return 0
 
