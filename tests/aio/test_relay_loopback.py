@@ -185,6 +185,30 @@ def test_a_receiver_whose_relay_is_killed_fails_over_and_finishes_byte_identical
         assert sent is not None and (sent["completed"], sent["dropped"]) == (1, 1)  # relay A was dropped
 
 
+def test_a_receiver_fails_over_to_the_root_which_serves_the_resume_from_the_file(tmp_path: Path) -> None:
+    """Root -> relay -> one receiver whose only fallback is the root. The relay is killed once the
+    receiver has part of the file; the root, which keeps no copy in memory, serves the resume
+    from the file on its disk, and the receiver ends with the exact file."""
+    path = tmp_path / "big.bin"
+    digest = write_file(path, 24 << 20, seed=74)
+    root, relay = new_node(), new_node()
+    with processes() as started:
+        sender = start_root(started, path, root, "--progress-timeout", "8s")
+        relayed = start_relay(started, root, relay)
+        leaf = start_receiver(started, relay, tmp_path / "leaf", "--fallback", root.fallback,
+                              "--source-timeout", "2s")
+        wait_for_partial_file(tmp_path / "leaf", leaf)
+        relayed.kill()
+        got = assert_identical(leaf, tmp_path / "leaf", path.name, digest)
+        assert got["failovers"] == 1
+        code, sent, err = report(sender)
+        assert code == 1 and sent is not None, err  # not every receiver completed: the relay was dropped
+        rows = sent["per_receiver"]
+        resumed = [row for row in rows if row["start"] > 0]
+        assert len(resumed) == 1 and resumed[0]["status"] == "completed"  # the leaf, resumed at the root
+        assert (sent["completed"], sent["dropped"]) == (1, 1)
+
+
 def wait_for_partial_file(out: Path, proc: subprocess.Popen[str]) -> None:
     """Return once ``out`` holds a partial file with data in it (the transfer is under way)."""
     deadline = time.monotonic() + 60

@@ -26,6 +26,7 @@ from tests.testbed.test_transfer import (
     outcome,
     processes,
     smocast,
+    udp_port_bound,
     write_payload,
 )
 
@@ -68,11 +69,8 @@ def server(tb: Testbed, host: int) -> Server:
 
 
 def bound(tb: Testbed, node: Server) -> bool:
-    """Is a UDP socket bound to the server's port in its host? Read from /proc, without binding
-    a probe socket (a probe that binds the port races with the server binding it)."""
-    port = f":{int(node.address.split(':')[1]):04X}"
-    table = tb.exec(node.host, ["cat", "/proc/net/udp"], capture_output=True, text=True).stdout
-    return any(line.split()[1].endswith(port) for line in table.splitlines()[1:] if line.strip())
+    """Is a UDP socket bound to the server's port in its host?"""
+    return udp_port_bound(tb, node.host, int(node.address.split(":")[1]))
 
 
 def wait_bound(tb: Testbed, node: Server, proc: subprocess.Popen[str]) -> None:

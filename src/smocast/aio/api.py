@@ -26,6 +26,7 @@ from smocast.aio.channel import AsyncChannel
 from smocast.aio.options import AddressLike, channel_config, parse_address, receiver_config
 from smocast.aio.receiver import DEFAULT_LINGER, AsyncReceiver
 from smocast.aio.sockets import check_group
+from smocast.smo.channel import History
 from smocast.smo.config import ChannelConfig, ReceiverConfig
 
 PACING_BURST_SEGMENTS = 44
@@ -64,13 +65,16 @@ class Opening(Generic[T]):
 
 def open_channel(group: AddressLike, bind: AddressLike | None = None, *, interface: str | None = None,
                  ttl: int = 1, max_unsent: int | None = None, config: ChannelConfig | None = None,
-                 rng: random.Random | None = None, **options: Any) -> Opening[AsyncChannel]:
+                 rng: random.Random | None = None, history: History | None = None,
+                 **options: Any) -> Opening[AsyncChannel]:
     """Open the source of channel (S, G): bind ``bind`` (default ``0.0.0.0:<group port>``) and
     multicast to ``group``.
 
     ``interface`` is the address of the interface to multicast from (default: the bound
     address, or the route to the group). ``max_unsent`` bounds the bytes ``send`` lets wait
-    (default twice the maximum window). Every :class:`~smocast.smo.config.ChannelConfig` and
+    (default twice the maximum window). ``history(offset, length)`` serves receivers that
+    resume below the send buffer (after a fail-over; see :class:`~smocast.apps.filehistory.FileHistory`
+    and :class:`~smocast.smo.relay.StreamHistory`). Every :class:`~smocast.smo.config.ChannelConfig` and
     :class:`~smocast.smo.config.DropRules` field is a keyword (``min_receivers``,
     ``admission``, ``policy``/``window_policy``, ``cwnd_policy``, ``rtt_policy``,
     ``progress_timeout``, ``mss``...); policies may be strings such as ``"quorum:0.9"``.
@@ -84,7 +88,7 @@ def open_channel(group: AddressLike, bind: AddressLike | None = None, *, interfa
         options.setdefault("pacing_burst_segments", PACING_BURST_SEGMENTS)
     cfg = channel_config(config, **options)
     channel = AsyncChannel(group_address, bind=bind_address, interface=interface, ttl=ttl, config=cfg,
-                           max_unsent=max_unsent, rng=rng)
+                           max_unsent=max_unsent, rng=rng, history=history)
     return Opening(channel._open)
 
 

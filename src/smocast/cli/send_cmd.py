@@ -10,7 +10,10 @@ from typing import Any
 from rich.table import Table
 
 from smocast.aio import AsyncChannel, NetworkError, open_channel
+from smocast.aio.errors import os_error_message
+from smocast.apps.filehistory import FileHistory
 from smocast.apps.filetransfer import FileTransferError, SendReport, describe, send_file
+from smocast.apps.manifest import Manifest
 from smocast.cli.common import HelpFormatter, console, duration_arg, err_console, fail, positive_int, print_json
 from smocast.cli.transfer_ui import TransferProgress, address_arg, failure
 from smocast.core.units import format_rate, format_size
@@ -74,26 +77,41 @@ def run(args: argparse.Namespace) -> int:
 async def _send(args: argparse.Namespace) -> SendReport:
     try:
         manifest = await describe(args.file)
-        opening = open_channel(args.group, args.bind, interface=args.interface, ttl=args.ttl,
-                               min_receivers=args.min_receivers, policy=args.policy, cwnd_policy=args.cwnd_policy,
-                               rtt_policy=args.rtt_policy, progress_timeout=args.progress_timeout, mss=args.mss)
-        async with opening as channel:
-            if not args.json:
-                err_console.print(f"source listening on {channel.address[0]}:{channel.address[1]}, "
-                                  f"multicasting to {args.group[0]}:{args.group[1]}")
-            with TransferProgress("waiting for receivers", len(manifest.encode()) + manifest.size,
-                                  enabled=not args.json) as ui:
-                watcher = asyncio.create_task(_watch(channel, ui, args.min_receivers))
-                try:
-                    await _wait_started(channel, args.wait)
-                    await send_file(channel, args.file, manifest=manifest)
-                    channel.close()
-                    await channel.wait_closed()
-                finally:
-                    watcher.cancel()
+        with _file_history(manifest, args.file) as history:
+            opening = open_channel(args.group, args.bind, interface=args.interface, ttl=args.ttl,
+                                   min_receivers=args.min_receivers, policy=args.policy,
+                                   cwnd_policy=args.cwnd_policy, rtt_policy=args.rtt_policy,
+                                   progress_timeout=args.progress_timeout, mss=args.mss, history=history)
+            async with opening as channel:
+                await _serve(channel, args, manifest)
     except (NetworkError, FileTransferError) as exc:
         raise failure(exc) from None
     return SendReport(manifest, channel.summary())
+
+
+def _file_history(manifest: Manifest, path: Path) -> FileHistory:
+    """The stream served again from the disk, for receivers that resume after a fail-over."""
+    try:
+        return FileHistory(manifest.encode(), path)
+    except OSError as exc:
+        raise FileTransferError(os_error_message(exc, f"cannot read {path}")) from None
+
+
+async def _serve(channel: AsyncChannel, args: argparse.Namespace, manifest: Manifest) -> None:
+    """Wait for the receivers, send the file, close, and wait until every receiver is done."""
+    if not args.json:
+        err_console.print(f"source listening on {channel.address[0]}:{channel.address[1]}, "
+                          f"multicasting to {args.group[0]}:{args.group[1]}")
+    with TransferProgress("waiting for receivers", len(manifest.encode()) + manifest.size,
+                          enabled=not args.json) as ui:
+        watcher = asyncio.create_task(_watch(channel, ui, args.min_receivers))
+        try:
+            await _wait_started(channel, args.wait)
+            await send_file(channel, args.file, manifest=manifest)
+            channel.close()
+            await channel.wait_closed()
+        finally:
+            watcher.cancel()
 
 
 async def _wait_started(channel: AsyncChannel, wait: float | None) -> None:
