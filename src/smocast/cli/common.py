@@ -97,7 +97,16 @@ def float_list(text: str) -> list[float]:
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    """Keeps the hand-written layout of descriptions and shows each option's default."""
+    """Keeps the hand-written layout of descriptions and shows each option's default.
+
+    Options that are required, or whose default is None or a plain switch's False, show none:
+    "(default: None)" teaches nothing.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.required or action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
 
 
 def show_help(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
