@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 from smocast.aio import (
     AsyncChannel,
     AsyncReceiver,
+    AsyncRelay,
     ChannelSummary,
     ConnectFailedError,
     NetworkError,
@@ -20,7 +21,9 @@ from smocast.aio import (
     ResetError,
     connect,
     open_channel,
+    open_relay,
 )
+from smocast.aio.receiver import Gap, Message
 from smocast.smo import ChannelConfig, DropReason, ReceiverConfig, ReceiverInfo
 from smocast.smo.events import (
     ChannelFinished,
@@ -28,17 +31,21 @@ from smocast.smo.events import (
     ReceiverDropped,
     ReceiverJoined,
     ReceiverLeft,
+    SessionData,
     TransferStarted,
 )
 
 __all__ = [
     "AsyncChannel",
     "AsyncReceiver",
+    "AsyncRelay",
     "ChannelConfig",
     "ChannelFinished",
     "ChannelSummary",
     "ConnectFailedError",
     "DropReason",
+    "Gap",
+    "Message",
     "NetworkError",
     "ReceiverCompleted",
     "ReceiverConfig",
@@ -48,8 +55,10 @@ __all__ = [
     "ReceiverLeft",
     "ReceiverRecord",
     "ResetError",
+    "SessionData",
     "TransferStarted",
     "__version__",
     "connect",
     "open_channel",
+    "open_relay",
 ]
