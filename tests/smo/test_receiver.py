@@ -158,6 +158,23 @@ def test_window_shrinks_with_undelivered_data() -> None:
     assert rx.window == full
 
 
+def test_data_past_the_offered_window_is_dropped_until_the_application_reads() -> None:
+    rx = Receiver(SERVER, ReceiverConfig(receive_buffer=4096), random.Random(3))
+    rx.connect(0.0)
+    sent(rx)
+    rx.receive_packet(Packet(PacketType.SYN_ACK, 1, rx.connection, seq=0, tsval=77), SERVER, 0.01)
+    sent(rx, 0.01)
+    events(rx)
+    for seq in range(0, 6144, 1024):  # nobody reads: the last two do not fit in 4096 bytes
+        rx.receive_packet(data(seq, b"x" * 1024), SERVER, 0.1)
+    assert (rx.stats.segments, rx.stats.beyond_window, rx.window) == (4, 2, 0)
+    acks = [p for p in sent(rx, 0.1) if p.type is PacketType.ACK]
+    assert acks and acks[-1].ack == 4096 and acks[-1].window == 0  # the source learns the window is shut
+    assert sum(len(e.data) for e in events(rx) if isinstance(e, ev.DataReceived)) == 4096
+    rx.receive_packet(data(4096, b"x" * 1024), SERVER, 0.2)  # the repair, once the application read
+    assert rx.rcv_nxt == 5120 and rx.stats.beyond_window == 2
+
+
 def test_close_sends_rst() -> None:
     rx = connected()
     rx.close(1.0)

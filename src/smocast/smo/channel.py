@@ -520,7 +520,8 @@ class Channel:
             return
         timeout = self._progress_timeout
         if timeout is not None and now - child.last_progress >= timeout:
-            self._drop(child, ev.DropReason.NO_PROGRESS, f"no acknowledgement for {timeout:g} s", now)
+            why = "receive window shut" if child.rwnd < self._mss else "no acknowledgement"
+            self._drop(child, ev.DropReason.NO_PROGRESS, f"{why} for {timeout:g} s", now)
             return
         if child.state is ChildState.FIN_SENT:
             self._on_fin_timer(child, now)

@@ -62,6 +62,7 @@ class ReceiverStats:
     skips: int = 0
     skipped_bytes: int = 0
     messages: int = 0
+    beyond_window: int = 0  # segments dropped because they started past the offered window
 
 
 class Receiver:
@@ -321,6 +322,9 @@ class Receiver:
         if not packet.payload:
             self._on_heartbeat(seq)
             return
+        if seq >= reasm.rcv_nxt + self.config.receive_buffer - self._undelivered - self._backlog:
+            self._refuse_beyond_window()
+            return
         stats = self.stats
         stats.segments += 1
         deadline = self._deadline_of(packet, now) if self.config.playout_delay is not None else None
@@ -352,6 +356,13 @@ class Receiver:
             self._plan_skip()
         if self._delack.on_data(in_order and not filled_hole, packet.ack_every or 2, now):
             self._ack_now = True
+
+    def _refuse_beyond_window(self) -> None:
+        """TCP's unacceptable segment: it starts past the window offered, so it is dropped and
+        memory stays bounded by the receive buffer; the source repairs it once there is room."""
+        self.stats.beyond_window += 1
+        if self.window != self._advertised:
+            self._ack_now = True  # tell the source the window it missed, once per change
 
     def _data_outside_established(self, packet: Packet) -> None:
         if self.state is ReceiverState.SYN_SENT and len(self._early) < self.config.max_early_segments:
