@@ -14,6 +14,7 @@ simulator, ``receive_packet`` with the already decoded packet) or ``handle_timer
 from __future__ import annotations
 
 import random
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable
 
@@ -30,7 +31,7 @@ MAX_AHEAD = 1 << 16
 that far ahead, and a corrupt or hostile one must not make it track billions of gaps."""
 
 
-class Endpoint:
+class Endpoint(ABC):
     """The five methods of the contract plus ``receive_packet``; subclasses handle packets."""
 
     def __init__(self, config: ClassConfig, rng: random.Random, node: int) -> None:
@@ -57,9 +58,9 @@ class Endpoint:
             return
         self.receive_packet(packet, source, now)
 
+    @abstractmethod
     def receive_packet(self, packet: Packet, source: Address, now: float) -> None:
         """Handle one decoded packet from ``source`` (the simulator calls this directly)."""
-        raise NotImplementedError
 
     def datagrams_to_send(self, now: float) -> list[Datagram]:
         """What to send now; the caller must send every datagram returned."""
@@ -175,9 +176,9 @@ class SenderCore(Endpoint):
     def _on_pace(self, now: float) -> None:
         """Nothing to do here: ``datagrams_to_send`` sends what the pace now allows."""
 
+    @abstractmethod
     def _send_original(self, seq: int, payload: bytes, last: bool, now: float) -> None:
         """Send packet ``seq`` for the first time (count X_p) and start its class's machinery."""
-        raise NotImplementedError
 
     def _data(self, seq: int, rnd: int, payload: bytes, destination: Address, multicast: bool) -> None:
         """Send one (re)transmission of ``seq``; counts X_p."""
