@@ -41,31 +41,36 @@ def test_a_stalled_receiver_is_reset_while_three_others_keep_the_rate_and_it_may
     net = loopback()
     spec = StreamSpec(rate=200, size=1000, packets=1000, min_receivers=4)
 
-    async def main() -> tuple[StreamReport, list[LiveTally], list[Message | Gap], BaseException | None, int | None]:
+    async def main() -> tuple[StreamReport, list[LiveTally], list[int], list[Message | Gap], BaseException | None,
+                              int | None]:
         async with live_channel(net, policy="buffer:400000", progress_timeout=1.5) as ch:
             readers = [await smocast.connect(net.server, net.group, **REALTIME) for _ in range(3)]
             stalled = await smocast.connect(net.server, net.group, receive_buffer=65536, **REALTIME)
-            tasks = [asyncio.create_task(tally_of(rx)) for rx in readers]
+            tallies = [LiveTally() for _ in readers]
+            tasks = [asyncio.create_task(watch(rx, tally)) for rx, tally in zip(readers, tallies, strict=True)]
             streaming = asyncio.create_task(stream(ch, spec, synthetic_bodies(spec.size)))
             await dropped_one(ch)  # the stalled receiver never read a message so far
+            at_reset = [tally.messages for tally in tallies]
             kept, error = await drain_until_reset(stalled)
             rejoin_start = await rejoin(net)
             report = await streaming
-            tallies = await asyncio.gather(*tasks)
+            await asyncio.gather(*tasks)
         for rx in readers:
             await rx.aclose()
-        return report, tallies, kept, error, rejoin_start
+        return report, tallies, at_reset, kept, error, rejoin_start
 
-    report, tallies, kept, error, rejoin_start = run(main())
+    report, tallies, at_reset, kept, error, rejoin_start = run(main())
     summary = report.summary
     assert (summary.receivers, summary.completed, summary.dropped, summary.left) == (5, 3, 1, 1)
     (dropped,) = [r for r in summary.records if r.status == "dropped"]
     assert dropped.reason is not None and "window shut" in dropped.reason
-    for tally in tallies:  # every message reached the three readers, never held back until the reset
+    for tally in tallies:  # every message reached the three readers
         assert (tally.messages, tally.first, tally.last, tally.gaps) == (1000, 0, 999, 0)
-        assert max(tally.latencies) < 1.0
     assert isinstance(error, ResetError) and "no-progress" in str(error)
     assert 0 < len(kept) < 1000  # what it had taken in before the reset, then the reset itself
+    # Not held back until the reset: while the stalled window stayed shut (1.5 s, 300 messages at
+    # 200/s), the readers went on well past what the stalled receiver had taken in.
+    assert min(at_reset) >= len(kept) + 100, (at_reset, len(kept))
     assert rejoin_start is not None and rejoin_start > 0  # a new connection starts at the current sequence
 
 
@@ -235,7 +240,7 @@ def test_ctrl_c_ends_the_stream_with_fin(capsys: pytest.CaptureFixture[str]) -> 
 
 def test_header_round_trip() -> None:
     tally = LiveTally()
-    assert tally.on_message(HEADER.pack(7, time.time() - 0.01) + b"body", time.time()) == b"body"
-    assert tally.on_message(b"short", time.time()) is None
+    assert tally.on_message(HEADER.pack(7, 1000.0) + b"body", 1000.25) == b"body"
+    assert tally.on_message(b"short", 1000.5) is None
     assert (tally.first, tally.messages, tally.malformed) == (7, 1, 1)
-    assert 0.005 < tally.latencies[0] < 1.0
+    assert tally.latencies[0] == pytest.approx(0.25)  # arrival minus the send time in the header
