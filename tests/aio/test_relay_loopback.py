@@ -6,13 +6,11 @@ them; every copy is checked against the file's SHA-256, and a relay is killed mi
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ import pytest
 from tests.aio.netutil import payload
 
 from smocast.aio.sockets import free_udp_port, loopback_multicast_works, port_in_use
+from smocast.apps.processes import processes
 
 pytestmark = [
     pytest.mark.network,
@@ -48,19 +47,6 @@ def new_node() -> Node:
     port = free_udp_port()
     return Node(f"127.0.0.1:{port}", f"239.255.93.{next(_groups)}:{port}")
 
-
-@contextlib.contextmanager
-def processes() -> Iterator[list[subprocess.Popen[str]]]:
-    """Every process appended is killed and reaped on the way out, whatever happened."""
-    started: list[subprocess.Popen[str]] = []
-    try:
-        yield started
-    finally:
-        for proc in started:
-            if proc.poll() is None:
-                proc.kill()
-        for proc in started:
-            proc.communicate()
 
 
 def spawn(started: list[subprocess.Popen[str]], *argv: str) -> subprocess.Popen[str]:

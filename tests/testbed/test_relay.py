@@ -24,12 +24,12 @@ from tests.testbed.test_transfer import (
     assert_identical,
     has_data,
     outcome,
-    processes,
     smocast,
     udp_port_bound,
     write_payload,
 )
 
+from smocast.apps.processes import processes
 from smocast.testbed import Testbed
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(180)]

@@ -14,14 +14,13 @@ import random
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from smocast.apps.processes import processes
 from smocast.testbed import Testbed
 
 PORT = 47100
@@ -65,19 +64,6 @@ def write_payload(path: Path, size: int, seed: int) -> str:
     path.write_bytes(data)
     return hashlib.sha256(data).hexdigest()
 
-
-@contextmanager
-def processes() -> Iterator[list[subprocess.Popen[str]]]:
-    """Every process appended to the list is killed and reaped on the way out, whatever happened."""
-    started: list[subprocess.Popen[str]] = []
-    try:
-        yield started
-    finally:
-        for proc in started:
-            if proc.poll() is None:
-                proc.kill()
-        for proc in started:
-            proc.communicate()
 
 
 def start_sender(tb: Testbed, started: list[subprocess.Popen[str]], path: Path, *options: str) -> str:

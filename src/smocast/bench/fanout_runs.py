@@ -20,12 +20,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from smocast.apps.processes import processes
 from smocast.bench.machine import busy_fraction, machine_ticks
 from smocast.testbed import Testbed
 from smocast.testbed.runner import run
@@ -67,19 +66,6 @@ class Outcome:
 def python(*argv: str) -> list[str]:
     return [sys.executable, "-m", *argv]
 
-
-@contextmanager
-def processes() -> Iterator[list[subprocess.Popen[str]]]:
-    """Every process appended to the list is killed and reaped on the way out."""
-    started: list[subprocess.Popen[str]] = []
-    try:
-        yield started
-    finally:
-        for proc in started:
-            if proc.poll() is None:
-                proc.kill()
-        for proc in started:
-            proc.communicate()
 
 
 def outcome(proc: subprocess.Popen[str], deadline: float) -> Outcome:
