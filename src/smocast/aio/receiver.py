@@ -293,15 +293,7 @@ class AsyncReceiver:
             data = event.data
             if data:
                 self._chunks.append(data)
-                self._buffered += len(data)
-                self.received += len(data)
-                if self.first_data_at is None:
-                    self.first_data_at = self._now()
-            self._state.notify()
-            if self._buffered >= self._max_buffered:
-                self._paused = True
-                return False
-            return True
+            return self._take_in(len(data), arrived=bool(data))
         if isinstance(event, ev.MessageReceived | ev.Skipped):
             return self._on_message_or_gap(event)
         if isinstance(event, ev.Connected):
@@ -321,12 +313,17 @@ class AsyncReceiver:
             self.last_gap = event
             if self.config.framing:
                 self._items.append(event)
-        else:
-            self._items.append(event)
-            self._buffered += len(event.data)
-            self.received += len(event.data)
-            if self.first_data_at is None:
-                self.first_data_at = self._now()
+            return self._take_in(0, arrived=False)
+        self._items.append(event)
+        return self._take_in(len(event.data), arrived=True)
+
+    def _take_in(self, nbytes: int, *, arrived: bool) -> bool:
+        """Count ``nbytes`` now buffered for the reader and wake it; False pauses the driver
+        (the buffer is full: the reader must take some before more events are handled)."""
+        self._buffered += nbytes
+        self.received += nbytes
+        if arrived and self.first_data_at is None:
+            self.first_data_at = self._now()
         self._state.notify()
         if self._buffered >= self._max_buffered:
             self._paused = True
