@@ -87,8 +87,9 @@ async def whole_class(students: int) -> int:
     question = "What happens when a relay dies?"
     lesson = asyncio.create_task(teacher(bind, group, students, questions=1))
     await asyncio.sleep(0.2)  # let the teacher bind its port
-    heard = await asyncio.gather(*(student(f"student {k}", bind, group, question if k == 0 else None)
-                                   for k in range(students)))
+    heard = await asyncio.gather(
+        *(student(f"student {k}", bind, group, question if k == 0 else None) for k in range(students))
+    )
     await lesson
     everyone = all(any(line.startswith("Q from receiver") and question in line for line in h) for h in heard)
     print(f"every student heard the question: {'yes' if everyone else 'no'}")

@@ -44,8 +44,14 @@ class Peer:
 
 
 class FakeNet:
-    def __init__(self, channel_config: ChannelConfig, receivers: int, seed: int = 1,
-                 net: Terrible | None = None, receiver_config: ReceiverConfig | None = None) -> None:
+    def __init__(
+        self,
+        channel_config: ChannelConfig,
+        receivers: int,
+        seed: int = 1,
+        net: Terrible | None = None,
+        receiver_config: ReceiverConfig | None = None,
+    ) -> None:
         self.rng = random.Random(seed)
         self.net = net or Terrible()
         self.now = 0.0

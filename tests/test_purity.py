@@ -14,8 +14,19 @@ from pathlib import Path
 import pytest
 
 PURE_PACKAGES = ["smocast.core", "smocast.wire", "smocast.smo", "smocast.classes", "smocast.model"]
-FORBIDDEN_MODULES = {"socket", "asyncio", "time", "select", "selectors", "threading", "datetime", "secrets",
-                     "subprocess", "logging", "uuid"}
+FORBIDDEN_MODULES = {
+    "socket",
+    "asyncio",
+    "time",
+    "select",
+    "selectors",
+    "threading",
+    "datetime",
+    "secrets",
+    "subprocess",
+    "logging",
+    "uuid",
+}
 
 
 def modules_of(package: str) -> list[Path]:
@@ -61,7 +72,8 @@ def test_pure_packages_do_no_io(package: str) -> None:
 
 def test_the_scan_catches_what_it_must(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
-    bad.write_text("import time\nimport random\nx = random.random()\nimport os\ny = os.urandom(4)\n"
-                   "from socket import socket\n")
+    bad.write_text(
+        "import time\nimport random\nx = random.random()\nimport os\ny = os.urandom(4)\nfrom socket import socket\n"
+    )
     found = violations(bad)
     assert len(found) == 4

@@ -18,8 +18,9 @@ from smocast.apps import filetransfer
 from smocast.apps.filetransfer import ReceivedFile, SendReport
 
 
-def send_file(path: Path | str, group: AddressLike, *, bind: AddressLike | None = None, name: str | None = None,
-              **options: Any) -> SendReport:
+def send_file(
+    path: Path | str, group: AddressLike, *, bind: AddressLike | None = None, name: str | None = None, **options: Any
+) -> SendReport:
     """Send ``path`` on a new channel and wait until every receiver completed or was dropped.
 
     ``options`` are those of :func:`smocast.open_channel` (``min_receivers``, policies...).
@@ -27,8 +28,9 @@ def send_file(path: Path | str, group: AddressLike, *, bind: AddressLike | None 
     return asyncio.run(_send(Path(path), group, bind, name, options))
 
 
-async def _send(path: Path, group: AddressLike, bind: AddressLike | None, name: str | None,
-                options: dict[str, Any]) -> SendReport:
+async def _send(
+    path: Path, group: AddressLike, bind: AddressLike | None, name: str | None, options: dict[str, Any]
+) -> SendReport:
     manifest = await filetransfer.describe(path, name)
     async with open_channel(group, bind, **options) as channel:
         await filetransfer.send_file(channel, path, manifest=manifest)

@@ -19,8 +19,9 @@ pytestmark = pytest.mark.network
 
 
 def smocast(*argv: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "smocast.cli.main", *argv], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "smocast.cli.main", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def test_send_and_recv_move_a_file_and_report_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -30,8 +31,9 @@ def test_send_and_recv_move_a_file_and_report_json(tmp_path: Path, capsys: pytes
     source.write_bytes(data)
     out = tmp_path / "out"
     out.mkdir()
-    sender = smocast("send", str(source), "--group", net.group_text, "--bind", net.server_text, "--json",
-                     "--wait", "20s")
+    sender = smocast(
+        "send", str(source), "--group", net.group_text, "--bind", net.server_text, "--json", "--wait", "20s"
+    )
     try:
         deadline = time.monotonic() + 10
         while not port_in_use(net.server) and time.monotonic() < deadline and sender.poll() is None:

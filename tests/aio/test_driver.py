@@ -74,10 +74,23 @@ def datagrams(n: int, *, multicast: bool = True) -> list[Datagram]:
     return [Datagram(i.to_bytes(2, "big"), GROUP if multicast else PEER, multicast) for i in range(n)]
 
 
-def make_driver(endpoint: Endpoint, sock: Any, errors: list[NetworkError], *, fatal: bool = False,
-                read: list[socket.socket] | None = None) -> Driver:
-    return Driver(endpoint, sock, read or [], on_event=lambda _: True, on_error=errors.append, peer="test",
-                  unicast_errors_fatal=fatal)
+def make_driver(
+    endpoint: Endpoint,
+    sock: Any,
+    errors: list[NetworkError],
+    *,
+    fatal: bool = False,
+    read: list[socket.socket] | None = None,
+) -> Driver:
+    return Driver(
+        endpoint,
+        sock,
+        read or [],
+        on_event=lambda _: True,
+        on_error=errors.append,
+        peer="test",
+        unicast_errors_fatal=fatal,
+    )
 
 
 async def until(condition: Any, limit: float = 5.0) -> None:

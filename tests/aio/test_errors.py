@@ -81,8 +81,10 @@ def test_a_late_joiner_is_refused_once_a_file_transfer_started() -> None:
     net = loopback()
 
     async def attempt() -> str:
-        async with smocast.open_channel(net.group, net.server, min_receivers=1) as ch, \
-                smocast.connect(net.server, net.group, linger=0) as first:
+        async with (
+            smocast.open_channel(net.group, net.server, min_receivers=1) as ch,
+            smocast.connect(net.server, net.group, linger=0) as first,
+        ):
             await ch.send(b"x" * 10_000)
             await first.readexactly(10_000)
             with pytest.raises(ResetError) as info:
@@ -122,12 +124,16 @@ def test_bad_addresses_and_options_are_config_errors() -> None:
 
 
 def test_every_errno_message_comes_from_one_table() -> None:
-    assert os_error_message(OSError(errno.ENOSPC, "No space left on device"), "cannot write f") == \
-        "cannot write f: disk full"
+    assert (
+        os_error_message(OSError(errno.ENOSPC, "No space left on device"), "cannot write f")
+        == "cannot write f: disk full"
+    )
     assert "already in use" in os_error_message(OSError(errno.EADDRINUSE, "x"), "bind")
     assert "no route" in os_error_message(OSError(errno.ENETUNREACH, "x"), "send")
-    assert os_error_message(OSError(errno.ELOOP, "Too many levels of symbolic links"), "open") == \
-        "open: Too many levels of symbolic links"
+    assert (
+        os_error_message(OSError(errno.ELOOP, "Too many levels of symbolic links"), "open")
+        == "open: Too many levels of symbolic links"
+    )
 
 
 @network
@@ -145,15 +151,15 @@ def test_cli_send_reports_a_port_in_use_in_one_line(tmp_path: Path, capsys: pyte
 
 @network
 def test_cli_recv_reports_an_unknown_host_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["recv", "--server", "no-such-host.invalid:5000", "--group", "239.255.1.1:5000", "-o",
-                 str(tmp_path), "--json"])
+    code = main(
+        ["recv", "--server", "no-such-host.invalid:5000", "--group", "239.255.1.1:5000", "-o", str(tmp_path), "--json"]
+    )
     err = one_line(capsys.readouterr().err)
     assert code == 1
     assert err.startswith("error: unknown host 'no-such-host.invalid'")
 
 
 def test_cli_recv_refuses_a_missing_output_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["recv", "--server", "127.0.0.1:5000", "--group", "239.255.1.1:5000", "-o",
-                 str(tmp_path / "missing")])
+    code = main(["recv", "--server", "127.0.0.1:5000", "--group", "239.255.1.1:5000", "-o", str(tmp_path / "missing")])
     assert code == 1
     assert one_line(capsys.readouterr().err).endswith("does not exist")

@@ -41,23 +41,42 @@ from smocast.apps.manifest import (
 def test_a_manifest_round_trips() -> None:
     manifest = Manifest("report 2024.pdf", 123_456_789, hashlib.sha256(b"x").digest())
     data = manifest.encode()
-    assert decode_body(data[HEADER_SIZE:HEADER_SIZE + body_length(data[:HEADER_SIZE])]) == manifest
+    assert decode_body(data[HEADER_SIZE : HEADER_SIZE + body_length(data[:HEADER_SIZE])]) == manifest
 
 
-@pytest.mark.parametrize("header, message", [
-    (b"XXXX\x01\x00\x00\x00\x30", "does not start with a smocast file manifest"),
-    (b"SMOF\x02\x00\x00\x00\x30", "version 2 is not supported"),
-    (b"SMOF\x01\x00\x01\x00\x00", "manifest body of 65536 bytes"),
-])
+@pytest.mark.parametrize(
+    "header, message",
+    [
+        (b"XXXX\x01\x00\x00\x00\x30", "does not start with a smocast file manifest"),
+        (b"SMOF\x02\x00\x00\x00\x30", "version 2 is not supported"),
+        (b"SMOF\x01\x00\x01\x00\x00", "manifest body of 65536 bytes"),
+    ],
+)
 def test_a_bad_manifest_header_is_refused(header: bytes, message: str) -> None:
     with pytest.raises(ManifestError, match=message):
         body_length(header)
 
 
-@pytest.mark.parametrize("name", [
-    "", " ", ".", "..", "../evil", "../../etc/passwd", "/etc/passwd", "a/b", "a\\b", "C:evil",
-    "nul\x00byte", "line\nbreak", "bell\x07", "rtl\u202etxt", "x" * 256,
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "",
+        " ",
+        ".",
+        "..",
+        "../evil",
+        "../../etc/passwd",
+        "/etc/passwd",
+        "a/b",
+        "a\\b",
+        "C:evil",
+        "nul\x00byte",
+        "line\nbreak",
+        "bell\x07",
+        "rtl\u202etxt",
+        "x" * 256,
+    ],
+)
 def test_unsafe_names_are_refused(name: str) -> None:
     with pytest.raises(ManifestError, match="refusing"):
         safe_name(name)
@@ -156,8 +175,9 @@ def test_a_path_in_the_manifest_is_refused(tmp_path: Path, name: str) -> None:
 
 
 @pytest.mark.network
-def test_a_full_disk_removes_the_temporary_file_and_leaves_the_channel(tmp_path: Path,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_full_disk_removes_the_temporary_file_and_leaves_the_channel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     net = loopback()
     data = payload(1 << 20, seed=23)
     real_write = FileSink.write
@@ -186,13 +206,13 @@ def test_cancelling_a_receiver_removes_its_temporary_file(tmp_path: Path) -> Non
         async with smocast.open_channel(net.group, net.server) as ch:
             task = asyncio.create_task(fetch(net, tmp_path))
             await ch.send(forged("c.bin", data))
-            await ch.send(data[:1 << 20])
+            await ch.send(data[: 1 << 20])
             while not any(p.name.endswith(filetransfer.PART_SUFFIX) for p in tmp_path.iterdir()):
                 await asyncio.sleep(0.005)
             task.cancel()  # what Ctrl-C does to `smocast recv`
             with pytest.raises(asyncio.CancelledError):
                 await task
-            await ch.send(data[1 << 20:])
+            await ch.send(data[1 << 20 :])
 
     run(main())
     assert list(tmp_path.iterdir()) == []
@@ -206,8 +226,11 @@ def test_the_blocking_wrappers_send_and_receive_a_file(tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
     reports: list[SendReport] = []
-    sender = threading.Thread(target=lambda: reports.append(
-        smocast.sync.send_file(source, net.group_text, bind=net.server_text, min_receivers=1, handshake_timeout=5)))
+    sender = threading.Thread(
+        target=lambda: reports.append(
+            smocast.sync.send_file(source, net.group_text, bind=net.server_text, min_receivers=1, handshake_timeout=5)
+        )
+    )
     sender.start()
     deadline = time.monotonic() + 10
     while not port_in_use(net.server) and time.monotonic() < deadline:

@@ -40,7 +40,7 @@ def test_a_file_reaches_four_receivers_byte_identical() -> None:
             live = ch.receivers()
             assert len(live) == 4 and all(info.state == "established" for info in live)
             for start in range(0, len(data), 100_000):
-                await ch.send(data[start:start + 100_000])
+                await ch.send(data[start : start + 100_000])
         return await asyncio.gather(*tasks), ch
 
     results, ch = run(main())
@@ -113,8 +113,9 @@ def test_a_receiver_killed_mid_transfer_is_dropped_and_the_others_finish() -> No
     net = loopback()
     data = payload(2 << 20, seed=5)
     half = len(data) // 2
-    victim = subprocess.Popen([sys.executable, "-c", VICTIM, net.server_text, net.group_text],
-                              stdout=subprocess.PIPE, text=True)
+    victim = subprocess.Popen(
+        [sys.executable, "-c", VICTIM, net.server_text, net.group_text], stdout=subprocess.PIPE, text=True
+    )
 
     async def main() -> tuple[list[tuple[bytes, AsyncReceiver]], AsyncChannel, int]:
         async with smocast.open_channel(net.group, net.server, min_receivers=5, progress_timeout=1.0) as ch:
@@ -170,7 +171,7 @@ def test_send_waits_for_room_and_keeps_the_unsent_bytes_bounded() -> None:
         async with smocast.open_channel(net.group, net.server, max_unsent=limit) as ch:
             task = asyncio.create_task(receive(net.server, net.group))
             for start in range(0, len(data), 16_384):
-                await ch.send(data[start:start + 16_384])
+                await ch.send(data[start : start + 16_384])
                 seen.append(ch.unsent_bytes)
         got, _ = await task
         return seen, got
@@ -193,9 +194,11 @@ def test_a_slow_reader_closes_its_window_and_reopens_it() -> None:
 
     async def main() -> bytes:
         async with smocast.open_channel(net.group, net.server) as ch:
+
             async def reader() -> bytes:
-                async with smocast.connect(net.server, net.group, receive_buffer=32 << 10, max_buffered=16 << 10,
-                                           linger=0.1) as rx:
+                async with smocast.connect(
+                    net.server, net.group, receive_buffer=32 << 10, max_buffered=16 << 10, linger=0.1
+                ) as rx:
                     return await slow(rx)
 
             task = asyncio.create_task(reader())

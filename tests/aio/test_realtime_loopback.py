@@ -21,8 +21,11 @@ from smocast.cli.main import main
 from smocast.smo.events import ReceiverDropped
 from smocast.wire import PacketType, decode
 
-pytestmark = [pytest.mark.network, pytest.mark.timeout(90),
-              pytest.mark.skipif(not loopback_multicast_works(), reason="loopback multicast is unavailable here")]
+pytestmark = [
+    pytest.mark.network,
+    pytest.mark.timeout(90),
+    pytest.mark.skipif(not loopback_multicast_works(), reason="loopback multicast is unavailable here"),
+]
 
 REALTIME = {"realtime": True, "framing": True, "playout_delay": 0.3, "linger": 0.1}
 
@@ -41,8 +44,9 @@ def test_a_stalled_receiver_is_reset_while_three_others_keep_the_rate_and_it_may
     net = loopback()
     spec = StreamSpec(rate=200, size=1000, packets=1000, min_receivers=4)
 
-    async def main() -> tuple[StreamReport, list[LiveTally], list[int], list[Message | Gap], BaseException | None,
-                              int | None]:
+    async def main() -> tuple[
+        StreamReport, list[LiveTally], list[int], list[Message | Gap], BaseException | None, int | None
+    ]:
         async with live_channel(net, policy="buffer:400000", progress_timeout=1.5) as ch:
             readers = [await smocast.connect(net.server, net.group, **REALTIME) for _ in range(3)]
             stalled = await smocast.connect(net.server, net.group, receive_buffer=65536, **REALTIME)
@@ -185,14 +189,31 @@ def test_with_framing_messages_come_whole_or_as_one_gap_notice() -> None:
 
 
 def smocast_cli(*argv: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "smocast.cli.main", *argv], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "smocast.cli.main", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def test_stream_and_recv_realtime_commands_report_no_loss(capsys: pytest.CaptureFixture[str]) -> None:
     net = loopback(ssm=True)
-    sender = smocast_cli("stream", "--group", net.group_text, "--bind", net.server_text, "--rate", "100",
-                         "--size", "700", "--packets", "150", "--min-receivers", "1", "--wait", "20s", "--json")
+    sender = smocast_cli(
+        "stream",
+        "--group",
+        net.group_text,
+        "--bind",
+        net.server_text,
+        "--rate",
+        "100",
+        "--size",
+        "700",
+        "--packets",
+        "150",
+        "--min-receivers",
+        "1",
+        "--wait",
+        "20s",
+        "--json",
+    )
     try:
         deadline = time.monotonic() + 10
         while not port_in_use(net.server) and time.monotonic() < deadline and sender.poll() is None:
@@ -213,8 +234,20 @@ def test_stream_and_recv_realtime_commands_report_no_loss(capsys: pytest.Capture
 
 def test_ctrl_c_ends_the_stream_with_fin(capsys: pytest.CaptureFixture[str]) -> None:
     net = loopback()
-    sender = smocast_cli("stream", "--group", net.group_text, "--bind", net.server_text, "--rate", "50",
-                         "--size", "200", "--min-receivers", "1", "--json")
+    sender = smocast_cli(
+        "stream",
+        "--group",
+        net.group_text,
+        "--bind",
+        net.server_text,
+        "--rate",
+        "50",
+        "--size",
+        "200",
+        "--min-receivers",
+        "1",
+        "--json",
+    )
 
     async def receive() -> tuple[LiveTally, bool]:
         async with smocast.connect(net.server, net.group, **REALTIME) as rx:

@@ -48,10 +48,10 @@ def new_node() -> Node:
     return Node(f"127.0.0.1:{port}", f"239.255.93.{next(_groups)}:{port}")
 
 
-
 def spawn(started: list[subprocess.Popen[str]], *argv: str) -> subprocess.Popen[str]:
-    proc = subprocess.Popen([sys.executable, "-m", "smocast.cli.main", *argv], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "smocast.cli.main", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     started.append(proc)
     return proc
 
@@ -66,24 +66,50 @@ def wait_bound(node: Node, proc: subprocess.Popen[str]) -> None:
 
 
 def start_root(started: list[subprocess.Popen[str]], path: Path, node: Node, *options: str) -> subprocess.Popen[str]:
-    proc = spawn(started, "send", str(path), "--group", node.group, "--bind", node.address, "--json",
-                 "--wait", "60s", *options)
+    proc = spawn(
+        started, "send", str(path), "--group", node.group, "--bind", node.address, "--json", "--wait", "60s", *options
+    )
     wait_bound(node, proc)
     return proc
 
 
-def start_relay(started: list[subprocess.Popen[str]], upstream: Node, node: Node,
-                *options: str) -> subprocess.Popen[str]:
-    proc = spawn(started, "relay", "--upstream", upstream.address, "--upstream-group", upstream.group,
-                 "--group", node.group, "--bind", node.address, "--json", *options)
+def start_relay(
+    started: list[subprocess.Popen[str]], upstream: Node, node: Node, *options: str
+) -> subprocess.Popen[str]:
+    proc = spawn(
+        started,
+        "relay",
+        "--upstream",
+        upstream.address,
+        "--upstream-group",
+        upstream.group,
+        "--group",
+        node.group,
+        "--bind",
+        node.address,
+        "--json",
+        *options,
+    )
     wait_bound(node, proc)
     return proc
 
 
 def start_receiver(started: list[subprocess.Popen[str]], node: Node, out: Path, *options: str) -> subprocess.Popen[str]:
     out.mkdir()
-    return spawn(started, "recv", "--server", node.address, "--group", node.group, "-o", str(out), "--json",
-                 "--timeout", "30s", *options)
+    return spawn(
+        started,
+        "recv",
+        "--server",
+        node.address,
+        "--group",
+        node.group,
+        "-o",
+        str(out),
+        "--json",
+        "--timeout",
+        "30s",
+        *options,
+    )
 
 
 def report(proc: subprocess.Popen[str]) -> tuple[int, dict[str, Any] | None, str]:
@@ -153,8 +179,9 @@ def test_a_receiver_whose_relay_is_killed_fails_over_and_finishes_byte_identical
         sender = start_root(started, path, root, "--min-receivers", "2", "--progress-timeout", "6s")
         relay_a = start_relay(started, root, a)
         relay_b = start_relay(started, root, b)
-        leaf_a = start_receiver(started, a, tmp_path / "leaf-a", "--fallback", f"{b.fallback},{root.fallback}",
-                                "--source-timeout", "2s")
+        leaf_a = start_receiver(
+            started, a, tmp_path / "leaf-a", "--fallback", f"{b.fallback},{root.fallback}", "--source-timeout", "2s"
+        )
         leaf_b = start_receiver(started, b, tmp_path / "leaf-b")
         wait_for_partial_file(tmp_path / "leaf-a", leaf_a)
         wait_for_partial_file(tmp_path / "leaf-b", leaf_b)  # joined B before A's receiver fails over to it
@@ -181,8 +208,7 @@ def test_a_receiver_fails_over_to_the_root_which_serves_the_resume_from_the_file
     with processes() as started:
         sender = start_root(started, path, root, "--progress-timeout", "8s")
         relayed = start_relay(started, root, relay)
-        leaf = start_receiver(started, relay, tmp_path / "leaf", "--fallback", root.fallback,
-                              "--source-timeout", "2s")
+        leaf = start_receiver(started, relay, tmp_path / "leaf", "--fallback", root.fallback, "--source-timeout", "2s")
         wait_for_partial_file(tmp_path / "leaf", leaf)
         relayed.kill()
         got = assert_identical(leaf, tmp_path / "leaf", path.name, digest)

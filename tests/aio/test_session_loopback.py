@@ -39,8 +39,11 @@ def test_a_question_goes_up_with_its_sender_and_comes_back_to_every_receiver() -
     question = b"what about loss? " * 200  # several UPDATA segments
 
     async def scenario() -> None:
-        async with open_channel(net.group, net.server, min_receivers=2) as ch, \
-                connect(net.server, net.group) as asker, connect(net.server, net.group) as other:
+        async with (
+            open_channel(net.group, net.server, min_receivers=2) as ch,
+            connect(net.server, net.group) as asker,
+            connect(net.server, net.group) as other,
+        ):
             await ch.send(b"lecture\n")
             await asker.send_up(question)
             await asker.flush_up()

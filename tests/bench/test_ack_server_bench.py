@@ -32,8 +32,9 @@ def test_receivers_are_split_over_generators_with_distinct_connection_ids() -> N
     assert ids == list(range(1, 11))
 
 
-@pytest.mark.parametrize("bad", [{"receivers": 0}, {"generators": 3, "receivers": 2}, {"duration": 0},
-                                 {"window_segments": 1}])
+@pytest.mark.parametrize(
+    "bad", [{"receivers": 0}, {"generators": 3, "receivers": 2}, {"duration": 0}, {"window_segments": 1}]
+)
 def test_impossible_settings_are_refused(bad: dict[str, int]) -> None:
     values = {"receivers": 10, "duration": 1.0, **bad}
     with pytest.raises(ValueError):
@@ -44,9 +45,28 @@ def test_impossible_settings_are_refused(bad: dict[str, int]) -> None:
 @pytest.mark.network
 @pytest.mark.timeout(120)
 def test_a_tiny_run_reports_accepted_acks_that_never_exceed_those_sent() -> None:
-    result = subprocess.run([sys.executable, "-m", "smocast.cli.main", "bench", "ack-server", "--receivers", "20",
-                             "--duration", "0.5s", "--warmup", "0.2s", "--repeat", "1", "--json"],
-                            capture_output=True, text=True, timeout=100, check=False)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "smocast.cli.main",
+            "bench",
+            "ack-server",
+            "--receivers",
+            "20",
+            "--duration",
+            "0.5s",
+            "--warmup",
+            "0.2s",
+            "--repeat",
+            "1",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=100,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["benchmark"] == "ack-server" and report["receivers"] == 20
@@ -63,7 +83,12 @@ def test_a_tiny_run_reports_accepted_acks_that_never_exceed_those_sent() -> None
 
 
 def test_bad_arguments_exit_with_a_usage_error() -> None:
-    result = subprocess.run([sys.executable, "-m", "smocast.cli.main", "bench", "ack-server", "--receivers", "2",
-                             "--generators", "3"], capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "smocast.cli.main", "bench", "ack-server", "--receivers", "2", "--generators", "3"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 2
     assert "generators" in result.stderr and result.stdout == ""

@@ -20,7 +20,7 @@ def test_both_methods_report_a_cost_for_every_group_size() -> None:
 def test_every_receiver_acks_once_per_round() -> None:
     order = aggregate._rounds(4, 12, seed=3)
     for start in range(0, 12, 4):
-        assert sorted(order[start:start + 4]) == [0, 1, 2, 3]
+        assert sorted(order[start : start + 4]) == [0, 1, 2, 3]
 
 
 def test_a_wrong_minimum_is_refused() -> None:

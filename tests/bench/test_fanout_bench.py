@@ -27,8 +27,9 @@ def test_receivers_go_round_robin_one_per_host_then_several() -> None:
     assert fanout.placement(5, 2) == [1, 2, 1, 2, 1]
 
 
-def test_without_root_the_command_says_so_in_one_line_and_fails(monkeypatch: pytest.MonkeyPatch,
-                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_without_root_the_command_says_so_in_one_line_and_fails(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setattr("os.geteuid", lambda: 1000)
     code = main(["bench", "fanout", "--receivers", "1", "--size", "1M", "--prefix", PREFIX])
     err = capsys.readouterr().err.strip()
@@ -63,8 +64,9 @@ def test_the_tcp_baseline_sends_once_all_have_connected_and_every_client_hashes_
 
 
 def _start(started: list[subprocess.Popen[str]], *argv: str) -> subprocess.Popen[str]:
-    started.append(subprocess.Popen([sys.executable, "-m", "smocast.bench.tcp_baseline", *argv],
-                                    stdout=subprocess.PIPE, text=True))
+    started.append(
+        subprocess.Popen([sys.executable, "-m", "smocast.bench.tcp_baseline", *argv], stdout=subprocess.PIPE, text=True)
+    )
     return started[-1]
 
 
@@ -78,9 +80,26 @@ def testbed_down() -> Iterator[None]:
 @pytest.mark.timeout(240)
 @pytest.mark.usefixtures("testbed_down")
 def test_smocast_egress_stays_near_one_file_while_tcp_sends_one_per_receiver() -> None:
-    result = subprocess.run([sys.executable, "-m", "smocast.cli.main", "bench", "fanout", "--receivers", "1,2",
-                             "--size", "1M", "--prefix", PREFIX, "--json"],
-                            capture_output=True, text=True, timeout=220, check=False)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "smocast.cli.main",
+            "bench",
+            "fanout",
+            "--receivers",
+            "1,2",
+            "--size",
+            "1M",
+            "--prefix",
+            PREFIX,
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=220,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert [row["receivers"] for row in report["results"]] == [1, 2]

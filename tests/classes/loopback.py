@@ -73,8 +73,15 @@ class _Peer:
 class LoopbackRun:
     """One class, one source and ``receivers`` receivers over real UDP on 127.0.0.1."""
 
-    def __init__(self, cls: str, receivers: int, config: ClassConfig, payloads: list[bytes],
-                 data_loss: float = 0.0, seed: int = 1) -> None:
+    def __init__(
+        self,
+        cls: str,
+        receivers: int,
+        config: ClassConfig,
+        payloads: list[bytes],
+        data_loss: float = 0.0,
+        seed: int = 1,
+    ) -> None:
         self.cls = cls
         self.payloads = payloads
         self._loss = data_loss
@@ -85,8 +92,12 @@ class LoopbackRun:
         addresses: list[Address] = [s.getsockname() for s in unicast]
         base = next(_GROUPS) % 200 + 1
         port = free_udp_port()
-        plan = AddressPlan(addresses[0], (f"239.255.{base}.1", port), addresses[1:],
-                           {n: (f"239.255.{base}.{n + 2}", port) for n in range(receivers // config.branching + 1)})
+        plan = AddressPlan(
+            addresses[0],
+            (f"239.255.{base}.1", port),
+            addresses[1:],
+            {n: (f"239.255.{base}.{n + 2}", port) for n in range(receivers // config.branching + 1)},
+        )
         built = build(cls, plan, config, random.Random(seed))
         endpoints: list[Endpoint] = [built.sender, *built.receivers]
         self.peers = [_Peer(e, s, a) for e, s, a in zip(endpoints, unicast, addresses, strict=True)]

@@ -11,8 +11,23 @@ from smocast.cli.main import main
 
 
 def test_classes_json_has_the_points_the_issue_asks_for(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["sim", "classes", "--classes", "A,H2", "--receivers", "5,30", "--loss", "0.1",
-                 "--packets", "150", "--branching", "5", "--json"])
+    code = main(
+        [
+            "sim",
+            "classes",
+            "--classes",
+            "A,H2",
+            "--receivers",
+            "5,30",
+            "--loss",
+            "0.1",
+            "--packets",
+            "150",
+            "--branching",
+            "5",
+            "--json",
+        ]
+    )
     assert code == 0
     report = json.loads(capsys.readouterr().out)
     points = report["points"]
@@ -25,10 +40,22 @@ def test_classes_json_has_the_points_the_issue_asks_for(capsys: pytest.CaptureFi
     assert "leader" in points[3]["measured"]["roles"] and "leader" not in points[2]["measured"]["roles"]
 
 
-def test_classes_runs_in_parallel_with_the_same_result_and_plots(tmp_path: Path,
-                                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    args = ["sim", "classes", "--classes", "N1,R", "--receivers", "8", "--loss", "0.1,0.25", "--packets", "100",
-            "--json"]
+def test_classes_runs_in_parallel_with_the_same_result_and_plots(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [
+        "sim",
+        "classes",
+        "--classes",
+        "N1,R",
+        "--receivers",
+        "8",
+        "--loss",
+        "0.1,0.25",
+        "--packets",
+        "100",
+        "--json",
+    ]
     assert main(args) == 0
     serial = json.loads(capsys.readouterr().out)
     figure = tmp_path / "classes.png"

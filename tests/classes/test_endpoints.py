@@ -66,8 +66,9 @@ def test_a_finite_buffer_stops_taking_packets_until_one_is_released() -> None:
 def test_a_receiver_acks_every_copy_and_delivers_once_in_order() -> None:
     receiver = ReceiverA(1, SOURCE, GROUP, CONFIG, random.Random(1))
     for seq in (1, 0, 1):
-        receiver.receive_packet(Packet(Kind.DATA, 0, seq, 1, flags=FLAG_FIN if seq == 1 else 0,
-                                       payload=bytes([seq])), SOURCE, 0.0)
+        receiver.receive_packet(
+            Packet(Kind.DATA, 0, seq, 1, flags=FLAG_FIN if seq == 1 else 0, payload=bytes([seq])), SOURCE, 0.0
+        )
     acks = _packets(receiver.datagrams_to_send(0.0))
     assert [(a.kind, a.seq) for a in acks] == [(Kind.ACK, 1), (Kind.ACK, 0), (Kind.ACK, 1)]
     events = _events(receiver)
@@ -165,8 +166,9 @@ def test_tree_layout_is_a_full_breadth_first_tree() -> None:
         tree.parent(101)
 
 
-@pytest.mark.parametrize("bad", [{"rto": 0.0}, {"buffer": 0}, {"branching": 0}, {"interval": -1.0},
-                                 {"heartbeat": 2.0, "heartbeat_max": 1.0}])
+@pytest.mark.parametrize(
+    "bad", [{"rto": 0.0}, {"buffer": 0}, {"branching": 0}, {"interval": -1.0}, {"heartbeat": 2.0, "heartbeat_max": 1.0}]
+)
 def test_bad_settings_are_config_errors(bad: dict[str, float]) -> None:
     with pytest.raises(ConfigError):
         ClassConfig(**bad)  # type: ignore[arg-type]

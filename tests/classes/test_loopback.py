@@ -12,8 +12,9 @@ from smocast.classes import ACK_BASED, CLASS_NAMES, ClassConfig
 
 pytestmark = pytest.mark.network
 
-CONFIG = ClassConfig(branching=2, buffer=32, rto=0.05, initial_distance=0.002, poll_idle=0.02,
-                     heartbeat=0.02, aggregate_delay=0.02)
+CONFIG = ClassConfig(
+    branching=2, buffer=32, rto=0.05, initial_distance=0.002, poll_idle=0.02, heartbeat=0.02, aggregate_delay=0.02
+)
 
 
 @pytest.mark.parametrize("cls", CLASS_NAMES)

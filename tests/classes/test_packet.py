@@ -24,10 +24,19 @@ from smocast.core.errors import LocalProtocolError, RemoteProtocolError
 U32 = st.integers(0, 0xFFFFFFFF)
 
 
-@given(kind=st.sampled_from(list(Kind)), node=U32, seq=U32, rnd=U32, aux=U32,
-       stamp=st.floats(allow_nan=False, allow_infinity=False), flags=st.integers(0, 3), payload=st.binary())
-def test_encode_then_decode_is_the_identity(kind: Kind, node: int, seq: int, rnd: int, aux: int, stamp: float,
-                                            flags: int, payload: bytes) -> None:
+@given(
+    kind=st.sampled_from(list(Kind)),
+    node=U32,
+    seq=U32,
+    rnd=U32,
+    aux=U32,
+    stamp=st.floats(allow_nan=False, allow_infinity=False),
+    flags=st.integers(0, 3),
+    payload=st.binary(),
+)
+def test_encode_then_decode_is_the_identity(
+    kind: Kind, node: int, seq: int, rnd: int, aux: int, stamp: float, flags: int, payload: bytes
+) -> None:
     packet = Packet(kind, node, seq, rnd, aux, stamp, flags, payload)
     assert decode(encode(packet)) == packet
 
@@ -43,9 +52,14 @@ def test_random_bytes_either_parse_or_raise_the_one_error(data: bytes) -> None:
 
 def test_each_kind_of_damage_is_a_packet_error_and_a_remote_error() -> None:
     good = encode(Packet(Kind.NAK, 3, 17, 2))
-    damaged = [good[:HEADER_SIZE - 1], b"\x00" + good[1:], good[:1] + b"\x09" + good[2:],
-               good[:2] + b"\x63" + good[3:], good[:3] + b"\x80" + good[4:],
-               good[:20] + b"\x7f\xf8" + bytes(6) + good[28:]]  # a NaN stamp
+    damaged = [
+        good[: HEADER_SIZE - 1],
+        b"\x00" + good[1:],
+        good[:1] + b"\x09" + good[2:],
+        good[:2] + b"\x63" + good[3:],
+        good[:3] + b"\x80" + good[4:],
+        good[:20] + b"\x7f\xf8" + bytes(6) + good[28:],
+    ]  # a NaN stamp
     for data in damaged:
         with pytest.raises(PacketError):
             decode(data)

@@ -33,6 +33,14 @@ def test_without_the_lost_packet_nobody_deadlocks() -> None:
     """The deadlock needs the loss: a buffer alone is not enough (the scenario is not rigged)."""
     spec = Theorem2Spec()
     for cls in ("N1", "N2"):
-        run = ClassRunSpec(cls, spec.receivers, 0.0, packets=spec.packets, config=spec.config(), delay=spec.delay,
-                           nak_buffer=spec.buffer, time_limit=spec.time_limit)
+        run = ClassRunSpec(
+            cls,
+            spec.receivers,
+            0.0,
+            packets=spec.packets,
+            config=spec.config(),
+            delay=spec.delay,
+            nak_buffer=spec.buffer,
+            time_limit=spec.time_limit,
+        )
         assert run_class(run).completed == spec.receivers

@@ -16,12 +16,38 @@ def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_sim_transfer_json(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["sim", "transfer", "--receivers", "10", "--size", "64K", "--loss", "0.05", "--ack-loss", "0.02",
-                 "--seed", "3", "--json"])
+    code = main(
+        [
+            "sim",
+            "transfer",
+            "--receivers",
+            "10",
+            "--size",
+            "64K",
+            "--loss",
+            "0.05",
+            "--ack-loss",
+            "0.02",
+            "--seed",
+            "3",
+            "--json",
+        ]
+    )
     report = json.loads(capsys.readouterr().out)
     assert code == 0
-    for key in ("receivers", "completed", "dropped", "all_identical", "bytes", "sim_time_s", "goodput_bps",
-                "segments", "acks_processed", "seed", "wall_time_s"):
+    for key in (
+        "receivers",
+        "completed",
+        "dropped",
+        "all_identical",
+        "bytes",
+        "sim_time_s",
+        "goodput_bps",
+        "segments",
+        "acks_processed",
+        "seed",
+        "wall_time_s",
+    ):
         assert key in report
     assert set(report["segments"]) == {"original", "repair_unicast", "repair_multicast"}
     assert report["receivers"] == 10 and report["completed"] == 10 and report["all_identical"]

@@ -68,8 +68,9 @@ def test_matches_a_set_of_bytes(pieces: list[tuple[int, int]], cut: int) -> None
     assert brute(list(r)) == {b for b in model if b >= cut}
 
 
-@given(st.lists(st.tuples(st.integers(0, 200), st.integers(1, 30)), max_size=15), st.integers(0, 150),
-       st.integers(1, 100))
+@given(
+    st.lists(st.tuples(st.integers(0, 200), st.integers(1, 30)), max_size=15), st.integers(0, 150), st.integers(1, 100)
+)
 def test_gaps_with_bytes_above_matches_brute_force(pieces: list[tuple[int, int]], start: int, span: int) -> None:
     r = RangeSet()
     for s, n in pieces:

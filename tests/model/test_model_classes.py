@@ -28,17 +28,20 @@ def test_hand_computed_costs_at_one_point() -> None:
     """Every class at p = 0.1, R = 100, written out from the equations of §4-§7 with unit costs."""
     p, r = 0.1, 100
     em, emb, q = expected_transmissions(p, r), expected_transmissions(p, 10), p / (1 - p)
-    assert role_costs("A", p, r) == pytest.approx({"sender": 1 + em + (em - 1) + r * (1 - p) * em,
-                                                   "receiver": (1 - p) * em * 2 + 1})
+    assert role_costs("A", p, r) == pytest.approx(
+        {"sender": 1 + em + (em - 1) + r * (1 - p) * em, "receiver": (1 - p) * em * 2 + 1}
+    )
     assert role_costs("N1", p, r) == pytest.approx({"sender": 1 + em + r * q, "receiver": (1 - p) * em + 1 + 2 * q})
-    assert role_costs("N2", p, r) == pytest.approx({"sender": 1 + em + (em - 1),
-                                                    "receiver": (1 - p) * em + 1 + q + (em - 1) / r})
+    assert role_costs("N2", p, r) == pytest.approx(
+        {"sender": 1 + em + (em - 1), "receiver": (1 - p) * em + 1 + q + (em - 1) / r}
+    )
     x1, y1 = 1 + emb + (emb - 1) + 10 * (1 - p) * emb, (1 - p) * emb * 2 + 1
     assert role_costs("H1", p, r) == pytest.approx({"sender": x1, "receiver": y1, "leader": x1 + y1 - 2})
     x2, y2 = 1 + emb + (emb - 1) + 10 * 0.1, (1 - p) * emb + 1 + q + (emb - 1) / 10 + 0.1
     assert role_costs("H2", p, r) == pytest.approx({"sender": x2, "receiver": y2, "leader": x2 + y2 - 2})
-    assert role_costs("R", p, r) == pytest.approx({"sender": 3 + 2 * q, "receiver": 3 + 2 * q,
-                                                   "token_site": 3 + 2 * q + (r - 1) * q * 2})
+    assert role_costs("R", p, r) == pytest.approx(
+        {"sender": 3 + 2 * q, "receiver": 3 + 2 * q, "token_site": 3 + 2 * q + (r - 1) * q * 2}
+    )
 
 
 @pytest.mark.parametrize("p", LOSSES)
@@ -155,33 +158,46 @@ def test_rejects_unknown_class_and_bad_costs() -> None:
 
 
 @settings(max_examples=150, deadline=None)
-@given(cls=st.sampled_from(CLASSES), p=st.floats(min_value=1e-4, max_value=0.6),
-       r=st.integers(min_value=1, max_value=10**6))
+@given(
+    cls=st.sampled_from(CLASSES),
+    p=st.floats(min_value=1e-4, max_value=0.6),
+    r=st.integers(min_value=1, max_value=10**6),
+)
 def test_throughput_is_positive_and_finite(cls: str, p: float, r: int) -> None:
     value = throughput(cls, p, r)
     assert 0.0 < value < math.inf
 
 
 @settings(max_examples=150, deadline=None)
-@given(cls=st.sampled_from(CLASSES), p=st.floats(min_value=1e-4, max_value=0.6),
-       r=st.integers(min_value=1, max_value=10**5), step=st.integers(min_value=1, max_value=1000))
+@given(
+    cls=st.sampled_from(CLASSES),
+    p=st.floats(min_value=1e-4, max_value=0.6),
+    r=st.integers(min_value=1, max_value=10**5),
+    step=st.integers(min_value=1, max_value=1000),
+)
 def test_throughput_never_rises_with_more_receivers(cls: str, p: float, r: int, step: int) -> None:
     assert throughput(cls, p, r + step) <= throughput(cls, p, r) * (1 + 1e-12)
 
 
 @settings(max_examples=100, deadline=None)
-@given(cls=st.sampled_from(CLASSES), r=st.integers(min_value=1, max_value=10**4),
-       p=st.floats(min_value=1e-3, max_value=0.4), step=st.floats(min_value=1e-3, max_value=0.2))
+@given(
+    cls=st.sampled_from(CLASSES),
+    r=st.integers(min_value=1, max_value=10**4),
+    p=st.floats(min_value=1e-3, max_value=0.4),
+    step=st.floats(min_value=1e-3, max_value=0.2),
+)
 def test_throughput_never_rises_with_more_loss(cls: str, r: int, p: float, step: float) -> None:
     assert throughput(cls, p + step, r) <= throughput(cls, p, r) * (1 + 1e-12)
 
 
 @settings(max_examples=100, deadline=None)
-@given(cls=st.sampled_from(CLASSES), p=st.floats(min_value=1e-3, max_value=0.5),
-       r=st.integers(min_value=1, max_value=10**4),
-       values=st.lists(st.floats(min_value=0.01, max_value=10), min_size=15, max_size=15))
+@given(
+    cls=st.sampled_from(CLASSES),
+    p=st.floats(min_value=1e-3, max_value=0.5),
+    r=st.integers(min_value=1, max_value=10**4),
+    values=st.lists(st.floats(min_value=0.01, max_value=10), min_size=15, max_size=15),
+)
 def test_throughput_is_positive_for_any_positive_costs(cls: str, p: float, r: int, values: list[float]) -> None:
-    names = ["X_f", "X_p", "X_a", "X_n", "X_t", "X_h", "X_pa", "Y_p", "Y_f", "Y_a", "Y_n", "Y_nr", "Y_t", "Y_h",
-             "Y_pa"]
+    names = ["X_f", "X_p", "X_a", "X_n", "X_t", "X_h", "X_pa", "Y_p", "Y_f", "Y_a", "Y_n", "Y_nr", "Y_t", "Y_h", "Y_pa"]
     costs = Costs().with_values(**dict(zip(names, values, strict=True)))
     assert 0.0 < throughput(cls, p, r, costs) < math.inf

@@ -114,8 +114,14 @@ def test_dual_reading_is_the_throughput_ratio_to_protocol_a() -> None:
 
 def test_point_serialises_with_clear_keys() -> None:
     point = supportable_receivers("H1", 0.1, 100.0, baseline_rate(0.1)).as_dict()
-    assert point == {"class": "H1", "p": 0.1, "speed": 100.0, "supportable_receivers": None, "unbounded": True,
-                     "at_search_limit": False}
+    assert point == {
+        "class": "H1",
+        "p": 0.1,
+        "speed": 100.0,
+        "supportable_receivers": None,
+        "unbounded": True,
+        "at_search_limit": False,
+    }
 
 
 @pytest.mark.parametrize(("speed", "rate", "limit"), [(0.0, 0.3, 10), (1.0, -1.0, 10), (1.0, 0.3, 0)])
@@ -125,8 +131,11 @@ def test_rejects_bad_arguments(speed: float, rate: float, limit: int) -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(cls=st.sampled_from(CLASSES), p=st.floats(min_value=1e-3, max_value=0.5),
-       r=st.integers(min_value=1, max_value=10**5))
+@given(
+    cls=st.sampled_from(CLASSES),
+    p=st.floats(min_value=1e-3, max_value=0.5),
+    r=st.integers(min_value=1, max_value=10**5),
+)
 def test_speed_required_for_r_supports_at_least_r(cls: str, p: float, r: int) -> None:
     rate = baseline_rate(p)
     point = supportable_receivers(cls, p, relative_speed_required(cls, p, r, rate), rate)

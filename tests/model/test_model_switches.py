@@ -13,8 +13,13 @@ FULL_NAKS = ModelOptions(received_nak_cost="y_n")
 
 def test_defaults_are_the_references() -> None:
     assert ModelOptions().as_dict() == {
-        "received_nak_cost": "y_nr", "h2_periodic_cost": "per_child", "ring_load": "token_site",
-        "ring_source_pays_recovery": True, "ring_ack_at_every_receiver": True, "h1_ack_costs": "local"}
+        "received_nak_cost": "y_nr",
+        "h2_periodic_cost": "per_child",
+        "ring_load": "token_site",
+        "ring_source_pays_recovery": True,
+        "ring_ack_at_every_receiver": True,
+        "h1_ack_costs": "local",
+    }
     assert Costs().Y_nr == 0.0
 
 
@@ -71,8 +76,9 @@ def test_rotating_token_averages_the_ring_and_overtakes_tree_napp(p: float) -> N
     assert set(roles) == {"sender", "receiver"}
     assert roles["receiver"] == pytest.approx(base["token_site"] / r + (1 - 1 / r) * base["receiver"])
     # O(1) instead of Θ(1/(R q)) ...
-    assert throughput("R", p, 10**6, options=rotating) == pytest.approx(throughput("R", p, 10**4, options=rotating),
-                                                                         rel=1e-3)
+    assert throughput("R", p, 10**6, options=rotating) == pytest.approx(
+        throughput("R", p, 10**4, options=rotating), rel=1e-3
+    )
     # ... which would make the ring beat tree-NAPP: the contradiction that makes it a non-default.
     assert throughput("R", p, r, options=rotating) > throughput("H2", p, r) > throughput("R", p, r)
 
@@ -113,9 +119,16 @@ def test_h1_ack_symbols() -> None:
     assert role_costs("H1", p, 7, costs, global_acks) == pytest.approx(role_costs("A", p, 7, costs))
 
 
-@pytest.mark.parametrize(("name", "value"), [("received_nak_cost", "yes"), ("h2_periodic_cost", "B"),
-                                             ("ring_load", "token"), ("h1_ack_costs", "x_h"),
-                                             ("ring_source_pays_recovery", "no")])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("received_nak_cost", "yes"),
+        ("h2_periodic_cost", "B"),
+        ("ring_load", "token"),
+        ("h1_ack_costs", "x_h"),
+        ("ring_source_pays_recovery", "no"),
+    ],
+)
 def test_rejects_unknown_switch_values(name: str, value: str) -> None:
     with pytest.raises(ConfigError, match=name):
         ModelOptions(**{name: value})  # type: ignore[arg-type]

@@ -48,7 +48,8 @@ def test_bounds_hold_at_every_tabulated_point(p: float, receivers: int, _expecte
 @pytest.mark.parametrize("receivers", [*range(1, 21)])
 def test_series_equals_alternating_sum_for_small_groups(p: float, receivers: int) -> None:
     assert expected_transmissions(p, receivers) == pytest.approx(
-        expected_transmissions_alternating(p, receivers), abs=1e-12)
+        expected_transmissions_alternating(p, receivers), abs=1e-12
+    )
 
 
 def test_single_receiver_is_geometric() -> None:
@@ -118,8 +119,11 @@ def test_increasing_in_receivers(p: float, receivers: int) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(p=st.floats(min_value=1e-4, max_value=0.5), step=st.floats(min_value=1e-4, max_value=0.1),
-       receivers=st.integers(min_value=1, max_value=100_000))
+@given(
+    p=st.floats(min_value=1e-4, max_value=0.5),
+    step=st.floats(min_value=1e-4, max_value=0.1),
+    receivers=st.integers(min_value=1, max_value=100_000),
+)
 def test_increasing_in_loss(p: float, step: float, receivers: int) -> None:
     assert expected_transmissions(p + step, receivers) > expected_transmissions(p, receivers)
 
@@ -135,4 +139,5 @@ def test_bounds_hold_everywhere(p: float, receivers: int) -> None:
 @given(p=st.floats(min_value=1e-3, max_value=0.9), receivers=st.integers(min_value=1, max_value=20))
 def test_alternating_agrees_on_random_points(p: float, receivers: int) -> None:
     assert expected_transmissions(p, receivers) == pytest.approx(
-        expected_transmissions_alternating(p, receivers), abs=1e-12)
+        expected_transmissions_alternating(p, receivers), abs=1e-12
+    )

@@ -45,8 +45,12 @@ class Recorder:
         return None
 
 
-def build(receivers: int, shared_loss: float = 0.0, subtree_size: int = 0, cpu: CpuModel | None = None,
-          ) -> tuple[Simulator, Network, Host, list[Host]]:
+def build(
+    receivers: int,
+    shared_loss: float = 0.0,
+    subtree_size: int = 0,
+    cpu: CpuModel | None = None,
+) -> tuple[Simulator, Network, Host, list[Host]]:
     sim = Simulator()
     rng = random.Random(3)
     net = Network(sim, GROUP)
@@ -93,7 +97,7 @@ def test_loss_on_a_shared_subtree_is_correlated() -> None:
     sim.run()
     received = [{g[0] for g in h.endpoint.got} for h in hosts]  # type: ignore[attr-defined]
     for subtree in range(4):
-        members = received[subtree * 10:(subtree + 1) * 10]
+        members = received[subtree * 10 : (subtree + 1) * 10]
         assert all(m == members[0] for m in members)  # same losses within a subtree
     assert received[0] != received[10]
     assert 60 < len(received[0]) < 140

@@ -94,8 +94,7 @@ def test_backpressure_travels_up_while_the_downstream_holds_data() -> None:
     node = RelayNode(upstream, downstream)
     full = upstream.window
     for i in range(30):  # 30 x 1400 bytes arrive; nobody downstream has acked them yet
-        upstream.receive_packet(Packet(PacketType.DATA, 1, 0, i * 1400, payload=bytes(1400), ack_every=1),
-                                server, 1.1)
+        upstream.receive_packet(Packet(PacketType.DATA, 1, 0, i * 1400, payload=bytes(1400), ack_every=1), server, 1.1)
         for event in iter(upstream.next_event, None):
             node.on_upstream_event(event, 1.1)
     node.sync()

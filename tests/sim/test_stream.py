@@ -59,16 +59,16 @@ def test_cli_json_has_the_figure7_fields(capsys: pytest.CaptureFixture[str]) -> 
     code = main(["sim", "stream", "--receivers", "5", "--packets", "200", "--loss", "0.05", "--json"])
     assert code == 0
     report = json.loads(capsys.readouterr().out)
-    for key in ("perceived_loss", "network_loss", "udp_perceived_loss", "skipped_bytes", "latency_ms",
-                "jitter_ms"):
+    for key in ("perceived_loss", "network_loss", "udp_perceived_loss", "skipped_bytes", "latency_ms", "jitter_ms"):
         assert key in report
     assert set(report["latency_ms"]) == {"p50", "p90", "p99", "max"}
 
 
 def test_cli_sweep_and_plot(tmp_path: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "f7.png"  # type: ignore[operator]
-    code = main(["sim", "stream", "--receivers", "4", "--packets", "100", "--loss", "0.02,0.1", "--json",
-                 "--plot", str(out)])
+    code = main(
+        ["sim", "stream", "--receivers", "4", "--packets", "100", "--loss", "0.02,0.1", "--json", "--plot", str(out)]
+    )
     assert code == 0
     points = json.loads(capsys.readouterr().out)["points"]
     assert [p["loss"] for p in points] == [0.02, 0.1]

@@ -48,8 +48,15 @@ def test_a_receiver_that_hangs_at_one_eighth_is_dropped_and_the_rest_complete() 
 
 
 def test_late_joiner_in_continuous_mode_starts_at_the_current_sequence() -> None:
-    spec = TransferSpec(receivers=4, size=400_000, continuous=True, source_rate=200_000, late_joiners=1,
-                        late_join_at=0.8, path=PathSpec(loss=0.02))
+    spec = TransferSpec(
+        receivers=4,
+        size=400_000,
+        continuous=True,
+        source_rate=200_000,
+        late_joiners=1,
+        late_join_at=0.8,
+        path=PathSpec(loss=0.02),
+    )
     result = run_transfer(spec)
     late = result.outcomes[-1]
     assert late.start is not None and 100_000 < late.start < 300_000
@@ -90,16 +97,18 @@ def test_same_seed_same_result() -> None:
 
 
 def test_a_busy_source_loses_acks_but_still_delivers() -> None:
-    spec = TransferSpec(receivers=100, size=200_000, source_cpu_per_packet=100e-6, source_cpu_queue=200,
-                        path=PathSpec(rate=None))
+    spec = TransferSpec(
+        receivers=100, size=200_000, source_cpu_per_packet=100e-6, source_cpu_queue=200, path=PathSpec(rate=None)
+    )
     report = run_transfer(spec).as_json()
     assert report["source_cpu_drops"] > 0
     assert report["all_identical"] and report["completed"] == 100
 
 
 def test_an_overloaded_source_stalls_some_receivers_as_the_paper_saw_at_1500() -> None:
-    spec = TransferSpec(receivers=100, size=200_000, source_cpu_per_packet=300e-6, source_cpu_queue=50,
-                        path=PathSpec(rate=None))
+    spec = TransferSpec(
+        receivers=100, size=200_000, source_cpu_per_packet=300e-6, source_cpu_queue=50, path=PathSpec(rate=None)
+    )
     result = run_transfer(spec)
     report = result.as_json()
     assert report["dropped"] > 0

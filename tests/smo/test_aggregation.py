@@ -54,8 +54,14 @@ class Model:
 
 
 def build(n: int, policy: str) -> Channel:
-    config = ChannelConfig(mss=MSS, min_receivers=n, pacing=False, window_policy=WindowPolicy.parse(policy),
-                           max_window=1 << 20, retain_limit=1 << 20)
+    config = ChannelConfig(
+        mss=MSS,
+        min_receivers=n,
+        pacing=False,
+        window_policy=WindowPolicy.parse(policy),
+        max_window=1 << 20,
+        retain_limit=1 << 20,
+    )
     channel = Channel(("232.0.0.1", 1), config, random.Random(0))
     for i in range(n):
         channel.receive_packet(Packet(PacketType.SYN, 1, i + 1, tsval=5), addr(i), 1.0)
@@ -76,8 +82,10 @@ def right_edge_brute(channel: Channel) -> int | None:
 @given(
     n=st.integers(1, 8),
     policy=st.sampled_from(["slowest", "quorum:0.5", "quorum:0.75", "quorum:1"]),
-    ops=st.lists(st.tuples(st.sampled_from(["ack", "ack", "ack", "drop", "write"]), st.integers(0, 50),
-                           st.integers(1, 6)), max_size=60),
+    ops=st.lists(
+        st.tuples(st.sampled_from(["ack", "ack", "ack", "drop", "write"]), st.integers(0, 50), st.integers(1, 6)),
+        max_size=60,
+    ),
 )
 def test_window_edge_and_base_match_brute_force(n: int, policy: str, ops: list[tuple[str, int, int]]) -> None:
     channel = build(n, policy)
@@ -135,5 +143,6 @@ def test_buffer_policy_never_holds_more_than_its_limit(n: int, limit_segments: i
     channel.handle_timer(2.0)  # the sweep resets whoever needs data no longer held
     dropped = [e for e in iter(channel.next_event, None) if isinstance(e, ReceiverDropped)]
     assert {(d.address, d.reason) for d in dropped} == {
-        (addr(i), DropReason.FELL_BEHIND) for i in range(n) if una[i] < base}
+        (addr(i), DropReason.FELL_BEHIND) for i in range(n) if una[i] < base
+    }
     assert base == 0 or addr(0) in {d.address for d in dropped}

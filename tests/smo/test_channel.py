@@ -48,8 +48,9 @@ class Harness:
             self.events.append(e)
         return out
 
-    def ack(self, i: int, ack: int, sack: tuple[tuple[int, int], ...] = (), tsecr: int = 0,
-            window: int = 1 << 24) -> list[tuple[Packet, Address, bool]]:
+    def ack(
+        self, i: int, ack: int, sack: tuple[tuple[int, int], ...] = (), tsecr: int = 0, window: int = 1 << 24
+    ) -> list[tuple[Packet, Address, bool]]:
         packet = Packet(PacketType.ACK, 1, i + 1, ack=ack, window=window, tsecr=tsecr, sack=sack)
         self.channel.receive_datagram(encode(packet), peer(i), self.now)
         return self.pump()
@@ -201,8 +202,9 @@ def test_excessive_rtt_is_dropped_by_the_sweep() -> None:
 
 
 def test_cwnd_floor_rule() -> None:
-    h = Harness(2, drop_rules=DropRules(cwnd_floor=3 * MSS, cwnd_floor_time=0.5, progress_timeout=None),
-                sweep_interval=0.1)
+    h = Harness(
+        2, drop_rules=DropRules(cwnd_floor=3 * MSS, cwnd_floor_time=0.5, progress_timeout=None), sweep_interval=0.1
+    )
     h.channel.write(bytes(20 * MSS))
     h.pump()
     for _ in range(15):

@@ -35,8 +35,9 @@ def drain(rx: Receiver) -> list[object]:
 
 def data(seq: int, payload: bytes, sent_at: float, start: bool = False, repair: bool = False) -> Packet:
     kind = PacketType.REPAIR if repair else PacketType.DATA
-    return Packet(kind, 1, 0, seq, tsval=timestamp(sent_at), flags=FLAG_MSG_START if start else 0, ack_every=1,
-                  payload=payload)
+    return Packet(
+        kind, 1, 0, seq, tsval=timestamp(sent_at), flags=FLAG_MSG_START if start else 0, ack_every=1, payload=payload
+    )
 
 
 def acks(rx: Receiver, now: float) -> list[int]:
@@ -126,7 +127,7 @@ def test_framer_cuts_messages_across_chunks() -> None:
     stream = frame(b"hello") + frame(b"") + frame(b"world" * 100)
     out = []
     for i in range(0, len(stream), 7):
-        messages, discarded = framer.feed(i, stream[i:i + 7], i == 0)
+        messages, discarded = framer.feed(i, stream[i : i + 7], i == 0)
         assert discarded == 0
         out += messages
     assert [m for _, m in out] == [b"hello", b"", b"world" * 100]

@@ -13,7 +13,7 @@ from smocast.smo.reassembly import Reassembly
 def test_any_arrival_order_delivers_each_byte_once(seed: int, count: int, dups: int, resegment: bool) -> None:
     rng = random.Random(seed)
     data = rng.randbytes(count * 10)
-    pieces = [(i * 10, data[i * 10:(i + 1) * 10]) for i in range(count)]
+    pieces = [(i * 10, data[i * 10 : (i + 1) * 10]) for i in range(count)]
     if resegment:  # overlapping pieces of different sizes, as repairs cut differently might be
         for _ in range(count):
             a = rng.randrange(len(data))

@@ -31,8 +31,12 @@ def test_receivers_talk_back_and_the_source_repeats_it_to_all() -> None:
 
 
 def test_an_idle_source_keeps_receivers_with_heartbeats() -> None:
-    fake = FakeNet(ChannelConfig(min_receivers=2, keepalive=1.0), receivers=2, seed=5,
-                   receiver_config=ReceiverConfig(source_timeout=3.0))
+    fake = FakeNet(
+        ChannelConfig(min_receivers=2, keepalive=1.0),
+        receivers=2,
+        seed=5,
+        receiver_config=ReceiverConfig(source_timeout=3.0),
+    )
     fake.channel.write(b"x" * 3000)
     fake.run(until=12.0)  # idle for about ten seconds after the data
     assert all(peer.reset is None for peer in fake.peers)
@@ -40,8 +44,12 @@ def test_an_idle_source_keeps_receivers_with_heartbeats() -> None:
 
 
 def test_a_receiver_gives_up_a_silent_source() -> None:
-    fake = FakeNet(ChannelConfig(min_receivers=1, keepalive=None), receivers=1, seed=6,
-                   receiver_config=ReceiverConfig(source_timeout=2.0))
+    fake = FakeNet(
+        ChannelConfig(min_receivers=1, keepalive=None),
+        receivers=1,
+        seed=6,
+        receiver_config=ReceiverConfig(source_timeout=2.0),
+    )
     fake.channel.write(b"x" * 3000)
     fake.run(until=10.0)
     (peer,) = fake.peers
@@ -50,10 +58,13 @@ def test_a_receiver_gives_up_a_silent_source() -> None:
 
 def test_a_receiver_resumes_below_the_buffer_from_history() -> None:
     data = random.Random(1).randbytes(400_000)
-    fake = FakeNet(ChannelConfig(min_receivers=2, admission="wait"), receivers=2, seed=7,
-                   net=Terrible(drop=0.03))
-    fake.channel = type(fake.channel)(fake.channel.group, fake.channel.config, random.Random(2),
-                                      history=lambda offset, length: data[offset:offset + length])
+    fake = FakeNet(ChannelConfig(min_receivers=2, admission="wait"), receivers=2, seed=7, net=Terrible(drop=0.03))
+    fake.channel = type(fake.channel)(
+        fake.channel.group,
+        fake.channel.config,
+        random.Random(2),
+        history=lambda offset, length: data[offset : offset + length],
+    )
     for peer in fake.peers:  # reconnect to the new channel
         peer.receiver.state = type(peer.receiver.state).IDLE
         peer.receiver.connect(fake.now)
@@ -62,8 +73,9 @@ def test_a_receiver_resumes_below_the_buffer_from_history() -> None:
     fake.run(until=3.0, stop=lambda: fake.channel.buffer_base > 200_000)
     assert fake.channel.buffer_base > 100_000
     resumed = fake.add_receiver(connect=False)
-    resumed.receiver = type(resumed.receiver)(resumed.receiver.server, ReceiverConfig(resume_from=50_000),
-                                              random.Random(9))
+    resumed.receiver = type(resumed.receiver)(
+        resumed.receiver.server, ReceiverConfig(resume_from=50_000), random.Random(9)
+    )
     resumed.receiver.connect(fake.now)
     fake.run(until=120.0, stop=fake.finished)
     assert resumed.start == 50_000 and resumed.reset is None and resumed.ended

@@ -95,8 +95,9 @@ def start(tb: Testbed, host: int, script: str, *args: object) -> subprocess.Pope
     return proc
 
 
-def start_receiver(tb: Testbed, host: int, sockets: int = 1, deadline: float = 10.0,
-                   source: str = "") -> subprocess.Popen[str]:
+def start_receiver(
+    tb: Testbed, host: int, sockets: int = 1, deadline: float = 10.0, source: str = ""
+) -> subprocess.Popen[str]:
     """A receiver of GROUP on ``host`` with ``sockets`` sockets, joined when this returns.
 
     With ``source`` it joins only that sender (source-specific multicast, IGMPv3).

@@ -30,14 +30,17 @@ def test_plain_prefixes_are_accepted(good: str) -> None:
 def test_names_and_addresses_need_no_root() -> None:
     tb = Testbed("lab")
     assert (tb.namespace("h3"), tb.namespace("lab-h3"), tb.address(0), tb.address(254)) == (
-        "lab-h3", "lab-h3", "10.77.0.1", "10.77.0.255")
+        "lab-h3",
+        "lab-h3",
+        "10.77.0.1",
+        "10.77.0.255",
+    )
     assert tb.address(255) == "10.77.1.0"
     with pytest.raises(TestbedError, match="no host"):
         tb.namespace("sw")
 
 
-def test_without_root_every_action_says_so(monkeypatch: pytest.MonkeyPatch,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_without_root_every_action_says_so(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     with pytest.raises(TestbedUnavailable, match="smocast testbed needs root to create network namespaces"):
         Testbed("smc").up(2)

@@ -42,8 +42,9 @@ def test_loss_is_rounded_to_one_in_a_thousand(prefix: str) -> None:
 def test_rate_puts_a_tbf_with_that_rate_on_every_host(prefix: str) -> None:
     with Testbed(prefix).running(hosts=3, rate="100mbit") as tb:
         for i in range(3):
-            shown = tb.exec(i, ["tc", "qdisc", "show", "dev", tb.interface], capture_output=True, text=True,
-                            check=True).stdout
+            shown = tb.exec(
+                i, ["tc", "qdisc", "show", "dev", tb.interface], capture_output=True, text=True, check=True
+            ).stdout
             assert "qdisc tbf" in shown and "rate 100Mbit" in shown, shown
         assert {h.rate_bps for h in tb.status().hosts} == {100e6}
         assert queue_limit(tb, 0) > 2 * int(Path("/proc/sys/net/core/wmem_max").read_text())
@@ -57,8 +58,9 @@ def test_rate_can_change_per_host_and_inbound(prefix: str) -> None:
         tb.set_rate(1, "10mbit", inbound=True)
         host = tb.status().hosts[1]
         assert (host.rate_bps, host.inbound_rate_bps) == (20e6, 10e6)
-        switch = subprocess.run(["tc", "-n", tb.layout.switch, "qdisc", "show", "dev", "p1"], capture_output=True,
-                                text=True, check=True).stdout
+        switch = subprocess.run(
+            ["tc", "-n", tb.layout.switch, "qdisc", "show", "dev", "p1"], capture_output=True, text=True, check=True
+        ).stdout
         assert "rate 10Mbit" in switch
         tb.set_rate(1, None)
         assert tb.status().hosts[1].rate_bps is None
@@ -66,7 +68,8 @@ def test_rate_can_change_per_host_and_inbound(prefix: str) -> None:
 
 def queue_limit(tb: Testbed, host: int) -> float:
     """The tbf queue limit in bytes, from the latency tc reports: limit = rate * latency + burst."""
-    out = tb.exec(host, ["tc", "-j", "qdisc", "show", "dev", tb.interface], capture_output=True, text=True,
-                  check=True).stdout
+    out = tb.exec(
+        host, ["tc", "-j", "qdisc", "show", "dev", tb.interface], capture_output=True, text=True, check=True
+    ).stdout
     options = json.loads(out)[0]["options"]
     return float(options["rate"]) * options["lat"] / 1e6 + options["burst"]

@@ -40,13 +40,16 @@ def test_up_creates_hosts_that_reach_each_other_and_down_removes_them(prefix: st
 
 @pytest.mark.root
 def test_down_after_a_crash_removes_namespaces_and_their_processes(prefix: str) -> None:
-    crash = (f"import os, subprocess\nfrom smocast.testbed import Testbed\ntb = Testbed({prefix!r}).up(2)\n"
-             "p = tb.popen(1, ['sh', '-c', 'echo started; exec sleep 60'], stdout=subprocess.PIPE)\n"
-             "p.stdout.readline()\nos._exit(3)\n")
+    crash = (
+        f"import os, subprocess\nfrom smocast.testbed import Testbed\ntb = Testbed({prefix!r}).up(2)\n"
+        "p = tb.popen(1, ['sh', '-c', 'echo started; exec sleep 60'], stdout=subprocess.PIPE)\n"
+        "p.stdout.readline()\nos._exit(3)\n"
+    )
     assert subprocess.run([sys.executable, "-c", crash], check=False).returncode == 3
     assert len(ours(prefix)) == 3
-    pids = subprocess.run(["ip", "netns", "pids", f"{prefix}-h1"], capture_output=True, text=True,
-                          check=True).stdout.split()
+    pids = subprocess.run(
+        ["ip", "netns", "pids", f"{prefix}-h1"], capture_output=True, text=True, check=True
+    ).stdout.split()
     assert pids, "the left-over process should still run inside the namespace"
     assert len(Testbed(prefix).down()) == 3  # a fresh object: no state from the crashed one
     assert ours(prefix) == set()

@@ -24,8 +24,13 @@ def test_multicast_from_host_0_reaches_every_joined_socket(prefix: str) -> None:
 @pytest.mark.root
 def test_hosts_speak_igmpv3_so_source_specific_joins_work(prefix: str) -> None:
     with Testbed(prefix).running(hosts=4) as tb:
-        version = tb.exec(1, ["cat", f"/proc/sys/net/ipv4/conf/{tb.interface}/force_igmp_version"],
-                          capture_output=True, text=True, check=True).stdout
+        version = tb.exec(
+            1,
+            ["cat", f"/proc/sys/net/ipv4/conf/{tb.interface}/force_igmp_version"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         assert version.strip() == "3"
         from_sender = mcast.start_receiver(tb, 1, source=tb.address(0))
         from_other = mcast.start_receiver(tb, 2, source=tb.address(3), deadline=1.0)

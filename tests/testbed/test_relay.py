@@ -87,25 +87,73 @@ def start(tb: Testbed, started: list[subprocess.Popen[str]], host: int, *argv: s
     return proc
 
 
-def start_hierarchy(tb: Testbed, started: list[subprocess.Popen[str]], path: Path, out: Path,
-                    leaf_options: dict[int, list[str]]) -> tuple[dict[int, subprocess.Popen[str]], list[Receiver]]:
+def start_hierarchy(
+    tb: Testbed, started: list[subprocess.Popen[str]], path: Path, out: Path, leaf_options: dict[int, list[str]]
+) -> tuple[dict[int, subprocess.Popen[str]], list[Receiver]]:
     """Root on h0, relays on h1 and h2, a receiver on each of h3-h8; returns (servers by host, receivers)."""
     root = server(tb, 0)
-    procs = {0: start(tb, started, 0, "send", str(path), "--group", root.group, "--bind", root.address, "--json",
-                      "--wait", "60s", "--min-receivers", "2", "--progress-timeout", "8s")}
+    procs = {
+        0: start(
+            tb,
+            started,
+            0,
+            "send",
+            str(path),
+            "--group",
+            root.group,
+            "--bind",
+            root.address,
+            "--json",
+            "--wait",
+            "60s",
+            "--min-receivers",
+            "2",
+            "--progress-timeout",
+            "8s",
+        )
+    }
     wait_bound(tb, root, procs[0])
     for host in LEAVES:
         relay = server(tb, host)
-        procs[host] = start(tb, started, host, "relay", "--upstream", root.address, "--upstream-group", root.group,
-                            "--group", relay.group, "--bind", relay.address, "--min-receivers", "3", "--json")
+        procs[host] = start(
+            tb,
+            started,
+            host,
+            "relay",
+            "--upstream",
+            root.address,
+            "--upstream-group",
+            root.group,
+            "--group",
+            relay.group,
+            "--bind",
+            relay.address,
+            "--min-receivers",
+            "3",
+            "--json",
+        )
         wait_bound(tb, relay, procs[host])
     receivers = []
     for relay_host, hosts in LEAVES.items():
         relay = server(tb, relay_host)
         for host in hosts:
             (out / f"h{host}").mkdir()
-            proc = start(tb, started, host, "recv", "--server", relay.address, "--group", relay.group,
-                         "-o", str(out / f"h{host}"), "--json", "--timeout", "30s", *leaf_options.get(relay_host, []))
+            proc = start(
+                tb,
+                started,
+                host,
+                "recv",
+                "--server",
+                relay.address,
+                "--group",
+                relay.group,
+                "-o",
+                str(out / f"h{host}"),
+                "--json",
+                "--timeout",
+                "30s",
+                *leaf_options.get(relay_host, []),
+            )
             receivers.append(Receiver(host, out / f"h{host}", proc))
     return procs, receivers
 
@@ -133,8 +181,7 @@ def test_a_file_is_byte_identical_at_every_leaf_of_two_relays(rly_prefix: str, t
         assert (sent.report["receivers"], sent.report["completed"], sent.report["sha256"]) == (2, 2, digest)
 
 
-def test_the_receivers_of_a_killed_relay_fail_over_and_finish_byte_identical(rly_prefix: str,
-                                                                               tmp_path: Path) -> None:
+def test_the_receivers_of_a_killed_relay_fail_over_and_finish_byte_identical(rly_prefix: str, tmp_path: Path) -> None:
     """Relay h1 is killed once its receivers hold part of the file: they resume at relay h2 (from its
     history), else at the root, and every one of the six still ends with the exact file.
 

@@ -29,7 +29,6 @@ START_LIMIT = 20.0  # seconds for the sender to bind its port
 RUN_LIMIT = 150.0  # seconds any one command may run before the test gives up on it
 
 
-
 def udp_port_bound(tb: Testbed, host: int, port: int) -> bool:
     """Is a UDP socket bound to ``port`` in the host? Read from /proc, without binding a probe
     socket: a probe that binds the port races with the server binding it."""
@@ -65,13 +64,18 @@ def write_payload(path: Path, size: int, seed: int) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-
 def start_sender(tb: Testbed, started: list[subprocess.Popen[str]], path: Path, *options: str) -> str:
     """Start ``smocast send`` on host 0, bound to its testbed address; return once its port is bound."""
     address = tb.address(0)
-    proc = tb.popen(0, smocast("send", str(path), "--group", GROUP, "--bind", f"{address}:{PORT}", "--json",
-                               "--wait", "60s", *options),
-                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = tb.popen(
+        0,
+        smocast(
+            "send", str(path), "--group", GROUP, "--bind", f"{address}:{PORT}", "--json", "--wait", "60s", *options
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     started.append(proc)
     deadline = time.monotonic() + START_LIMIT
     while not udp_port_bound(tb, 0, PORT):
@@ -81,16 +85,29 @@ def start_sender(tb: Testbed, started: list[subprocess.Popen[str]], path: Path, 
     return f"{address}:{PORT}"
 
 
-def start_receivers(tb: Testbed, started: list[subprocess.Popen[str]], server: str, hosts: range,
-                    per_host: int, root: Path, *options: str) -> list[Receiver]:
+def start_receivers(
+    tb: Testbed,
+    started: list[subprocess.Popen[str]],
+    server: str,
+    hosts: range,
+    per_host: int,
+    root: Path,
+    *options: str,
+) -> list[Receiver]:
     receivers = []
     for host in hosts:
         for k in range(per_host):
             out = root / f"h{host}r{k}"
             out.mkdir()
-            proc = tb.popen(host, smocast("recv", "--server", server, "--group", GROUP, "-o", str(out), "--json",
-                                          "--timeout", "30s", *options),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            proc = tb.popen(
+                host,
+                smocast(
+                    "recv", "--server", server, "--group", GROUP, "-o", str(out), "--json", "--timeout", "30s", *options
+                ),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
             started.append(proc)
             receivers.append(Receiver(host, out, proc))
     return receivers
@@ -115,8 +132,9 @@ def assert_identical(rx: Receiver, digest: str, name: str) -> None:
 
 
 @pytest.mark.root
-def test_twenty_megabytes_at_two_percent_loss_reach_twelve_receivers_byte_identical(prefix: str,
-                                                                                      tmp_path: Path) -> None:
+def test_twenty_megabytes_at_two_percent_loss_reach_twelve_receivers_byte_identical(
+    prefix: str, tmp_path: Path
+) -> None:
     """1 sender, 4 receiver hosts with 3 receivers each, 2% loss on every receiver's link."""
     path = tmp_path / "payload.bin"
     digest = write_payload(path, 20 << 20, seed=61)
@@ -144,8 +162,9 @@ def test_quorum_lets_the_others_finish_when_a_receiver_host_is_cut_off(prefix: s
     path = tmp_path / "payload.bin"
     digest = write_payload(path, 8 << 20, seed=62)
     with Testbed(prefix).running(hosts=5, rate="20mbit") as tb, processes() as started:
-        server = start_sender(tb, started, path, "--min-receivers", "12", "--policy", "quorum:0.75",
-                              "--progress-timeout", "10s")
+        server = start_sender(
+            tb, started, path, "--min-receivers", "12", "--policy", "quorum:0.75", "--progress-timeout", "10s"
+        )
         receivers = start_receivers(tb, started, server, range(1, 5), 3, tmp_path, "--idle-timeout", "5s")
         wait_for_progress(receivers)
         tb.cut(4)

@@ -104,7 +104,7 @@ def test_specific_errors_say_what_is_wrong() -> None:
 
 def test_inverted_sack_block_is_rejected() -> None:
     data = bytearray(encode(Packet(PacketType.ACK, 1, sack=((10, 20),))))
-    data[HEADER_SIZE:HEADER_SIZE + 16] = (20).to_bytes(8, "big") + (10).to_bytes(8, "big")
+    data[HEADER_SIZE : HEADER_SIZE + 16] = (20).to_bytes(8, "big") + (10).to_bytes(8, "big")
     with pytest.raises(DecodeError, match="SACK"):
         decode(bytes(data))
 

@@ -36,8 +36,9 @@ burst per wake-up, so the sans-IO default of 10 segments would cap the rate near
 
 
 class _Closable(Protocol):
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None: ...
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
 
 
 T = TypeVar("T", bound=_Closable)
@@ -57,16 +58,25 @@ class Opening(Generic[T]):
         self._opened = await self._opener()
         return self._opened
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self._opened is not None:
             await self._opened.__aexit__(exc_type, exc, tb)
 
 
-def open_channel(group: AddressLike, bind: AddressLike | None = None, *, interface: str | None = None,
-                 ttl: int = 1, max_unsent: int | None = None, config: ChannelConfig | None = None,
-                 rng: random.Random | None = None, history: History | None = None,
-                 **options: Any) -> Opening[AsyncChannel]:
+def open_channel(
+    group: AddressLike,
+    bind: AddressLike | None = None,
+    *,
+    interface: str | None = None,
+    ttl: int = 1,
+    max_unsent: int | None = None,
+    config: ChannelConfig | None = None,
+    rng: random.Random | None = None,
+    history: History | None = None,
+    **options: Any,
+) -> Opening[AsyncChannel]:
     """Open the source of channel (S, G): bind ``bind`` (default ``0.0.0.0:<group port>``) and
     multicast to ``group``.
 
@@ -87,15 +97,32 @@ def open_channel(group: AddressLike, bind: AddressLike | None = None, *, interfa
     if config is None:
         options.setdefault("pacing_burst_segments", PACING_BURST_SEGMENTS)
     cfg = channel_config(config, **options)
-    channel = AsyncChannel(group_address, bind=bind_address, interface=interface, ttl=ttl, config=cfg,
-                           max_unsent=max_unsent, rng=rng, history=history)
+    channel = AsyncChannel(
+        group_address,
+        bind=bind_address,
+        interface=interface,
+        ttl=ttl,
+        config=cfg,
+        max_unsent=max_unsent,
+        rng=rng,
+        history=history,
+    )
     return Opening(channel._open)
 
 
-def connect(server: AddressLike, group: AddressLike, *, source: str | None = None, interface: str | None = None,
-            linger: float = DEFAULT_LINGER, max_buffered: int | None = None, idle_timeout: float | None = None,
-            config: ReceiverConfig | None = None, rng: random.Random | None = None,
-            **options: Any) -> Opening[AsyncReceiver]:
+def connect(
+    server: AddressLike,
+    group: AddressLike,
+    *,
+    source: str | None = None,
+    interface: str | None = None,
+    linger: float = DEFAULT_LINGER,
+    max_buffered: int | None = None,
+    idle_timeout: float | None = None,
+    config: ReceiverConfig | None = None,
+    rng: random.Random | None = None,
+    **options: Any,
+) -> Opening[AsyncReceiver]:
     """Subscribe to ``group`` and connect to the source listening at ``server`` (``host:port``).
 
     ``source`` is the channel's source address S for an SSM join (default: the server's
@@ -110,6 +137,15 @@ def connect(server: AddressLike, group: AddressLike, *, source: str | None = Non
     group_address = parse_address(group, "group")
     check_group(group_address)
     cfg = receiver_config(config, **options)
-    receiver = AsyncReceiver(server_address, group_address, source=source, interface=interface, config=cfg,
-                             linger=linger, max_buffered=max_buffered, idle_timeout=idle_timeout, rng=rng)
+    receiver = AsyncReceiver(
+        server_address,
+        group_address,
+        source=source,
+        interface=interface,
+        config=cfg,
+        linger=linger,
+        max_buffered=max_buffered,
+        idle_timeout=idle_timeout,
+        rng=rng,
+    )
     return Opening(receiver._open)

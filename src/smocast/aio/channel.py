@@ -95,9 +95,19 @@ class ChannelSummary:
 class AsyncChannel:
     """The source of a TCP-SMO channel (S, G) on a UDP socket. Create it with ``open_channel``."""
 
-    def __init__(self, group: Address, *, bind: Address, interface: str | None, ttl: int, config: ChannelConfig,
-                 max_unsent: int | None = None, rng: random.Random | None = None, history: History | None = None,
-                 on_pump: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        group: Address,
+        *,
+        bind: Address,
+        interface: str | None,
+        ttl: int,
+        config: ChannelConfig,
+        max_unsent: int | None = None,
+        rng: random.Random | None = None,
+        history: History | None = None,
+        on_pump: Callable[[], None] | None = None,
+    ) -> None:
         """``history(offset, length)`` serves receivers that resume below the send buffer (a relay's
         :class:`~smocast.smo.relay.StreamHistory`, a file); ``on_pump`` is called after every pump
         (a relay passes its downstream backlog up from there)."""
@@ -133,8 +143,16 @@ class AsyncChannel:
         sock = source_socket(bind, self.group, self._interface, self._ttl)
         host, port = sock.getsockname()[:2]
         self.address = (str(host), int(port))
-        self._driver = Driver(self._channel, sock, [sock], on_event=self._on_event, on_error=self._on_error,
-                              peer="receivers", unicast_errors_fatal=False, after_pump=self._after_pump)
+        self._driver = Driver(
+            self._channel,
+            sock,
+            [sock],
+            on_event=self._on_event,
+            on_error=self._on_error,
+            peer="receivers",
+            unicast_errors_fatal=False,
+            after_pump=self._after_pump,
+        )
         self.opened_at = self._driver.now
         self._refresh = asyncio.get_running_loop().call_later(RECORD_REFRESH, self._on_refresh)
         self._driver.pump()
@@ -143,8 +161,9 @@ class AsyncChannel:
     async def __aenter__(self) -> AsyncChannel:
         return self if self._driver is not None else await self._open()
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if exc_type is not None:
             self.abort()
             return
@@ -296,13 +315,22 @@ class AsyncChannel:
         records = self.records()
         count = {s: sum(1 for r in records if r.status == s) for s in ("completed", "dropped", "left", "refused")}
         length = self._channel.end if self._channel.end is not None else self._channel.snd_nxt
-        finish = max((r.ended_at for r in records if r.status == "completed" and r.ended_at is not None),
-                     default=None)
+        finish = max((r.ended_at for r in records if r.status == "completed" and r.ended_at is not None), default=None)
         wall = finish - self.started_at if finish is not None and self.started_at is not None else None
         goodput = length * 8 / wall if wall else 0.0
         joined = sum(1 for r in records if r.status != "refused")
-        return ChannelSummary(joined, count["completed"], count["dropped"], count["left"], count["refused"],
-                              length, wall, goodput, self._channel.stats, tuple(records))
+        return ChannelSummary(
+            joined,
+            count["completed"],
+            count["dropped"],
+            count["left"],
+            count["refused"],
+            length,
+            wall,
+            goodput,
+            self._channel.stats,
+            tuple(records),
+        )
 
     # --- driver callbacks ----------------------------------------------------------------------
 
@@ -311,8 +339,9 @@ class AsyncChannel:
             return True
         self._log.append(event)
         if isinstance(event, ev.ReceiverJoined):
-            self._records[event.receiver] = ReceiverRecord(event.receiver, event.address, "joined",
-                                                           joined_at=event.at - self.opened_at, start=event.start)
+            self._records[event.receiver] = ReceiverRecord(
+                event.receiver, event.address, "joined", joined_at=event.at - self.opened_at, start=event.start
+            )
         elif isinstance(event, ev.ReceiverCompleted | ev.ReceiverDropped | ev.ReceiverLeft):
             self._on_receiver_gone(event)
         elif isinstance(event, ev.TransferStarted):
@@ -357,8 +386,14 @@ class AsyncChannel:
         if self._closing and self._driver is not None and self._driver.now - self._refreshed_at >= CLOSING_REFRESH:
             self._refresh_records()  # the sans-IO channel forgets a receiver the moment it completes
         channel = self._channel
-        if channel.holders == 0 and channel.started and channel.pending_bytes and self._poke is None \
-                and channel.next_deadline() is None and self._driver is not None:
+        if (
+            channel.holders == 0
+            and channel.started
+            and channel.pending_bytes
+            and self._poke is None
+            and channel.next_deadline() is None
+            and self._driver is not None
+        ):
             self._poke = asyncio.get_running_loop().call_later(EMPTY_POKE, self._on_poke)
         if self._on_pump is not None:
             self._on_pump()

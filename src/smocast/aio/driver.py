@@ -80,9 +80,18 @@ class Signal:
 class Driver:
     """Runs ``endpoint`` on ``read_sockets`` (input) and ``send_socket`` (output)."""
 
-    def __init__(self, endpoint: Endpoint, send_socket: socket.socket, read_sockets: Sequence[socket.socket], *,
-                 on_event: EventHandler, on_error: Callable[[NetworkError], None], peer: str,
-                 unicast_errors_fatal: bool, after_pump: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        send_socket: socket.socket,
+        read_sockets: Sequence[socket.socket],
+        *,
+        on_event: EventHandler,
+        on_error: Callable[[NetworkError], None],
+        peer: str,
+        unicast_errors_fatal: bool,
+        after_pump: Callable[[], None] | None = None,
+    ) -> None:
         self._loop = asyncio.get_running_loop()
         self._endpoint = endpoint
         self._sock = send_socket

@@ -40,7 +40,7 @@ _REASONS: dict[int, str] = {
     errno.EACCES: "permission denied",
     errno.EPERM: "operation not permitted (a firewall rule may be dropping the traffic)",
     errno.ENETUNREACH: "no route (for a multicast group add one, e.g. 'ip route add 224.0.0.0/4 dev eth0', "
-                       "or pick the interface explicitly)",
+    "or pick the interface explicitly)",
     errno.EHOSTUNREACH: "host unreachable",
     errno.ENETDOWN: "the network is down",
     errno.ECONNREFUSED: "connection refused (nothing is listening there)",

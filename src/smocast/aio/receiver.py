@@ -48,9 +48,19 @@ UP_POLL = 0.01  # seconds between checks while messages sent up wait for room or
 class AsyncReceiver:
     """A receiver of the channel (S, G) whose source listens at ``server``. Create it with ``connect``."""
 
-    def __init__(self, server: Address, group: Address, *, source: str | None, interface: str | None,
-                 config: ReceiverConfig, linger: float = DEFAULT_LINGER, max_buffered: int | None = None,
-                 idle_timeout: float | None = None, rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        server: Address,
+        group: Address,
+        *,
+        source: str | None,
+        interface: str | None,
+        config: ReceiverConfig,
+        linger: float = DEFAULT_LINGER,
+        max_buffered: int | None = None,
+        idle_timeout: float | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
         self.server = server
         self.group = group
         self.config = config
@@ -86,14 +96,21 @@ class AsyncReceiver:
     async def _open(self) -> AsyncReceiver:
         name = self.server
         self.server = await resolve(*name)
-        self.sockets = socks = receiver_sockets(self.server, self.group, self._source or self.server[0],
-                                                self._interface)
+        self.sockets = socks = receiver_sockets(
+            self.server, self.group, self._source or self.server[0], self._interface
+        )
         self._receiver = Receiver(self.server, self.config, self._rng)
         skips_on_read = self.config.realtime and self.config.playout_delay is None
-        self._driver = Driver(self._receiver, socks.unicast, [socks.group, socks.unicast],
-                              on_event=self._on_event, on_error=self._on_error,
-                              peer=f"the source at {name[0]}:{name[1]}", unicast_errors_fatal=True,
-                              after_pump=self._after_pump if skips_on_read else None)
+        self._driver = Driver(
+            self._receiver,
+            socks.unicast,
+            [socks.group, socks.unicast],
+            on_event=self._on_event,
+            on_error=self._on_error,
+            peer=f"the source at {name[0]}:{name[1]}",
+            unicast_errors_fatal=True,
+            after_pump=self._after_pump if skips_on_read else None,
+        )
         self._receiver.connect(self._driver.now)
         self._driver.pump()
         self._arm_idle_check()
@@ -109,8 +126,9 @@ class AsyncReceiver:
     async def __aenter__(self) -> AsyncReceiver:
         return self if self._driver is not None else await self._open()
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.aclose(linger=exc_type is None)
 
     # --- reading ---------------------------------------------------------------------------
@@ -337,9 +355,16 @@ class AsyncReceiver:
         """TCP-RTM read (no playout delay): the application waits and later data is held, so
         skip the hole; True when something was skipped (and the data after it delivered)."""
         receiver, driver = self._receiver, self._driver
-        if not self._reader_waiting or receiver is None or driver is None or driver.closed \
-                or receiver.state is not ReceiverState.ESTABLISHED or not self.config.realtime \
-                or self.config.playout_delay is not None or not receiver.skip_hole(driver.now):
+        if (
+            not self._reader_waiting
+            or receiver is None
+            or driver is None
+            or driver.closed
+            or receiver.state is not ReceiverState.ESTABLISHED
+            or not self.config.realtime
+            or self.config.playout_delay is not None
+            or not receiver.skip_hole(driver.now)
+        ):
             return False
         driver.pump()
         return True
@@ -370,8 +395,12 @@ class AsyncReceiver:
             return
         seen = driver.counters.datagrams_received
         if seen == self._idle_seen:
-            self._on_error(NetworkError(f"nothing arrived from the source for {self._idle_timeout:g} s "
-                                        "(is it still running, and is the group reachable?)"))
+            self._on_error(
+                NetworkError(
+                    f"nothing arrived from the source for {self._idle_timeout:g} s "
+                    "(is it still running, and is the group reachable?)"
+                )
+            )
             return
         self._idle_seen = seen
         self._arm_idle_check()

@@ -84,8 +84,11 @@ class RelayReport:
             "bytes": s.bytes,
             "wall_time_s": round(s.wall_time_s, 6) if s.wall_time_s is not None else None,
             "goodput_bps": round(s.goodput_bps, 1),
-            "segments": {"original": s.stats.original_segments, "repair_unicast": s.stats.repair_unicast,
-                         "repair_multicast": s.stats.repair_multicast},
+            "segments": {
+                "original": s.stats.original_segments,
+                "repair_unicast": s.stats.repair_unicast,
+                "repair_multicast": s.stats.repair_multicast,
+            },
             "acks_processed": s.stats.acks_processed,
             "per_receiver": [r.as_json() for r in s.records],
         }
@@ -94,15 +97,35 @@ class RelayReport:
 class AsyncRelay:
     """A relay server (paper section V.D). Create it with :func:`open_relay`."""
 
-    def __init__(self, upstream: Address, upstream_group: Address, group: Address, *, bind: Address,
-                 interface: str | None, ttl: int, channel_config: ChannelConfig, history: StreamHistory,
-                 upstream_source: str | None, upstream_interface: str | None, receiver_config: ReceiverConfig,
-                 rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        upstream: Address,
+        upstream_group: Address,
+        group: Address,
+        *,
+        bind: Address,
+        interface: str | None,
+        ttl: int,
+        channel_config: ChannelConfig,
+        history: StreamHistory,
+        upstream_source: str | None,
+        upstream_interface: str | None,
+        receiver_config: ReceiverConfig,
+        rng: random.Random | None = None,
+    ) -> None:
         self.upstream = upstream
         self.upstream_group = upstream_group
         self.history = history
-        self.channel = AsyncChannel(group, bind=bind, interface=interface, ttl=ttl, config=channel_config, rng=rng,
-                                    history=history, on_pump=self._sync)
+        self.channel = AsyncChannel(
+            group,
+            bind=bind,
+            interface=interface,
+            ttl=ttl,
+            config=channel_config,
+            rng=rng,
+            history=history,
+            on_pump=self._sync,
+        )
         self._source = upstream_source
         self._interface = upstream_interface
         self._config = receiver_config
@@ -135,9 +158,15 @@ class AsyncRelay:
         socks = receiver_sockets(server, self.upstream_group, self._source or server[0], self._interface)
         receiver = Receiver(server, self._config, self._rng)
         self._node = RelayNode(receiver, self.channel.endpoint, self.history)
-        self._up = Driver(receiver, socks.unicast, [socks.group, socks.unicast], on_event=self._on_upstream_event,
-                          on_error=self._on_upstream_error, peer=f"the upstream at {name[0]}:{name[1]}",
-                          unicast_errors_fatal=True)
+        self._up = Driver(
+            receiver,
+            socks.unicast,
+            [socks.group, socks.unicast],
+            on_event=self._on_upstream_event,
+            on_error=self._on_upstream_error,
+            peer=f"the upstream at {name[0]}:{name[1]}",
+            unicast_errors_fatal=True,
+        )
         receiver.connect(self._up.now)
         self._up.pump()
         while not self._connected:
@@ -147,8 +176,9 @@ class AsyncRelay:
     async def __aenter__(self) -> AsyncRelay:
         return self if self._up is not None else await self._open()
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if exc_type is not None:
             self.abort()
             return
@@ -179,10 +209,19 @@ class AsyncRelay:
 
     def report(self) -> RelayReport:
         node = self._node
-        return RelayReport(self.upstream, self.upstream_group, self.channel.group, self.channel.address,
-                           node.forwarded if node is not None else 0, node is not None and node.ended,
-                           self.history.kept, self.history.start, self.history.limit, self.messages_up,
-                           self.channel.summary())
+        return RelayReport(
+            self.upstream,
+            self.upstream_group,
+            self.channel.group,
+            self.channel.address,
+            node.forwarded if node is not None else 0,
+            node is not None and node.ended,
+            self.history.kept,
+            self.history.start,
+            self.history.limit,
+            self.messages_up,
+            self.channel.summary(),
+        )
 
     @property
     def upstream_ended(self) -> bool:
@@ -263,8 +302,7 @@ class AsyncRelay:
                 node, driver = self._node, self._up
                 if node is None or driver is None or driver.closed:
                     return
-                if node.upstream.state is ReceiverState.ESTABLISHED and node.upstream.send_up(message.data,
-                                                                                              driver.now):
+                if node.upstream.state is ReceiverState.ESTABLISHED and node.upstream.send_up(message.data, driver.now):
                     self.messages_up += 1
                     self._schedule_up()
 
@@ -273,12 +311,22 @@ class AsyncRelay:
             raise self._error
 
 
-def open_relay(upstream: AddressLike, upstream_group: AddressLike, group: AddressLike,
-               bind: AddressLike | None = None, *, upstream_source: str | None = None,
-               upstream_interface: str | None = None, interface: str | None = None, ttl: int = 1,
-               history: int | None = DEFAULT_HISTORY, source_timeout: float = DEFAULT_SOURCE_TIMEOUT,
-               connect_timeout: float = 10.0, rng: random.Random | None = None,
-               **options: Any) -> Opening[AsyncRelay]:
+def open_relay(
+    upstream: AddressLike,
+    upstream_group: AddressLike,
+    group: AddressLike,
+    bind: AddressLike | None = None,
+    *,
+    upstream_source: str | None = None,
+    upstream_interface: str | None = None,
+    interface: str | None = None,
+    ttl: int = 1,
+    history: int | None = DEFAULT_HISTORY,
+    source_timeout: float = DEFAULT_SOURCE_TIMEOUT,
+    connect_timeout: float = 10.0,
+    rng: random.Random | None = None,
+    **options: Any,
+) -> Opening[AsyncRelay]:
     """Open a relay: a channel multicasting to ``group`` from ``bind`` (default
     ``0.0.0.0:<group port>``), fed by a receiver of the channel at ``upstream`` on ``upstream_group``.
 
@@ -295,11 +343,20 @@ def open_relay(upstream: AddressLike, upstream_group: AddressLike, group: Addres
     check_group(down_group)
     bind_address = parse_address(bind, "bind") if bind is not None else ("0.0.0.0", down_group[1])
     options.setdefault("pacing_burst_segments", PACING_BURST_SEGMENTS)
-    relay = AsyncRelay(up, up_group, down_group, bind=bind_address, interface=interface, ttl=ttl,
-                       channel_config=channel_config(None, **options), history=StreamHistory(history),
-                       upstream_source=upstream_source, upstream_interface=upstream_interface,
-                       receiver_config=ReceiverConfig(source_timeout=source_timeout, connect_timeout=connect_timeout),
-                       rng=rng)
+    relay = AsyncRelay(
+        up,
+        up_group,
+        down_group,
+        bind=bind_address,
+        interface=interface,
+        ttl=ttl,
+        channel_config=channel_config(None, **options),
+        history=StreamHistory(history),
+        upstream_source=upstream_source,
+        upstream_interface=upstream_interface,
+        receiver_config=ReceiverConfig(source_timeout=source_timeout, connect_timeout=connect_timeout),
+        rng=rng,
+    )
     return Opening(relay._open)
 
 

@@ -161,8 +161,7 @@ def receiver_sockets(server: Address, group: Address, source: str, interface: st
     except BaseException:
         unicast.close()
         raise
-    return ReceiverSockets(unicast, joined[0], (local[0], local[1]), interface or local[0], is_ssm(group[0]),
-                           joined[1])
+    return ReceiverSockets(unicast, joined[0], (local[0], local[1]), interface or local[0], is_ssm(group[0]), joined[1])
 
 
 def _group_socket(group: Address, source: str, interface: str) -> tuple[socket.socket, int]:
@@ -177,8 +176,10 @@ def _group_socket(group: Address, source: str, interface: str) -> tuple[socket.s
         except OSError as exc:
             hint = ""
             if exc.errno == errno.EADDRINUSE:
-                hint = (f"; a source on this host bound to 0.0.0.0:{group[1]} blocks it: bind that source to "
-                        f"one address (e.g. 127.0.0.1:{group[1]}) or use another group port")
+                hint = (
+                    f"; a source on this host bound to 0.0.0.0:{group[1]} blocks it: bind that source to "
+                    f"one address (e.g. 127.0.0.1:{group[1]}) or use another group port"
+                )
             message = os_error_message(exc, f"cannot bind the group port {group[1]}")
             raise NetworkError(message + hint, exc.errno) from None
         _join(sock, group[0], source, interface)

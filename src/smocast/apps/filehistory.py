@@ -30,7 +30,7 @@ class FileHistory:
     def __call__(self, offset: int, length: int) -> bytes:
         header = self._header
         if offset < len(header):
-            return header[offset:offset + length]
+            return header[offset : offset + length]
         if self._fd is None or length <= 0:
             return b""
         try:
@@ -46,6 +46,7 @@ class FileHistory:
     def __enter__(self) -> FileHistory:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()

@@ -70,8 +70,11 @@ class SendReport:
             "bytes": self.manifest.size,
             "wall_time_s": round(s.wall_time_s, 6) if s.wall_time_s is not None else None,
             "goodput_bps": round(self.manifest.size * 8 / s.wall_time_s, 1) if s.wall_time_s else 0.0,
-            "segments": {"original": s.stats.original_segments, "repair_unicast": s.stats.repair_unicast,
-                         "repair_multicast": s.stats.repair_multicast},
+            "segments": {
+                "original": s.stats.original_segments,
+                "repair_unicast": s.stats.repair_unicast,
+                "repair_multicast": s.stats.repair_multicast,
+            },
             "acks_processed": s.stats.acks_processed,
             "per_receiver": [r.as_json() for r in s.records],
         }
@@ -122,8 +125,14 @@ async def describe(path: Path | str, name: str | None = None) -> Manifest:
         raise FileTransferError(f"cannot send {path}: {exc}") from None
 
 
-async def send_file(channel: AsyncChannel, path: Path | str, *, manifest: Manifest | None = None,
-                    name: str | None = None, progress: Progress | None = None) -> Manifest:
+async def send_file(
+    channel: AsyncChannel,
+    path: Path | str,
+    *,
+    manifest: Manifest | None = None,
+    name: str | None = None,
+    progress: Progress | None = None,
+) -> Manifest:
     """Send the manifest and then the file at ``path`` on ``channel``; return the manifest.
 
     The caller then closes the channel (leaving ``async with`` waits for every receiver).
@@ -170,7 +179,7 @@ class FileSink:
         assert self._fd is not None
         view = memoryview(data)
         while view:
-            view = view[os.write(self._fd, view):]
+            view = view[os.write(self._fd, view) :]
 
     def close(self) -> None:
         if self._fd is not None:
@@ -198,8 +207,10 @@ async def receive_file(rx: AsyncReceiver, out_dir: Path | str, *, progress: Prog
     if not out.is_dir():
         raise FileTransferError(f"the output directory {out} does not exist")
     if rx.start:
-        raise FileTransferError(f"joined the stream at byte {rx.start}, not at its start: a file needs the "
-                                "whole stream (the source must wait for receivers)")
+        raise FileTransferError(
+            f"joined the stream at byte {rx.start}, not at its start: a file needs the "
+            "whole stream (the source must wait for receivers)"
+        )
     manifest = await read_manifest(rx)
     final = out / safe_name(manifest.name)
     fd, temp = _create_temp(out, final.name)
@@ -237,8 +248,9 @@ def _create_temp(out: Path, name: str) -> tuple[int, Path]:
     raise FileTransferError(f"cannot create a temporary file in {out}")
 
 
-async def _receive_into(rx: AsyncReceiver, sink: FileSink, manifest: Manifest, final: Path,
-                        progress: Progress | None) -> Any:
+async def _receive_into(
+    rx: AsyncReceiver, sink: FileSink, manifest: Manifest, final: Path, progress: Progress | None
+) -> Any:
     digest = hashlib.sha256()
     received = 0
     while chunk := await rx.read(CHUNK):
@@ -260,8 +272,10 @@ async def _receive_into(rx: AsyncReceiver, sink: FileSink, manifest: Manifest, f
 def _check(manifest: Manifest, digest: Any, final: Path) -> None:
     got = digest.hexdigest()
     if got != manifest.hexdigest:
-        raise FileTransferError(f"SHA-256 mismatch for {final.name}: the manifest says {manifest.hexdigest[:16]}..., "
-                                f"the received bytes hash to {got[:16]}...; the file was not saved")
+        raise FileTransferError(
+            f"SHA-256 mismatch for {final.name}: the manifest says {manifest.hexdigest[:16]}..., "
+            f"the received bytes hash to {got[:16]}...; the file was not saved"
+        )
 
 
 def _result(rx: AsyncReceiver, final: Path, manifest: Manifest) -> ReceivedFile:
@@ -295,9 +309,14 @@ FailoverNotice = Callable[[Server, NetworkError], None]
 """Called with the server given up and why, before the next one is tried."""
 
 
-async def receive_file_with_fallback(servers: Sequence[Server], out_dir: Path | str, *,
-                                     progress: Progress | None = None, on_failover: FailoverNotice | None = None,
-                                     **options: Any) -> ReceivedFile:
+async def receive_file_with_fallback(
+    servers: Sequence[Server],
+    out_dir: Path | str,
+    *,
+    progress: Progress | None = None,
+    on_failover: FailoverNotice | None = None,
+    **options: Any,
+) -> ReceivedFile:
     """Receive one file as :func:`receive_file` does, from ``servers[0]``; whenever the current
     server dies (silent for ``source_timeout``, reset, socket errors) or cannot be reached,
     connect to the next one and resume at the last byte delivered (``resume_from``).
@@ -321,12 +340,14 @@ async def receive_file_with_fallback(servers: Sequence[Server], out_dir: Path | 
         raise
     now = asyncio.get_running_loop().time()
     first = stream.first_data_at if stream.first_data_at is not None else now
-    return ReceivedFile(final, manifest.size, manifest.hexdigest, now - stream.began, now - first, stream.repairs,
-                        failovers=used)
+    return ReceivedFile(
+        final, manifest.size, manifest.hexdigest, now - stream.began, now - first, stream.repairs, failovers=used
+    )
 
 
-async def _take_from_servers(servers: Sequence[Server], stream: _StreamFile, on_failover: FailoverNotice | None,
-                             options: dict[str, Any]) -> int:
+async def _take_from_servers(
+    servers: Sequence[Server], stream: _StreamFile, on_failover: FailoverNotice | None, options: dict[str, Any]
+) -> int:
     """Read the stream to its end from the first server that lasts; return how many were given up."""
     failures: list[str] = []
     for index, server in enumerate(servers):
@@ -337,8 +358,7 @@ async def _take_from_servers(servers: Sequence[Server], stream: _StreamFile, on_
             failures.append(f"{server}: {exc}")
             if on_failover is not None and index + 1 < len(servers):
                 on_failover(server, exc)
-    raise FileTransferError(f"every server failed (after {stream.offset} bytes of the stream): "
-                            + "; ".join(failures))
+    raise FileTransferError(f"every server failed (after {stream.offset} bytes of the stream): " + "; ".join(failures))
 
 
 async def _take_from(server: Server, stream: _StreamFile, *, resume: bool, options: dict[str, Any]) -> None:
@@ -348,8 +368,9 @@ async def _take_from(server: Server, stream: _StreamFile, *, resume: bool, optio
         try:
             start = rx.start or 0
             if start > stream.offset:
-                raise NetworkError(f"{server} starts at byte {start}, past byte {stream.offset} "
-                                   "(a file needs the whole stream)")
+                raise NetworkError(
+                    f"{server} starts at byte {start}, past byte {stream.offset} (a file needs the whole stream)"
+                )
             skip = stream.offset - start  # a server behind us resends what we have: drop it
             while chunk := await rx.read(CHUNK):
                 if skip:

@@ -68,7 +68,7 @@ def body_length(header: bytes) -> int:
 def decode_body(body: bytes) -> Manifest:
     size, digest = _FIXED.unpack_from(body)
     try:
-        name = body[_FIXED.size:].decode("utf-8")
+        name = body[_FIXED.size :].decode("utf-8")
     except UnicodeDecodeError:
         raise ManifestError("the file name in the manifest is not valid UTF-8") from None
     return Manifest(name, int(size), bytes(digest))

@@ -42,6 +42,7 @@ Bodies = AsyncIterator[bytes]
 
 # --- the source --------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True, slots=True)
 class StreamSpec:
     """How to stream: ``rate`` messages per second of ``size`` bytes (header included).
@@ -79,8 +80,11 @@ class StreamReport:
 
     def as_json(self) -> dict[str, Any]:
         s = self.summary
-        dropped = [{"receiver": r.receiver, "address": f"{r.address[0]}:{r.address[1]}", "reason": r.reason}
-                   for r in s.records if r.status in ("dropped", "refused")]
+        dropped = [
+            {"receiver": r.receiver, "address": f"{r.address[0]}:{r.address[1]}", "reason": r.reason}
+            for r in s.records
+            if r.status in ("dropped", "refused")
+        ]
         return {
             "messages": self.messages,
             "bytes": self.bytes,
@@ -90,11 +94,19 @@ class StreamReport:
             "duration_s": round(self.duration_s, 3),
             "late_max_ms": round(self.late_max_s * 1e3, 3),
             "interrupted": self.interrupted,
-            "receivers": {"joined": s.receivers, "completed": s.completed, "dropped": s.dropped, "left": s.left,
-                          "refused": s.refused},
+            "receivers": {
+                "joined": s.receivers,
+                "completed": s.completed,
+                "dropped": s.dropped,
+                "left": s.left,
+                "refused": s.refused,
+            },
             "dropped": dropped,
-            "segments": {"original": s.stats.original_segments, "repair_unicast": s.stats.repair_unicast,
-                         "repair_multicast": s.stats.repair_multicast},
+            "segments": {
+                "original": s.stats.original_segments,
+                "repair_unicast": s.stats.repair_unicast,
+                "repair_multicast": s.stats.repair_multicast,
+            },
             "per_receiver": [r.as_json() for r in s.records],
         }
 
@@ -143,8 +155,14 @@ async def wait_for_receivers(channel: AsyncChannel, count: int) -> None:
                 return
 
 
-async def stream(channel: AsyncChannel, spec: StreamSpec, bodies: Bodies, *, stop: asyncio.Event | None = None,
-                 progress: Callable[[int], None] | None = None) -> StreamReport:
+async def stream(
+    channel: AsyncChannel,
+    spec: StreamSpec,
+    bodies: Bodies,
+    *,
+    stop: asyncio.Event | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> StreamReport:
     """Wait for ``spec.min_receivers``, send messages at ``spec.rate`` until the stream ends,
     then close: receivers get FIN.
 
@@ -161,8 +179,7 @@ async def stream(channel: AsyncChannel, spec: StreamSpec, bodies: Bodies, *, sto
     except TimeoutError:
         channel.abort(f"the stream ended and no confirmation came within {spec.close_timeout:g} s")
         summary = channel.summary()
-    return StreamReport(spec, pacer.sent, pacer.bytes, pacer.duration, pacer.late_max,
-                        pacer.stop.is_set(), summary)
+    return StreamReport(spec, pacer.sent, pacer.bytes, pacer.duration, pacer.late_max, pacer.stop.is_set(), summary)
 
 
 @dataclass(slots=True)
@@ -230,6 +247,7 @@ def stop_on_signals() -> asyncio.Event:
 
 
 # --- the real-time receiver ----------------------------------------------------------------------
+
 
 @dataclass(slots=True)
 class LiveTally:
@@ -300,15 +318,20 @@ class LiveTally:
             "gaps": self.gaps,
             "skipped_bytes": self.skipped_bytes,
             "malformed": self.malformed,
-            "latency_ms": {"p50": round(float(p50), 3), "p90": round(float(p90), 3), "p99": round(float(p99), 3),
-                           "max": round(float(top), 3)},
+            "latency_ms": {
+                "p50": round(float(p50), 3),
+                "p90": round(float(p90), 3),
+                "p99": round(float(p99), 3),
+                "max": round(float(top), 3),
+            },
             "jitter_ms": round(self.jitter * 1e3, 3),
             "jitter_method": "RFC 3550 interarrival jitter of the one-way transit time",
         }
 
 
-async def watch(rx: AsyncReceiver, tally: LiveTally, *, save: BinaryIO | None = None,
-                stop: asyncio.Event | None = None) -> None:
+async def watch(
+    rx: AsyncReceiver, tally: LiveTally, *, save: BinaryIO | None = None, stop: asyncio.Event | None = None
+) -> None:
     """Feed every message and gap of ``rx`` (``realtime=True, framing=True``) to ``tally``.
 
     Returns at the end of the stream, or when ``stop`` is set; ``save`` gets each body in

@@ -52,8 +52,9 @@ def _channel(receivers: int) -> tuple[Channel, list[tuple[Address, int]]]:
     return channel, peers
 
 
-def _ack_stream(channel: Channel, peers: list[tuple[Address, int]], count: int,
-                rng: random.Random) -> list[tuple[bytes, Address]]:
+def _ack_stream(
+    channel: Channel, peers: list[tuple[Address, int]], count: int, rng: random.Random
+) -> list[tuple[bytes, Address]]:
     mss = channel.config.mss
     stream: list[tuple[bytes, Address]] = []
     point = 0
@@ -71,7 +72,7 @@ def measure(receivers: int, acks: int, seed: int = 1, batch: int = BATCH) -> flo
     """Seconds per ACK, over ``acks`` ACKs at group size ``receivers``."""
     channel, peers = _channel(receivers)
     stream = _ack_stream(channel, peers, acks, random.Random(seed))
-    batches = [stream[i:i + batch] for i in range(0, len(stream), batch)]
+    batches = [stream[i : i + batch] for i in range(0, len(stream), batch)]
     receive, send = channel.receive_datagram, channel.datagrams_to_send
     now = 0.002
     started = time.perf_counter()
@@ -91,12 +92,14 @@ def run(sizes: list[int], acks: int, repeat: int, batch: int = BATCH) -> dict[st
     for n in sizes:
         samples = [measure(n, acks, seed, batch) for seed in range(1, repeat + 1)]
         per_ack = statistics.median(samples)
-        results.append({
-            "receivers": n,
-            "acks_per_s": round(1 / per_ack),
-            "ns_per_ack": round(per_ack * 1e9),
-            "runs_ns_per_ack": [round(s * 1e9) for s in samples],
-        })
+        results.append(
+            {
+                "receivers": n,
+                "acks_per_s": round(1 / per_ack),
+                "ns_per_ack": round(per_ack * 1e9),
+                "runs_ns_per_ack": [round(s * 1e9) for s in samples],
+            }
+        )
     base = float(results[0]["ns_per_ack"])  # type: ignore[arg-type]
     for row in results:
         row["ratio_to_smallest"] = round(float(row["ns_per_ack"]) / base, 3)  # type: ignore[arg-type]

@@ -78,8 +78,7 @@ class Fleet:
     window: int
 
 
-def open_fleet(server: Address, group: Address, count: int, first_connection: int, channel: int,
-               window: int) -> Fleet:
+def open_fleet(server: Address, group: Address, count: int, first_connection: int, channel: int, window: int) -> Fleet:
     """``count`` unicast sockets connected to ``server`` and one socket joined to ``group``."""
     first = receiver_sockets(server, group, server[0], None)
     sockets = [first.unicast]
@@ -156,8 +155,15 @@ def _answer_syn_ack(fleet: Fleet, index: int, unanswered: set[int], counters: Co
         if packet.type is not PacketType.SYN_ACK:
             continue
         fleet.acked[index] = packet.seq
-        ack = encode_ack(fleet.channel, fleet.connections[index], packet.seq, fleet.window,
-                         timestamp(time.monotonic()), packet.tsval, ())[0]
+        ack = encode_ack(
+            fleet.channel,
+            fleet.connections[index],
+            packet.seq,
+            fleet.window,
+            timestamp(time.monotonic()),
+            packet.tsval,
+            (),
+        )[0]
         sock.send(ack)
         counters.handshake_acks += 1
         unanswered.discard(index)
@@ -234,8 +240,9 @@ class Control:
         self.stopped = True
 
 
-def ack_rounds(fleet: Fleet, high: int, step: int, counters: Counters, control: Control,
-               tsvals: dict[int, int]) -> None:
+def ack_rounds(
+    fleet: Fleet, high: int, step: int, counters: Counters, control: Control, tsvals: dict[int, int]
+) -> None:
     """Acknowledge in rounds until ``stop``: each receiver behind ``high`` moves ``step`` bytes closer."""
     connections, acked = fleet.connections, fleet.acked
     channel, window, group = fleet.channel, fleet.window, fleet.group
@@ -253,8 +260,9 @@ def ack_rounds(fleet: Fleet, high: int, step: int, counters: Counters, control: 
             if old < high:
                 new = old + step if old + step < high else high
                 try:
-                    sends[index](pack(VERSION, _ACK, 0, 0, channel, connections[index], 0, new, window, 0,
-                                      echo(old, 0), 0, 0))
+                    sends[index](
+                        pack(VERSION, _ACK, 0, 0, channel, connections[index], 0, new, window, 0, echo(old, 0), 0, 0)
+                    )
                 except BlockingIOError:
                     continue
                 acked[index] = new
@@ -326,8 +334,10 @@ def _address(text: str) -> Address:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m smocast.bench.ack_loadgen",
-                                description="ACK load generator for `smocast bench ack-server` (started by it).")
+    p = argparse.ArgumentParser(
+        prog="python -m smocast.bench.ack_loadgen",
+        description="ACK load generator for `smocast bench ack-server` (started by it).",
+    )
     p.add_argument("--server", type=_address, required=True, help="the source's HOST:PORT")
     p.add_argument("--group", type=_address, required=True, help="the channel's group GROUP:PORT")
     p.add_argument("--receivers", type=int, required=True, help="receivers simulated by this process")

@@ -87,8 +87,14 @@ class Snapshot:
     @classmethod
     def take(cls, channel: AsyncChannel) -> Snapshot:
         stats = channel.stats
-        return cls(time.monotonic(), time.process_time(), stats.acks_processed, stats.original_segments,
-                   stats.repair_unicast + stats.repair_multicast, machine_ticks())
+        return cls(
+            time.monotonic(),
+            time.process_time(),
+            stats.acks_processed,
+            stats.original_segments,
+            stats.repair_unicast + stats.repair_multicast,
+            machine_ticks(),
+        )
 
 
 class Generator:
@@ -99,13 +105,26 @@ class Generator:
 
     @classmethod
     async def start(cls, server: Address, group: Address, count: int, first: int, settings: Settings) -> Generator:
-        argv = [sys.executable, "-m", "smocast.bench.ack_loadgen", "--server", f"{server[0]}:{server[1]}",
-                "--group", f"{group[0]}:{group[1]}", "--receivers", str(count), "--first-connection", str(first),
-                "--window", str(settings.window_segments * settings.mss),
-                "--step", str(ACK_EVERY_SEGMENTS * settings.mss)]
-        process = await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.PIPE,
-                                                       stdout=asyncio.subprocess.PIPE,
-                                                       stderr=asyncio.subprocess.PIPE)
+        argv = [
+            sys.executable,
+            "-m",
+            "smocast.bench.ack_loadgen",
+            "--server",
+            f"{server[0]}:{server[1]}",
+            "--group",
+            f"{group[0]}:{group[1]}",
+            "--receivers",
+            str(count),
+            "--first-connection",
+            str(first),
+            "--window",
+            str(settings.window_segments * settings.mss),
+            "--step",
+            str(ACK_EVERY_SEGMENTS * settings.mss),
+        ]
+        process = await asyncio.create_subprocess_exec(
+            *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
         return cls(process)
 
     async def tell(self, word: str) -> None:
@@ -166,8 +185,9 @@ async def _wait_started(channel: AsyncChannel, generators: list[Generator]) -> N
             for generator in generators:
                 if generator.process.returncode is not None:
                     await generator.result()  # raises with the generator's error
-            raise RuntimeError(f"the receivers did not all join within {START_LIMIT:g} s "
-                               f"({len(channel.receivers())} of them did)")
+            raise RuntimeError(
+                f"the receivers did not all join within {START_LIMIT:g} s ({len(channel.receivers())} of them did)"
+            )
     finally:
         for future in [started, *exits]:
             future.cancel()
@@ -177,8 +197,7 @@ async def measure_once(settings: Settings) -> dict[str, Any]:
     """One run: a fresh source and fresh generators; the counters of the measured interval."""
     port = free_udp_port()
     group = (f"239.255.{random.randrange(1, 255)}.{random.randrange(1, 255)}", port)
-    channel = await open_channel(group, bind=("127.0.0.1", port), min_receivers=settings.receivers,
-                                 mss=settings.mss)
+    channel = await open_channel(group, bind=("127.0.0.1", port), min_receivers=settings.receivers, mss=settings.mss)
     generators: list[Generator] = []
     feeder = asyncio.ensure_future(_feed(channel))
     try:
@@ -211,8 +230,9 @@ async def _measure(channel: AsyncChannel, generators: list[Generator], settings:
     return _run_report(channel, before, after, acked_after - acked_before, reports)
 
 
-def _run_report(channel: AsyncChannel, before: Snapshot, after: Snapshot, bytes_acked: int,
-                reports: list[dict[str, Any]]) -> dict[str, Any]:
+def _run_report(
+    channel: AsyncChannel, before: Snapshot, after: Snapshot, bytes_acked: int, reports: list[dict[str, Any]]
+) -> dict[str, Any]:
     seconds = after.at - before.at
     acks = after.acks - before.acks
     cpu = after.cpu - before.cpu

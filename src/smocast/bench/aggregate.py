@@ -82,10 +82,21 @@ def run(receivers: list[int], acks: int, scan_acks: int, repeat: int, seed: int 
     for n in receivers:
         counted_ns = _median_ns(_time_counted, n, _rounds(n, acks, seed), repeat)
         scan_ns = _median_ns(_time_scan, n, _rounds(n, min(acks, scan_acks), seed), repeat)
-        results.append({"receivers": n, "counted_ns_per_ack": round(counted_ns, 1),
-                        "scan_ns_per_ack": round(scan_ns, 1), "scan_over_counted": round(scan_ns / counted_ns, 1)})
+        results.append(
+            {
+                "receivers": n,
+                "counted_ns_per_ack": round(counted_ns, 1),
+                "scan_ns_per_ack": round(scan_ns, 1),
+                "scan_over_counted": round(scan_ns / counted_ns, 1),
+            }
+        )
     smallest = results[0]["counted_ns_per_ack"] if results else 1.0
     for row in results:
         row["counted_ratio_to_smallest"] = round(row["counted_ns_per_ack"] / smallest, 2)
-    return {"benchmark": "aggregate", "acks_per_run": acks, "scan_acks_per_run": scan_acks, "repeat": repeat,
-            "results": results}
+    return {
+        "benchmark": "aggregate",
+        "acks_per_run": acks,
+        "scan_acks_per_run": scan_acks,
+        "repeat": repeat,
+        "results": results,
+    }

@@ -91,8 +91,10 @@ def run(settings: FanoutSettings) -> dict[str, Any]:
     """Build the testbed, run both methods for every group size, tear it down; the JSON report."""
     require_root()
     rows = []
-    with tempfile.TemporaryDirectory(prefix="smocast-fanout-") as tmp, \
-            Testbed(settings.prefix).running(hosts=1 + settings.receiver_hosts) as tb:
+    with (
+        tempfile.TemporaryDirectory(prefix="smocast-fanout-") as tmp,
+        Testbed(settings.prefix).running(hosts=1 + settings.receiver_hosts) as tb,
+    ):
         tb.set_rate(0, settings.rate)
         payload = Path(tmp) / "payload.bin"
         digest = write_payload(payload, settings.size, settings.seed)
@@ -101,8 +103,9 @@ def run(settings: FanoutSettings) -> dict[str, Any]:
     return _report(settings, rows)
 
 
-def _measure(tb: Testbed, payload: Path, digest: str, n: int, index: int, settings: FanoutSettings,
-             tmp: Path) -> dict[str, Any]:
+def _measure(
+    tb: Testbed, payload: Path, digest: str, n: int, index: int, settings: FanoutSettings, tmp: Path
+) -> dict[str, Any]:
     hosts = placement(n, settings.receiver_hosts)
     workdir = Path(tempfile.mkdtemp(prefix=f"n{n}-", dir=tmp))
     try:

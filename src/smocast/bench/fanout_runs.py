@@ -67,7 +67,6 @@ def python(*argv: str) -> list[str]:
     return [sys.executable, "-m", *argv]
 
 
-
 def outcome(proc: subprocess.Popen[str], deadline: float) -> Outcome:
     """Wait for ``proc`` until ``deadline`` (monotonic); its exit code, JSON output, stderr and CPU.
 
@@ -81,8 +80,7 @@ def outcome(proc: subprocess.Popen[str], deadline: float) -> Outcome:
         proc.kill()
         out, err = proc.communicate()
         err = f"gave up after {RUN_LIMIT:g} s; {err}"
-    return Outcome(proc.returncode, _json_object(out), err.strip(), round(_children_cpu() - cpu_before, 3),
-                   time.time())
+    return Outcome(proc.returncode, _json_object(out), err.strip(), round(_children_cpu() - cpu_before, 3), time.time())
 
 
 def _json_object(out: str) -> dict[str, Any] | None:
@@ -190,16 +188,34 @@ def _children_cpu() -> float:
 # --- smocast -------------------------------------------------------------------------------------------
 
 
-def run_smocast(tb: Testbed, payload: Path, digest: str, hosts: list[int], port: int, group: str,
-                workdir: Path) -> Transfer:
+def run_smocast(
+    tb: Testbed, payload: Path, digest: str, hosts: list[int], port: int, group: str, workdir: Path
+) -> Transfer:
     """``smocast send`` to one ``smocast recv`` per entry of ``hosts`` (a host index per receiver)."""
     transfer = Transfer(len(hosts))
     server = f"{tb.address(0)}:{port}"
     before, sampler = egress_bytes(tb), CpuSampler()
     with processes() as started:
-        sender = tb.popen(0, python("smocast.cli.main", "send", str(payload), "--group", group, "--bind", server,
-                                    "--min-receivers", str(len(hosts)), "--wait", JOIN_WAIT, "--json"),
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        sender = tb.popen(
+            0,
+            python(
+                "smocast.cli.main",
+                "send",
+                str(payload),
+                "--group",
+                group,
+                "--bind",
+                server,
+                "--min-receivers",
+                str(len(hosts)),
+                "--wait",
+                JOIN_WAIT,
+                "--json",
+            ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         started.append(sender)
         sampler.watch(sender.pid)
         wait_listening(sender, port, "udp")
@@ -207,9 +223,27 @@ def run_smocast(tb: Testbed, payload: Path, digest: str, hosts: list[int], port:
         for index, host in enumerate(hosts):
             out = workdir / f"r{index}"
             out.mkdir()
-            receivers.append(tb.popen(host, python("smocast.cli.main", "recv", "--server", server, "--group", group,
-                                                   "-o", str(out), "--timeout", "60s", "--json"),
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+            receivers.append(
+                tb.popen(
+                    host,
+                    python(
+                        "smocast.cli.main",
+                        "recv",
+                        "--server",
+                        server,
+                        "--group",
+                        group,
+                        "-o",
+                        str(out),
+                        "--timeout",
+                        "60s",
+                        "--json",
+                    ),
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+            )
             started.append(receivers[-1])
         deadline = time.monotonic() + RUN_LIMIT
         received = [outcome(proc, deadline) for proc in receivers]
@@ -258,15 +292,28 @@ def run_tcp(tb: Testbed, payload: Path, digest: str, hosts: list[int], port: int
     server = f"{tb.address(0)}:{port}"
     before, sampler = egress_bytes(tb), CpuSampler()
     with processes() as started:
-        source = tb.popen(0, python("smocast.bench.tcp_baseline", "serve", str(payload), "--bind", server,
-                                    "--connections", str(len(hosts))),
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        source = tb.popen(
+            0,
+            python(
+                "smocast.bench.tcp_baseline", "serve", str(payload), "--bind", server, "--connections", str(len(hosts))
+            ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         started.append(source)
         wait_listening(source, port, "tcp")
         clients = []
         for host in hosts:
-            clients.append(tb.popen(host, python("smocast.bench.tcp_baseline", "fetch", "--server", server),
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+            clients.append(
+                tb.popen(
+                    host,
+                    python("smocast.bench.tcp_baseline", "fetch", "--server", server),
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+            )
             started.append(clients[-1])
         deadline = time.monotonic() + RUN_LIMIT
         fetched = [outcome(proc, deadline) for proc in clients]

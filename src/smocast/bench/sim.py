@@ -14,14 +14,16 @@ def run(receivers: int, size: int, loss: float, repeat: int) -> dict[str, Any]:
     for seed in range(1, repeat + 1):
         result = run_transfer(TransferSpec(receivers=receivers, size=size, path=PathSpec(loss=loss), seed=seed))
         report = result.as_json()
-        runs.append({
-            "seed": seed,
-            "deliveries": result.deliveries,
-            "wall_time_s": report["wall_time_s"],
-            "deliveries_per_s": round(result.deliveries / result.wall_time),
-            "all_identical": report["all_identical"],
-            "completed": report["completed"],
-        })
+        runs.append(
+            {
+                "seed": seed,
+                "deliveries": result.deliveries,
+                "wall_time_s": report["wall_time_s"],
+                "deliveries_per_s": round(result.deliveries / result.wall_time),
+                "all_identical": report["all_identical"],
+                "completed": report["completed"],
+            }
+        )
     return {
         "benchmark": "sim",
         "receivers": receivers,

@@ -78,8 +78,13 @@ def serve(path: Path, bind: tuple[str, int], count: int) -> dict[str, Any]:
     for thread in threads:
         thread.join()
     ended = time.time()
-    return {"connections": count, "bytes_each": path.stat().st_size, "start_time": started, "end_time": ended,
-            "errors": errors}
+    return {
+        "connections": count,
+        "bytes_each": path.stat().st_size,
+        "start_time": started,
+        "end_time": ended,
+        "errors": errors,
+    }
 
 
 # --- the client -----------------------------------------------------------------------------------
@@ -99,16 +104,23 @@ def fetch(server: tuple[str, int]) -> dict[str, Any]:
                 first_byte_at = time.time()
             digest.update(view[:size])
             received += size
-    return {"bytes": received, "sha256": digest.hexdigest(), "connected_at": connected_at,
-            "first_byte_at": first_byte_at, "done_at": time.time()}
+    return {
+        "bytes": received,
+        "sha256": digest.hexdigest(),
+        "connected_at": connected_at,
+        "first_byte_at": first_byte_at,
+        "done_at": time.time(),
+    }
 
 
 # --- the process ----------------------------------------------------------------------------------
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m smocast.bench.tcp_baseline",
-                                description="The TCP unicast baseline of `smocast bench fanout` (started by it).")
+    p = argparse.ArgumentParser(
+        prog="python -m smocast.bench.tcp_baseline",
+        description="The TCP unicast baseline of `smocast bench fanout` (started by it).",
+    )
     roles = p.add_subparsers(dest="role", required=True)
     server = roles.add_parser("serve", help="send FILE to N connections at once")
     server.add_argument("file", type=Path)

@@ -236,8 +236,9 @@ class ReceiverCore(Endpoint):
     sequence number a session message, token or poll announces.
     """
 
-    def __init__(self, node: int, source: Address, group: Address, config: ClassConfig,
-                 rng: random.Random, role: str = RECEIVER) -> None:
+    def __init__(
+        self, node: int, source: Address, group: Address, config: ClassConfig, rng: random.Random, role: str = RECEIVER
+    ) -> None:
         super().__init__(config, rng, node)
         self.source = source
         self.group = group

@@ -59,8 +59,9 @@ def check_class(name: str) -> str:
     return name
 
 
-def build(name: str, plan: AddressPlan, config: ClassConfig, rng: random.Random,
-          recover: Recover | None = None) -> Endpoints:
+def build(
+    name: str, plan: AddressPlan, config: ClassConfig, rng: random.Random, recover: Recover | None = None
+) -> Endpoints:
     """The source and receivers of class ``name``; ``recover`` is N1/N2 application recovery."""
     check_class(name)
     count = len(plan.receivers)
@@ -85,8 +86,7 @@ def build(name: str, plan: AddressPlan, config: ClassConfig, rng: random.Random,
     return Endpoints(sender, receivers, None)
 
 
-def _flat_receiver(name: str, node: int, plan: AddressPlan, config: ClassConfig,
-                   rng: random.Random) -> ReceiverCore:
+def _flat_receiver(name: str, node: int, plan: AddressPlan, config: ClassConfig, rng: random.Random) -> ReceiverCore:
     if name == "A":
         return ReceiverA(node, plan.source, plan.group, config, rng)
     if name == "N1":
@@ -96,8 +96,7 @@ def _flat_receiver(name: str, node: int, plan: AddressPlan, config: ClassConfig,
     return ReceiverR(node, plan.source, plan.group, plan.receivers, config, rng)
 
 
-def _build_tree(name: str, plan: AddressPlan, config: ClassConfig,
-                seeded: Callable[[], random.Random]) -> Endpoints:
+def _build_tree(name: str, plan: AddressPlan, config: ClassConfig, seeded: Callable[[], random.Random]) -> Endpoints:
     layout = TreeLayout(len(plan.receivers), config.branching)
     sender_type = SenderH1 if name == "H1" else SenderH2
     receiver_type = ReceiverH1 if name == "H1" else ReceiverH2
@@ -107,8 +106,11 @@ def _build_tree(name: str, plan: AddressPlan, config: ClassConfig,
         parent = layout.parent(node)
         parent_address = plan.source if parent == 0 else plan.receivers[parent - 1]
         own = plan.local_group(node) if layout.is_leader(node) else None
-        receivers.append(receiver_type(node, plan.source, plan.group, parent_address, plan.local_group(parent),
-                                       own, layout, config, seeded()))
+        receivers.append(
+            receiver_type(
+                node, plan.source, plan.group, parent_address, plan.local_group(parent), own, layout, config, seeded()
+            )
+        )
     return Endpoints(sender, receivers, layout)
 
 

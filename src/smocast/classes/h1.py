@@ -52,8 +52,9 @@ class LocalAckGroup:
 
     __slots__ = ("_first", "_ops", "_released", "_retransmit", "_rto", "_states", "_timers", "aggregates")
 
-    def __init__(self, children: range, timers: TimerQueue, rto: float, ops: dict[str, int],
-                 retransmit: Retransmit) -> None:
+    def __init__(
+        self, children: range, timers: TimerQueue, rto: float, ops: dict[str, int], retransmit: Retransmit
+    ) -> None:
         self._first = children.start
         self.aggregates = [0] * len(children)
         self._timers = timers
@@ -124,8 +125,9 @@ class LocalAckGroup:
 class SenderH1(SenderCore):
     """The source of class H1: the root of the ACK tree and parent of nodes 1..B."""
 
-    def __init__(self, group: Address, local_group: Address, layout: TreeLayout, config: ClassConfig,
-                 rng: random.Random) -> None:
+    def __init__(
+        self, group: Address, local_group: Address, layout: TreeLayout, config: ClassConfig, rng: random.Random
+    ) -> None:
         super().__init__(group, config, rng)
         self.local_group = local_group
         self._local = LocalAckGroup(layout.children(0), self._timers, config.rto, self._ops, self._retransmit)
@@ -153,8 +155,18 @@ class SenderH1(SenderCore):
 class ReceiverH1(ReceiverCore):
     """A receiver of class H1: a leaf, or a group leader when the layout gives it children."""
 
-    def __init__(self, node: int, source: Address, group: Address, parent: Address, parent_group: Address,
-                 own_group: Address | None, layout: TreeLayout, config: ClassConfig, rng: random.Random) -> None:
+    def __init__(
+        self,
+        node: int,
+        source: Address,
+        group: Address,
+        parent: Address,
+        parent_group: Address,
+        own_group: Address | None,
+        layout: TreeLayout,
+        config: ClassConfig,
+        rng: random.Random,
+    ) -> None:
         leader = layout.is_leader(node)
         super().__init__(node, source, group, config, rng, LEADER if leader else RECEIVER)
         self.parent = parent

@@ -27,13 +27,15 @@ from smocast.core.datagram import Address
 class SenderH2(SenderCore):
     """The source of class H2: the root of the tree and the parent of nodes 1..B."""
 
-    def __init__(self, group: Address, local_group: Address, layout: TreeLayout, config: ClassConfig,
-                 rng: random.Random) -> None:
+    def __init__(
+        self, group: Address, local_group: Address, layout: TreeLayout, config: ClassConfig, rng: random.Random
+    ) -> None:
         super().__init__(group, config, rng)
         self.local_group = local_group
         self.groups = (local_group,)  # the children's NAKs are multicast to the local group
-        self._local = LocalNakGroup(0, layout.children(0), self._timers, config, self._ops, self._retransmit,
-                                    self._send_poll, self._status)
+        self._local = LocalNakGroup(
+            0, layout.children(0), self._timers, config, self._ops, self._retransmit, self._send_poll, self._status
+        )
 
     def receive_packet(self, packet: Packet, source: Address, now: float) -> None:
         kind = packet.kind
@@ -67,8 +69,18 @@ class SenderH2(SenderCore):
 class ReceiverH2(ReceiverCore):
     """A receiver of class H2: a leaf, or a group leader when the layout gives it children."""
 
-    def __init__(self, node: int, source: Address, group: Address, parent: Address, parent_group: Address,
-                 own_group: Address | None, layout: TreeLayout, config: ClassConfig, rng: random.Random) -> None:
+    def __init__(
+        self,
+        node: int,
+        source: Address,
+        group: Address,
+        parent: Address,
+        parent_group: Address,
+        own_group: Address | None,
+        layout: TreeLayout,
+        config: ClassConfig,
+        rng: random.Random,
+    ) -> None:
         leader = layout.is_leader(node)
         super().__init__(node, source, group, config, rng, LEADER if leader else RECEIVER)
         self.parent = parent
@@ -84,8 +96,16 @@ class ReceiverH2(ReceiverCore):
         groups = [group, parent_group]
         if leader and own_group is not None:
             groups.append(own_group)
-            self._local = LocalNakGroup(node, layout.children(node), self._timers, config, self._ops,
-                                        self._retransmit, self._send_poll, self._status)
+            self._local = LocalNakGroup(
+                node,
+                layout.children(node),
+                self._timers,
+                config,
+                self._ops,
+                self._retransmit,
+                self._send_poll,
+                self._status,
+            )
         self.groups = tuple(groups)
 
     @property

@@ -35,8 +35,7 @@ class SenderN1(SenderCore):
     EVICTS = True
     HEARTBEAT = True
 
-    def __init__(self, group: Address, config: ClassConfig, rng: random.Random,
-                 recover: Recover | None = None) -> None:
+    def __init__(self, group: Address, config: ClassConfig, rng: random.Random, recover: Recover | None = None) -> None:
         super().__init__(group, config, rng)
         self._recover = recover
         self._rounds: dict[int, int] = {}  # transmissions so far, for held packets
@@ -76,8 +75,7 @@ class SenderN1(SenderCore):
 class ReceiverN1(ReceiverCore):
     """A receiver of class N1: NAKs by unicast to the source, one per lost transmission."""
 
-    def __init__(self, node: int, source: Address, group: Address, config: ClassConfig,
-                 rng: random.Random) -> None:
+    def __init__(self, node: int, source: Address, group: Address, config: ClassConfig, rng: random.Random) -> None:
         super().__init__(node, source, group, config, rng)
         self._naks = DirectNaks(self._timers, config.rto, self._send_nak, self._ops_for)
 

@@ -35,8 +35,9 @@ gap doubles up to session_interval, so distances are measured early in a session
 class SenderN2(SenderN1):
     """The source of class N2: N1's source, plus session messages; it hears NAKs on the group."""
 
-    def __init__(self, group: Address, receivers: int, config: ClassConfig, rng: random.Random,
-                 recover: Recover | None = None) -> None:
+    def __init__(
+        self, group: Address, receivers: int, config: ClassConfig, rng: random.Random, recover: Recover | None = None
+    ) -> None:
         super().__init__(group, config, rng, recover)
         if receivers < 1:
             raise ConfigError(f"need at least one receiver, got {receivers}")
@@ -66,8 +67,7 @@ class SenderN2(SenderN1):
 class ReceiverN2(ReceiverCore):
     """A receiver of class N2: multicast NAKs with SRM back-off and suppression."""
 
-    def __init__(self, node: int, source: Address, group: Address, config: ClassConfig,
-                 rng: random.Random) -> None:
+    def __init__(self, node: int, source: Address, group: Address, config: ClassConfig, rng: random.Random) -> None:
         super().__init__(node, source, group, config, rng)
         self.distance = config.initial_distance
         self._naks = NakAvoidance(self._timers, rng, config, self._get_distance, self._send_nak, self._ops_for)

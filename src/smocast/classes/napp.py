@@ -33,11 +33,35 @@ Status = Callable[[], tuple[int, int | None]]
 class LocalNakGroup:
     """One parent's local group in H2."""
 
-    __slots__ = ("_config", "_first", "_idle", "_idle_gap", "_node", "_ops", "_owed", "_poll_block",
-                 "_retransmit", "_rounds", "_send_poll", "_status", "_timers", "aggregates", "rtts")
+    __slots__ = (
+        "_config",
+        "_first",
+        "_idle",
+        "_idle_gap",
+        "_node",
+        "_ops",
+        "_owed",
+        "_poll_block",
+        "_retransmit",
+        "_rounds",
+        "_send_poll",
+        "_status",
+        "_timers",
+        "aggregates",
+        "rtts",
+    )
 
-    def __init__(self, node: int, children: range, timers: TimerQueue, config: ClassConfig,
-                 ops: dict[str, int], retransmit: Retransmit, send_poll: SendPoll, status: Status) -> None:
+    def __init__(
+        self,
+        node: int,
+        children: range,
+        timers: TimerQueue,
+        config: ClassConfig,
+        ops: dict[str, int],
+        retransmit: Retransmit,
+        send_poll: SendPoll,
+        status: Status,
+    ) -> None:
         self._node = node
         self._first = children.start
         self.aggregates = [0] * len(children)

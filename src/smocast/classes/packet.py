@@ -88,8 +88,9 @@ def encode(packet: Packet) -> bytes:
     if packet.flags & ~KNOWN_FLAGS:
         raise LocalProtocolError(f"unknown flags {packet.flags:#x}")
     try:
-        header = _HEADER.pack(MAGIC, VERSION, packet.kind, packet.flags, packet.node, packet.seq,
-                              packet.round, packet.aux, packet.stamp)
+        header = _HEADER.pack(
+            MAGIC, VERSION, packet.kind, packet.flags, packet.node, packet.seq, packet.round, packet.aux, packet.stamp
+        )
     except struct.error as exc:
         raise LocalProtocolError(f"packet field out of range: {exc}") from None
     return header + packet.payload

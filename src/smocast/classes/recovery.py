@@ -87,11 +87,17 @@ class DirectNaks:
 class NakAvoidance:
     """SRM-style NAK suppression: random back-off scaled by the distance to the repairer."""
 
-    __slots__ = ("_c1", "_c2", "_distance", "_ops_for", "_pending", "_rng", "_scale", "_send_nak", "_timers",
-                 "group")
+    __slots__ = ("_c1", "_c2", "_distance", "_ops_for", "_pending", "_rng", "_scale", "_send_nak", "_timers", "group")
 
-    def __init__(self, timers: TimerQueue, rng: random.Random, config: ClassConfig,
-                 distance: Callable[[], float], send_nak: SendNak, ops_for: OpsFor) -> None:
+    def __init__(
+        self,
+        timers: TimerQueue,
+        rng: random.Random,
+        config: ClassConfig,
+        distance: Callable[[], float],
+        send_nak: SendNak,
+        ops_for: OpsFor,
+    ) -> None:
         self._timers = timers
         self._rng = rng
         self._c1 = config.c1

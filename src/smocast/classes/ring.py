@@ -96,8 +96,9 @@ class SenderR(SenderCore):
 class ReceiverR(ReceiverCore):
     """Receiver ``node`` (1..R) of the ring ``ring`` (the receivers' addresses in ring order)."""
 
-    def __init__(self, node: int, source: Address, group: Address, ring: list[Address], config: ClassConfig,
-                 rng: random.Random) -> None:
+    def __init__(
+        self, node: int, source: Address, group: Address, ring: list[Address], config: ClassConfig, rng: random.Random
+    ) -> None:
         if not 1 <= node <= len(ring):
             raise ConfigError(f"node {node} is not on a ring of {len(ring)}")
         super().__init__(node, source, group, config, rng)

@@ -22,8 +22,9 @@ class TreeLayout:
 
     def __post_init__(self) -> None:
         if self.receivers < 1 or self.branching < 1:
-            raise ConfigError(f"a tree needs receivers >= 1 and branching >= 1, got "
-                              f"{self.receivers} and {self.branching}")
+            raise ConfigError(
+                f"a tree needs receivers >= 1 and branching >= 1, got {self.receivers} and {self.branching}"
+            )
 
     def parent(self, node: int) -> int:
         """The parent of receiver ``node`` (0 is the source)."""

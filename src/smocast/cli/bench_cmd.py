@@ -26,34 +26,45 @@ figures and the commands that produced them are recorded in docs/benchmarks.md.
 
 def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        "bench", help="measure speed and scale (prints JSON)", description=DESCRIPTION,
-        formatter_class=HelpFormatter)
+        "bench", help="measure speed and scale (prints JSON)", description=DESCRIPTION, formatter_class=HelpFormatter
+    )
     group = parser.add_subparsers(title="benchmarks", metavar="<benchmark>")
-    ack = group.add_parser("ack", help="source-side cost of one ACK at several group sizes",
-                           formatter_class=HelpFormatter,
-                           description="Decode, child update, master aggregation and the resulting "
-                                       "sends, per ACK, for each group size; median of --repeat runs.")
+    ack = group.add_parser(
+        "ack",
+        help="source-side cost of one ACK at several group sizes",
+        formatter_class=HelpFormatter,
+        description="Decode, child update, master aggregation and the resulting "
+        "sends, per ACK, for each group size; median of --repeat runs.",
+    )
     ack.add_argument("--receivers", type=int_list, default=[10, 100, 1000, 10000])
     ack.add_argument("--acks", type=int, default=200_000, help="ACKs timed per group size and run")
     ack.add_argument("--repeat", type=int, default=5, help="runs per group size; the median is reported")
-    ack.add_argument("--batch", type=int, default=16,
-                     help="ACKs handled between two calls of datagrams_to_send (the runtime drains in batches)")
+    ack.add_argument(
+        "--batch",
+        type=int,
+        default=16,
+        help="ACKs handled between two calls of datagrams_to_send (the runtime drains in batches)",
+    )
     ack.add_argument("--json", action="store_true", help="accepted for symmetry; output is always JSON")
     ack.set_defaults(handler=_run_ack)
-    sim = group.add_parser("sim", help="simulator speed in receiver-segment deliveries per second",
-                           formatter_class=HelpFormatter)
+    sim = group.add_parser(
+        "sim", help="simulator speed in receiver-segment deliveries per second", formatter_class=HelpFormatter
+    )
     sim.add_argument("--receivers", type=int, default=1000)
     sim.add_argument("--size", type=int, default=2 << 20, help="bytes transferred")
     sim.add_argument("--loss", type=float, default=0.01)
     sim.add_argument("--repeat", type=int, default=3)
     sim.add_argument("--json", action="store_true", help="accepted for symmetry; output is always JSON")
     sim.set_defaults(handler=_run_sim)
-    agg = group.add_parser("aggregate", help="the master's aggregation step alone, against a scan of all children",
-                           formatter_class=HelpFormatter,
-                           description="Per ACK, one child's value moves and the channel needs the minimum over "
-                                       "all children: the counting structure the channel uses, against a scan "
-                                       "timed in the same run.\n\nexample:\n  smocast bench aggregate "
-                                       "--receivers 100,1000,10000 --repeat 5")
+    agg = group.add_parser(
+        "aggregate",
+        help="the master's aggregation step alone, against a scan of all children",
+        formatter_class=HelpFormatter,
+        description="Per ACK, one child's value moves and the channel needs the minimum over "
+        "all children: the counting structure the channel uses, against a scan "
+        "timed in the same run.\n\nexample:\n  smocast bench aggregate "
+        "--receivers 100,1000,10000 --repeat 5",
+    )
     agg.add_argument("--receivers", type=int_list, default=[100, 1000, 10000])
     agg.add_argument("--acks", type=int, default=200_000, help="ACKs timed per group size and run")
     agg.add_argument("--scan-acks", type=int, default=5_000, help="ACKs the (slow) scan is timed over")
@@ -96,23 +107,35 @@ examples:
 
 
 def _register_ack_server(group: Any) -> None:
-    p = group.add_parser("ack-server", help="ACKs/s a real source processes over UDP (load-generator process)",
-                         description=ACK_SERVER_DESCRIPTION, formatter_class=HelpFormatter)
+    p = group.add_parser(
+        "ack-server",
+        help="ACKs/s a real source processes over UDP (load-generator process)",
+        description=ACK_SERVER_DESCRIPTION,
+        formatter_class=HelpFormatter,
+    )
     p.add_argument("--receivers", type=positive_int, default=1000, help="receivers the generators play")
     p.add_argument("--duration", type=duration_arg, default="5s", help="measured interval per run")
     p.add_argument("--warmup", type=duration_arg, default="0.5s", help="steady state before measuring")
     p.add_argument("--repeat", type=positive_int, default=3, help="runs; the medians are reported")
     p.add_argument("--generators", type=positive_int, default=1, help="load-generator processes")
-    p.add_argument("--window", type=positive_int, default=8,
-                   help="segments each receiver advertises: how far the source may run ahead (more queues "
-                        "more ACKs at the source; too many overflow its socket buffer)")
+    p.add_argument(
+        "--window",
+        type=positive_int,
+        default=8,
+        help="segments each receiver advertises: how far the source may run ahead (more queues "
+        "more ACKs at the source; too many overflow its socket buffer)",
+    )
     p.add_argument("--json", action="store_true", help="accepted for symmetry; output is always JSON")
     p.set_defaults(handler=_run_ack_server)
 
 
 def _register_fanout(group: Any) -> None:
-    p = group.add_parser("fanout", help="smocast against N x TCP on the testbed: time, goodput, egress (root)",
-                         description=FANOUT_DESCRIPTION, formatter_class=HelpFormatter)
+    p = group.add_parser(
+        "fanout",
+        help="smocast against N x TCP on the testbed: time, goodput, egress (root)",
+        description=FANOUT_DESCRIPTION,
+        formatter_class=HelpFormatter,
+    )
     p.add_argument("--receivers", type=int_list, default=[1, 4, 16, 64], help="group sizes N")
     p.add_argument("--rate", default="100mbit", help="the sender's link rate (tc tbf)")
     p.add_argument("--size", type=size_arg, default="20M", help="file size")

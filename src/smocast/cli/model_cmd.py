@@ -91,55 +91,125 @@ examples:
 
 def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        "model", help="the analytic throughput model of the reliable multicast classes",
-        description=DESCRIPTION, formatter_class=HelpFormatter)
+        "model",
+        help="the analytic throughput model of the reliable multicast classes",
+        description=DESCRIPTION,
+        formatter_class=HelpFormatter,
+    )
     group = parser.add_subparsers(title="models", metavar="<model>")
-    tput = group.add_parser("throughput", help="maximum throughput per class vs receivers (Figure 6)",
-                            description=THROUGHPUT_DESCRIPTION, formatter_class=HelpFormatter)
+    tput = group.add_parser(
+        "throughput",
+        help="maximum throughput per class vs receivers (Figure 6)",
+        description=THROUGHPUT_DESCRIPTION,
+        formatter_class=HelpFormatter,
+    )
     _add_common(tput, plot_help="also draw Figure 6 (log-log throughput vs receivers, R = 1..10000) as PNG")
-    tput.add_argument("--receivers", type=int_list, default="1,10,100,1000,10000", metavar="R,...",
-                      help="comma-separated numbers of receivers R (each >= 1)")
+    tput.add_argument(
+        "--receivers",
+        type=int_list,
+        default="1,10,100,1000,10000",
+        metavar="R,...",
+        help="comma-separated numbers of receivers R (each >= 1)",
+    )
     tput.set_defaults(handler=run_throughput)
-    supp = group.add_parser("supportable", help="supportable receivers vs relative processor speed (Figure 7)",
-                            description=SUPPORTABLE_DESCRIPTION, formatter_class=HelpFormatter)
+    supp = group.add_parser(
+        "supportable",
+        help="supportable receivers vs relative processor speed (Figure 7)",
+        description=SUPPORTABLE_DESCRIPTION,
+        formatter_class=HelpFormatter,
+    )
     _add_common(supp, plot_help="also draw Figure 7 (receivers vs relative speed, R = 1..10^6) as PNG")
-    supp.add_argument("--speeds", type=speed_list, default="1,2,5,10,20,50,100", metavar="S,...",
-                      help="comma-separated processor speeds relative to the baseline (each > 0)")
-    supp.add_argument("--baseline-receivers", type=positive_int, default=1, metavar="R0",
-                      help="receivers protocol A supports on the speed-1 baseline processor")
-    supp.add_argument("--max-receivers", type=positive_int, default=10**9,
-                      help="stop searching here; a result at the limit is shown as '>= limit'")
+    supp.add_argument(
+        "--speeds",
+        type=speed_list,
+        default="1,2,5,10,20,50,100",
+        metavar="S,...",
+        help="comma-separated processor speeds relative to the baseline (each > 0)",
+    )
+    supp.add_argument(
+        "--baseline-receivers",
+        type=positive_int,
+        default=1,
+        metavar="R0",
+        help="receivers protocol A supports on the speed-1 baseline processor",
+    )
+    supp.add_argument(
+        "--max-receivers",
+        type=positive_int,
+        default=10**9,
+        help="stop searching here; a result at the limit is shown as '>= limit'",
+    )
     supp.set_defaults(handler=run_supportable)
     parser.set_defaults(handler=show_help(parser))
 
 
 def _add_common(p: argparse.ArgumentParser, plot_help: str) -> None:
-    p.add_argument("--classes", type=class_list, default=",".join(CLASSES), metavar="CLASS,...",
-                   help="comma-separated classes (case-insensitive)")
-    p.add_argument("--p", type=loss_list, default="0.01,0.1,0.25", metavar="P,...",
-                   help="comma-separated loss probabilities, each in (0, 1)")
-    p.add_argument("--branching", type=positive_int, default=10, metavar="B",
-                   help="children per group leader in the trees H1, H2")
-    p.add_argument("--cost", type=cost_assignment, action="append", default=[], metavar="NAME=VALUE",
-                   help="set one mean processing cost, e.g. X_a=2 (repeatable)")
+    p.add_argument(
+        "--classes",
+        type=class_list,
+        default=",".join(CLASSES),
+        metavar="CLASS,...",
+        help="comma-separated classes (case-insensitive)",
+    )
+    p.add_argument(
+        "--p",
+        type=loss_list,
+        default="0.01,0.1,0.25",
+        metavar="P,...",
+        help="comma-separated loss probabilities, each in (0, 1)",
+    )
+    p.add_argument(
+        "--branching", type=positive_int, default=10, metavar="B", help="children per group leader in the trees H1, H2"
+    )
+    p.add_argument(
+        "--cost",
+        type=cost_assignment,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set one mean processing cost, e.g. X_a=2 (repeatable)",
+    )
     defaults = ModelOptions()
-    p.add_argument("--received-nak-cost", choices=["y_nr", "y_n"], default=defaults.received_nak_cost,
-                   help="cost of a NAK heard from another receiver (N2, H2): Y_nr (0 by default) or Y_n")
-    p.add_argument("--h2-periodic-cost", choices=["per_child", "single"], default=defaults.h2_periodic_cost,
-                   help="H2 parent's periodic cost per packet: B*X_pa or a single X_pa")
-    p.add_argument("--ring-load", choices=["token_site", "rotating"], default=defaults.ring_load,
-                   help="ring: token site as its own bottleneck role, or load averaged over rotation")
-    p.add_argument("--ring-source-pays-recovery", action=argparse.BooleanOptionalAction,
-                   default=defaults.ring_source_pays_recovery,
-                   help="ring: the source pays q*(X_n+X_p) to repair the token site's losses")
-    p.add_argument("--ring-ack-at-every-receiver", action=argparse.BooleanOptionalAction,
-                   default=defaults.ring_ack_at_every_receiver,
-                   help="ring: every receiver pays Y_a for the token site's ACK/token")
-    p.add_argument("--h1-ack-costs", choices=["local", "global"], default=defaults.h1_ack_costs,
-                   help="H1 local ACK costs: X_h/Y_h (local) or X_a/Y_a (global)")
+    p.add_argument(
+        "--received-nak-cost",
+        choices=["y_nr", "y_n"],
+        default=defaults.received_nak_cost,
+        help="cost of a NAK heard from another receiver (N2, H2): Y_nr (0 by default) or Y_n",
+    )
+    p.add_argument(
+        "--h2-periodic-cost",
+        choices=["per_child", "single"],
+        default=defaults.h2_periodic_cost,
+        help="H2 parent's periodic cost per packet: B*X_pa or a single X_pa",
+    )
+    p.add_argument(
+        "--ring-load",
+        choices=["token_site", "rotating"],
+        default=defaults.ring_load,
+        help="ring: token site as its own bottleneck role, or load averaged over rotation",
+    )
+    p.add_argument(
+        "--ring-source-pays-recovery",
+        action=argparse.BooleanOptionalAction,
+        default=defaults.ring_source_pays_recovery,
+        help="ring: the source pays q*(X_n+X_p) to repair the token site's losses",
+    )
+    p.add_argument(
+        "--ring-ack-at-every-receiver",
+        action=argparse.BooleanOptionalAction,
+        default=defaults.ring_ack_at_every_receiver,
+        help="ring: every receiver pays Y_a for the token site's ACK/token",
+    )
+    p.add_argument(
+        "--h1-ack-costs",
+        choices=["local", "global"],
+        default=defaults.h1_ack_costs,
+        help="H1 local ACK costs: X_h/Y_h (local) or X_a/Y_a (global)",
+    )
     out = p.add_mutually_exclusive_group()
-    out.add_argument("--json", action="store_true",
-                     help='print one JSON object: {"points": [...], "options": ..., "costs": ...}')
+    out.add_argument(
+        "--json", action="store_true", help='print one JSON object: {"points": [...], "options": ..., "costs": ...}'
+    )
     out.add_argument("--csv", action="store_true", help="print CSV with a header row")
     p.add_argument("--plot", metavar="FILE.png", default=None, help=plot_help)
 
@@ -244,8 +314,15 @@ def _throughput_csv(points: Sequence[ThroughputPoint]) -> None:
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(["class", "p", "receivers", "throughput", *_ROLE_COLUMNS])
     for pt in points:
-        writer.writerow([pt.cls, repr(pt.p), pt.receivers, repr(pt.throughput),
-                         *(repr(pt.roles[r]) if r in pt.roles else "" for r in _ROLE_COLUMNS)])
+        writer.writerow(
+            [
+                pt.cls,
+                repr(pt.p),
+                pt.receivers,
+                repr(pt.throughput),
+                *(repr(pt.roles[r]) if r in pt.roles else "" for r in _ROLE_COLUMNS),
+            ]
+        )
 
 
 def _number(value: float) -> str:
@@ -254,9 +331,13 @@ def _number(value: float) -> str:
 
 
 def _throughput_table(points: Sequence[ThroughputPoint]) -> None:
-    table = Table(title="maximum throughput Λ and expected cost per packet of each role", title_justify="left",
-                  box=box.SIMPLE_HEAD,
-                  caption="* bottleneck role: Λ = 1 / its cost", caption_justify="left")
+    table = Table(
+        title="maximum throughput Λ and expected cost per packet of each role",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        caption="* bottleneck role: Λ = 1 / its cost",
+        caption_justify="left",
+    )
     for name in ("class", "p", "R", "Λ", "sender", "receiver", "leader", "token site"):
         table.add_column(name, justify="left" if name == "class" else "right", min_width=len(name))
     previous = None
@@ -265,8 +346,9 @@ def _throughput_table(points: Sequence[ThroughputPoint]) -> None:
             table.add_section()
         previous = pt.p
         worst = pt.bottleneck
-        roles = [("-" if r not in pt.roles else _number(pt.roles[r]) + ("*" if r == worst else ""))
-                 for r in _ROLE_COLUMNS]
+        roles = [
+            ("-" if r not in pt.roles else _number(pt.roles[r]) + ("*" if r == worst else "")) for r in _ROLE_COLUMNS
+        ]
         table.add_row(pt.cls, f"{pt.p:g}", str(pt.receivers), f"{pt.throughput:.4g}", *roles)
     console.print(table)
 
@@ -276,21 +358,35 @@ def _throughput_table(points: Sequence[ThroughputPoint]) -> None:
 
 def run_supportable(args: argparse.Namespace) -> int:
     costs, options = _model_settings(args)
-    points = supportable_points(args.classes, args.p, args.speeds, args.baseline_receivers, costs, options,
-                                args.max_receivers)
-    baselines = [{"p": p, "baseline_receivers": args.baseline_receivers,
-                  "baseline_throughput": baseline_rate(p, args.baseline_receivers, costs, options)}
-                 for p in args.p]
+    points = supportable_points(
+        args.classes, args.p, args.speeds, args.baseline_receivers, costs, options, args.max_receivers
+    )
+    baselines = [
+        {
+            "p": p,
+            "baseline_receivers": args.baseline_receivers,
+            "baseline_throughput": baseline_rate(p, args.baseline_receivers, costs, options),
+        }
+        for p in args.p
+    ]
     if args.json:
-        print_json({"points": [pt.as_dict() for pt in points], "baseline": baselines,
-                    "max_receivers": args.max_receivers, **_settings_report(costs, options)})
+        print_json(
+            {
+                "points": [pt.as_dict() for pt in points],
+                "baseline": baselines,
+                "max_receivers": args.max_receivers,
+                **_settings_report(costs, options),
+            }
+        )
     elif args.csv:
         _supportable_csv(points)
     else:
         _supportable_table(points, args.max_receivers)
     if args.plot:
-        _write_figure(args.plot, lambda: plot_supportable(args.plot, args.classes, args.p, args.baseline_receivers,
-                                                          costs, options))
+        _write_figure(
+            args.plot,
+            lambda: plot_supportable(args.plot, args.classes, args.p, args.baseline_receivers, costs, options),
+        )
     return 0
 
 
@@ -299,13 +395,17 @@ def _supportable_csv(points: Sequence[SupportablePoint]) -> None:
     writer.writerow(["class", "p", "speed", "supportable_receivers", "unbounded", "at_search_limit"])
     for pt in points:
         count = "" if pt.receivers is None else pt.receivers
-        writer.writerow([pt.cls, repr(pt.p), repr(pt.speed), count, str(pt.unbounded).lower(),
-                         str(pt.at_search_limit).lower()])
+        writer.writerow(
+            [pt.cls, repr(pt.p), repr(pt.speed), count, str(pt.unbounded).lower(), str(pt.at_search_limit).lower()]
+        )
 
 
 def _supportable_table(points: Sequence[SupportablePoint], limit: int) -> None:
-    table = Table(title="supportable receivers vs processor speed (baseline: protocol A)", title_justify="left",
-                  box=box.SIMPLE_HEAD)
+    table = Table(
+        title="supportable receivers vs processor speed (baseline: protocol A)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
     for name in ("class", "p", "speed", "supportable receivers"):
         table.add_column(name, justify="left" if name == "class" else "right")
     previous = None
@@ -325,8 +425,14 @@ def _supportable_table(points: Sequence[SupportablePoint], limit: int) -> None:
 
 # --- figures -------------------------------------------------------------------------------------
 
-_STYLES = {"A": ("tab:red", "-"), "N1": ("tab:orange", "--"), "N2": ("tab:green", "-."),
-           "H1": ("tab:purple", ":"), "H2": ("tab:blue", "-"), "R": ("tab:brown", "--")}
+_STYLES = {
+    "A": ("tab:red", "-"),
+    "N1": ("tab:orange", "--"),
+    "N2": ("tab:green", "-."),
+    "H1": ("tab:purple", ":"),
+    "H2": ("tab:blue", "-"),
+    "R": ("tab:brown", "--"),
+}
 
 
 def _write_figure(path: str, draw: Callable[[], None]) -> None:
@@ -361,8 +467,9 @@ def _save(fig: Any, path: str) -> None:
     plt.close(fig)
 
 
-def plot_throughput(path: str, classes: Sequence[str], losses: Sequence[float], costs: Costs,
-                    options: ModelOptions, high: int = 10_000) -> None:
+def plot_throughput(
+    path: str, classes: Sequence[str], losses: Sequence[float], costs: Costs, options: ModelOptions, high: int = 10_000
+) -> None:
     """Figure 6: log-log Λ vs R (1..high, dense grid), one panel per p, one curve per class."""
     grid = log_grid(high, 241)
     fig, axes = _figure(len(losses))
@@ -381,8 +488,16 @@ def plot_throughput(path: str, classes: Sequence[str], losses: Sequence[float], 
     _save(fig, path)
 
 
-def plot_supportable(path: str, classes: Sequence[str], losses: Sequence[float], baseline_receivers: int,
-                     costs: Costs, options: ModelOptions, high: int = 10**6, max_speed: float = 100.0) -> None:
+def plot_supportable(
+    path: str,
+    classes: Sequence[str],
+    losses: Sequence[float],
+    baseline_receivers: int,
+    costs: Costs,
+    options: ModelOptions,
+    high: int = 10**6,
+    max_speed: float = 100.0,
+) -> None:
     """Figure 7: supportable receivers vs relative processor speed, one panel per p, one curve per class.
 
     Drawn as the curve (s_w(R), R) for R = 1..high on a dense grid, where s_w(R) = λ0 / Λ^w(R) is

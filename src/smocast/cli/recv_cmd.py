@@ -35,16 +35,24 @@ the source; use --source when the source multicasts from another address.
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("recv", help="receive a file from a source over IP multicast",
-                              description=DESCRIPTION, formatter_class=HelpFormatter)
+    p = subparsers.add_parser(
+        "recv",
+        help="receive a file from a source over IP multicast",
+        description=DESCRIPTION,
+        formatter_class=HelpFormatter,
+    )
     p.add_argument("--server", type=address_arg, required=True, help="the source's HOST:PORT")
     p.add_argument("--group", type=address_arg, required=True, help="multicast group and port, e.g. 232.1.1.1:5000")
     p.add_argument("-o", "--output", type=Path, default=Path(), metavar="DIR", help="directory to write the file to")
     p.add_argument("--source", default=None, metavar="ADDR", help="the channel's source address for SSM")
     p.add_argument("--interface", default=None, metavar="ADDR", help="address of the interface to join on")
     p.add_argument("--timeout", type=duration_arg, default="10s", help="give up connecting after this long")
-    p.add_argument("--idle-timeout", type=duration_arg, default="60s",
-                   help="give up when nothing arrives from the source for this long (0: never)")
+    p.add_argument(
+        "--idle-timeout",
+        type=duration_arg,
+        default="60s",
+        help="give up when nothing arrives from the source for this long (0: never)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object, no progress bar")
     recv_realtime.add_arguments(p)
     recv_fallback.add_arguments(p)
@@ -68,12 +76,19 @@ async def _receive(args: argparse.Namespace) -> ReceivedFile:
     try:
         if args.fallback:
             return await recv_fallback.receive(args)
-        opening = connect(args.server, args.group, source=args.source, interface=args.interface,
-                          timeout=args.timeout, idle_timeout=args.idle_timeout or None)
+        opening = connect(
+            args.server,
+            args.group,
+            source=args.source,
+            interface=args.interface,
+            timeout=args.timeout,
+            idle_timeout=args.idle_timeout or None,
+        )
         async with opening as rx:
             if not args.json:
-                err_console.print(f"connected to {args.server[0]}:{args.server[1]} from "
-                                  f"{rx.local_address[0]}:{rx.local_address[1]}")
+                err_console.print(
+                    f"connected to {args.server[0]}:{args.server[1]} from {rx.local_address[0]}:{rx.local_address[1]}"
+                )
             with TransferProgress("receiving", 0, enabled=not args.json) as ui:
                 return await receive_file(rx, args.output, progress=ui.update)
     except SmocastError as exc:

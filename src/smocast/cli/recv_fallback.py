@@ -14,12 +14,21 @@ from smocast.core.errors import ConfigError
 
 def add_arguments(p: Any) -> None:
     """Add ``--fallback`` and ``--source-timeout`` to the ``recv`` parser."""
-    p.add_argument("--fallback", action="append", default=[], metavar="HOST:PORT[@GROUP:PORT],...",
-                   help="servers to fail over to, in order, when the server dies or resets this receiver; each "
-                        "resumes at the last byte received (from a relay's history). The group defaults to "
-                        "--group. Repeatable")
-    p.add_argument("--source-timeout", type=duration_arg, default="3s",
-                   help="with --fallback: give a server up after this much silence (sources heartbeat every second)")
+    p.add_argument(
+        "--fallback",
+        action="append",
+        default=[],
+        metavar="HOST:PORT[@GROUP:PORT],...",
+        help="servers to fail over to, in order, when the server dies or resets this receiver; each "
+        "resumes at the last byte received (from a relay's history). The group defaults to "
+        "--group. Repeatable",
+    )
+    p.add_argument(
+        "--source-timeout",
+        type=duration_arg,
+        default="3s",
+        help="with --fallback: give a server up after this much silence (sources heartbeat every second)",
+    )
 
 
 def servers(args: argparse.Namespace) -> list[Server]:
@@ -44,7 +53,13 @@ async def receive(args: argparse.Namespace) -> ReceivedFile:
             err_console.print(f"[yellow]{server} failed[/] ({error}); resuming at the next server")
 
     with TransferProgress("receiving", 0, enabled=not args.json) as ui:
-        return await receive_file_with_fallback(chain, args.output, progress=ui.update, on_failover=notice,
-                                                interface=args.interface, timeout=args.timeout,
-                                                idle_timeout=args.idle_timeout or None,
-                                                source_timeout=args.source_timeout)
+        return await receive_file_with_fallback(
+            chain,
+            args.output,
+            progress=ui.update,
+            on_failover=notice,
+            interface=args.interface,
+            timeout=args.timeout,
+            idle_timeout=args.idle_timeout or None,
+            source_timeout=args.source_timeout,
+        )

@@ -25,16 +25,32 @@ from smocast.core.errors import SmocastError
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The real-time options of ``smocast recv``."""
     group = p.add_argument_group("real-time (a live stream from 'smocast stream')")
-    group.add_argument("--realtime", action="store_true",
-                       help="receive a live stream of messages: skip what cannot be repaired in time, "
-                            "report perceived loss, latency and jitter")
-    group.add_argument("--playout-delay", type=duration_arg, default="300ms",
-                       help="how long after its expected arrival a message may still be repaired before it is "
-                            "skipped (0: skip a hole as soon as later data waits)")
-    group.add_argument("--duration", type=duration_arg, default=None,
-                       help="leave the stream after this long (default: until it ends, or Ctrl-C)")
-    group.add_argument("--save", type=Path, default=None, metavar="FILE",
-                       help="write the message bodies (headers removed) to FILE, in order")
+    group.add_argument(
+        "--realtime",
+        action="store_true",
+        help="receive a live stream of messages: skip what cannot be repaired in time, "
+        "report perceived loss, latency and jitter",
+    )
+    group.add_argument(
+        "--playout-delay",
+        type=duration_arg,
+        default="300ms",
+        help="how long after its expected arrival a message may still be repaired before it is "
+        "skipped (0: skip a hole as soon as later data waits)",
+    )
+    group.add_argument(
+        "--duration",
+        type=duration_arg,
+        default=None,
+        help="leave the stream after this long (default: until it ends, or Ctrl-C)",
+    )
+    group.add_argument(
+        "--save",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write the message bodies (headers removed) to FILE, in order",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,13 +86,23 @@ async def _receive(args: argparse.Namespace, save: BinaryIO | None) -> dict[str,
     ended, reason = "fin", None
     started = time.monotonic()
     try:
-        opening = connect(args.server, args.group, source=args.source, interface=args.interface,
-                          timeout=args.timeout, idle_timeout=args.idle_timeout or None, realtime=True, framing=True,
-                          playout_delay=args.playout_delay or None)
+        opening = connect(
+            args.server,
+            args.group,
+            source=args.source,
+            interface=args.interface,
+            timeout=args.timeout,
+            idle_timeout=args.idle_timeout or None,
+            realtime=True,
+            framing=True,
+            playout_delay=args.playout_delay or None,
+        )
         async with opening as rx:
             if not args.json:
-                err_console.print(f"connected to {args.server[0]}:{args.server[1]} from "
-                                  f"{rx.local_address[0]}:{rx.local_address[1]}, stream offset {rx.start}")
+                err_console.print(
+                    f"connected to {args.server[0]}:{args.server[1]} from "
+                    f"{rx.local_address[0]}:{rx.local_address[1]}, stream offset {rx.start}"
+                )
             timer = asyncio.get_running_loop().call_later(args.duration, stop.set) if args.duration else None
             try:
                 await watch(rx, tally, save=save, stop=stop)
@@ -94,19 +120,22 @@ async def _receive(args: argparse.Namespace, save: BinaryIO | None) -> dict[str,
         raise failure(exc) from None
 
 
-def _report(tally: LiveTally, rx: AsyncReceiver, args: argparse.Namespace, ended: str, reason: str | None,
-            elapsed: float) -> dict[str, Any]:
+def _report(
+    tally: LiveTally, rx: AsyncReceiver, args: argparse.Namespace, ended: str, reason: str | None, elapsed: float
+) -> dict[str, Any]:
     stats = rx.stats
     report = tally.as_json()
-    report.update({
-        "ended": ended,
-        "reset_reason": reason,
-        "playout_delay_s": args.playout_delay,
-        "duration_s": round(elapsed, 3),
-        "stream_start": rx.start,
-        "segments": {"received": stats.segments, "repairs": stats.repairs, "duplicates": stats.duplicates},
-        "acks_sent": stats.acks_sent,
-    })
+    report.update(
+        {
+            "ended": ended,
+            "reset_reason": reason,
+            "playout_delay_s": args.playout_delay,
+            "duration_s": round(elapsed, 3),
+            "stream_start": rx.start,
+            "segments": {"received": stats.segments, "repairs": stats.repairs, "duplicates": stats.duplicates},
+            "acks_sent": stats.acks_sent,
+        }
+    )
     return report
 
 
@@ -115,12 +144,17 @@ def _summary(report: dict[str, Any]) -> None:
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()
-    table.add_row("messages", f"{report['messages']} of {report['expected']} "
-                              f"(#{report['first_message']} to #{report['last_message']})")
+    table.add_row(
+        "messages",
+        f"{report['messages']} of {report['expected']} (#{report['first_message']} to #{report['last_message']})",
+    )
     table.add_row("perceived loss", f"{report['perceived_loss']:.3%} ({report['missing']} missing)")
     table.add_row("skipped", f"{report['skipped_bytes']} B in {report['gaps']} gaps")
-    table.add_row("latency", f"p50 {lat['p50']:.1f} ms, p90 {lat['p90']:.1f} ms, p99 {lat['p99']:.1f} ms, "
-                             f"max {lat['max']:.1f} ms (assumes the sender's and this host's clocks agree)")
+    table.add_row(
+        "latency",
+        f"p50 {lat['p50']:.1f} ms, p90 {lat['p90']:.1f} ms, p99 {lat['p99']:.1f} ms, "
+        f"max {lat['max']:.1f} ms (assumes the sender's and this host's clocks agree)",
+    )
     table.add_row("jitter", f"{report['jitter_ms']:.2f} ms (RFC 3550 interarrival)")
     table.add_row("repairs", f"{report['segments']['repairs']} of {report['segments']['received']} segments")
     table.add_row("ended", f"{report['ended']} after {report['duration_s']:.1f} s")

@@ -38,22 +38,39 @@ WATCH_INTERVAL = 0.1
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("send", help="send a file to many receivers over IP multicast",
-                              description=DESCRIPTION, formatter_class=HelpFormatter)
+    p = subparsers.add_parser(
+        "send",
+        help="send a file to many receivers over IP multicast",
+        description=DESCRIPTION,
+        formatter_class=HelpFormatter,
+    )
     p.add_argument("file", type=Path, help="the file to send")
     p.add_argument("--group", type=address_arg, required=True, help="multicast group and port, e.g. 232.1.1.1:5000")
-    p.add_argument("--bind", type=address_arg, default=None,
-                   help="local address and port receivers connect to (default 0.0.0.0:<group port>)")
+    p.add_argument(
+        "--bind",
+        type=address_arg,
+        default=None,
+        help="local address and port receivers connect to (default 0.0.0.0:<group port>)",
+    )
     p.add_argument("--interface", default=None, metavar="ADDR", help="address of the interface to multicast from")
     p.add_argument("--ttl", type=positive_int, default=1, help="multicast TTL (hops)")
     p.add_argument("--min-receivers", type=positive_int, default=1, help="receivers to wait for before sending")
-    p.add_argument("--wait", type=duration_arg, default=None, metavar="DURATION",
-                   help="give up if not enough receivers joined within this time (default: wait forever)")
+    p.add_argument(
+        "--wait",
+        type=duration_arg,
+        default=None,
+        metavar="DURATION",
+        help="give up if not enough receivers joined within this time (default: wait forever)",
+    )
     p.add_argument("--policy", default="slowest", help="window advance F: slowest, quorum:<f>, buffer:<bytes>")
     p.add_argument("--cwnd-policy", default="min", help="congestion window G: min or fair:<alpha>,<beta>")
     p.add_argument("--rtt-policy", default="max", help="channel RTT: max or percentile:<q>")
-    p.add_argument("--progress-timeout", type=duration_arg, default="10s",
-                   help="drop a receiver that acknowledges nothing new for this long")
+    p.add_argument(
+        "--progress-timeout",
+        type=duration_arg,
+        default="10s",
+        help="drop a receiver that acknowledges nothing new for this long",
+    )
     p.add_argument("--mss", type=positive_int, default=1400, help="payload bytes per datagram")
     p.add_argument("--json", action="store_true", help="print one JSON object, no progress bar")
     p.set_defaults(handler=run)
@@ -78,10 +95,19 @@ async def _send(args: argparse.Namespace) -> SendReport:
     try:
         manifest = await describe(args.file)
         with _file_history(manifest, args.file) as history:
-            opening = open_channel(args.group, args.bind, interface=args.interface, ttl=args.ttl,
-                                   min_receivers=args.min_receivers, policy=args.policy,
-                                   cwnd_policy=args.cwnd_policy, rtt_policy=args.rtt_policy,
-                                   progress_timeout=args.progress_timeout, mss=args.mss, history=history)
+            opening = open_channel(
+                args.group,
+                args.bind,
+                interface=args.interface,
+                ttl=args.ttl,
+                min_receivers=args.min_receivers,
+                policy=args.policy,
+                cwnd_policy=args.cwnd_policy,
+                rtt_policy=args.rtt_policy,
+                progress_timeout=args.progress_timeout,
+                mss=args.mss,
+                history=history,
+            )
             async with opening as channel:
                 await _serve(channel, args, manifest)
     except (NetworkError, FileTransferError) as exc:
@@ -100,10 +126,11 @@ def _file_history(manifest: Manifest, path: Path) -> FileHistory:
 async def _serve(channel: AsyncChannel, args: argparse.Namespace, manifest: Manifest) -> None:
     """Wait for the receivers, send the file, close, and wait until every receiver is done."""
     if not args.json:
-        err_console.print(f"source listening on {channel.address[0]}:{channel.address[1]}, "
-                          f"multicasting to {args.group[0]}:{args.group[1]}")
-    with TransferProgress("waiting for receivers", len(manifest.encode()) + manifest.size,
-                          enabled=not args.json) as ui:
+        err_console.print(
+            f"source listening on {channel.address[0]}:{channel.address[1]}, "
+            f"multicasting to {args.group[0]}:{args.group[1]}"
+        )
+    with TransferProgress("waiting for receivers", len(manifest.encode()) + manifest.size, enabled=not args.json) as ui:
         watcher = asyncio.create_task(_watch(channel, ui, args.min_receivers))
         try:
             await _wait_started(channel, args.wait)
@@ -140,15 +167,21 @@ def _summary(report: SendReport) -> None:
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()
-    table.add_row("receivers", f"{s.completed} of {s.receivers} completed, {s.dropped} dropped, {s.left} left"
-                               + (f", {s.refused} refused" if s.refused else ""))
+    table.add_row(
+        "receivers",
+        f"{s.completed} of {s.receivers} completed, {s.dropped} dropped, {s.left} left"
+        + (f", {s.refused} refused" if s.refused else ""),
+    )
     table.add_row("file", f"{m.name}, {format_size(m.size)}, SHA-256 {m.hexdigest[:16]}...")
     if s.wall_time_s is not None:
         table.add_row("time", f"{s.wall_time_s:.3f} s")
         table.add_row("goodput", format_rate(r["goodput_bps"]))
     seg = r["segments"]
-    table.add_row("segments", f"{seg['original']} original, {seg['repair_unicast']} unicast repairs, "
-                              f"{seg['repair_multicast']} multicast repairs")
+    table.add_row(
+        "segments",
+        f"{seg['original']} original, {seg['repair_unicast']} unicast repairs, "
+        f"{seg['repair_multicast']} multicast repairs",
+    )
     console.print(table)
     if s.records:
         console.print(_receiver_table(report))
@@ -161,6 +194,12 @@ def _receiver_table(report: SendReport) -> Table:
     for record in report.summary.records:
         srtt = f"{record.srtt * 1e3:.2f} ms" if record.srtt is not None else "-"
         status = record.status if record.reason is None else f"{record.status} ({record.reason})"
-        table.add_row(str(record.receiver), f"{record.address[0]}:{record.address[1]}", status,
-                      format_size(record.acked), srtt, f"{record.repairs_unicast}/{record.repairs_multicast}")
+        table.add_row(
+            str(record.receiver),
+            f"{record.address[0]}:{record.address[1]}",
+            status,
+            format_size(record.acked),
+            srtt,
+            f"{record.repairs_unicast}/{record.repairs_multicast}",
+        )
     return table

@@ -59,41 +59,75 @@ examples:
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("classes", help="the protocol classes measured against the analytic model",
-                              description=DESCRIPTION, formatter_class=HelpFormatter)
-    p.add_argument("--classes", type=_class_list, default=list(CLASS_NAMES), metavar="A,N1,...",
-                   help="classes to run")
+    p = subparsers.add_parser(
+        "classes",
+        help="the protocol classes measured against the analytic model",
+        description=DESCRIPTION,
+        formatter_class=HelpFormatter,
+    )
+    p.add_argument("--classes", type=_class_list, default=list(CLASS_NAMES), metavar="A,N1,...", help="classes to run")
     p.add_argument("--receivers", type=int_list, default=[10, 100], metavar="R[,R...]", help="group sizes")
-    p.add_argument("--loss", type=float_list, default=[0.1], metavar="P[,P...]",
-                   help="data loss probability per receiver and transmission")
+    p.add_argument(
+        "--loss",
+        type=float_list,
+        default=[0.1],
+        metavar="P[,P...]",
+        help="data loss probability per receiver and transmission",
+    )
     p.add_argument("--packets", type=positive_int, default=1000, help="application packets per run")
-    p.add_argument("--control-loss", type=probability, default=0.0,
-                   help="loss probability of every control packet at every destination (model: 0)")
-    p.add_argument("--correlation", type=float, default=0.0,
-                   help="share of the data loss on shared links in front of each group of B receivers (model: 0)")
+    p.add_argument(
+        "--control-loss",
+        type=probability,
+        default=0.0,
+        help="loss probability of every control packet at every destination (model: 0)",
+    )
+    p.add_argument(
+        "--correlation",
+        type=float,
+        default=0.0,
+        help="share of the data loss on shared links in front of each group of B receivers (model: 0)",
+    )
     p.add_argument("--branching", type=positive_int, default=10, help="B, children per parent in H1 and H2")
-    p.add_argument("--buffer", type=positive_int, default=1024,
-                   help="packets the source of A, H1, H2 and R may hold (N1 and N2: unbounded)")
+    p.add_argument(
+        "--buffer",
+        type=positive_int,
+        default=1024,
+        help="packets the source of A, H1, H2 and R may hold (N1 and N2: unbounded)",
+    )
     p.add_argument("--delay", type=duration_arg, default="5ms", help="one-way delay of each receiver")
-    p.add_argument("--delay-spread", type=duration_arg, default="0ms",
-                   help="spread receivers' delays evenly from --delay to --delay plus this")
+    p.add_argument(
+        "--delay-spread",
+        type=duration_arg,
+        default="0ms",
+        help="spread receivers' delays evenly from --delay to --delay plus this",
+    )
     p.add_argument("--c1", type=float, default=2.0, help="SRM request timer: deterministic part, in distances")
     p.add_argument("--c2", type=float, default=2.0, help="SRM request timer: random part, in distances")
     p.add_argument("--fixed-c2", action="store_true", help="do not scale c2 by the square root of the group size")
     p.add_argument("--seed", type=int, default=1, help="random seed; the same seed gives the same result")
     p.add_argument("--jobs", type=positive_int, default=1, help="simulations to run in parallel processes")
-    p.add_argument("--charge-heard-naks", action="store_true",
-                   help="charge each NAK heard from another receiver (N2, H2) at Y_n, in the model and the "
-                        "measurement (model default: Y_nr = 0)")
+    p.add_argument(
+        "--charge-heard-naks",
+        action="store_true",
+        help="charge each NAK heard from another receiver (N2, H2) at Y_n, in the model and the "
+        "measurement (model default: Y_nr = 0)",
+    )
     p.add_argument("--json", action="store_true", help='print {"points": [...]} instead of a table')
     p.add_argument("--markdown", action="store_true", help="print Markdown tables (as in docs/classes.md)")
     p.add_argument("--plot", metavar="FILE.png", help="plot measured and modelled throughput")
-    p.add_argument("--plot-naks", metavar="FILE.png",
-                   help="plot the NAKs per packet reaching the source of N1, N2, H2 against ideal suppression")
+    p.add_argument(
+        "--plot-naks",
+        metavar="FILE.png",
+        help="plot the NAKs per packet reaching the source of N1, N2, H2 against ideal suppression",
+    )
     p.set_defaults(handler=run)
 
-    t = subparsers.add_parser("theorem2", help="Levine's Theorem 2: receiver-initiated classes deadlock",
-                              description=THEOREM2_DESCRIPTION, formatter_class=HelpFormatter)
+    t = subparsers.add_parser(
+        "theorem2",
+        help="Levine's Theorem 2: receiver-initiated classes deadlock",
+        description=THEOREM2_DESCRIPTION,
+        formatter_class=HelpFormatter,
+    )
     t.add_argument("--receivers", type=positive_int, default=6)
     t.add_argument("--packets", type=positive_int, default=100)
     t.add_argument("--buffer", type=positive_int, default=8, help="packets the source may hold")
@@ -115,13 +149,28 @@ def _class_list(text: str) -> list[str]:
 
 
 def build_specs(args: argparse.Namespace) -> list[ClassRunSpec]:
-    config = ClassConfig(buffer=args.buffer, branching=args.branching, c1=args.c1, c2=args.c2,
-                         scale_c2=not args.fixed_c2)
+    config = ClassConfig(
+        buffer=args.buffer, branching=args.branching, c1=args.c1, c2=args.c2, scale_c2=not args.fixed_c2
+    )
     options = ModelOptions(received_nak_cost="y_n" if args.charge_heard_naks else "y_nr")
-    return [ClassRunSpec(cls, receivers, p, packets=args.packets, seed=args.seed, config=config,
-                         control_loss=args.control_loss, correlation=args.correlation, delay=args.delay,
-                         delay_spread=args.delay_spread, options=options)
-            for p in args.loss for cls in args.classes for receivers in args.receivers]
+    return [
+        ClassRunSpec(
+            cls,
+            receivers,
+            p,
+            packets=args.packets,
+            seed=args.seed,
+            config=config,
+            control_loss=args.control_loss,
+            correlation=args.correlation,
+            delay=args.delay,
+            delay_spread=args.delay_spread,
+            options=options,
+        )
+        for p in args.loss
+        for cls in args.classes
+        for receivers in args.receivers
+    ]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -162,10 +211,20 @@ def _title(args: argparse.Namespace) -> str:
 
 
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
-    return {"packets": args.packets, "control_loss": args.control_loss, "correlation": args.correlation,
-            "branching": args.branching, "buffer": args.buffer, "delay": args.delay,
-            "delay_spread": args.delay_spread, "c1": args.c1, "c2": args.c2, "scale_c2": not args.fixed_c2,
-            "charge_heard_naks": args.charge_heard_naks, "seed": args.seed}
+    return {
+        "packets": args.packets,
+        "control_loss": args.control_loss,
+        "correlation": args.correlation,
+        "branching": args.branching,
+        "buffer": args.buffer,
+        "delay": args.delay,
+        "delay_spread": args.delay_spread,
+        "c1": args.c1,
+        "c2": args.c2,
+        "scale_c2": not args.fixed_c2,
+        "charge_heard_naks": args.charge_heard_naks,
+        "seed": args.seed,
+    }
 
 
 def _table(points: list[dict[str, Any]]) -> None:
@@ -174,63 +233,105 @@ def _table(points: list[dict[str, Any]]) -> None:
         table.add_column(column, justify="right" if column not in ("class", "roles measured / model") else "left")
     for pt in points:
         measured, model = pt["measured"], pt["model"]
-        roles = "  ".join(f"{role} {measured['roles'][role]:.3g}/{model['roles'].get(role, float('nan')):.3g}"
-                          for role in measured["roles"])
-        table.add_row(pt["class"], str(pt["receivers"]), f"{pt['p']:g}",
-                      "[green]yes[/]" if pt["all_identical"] else "[red]NO[/]",
-                      f"{measured['throughput']:.4g}", f"{model['throughput']:.4g}",
-                      f"{measured['throughput'] / model['throughput']:.3f}", roles)
+        roles = "  ".join(
+            f"{role} {measured['roles'][role]:.3g}/{model['roles'].get(role, float('nan')):.3g}"
+            for role in measured["roles"]
+        )
+        table.add_row(
+            pt["class"],
+            str(pt["receivers"]),
+            f"{pt['p']:g}",
+            "[green]yes[/]" if pt["all_identical"] else "[red]NO[/]",
+            f"{measured['throughput']:.4g}",
+            f"{model['throughput']:.4g}",
+            f"{measured['throughput'] / model['throughput']:.3f}",
+            roles,
+        )
     console.print(table)
 
 
 def markdown(points: list[dict[str, Any]]) -> str:
     """Two Markdown tables: throughput and role costs against the model, then operations."""
-    lines = ["| class | R | p | identical | Λ measured | Λ model | measured / model | role costs: measured / model |",
-             "|---|---:|---:|:-:|---:|---:|---:|---|"]
+    lines = [
+        "| class | R | p | identical | Λ measured | Λ model | measured / model | role costs: measured / model |",
+        "|---|---:|---:|:-:|---:|---:|---:|---|",
+    ]
     for pt in points:
         measured, model = pt["measured"], pt["model"]
-        roles = "; ".join(f"{role} {measured['roles'][role]:.4g} / {model['roles'][role]:.4g} "
-                          f"({measured['roles'][role] / model['roles'][role] - 1:+.1%})"
-                          for role in measured["roles"] if role in model["roles"])
-        lines.append(f"| {pt['class']} | {pt['receivers']} | {pt['p']:g} | {'yes' if pt['all_identical'] else 'NO'} "
-                     f"| {measured['throughput']:.4g} | {model['throughput']:.4g} "
-                     f"| {measured['throughput'] / model['throughput']:.3f} | {roles} |")
-    lines += ["", "| class | R | p | operations per packet, by role (measured) | not in the model (X_s, Y_s) "
-                  "| simulated s |",
-              "|---|---:|---:|---|---|---:|"]
+        roles = "; ".join(
+            f"{role} {measured['roles'][role]:.4g} / {model['roles'][role]:.4g} "
+            f"({measured['roles'][role] / model['roles'][role] - 1:+.1%})"
+            for role in measured["roles"]
+            if role in model["roles"]
+        )
+        lines.append(
+            f"| {pt['class']} | {pt['receivers']} | {pt['p']:g} | {'yes' if pt['all_identical'] else 'NO'} "
+            f"| {measured['throughput']:.4g} | {model['throughput']:.4g} "
+            f"| {measured['throughput'] / model['throughput']:.3f} | {roles} |"
+        )
+    lines += [
+        "",
+        "| class | R | p | operations per packet, by role (measured) | not in the model (X_s, Y_s) | simulated s |",
+        "|---|---:|---:|---|---|---:|",
+    ]
     for pt in points:
-        ops = "; ".join(f"{role}: " + ", ".join(f"{op} {n:.3g}" for op, n in counts.items())
-                        for role, counts in pt["ops"].items())
-        extra = "; ".join(f"{role}: " + ", ".join(f"{op} {n:.3g}" for op, n in counts.items())
-                          for role, counts in pt["overhead"].items() if counts) or "-"
+        ops = "; ".join(
+            f"{role}: " + ", ".join(f"{op} {n:.3g}" for op, n in counts.items()) for role, counts in pt["ops"].items()
+        )
+        extra = (
+            "; ".join(
+                f"{role}: " + ", ".join(f"{op} {n:.3g}" for op, n in counts.items())
+                for role, counts in pt["overhead"].items()
+                if counts
+            )
+            or "-"
+        )
         lines.append(f"| {pt['class']} | {pt['receivers']} | {pt['p']:g} | {ops} | {extra} | {pt['sim_time_s']:.3g} |")
     return "\n".join(lines) + "\n"
 
 
 def run_theorem2_cmd(args: argparse.Namespace) -> int:
-    spec = Theorem2Spec(receivers=args.receivers, packets=args.packets, buffer=args.buffer, delay=args.delay,
-                        branching=args.branching, time_limit=args.time_limit, seed=args.seed)
+    spec = Theorem2Spec(
+        receivers=args.receivers,
+        packets=args.packets,
+        buffer=args.buffer,
+        delay=args.delay,
+        branching=args.branching,
+        time_limit=args.time_limit,
+        seed=args.seed,
+    )
     outcomes = run_theorem2(spec)
     cases = [o.as_json() for o in outcomes]
     if args.json:
         print_json({"cases": cases})
     elif args.markdown:
-        print("| class | way out | outcome | completed | source could not repair | peak held | evicted |\n"
-              "|---|---|---|---:|---|---:|---:|")
+        print(
+            "| class | way out | outcome | completed | source could not repair | peak held | evicted |\n"
+            "|---|---|---|---:|---|---:|---:|"
+        )
         for c in cases:
-            print(f"| {c['class']} | {c['recovery']} | {'**deadlock**' if c['deadlocked'] else 'complete'} "
-                  f"| {c['completed']}/{c['receivers']} | {', '.join(map(str, c['repair_unavailable'])) or '-'} "
-                  f"| {c['peak_held']} | {c['evicted']} |")
+            print(
+                f"| {c['class']} | {c['recovery']} | {'**deadlock**' if c['deadlocked'] else 'complete'} "
+                f"| {c['completed']}/{c['receivers']} | {', '.join(map(str, c['repair_unavailable'])) or '-'} "
+                f"| {c['peak_held']} | {c['evicted']} |"
+            )
     else:
-        table = Table(title=f"Theorem 2: buffer of {args.buffer} packets, packet 0 lost at receiver 1",
-                      title_justify="left")
-        for column in ("class", "way out", "outcome", "completed", "source could not repair", "peak held",
-                       "evicted"):
+        table = Table(
+            title=f"Theorem 2: buffer of {args.buffer} packets, packet 0 lost at receiver 1", title_justify="left"
+        )
+        for column in ("class", "way out", "outcome", "completed", "source could not repair", "peak held", "evicted"):
             table.add_column(column)
         for c in cases:
             outcome = "[red]DEADLOCK[/]" if c["deadlocked"] else "[green]complete[/]"
-            table.add_row(c["class"], c["recovery"], outcome, f"{c['completed']}/{c['receivers']}",
-                          ", ".join(map(str, c["repair_unavailable"])) or "-", str(c["peak_held"]), str(c["evicted"]))
+            table.add_row(
+                c["class"],
+                c["recovery"],
+                outcome,
+                f"{c['completed']}/{c['receivers']}",
+                ", ".join(map(str, c["repair_unavailable"])) or "-",
+                str(c["peak_held"]),
+                str(c["evicted"]),
+            )
         console.print(table)
     expected = all(c["deadlocked"] == (c["class"] in ("N1", "N2") and c["recovery"] == "none") for c in cases)
     return 0 if expected else 1

@@ -16,8 +16,11 @@ same protocol objects as the real network; the same --seed gives the same result
 
 def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        "sim", help="run protocols in the deterministic simulator", description=DESCRIPTION,
-        formatter_class=HelpFormatter)
+        "sim",
+        help="run protocols in the deterministic simulator",
+        description=DESCRIPTION,
+        formatter_class=HelpFormatter,
+    )
     group = parser.add_subparsers(title="simulations", metavar="<simulation>")
     sim_transfer.register(group)
     sim_stream.register(group)

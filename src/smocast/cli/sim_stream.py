@@ -35,16 +35,25 @@ examples:
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("stream", help="a simulated live stream with real-time receivers",
-                              description=DESCRIPTION, formatter_class=HelpFormatter)
+    p = subparsers.add_parser(
+        "stream",
+        help="a simulated live stream with real-time receivers",
+        description=DESCRIPTION,
+        formatter_class=HelpFormatter,
+    )
     p.add_argument("--receivers", type=positive_int, default=100)
     p.add_argument("--packets", type=positive_int, default=5000, help="messages in the stream")
     p.add_argument("--rate", type=float, default=50.0, help="messages per second")
     p.add_argument("--size", type=positive_int, default=1448, help="bytes per message on the wire")
     p.add_argument("--delay", type=duration_arg, default="20ms", help="one-way delay of the nearest receiver")
     p.add_argument("--delay-max", type=duration_arg, default="100ms", help="one-way delay of the farthest")
-    p.add_argument("--loss", type=float_list, default=[0.02], metavar="P[,P...]",
-                   help="independent drop rate on data, per receiver; a list runs one stream per value")
+    p.add_argument(
+        "--loss",
+        type=float_list,
+        default=[0.02],
+        metavar="P[,P...]",
+        help="independent drop rate on data, per receiver; a list runs one stream per value",
+    )
     p.add_argument("--link-rate", type=rate_arg, default="100mbit", help="link rate")
     p.add_argument("--playout-delay", type=duration_arg, default="100ms", help="constant part of the playout delay")
     p.add_argument("--playout-rtts", type=float, default=3.0, help="round trips added to each receiver's delay")
@@ -65,13 +74,19 @@ def run(args: argparse.Namespace) -> int:
     reports = []
     for loss in args.loss:
         spec = StreamSpec(
-            receivers=args.receivers, packets=args.packets, rate=args.rate, size=args.size,
+            receivers=args.receivers,
+            packets=args.packets,
+            rate=args.rate,
+            size=args.size,
             path=PathSpec(rate=args.link_rate, delay=args.delay, delay_max=args.delay_max, loss=loss),
-            playout_delay=args.playout_delay, playout_rtts=args.playout_rtts, policy=args.policy,
-            congestion=args.congestion, late_joiners=args.late_joiners, seed=args.seed,
+            playout_delay=args.playout_delay,
+            playout_rtts=args.playout_rtts,
+            policy=args.policy,
+            congestion=args.congestion,
+            late_joiners=args.late_joiners,
+            seed=args.seed,
         )
-        with console.status(f"streaming {args.packets} messages at {loss:.0%} drop...") if not args.json \
-                else _Quiet():
+        with console.status(f"streaming {args.packets} messages at {loss:.0%} drop...") if not args.json else _Quiet():
             reports.append(run_stream(spec).as_json())
     if args.plot:
         plot_figure7(reports, args.plot)
@@ -84,14 +99,27 @@ def run(args: argparse.Namespace) -> int:
 
 def _table(reports: list[dict[str, Any]]) -> None:
     table = Table(title="perceived loss (TCP-SMO with TCP-RTM vs plain UDP)")
-    for column in ("drop", "network loss", "TCP-RTM perceived", "UDP perceived", "latency p50/p99 ms",
-                   "jitter ms", "skipped bytes"):
+    for column in (
+        "drop",
+        "network loss",
+        "TCP-RTM perceived",
+        "UDP perceived",
+        "latency p50/p99 ms",
+        "jitter ms",
+        "skipped bytes",
+    ):
         table.add_column(column, justify="right")
     for r in reports:
         lat = r["latency_ms"]
-        table.add_row(f"{r['loss']:.1%}", f"{r['network_loss']:.2%}", f"{r['perceived_loss']:.3%}",
-                      f"{r['udp_perceived_loss']:.2%}", f"{lat['p50']:.0f} / {lat['p99']:.0f}",
-                      f"{r['jitter_ms']:.1f}", str(r["skipped_bytes"]))
+        table.add_row(
+            f"{r['loss']:.1%}",
+            f"{r['network_loss']:.2%}",
+            f"{r['perceived_loss']:.3%}",
+            f"{r['udp_perceived_loss']:.2%}",
+            f"{lat['p50']:.0f} / {lat['p99']:.0f}",
+            f"{r['jitter_ms']:.1f}",
+            str(r["skipped_bytes"]),
+        )
     console.print(table)
 
 

@@ -35,28 +35,49 @@ examples:
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("transfer", help="a simulated TCP-SMO file transfer", description=DESCRIPTION,
-                              formatter_class=HelpFormatter)
+    p = subparsers.add_parser(
+        "transfer", help="a simulated TCP-SMO file transfer", description=DESCRIPTION, formatter_class=HelpFormatter
+    )
     p.add_argument("--receivers", type=positive_int, default=100, help="number of receivers")
     p.add_argument("--size", type=size_arg, default="4M", help="file size (K, M, G are binary multiples)")
-    p.add_argument("--loss", type=probability, default=0.0,
-                   help="data loss probability, independent per receiver and packet")
+    p.add_argument(
+        "--loss", type=probability, default=0.0, help="data loss probability, independent per receiver and packet"
+    )
     p.add_argument("--ack-loss", type=probability, default=0.0, help="loss probability of ACKs and control")
-    p.add_argument("--burst", type=float, default=None, metavar="PACKETS",
-                   help="make loss bursty (Gilbert-Elliott) with this mean burst length")
-    p.add_argument("--shared-loss", type=probability, default=0.0,
-                   help="loss on shared subtree links: correlated across their receivers")
+    p.add_argument(
+        "--burst",
+        type=float,
+        default=None,
+        metavar="PACKETS",
+        help="make loss bursty (Gilbert-Elliott) with this mean burst length",
+    )
+    p.add_argument(
+        "--shared-loss",
+        type=probability,
+        default=0.0,
+        help="loss on shared subtree links: correlated across their receivers",
+    )
     p.add_argument("--subtree-size", type=int, default=0, help="receivers behind each shared subtree link")
     p.add_argument("--rate", type=rate_arg, default="100mbit", help="link rate, e.g. 100mbit, 1gbit")
     p.add_argument("--delay", type=duration_arg, default="5ms", help="one-way delay of each receiver's path")
-    p.add_argument("--delay-max", type=duration_arg, default=None,
-                   help="spread receivers' delays evenly from --delay up to this")
+    p.add_argument(
+        "--delay-max", type=duration_arg, default=None, help="spread receivers' delays evenly from --delay up to this"
+    )
     p.add_argument("--policy", default="slowest", help="window advance F: slowest, quorum:<f>, buffer:<bytes>")
     p.add_argument("--cwnd-policy", default="min", help="congestion window G: min or fair:<alpha>,<beta>")
-    p.add_argument("--ack-every", type=positive_int, default=None,
-                   help="fix segments per ACK (default: adaptive, 2 in slow start, up to 8)")
-    p.add_argument("--source-cpu-per-packet", type=float, default=None, metavar="SECONDS",
-                   help="CPU time the source spends per received packet (models an overloaded server)")
+    p.add_argument(
+        "--ack-every",
+        type=positive_int,
+        default=None,
+        help="fix segments per ACK (default: adaptive, 2 in slow start, up to 8)",
+    )
+    p.add_argument(
+        "--source-cpu-per-packet",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="CPU time the source spends per received packet (models an overloaded server)",
+    )
     p.add_argument("--mss", type=positive_int, default=1400, help="payload bytes per segment")
     p.add_argument("--time-limit", type=float, default=3600.0, help="simulated seconds before giving up")
     p.add_argument("--seed", type=int, default=1, help="random seed; the same seed gives the same result")
@@ -70,9 +91,16 @@ def run(args: argparse.Namespace) -> int:
     spec = TransferSpec(
         receivers=args.receivers,
         size=args.size,
-        path=PathSpec(rate=args.rate, delay=args.delay, delay_max=args.delay_max, loss=args.loss,
-                      ack_loss=args.ack_loss, burst=args.burst, shared_loss=args.shared_loss,
-                      subtree_size=args.subtree_size),
+        path=PathSpec(
+            rate=args.rate,
+            delay=args.delay,
+            delay_max=args.delay_max,
+            loss=args.loss,
+            ack_loss=args.ack_loss,
+            burst=args.burst,
+            shared_loss=args.shared_loss,
+            subtree_size=args.subtree_size,
+        ),
         policy=args.policy,
         cwnd_policy=args.cwnd_policy,
         ack_every=args.ack_every,
@@ -81,8 +109,11 @@ def run(args: argparse.Namespace) -> int:
         mss=args.mss,
         time_limit=args.time_limit,
     )
-    with console.status(f"simulating a transfer to {args.receivers} receivers...", spinner="dots") \
-            if not args.json else _Null():
+    with (
+        console.status(f"simulating a transfer to {args.receivers} receivers...", spinner="dots")
+        if not args.json
+        else _Null()
+    ):
         result = run_transfer(spec)
     report = result.as_json()
     if args.json:
@@ -102,8 +133,11 @@ def _summary(r: dict[str, Any]) -> None:
     table.add_row("file", format_size(r["bytes"]))
     table.add_row("time", f"{r['sim_time_s']:.3f} s simulated ({r['wall_time_s']:.2f} s wall)")
     table.add_row("goodput", format_rate(r["goodput_bps"]))
-    table.add_row("segments", f"{seg['original']} original, {seg['repair_unicast']} unicast repairs, "
-                              f"{seg['repair_multicast']} multicast repairs")
+    table.add_row(
+        "segments",
+        f"{seg['original']} original, {seg['repair_unicast']} unicast repairs, "
+        f"{seg['repair_multicast']} multicast repairs",
+    )
     table.add_row("ACKs processed", str(r["acks_processed"]))
     console.print(table)
 

@@ -50,27 +50,54 @@ receivers run: smocast recv --realtime --server <this host>:<port> --group <grou
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("stream", help="stream messages live to many receivers (real-time)",
-                              description=DESCRIPTION, formatter_class=HelpFormatter)
+    p = subparsers.add_parser(
+        "stream",
+        help="stream messages live to many receivers (real-time)",
+        description=DESCRIPTION,
+        formatter_class=HelpFormatter,
+    )
     p.add_argument("--group", type=address_arg, required=True, help="multicast group and port, e.g. 232.1.1.1:5000")
-    p.add_argument("--bind", type=address_arg, default=None,
-                   help="local address and port receivers connect to (default 0.0.0.0:<group port>)")
-    p.add_argument("--source", default=None, metavar="FILE|-",
-                   help="stream this file (or stdin) as messages; default: synthetic constant-bitrate messages")
+    p.add_argument(
+        "--bind",
+        type=address_arg,
+        default=None,
+        help="local address and port receivers connect to (default 0.0.0.0:<group port>)",
+    )
+    p.add_argument(
+        "--source",
+        default=None,
+        metavar="FILE|-",
+        help="stream this file (or stdin) as messages; default: synthetic constant-bitrate messages",
+    )
     p.add_argument("--rate", type=float, required=True, metavar="PKTS_PER_S", help="messages per second")
-    p.add_argument("--size", type=positive_int, default=1448, metavar="BYTES",
-                   help=f"bytes per message, the {HEADER_SIZE}-byte header included")
+    p.add_argument(
+        "--size",
+        type=positive_int,
+        default=1448,
+        metavar="BYTES",
+        help=f"bytes per message, the {HEADER_SIZE}-byte header included",
+    )
     end = p.add_mutually_exclusive_group()
     end.add_argument("--packets", type=positive_int, default=None, help="stop after this many messages")
     end.add_argument("--duration", type=duration_arg, default=None, help="stop after this long")
-    p.add_argument("--policy", default=None,
-                   help="window policy: buffer:<bytes> (default: two seconds of media) or quorum:<f>")
-    p.add_argument("--progress-timeout", type=duration_arg, default="3s",
-                   help="reset a receiver whose window stays shut, or that acknowledges nothing, this long")
+    p.add_argument(
+        "--policy", default=None, help="window policy: buffer:<bytes> (default: two seconds of media) or quorum:<f>"
+    )
+    p.add_argument(
+        "--progress-timeout",
+        type=duration_arg,
+        default="3s",
+        help="reset a receiver whose window stays shut, or that acknowledges nothing, this long",
+    )
     p.add_argument("--congestion", default="newreno", help="congestion control: newreno, or fixed (media rate only)")
     p.add_argument("--min-receivers", type=int, default=0, help="wait for this many receivers before the first message")
-    p.add_argument("--wait", type=duration_arg, default=None, metavar="DURATION",
-                   help="give up if --min-receivers did not join within this time (default: wait forever)")
+    p.add_argument(
+        "--wait",
+        type=duration_arg,
+        default=None,
+        metavar="DURATION",
+        help="give up if --min-receivers did not join within this time (default: wait forever)",
+    )
     p.add_argument("--interface", default=None, metavar="ADDR", help="address of the interface to multicast from")
     p.add_argument("--ttl", type=positive_int, default=1, help="multicast TTL (hops)")
     p.add_argument("--mss", type=positive_int, default=1400, help="payload bytes per datagram")
@@ -116,13 +143,24 @@ async def _stream(args: argparse.Namespace, policy: str, source: BinaryIO | None
     bodies: Bodies = synthetic_bodies(args.size) if source is None else file_bodies(source, args.size)
     stop = stop_on_signals()
     try:
-        opening = open_channel(args.group, args.bind, interface=args.interface, ttl=args.ttl, admission="continuous",
-                               min_receivers=0, policy=policy, progress_timeout=args.progress_timeout,
-                               congestion_control=args.congestion, mss=args.mss)
+        opening = open_channel(
+            args.group,
+            args.bind,
+            interface=args.interface,
+            ttl=args.ttl,
+            admission="continuous",
+            min_receivers=0,
+            policy=policy,
+            progress_timeout=args.progress_timeout,
+            congestion_control=args.congestion,
+            mss=args.mss,
+        )
         async with opening as channel:
             if not args.json:
-                err_console.print(f"source listening on {channel.address[0]}:{channel.address[1]}, "
-                                  f"streaming to {args.group[0]}:{args.group[1]} (Ctrl-C ends the stream)")
+                err_console.print(
+                    f"source listening on {channel.address[0]}:{channel.address[1]}, "
+                    f"streaming to {args.group[0]}:{args.group[1]} (Ctrl-C ends the stream)"
+                )
             await _wait_for_receivers(channel, args.min_receivers, args.wait, stop)
             return await stream(channel, spec, bodies, stop=stop)
     except NetworkError as exc:
@@ -146,16 +184,23 @@ def _summary(report: StreamReport) -> None:
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()
-    table.add_row("sent", f"{r['messages']} messages of {report.spec.size} B ({format_size(r['bytes'])}) "
-                          f"in {r['duration_s']:.2f} s, {r['achieved_pps']:.1f}/s (target {report.spec.rate:g}/s)")
+    table.add_row(
+        "sent",
+        f"{r['messages']} messages of {report.spec.size} B ({format_size(r['bytes'])}) "
+        f"in {r['duration_s']:.2f} s, {r['achieved_pps']:.1f}/s (target {report.spec.rate:g}/s)",
+    )
     rx = r["receivers"]
-    table.add_row("receivers", f"{rx['joined']} joined: {rx['completed']} to the end, {rx['dropped']} reset, "
-                               f"{rx['left']} left")
+    table.add_row(
+        "receivers", f"{rx['joined']} joined: {rx['completed']} to the end, {rx['dropped']} reset, {rx['left']} left"
+    )
     for d in r["dropped"]:
         table.add_row("", f"receiver {d['receiver']} at {d['address']} reset: {d['reason']}")
     seg = r["segments"]
-    table.add_row("segments", f"{seg['original']} original, {seg['repair_unicast']} unicast repairs, "
-                              f"{seg['repair_multicast']} multicast repairs")
+    table.add_row(
+        "segments",
+        f"{seg['original']} original, {seg['repair_unicast']} unicast repairs, "
+        f"{seg['repair_multicast']} multicast repairs",
+    )
     if report.interrupted:
         table.add_row("ended", "interrupted (receivers got FIN)")
     console.print(table)

@@ -80,8 +80,11 @@ examples:
 
 def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        "testbed", help="real hosts in network namespaces on one bridge (root)", description=DESCRIPTION,
-        formatter_class=HelpFormatter)
+        "testbed",
+        help="real hosts in network namespaces on one bridge (root)",
+        description=DESCRIPTION,
+        formatter_class=HelpFormatter,
+    )
     group = parser.add_subparsers(title="actions", metavar="<action>")
     _add_up(group)
     _add(group, "down", "remove a testbed, also after a crash", DOWN_HELP, _down)
@@ -91,12 +94,17 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=show_help(parser))
 
 
-def _add(group: Any, name: str, summary: str, description: str,
-         handler: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
-    p: argparse.ArgumentParser = group.add_parser(name, help=summary, description=description,
-                                                  formatter_class=HelpFormatter)
-    p.add_argument("--prefix", default=DEFAULT_PREFIX,
-                   help="names the testbed: namespaces are <prefix>-sw and <prefix>-h<i> (1-8 of a-z0-9)")
+def _add(
+    group: Any, name: str, summary: str, description: str, handler: Callable[[argparse.Namespace], int]
+) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser = group.add_parser(
+        name, help=summary, description=description, formatter_class=HelpFormatter
+    )
+    p.add_argument(
+        "--prefix",
+        default=DEFAULT_PREFIX,
+        help="names the testbed: namespaces are <prefix>-sw and <prefix>-h<i> (1-8 of a-z0-9)",
+    )
     p.set_defaults(handler=_reporting(handler))
     return p
 
@@ -140,8 +148,11 @@ def _error(message: str, code: int) -> int:
 def _up(args: argparse.Namespace) -> int:
     tb = Testbed(args.prefix).up(args.hosts, rate=args.rate, loss=args.loss)
     last = args.hosts - 1
-    console.print(f"testbed [bold]{tb.prefix}[/] is up: {args.hosts} hosts {tb.address(0)}-{tb.address(last)} "
-                  f"({tb.namespace(0)} .. {tb.namespace(last)}), bridge in {tb.layout.switch}", soft_wrap=True)
+    console.print(
+        f"testbed [bold]{tb.prefix}[/] is up: {args.hosts} hosts {tb.address(0)}-{tb.address(last)} "
+        f"({tb.namespace(0)} .. {tb.namespace(last)}), bridge in {tb.layout.switch}",
+        soft_wrap=True,
+    )
     shaping = [f"rate {format_rate(args.rate)}" if args.rate else "", f"loss {args.loss:g}" if args.loss else ""]
     if any(shaping):
         console.print("impairments: " + ", ".join(part for part in shaping if part), soft_wrap=True)
@@ -152,8 +163,12 @@ def _up(args: argparse.Namespace) -> int:
 
 def _down(args: argparse.Namespace) -> int:
     removed = Testbed(args.prefix).down()
-    console.print(f"removed {len(removed)} namespaces: {' '.join(removed)}" if removed
-                  else f"nothing to remove: no namespaces of testbed {args.prefix!r}", soft_wrap=True)
+    console.print(
+        f"removed {len(removed)} namespaces: {' '.join(removed)}"
+        if removed
+        else f"nothing to remove: no namespaces of testbed {args.prefix!r}",
+        soft_wrap=True,
+    )
     return 0
 
 
@@ -169,7 +184,7 @@ def _split_exec(prefix: str, rest: list[str]) -> tuple[str, list[str]]:
     if not rest or not rest[0].startswith("-"):
         return prefix, rest
     cut = rest.index("--") if "--" in rest else len(rest)
-    options, command = rest[:cut], rest[cut + 1:]
+    options, command = rest[:cut], rest[cut + 1 :]
     if len(options) == 2 and options[0] == "--prefix":
         prefix = options[1]
     elif len(options) == 1 and options[0].startswith("--prefix="):
@@ -199,8 +214,16 @@ def _print_status(status: TestbedStatus) -> None:
     for column in ("host", "namespace", "address", "rate out", "rate in", "loss", "dropped", "cut"):
         table.add_column(column)
     for h in status.hosts:
-        table.add_row(str(h.index), h.namespace, h.address, _rate(h.rate_bps), _rate(h.inbound_rate_bps),
-                      f"{h.loss:g}" if h.loss_per_mille else "-", str(h.dropped), "CUT" if h.cut else "")
+        table.add_row(
+            str(h.index),
+            h.namespace,
+            h.address,
+            _rate(h.rate_bps),
+            _rate(h.inbound_rate_bps),
+            f"{h.loss:g}" if h.loss_per_mille else "-",
+            str(h.dropped),
+            "CUT" if h.cut else "",
+        )
     console.print(table)
     for group, hosts in status.groups.items():
         console.print(f"group {group}: joined by hosts {', '.join(map(str, hosts))}", soft_wrap=True)

@@ -45,8 +45,14 @@ class TransferProgress:
         self._task: TaskID | None = None
         if enabled:
             self._progress = Progress(
-                TextColumn("{task.description}"), BarColumn(), DownloadColumn(binary_units=True),
-                TransferSpeedColumn(), TimeRemainingColumn(), console=err_console, transient=True)
+                TextColumn("{task.description}"),
+                BarColumn(),
+                DownloadColumn(binary_units=True),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+                console=err_console,
+                transient=True,
+            )
             self._task = self._progress.add_task(description, total=total)
 
     def __enter__(self) -> TransferProgress:
@@ -54,8 +60,9 @@ class TransferProgress:
             self._progress.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self._progress is not None:
             self._progress.stop()
 

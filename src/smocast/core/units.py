@@ -6,10 +6,33 @@ import re
 
 from smocast.core.errors import ConfigError
 
-_SIZE_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mb": 1 << 20,
-               "mib": 1 << 20, "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30}
-_RATE_UNITS = {"": 1, "bps": 1, "bit": 1, "k": 1e3, "kbit": 1e3, "kbps": 1e3, "m": 1e6, "mbit": 1e6,
-               "mbps": 1e6, "g": 1e9, "gbit": 1e9, "gbps": 1e9}
+_SIZE_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1 << 10,
+    "kb": 1 << 10,
+    "kib": 1 << 10,
+    "m": 1 << 20,
+    "mb": 1 << 20,
+    "mib": 1 << 20,
+    "g": 1 << 30,
+    "gb": 1 << 30,
+    "gib": 1 << 30,
+}
+_RATE_UNITS = {
+    "": 1,
+    "bps": 1,
+    "bit": 1,
+    "k": 1e3,
+    "kbit": 1e3,
+    "kbps": 1e3,
+    "m": 1e6,
+    "mbit": 1e6,
+    "mbps": 1e6,
+    "g": 1e9,
+    "gbit": 1e9,
+    "gbps": 1e9,
+}
 _TIME_UNITS = {"": 1.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "m": 60.0, "min": 60.0}
 _NUMBER = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-zA-Zµ]*)\s*$")
 

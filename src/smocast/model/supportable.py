@@ -38,20 +38,28 @@ DEFAULT_MAX_RECEIVERS = 10**9
 """Where the search for R* stops by default."""
 
 
-def baseline_rate(p: float, baseline_receivers: int = 1, costs: Costs = DEFAULT_COSTS,
-                  options: ModelOptions = DEFAULT_OPTIONS) -> float:
+def baseline_rate(
+    p: float, baseline_receivers: int = 1, costs: Costs = DEFAULT_COSTS, options: ModelOptions = DEFAULT_OPTIONS
+) -> float:
     """λ0 = Λ^A(R0), equation (58) as reconstructed. [DERIVED]"""
     return throughput("A", p, baseline_receivers, costs, options)
 
 
-def relative_speed_required(cls: str, p: float, receivers: int, rate: float, costs: Costs = DEFAULT_COSTS,
-                            options: ModelOptions = DEFAULT_OPTIONS) -> float:
+def relative_speed_required(
+    cls: str,
+    p: float,
+    receivers: int,
+    rate: float,
+    costs: Costs = DEFAULT_COSTS,
+    options: ModelOptions = DEFAULT_OPTIONS,
+) -> float:
     """s_w(R) = λ0 / Λ^w(R): the processor speed, relative to the baseline, class w needs for R receivers."""
     return rate / throughput(cls, p, receivers, costs, options)
 
 
-def speedup_over_a(cls: str, p: float, receivers: int, costs: Costs = DEFAULT_COSTS,
-                   options: ModelOptions = DEFAULT_OPTIONS) -> float:
+def speedup_over_a(
+    cls: str, p: float, receivers: int, costs: Costs = DEFAULT_COSTS, options: ModelOptions = DEFAULT_OPTIONS
+) -> float:
     """Dual reading of §9: Λ^w(R) / Λ^A(R), the speed-up protocol A needs to match class w. [DERIVED]"""
     return throughput(cls, p, receivers, costs, options) / throughput("A", p, receivers, costs, options)
 
@@ -73,8 +81,14 @@ class SupportablePoint:
 
     def as_dict(self) -> dict[str, object]:
         """Keys: class, p, speed, supportable_receivers (null when unbounded), unbounded, at_search_limit."""
-        return {"class": self.cls, "p": self.p, "speed": self.speed, "supportable_receivers": self.receivers,
-                "unbounded": self.unbounded, "at_search_limit": self.at_search_limit}
+        return {
+            "class": self.cls,
+            "p": self.p,
+            "speed": self.speed,
+            "supportable_receivers": self.receivers,
+            "unbounded": self.unbounded,
+            "at_search_limit": self.at_search_limit,
+        }
 
 
 def _largest_supported(ok: Callable[[int], bool], max_receivers: int) -> tuple[int, bool]:
@@ -92,9 +106,15 @@ def _largest_supported(ok: Callable[[int], bool], max_receivers: int) -> tuple[i
     return low, False
 
 
-def supportable_receivers(cls: str, p: float, speed: float, rate: float, costs: Costs = DEFAULT_COSTS,
-                          options: ModelOptions = DEFAULT_OPTIONS,
-                          max_receivers: int = DEFAULT_MAX_RECEIVERS) -> SupportablePoint:
+def supportable_receivers(
+    cls: str,
+    p: float,
+    speed: float,
+    rate: float,
+    costs: Costs = DEFAULT_COSTS,
+    options: ModelOptions = DEFAULT_OPTIONS,
+    max_receivers: int = DEFAULT_MAX_RECEIVERS,
+) -> SupportablePoint:
     """R*_w(s, λ0) = max{R ≥ 1 : s·Λ^w(R) ≥ λ0}, equations (59)-(64) as reconstructed. [DERIVED]"""
     if not (math.isfinite(speed) and speed > 0.0):
         raise ConfigError(f"the relative processor speed must be a positive number, got {speed!r}")
@@ -113,15 +133,21 @@ def supportable_receivers(cls: str, p: float, speed: float, rate: float, costs: 
     return SupportablePoint(cls, p, speed, found, unbounded=False, at_search_limit=at_limit)
 
 
-def supportable_points(classes: Iterable[str], losses: Iterable[float], speeds: Iterable[float],
-                       baseline_receivers: int = 1, costs: Costs = DEFAULT_COSTS,
-                       options: ModelOptions = DEFAULT_OPTIONS,
-                       max_receivers: int = DEFAULT_MAX_RECEIVERS) -> list[SupportablePoint]:
+def supportable_points(
+    classes: Iterable[str],
+    losses: Iterable[float],
+    speeds: Iterable[float],
+    baseline_receivers: int = 1,
+    costs: Costs = DEFAULT_COSTS,
+    options: ModelOptions = DEFAULT_OPTIONS,
+    max_receivers: int = DEFAULT_MAX_RECEIVERS,
+) -> list[SupportablePoint]:
     """R* for every combination, ordered by p, then class, then speed; λ0 = Λ^A(R0) per p."""
     classes, losses, speeds = list(classes), list(losses), list(speeds)
     points = []
     for p in losses:
         rate = baseline_rate(p, baseline_receivers, costs, options)
-        points += [supportable_receivers(cls, p, s, rate, costs, options, max_receivers)
-                   for cls in classes for s in speeds]
+        points += [
+            supportable_receivers(cls, p, s, rate, costs, options, max_receivers) for cls in classes for s in speeds
+        ]
     return points

@@ -21,8 +21,9 @@ DEFAULT_COSTS = Costs()
 DEFAULT_OPTIONS = ModelOptions()
 
 
-def role_costs(cls: str, p: float, receivers: int, costs: Costs = DEFAULT_COSTS,
-               options: ModelOptions = DEFAULT_OPTIONS) -> dict[str, float]:
+def role_costs(
+    cls: str, p: float, receivers: int, costs: Costs = DEFAULT_COSTS, options: ModelOptions = DEFAULT_OPTIONS
+) -> dict[str, float]:
     """Expected cost per packet of each role of class ``cls`` at loss p with R receivers.
 
     Roles: "sender" and "receiver" for every class; "leader" for H1/H2 when R > B; "token_site"
@@ -50,14 +51,16 @@ def throughput_from_roles(roles: Mapping[str, float]) -> float:
     return float("inf") if worst <= 0.0 else 1.0 / worst
 
 
-def throughput(cls: str, p: float, receivers: int, costs: Costs = DEFAULT_COSTS,
-               options: ModelOptions = DEFAULT_OPTIONS) -> float:
+def throughput(
+    cls: str, p: float, receivers: int, costs: Costs = DEFAULT_COSTS, options: ModelOptions = DEFAULT_OPTIONS
+) -> float:
     """Λ^w(R) = 1 / max_k E[cost_k^w]. [CONF]"""
     return throughput_from_roles(role_costs(cls, p, receivers, costs, options))
 
 
-def throughput_limit(cls: str, p: float, costs: Costs = DEFAULT_COSTS,
-                     options: ModelOptions = DEFAULT_OPTIONS) -> float:
+def throughput_limit(
+    cls: str, p: float, costs: Costs = DEFAULT_COSTS, options: ModelOptions = DEFAULT_OPTIONS
+) -> float:
     """lim_{R→∞} Λ^w(R) (Table 1, §8). [DERIVED]
 
     0 for A, N1, N2 and the token-site ring; Λ^w(B + 1) for the trees, whose costs do not depend on
@@ -91,19 +94,30 @@ class ThroughputPoint:
 
     def as_dict(self) -> dict[str, object]:
         """{"class", "p", "receivers", "throughput", "roles": {role: cost}} for JSON output."""
-        return {"class": self.cls, "p": self.p, "receivers": self.receivers, "throughput": self.throughput,
-                "roles": dict(self.roles)}
+        return {
+            "class": self.cls,
+            "p": self.p,
+            "receivers": self.receivers,
+            "throughput": self.throughput,
+            "roles": dict(self.roles),
+        }
 
 
-def evaluate(cls: str, p: float, receivers: int, costs: Costs = DEFAULT_COSTS,
-             options: ModelOptions = DEFAULT_OPTIONS) -> ThroughputPoint:
+def evaluate(
+    cls: str, p: float, receivers: int, costs: Costs = DEFAULT_COSTS, options: ModelOptions = DEFAULT_OPTIONS
+) -> ThroughputPoint:
     """Role costs and Λ of one class at one (p, R)."""
     roles = role_costs(cls, p, receivers, costs, options)
     return ThroughputPoint(cls, p, receivers, throughput_from_roles(roles), roles)
 
 
-def throughput_points(classes: Iterable[str], losses: Iterable[float], receivers: Iterable[int],
-                      costs: Costs = DEFAULT_COSTS, options: ModelOptions = DEFAULT_OPTIONS) -> list[ThroughputPoint]:
+def throughput_points(
+    classes: Iterable[str],
+    losses: Iterable[float],
+    receivers: Iterable[int],
+    costs: Costs = DEFAULT_COSTS,
+    options: ModelOptions = DEFAULT_OPTIONS,
+) -> list[ThroughputPoint]:
     """Every combination, ordered by p, then class, then R (the layout of Figure 6)."""
     classes, losses, receivers = list(classes), list(losses), list(receivers)
     return [evaluate(cls, p, r, costs, options) for p in losses for cls in classes for r in receivers]

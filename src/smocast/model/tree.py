@@ -80,8 +80,7 @@ def sender_h2(p: float, group: int, costs: Costs, options: ModelOptions) -> floa
     ACKs / poll replies that release buffers.
     """
     emb = expected_transmissions_local(p, group)
-    return (costs.X_f + emb * costs.X_p + (emb - 1.0) * costs.X_n
-            + periodic_parent_cost(group, costs, options))
+    return costs.X_f + emb * costs.X_p + (emb - 1.0) * costs.X_n + periodic_parent_cost(group, costs, options)
 
 
 def receiver_h2(p: float, group: int, costs: Costs, options: ModelOptions) -> float:
@@ -114,12 +113,14 @@ def costs_h1(p: float, receivers: int, costs: Costs, options: ModelOptions) -> d
     X ≥ X_f + X_p (so H ≥ X and H ≥ Y), as at the Figure 6/7 costs.
     """
     group = local_group_size(receivers, costs)
-    return _tree_roles(sender_h1(p, group, costs, options), receiver_h1(p, group, costs, options),
-                       has_leaders(receivers, costs), costs)
+    return _tree_roles(
+        sender_h1(p, group, costs, options), receiver_h1(p, group, costs, options), has_leaders(receivers, costs), costs
+    )
 
 
 def costs_h2(p: float, receivers: int, costs: Costs, options: ModelOptions) -> dict[str, float]:
     """Role costs of H2: sender E[X^{H2}], receiver (leaf) E[Y^{H2}], and leader E[H^{H2}] when R > B."""
     group = local_group_size(receivers, costs)
-    return _tree_roles(sender_h2(p, group, costs, options), receiver_h2(p, group, costs, options),
-                       has_leaders(receivers, costs), costs)
+    return _tree_roles(
+        sender_h2(p, group, costs, options), receiver_h2(p, group, costs, options), has_leaders(receivers, costs), costs
+    )

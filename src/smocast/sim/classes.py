@@ -121,10 +121,14 @@ class ClassRunResult:
             "model": {"throughput": _round(model.throughput), "roles": _rounded(dict(model.roles))},
             "completed": self.completed,
             "packets": self.packets,
-            "ops": {role: {op: _round(n) for op, n in counts.items() if n and op not in UNMODELLED_OPS}
-                    for role, counts in self.ops.items()},
-            "overhead": {role: {op: _round(counts[op]) for op in UNMODELLED_OPS if counts[op]}
-                         for role, counts in self.ops.items()},
+            "ops": {
+                role: {op: _round(n) for op, n in counts.items() if n and op not in UNMODELLED_OPS}
+                for role, counts in self.ops.items()
+            },
+            "overhead": {
+                role: {op: _round(counts[op]) for op in UNMODELLED_OPS if counts[op]}
+                for role, counts in self.ops.items()
+            },
             "control_loss": spec.control_loss,
             "correlation": spec.correlation,
             "seed": spec.seed,
@@ -138,8 +142,15 @@ def unit_costs(costs: Costs, options: ModelOptions, poll_every: int) -> dict[str
     ``poll_every`` packets, so one costs ``X_pa·poll_every`` (the model's X_pa is per packet)."""
     parent_ack, child_ack = local_ack_charges(costs, options)
     units = {op: float(getattr(costs, op, 0.0)) for op in OPS}
-    units.update({"X_h": parent_ack, "Y_h": child_ack, "Y_nr": received_nak_charge(costs, options),
-                  "X_pa": costs.X_pa * poll_every, "Y_pa": costs.Y_pa * poll_every})
+    units.update(
+        {
+            "X_h": parent_ack,
+            "Y_h": child_ack,
+            "Y_nr": received_nak_charge(costs, options),
+            "X_pa": costs.X_pa * poll_every,
+            "Y_pa": costs.Y_pa * poll_every,
+        }
+    )
     for op in UNMODELLED_OPS:
         units[op] = 0.0
     return units
@@ -175,8 +186,9 @@ class _Run:
         parents = range(spec.receivers // spec.config.branching + 1)
         plan = AddressPlan(SOURCE_ADDRESS, GROUP_ADDRESS, addresses, {n: local_group_address(n) for n in parents})
         config = spec.config if spec.cls in ACK_BASED else replace(spec.config, buffer=spec.nak_buffer)
-        self.endpoints: Endpoints = build(spec.cls, plan, config, random.Random(rng.getrandbits(64)),
-                                          self._recover if spec.recover else None)
+        self.endpoints: Endpoints = build(
+            spec.cls, plan, config, random.Random(rng.getrandbits(64)), self._recover if spec.recover else None
+        )
         self.outcomes = [_Outcome() for _ in range(spec.receivers)]
         self.completed = 0
         self.finished = False
@@ -195,8 +207,9 @@ class _Run:
 
     def _attach(self, index: int, address: Address) -> Host:
         spec = self.spec
-        host = LeanHost(self.sim, self.network, address, self.endpoints.receivers[index],
-                    partial(self._on_receiver_event, index))
+        host = LeanHost(
+            self.sim, self.network, address, self.endpoints.receivers[index], partial(self._on_receiver_event, index)
+        )
         spread = spec.delay_spread * index / (spec.receivers - 1) if spec.receivers > 1 else 0.0
         self.network.add_host(host, spec.delay + spread, index // spec.config.branching)
         return host
@@ -210,8 +223,11 @@ class _Run:
     def _on_receiver_event(self, index: int, host: Host, event: object, now: float) -> None:
         outcome = self.outcomes[index]
         if isinstance(event, ev.Delivered):
-            if event.seq != outcome.delivered or event.seq >= len(self.payloads) \
-                    or event.data != self.payloads[event.seq]:
+            if (
+                event.seq != outcome.delivered
+                or event.seq >= len(self.payloads)
+                or event.data != self.payloads[event.seq]
+            ):
                 outcome.identical = False
             outcome.delivered += 1
         elif isinstance(event, ev.StreamComplete):
@@ -233,8 +249,19 @@ class _Run:
         self.sim.run(until=self.spec.time_limit, stop=self._done)
         wall = time.perf_counter() - started
         identical = all(o.complete and o.identical and o.delivered == len(self.payloads) for o in self.outcomes)
-        return ClassRunResult(self.spec, self.completed, identical, self.finished, self.unavailable, self.sim.now,
-                              wall, sender.next_seq, self._ops_per_packet(), sender.peak_held, sender.evicted)
+        return ClassRunResult(
+            self.spec,
+            self.completed,
+            identical,
+            self.finished,
+            self.unavailable,
+            self.sim.now,
+            wall,
+            sender.next_seq,
+            self._ops_per_packet(),
+            sender.peak_held,
+            sender.evicted,
+        )
 
     def _ops_per_packet(self) -> dict[str, dict[str, float]]:
         totals: dict[str, dict[str, int]] = {}
@@ -245,8 +272,11 @@ class _Run:
                     into[op] += n
         packets = max(1, self.endpoints.sender.next_seq)
         sizes = self._role_sizes()
-        return {role: {op: n / (packets * sizes[role]) for op, n in totals[role].items()}
-                for role in (SENDER, RECEIVER, LEADER, TOKEN_SITE) if role in totals and sizes.get(role)}
+        return {
+            role: {op: n / (packets * sizes[role]) for op, n in totals[role].items()}
+            for role in (SENDER, RECEIVER, LEADER, TOKEN_SITE)
+            if role in totals and sizes.get(role)
+        }
 
     def _role_sizes(self) -> dict[str, int]:
         """How many hosts share each role's counts (the ring's token site is one per packet)."""

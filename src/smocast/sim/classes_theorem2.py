@@ -40,9 +40,17 @@ class Theorem2Spec:
 
     def config(self) -> ClassConfig:
         rtt = 4 * self.delay
-        return ClassConfig(interval=self.interval, buffer=self.buffer, rto=2 * rtt, heartbeat=2 * rtt,
-                           heartbeat_max=max(1.0, 2 * rtt), initial_distance=2 * self.delay,
-                           poll_idle=2 * rtt, aggregate_delay=rtt, branching=self.branching)
+        return ClassConfig(
+            interval=self.interval,
+            buffer=self.buffer,
+            rto=2 * rtt,
+            heartbeat=2 * rtt,
+            heartbeat_max=max(1.0, 2 * rtt),
+            initial_distance=2 * self.delay,
+            poll_idle=2 * rtt,
+            aggregate_delay=rtt,
+            branching=self.branching,
+        )
 
 
 @dataclass(frozen=True)
@@ -61,17 +69,25 @@ class Theorem2Outcome:
         return self.completed < self.receivers
 
     def as_json(self) -> dict[str, Any]:
-        return {"class": self.cls, "recovery": self.recovery, "deadlocked": self.deadlocked,
-                "completed": self.completed, "receivers": self.receivers,
-                "repair_unavailable": list(self.unavailable), "peak_held": self.peak_held,
-                "evicted": self.evicted, "sim_time_s": round(self.sim_time, 6)}
+        return {
+            "class": self.cls,
+            "recovery": self.recovery,
+            "deadlocked": self.deadlocked,
+            "completed": self.completed,
+            "receivers": self.receivers,
+            "repair_unavailable": list(self.unavailable),
+            "peak_held": self.peak_held,
+            "evicted": self.evicted,
+            "sim_time_s": round(self.sim_time, 6),
+        }
 
 
 def run_theorem2(spec: Theorem2Spec) -> list[Theorem2Outcome]:
     """Every class with the finite buffer; then N1 and N2 again with the two ways out."""
     cases = [(cls, RECOVERY_NONE) for cls in spec.classes]
-    cases += [(cls, way) for cls in spec.classes if cls not in ACK_BASED
-              for way in (RECOVERY_APPLICATION, RECOVERY_UNBOUNDED)]
+    cases += [
+        (cls, way) for cls in spec.classes if cls not in ACK_BASED for way in (RECOVERY_APPLICATION, RECOVERY_UNBOUNDED)
+    ]
     return [_run_case(spec, cls, way) for cls, way in cases]
 
 
@@ -80,9 +96,27 @@ def _run_case(spec: Theorem2Spec, cls: str, recovery: str) -> Theorem2Outcome:
     nak_buffer: int | None = None if recovery == RECOVERY_UNBOUNDED else spec.buffer
     if cls not in ACK_BASED:
         config = replace(config, buffer=nak_buffer)
-    run = ClassRunSpec(cls, spec.receivers, 0.0, packets=spec.packets, seed=spec.seed, config=config,
-                       delay=spec.delay, time_limit=spec.time_limit, nak_buffer=nak_buffer,
-                       recover=recovery == RECOVERY_APPLICATION, scripted=((1, 0),))
+    run = ClassRunSpec(
+        cls,
+        spec.receivers,
+        0.0,
+        packets=spec.packets,
+        seed=spec.seed,
+        config=config,
+        delay=spec.delay,
+        time_limit=spec.time_limit,
+        nak_buffer=nak_buffer,
+        recover=recovery == RECOVERY_APPLICATION,
+        scripted=((1, 0),),
+    )
     result = run_class(run)
-    return Theorem2Outcome(cls, recovery, result.completed, spec.receivers, tuple(sorted(set(result.unavailable))),
-                           result.peak_held, result.evicted, result.sim_time)
+    return Theorem2Outcome(
+        cls,
+        recovery,
+        result.completed,
+        spec.receivers,
+        tuple(sorted(set(result.unavailable))),
+        result.peak_held,
+        result.evicted,
+        result.sim_time,
+    )

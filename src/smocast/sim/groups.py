@@ -91,8 +91,9 @@ class LeanHost(Host):
 
     __slots__ = ("_datagrams", "_deadline", "_events", "_receive")
 
-    def __init__(self, sim: Simulator, network: Network, address: Address, endpoint: Any,
-                 on_event: EventHandler | None = None) -> None:
+    def __init__(
+        self, sim: Simulator, network: Network, address: Address, endpoint: Any, on_event: EventHandler | None = None
+    ) -> None:
         super().__init__(sim, network, address, endpoint, on_event)
         self._receive = getattr(endpoint, "receive_packet", None)
         self._datagrams = endpoint.datagrams_to_send

@@ -32,19 +32,42 @@ class CpuModel:
 class Host:
     """One endpoint at one address in the simulated network."""
 
-    __slots__ = ("_busy_until", "_cpu", "_datagrams", "_deadline", "_events", "_network", "_on_event",
-                 "_receive_packet", "_timer_at", "address", "after_input", "context", "cpu_drops", "endpoint",
-                 "frozen", "received", "sim", "waiting")
+    __slots__ = (
+        "_busy_until",
+        "_cpu",
+        "_datagrams",
+        "_deadline",
+        "_events",
+        "_network",
+        "_on_event",
+        "_receive_packet",
+        "_timer_at",
+        "address",
+        "after_input",
+        "context",
+        "cpu_drops",
+        "endpoint",
+        "frozen",
+        "received",
+        "sim",
+        "waiting",
+    )
 
-    def __init__(self, sim: Simulator, network: Network, address: Address, endpoint: Endpoint,
-                 on_event: EventHandler | None = None, cpu: CpuModel | None = None) -> None:
+    def __init__(
+        self,
+        sim: Simulator,
+        network: Network,
+        address: Address,
+        endpoint: Endpoint,
+        on_event: EventHandler | None = None,
+        cpu: CpuModel | None = None,
+    ) -> None:
         self.sim = sim
         self._network = network
         self.address = address
         self.endpoint = endpoint
         self._on_event = on_event
-        self._receive_packet: Callable[[Any, Address, float], None] | None = getattr(
-            endpoint, "receive_packet", None)
+        self._receive_packet: Callable[[Any, Address, float], None] | None = getattr(endpoint, "receive_packet", None)
         self._datagrams = endpoint.datagrams_to_send  # bound once: a large run calls them millions of times
         self._events = endpoint.next_event
         self._deadline = endpoint.next_deadline

@@ -13,11 +13,27 @@ class Link:
     ``rate`` None means infinitely fast. The queue is drop-tail, bounded in bytes.
     """
 
-    __slots__ = ("_busy_until", "_rng", "delay", "drops_loss", "drops_queue", "loss", "queue_bytes",
-                 "rate", "sent_bytes", "sent_packets")
+    __slots__ = (
+        "_busy_until",
+        "_rng",
+        "delay",
+        "drops_loss",
+        "drops_queue",
+        "loss",
+        "queue_bytes",
+        "rate",
+        "sent_bytes",
+        "sent_packets",
+    )
 
-    def __init__(self, rate: float | None, delay: float, rng: random.Random,
-                 loss: LossModel | None = None, queue_bytes: int = 256 * 1024) -> None:
+    def __init__(
+        self,
+        rate: float | None,
+        delay: float,
+        rng: random.Random,
+        loss: LossModel | None = None,
+        queue_bytes: int = 256 * 1024,
+    ) -> None:
         self.rate = rate
         self.delay = delay
         self.loss = loss or NoLoss()

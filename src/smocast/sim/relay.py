@@ -98,14 +98,17 @@ class _Hierarchy:
         self.leaves: list[_Leaf] = []
         self.finished_leaves = 0  # completed or given up: the run stops when all are
         self._next_address = 0
-        self.root = self._server("root", 0, history=lambda offset, length: self.data[offset:offset + length],
-                                 children=spec.relays)
+        self.root = self._server(
+            "root", 0, history=lambda offset, length: self.data[offset : offset + length], children=spec.relays
+        )
         parents = [self.root]
         for level in range(1, spec.levels):
             per_parent = spec.relays if level == 1 else (spec.fanout or spec.relays)
             count = len(parents) * per_parent
-            parents = [self._relay(parent, level, self._children_of(level, j, count))
-                       for j, parent in enumerate(p for p in parents for _ in range(per_parent))]
+            parents = [
+                self._relay(parent, level, self._children_of(level, j, count))
+                for j, parent in enumerate(p for p in parents for _ in range(per_parent))
+            ]
         self.last_level = parents
         for index in range(spec.receivers):
             self._leaf(index, parents[index % len(parents)])
@@ -121,8 +124,10 @@ class _Hierarchy:
     def _server(self, name: str, level: int, history: Any = None, children: int = 0) -> _Server:
         spec = self.spec
         config = ChannelConfig(
-            min_receivers=max(1, children), window_policy=WindowPolicy.parse(spec.policy),
-            ack_frequency=AckFrequency(fixed=spec.ack_every), drop_rules=DropRules(progress_timeout=10.0),
+            min_receivers=max(1, children),
+            window_policy=WindowPolicy.parse(spec.policy),
+            ack_frequency=AckFrequency(fixed=spec.ack_every),
+            drop_rules=DropRules(progress_timeout=10.0),
         )
         channel = Channel(self._address(), config, random.Random(self.rng.getrandbits(64)), history=history)
         topology = StarTopology(self.sim, spec.path, self.rng)
@@ -144,11 +149,13 @@ class _Hierarchy:
         history = StreamHistory()
         relay = self._server(f"relay-{len(self.servers)}", level, history=history, children=children)
         relay.history = history
-        receiver = Receiver(parent.address, ReceiverConfig(source_timeout=SOURCE_TIMEOUT),
-                            random.Random(self.rng.getrandbits(64)))
+        receiver = Receiver(
+            parent.address, ReceiverConfig(source_timeout=SOURCE_TIMEOUT), random.Random(self.rng.getrandbits(64))
+        )
         relay.node = RelayNode(receiver, relay.channel, history)
-        up = parent.topology.add_receiver(parent.children, parent.children + 1, receiver, self._on_relay_event,
-                                          address=self._address())
+        up = parent.topology.add_receiver(
+            parent.children, parent.children + 1, receiver, self._on_relay_event, address=self._address()
+        )
         up.context = relay
         relay.upstream_host = up
         relay.host.after_input = lambda host, r=relay: self._sync(r)
@@ -163,8 +170,9 @@ class _Hierarchy:
         leaf.server = server
         config = ReceiverConfig(source_timeout=SOURCE_TIMEOUT, resume_from=resume_from)
         receiver = Receiver(server.address, config, random.Random(self.rng.getrandbits(64)))
-        host = server.topology.add_receiver(server.children, server.children + 1, receiver, self._on_leaf_event,
-                                            address=self._address())
+        host = server.topology.add_receiver(
+            server.children, server.children + 1, receiver, self._on_leaf_event, address=self._address()
+        )
         host.context = leaf
         server.children += 1
         self._start(server.topology, host)
@@ -215,8 +223,11 @@ class _Hierarchy:
             leaf.dropped = reason
             self.finished_leaves += 1
             return
-        candidates = [s for s in self.last_level if not s.dead and s is not leaf.server
-                      and s.history is not None and s.history.start <= leaf.delivered]
+        candidates = [
+            s
+            for s in self.last_level
+            if not s.dead and s is not leaf.server and s.history is not None and s.history.start <= leaf.delivered
+        ]
         target = candidates[leaf.index % len(candidates)] if candidates else self.root
         self._leaf(leaf.index, target, resume_from=leaf.delivered)
 
@@ -288,14 +299,16 @@ class RelayResult:
             servers = [s for s in h.servers if s.level == level]
             elapsed = finish or h.sim.now or 1.0
             acks = [s.channel.stats.acks_processed / elapsed for s in servers]
-            out.append({
-                "level": level,
-                "servers": len(servers),
-                "receivers_per_server": round(statistics.fmean(s.children for s in servers), 1),
-                "acks_per_s_per_server": {"mean": round(statistics.fmean(acks)), "max": round(max(acks))},
-                "cpu_drops": sum(s.host.cpu_drops for s in servers),
-                "killed": sum(1 for s in servers if s.dead),
-            })
+            out.append(
+                {
+                    "level": level,
+                    "servers": len(servers),
+                    "receivers_per_server": round(statistics.fmean(s.children for s in servers), 1),
+                    "acks_per_s_per_server": {"mean": round(statistics.fmean(acks)), "max": round(max(acks))},
+                    "cpu_drops": sum(s.host.cpu_drops for s in servers),
+                    "killed": sum(1 for s in servers if s.dead),
+                }
+            )
         return out
 
 

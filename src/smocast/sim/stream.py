@@ -120,15 +120,20 @@ class StreamResult:
             "network_loss": round(self.downlink_lost / self.downlink_sent, 6) if self.downlink_sent else 0.0,
             "udp_perceived_loss": round(statistics.fmean(udp), 6),
             "skipped_bytes": sum(v.skipped_bytes for v in self.viewers),
-            "latency_ms": {"p50": round(float(pct[0]), 3), "p90": round(float(pct[1]), 3),
-                           "p99": round(float(pct[2]), 3), "max": round(float(pct[3]), 3)},
+            "latency_ms": {
+                "p50": round(float(pct[0]), 3),
+                "p90": round(float(pct[1]), 3),
+                "p99": round(float(pct[2]), 3),
+                "max": round(float(pct[3]), 3),
+            },
             "jitter_ms": round(statistics.fmean(v.jitter for v in self.viewers) * 1e3, 3),
-            "playout_delay_s": {"min": round(min(v.playout for v in self.viewers), 4),
-                                "max": round(max(v.playout for v in self.viewers), 4)},
+            "playout_delay_s": {
+                "min": round(min(v.playout for v in self.viewers), 4),
+                "max": round(max(v.playout for v in self.viewers), 4),
+            },
             "resets": sum(1 for v in self.viewers if v.reset is not None),
             "late_joiners": [self._late_report(v) for v in self.viewers if v.late],
-            "repairs": {"unicast": self.channel.stats.repair_unicast,
-                        "multicast": self.channel.stats.repair_multicast},
+            "repairs": {"unicast": self.channel.stats.repair_unicast, "multicast": self.channel.stats.repair_multicast},
             "policy": str(spec.window_policy),
             "seed": spec.seed,
             "sim_time_s": round(self.sim_time, 3),
@@ -139,9 +144,12 @@ class StreamResult:
         first = min(viewer.arrivals, default=self.spec.packets)
         expected = self.spec.packets - first
         got = list(viewer.arrivals)  # in the order the application received them
-        return {"first_message": first, "messages": len(got),
-                "perceived_loss": round(1 - self._on_time(viewer) / expected, 6) if expected else 0.0,
-                "in_order": all(b > a for a, b in itertools.pairwise(got))}
+        return {
+            "first_message": first,
+            "messages": len(got),
+            "perceived_loss": round(1 - self._on_time(viewer) / expected, 6) if expected else 0.0,
+            "in_order": all(b > a for a, b in itertools.pairwise(got)),
+        }
 
     def _on_time(self, viewer: _Viewer) -> int:
         return sum(1 for lat in viewer.latencies if lat <= viewer.one_way + viewer.playout + ON_TIME_SLACK)
@@ -154,9 +162,12 @@ class _Run:
         self.sim = Simulator()
         self.topology = StarTopology(self.sim, spec.path, self.rng)
         config = ChannelConfig(
-            mss=max(spec.size, 536), admission="continuous" if spec.late_joiners else "wait",
+            mss=max(spec.size, 536),
+            admission="continuous" if spec.late_joiners else "wait",
             min_receivers=spec.receivers,
-            window_policy=spec.window_policy, ack_frequency=AckFrequency(), congestion_control=spec.congestion,
+            window_policy=spec.window_policy,
+            ack_frequency=AckFrequency(),
+            congestion_control=spec.congestion,
             drop_rules=DropRules(progress_timeout=30.0),
         )
         self.channel = Channel(GROUP_ADDRESS, config, random.Random(self.rng.getrandbits(64)))
@@ -176,8 +187,7 @@ class _Run:
         playout = spec.playout_for(index)
         config = ReceiverConfig(realtime=True, framing=True, playout_delay=playout)
         receiver = Receiver(SOURCE_ADDRESS, config, random.Random(self.rng.getrandbits(64)))
-        host = self.topology.add_receiver(index, spec.receivers + spec.late_joiners, receiver,
-                                          self._on_viewer_event)
+        host = self.topology.add_receiver(index, spec.receivers + spec.late_joiners, receiver, self._on_viewer_event)
         host.context = _Viewer(index, playout, spec.one_way(index), late)
         self.viewers.append(host.context)
         self.receivers.append(receiver)
@@ -236,9 +246,16 @@ class _Run:
             self.sim.run(until=limit, stop=lambda: self.finished)
         wall = time.perf_counter() - started
         links = [a.downlink for a in self.topology.network.attachments() if a.host is not self.source]
-        return StreamResult(spec, self.viewers, self.receivers, self.channel,
-                            sum(link.sent_packets for link in links), sum(link.drops_loss for link in links),
-                            self.sim.now, wall)
+        return StreamResult(
+            spec,
+            self.viewers,
+            self.receivers,
+            self.channel,
+            sum(link.sent_packets for link in links),
+            sum(link.drops_loss for link in links),
+            self.sim.now,
+            wall,
+        )
 
 
 def run_stream(spec: StreamSpec) -> StreamResult:

@@ -59,8 +59,13 @@ class StarTopology:
         self.network = Network(sim, GROUP_ADDRESS)
         self._subtree_links: dict[int, Link] = {}
 
-    def attach_source(self, endpoint: object, on_event: EventHandler | None = None,
-                      cpu: CpuModel | None = None, address: Address = SOURCE_ADDRESS) -> Host:
+    def attach_source(
+        self,
+        endpoint: object,
+        on_event: EventHandler | None = None,
+        cpu: CpuModel | None = None,
+        address: Address = SOURCE_ADDRESS,
+    ) -> Host:
         p = self.path
         host = Host(self.sim, self.network, address, endpoint, on_event, cpu)  # type: ignore[arg-type]
         self.network.attach_source(
@@ -70,8 +75,14 @@ class StarTopology:
         )
         return host
 
-    def add_receiver(self, index: int, count: int, endpoint: object, on_event: EventHandler | None = None,
-                     address: Address | None = None) -> Host:
+    def add_receiver(
+        self,
+        index: int,
+        count: int,
+        endpoint: object,
+        on_event: EventHandler | None = None,
+        address: Address | None = None,
+    ) -> Host:
         """Attach receiver ``index`` of ``count``; it is not yet in the group (call ``join``)."""
         p = self.path
         subtree = index // p.subtree_size if p.subtree_size > 0 else 0

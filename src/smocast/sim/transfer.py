@@ -104,8 +104,9 @@ class TransferResult:
     def dropped(self) -> int:
         """Receivers that did not complete because the source dropped them or they were reset."""
         by_source = {e.address for e in self.drop_events if e.reason is not ev.DropReason.REFUSED}
-        return sum(1 for o in self.outcomes
-                   if o.completed_at is None and (o.dropped is not None or o.address in by_source))
+        return sum(
+            1 for o in self.outcomes if o.completed_at is None and (o.dropped is not None or o.address in by_source)
+        )
 
     @property
     def all_identical(self) -> bool:
@@ -193,7 +194,7 @@ class _Run:
     def _write_chunk(self, _: object) -> None:
         assert self.spec.source_rate is not None
         chunk = max(1, int(self.spec.source_rate * SOURCE_CHUNK_INTERVAL))
-        piece = self.data[self.written:self.written + chunk]
+        piece = self.data[self.written : self.written + chunk]
         self.channel.write(piece)
         self.written += len(piece)
         if self.written >= len(self.data):
@@ -238,9 +239,16 @@ class _Run:
         wall = time.perf_counter() - started
         counters = self.topology.network.counters
         return TransferResult(
-            self.spec, self.outcomes, self.sim.now, wall, self.channel,
-            hashlib.sha256(self.data).hexdigest(), counters.deliveries, counters.source_egress_bytes,
-            self.source.cpu_drops, self.drops,
+            self.spec,
+            self.outcomes,
+            self.sim.now,
+            wall,
+            self.channel,
+            hashlib.sha256(self.data).hexdigest(),
+            counters.deliveries,
+            counters.source_egress_bytes,
+            self.source.cpu_drops,
+            self.drops,
         )
 
 

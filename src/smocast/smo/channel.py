@@ -81,8 +81,13 @@ class ChannelStats:
 class Channel:
     """The source of one TCP-SMO channel (S, G): the master control block."""
 
-    def __init__(self, group: Address, config: ChannelConfig | None = None,
-                 rng: random.Random | None = None, history: History | None = None) -> None:
+    def __init__(
+        self,
+        group: Address,
+        config: ChannelConfig | None = None,
+        rng: random.Random | None = None,
+        history: History | None = None,
+    ) -> None:
         """``history(offset, length)`` returns earlier stream bytes the send buffer no longer
         holds (a file on disk, say); with it, receivers may resume from any offset."""
         self.group = group
@@ -271,8 +276,11 @@ class Channel:
         elif self.started and self.config.admission != "continuous":
             self._send_rst(source, packet.connection, "transfer in progress; late joiners are refused")
             self._next_index += 1
-            self._events.append(ev.ReceiverDropped(
-                self._next_index - 1, source, ev.DropReason.REFUSED, "SYN after the transfer started", now))
+            self._events.append(
+                ev.ReceiverDropped(
+                    self._next_index - 1, source, ev.DropReason.REFUSED, "SYN after the transfer started", now
+                )
+            )
             return
         child = self._new_child(source, packet.connection, start, now)
         child.count_from = self._buf.snd_nxt  # it holds back only segments sent from now on
@@ -291,15 +299,23 @@ class Channel:
     def _new_child(self, address: Address, connection: int, start: int, now: float) -> Child:
         cfg = self.config
         cc = make_controller(cfg.congestion_control, cfg.mss, cfg.max_window)
-        child = Child(self._next_index, address, connection, start, cc, RttEstimator(cfg.rto),
-                      self._on_child_timer, now)
+        child = Child(
+            self._next_index, address, connection, start, cc, RttEstimator(cfg.rto), self._on_child_timer, now
+        )
         self._next_index += 1
         self._timers.arm(child.timer, now + SYN_ACK_INTERVAL)
         return child
 
     def _send_syn_ack(self, child: Child, echo: int, now: float) -> None:
-        packet = Packet(PacketType.SYN_ACK, self.config.channel_id, child.connection, child.start,
-                        window=self.config.max_window, tsval=timestamp(now), tsecr=echo)
+        packet = Packet(
+            PacketType.SYN_ACK,
+            self.config.channel_id,
+            child.connection,
+            child.start,
+            window=self.config.max_window,
+            tsval=timestamp(now),
+            tsecr=echo,
+        )
         self._out.append(Datagram(encode(packet), child.address, False, packet))
 
     def _establish(self, child: Child, window: int, tsecr: int, now: float) -> None:
@@ -329,20 +345,28 @@ class Channel:
 
     # --- acknowledgements ----------------------------------------------------------------------
 
-    def _handle_ack(self, child: Child, ack: int, window: int, tsecr: int,
-                    sack: tuple[tuple[int, int], ...], now: float) -> None:
+    def _handle_ack(
+        self, child: Child, ack: int, window: int, tsecr: int, sack: tuple[tuple[int, int], ...], now: float
+    ) -> None:
         self.stats.acks_processed += 1
         child.acks += 1
         if child.state is not ChildState.ESTABLISHED and not self._ack_outside_established(
-                child, ack, window, tsecr, now):
+            child, ack, window, tsecr, now
+        ):
             return
         snd_nxt = self._buf.snd_nxt
         old = child.una
         if ack > snd_nxt or ack < old:
             return  # acknowledges data never sent, or is older than what we know
         child.rwnd = window
-        if ack > old and child.recovery_point is None and not sack and not child.sacked.total \
-                and not child.retransmitted and not child.passive:
+        if (
+            ack > old
+            and child.recovery_point is None
+            and not sack
+            and not child.sacked.total
+            and not child.retransmitted
+            and not child.passive
+        ):
             self._on_plain_ack(child, ack, tsecr, old, now)
             return
         self._on_ack_in_recovery(child, ack, tsecr, sack, old, now)
@@ -383,8 +407,9 @@ class Channel:
         if ack == self.end:
             self._send_fin(child, now)
 
-    def _on_ack_in_recovery(self, child: Child, ack: int, tsecr: int, sack: tuple[tuple[int, int], ...],
-                            old: int, now: float) -> None:
+    def _on_ack_in_recovery(
+        self, child: Child, ack: int, tsecr: int, sack: tuple[tuple[int, int], ...], old: int, now: float
+    ) -> None:
         """The general case: SACK blocks, duplicate ACKs, repairs in flight, loss recovery."""
         snd_nxt = self._buf.snd_nxt
         newly_sacked = child.update_sack(sack, snd_nxt) if sack else 0
@@ -441,8 +466,9 @@ class Channel:
         buf = self._buf
         if child.una < buf.base:
             if self._history is None:
-                self._drop(child, ev.DropReason.FELL_BEHIND,
-                           f"needs byte {child.una}, the buffer starts at {buf.base}", now)
+                self._drop(
+                    child, ev.DropReason.FELL_BEHIND, f"needs byte {child.una}, the buffer starts at {buf.base}", now
+                )
                 return
             self._catch_up(child, now)
         budget = max(child.credit, self._mss) if child.in_recovery else child.cc.cwnd
@@ -476,8 +502,9 @@ class Channel:
             child.catchup_next = start + len(payload)
             self.stats.repair_unicast += 1
             self.stats.bytes_repair += len(payload)
-            data, packet = encode_data(PacketType.REPAIR, self._channel_id, child.connection, start,
-                                       timestamp(now), 0, 1, payload)
+            data, packet = encode_data(
+                PacketType.REPAIR, self._channel_id, child.connection, start, timestamp(now), 0, 1, payload
+            )
             self._out.append(Datagram(data, child.address, False, packet))
 
     def _handle_up(self, child: Child, packet: Packet, now: float) -> None:
@@ -486,8 +513,9 @@ class Channel:
             child.up = UpReceiver()
         for message in child.up.offer(packet.seq, packet.payload):
             self._events.append(ev.SessionData(child.index, child.address, message, now))
-        data, ack = encode_ack(self._channel_id, child.connection, child.up.acked, 1 << 20, timestamp(now),
-                               packet.tsval, ())
+        data, ack = encode_ack(
+            self._channel_id, child.connection, child.up.acked, 1 << 20, timestamp(now), packet.tsval, ()
+        )
         self._out.append(Datagram(data, child.address, False, ack))
 
     def _enter_recovery(self, child: Child, now: float) -> None:
@@ -510,8 +538,16 @@ class Channel:
             child.repairs_unicast += 1
             self.stats.repair_unicast += 1
         self.stats.bytes_repair += segment.end - segment.start
-        data, packet = encode_data(PacketType.REPAIR, self._channel_id, connection, segment.start, timestamp(now),
-                                   segment.flags, 1, segment.payload)
+        data, packet = encode_data(
+            PacketType.REPAIR,
+            self._channel_id,
+            connection,
+            segment.start,
+            timestamp(now),
+            segment.flags,
+            1,
+            segment.payload,
+        )
         self._out.append(Datagram(data, destination, child is None, packet))
 
     def _on_child_timer(self, child: Child, now: float) -> None:
@@ -626,8 +662,16 @@ class Channel:
         stats = self.stats
         stats.original_segments += 1
         stats.bytes_original += segment.end - segment.start
-        data, packet = encode_data(PacketType.DATA, self._channel_id, 0, segment.start, timestamp(now),
-                                   segment.flags, ack_every, segment.payload)
+        data, packet = encode_data(
+            PacketType.DATA,
+            self._channel_id,
+            0,
+            segment.start,
+            timestamp(now),
+            segment.flags,
+            ack_every,
+            segment.payload,
+        )
         self._out.append(Datagram(data, self.group, True, packet))
 
     def _make_room(self, length: int) -> bool:
@@ -662,8 +706,9 @@ class Channel:
         if child.state is ChildState.ESTABLISHED:
             child.state = ChildState.FIN_SENT
             child.fin_sent_at = now
-        packet = Packet(PacketType.FIN, self.config.channel_id, child.connection, self._buf.snd_nxt,
-                        tsval=timestamp(now))
+        packet = Packet(
+            PacketType.FIN, self.config.channel_id, child.connection, self._buf.snd_nxt, tsval=timestamp(now)
+        )
         self._out.append(Datagram(encode(packet), child.address, False, packet))
         child.timer_base = now
         self._timers.arm(child.timer, now + child.rtt.rto)
@@ -671,8 +716,9 @@ class Channel:
     def _complete(self, child: Child, now: float) -> None:
         self._remove(child, now)
         self.completed += 1
-        self._events.append(ev.ReceiverCompleted(child.index, child.address, child.una - child.start, now,
-                                                 self._info(child)))
+        self._events.append(
+            ev.ReceiverCompleted(child.index, child.address, child.una - child.start, now, self._info(child))
+        )
 
     def _check_finished(self, now: float) -> None:
         """Fix the stream's end once everything is sent once, FIN the caught-up, and finish."""
@@ -680,8 +726,9 @@ class Channel:
             return
         if self.end is None:
             self.end = self._buf.snd_nxt
-            for child in [c for c in self._children.values()
-                          if c.state is ChildState.ESTABLISHED and c.una == self.end]:
+            for child in [
+                c for c in self._children.values() if c.state is ChildState.ESTABLISHED and c.una == self.end
+            ]:
                 self._send_fin(child, now)
         if self._children:
             return
@@ -752,8 +799,9 @@ class Channel:
         if interval is None or self._finished or not self._children:
             return
         if now >= self._last_multicast + interval - 1e-6:  # also while admission waits
-            data, packet = encode_data(PacketType.DATA, self._channel_id, 0, self._buf.snd_nxt, timestamp(now),
-                                       0, 1, b"")
+            data, packet = encode_data(
+                PacketType.DATA, self._channel_id, 0, self._buf.snd_nxt, timestamp(now), 0, 1, b""
+            )
             self._out.append(Datagram(data, self.group, True, packet))
             self._last_multicast = now
         self._timers.arm(self._keepalive_timer, max(now, self._last_multicast) + interval)
@@ -764,6 +812,16 @@ class Channel:
             self._timers.arm(self._sweep_timer, now + self.config.sweep_interval)
 
     def _info(self, child: Child) -> ReceiverInfo:
-        return ReceiverInfo(child.index, child.address, child.state.value, child.joined_at, child.start,
-                            child.una - child.start, child.rtt.srtt, child.cc.cwnd, child.repairs_unicast,
-                            child.repairs_multicast, child.passive)
+        return ReceiverInfo(
+            child.index,
+            child.address,
+            child.state.value,
+            child.joined_at,
+            child.start,
+            child.una - child.start,
+            child.rtt.srtt,
+            child.cc.cwnd,
+            child.repairs_unicast,
+            child.repairs_multicast,
+            child.passive,
+        )

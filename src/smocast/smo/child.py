@@ -30,16 +30,54 @@ class Child:
     """Per-receiver state at the source. The channel drives it; it never sends by itself."""
 
     __slots__ = (
-        "acks", "address", "below_floor_since", "catchup_next", "cc", "connection", "count_from", "credit",
-        "cwnd_avg", "dupacks", "edge_key", "fin_sent_at", "index", "joined_at", "last_progress", "passive",
-        "probe_sent", "rack_due", "recovery_point", "repairs_multicast", "repairs_unicast", "retransmitted",
-        "rto_lost_upto", "rtt", "rwnd", "sacked", "sample_after", "start", "state", "syn_at", "timer",
-        "timer_base", "una", "up", "zero_window_since",
+        "acks",
+        "address",
+        "below_floor_since",
+        "catchup_next",
+        "cc",
+        "connection",
+        "count_from",
+        "credit",
+        "cwnd_avg",
+        "dupacks",
+        "edge_key",
+        "fin_sent_at",
+        "index",
+        "joined_at",
+        "last_progress",
+        "passive",
+        "probe_sent",
+        "rack_due",
+        "recovery_point",
+        "repairs_multicast",
+        "repairs_unicast",
+        "retransmitted",
+        "rto_lost_upto",
+        "rtt",
+        "rwnd",
+        "sacked",
+        "sample_after",
+        "start",
+        "state",
+        "syn_at",
+        "timer",
+        "timer_base",
+        "una",
+        "up",
+        "zero_window_since",
     )
 
-    def __init__(self, index: int, address: Address, connection: int, start: int,
-                 cc: CongestionController, rtt: RttEstimator,
-                 on_timer: Callable[[Child, float], None], now: float) -> None:
+    def __init__(
+        self,
+        index: int,
+        address: Address,
+        connection: int,
+        start: int,
+        cc: CongestionController,
+        rtt: RttEstimator,
+        on_timer: Callable[[Child, float], None],
+        now: float,
+    ) -> None:
         self.index = index
         self.address = address
         self.connection = connection

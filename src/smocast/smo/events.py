@@ -27,6 +27,7 @@ class DropReason(StrEnum):
 
 # --- source side -------------------------------------------------------------------------
 
+
 @dataclass(frozen=True, slots=True)
 class ReceiverInfo:
     """Accounting for one receiver: who, since when, how far, and how its path looks."""
@@ -42,8 +43,6 @@ class ReceiverInfo:
     repairs_unicast: int
     repairs_multicast: int
     passive: bool
-
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,9 +176,12 @@ class ConnectFailed:
 
 
 SourceEvent = (
-    ReceiverJoined | ReceiverLeft | ReceiverDropped | ReceiverCompleted | SessionData | TransferStarted
+    ReceiverJoined
+    | ReceiverLeft
+    | ReceiverDropped
+    | ReceiverCompleted
+    | SessionData
+    | TransferStarted
     | ChannelFinished
 )
-ReceiverEvent = (
-    Connected | DataReceived | MessageReceived | Skipped | StreamEnded | ConnectionReset | ConnectFailed
-)
+ReceiverEvent = Connected | DataReceived | MessageReceived | Skipped | StreamEnded | ConnectionReset | ConnectFailed

@@ -82,7 +82,7 @@ class MessageFramer:
             end = at + LENGTH_SIZE + length
             if end > len(buffer):
                 break
-            messages.append((self._start + at, bytes(buffer[at + LENGTH_SIZE:end])))
+            messages.append((self._start + at, bytes(buffer[at + LENGTH_SIZE : end])))
             at = end
         if at:
             del buffer[:at]

@@ -46,7 +46,7 @@ class Reassembly:
             if mark is not None and seq in self._held:
                 self.marks[seq] = mark
             return []
-        chunk = payload[self.rcv_nxt - seq:] if seq < self.rcv_nxt else payload
+        chunk = payload[self.rcv_nxt - seq :] if seq < self.rcv_nxt else payload
         self.rcv_nxt = end
         chunks = [chunk]
         if self.ranges:
@@ -105,7 +105,7 @@ class Reassembly:
         best: tuple[int, bytes] | None = None
         for start, payload in self._held.items():
             if start < offset < start + len(payload) and (best is None or start + len(payload) > best[0]):
-                best = (start + len(payload), payload[offset - start:])
+                best = (start + len(payload), payload[offset - start :])
         if best is None:
             return None
         self.ranges.discard_below(best[0])

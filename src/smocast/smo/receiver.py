@@ -68,8 +68,7 @@ class ReceiverStats:
 class Receiver:
     """One receiver of a TCP-SMO channel whose source is at ``server``."""
 
-    def __init__(self, server: Address, config: ReceiverConfig | None = None,
-                 rng: random.Random | None = None) -> None:
+    def __init__(self, server: Address, config: ReceiverConfig | None = None, rng: random.Random | None = None) -> None:
         self.server = server
         self.config = cfg = config or ReceiverConfig()
         self._channel_id = cfg.channel_id
@@ -165,8 +164,10 @@ class Receiver:
         quarter of the buffer since the last ACK, the receiver says so at once.
         """
         self._backlog = max(0, nbytes)
-        if self.state is ReceiverState.ESTABLISHED and \
-                self.window - self._advertised >= self.config.receive_buffer // 4:
+        if (
+            self.state is ReceiverState.ESTABLISHED
+            and self.window - self._advertised >= self.config.receive_buffer // 4
+        ):
             self._ack_now = True
 
     @property
@@ -263,8 +264,11 @@ class Receiver:
         event = self._events.popleft()
         if isinstance(event, ev.DataReceived | ev.MessageReceived):
             self._undelivered -= len(event.data)
-            if self.state is ReceiverState.ESTABLISHED and self._advertised < self.config.receive_buffer // 2 \
-                    and self.window - self._advertised >= self.config.receive_buffer // 4:
+            if (
+                self.state is ReceiverState.ESTABLISHED
+                and self._advertised < self.config.receive_buffer // 2
+                and self.window - self._advertised >= self.config.receive_buffer // 4
+            ):
                 self._ack_now = True
         return event
 
@@ -277,9 +281,15 @@ class Receiver:
 
     def _send_syn(self, now: float) -> None:
         resume = self.config.resume_from
-        packet = Packet(PacketType.SYN, self.config.channel_id, self.connection,
-                        ack=resume or 0, window=self.window, tsval=timestamp(now),
-                        flags=FLAG_RESUME if resume is not None else 0)
+        packet = Packet(
+            PacketType.SYN,
+            self.config.channel_id,
+            self.connection,
+            ack=resume or 0,
+            window=self.window,
+            tsval=timestamp(now),
+            flags=FLAG_RESUME if resume is not None else 0,
+        )
         self._out.append(Datagram(encode(packet), self.server, False, packet))
         self._syn_next = now + self._syn_interval
 
@@ -288,8 +298,11 @@ class Receiver:
         if now - self._syn_first >= self.config.connect_timeout:
             self._syn_next = None
             self.state = ReceiverState.CLOSED
-            self._events.append(ev.ConnectFailed(
-                f"no answer from {self.server[0]}:{self.server[1]} within {self.config.connect_timeout:g} s", now))
+            self._events.append(
+                ev.ConnectFailed(
+                    f"no answer from {self.server[0]}:{self.server[1]} within {self.config.connect_timeout:g} s", now
+                )
+            )
             return
         self._syn_interval = min(self._syn_interval * 2, 4.0)
         self._send_syn(now)
@@ -497,8 +510,9 @@ class Receiver:
         ack = reasm.rcv_nxt + (1 if fin else 0)
         sack = tuple(reasm.ranges.blocks_newest_first(MAX_SACK_BLOCKS)) if reasm.ranges else ()
         window = self._advertised = self.window
-        data, packet = encode_ack(self.config.channel_id, self.connection, ack, window, timestamp(now),
-                                  self._ts_recent, sack)
+        data, packet = encode_ack(
+            self.config.channel_id, self.connection, ack, window, timestamp(now), self._ts_recent, sack
+        )
         self._out.append(Datagram(data, self.server, False, packet))
         self._last_ack_sent = self._reasm.rcv_nxt
         self._delack.on_ack_sent()
@@ -506,8 +520,21 @@ class Receiver:
 
     def _send_up(self, now: float) -> None:
         for offset, payload, flags in self._up.segments(now):
-            packet = Packet(PacketType.UPDATA, self._channel_id, self.connection, offset, self._reasm.rcv_nxt,
-                            self.window, timestamp(now), self._ts_recent, flags, 0, (), payload, b"")
+            packet = Packet(
+                PacketType.UPDATA,
+                self._channel_id,
+                self.connection,
+                offset,
+                self._reasm.rcv_nxt,
+                self.window,
+                timestamp(now),
+                self._ts_recent,
+                flags,
+                0,
+                (),
+                payload,
+                b"",
+            )
             self._out.append(Datagram(encode(packet), self.server, False, packet))
 
     def _send_control(self, kind: PacketType, now: float) -> None:

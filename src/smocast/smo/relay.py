@@ -57,7 +57,7 @@ class StreamHistory:
         start = offset - self._offsets[i]
         if start >= len(chunk):
             return b""
-        return chunk[start:start + length]
+        return chunk[start : start + length]
 
 
 class RelayNode:

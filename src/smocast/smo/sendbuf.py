@@ -235,8 +235,11 @@ class SendBuffer:
             return index - self._offset
         if offset < self.base:
             return self._head
-        return bisect_right(self._segs, offset, lo=self._head, key=_segment_start) - 1 if offset < self.snd_nxt \
+        return (
+            bisect_right(self._segs, offset, lo=self._head, key=_segment_start) - 1
+            if offset < self.snd_nxt
             else len(self._segs)
+        )
 
 
 def _segment_start(segment: Segment | None) -> int:

@@ -45,8 +45,9 @@ def _apply_drop_rules(channel: Channel, children: list[Child], rtts: list[float]
     median_rtt = statistics.median(rtts) if len(rtts) >= 3 else None
     base = channel.buffer_base if not channel.has_history else -1  # with history nobody falls behind
     for child in children:
-        reason = _violation(child, rules.rtt_factor, rules.rtt_floor, median_rtt, rules.cwnd_floor,
-                            rules.cwnd_floor_time, base, now)
+        reason = _violation(
+            child, rules.rtt_factor, rules.rtt_floor, median_rtt, rules.cwnd_floor, rules.cwnd_floor_time, base, now
+        )
         if reason is not None:
             channel._drop(child, reason[0], reason[1], now)
 
@@ -72,15 +73,27 @@ def _watch_closed_windows(channel: Channel, children: list[Child], now: float) -
             channel._drop(child, DropReason.NO_PROGRESS, f"receive window shut for {timeout:g} s", now)
 
 
-def _violation(child: Child, rtt_factor: float | None, rtt_floor: float, median_rtt: float | None,
-               cwnd_floor: int | None, cwnd_floor_time: float, base: int,
-               now: float) -> tuple[DropReason, str] | None:
+def _violation(
+    child: Child,
+    rtt_factor: float | None,
+    rtt_floor: float,
+    median_rtt: float | None,
+    cwnd_floor: int | None,
+    cwnd_floor_time: float,
+    base: int,
+    now: float,
+) -> tuple[DropReason, str] | None:
     """The first dis-association rule ``child`` breaks, with a human detail, or None."""
     if child.una < base:
         return DropReason.FELL_BEHIND, f"acked {child.una}, the buffer now starts at {base}"
     srtt = child.rtt.srtt
-    if rtt_factor is not None and median_rtt is not None and srtt is not None \
-            and srtt > rtt_floor and srtt > rtt_factor * median_rtt:
+    if (
+        rtt_factor is not None
+        and median_rtt is not None
+        and srtt is not None
+        and srtt > rtt_floor
+        and srtt > rtt_factor * median_rtt
+    ):
         return DropReason.RTT_EXCESSIVE, f"SRTT {srtt * 1e3:.1f} ms > {rtt_factor:g} x median {median_rtt * 1e3:.1f} ms"
     if cwnd_floor is not None:
         if child.cc.cwnd >= cwnd_floor:

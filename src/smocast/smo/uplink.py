@@ -56,7 +56,7 @@ class UpSender:
             following = [s for s in self._starts if start < s < stop]
             if following:
                 stop = min(following)  # a message start begins its own segment
-            payload = bytes(self._buffer[start - self.base:stop - self.base])
+            payload = bytes(self._buffer[start - self.base : stop - self.base])
             out.append((start, payload, FLAG_MSG_START if start in self._starts else 0))
             self.next = stop
         if out and self.due is None:
@@ -67,7 +67,7 @@ class UpSender:
         """The source acknowledged the up-stream up to ``ack``."""
         if ack <= self.base or ack > self.next:
             return
-        del self._buffer[:ack - self.base]
+        del self._buffer[: ack - self.base]
         self._starts = {s for s in self._starts if s >= ack}
         self.base = ack
         self.rto = UP_RTO_INITIAL

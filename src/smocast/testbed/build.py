@@ -56,9 +56,11 @@ def build_switch(layout: Layout, hosts: int) -> float:
     ]
     for i in range(hosts):
         port = layout.port(i)
-        lines += [f"link add {port} type veth peer name {HOST_INTERFACE} netns {layout.host(i)}",
-                  f"link set {port} master {BRIDGE}",
-                  f"link set {port} up"]
+        lines += [
+            f"link add {port} type veth peer name {HOST_INTERFACE} netns {layout.host(i)}",
+            f"link set {port} master {BRIDGE}",
+            f"link set {port} up",
+        ]
     lines.append(f"link set {BRIDGE} up")
     ip_batch(layout.switch, lines)
     return time.monotonic()
@@ -67,12 +69,15 @@ def build_switch(layout: Layout, hosts: int) -> float:
 def configure_host(layout: Layout, index: int) -> None:
     """Address host ``index``, bring up ``lo`` and ``eth0``, route multicast out of ``eth0``."""
     namespace = layout.host(index)
-    ip_batch(namespace, [
-        "link set lo up",
-        f"addr add {layout.cidr(index)} dev {HOST_INTERFACE}",
-        f"link set {HOST_INTERFACE} up",
-        f"route add {MULTICAST} dev {HOST_INTERFACE}",
-    ])
+    ip_batch(
+        namespace,
+        [
+            "link set lo up",
+            f"addr add {layout.cidr(index)} dev {HOST_INTERFACE}",
+            f"link set {HOST_INTERFACE} up",
+            f"route add {MULTICAST} dev {HOST_INTERFACE}",
+        ],
+    )
 
 
 def wait_for_querier(querier_on: float) -> None:

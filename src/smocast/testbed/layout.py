@@ -31,8 +31,10 @@ MAX_HOSTS = 1000
 def validate_prefix(prefix: str) -> str:
     """Return ``prefix`` if it is 1-8 characters of ``[a-z][a-z0-9]*``; raise TestbedError otherwise."""
     if not isinstance(prefix, str) or not PREFIX_PATTERN.fullmatch(prefix):
-        raise TestbedError(f"bad testbed prefix {prefix!r}: use 1-8 characters, a lowercase letter "
-                           "followed by lowercase letters or digits (e.g. 'smc')")
+        raise TestbedError(
+            f"bad testbed prefix {prefix!r}: use 1-8 characters, a lowercase letter "
+            "followed by lowercase letters or digits (e.g. 'smc')"
+        )
     return prefix
 
 
@@ -88,8 +90,7 @@ class Layout:
             match = re.fullmatch(form, text)
             if match:
                 return int(match.group(1))
-        raise TestbedError(f"no host {text!r}: name a host by index (2), short name (h2) "
-                           f"or namespace ({self.host(2)})")
+        raise TestbedError(f"no host {text!r}: name a host by index (2), short name (h2) or namespace ({self.host(2)})")
 
 
 def check_host_count(hosts: int) -> None:

@@ -63,8 +63,9 @@ def run(argv: Sequence[str], *, stdin: str | None = None, check: bool = True) ->
     caller must look at ``returncode``. A command that does not exist or hangs also raises it.
     """
     try:
-        result = subprocess.run(list(argv), input=stdin, capture_output=True, text=True,
-                                timeout=COMMAND_TIMEOUT, check=False)
+        result = subprocess.run(
+            list(argv), input=stdin, capture_output=True, text=True, timeout=COMMAND_TIMEOUT, check=False
+        )
     except FileNotFoundError:
         raise CommandFailed(argv, 127, f"command not found: {argv[0]}") from None
     except subprocess.TimeoutExpired:

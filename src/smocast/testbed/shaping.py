@@ -85,8 +85,24 @@ def set_rate(layout: Layout, index: int, rate: str | float | None, *, inbound: b
     bits = rate_bits(rate)
     burst = max(MIN_BURST, bits // 8 // 1000)
     queue = ["latency", INBOUND_LATENCY] if inbound else ["limit", str(outbound_limit() + burst)]
-    run(["tc", "-n", namespace, "qdisc", "replace", "dev", device, "root", "tbf",
-         "rate", f"{bits}bit", "burst", str(burst), *queue])
+    run(
+        [
+            "tc",
+            "-n",
+            namespace,
+            "qdisc",
+            "replace",
+            "dev",
+            device,
+            "root",
+            "tbf",
+            "rate",
+            f"{bits}bit",
+            "burst",
+            str(burst),
+            *queue,
+        ]
+    )
 
 
 def read_rate(layout: Layout, index: int, *, inbound: bool = False) -> RateLimit | None:
@@ -98,8 +114,11 @@ def read_rate(layout: Layout, index: int, *, inbound: bool = False) -> RateLimit
     for qdisc in json.loads(result.stdout):
         if qdisc.get("kind") == "tbf" and qdisc.get("root"):
             options = qdisc["options"]
-            return RateLimit(rate_bps=float(options["rate"]) * 8, burst_bytes=int(options["burst"]),
-                             latency_s=float(options.get("lat", 0)) / 1e6)
+            return RateLimit(
+                rate_bps=float(options["rate"]) * 8,
+                burst_bytes=int(options["burst"]),
+                latency_s=float(options.get("lat", 0)) / 1e6,
+            )
     return None
 
 
@@ -114,8 +133,11 @@ def set_loss(layout: Layout, index: int, probability: float) -> int:
     the host's own sends are never hit. Probability 0 removes the rule.
     """
     steps = loss_steps(probability)
-    rule = (f"meta l4proto udp numgen random mod {LOSS_STEPS} < {steps} counter drop "
-            f'comment "loss {steps}/{LOSS_STEPS}"') if steps else ""
+    rule = (
+        (f'meta l4proto udp numgen random mod {LOSS_STEPS} < {steps} counter drop comment "loss {steps}/{LOSS_STEPS}"')
+        if steps
+        else ""
+    )
     nft_apply(layout.host(index), _replace_table("inet", {"input": ("input", [rule] if rule else [])}))
     return steps
 

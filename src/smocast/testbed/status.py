@@ -68,18 +68,26 @@ def gather(layout: Layout) -> TestbedStatus:
     hosts = sorted(i for i in (layout.host_index(name) for name in names) if i is not None)
     cut = shaping.read_cut(layout)
     groups = {group: sorted(members) for group, members in sorted(memberships(layout).items())}
-    return TestbedStatus(prefix=layout.prefix, switch=layout.switch,
-                         hosts=[_host(layout, i, i in cut) for i in hosts], groups=groups)
+    return TestbedStatus(
+        prefix=layout.prefix, switch=layout.switch, hosts=[_host(layout, i, i in cut) for i in hosts], groups=groups
+    )
 
 
 def _host(layout: Layout, index: int, cut: bool) -> HostStatus:
     outbound = shaping.read_rate(layout, index)
     inbound = shaping.read_rate(layout, index, inbound=True)
     steps, dropped = shaping.read_loss(layout, index)
-    return HostStatus(index=index, namespace=layout.host(index), address=layout.address(index),
-                      rate_bps=outbound.rate_bps if outbound else None,
-                      inbound_rate_bps=inbound.rate_bps if inbound else None,
-                      loss_per_mille=steps, dropped=dropped, cut=cut)
+    return HostStatus(
+        index=index,
+        namespace=layout.host(index),
+        address=layout.address(index),
+        rate_bps=outbound.rate_bps if outbound else None,
+        inbound_rate_bps=inbound.rate_bps if inbound else None,
+        loss_per_mille=steps,
+        dropped=dropped,
+        cut=cut,
+    )
+
 
 # An ICMP echo from a raw socket, so no ``ping`` binary is needed. argv: address, timeout.
 # Exits 0 on a matching reply, 1 on timeout.

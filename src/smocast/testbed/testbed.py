@@ -61,8 +61,10 @@ class Testbed:
             shaping.rate_bits(rate)
         existing = owned_namespaces(self.layout)
         if existing:
-            raise TestbedError(f"testbed {self.prefix!r} is already up ({len(existing)} namespaces); "
-                               f"run `smocast testbed down --prefix {self.prefix}` first")
+            raise TestbedError(
+                f"testbed {self.prefix!r} is already up ({len(existing)} namespaces); "
+                f"run `smocast testbed down --prefix {self.prefix}` first"
+            )
         try:
             self._build(hosts, rate, loss)
         except BaseException:
@@ -143,8 +145,10 @@ class Testbed:
         index = self.layout.resolve(host)
         if index >= self.hosts:
             if not self.hosts:
-                raise TestbedError(f"testbed {self.prefix!r} is not up; start it with "
-                                  f"`smocast testbed up --hosts N --prefix {self.prefix}`")
+                raise TestbedError(
+                    f"testbed {self.prefix!r} is not up; start it with "
+                    f"`smocast testbed up --hosts N --prefix {self.prefix}`"
+                )
             raise TestbedError(f"no host {index} in testbed {self.prefix!r}: it has hosts 0-{self.hosts - 1}")
         return self.layout.host(index)
 
@@ -190,6 +194,8 @@ class Testbed:
         deadline = time.monotonic() + timeout
         while (seen := self.members(group)) != hosts:
             if time.monotonic() > deadline:
-                raise TestbedError(f"group {group}: the bridge saw joins from hosts {sorted(seen)}, "
-                                   f"expected {sorted(hosts)} within {timeout} s")
+                raise TestbedError(
+                    f"group {group}: the bridge saw joins from hosts {sorted(seen)}, "
+                    f"expected {sorted(hosts)} within {timeout} s"
+                )
             time.sleep(0.02)

@@ -41,9 +41,19 @@ def encode(packet: Packet) -> bytes:
         raise LocalProtocolError(f"payload of {len(packet.payload)} bytes exceeds {MAX_PAYLOAD}")
     try:
         header = _HEADER.pack(
-            VERSION, packet.type, packet.flags, len(sack), packet.channel, packet.connection,
-            packet.seq, packet.ack, packet.window, packet.tsval, packet.tsecr,
-            len(packet.payload), packet.ack_every,
+            VERSION,
+            packet.type,
+            packet.flags,
+            len(sack),
+            packet.channel,
+            packet.connection,
+            packet.seq,
+            packet.ack,
+            packet.window,
+            packet.tsval,
+            packet.tsecr,
+            len(packet.payload),
+            packet.ack_every,
         )
         blocks = [_SACK.pack(start, end) for start, end in sack]
     except struct.error as exc:
@@ -53,26 +63,28 @@ def encode(packet: Packet) -> bytes:
     return b"".join([header, *blocks, packet.payload, packet.trailer])
 
 
-def encode_data(kind: PacketType, channel: int, connection: int, seq: int, tsval: int, flags: int,
-                ack_every: int, payload: bytes) -> tuple[bytes, Packet]:
+def encode_data(
+    kind: PacketType, channel: int, connection: int, seq: int, tsval: int, flags: int, ack_every: int, payload: bytes
+) -> tuple[bytes, Packet]:
     """A DATA or REPAIR packet and its bytes, built without the general checks of :func:`encode`.
 
     The caller guarantees what ``encode`` would check: fields in range, no SACK, no trailer.
     """
-    header = _HEADER.pack(VERSION, kind, flags, 0, channel, connection, seq, 0, 0, tsval, 0, len(payload),
-                          ack_every)
+    header = _HEADER.pack(VERSION, kind, flags, 0, channel, connection, seq, 0, 0, tsval, 0, len(payload), ack_every)
     packet = Packet(kind, channel, connection, seq, 0, 0, tsval, 0, flags, ack_every, (), payload, b"")
     return header + payload, packet
 
 
-def encode_ack(channel: int, connection: int, ack: int, window: int, tsval: int, tsecr: int,
-               sack: tuple[tuple[int, int], ...]) -> tuple[bytes, Packet]:
+def encode_ack(
+    channel: int, connection: int, ack: int, window: int, tsval: int, tsecr: int, sack: tuple[tuple[int, int], ...]
+) -> tuple[bytes, Packet]:
     """An ACK and its bytes, built without the general checks of :func:`encode`.
 
     The caller guarantees what ``encode`` would check: fields in range, at most four blocks.
     """
-    header = _HEADER.pack(VERSION, PacketType.ACK, 0, len(sack), channel, connection, 0, ack, window, tsval,
-                          tsecr, 0, 0)
+    header = _HEADER.pack(
+        VERSION, PacketType.ACK, 0, len(sack), channel, connection, 0, ack, window, tsval, tsecr, 0, 0
+    )
     packet = Packet(PacketType.ACK, channel, connection, 0, ack, window, tsval, tsecr, 0, 0, sack, b"", b"")
     if sack:
         header += b"".join([_SACK.pack(start, end) for start, end in sack])
@@ -84,8 +96,9 @@ def decode(data: bytes | bytearray | memoryview) -> Packet:
     size = len(data)
     if size < HEADER_SIZE:
         raise DecodeError(f"truncated: {size} bytes, the header alone is {HEADER_SIZE}")
-    (version, ptype, flags, nsack, channel, connection, seq, ack, window, tsval, tsecr,
-     payload_len, ack_every) = _HEADER.unpack_from(data)
+    (version, ptype, flags, nsack, channel, connection, seq, ack, window, tsval, tsecr, payload_len, ack_every) = (
+        _HEADER.unpack_from(data)
+    )
     if version != VERSION:
         raise DecodeError(f"unsupported version {version} (this is version {VERSION})")
     kind = _TYPES.get(ptype)
@@ -104,8 +117,19 @@ def decode(data: bytes | bytearray | memoryview) -> Packet:
     sack = _decode_sack(data, nsack) if nsack else ()
     raw = bytes(data) if not isinstance(data, bytes) else data
     return Packet(
-        kind, channel, connection, seq, ack, window, tsval, tsecr, flags, ack_every, sack,
-        raw[payload_at:end], raw[end:],
+        kind,
+        channel,
+        connection,
+        seq,
+        ack,
+        window,
+        tsval,
+        tsecr,
+        flags,
+        ack_every,
+        sack,
+        raw[payload_at:end],
+        raw[end:],
     )
 
 
