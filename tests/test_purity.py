@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -77,3 +79,22 @@ def test_the_scan_catches_what_it_must(tmp_path: Path) -> None:
     )
     found = violations(bad)
     assert len(found) == 4
+
+
+RUNTIME_MODULES = ("asyncio", "socket", "selectors", "threading")
+
+
+@pytest.mark.parametrize("package", [*PURE_PACKAGES, "smocast.sim"])
+def test_importing_a_pure_package_loads_no_runtime(package: str) -> None:
+    # A fresh interpreter: what this test process already imported must not hide a leak.
+    probe = f"import sys, {package}; print(','.join(m for m in {RUNTIME_MODULES!r} if m in sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "", f"import {package} loaded {loaded}"
+
+
+def test_the_package_root_loads_the_runtime_only_on_use() -> None:
+    probe = (
+        "import sys, smocast; a = 'asyncio' in sys.modules; smocast.open_channel; print(a, 'asyncio' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "True"]

@@ -6,34 +6,45 @@ per-receiver ACKs for reliability, RTT, congestion and flow control.
 
 The protocol cores (:mod:`smocast.smo`, :mod:`smocast.classes`) are sans-IO objects; the
 deterministic simulator (:mod:`smocast.sim`) and the asyncio runtime drive the same objects.
+
+The names below are loaded on first use, so ``import smocast.smo`` (or the simulator) never
+loads the asyncio runtime or a socket.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-from smocast.aio import (
-    AsyncChannel,
-    AsyncReceiver,
-    AsyncRelay,
-    ChannelSummary,
-    ConnectFailedError,
-    NetworkError,
-    ReceiverRecord,
-    ResetError,
-    connect,
-    open_channel,
-    open_relay,
-)
-from smocast.aio.receiver import Gap, Message
-from smocast.smo import ChannelConfig, DropReason, ReceiverConfig, ReceiverInfo
-from smocast.smo.events import (
-    ChannelFinished,
-    ReceiverCompleted,
-    ReceiverDropped,
-    ReceiverJoined,
-    ReceiverLeft,
-    SessionData,
-    TransferStarted,
-)
+#: Where each public name lives; ``smocast.<name>`` imports that module on first use.
+_EXPORTS: dict[str, str] = {
+    "AsyncChannel": "smocast.aio",
+    "AsyncReceiver": "smocast.aio",
+    "AsyncRelay": "smocast.aio",
+    "ChannelSummary": "smocast.aio",
+    "ConnectFailedError": "smocast.aio",
+    "NetworkError": "smocast.aio",
+    "ReceiverRecord": "smocast.aio",
+    "ResetError": "smocast.aio",
+    "connect": "smocast.aio",
+    "open_channel": "smocast.aio",
+    "open_relay": "smocast.aio",
+    "Gap": "smocast.aio.receiver",
+    "Message": "smocast.aio.receiver",
+    "ChannelConfig": "smocast.smo",
+    "DropReason": "smocast.smo",
+    "ReceiverConfig": "smocast.smo",
+    "ReceiverInfo": "smocast.smo",
+    "ChannelFinished": "smocast.smo.events",
+    "ReceiverCompleted": "smocast.smo.events",
+    "ReceiverDropped": "smocast.smo.events",
+    "ReceiverJoined": "smocast.smo.events",
+    "ReceiverLeft": "smocast.smo.events",
+    "SessionData": "smocast.smo.events",
+    "TransferStarted": "smocast.smo.events",
+}
 
 __all__ = [
     "AsyncChannel",
@@ -62,3 +73,43 @@ __all__ = [
     "open_channel",
     "open_relay",
 ]
+
+if TYPE_CHECKING:
+    from smocast.aio import (
+        AsyncChannel,
+        AsyncReceiver,
+        AsyncRelay,
+        ChannelSummary,
+        ConnectFailedError,
+        NetworkError,
+        ReceiverRecord,
+        ResetError,
+        connect,
+        open_channel,
+        open_relay,
+    )
+    from smocast.aio.receiver import Gap, Message
+    from smocast.smo import ChannelConfig, DropReason, ReceiverConfig, ReceiverInfo
+    from smocast.smo.events import (
+        ChannelFinished,
+        ReceiverCompleted,
+        ReceiverDropped,
+        ReceiverJoined,
+        ReceiverLeft,
+        SessionData,
+        TransferStarted,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    """Import the module that defines ``name`` the first time ``smocast.name`` is used."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'smocast' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
