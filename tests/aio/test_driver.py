@@ -71,7 +71,7 @@ class FlakySocket:
 
 
 def datagrams(n: int, *, multicast: bool = True) -> list[Datagram]:
-    return [Datagram(i.to_bytes(2, "big"), GROUP if multicast else PEER, multicast) for i in range(n)]
+    return [Datagram(i.to_bytes(2, "big"), GROUP if multicast else PEER, multicast, None) for i in range(n)]
 
 
 def make_driver(

@@ -27,6 +27,7 @@ import socket
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from smocast.aio.errors import NetworkError, network_error
 from smocast.core.datagram import Datagram, Endpoint
@@ -82,7 +83,7 @@ class Driver:
 
     def __init__(
         self,
-        endpoint: Endpoint,
+        endpoint: Endpoint[Any, Any],
         send_socket: socket.socket,
         read_sockets: Sequence[socket.socket],
         *,
@@ -104,7 +105,7 @@ class Driver:
         self._unicast_errors_fatal = unicast_errors_fatal
         self._buffer = bytearray(MAX_DATAGRAM)
         self._view = memoryview(self._buffer)
-        self._queue: deque[Datagram] = deque()
+        self._queue: deque[Datagram[Any]] = deque()
         self._writer_added = False
         self._retry: asyncio.TimerHandle | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -178,7 +179,7 @@ class Driver:
 
     # --- output ----------------------------------------------------------------------------
 
-    def _send(self, datagrams: list[Datagram]) -> None:
+    def _send(self, datagrams: list[Datagram[Any]]) -> None:
         if self._queue:
             self._queue.extend(datagrams)
             return
@@ -229,7 +230,7 @@ class Driver:
             self._loop.add_writer(self._sock.fileno(), self._flush)
             self._writer_added = True
 
-    def _send_failed(self, exc: OSError, datagram: Datagram) -> bool:
+    def _send_failed(self, exc: OSError, datagram: Datagram[Any]) -> bool:
         """True to skip ``datagram`` and go on; False to stop (retry later, or closed)."""
         if exc.errno == errno.ENOBUFS:
             if self._retry is None and not self.closed:

@@ -156,13 +156,12 @@ def _answer_syn_ack(fleet: Fleet, index: int, unanswered: set[int], counters: Co
             continue
         fleet.acked[index] = packet.seq
         ack = encode_ack(
-            fleet.channel,
-            fleet.connections[index],
-            packet.seq,
-            fleet.window,
-            timestamp(time.monotonic()),
-            packet.tsval,
-            (),
+            channel=fleet.channel,
+            connection=fleet.connections[index],
+            ack=packet.seq,
+            window=fleet.window,
+            tsval=timestamp(time.monotonic()),
+            tsecr=packet.tsval,
         )[0]
         sock.send(ack)
         counters.handshake_acks += 1

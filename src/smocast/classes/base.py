@@ -40,7 +40,7 @@ class Endpoint(ABC):
         self._rng = rng
         self.ledger = Ledger()
         self._timers = TimerQueue()
-        self._out: list[Datagram] = []
+        self._out: list[Datagram[Packet]] = []
         self._events: deque[object] = deque()
         self.malformed = 0
         self.groups: tuple[Address, ...] = ()
@@ -62,7 +62,7 @@ class Endpoint(ABC):
     def receive_packet(self, packet: Packet, source: Address, now: float) -> None:
         """Handle one decoded packet from ``source`` (the simulator calls this directly)."""
 
-    def datagrams_to_send(self, now: float) -> list[Datagram]:
+    def datagrams_to_send(self, now: float) -> list[Datagram[Packet]]:
         """What to send now; the caller must send every datagram returned."""
         out, self._out = self._out, []
         return out
@@ -132,7 +132,7 @@ class SenderCore(Endpoint):
 
     # --- contract --------------------------------------------------------------------------
 
-    def datagrams_to_send(self, now: float) -> list[Datagram]:
+    def datagrams_to_send(self, now: float) -> list[Datagram[Packet]]:
         self._fill(now)
         return super().datagrams_to_send(now)
 

@@ -1,47 +1,70 @@
-"""Addresses, outgoing datagrams and the sans-IO endpoint contract."""
+"""Addresses, outgoing datagrams and the typed sans-IO endpoint contract.
+
+Every protocol endpoint (the TCP-SMO channel and receiver, the six protocol classes) is an
+:class:`Endpoint` of its own packet type ``P`` and event type ``E``. A runtime drives any of
+them with the one pump of :mod:`smocast.core.pump`.
+"""
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Protocol
+from typing import Generic, NamedTuple, Protocol, TypeVar
 
 Address = tuple[str, int]
 """A transport address: (host, port). The simulator uses the same shape with synthetic hosts."""
 
+P = TypeVar("P")
+"""A protocol's decoded packet type."""
+E_co = TypeVar("E_co", covariant=True)
 
-class Datagram(NamedTuple):
-    """One datagram an endpoint wants sent.
 
-    ``multicast`` is true when ``destination`` is the channel's group. ``packet`` carries the
-    decoded form the endpoint built before encoding, so a simulator can fan it out to many
-    receivers without decoding it again (pass it to ``receive_packet``). Runtimes that use
-    real sockets send ``data`` and ignore ``packet``.
+class Datagram(NamedTuple, Generic[P]):
+    """One datagram an endpoint wants sent: build it with :func:`unicast` or :func:`multicast`.
+
+    ``multicast`` is true when ``destination`` is a group. ``packet`` is the decoded form the
+    endpoint built before encoding ``data``: the simulator hands that same object to every
+    receiving endpoint's ``receive_packet``, so a fan-out to a thousand receivers neither
+    copies nor decodes. Runtimes on real sockets send ``data`` and ignore ``packet``.
     """
 
     data: bytes
     destination: Address
-    multicast: bool = False
-    packet: Any = None
+    multicast: bool
+    packet: P
 
 
-class Endpoint(Protocol):
+def unicast(data: bytes, packet: P, to: Address) -> Datagram[P]:
+    """A datagram for one peer: ``data`` is the encoding of ``packet``."""
+    return Datagram(data, to, False, packet)
+
+
+def multicast(data: bytes, packet: P, group: Address) -> Datagram[P]:
+    """A datagram for every member of ``group``: ``data`` is the encoding of ``packet``."""
+    return Datagram(data, group, True, packet)
+
+
+class Endpoint(Protocol[P, E_co]):
     """The sans-IO contract every protocol endpoint follows.
 
-    A driver (the simulator or the asyncio runtime) loops: feed input with
-    ``receive_datagram`` or ``handle_timer``, then drain ``next_event`` and
-    ``datagrams_to_send``, then re-arm its single timer at ``next_deadline``.
+    A driver feeds input with ``receive_datagram`` (real sockets), ``receive_packet`` (the
+    simulator, with the sender's already decoded packet) or ``handle_timer``; then runs the
+    pump (:class:`smocast.core.pump.Pump`): send ``datagrams_to_send``, hand each
+    ``next_event`` to the application, re-arm its one timer at ``next_deadline``.
     """
 
     def receive_datagram(self, data: bytes, source: Address, now: float) -> None:
         """A datagram arrived from ``source``; malformed input is counted and dropped."""
 
-    def datagrams_to_send(self, now: float) -> list[Datagram]:
+    def receive_packet(self, packet: P, source: Address, now: float) -> None:
+        """An already decoded packet arrived from ``source`` (the simulator's shortcut)."""
+
+    def datagrams_to_send(self, now: float) -> list[Datagram[P]]:
         """Return what must be sent now; the caller sends every returned datagram."""
 
     def next_deadline(self) -> float | None:
         """The one absolute time at which ``handle_timer`` must be called, or None."""
 
     def handle_timer(self, now: float) -> None:
-        """Run every internal timer due at ``now``; then drain sends and events."""
+        """Run every internal timer due at ``now``; then the caller runs the pump."""
 
-    def next_event(self) -> object | None:
+    def next_event(self) -> E_co | None:
         """Pop the next event for the application, or None when there is none."""

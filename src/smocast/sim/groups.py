@@ -159,7 +159,7 @@ class GroupNetwork(Network):
     def members(self, group: Address) -> list[Host]:
         return [n.host for n in self._members.get(group, [])]
 
-    def send(self, datagram: Datagram, sender: Host, now: float) -> None:
+    def send(self, datagram: Datagram[Any], sender: Host, now: float) -> None:
         """Route ``datagram`` from ``sender``: to each member of its group, or to one host."""
         origin = self._nodes.get(sender.address)
         if origin is None:

@@ -58,7 +58,7 @@ class Host:
         sim: Simulator,
         network: Network,
         address: Address,
-        endpoint: Endpoint,
+        endpoint: Endpoint[Any, Any],
         on_event: EventHandler | None = None,
         cpu: CpuModel | None = None,
     ) -> None:

@@ -22,6 +22,7 @@ member and the source through their downlinks.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from smocast.core.datagram import Address, Datagram
 from smocast.sim.host import Host
@@ -98,7 +99,7 @@ class Network:
             attachment.member = False
             self._subtrees[attachment.subtree].members.remove(attachment)
 
-    def send(self, datagram: Datagram, sender: Host, now: float) -> None:
+    def send(self, datagram: Datagram[Any], sender: Host, now: float) -> None:
         """Route ``datagram`` from ``sender`` and schedule its arrival(s)."""
         source = self._source
         if source is not None and sender is source.host:
@@ -106,7 +107,7 @@ class Network:
         else:
             self._send_reverse(datagram, sender, now)
 
-    def _send_forward(self, datagram: Datagram, source: Attachment, now: float) -> None:
+    def _send_forward(self, datagram: Datagram[Any], source: Attachment, now: float) -> None:
         size = len(datagram.data)
         counters = self.counters
         counters.source_egress_bytes += size
@@ -128,7 +129,7 @@ class Network:
             counters.deliveries += 1
             self.sim.schedule(arrival, self._arrive, (datagram, source.host.address, [target.host]))
 
-    def _fan_out(self, datagram: Datagram, origin: Address, at_core: float) -> None:
+    def _fan_out(self, datagram: Datagram[Any], origin: Address, at_core: float) -> None:
         size = len(datagram.data)
         batches: dict[float, list[Host]] = {}
         for subtree in self._subtrees.values():
@@ -150,7 +151,7 @@ class Network:
             self.counters.deliveries += len(hosts)
             schedule(arrival, self._arrive, (datagram, origin, hosts))
 
-    def _send_reverse(self, datagram: Datagram, sender: Host, now: float) -> None:
+    def _send_reverse(self, datagram: Datagram[Any], sender: Host, now: float) -> None:
         attachment = self._hosts.get(sender.address)
         if attachment is None:
             return
@@ -172,7 +173,7 @@ class Network:
         if delivered is not None:
             self.sim.schedule(delivered, self._arrive, (datagram, sender.address, [target.host]))
 
-    def _at_source_downlink(self, item: tuple[Datagram, Address]) -> None:
+    def _at_source_downlink(self, item: tuple[Datagram[Any], Address]) -> None:
         datagram, origin = item
         if datagram.multicast:
             self._fan_out_from_receiver(datagram, origin)
@@ -184,7 +185,7 @@ class Network:
         if arrival is not None:
             self.sim.schedule(arrival, self._arrive, (datagram, origin, [target.host]))
 
-    def _fan_out_from_receiver(self, datagram: Datagram, origin: Address) -> None:
+    def _fan_out_from_receiver(self, datagram: Datagram[Any], origin: Address) -> None:
         """A receiver multicast to the group (a NAK, say): every other member, and the source."""
         size = len(datagram.data)
         now = self.sim.now
@@ -201,7 +202,7 @@ class Network:
             self.sim.schedule(arrival, self._arrive, (datagram, origin, hosts))
 
     @staticmethod
-    def _arrive(item: tuple[Datagram, Address, list[Host]]) -> None:
+    def _arrive(item: tuple[Datagram[Any], Address, list[Host]]) -> None:
         datagram, origin, hosts = item
         packet, data = datagram.packet, datagram.data
         for host in hosts:

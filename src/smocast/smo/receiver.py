@@ -87,7 +87,7 @@ class Receiver:
         self._syn_first: float | None = None
         self._syn_next: float | None = None
         self._syn_interval = cfg.syn_interval
-        self._out: list[Datagram] = []
+        self._out: list[Datagram[Packet]] = []
         self._events: deque[object] = deque()
         self._ack_now = False
         self._framer = MessageFramer(synced=False) if cfg.framing else None
@@ -212,7 +212,7 @@ class Receiver:
         else:
             self.stats.foreign += 1
 
-    def datagrams_to_send(self, now: float) -> list[Datagram]:
+    def datagrams_to_send(self, now: float) -> list[Datagram[Packet]]:
         if self._ack_now:
             self._send_ack(now)
         if self._up.next < self._up.base + self._up.queued and self.state is ReceiverState.ESTABLISHED:
@@ -511,7 +511,13 @@ class Receiver:
         sack = tuple(reasm.ranges.blocks_newest_first(MAX_SACK_BLOCKS)) if reasm.ranges else ()
         window = self._advertised = self.window
         data, packet = encode_ack(
-            self.config.channel_id, self.connection, ack, window, timestamp(now), self._ts_recent, sack
+            channel=self._channel_id,
+            connection=self.connection,
+            ack=ack,
+            window=window,
+            tsval=timestamp(now),
+            tsecr=self._ts_recent,
+            sack=sack,
         )
         self._out.append(Datagram(data, self.server, False, packet))
         self._last_ack_sent = self._reasm.rcv_nxt

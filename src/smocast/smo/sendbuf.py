@@ -15,7 +15,7 @@ the number of receivers. This is the "count per acked sequence" structure.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_right, insort
 from collections import deque
 from collections.abc import Iterator
 
@@ -57,6 +57,7 @@ class SendBuffer:
         self._index: dict[int, int] = {}  # segment start -> absolute index
         self.base = start  # oldest retained byte
         self.edge = start  # the window's left edge under policy F
+        self._multicast_ends: list[int] = []  # sorted ends of retained segments repaired by multicast
 
     # --- the application side ------------------------------------------------------------
 
@@ -152,30 +153,41 @@ class SendBuffer:
 
     # --- acknowledgements ----------------------------------------------------------------
 
-    def on_acked(self, old: int, new: int) -> bool:
-        """A receiver's cumulative ACK moved from ``old`` to ``new``.
-
-        Returns True when a segment it covers was repaired by multicast: the RTT sample of
-        such an ACK is ambiguous (Karn's rule).
-        """
+    def on_acked(self, old: int, new: int) -> None:
+        """A receiver's cumulative ACK moved from ``old`` to ``new``: count it on every segment it covers."""
         segs = self._segs
         index = self._index.get(old)
         pos = index - self._offset if index is not None else self._position_after(old)
         n = len(segs)
-        repaired = False
         while pos < n:
             segment = segs[pos]
             if segment.end > new:  # type: ignore[union-attr]
                 break
             segment.needed -= 1  # type: ignore[union-attr]
             segment.needed_all -= 1  # type: ignore[union-attr]
-            if segment.mcast_at is not None:  # type: ignore[union-attr]
-                repaired = True
             pos += 1
         edge, head = self._edge, self._head
         if (edge < n and segs[edge].needed <= 0) or (head < edge and segs[head].needed_all <= 0):  # type: ignore[union-attr]
             self._advance()
-        return repaired
+
+    def repaired_by_multicast(self, old: int, new: int) -> bool:
+        """True when an ACK moving from ``old`` to ``new`` covers a segment repaired by multicast.
+
+        Such an ACK's RTT sample is ambiguous (Karn's rule). Read-only; ask before
+        :meth:`on_acked`, which may release the segments.
+        """
+        ends = self._multicast_ends
+        if not ends:
+            return False
+        i = bisect_right(ends, old if old > self.base else self.base)
+        return i < len(ends) and ends[i] <= new
+
+    def note_multicast_repair(self, segment: Segment, now: float) -> None:
+        """``segment`` was repaired to the whole group at ``now``: every reporter is covered."""
+        if segment.mcast_at is None:
+            insort(self._multicast_ends, segment.end)
+        segment.mcast_at = now
+        segment.missing = None
 
     def on_receiver_removed(self, una: int) -> None:
         """A receiver acknowledged up to ``una`` and left: it no longer holds anything back."""
@@ -212,6 +224,9 @@ class SendBuffer:
         segment = self._segs[self._head]
         assert segment is not None
         del self._index[segment.start]
+        ends = self._multicast_ends
+        if ends and ends[0] <= segment.end:
+            del ends[0]
         self._segs[self._head] = None
         self._head += 1
         if self._head > 1024 and self._head * 2 > len(self._segs):

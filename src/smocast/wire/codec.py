@@ -64,19 +64,34 @@ def encode(packet: Packet) -> bytes:
 
 
 def encode_data(
-    kind: PacketType, channel: int, connection: int, seq: int, tsval: int, flags: int, ack_every: int, payload: bytes
+    kind: PacketType,
+    *,
+    channel: int,
+    connection: int,
+    seq: int,
+    tsval: int,
+    flags: int,
+    ack_every: int,
+    payload: bytes,
 ) -> tuple[bytes, Packet]:
     """A DATA or REPAIR packet and its bytes, built without the general checks of :func:`encode`.
 
     The caller guarantees what ``encode`` would check: fields in range, no SACK, no trailer.
+    ``connection`` is 0 for the group, or the one receiver's connection id.
     """
     header = _HEADER.pack(VERSION, kind, flags, 0, channel, connection, seq, 0, 0, tsval, 0, len(payload), ack_every)
-    packet = Packet(kind, channel, connection, seq, 0, 0, tsval, 0, flags, ack_every, (), payload, b"")
-    return header + payload, packet
+    return header + payload, Packet(kind, channel, connection, seq, 0, 0, tsval, 0, flags, ack_every, (), payload, b"")
 
 
 def encode_ack(
-    channel: int, connection: int, ack: int, window: int, tsval: int, tsecr: int, sack: tuple[tuple[int, int], ...]
+    *,
+    channel: int,
+    connection: int,
+    ack: int,
+    window: int,
+    tsval: int,
+    tsecr: int,
+    sack: tuple[tuple[int, int], ...] = (),
 ) -> tuple[bytes, Packet]:
     """An ACK and its bytes, built without the general checks of :func:`encode`.
 

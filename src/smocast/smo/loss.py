@@ -1,4 +1,4 @@
-"""Loss detection for one child: which of its missing segments need a repair now.
+"""Loss detection for one receiver: which of its missing segments need a repair now.
 
 A segment the receiver has not acknowledged is deemed lost when (RFC 6675 ``IsLost``) at
 least ``DUPTHRESH`` segments' worth of bytes above it are SACKed, when it is the first hole
@@ -12,10 +12,12 @@ repair does not have to wait for a timeout.
 
 from __future__ import annotations
 
-import math
+from typing import TYPE_CHECKING
 
-from smocast.smo.child import Child
 from smocast.smo.sendbuf import Segment, SendBuffer
+
+if TYPE_CHECKING:
+    from smocast.smo.child import Child
 
 DUPTHRESH = 3  # RFC 5681 (3.2) / RFC 6675: duplicate ACKs (or SACKed segments) before loss
 REORDER_FRACTION = 0.25  # RFC 8985 (RACK): reordering window as a fraction of the min RTT
@@ -76,22 +78,3 @@ def _earliest(a: float | None, b: float | None) -> float | None:
     if a is None:
         return b
     return a if b is None or a <= b else b
-
-
-def multicast_threshold(live: int, fraction: float) -> int:
-    """Receivers that must miss a segment before it is repaired by multicast.
-
-    At least two: a loss seen by one receiver alone always goes by unicast.
-    """
-    return max(2, math.ceil(fraction * live - 1e-9))
-
-
-def note_missing(segment: Segment, receiver: int, live: int, fraction: float) -> bool:
-    """Record that ``receiver`` misses ``segment``; True when it should go by multicast now."""
-    if live < 2:
-        return False
-    missing = segment.missing
-    if missing is None:
-        missing = segment.missing = set()
-    missing.add(receiver)
-    return len(missing) >= multicast_threshold(live, fraction)

@@ -1,0 +1,106 @@
+"""Who belongs to a channel, and which receivers pace it.
+
+:class:`Membership` is the channel's table of children: found by ``(address, connection)``
+for every packet and by index for the application, with two counts the window policy F
+needs (``holders``: receivers new segments wait for, established or mid-handshake;
+``live``: established receivers), and the aggregate of the pacing receivers' right edges.
+
+A receiver *paces* the channel when its right edge (``una + min(SACKed + cwnd, rwnd)``, see
+:meth:`~smocast.smo.child.Child.right_edge`) bounds how far new data may go. The smallest
+right edge is kept in a :class:`~smocast.core.aggregate.CountedMin`, so moving one receiver's
+edge on an ACK costs O(1) whatever the number of receivers, and removing one costs O(1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from smocast.core.aggregate import CountedMin
+from smocast.core.datagram import Address
+from smocast.smo.child import Child
+
+
+class Membership:
+    """The channel's children, their counts, and the pacing receivers' right edges."""
+
+    __slots__ = ("_by_index", "_by_key", "_edge_of", "_edges", "_next_index", "holders", "live")
+
+    def __init__(self) -> None:
+        self._by_key: dict[tuple[Address, int], Child] = {}
+        self._by_index: dict[int, Child] = {}
+        self._next_index = 1
+        self.holders = 0  # receivers that hold new data back: established, or mid-handshake
+        self.live = 0  # established receivers
+        self._edges = CountedMin()
+        self._edge_of: dict[int, int] = {}  # child index -> its key in _edges, while it paces
+
+    # --- the table ---------------------------------------------------------------------------
+
+    def next_index(self) -> int:
+        """A fresh receiver index (also for one refused before it got a child)."""
+        index = self._next_index
+        self._next_index += 1
+        return index
+
+    def find(self, address: Address, connection: int) -> Child | None:
+        return self._by_key.get((address, connection))
+
+    def by_index(self, index: int) -> Child | None:
+        return self._by_index.get(index)
+
+    def add(self, child: Child) -> None:
+        """A child mid-handshake: from now on, new segments wait for it too."""
+        self._by_key[(child.address, child.connection)] = child
+        self._by_index[child.index] = child
+        self.holders += 1
+
+    def established(self, child: Child) -> None:
+        """The child completed its handshake."""
+        self.live += 1
+
+    def remove(self, child: Child) -> None:
+        """The child is gone (completed, left or dropped); O(1)."""
+        self.holders -= 1
+        if child.established:
+            self.live -= 1
+            self.stop_pacing(child)
+        del self._by_key[(child.address, child.connection)]
+        del self._by_index[child.index]
+
+    def __len__(self) -> int:
+        return len(self._by_key)
+
+    def __iter__(self) -> Iterator[Child]:
+        return iter(self._by_key.values())
+
+    # --- pacing ------------------------------------------------------------------------------
+
+    def is_pacing(self, child: Child) -> bool:
+        return child.index in self._edge_of
+
+    def edge_key(self, child: Child) -> int | None:
+        """The child's right edge as the aggregate holds it; None while it does not pace."""
+        return self._edge_of.get(child.index)
+
+    def start_pacing(self, child: Child, edge: int) -> None:
+        """The child paces the channel (again), with right edge ``edge``."""
+        if child.index not in self._edge_of:
+            self._edge_of[child.index] = edge
+            self._edges.add(edge)
+
+    def stop_pacing(self, child: Child) -> None:
+        """The child no longer paces the channel (left behind, unresponsive, or gone)."""
+        edge = self._edge_of.pop(child.index, None)
+        if edge is not None:
+            self._edges.remove(edge)
+
+    def move_edge(self, child: Child, edge: int) -> None:
+        """The pacing child's right edge is now ``edge``."""
+        old = self._edge_of.get(child.index)
+        if old is not None and old != edge:
+            self._edges.replace(old, edge)
+            self._edge_of[child.index] = edge
+
+    def smallest_edge(self) -> int | None:
+        """The smallest right edge of the pacing receivers, or None when nobody paces."""
+        return self._edges.minimum()

@@ -1,0 +1,19 @@
+"""Counters of what a channel did: the channel alone writes them; read them at any time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(slots=True)
+class ChannelStats:
+    """Counters of what the channel did; read them at any time."""
+
+    original_segments: int = 0
+    repair_unicast: int = 0
+    repair_multicast: int = 0
+    acks_processed: int = 0
+    malformed: int = 0
+    foreign: int = 0
+    bytes_original: int = 0
+    bytes_repair: int = 0

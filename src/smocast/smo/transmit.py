@@ -1,0 +1,129 @@
+"""New data onto the group: how far the windows allow, the retain limit, pacing and the ACK hint.
+
+The channel sends new data in one loop per turn: :meth:`Transmitter.open` fixes how far this
+turn may go (the smallest right edge of the pacing receivers, or the send window when
+nobody paces yet) and the turn's ACK-frequency hint and pacing rate; then each
+:meth:`Transmitter.send_one` sends one segment, until the window, the retain limit or the
+pacer says stop. The transmitter also remembers when the group last heard anything, for
+keepalives.
+"""
+
+from __future__ import annotations
+
+from smocast.core.congestion import INITIAL_WINDOW_SEGMENTS
+from smocast.core.pacing import Pacer
+from smocast.smo.config import ChannelConfig
+from smocast.smo.outbox import SourceOutbox
+from smocast.smo.sendbuf import Segment, SendBuffer
+from smocast.wire import HEADER_SIZE
+
+PACING_GAIN_SLOW_START = 2.0  # as Linux's sch_fq pacing: twice the rate while the window doubles
+PACING_GAIN = 1.25
+
+
+class Transmitter:
+    """The channel's new-data sender over its one send buffer."""
+
+    __slots__ = (
+        "_ack_every",
+        "_allowed",
+        "_buf",
+        "_config",
+        "_last_multicast",
+        "_out",
+        "_pacer",
+        "_slow_start_over",
+        "initial_window",
+        "pacing_wakeup",
+    )
+
+    def __init__(self, config: ChannelConfig, buffer: SendBuffer, out: SourceOutbox) -> None:
+        self._config = config
+        self._buf = buffer
+        self._out = out
+        self._pacer = Pacer(config.pacing_burst_segments * (config.mss + HEADER_SIZE))
+        self.pacing_wakeup: float | None = None  # when the pacer allows the next segment
+        self._slow_start_over = False
+        self._last_multicast = 0.0
+        self._allowed = 0
+        self._ack_every = 1
+        self.initial_window = config.mss * INITIAL_WINDOW_SEGMENTS
+
+    def congestion_seen(self) -> None:
+        """A receiver saw loss: the channel's slow start is over (ACK hint and pacing gain)."""
+        self._slow_start_over = True
+
+    def multicast_sent(self, now: float) -> None:
+        """Something went to the group (a multicast repair): the group heard from the source."""
+        self._last_multicast = now
+
+    def on_timer(self, now: float) -> None:
+        """The channel's timer fired: a pacing wake-up that is due is spent."""
+        if self.pacing_wakeup is not None and now >= self.pacing_wakeup:
+            self.pacing_wakeup = None
+
+    def open(self, now: float, smallest_edge: int | None, channel_cwnd: int, channel_rtt: float | None) -> bool:
+        """Start a turn: False when not even the next segment fits the window now."""
+        buf = self._buf
+        if not buf.pending:
+            return False
+        # nobody paces the channel (no receivers yet, in continuous mode): only the send window limits
+        allowed = buf.edge + self._config.max_window if smallest_edge is None else smallest_edge
+        if buf.snd_nxt + buf.next_length() > allowed:
+            return False  # the common case after an ACK that opened nothing
+        self._allowed = allowed
+        self._ack_every = self._ack_hint(channel_cwnd)
+        self._set_pacing_rate(now, channel_cwnd, channel_rtt)
+        return True
+
+    def send_one(self, now: float, holders: int) -> Segment | None:
+        """Send the next segment to the group if the window, the retain limit and the pacer allow."""
+        buf = self._buf
+        if not buf.pending:
+            return None
+        cfg = self._config
+        length = buf.next_length()
+        end = buf.snd_nxt + length
+        if end > self._allowed or end - buf.edge > cfg.max_window:
+            return None
+        if not self._make_room(length):
+            return None
+        if not self._pacer.allowed(length + HEADER_SIZE, now):
+            self.pacing_wakeup = self._pacer.next_send_time(length + HEADER_SIZE, now)
+            return None
+        segment = buf.take(now, cfg.window_policy.acks_needed(holders), holders)
+        self._last_multicast = now
+        self._out.original(segment.start, segment.payload, segment.flags, self._ack_every, now)
+        return segment
+
+    def keepalive(self, interval: float, now: float) -> float:
+        """Multicast a heartbeat if the group heard nothing for ``interval``; returns when to look again."""
+        if now >= self._last_multicast + interval - 1e-6:  # also while admission waits
+            self._out.heartbeat(self._buf.snd_nxt, now)
+            self._last_multicast = now
+        return max(now, self._last_multicast) + interval
+
+    def _make_room(self, length: int) -> bool:
+        """Keep the retained bytes within the policy's limit; False when sending must wait."""
+        buf = self._buf
+        policy = self._config.window_policy
+        limit = policy.buffer_bytes if policy.kind == "buffer" else self._config.retain_limit
+        excess = buf.snd_nxt + length - buf.base - limit
+        if excess <= 0:
+            return True
+        if policy.kind == "slowest":
+            return False
+        buf.force_release(buf.base + excess)
+        return True
+
+    def _ack_hint(self, channel_cwnd: int) -> int:
+        cfg = self._config
+        slow_start = not self._slow_start_over and channel_cwnd < cfg.max_window
+        return cfg.ack_frequency.segments_per_ack(slow_start=slow_start, window_segments=channel_cwnd // cfg.mss)
+
+    def _set_pacing_rate(self, now: float, channel_cwnd: int, channel_rtt: float | None) -> None:
+        if not self._config.pacing or not channel_rtt:
+            self._pacer.set_rate(None, now)
+            return
+        gain = PACING_GAIN if self._slow_start_over else PACING_GAIN_SLOW_START
+        self._pacer.set_rate(gain * channel_cwnd / channel_rtt, now)
