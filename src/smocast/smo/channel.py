@@ -19,7 +19,6 @@ per-ACK work does not grow with the number of receivers.
 
 from __future__ import annotations
 
-import math
 import random
 from collections import deque
 
@@ -34,9 +33,10 @@ from smocast.smo.events import ReceiverInfo, SourceEvent
 from smocast.smo.framing import frame
 from smocast.smo.membership import Membership
 from smocast.smo.outbox import SourceDatagram, SourceOutbox
-from smocast.smo.sendbuf import Segment, SendBuffer
+from smocast.smo.repairs import RepairRouter
+from smocast.smo.sendbuf import SendBuffer
 from smocast.smo.stats import ChannelStats
-from smocast.smo.sweep import Sweeper
+from smocast.smo.sweep import ChannelWindow, Dissociate, StopPacing, Sweeper
 from smocast.smo.transmit import Transmitter
 from smocast.wire import DecodeError, Packet, PacketType, decode, plain_ack_fields
 
@@ -70,7 +70,10 @@ class Channel:
         self._out = SourceOutbox(cfg.channel_id, group)
         self._admission = Admission(cfg, self._buf, self._members, self._timers, self._out, history)
         self._transmit = Transmitter(cfg, self._buf, self._out)
-        self._sweeper = Sweeper(cfg)
+        self._repairs = RepairRouter(
+            cfg.repair_multicast_fraction, self._members, self._buf, self._out, self._transmit, self.stats
+        )
+        self._sweeper = Sweeper(cfg, self._members, self._buf, history is not None)
         self._sweep_timer = Timer(self._on_sweep)
         self._keepalive_timer = Timer(self._on_keepalive)
         self._idle: list[Child] = []  # children with nothing outstanding: arm them on the next send
@@ -335,48 +338,17 @@ class Channel:
         if outcome.drop is not None:
             self._drop(child, outcome.drop[0], outcome.drop[1], now)
             return
-        for offset, payload in outcome.history:
-            self.stats.repair_unicast += 1
-            self.stats.bytes_repair += len(payload)
-            self._out.repair(offset, payload, 0, now, child.address, child.connection)
+        repairs = self._repairs
+        if outcome.history:
+            repairs.from_history(child, outcome.history, now)
         for segment in outcome.repairs:
-            self._route_repair(segment, child, now)
+            repairs.route(segment, child, now)
         if outcome.probe is not None:
-            self._repair_to(outcome.probe, child, now)
+            repairs.to_child(outcome.probe, child, now)
         if outcome.syn_ack:
             self._admission.send_syn_ack(child, 0, now)
         if outcome.fin:
             self._send_fin(child, now)
-
-    def _route_repair(self, segment: Segment, child: Child, now: float) -> None:
-        """Repair by unicast, or by multicast once enough receivers miss the segment."""
-        live = self._members.live
-        if live >= 2:
-            missing = segment.missing
-            if missing is None:
-                missing = segment.missing = set()
-            missing.add(child.index)
-            if len(missing) >= multicast_threshold(live, self.config.repair_multicast_fraction):
-                self._repair_to_group(segment, missing, now)
-                return
-        self._repair_to(segment, child, now)
-
-    def _repair_to(self, segment: Segment, child: Child, now: float) -> None:
-        child.note_unicast_repair(segment.start, now)
-        self.stats.repair_unicast += 1
-        self.stats.bytes_repair += segment.end - segment.start
-        self._out.repair(segment.start, segment.payload, segment.flags, now, child.address, child.connection)
-
-    def _repair_to_group(self, segment: Segment, reporters: set[int], now: float) -> None:
-        for index in reporters:
-            reporter = self._members.by_index(index)
-            if reporter is not None:
-                reporter.note_multicast_repair()
-        self._buf.note_multicast_repair(segment, now)
-        self._transmit.multicast_sent(now)
-        self.stats.repair_multicast += 1
-        self.stats.bytes_repair += segment.end - segment.start
-        self._out.repair(segment.start, segment.payload, segment.flags, now, None, 0)
 
     def _on_child_timer(self, child: Child, now: float) -> None:
         for outcome in child.on_timer(now):
@@ -453,19 +425,7 @@ class Channel:
         child.close()
 
     def _info(self, child: Child) -> ReceiverInfo:
-        return ReceiverInfo(
-            child.index,
-            child.address,
-            child.state.value,
-            child.joined_at,
-            child.start,
-            child.una - child.start,
-            child.rtt.srtt,
-            child.cc.cwnd,
-            child.repairs_unicast,
-            child.repairs_multicast,
-            not self._members.is_pacing(child),
-        )
+        return child.info(pacing=self._members.is_pacing(child))
 
     # --- periodic work -------------------------------------------------------------------------
 
@@ -477,41 +437,23 @@ class Channel:
         self._timers.arm(self._keepalive_timer, self._transmit.keepalive(interval, now))
 
     def _on_sweep(self, now: float) -> None:
-        self._sweep(now)
+        for decision in self._sweeper.run(self.channel_rtt, self.channel_cwnd, now):
+            match decision:
+                case Dissociate(child, reason, detail):
+                    self._drop(child, reason, detail, now)
+                case StopPacing(child):
+                    self._members.stop_pacing(child)
+                case ChannelWindow(rtt, cwnd):
+                    self._set_channel_window(rtt, cwnd)
         if len(self._members):
             self._timers.arm(self._sweep_timer, now + self.config.sweep_interval)
 
-    def _sweep(self, now: float) -> None:
-        """Apply the sweeper's decisions, each step seeing the effect of the one before."""
-        members, sweeper = self._members, self._sweeper
-        children = [c for c in members if c.established]
-        if not children:
+    def _set_channel_window(self, rtt: float | None, cwnd: int) -> None:
+        self.channel_rtt = rtt
+        if cwnd == self.channel_cwnd:
             return
-        rtts = sweeper.sorted_rtts([c for c in children if members.is_pacing(c)])
-        self.channel_rtt = self.config.rtt_policy.pick(rtts) or self.channel_rtt
-        sweeper.observe_windows(children)
-        waiting = self._buf.pending > 0
-        for child, reason, detail in sweeper.shut_windows(children, members.is_pacing, waiting, now):
-            self._drop(child, reason, detail, now)
-        base = self._buf.base if self._history is None else -1  # with history nobody falls behind
-        for child, reason, detail in sweeper.rule_violations(children, rtts, base, now):
-            self._drop(child, reason, detail, now)
-        if not self._slowest:
-            pacing = [c for c in children if members.is_pacing(c)]
-            for child in sweeper.left_behind(pacing, self._buf.edge, self._buf.pending > 0, self._mss):
-                members.stop_pacing(child)
-        pacing = [c for c in children if c.established and members.is_pacing(c)]
-        window = sweeper.channel_window(pacing, self.channel_cwnd)
-        if window != self.channel_cwnd:
-            self.channel_cwnd = window
-            if self._fair:
-                for child in pacing:
+        self.channel_cwnd = cwnd
+        if self._fair:  # the channel window is every pacing receiver's: their right edges moved
+            for child in self._members:
+                if child.established and self._members.is_pacing(child):
                     self._sync_edge(child)
-
-
-def multicast_threshold(live: int, fraction: float) -> int:
-    """Receivers that must miss a segment before it is repaired by multicast.
-
-    At least two: a loss seen by one receiver alone always goes by unicast.
-    """
-    return max(2, math.ceil(fraction * live - 1e-9))

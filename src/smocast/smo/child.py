@@ -17,8 +17,6 @@ channel routes each one.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from enum import Enum
 from functools import partial
 
 from smocast.core.congestion import CongestionController
@@ -27,58 +25,16 @@ from smocast.core.ranges import RangeSet
 from smocast.core.rtt import RttEstimator
 from smocast.core.timers import Timer, TimerQueue
 from smocast.core.timestamps import elapsed_since
-from smocast.smo.events import DropReason
+from smocast.smo.events import DropReason, ReceiverInfo
 from smocast.smo.loss import lost_segments
-from smocast.smo.sendbuf import Segment, SendBuffer
+from smocast.smo.outcome import ChildRules, ChildState, History, Outcome
+from smocast.smo.sendbuf import SendBuffer
+from smocast.smo.timing import next_due, probe_due
 from smocast.smo.uplink import UpReceiver
 
-History = Callable[[int, int], bytes]
-"""``history(offset, length)``: up to ``length`` stream bytes from ``offset`` (b"" when none)."""
+__all__ = ["Child", "ChildRules", "ChildState", "History", "Outcome"]
 
 SYN_ACK_INTERVAL = 0.5  # first SYN-ACK retransmission, doubled each time
-TLP_ACK_DELAY = 0.025  # RFC 8985 (7.2): allow the receiver's delayed ACK when one segment is out
-TLP_MINIMUM = 0.002  # seconds; a probe timeout never shorter than this
-
-
-class ChildState(Enum):
-    SYN_RECEIVED = "syn-received"
-    ESTABLISHED = "established"
-    FIN_SENT = "fin-sent"
-    CLOSED = "closed"
-
-
-@dataclass(frozen=True, slots=True)
-class ChildRules:
-    """What every child of one channel shares: its settings and the channel's data sources."""
-
-    mss: int
-    progress_timeout: float | None
-    handshake_timeout: float
-    history: History | None
-
-
-@dataclass(slots=True)
-class Outcome:
-    """What the channel must do for a child after an ACK or a timer, in this order.
-
-    ``drop``: reset and remove it (a reason and a human detail); nothing else applies.
-    ``stop_pacing``: it timed out, so under a non-strict window policy it no longer paces.
-    ``congestion``: it saw loss (the channel's slow start is over).
-    ``history``: ``(offset, payload)`` pieces to send it by unicast from history (catch-up).
-    ``repairs``: segments to repair, unicast or multicast as the channel decides; for each
-    unicast one the channel calls :meth:`Child.note_unicast_repair`.
-    ``probe``: a tail loss probe, always by unicast.
-    ``syn_ack``/``fin``: send (again) the SYN-ACK or the FIN.
-    """
-
-    drop: tuple[DropReason, str] | None = None
-    stop_pacing: bool = False
-    congestion: bool = False
-    history: list[tuple[int, bytes]] = field(default_factory=list)
-    repairs: list[Segment] = field(default_factory=list)
-    probe: Segment | None = None
-    syn_ack: bool = False
-    fin: bool = False
 
 
 class Child:
@@ -179,14 +135,6 @@ class Child:
         """The channel removed it: it handles nothing more."""
         return self.state is ChildState.CLOSED
 
-    @property
-    def in_recovery(self) -> bool:
-        return self.recovery_point is not None
-
-    def flight(self, snd_nxt: int) -> int:
-        """Bytes sent but neither cumulatively nor selectively acknowledged."""
-        return max(0, snd_nxt - self.una - self.sacked.total)
-
     def right_edge(self, window: int) -> int:
         """The highest stream byte this receiver's path allows in flight now.
 
@@ -210,6 +158,22 @@ class Child:
             return 0.0
         srtt = self.rtt.srtt
         return sent + (self.rtt.rto if srtt is None else srtt * 1.25 + 0.002)
+
+    def info(self, *, pacing: bool) -> ReceiverInfo:
+        """Its accounting now; ``pacing`` is whether it paces the channel (the channel knows)."""
+        return ReceiverInfo(
+            self.index,
+            self.address,
+            self.state.value,
+            self.joined_at,
+            self.start,
+            self.una - self.start,
+            self.rtt.srtt,
+            self.cc.cwnd,
+            self.repairs_unicast,
+            self.repairs_multicast,
+            not pacing,
+        )
 
     # --- the handshake and the end -------------------------------------------------------------
 
@@ -429,7 +393,7 @@ class Child:
         if now >= self.timer_base + self.rtt.rto:
             yield self._on_retransmission_timeout(now)
         else:
-            probe = self._probe_due(snd_nxt)
+            probe = probe_due(self, snd_nxt, self._rules.mss)
             if probe is not None and now >= probe:
                 self.probe_sent = True
                 yield self._probe()
@@ -476,36 +440,9 @@ class Child:
                 return Outcome(probe=segment)
         return Outcome()
 
-    def _probe_due(self, snd_nxt: int) -> float | None:
-        """When the tail loss probe is due, or None if no probe is pending."""
-        rtt = self.rtt
-        srtt = rtt.srtt
-        if srtt is None or rtt.backoff != 1 or self.probe_sent:
-            return None
-        probe = 2 * srtt
-        if self.una + self._rules.mss >= snd_nxt:
-            probe += TLP_ACK_DELAY  # one segment out: the receiver may delay its ACK
-        if probe >= rtt.rto:
-            return None
-        return self.timer_base + max(probe, TLP_MINIMUM)
-
     def arm_timer(self, now: float) -> None:
-        """Arm the one timer at the earliest due time: RTO, probe, RACK or progress.
-
-        The retransmission timer restarts on every ACK that acknowledges new data (RFC 6298
-        (5.3)), but moving a heap entry per ACK would be the most expensive thing an ACK does:
-        an ACK only records ``timer_base``, and a timer that fires early re-arms itself here.
-        """
-        due = self.timer_base + self.rtt.rto
-        probe = self._probe_due(self._buf.snd_nxt)
-        if probe is not None and probe < due:
-            due = probe
-        rack = self.rack_due
-        if rack is not None and rack < due:
-            due = rack
-        timeout = self._rules.progress_timeout
-        if timeout is not None and self.last_progress + timeout < due:
-            due = self.last_progress + timeout
+        """Arm the one timer at the earliest due time: RTO, probe, RACK or progress (see timing)."""
+        due = next_due(self, self._buf.snd_nxt, self._rules.mss, self._rules.progress_timeout)
         self._timers.arm(self.timer, due if due > now else now + 1e-6)
 
     def park(self) -> None:

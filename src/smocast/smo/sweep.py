@@ -18,11 +18,14 @@ when it breaks a rule) and returns decisions; the channel applies them, in the o
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable
+from collections.abc import Iterator
+from typing import NamedTuple
 
 from smocast.smo.child import Child
 from smocast.smo.config import ChannelConfig
 from smocast.smo.events import DropReason
+from smocast.smo.membership import Membership
+from smocast.smo.sendbuf import SendBuffer
 
 CWND_AVERAGE_GAIN = 1 / 8  # EWMA gain of each child's average cwnd (fair policy)
 
@@ -30,11 +33,39 @@ Drop = tuple[Child, DropReason, str]
 """A receiver to dis-associate, the reason, and a detail for people."""
 
 
+class Dissociate(NamedTuple):
+    """Reset and remove ``child``."""
+
+    child: Child
+    reason: DropReason
+    detail: str
+
+
+class StopPacing(NamedTuple):
+    """``child`` no longer paces the channel (it is still repaired)."""
+
+    child: Child
+
+
+class ChannelWindow(NamedTuple):
+    """The sweep's result: the channel RTT and policy G's cwnd (under ``fair``, every pacing receiver's)."""
+
+    rtt: float | None
+    cwnd: int
+
+
+Decision = Dissociate | StopPacing | ChannelWindow
+
+
 class Sweeper:
     """The channel's periodic policies over its established receivers."""
 
-    def __init__(self, config: ChannelConfig) -> None:
+    def __init__(self, config: ChannelConfig, members: Membership, buffer: SendBuffer, has_history: bool) -> None:
+        """``members`` and ``buffer`` are the channel's; the sweeper only reads them."""
         self._config = config
+        self._members = members
+        self._buf = buffer
+        self._has_history = has_history
         self._cwnd_average: dict[int, float] = {}
         self._below_floor_since: dict[int, float] = {}
         self._window_shut_since: dict[int, float] = {}
@@ -50,24 +81,40 @@ class Sweeper:
         self._below_floor_since.pop(index, None)
         self._window_shut_since.pop(index, None)
 
-    def channel_rtt(self, pacing: list[Child]) -> float | None:
-        """The channel RTT from the pacing receivers' SRTTs (None before any sample)."""
-        return self._config.rtt_policy.pick(self.sorted_rtts(pacing))
+    def run(self, rtt: float | None, cwnd: int, now: float) -> Iterator[Decision]:
+        """One sweep from the channel RTT ``rtt`` and cwnd ``cwnd``: yield decisions in order.
 
-    @staticmethod
-    def sorted_rtts(children: list[Child]) -> list[float]:
-        return sorted(c.rtt.srtt for c in children if c.rtt.srtt is not None)
+        The channel must apply each decision before asking for the next (a later step sees the
+        window edge that earlier drops moved); the last one is the :class:`ChannelWindow`.
+        """
+        members, buf = self._members, self._buf
+        children = [c for c in members if c.established]
+        if not children:
+            yield ChannelWindow(rtt, cwnd)
+            return
+        rtts = sorted(c.rtt.srtt for c in children if c.rtt.srtt is not None and members.is_pacing(c))
+        rtt = self._config.rtt_policy.pick(rtts) or rtt
+        self._observe_windows(children)
+        for drop in self._shut_windows(children, buf.pending > 0, now):
+            yield Dissociate(*drop)
+        base = buf.base if not self._has_history else -1  # with history nobody falls behind
+        for drop in self._rule_violations(children, rtts, base, now):
+            yield Dissociate(*drop)
+        if self._config.window_policy.kind != "slowest":
+            pacing = [c for c in children if members.is_pacing(c)]
+            for child in self._left_behind(pacing, buf.edge, buf.pending > 0, self._config.mss):
+                yield StopPacing(child)
+        pacing = [c for c in children if c.established and members.is_pacing(c)]
+        yield ChannelWindow(rtt, self._channel_window(pacing, cwnd))
 
-    def observe_windows(self, children: list[Child]) -> None:
+    def _observe_windows(self, children: list[Child]) -> None:
         """Move each receiver's average cwnd toward its cwnd now."""
         averages = self._cwnd_average
         for child in children:
             average = averages[child.index]
             averages[child.index] = average + CWND_AVERAGE_GAIN * (child.cc.cwnd - average)
 
-    def shut_windows(
-        self, children: list[Child], is_pacing: Callable[[Child], bool], data_waiting: bool, now: float
-    ) -> list[Drop]:
+    def _shut_windows(self, children: list[Child], data_waiting: bool, now: float) -> list[Drop]:
         """Receivers whose window stayed shut for the progress timeout while it mattered.
 
         A receiver whose window stays shut while data waits holds the channel still, as one
@@ -79,6 +126,7 @@ class Sweeper:
         timeout = self._config.drop_rules.progress_timeout
         mss = self._config.mss
         since = self._window_shut_since
+        is_pacing = self._members.is_pacing
         drops: list[Drop] = []
         for child in children:
             if (not data_waiting and is_pacing(child)) or child.rwnd >= mss:
@@ -89,7 +137,7 @@ class Sweeper:
                 drops.append((child, DropReason.NO_PROGRESS, f"receive window shut for {timeout:g} s"))
         return drops
 
-    def rule_violations(self, children: list[Child], rtts: list[float], base: int, now: float) -> list[Drop]:
+    def _rule_violations(self, children: list[Child], rtts: list[float], base: int, now: float) -> list[Drop]:
         """Receivers that break a dis-association rule; ``base`` is the oldest byte still held
         (-1 when a history serves any offset, so nobody falls behind)."""
         median_rtt = statistics.median(rtts) if len(rtts) >= 3 else None
@@ -132,12 +180,12 @@ class Sweeper:
         return None
 
     @staticmethod
-    def left_behind(children: list[Child], edge: int, data_waiting: bool, mss: int) -> list[Child]:
+    def _left_behind(children: list[Child], edge: int, data_waiting: bool, mss: int) -> list[Child]:
         """Pacing receivers that should stop pacing: behind the window edge, or with a shut
         receive window while data waits (their application stopped reading)."""
         return [c for c in children if c.una < edge or (data_waiting and c.rwnd < mss)]
 
-    def channel_window(self, pacing: list[Child], current: int) -> int:
+    def _channel_window(self, pacing: list[Child], current: int) -> int:
         """Policy G's channel cwnd; under ``fair`` it is also each pacing receiver's window."""
         if not pacing:
             return current

@@ -1,15 +1,19 @@
 """When a child's one timer must fire: retransmission timeout, tail loss probe, RACK, progress.
 
 The retransmission timer restarts on every ACK that acknowledges new data (RFC 6298 (5.3)).
-Restarting a heap timer per ACK is the most expensive thing an ACK would do, so an ACK only
+Moving a heap entry per ACK would be the most expensive thing an ACK does, so an ACK only
 records ``timer_base = now``; the due times are derived from it here, and the child's timer,
 armed at an earlier due time, re-arms itself when it fires early. The timer therefore fires
-about once per probe timeout per child, instead of being moved on every ACK.
+about once per probe timeout per child, instead of being moved on every ACK. These functions
+only read the child.
 """
 
 from __future__ import annotations
 
-from smocast.smo.child import Child
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from smocast.smo.child import Child
 
 TLP_ACK_DELAY = 0.025  # RFC 8985 (7.2): allow the receiver's delayed ACK when one segment is out
 TLP_MINIMUM = 0.002  # seconds; a probe timeout never shorter than this
@@ -27,11 +31,6 @@ def probe_due(child: Child, snd_nxt: int, mss: int) -> float | None:
     if probe >= rtt.rto:
         return None
     return child.timer_base + max(probe, TLP_MINIMUM)
-
-
-def retransmission_due(child: Child) -> float:
-    """When the retransmission timeout (RFC 6298) expires."""
-    return child.timer_base + child.rtt.rto
 
 
 def next_due(child: Child, snd_nxt: int, mss: int, progress_timeout: float | None) -> float:

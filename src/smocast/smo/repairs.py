@@ -1,0 +1,89 @@
+"""How the channel sends the repairs a child asked for: to that receiver alone, or to the group.
+
+Each segment counts the receivers that reported it lost. When that count reaches
+``max(2, ceil(threshold * live))`` (5% by default) the segment goes out once to the whole
+group and every reporter is covered; until then each reporter gets its own unicast repair.
+A loss seen by one receiver alone always goes by unicast. The router writes only the repair
+counters of the channel's :class:`~smocast.smo.stats.ChannelStats`.
+"""
+
+from __future__ import annotations
+
+import math
+
+from smocast.smo.child import Child
+from smocast.smo.membership import Membership
+from smocast.smo.outbox import SourceOutbox
+from smocast.smo.sendbuf import Segment, SendBuffer
+from smocast.smo.stats import ChannelStats
+from smocast.smo.transmit import Transmitter
+
+
+def multicast_threshold(live: int, fraction: float) -> int:
+    """Receivers that must miss a segment before it is repaired by multicast (at least two)."""
+    return max(2, math.ceil(fraction * live - 1e-9))
+
+
+class RepairRouter:
+    """Sends repairs by unicast or multicast for one channel."""
+
+    __slots__ = ("_buf", "_fraction", "_members", "_out", "_stats", "_transmit")
+
+    def __init__(
+        self,
+        fraction: float,
+        members: Membership,
+        buffer: SendBuffer,
+        out: SourceOutbox,
+        transmit: Transmitter,
+        stats: ChannelStats,
+    ) -> None:
+        self._fraction = fraction
+        self._members = members
+        self._buf = buffer
+        self._out = out
+        self._transmit = transmit
+        self._stats = stats
+
+    def route(self, segment: Segment, child: Child, now: float) -> None:
+        """``child`` misses ``segment``: repair it to the child, or to the group once enough miss it."""
+        live = self._members.live
+        if live >= 2:
+            missing = segment.missing
+            if missing is None:
+                missing = segment.missing = set()
+            missing.add(child.index)
+            if len(missing) >= multicast_threshold(live, self._fraction):
+                self._to_group(segment, missing, now)
+                return
+        self.to_child(segment, child, now)
+
+    def to_child(self, segment: Segment, child: Child, now: float) -> None:
+        """Repair ``segment`` to ``child`` alone (always so for a tail loss probe)."""
+        child.note_unicast_repair(segment.start, now)
+        self._count(unicast=True, size=segment.end - segment.start)
+        self._out.repair(segment.start, segment.payload, segment.flags, now, child.address, child.connection)
+
+    def from_history(self, child: Child, pieces: list[tuple[int, bytes]], now: float) -> None:
+        """Catch-up bytes from before the send buffer, to ``child`` alone."""
+        for offset, payload in pieces:
+            self._count(unicast=True, size=len(payload))
+            self._out.repair(offset, payload, 0, now, child.address, child.connection)
+
+    def _to_group(self, segment: Segment, reporters: set[int], now: float) -> None:
+        for index in reporters:
+            reporter = self._members.by_index(index)
+            if reporter is not None:
+                reporter.note_multicast_repair()
+        self._buf.note_multicast_repair(segment, now)
+        self._transmit.multicast_sent(now)
+        self._count(unicast=False, size=segment.end - segment.start)
+        self._out.repair(segment.start, segment.payload, segment.flags, now, None, 0)
+
+    def _count(self, *, unicast: bool, size: int) -> None:
+        stats = self._stats
+        if unicast:
+            stats.repair_unicast += 1
+        else:
+            stats.repair_multicast += 1
+        stats.bytes_repair += size
