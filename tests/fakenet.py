@@ -103,6 +103,7 @@ class FakeNet:
         while (event := peer.receiver.next_event()) is not None:
             peer.events.append(event)
             if isinstance(event, ev.DataReceived):
+                peer.receiver.consumed(len(event.data))
                 assert peer.start is not None
                 assert event.offset == peer.start + len(peer.data), "bytes delivered out of order"
                 peer.data += event.data

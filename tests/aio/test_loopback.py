@@ -196,9 +196,7 @@ def test_a_slow_reader_closes_its_window_and_reopens_it() -> None:
         async with smocast.open_channel(net.group, net.server) as ch:
 
             async def reader() -> bytes:
-                async with smocast.connect(
-                    net.server, net.group, receive_buffer=32 << 10, max_buffered=16 << 10, linger=0.1
-                ) as rx:
+                async with smocast.connect(net.server, net.group, receive_buffer=32 << 10, linger=0.1) as rx:
                     return await slow(rx)
 
             task = asyncio.create_task(reader())

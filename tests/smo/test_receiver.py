@@ -149,12 +149,14 @@ def test_packets_from_strangers_or_other_channels_are_ignored() -> None:
     assert rx.stats.foreign == 3 and rx.stats.malformed == 1
 
 
-def test_window_shrinks_with_undelivered_data() -> None:
+def test_window_shrinks_with_unconsumed_data_and_next_event_does_not_change_it() -> None:
     rx = connected()
     full = rx.window
     rx.receive_packet(data(0, b"a" * 1000), SERVER, 0.1)
     assert rx.window == full - 1000
     events(rx)
+    assert rx.window == full - 1000  # taking the event is not reading the bytes
+    rx.consumed(1000)
     assert rx.window == full
 
 
@@ -171,6 +173,7 @@ def test_data_past_the_offered_window_is_dropped_until_the_application_reads() -
     acks = [p for p in sent(rx, 0.1) if p.type is PacketType.ACK]
     assert acks and acks[-1].ack == 4096 and acks[-1].window == 0  # the source learns the window is shut
     assert sum(len(e.data) for e in events(rx) if isinstance(e, ev.DataReceived)) == 4096
+    rx.consumed(4096)
     rx.receive_packet(data(4096, b"x" * 1024), SERVER, 0.2)  # the repair, once the application read
     assert rx.rcv_nxt == 5120 and rx.stats.beyond_window == 2
 

@@ -117,7 +117,6 @@ def connect(
     source: str | None = None,
     interface: str | None = None,
     linger: float = DEFAULT_LINGER,
-    max_buffered: int | None = None,
     idle_timeout: float | None = None,
     config: ReceiverConfig | None = None,
     rng: random.Random | None = None,
@@ -144,7 +143,6 @@ def connect(
         interface=interface,
         config=cfg,
         linger=linger,
-        max_buffered=max_buffered,
         idle_timeout=idle_timeout,
         rng=rng,
     )

@@ -334,9 +334,7 @@ class AsyncChannel:
 
     # --- driver callbacks ----------------------------------------------------------------------
 
-    def _on_event(self, event: object) -> bool:
-        if not isinstance(event, SourceEvent):
-            return True
+    def _on_event(self, event: SourceEvent) -> None:
         self._log.append(event)
         if isinstance(event, ev.ReceiverJoined):
             self._records[event.receiver] = ReceiverRecord(
@@ -349,7 +347,6 @@ class AsyncChannel:
         elif isinstance(event, ev.ChannelFinished):
             self.finished_at = event.at - self.opened_at
         self._state.notify()
-        return True
 
     def _on_receiver_gone(self, event: ev.ReceiverCompleted | ev.ReceiverDropped | ev.ReceiverLeft) -> None:
         self._refresh_records()

@@ -1,9 +1,9 @@
-"""The pump: one sans-IO endpoint driven by the asyncio event loop over non-blocking sockets.
+"""One sans-IO endpoint driven by the asyncio event loop over non-blocking sockets.
 
-It is the simulator's pump (:class:`smocast.sim.host.Host`) on real sockets: after any
-input (datagrams or the timer) it drains the endpoint's events to the owner, sends what
-``datagrams_to_send`` returns, drains events again and re-arms the one timer at
-``next_deadline``, with ``now`` always ``loop.time()``.
+After any input (datagrams or the timer) it runs the one pump that the simulator runs too
+(:class:`smocast.core.pump.Pump`): send what ``datagrams_to_send`` returns, hand each event
+to the owner, and re-arm the one timer at ``next_deadline``, with ``now`` always
+``loop.time()``.
 
 * Reading: ``loop.add_reader`` calls a drain loop that reads up to :data:`DRAIN_BATCH`
   datagrams with ``recvfrom_into`` into one preallocated buffer, feeds each to the
@@ -31,6 +31,7 @@ from typing import Any
 
 from smocast.aio.errors import NetworkError, network_error
 from smocast.core.datagram import Datagram, Endpoint
+from smocast.core.pump import Pump
 
 MAX_DATAGRAM = 65536
 DRAIN_BATCH = 512  # datagrams read per readiness callback before the endpoint's output is sent
@@ -38,8 +39,8 @@ ENOBUFS_RETRY = 0.001  # seconds to wait when the device queue is full
 STALE_DEADLINE_STEP = 0.001  # a deadline the endpoint did not move after firing is retried this much later
 _SKIPPABLE_UNICAST = frozenset({errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN})
 
-EventHandler = Callable[[object], bool]
-"""Called with each event; return False to stop draining events until ``resume()``."""
+EventHandler = Callable[[Any], None]
+"""Called with each event of the endpoint, in order."""
 
 
 @dataclass(slots=True)
@@ -111,7 +112,7 @@ class Driver:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._fired_at: float | None = None
-        self._paused = False
+        self._pump = Pump(endpoint, self._send, self._deliver)
         self.closed = False
         self.counters = DriverCounters()
         for sock in self._read_sockets:
@@ -124,35 +125,23 @@ class Driver:
     # --- the pump --------------------------------------------------------------------------
 
     def pump(self) -> None:
-        """Drain events, send datagrams, drain events, re-arm the timer. Call after any input."""
+        """Send what the endpoint wants sent, hand its events to the owner, re-arm the timer.
+
+        Call it after any input to the endpoint (the driver does, after each batch of
+        datagrams and after the timer). While the socket is full, datagrams stay with the
+        endpoint until it drains; events still flow.
+        """
         if self.closed:
             return
-        self._drain_events()
-        if not self._queue:
-            datagrams = self._endpoint.datagrams_to_send(self._loop.time())
-            if datagrams:
-                self._send(datagrams)
-            self._drain_events()  # sending may finish the endpoint (ChannelFinished) even with nothing sent
+        deadline = self._pump.run(self._loop.time(), can_send=not self._queue)
         if self.closed:
             return
-        self._arm_timer()
+        self._arm_timer(deadline)
         if self._after_pump is not None:
             self._after_pump()
 
-    def resume(self) -> None:
-        """The owner can take events again (after its handler returned False)."""
-        self._paused = False
-        self.pump()
-
-    def _drain_events(self) -> None:
-        if self._paused:
-            return
-        next_event = self._endpoint.next_event
-        handler = self._on_event
-        while (event := next_event()) is not None:
-            if not handler(event):
-                self._paused = True
-                return
+    def _deliver(self, event: object, now: float) -> None:
+        self._on_event(event)
 
     # --- input -----------------------------------------------------------------------------
 
@@ -246,8 +235,7 @@ class Driver:
 
     # --- the one timer ---------------------------------------------------------------------
 
-    def _arm_timer(self) -> None:
-        deadline = self._endpoint.next_deadline()
+    def _arm_timer(self, deadline: float | None) -> None:
         if deadline is None:
             if self._timer is not None:
                 self._timer.cancel()
@@ -280,11 +268,7 @@ class Driver:
         """Send what the endpoint has left (RST, a last ACK) without waiting, then close all."""
         if self.closed:
             return
-        if not self._queue:
-            datagrams = self._endpoint.datagrams_to_send(self._loop.time())
-            if datagrams:
-                self._send(datagrams)
-            self._drain_events()
+        self._pump.run(self._loop.time(), can_send=not self._queue)
         if not self.closed:
             self._shutdown()
 

@@ -4,9 +4,10 @@ It resolves the source's name (the endpoint compares packet sources with the sou
 address), joins the group, runs the handshake, and hands the in-order stream to the
 application through ``read``, ``readexactly`` or ``async for``.
 
-Flow control reaches the source: the receiver stops taking the endpoint's events once
-``max_buffered`` bytes wait for the application, so the advertised window shrinks; when the
-application catches up, the events flow again and a window update goes out.
+Flow control reaches the source: bytes count against the advertised window until the
+application reads them (the endpoint's :meth:`~smocast.smo.receiver.Receiver.consumed`), so a
+slow reader closes the window, and a window update goes out when it has caught up. Memory
+is bounded by ``receive_buffer``.
 
 Open it with :func:`smocast.connect`; the caller must read until the end (or leave early:
 closing sends RST, and the source removes this receiver while the others go on).
@@ -26,6 +27,7 @@ import random
 from collections import deque
 from collections.abc import AsyncIterator
 from types import TracebackType
+from typing import assert_never
 
 from smocast.aio.driver import Driver, Signal
 from smocast.aio.errors import ConnectFailedError, NetworkError, ResetError
@@ -34,6 +36,7 @@ from smocast.core.datagram import Address
 from smocast.core.errors import LocalProtocolError
 from smocast.smo import events as ev
 from smocast.smo.config import ReceiverConfig
+from smocast.smo.events import ReceiverEvent
 from smocast.smo.receiver import Receiver, ReceiverState, ReceiverStats
 
 DEFAULT_READ = 1 << 16
@@ -57,7 +60,6 @@ class AsyncReceiver:
         interface: str | None,
         config: ReceiverConfig,
         linger: float = DEFAULT_LINGER,
-        max_buffered: int | None = None,
         idle_timeout: float | None = None,
         rng: random.Random | None = None,
     ) -> None:
@@ -67,7 +69,6 @@ class AsyncReceiver:
         self._source = source
         self._interface = interface
         self._linger = linger
-        self._max_buffered = max_buffered or config.receive_buffer
         self._idle_timeout = idle_timeout
         self._rng = rng or random.Random()
         self._receiver: Receiver | None = None
@@ -76,8 +77,6 @@ class AsyncReceiver:
         self._chunks: deque[bytes] = deque()
         self._items: deque[Message | Gap] = deque()  # framing mode: messages and gap notices, in stream order
         self._reader_waiting = False
-        self._buffered = 0
-        self._paused = False
         self._eof = False
         self._closed = False
         self._error: NetworkError | None = None
@@ -221,9 +220,13 @@ class AsyncReceiver:
         return data
 
     def _consumed(self, nbytes: int) -> None:
-        self._buffered -= nbytes
-        if self._paused and self._buffered <= self._max_buffered // 2:
-            self._resume()
+        """The application took ``nbytes``: the window reopens; a window update goes out when due."""
+        receiver, driver = self._receiver, self._driver
+        if receiver is None or driver is None or driver.closed:
+            return
+        receiver.consumed(nbytes)
+        if receiver.ack_pending:
+            driver.pump()
 
     # --- state -----------------------------------------------------------------------------
 
@@ -306,47 +309,37 @@ class AsyncReceiver:
 
     # --- driver callbacks ----------------------------------------------------------------------
 
-    def _on_event(self, event: object) -> bool:
-        if isinstance(event, ev.DataReceived):
-            data = event.data
-            if data:
-                self._chunks.append(data)
-            return self._take_in(len(data), arrived=bool(data))
-        if isinstance(event, ev.MessageReceived | ev.Skipped):
-            return self._on_message_or_gap(event)
-        if isinstance(event, ev.Connected):
-            self.start, self.connected_at = event.start, event.at
-        elif isinstance(event, ev.StreamEnded):
-            self._eof, self.ended_at = True, event.at
-        elif isinstance(event, ev.ConnectionReset):
-            verb = "dropped this receiver" if self.start is not None else "refused the connection"
-            self._error = ResetError(f"the source {verb} ({event.reason})")
-        elif isinstance(event, ev.ConnectFailed):
-            self._error = ConnectFailedError(event.reason)
-        self._state.notify()
-        return True
-
-    def _on_message_or_gap(self, event: Message | Gap) -> bool:
-        if isinstance(event, ev.Skipped):
-            self.last_gap = event
-            if self.config.framing:
+    def _on_event(self, event: ReceiverEvent) -> None:
+        match event:
+            case ev.DataReceived(_, data):
+                if data:
+                    self._chunks.append(data)
+                    self._arrived(len(data))
+            case ev.MessageReceived():
                 self._items.append(event)
-            return self._take_in(0, arrived=False)
-        self._items.append(event)
-        return self._take_in(len(event.data), arrived=True)
-
-    def _take_in(self, nbytes: int, *, arrived: bool) -> bool:
-        """Count ``nbytes`` now buffered for the reader and wake it; False pauses the driver
-        (the buffer is full: the reader must take some before more events are handled)."""
-        self._buffered += nbytes
-        self.received += nbytes
-        if arrived and self.first_data_at is None:
-            self.first_data_at = self._now()
+                self._arrived(len(event.data))
+            case ev.Skipped():
+                self.last_gap = event
+                if self.config.framing:
+                    self._items.append(event)
+            case ev.Connected(start, at):
+                self.start, self.connected_at = start, at
+            case ev.StreamEnded(_, at):
+                self._eof, self.ended_at = True, at
+            case ev.ConnectionReset(reason, _):
+                verb = "dropped this receiver" if self.start is not None else "refused the connection"
+                self._error = ResetError(f"the source {verb} ({reason})")
+            case ev.ConnectFailed(reason, _):
+                self._error = ConnectFailedError(reason)
+            case _:
+                assert_never(event)
         self._state.notify()
-        if self._buffered >= self._max_buffered:
-            self._paused = True
-            return False
-        return True
+
+    def _arrived(self, nbytes: int) -> None:
+        """``nbytes`` are buffered for the reader (they count against the window until read)."""
+        self.received += nbytes
+        if self.first_data_at is None:
+            self.first_data_at = self._now()
 
     def _after_pump(self) -> None:
         self._skip_if_reader_waits()
@@ -373,17 +366,6 @@ class AsyncReceiver:
         if self._error is None:
             self._error = error
         self.close()
-
-    def _resume(self) -> None:
-        """The application caught up: take events again and tell the source the window opened."""
-        driver, receiver = self._driver, self._receiver
-        self._paused = False
-        if driver is None or receiver is None or driver.closed:
-            return
-        driver.resume()
-        if receiver.state is ReceiverState.ESTABLISHED:
-            receiver.window_update()  # no data arrives while the window is shut: say it opened
-            driver.pump()
 
     def _arm_idle_check(self) -> None:
         if self._idle_timeout is not None and self._idle_timeout > 0:

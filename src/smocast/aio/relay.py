@@ -40,6 +40,7 @@ from smocast.core.datagram import Address
 from smocast.core.errors import LocalProtocolError
 from smocast.smo import events as ev
 from smocast.smo.config import ChannelConfig, ReceiverConfig
+from smocast.smo.events import ReceiverEvent
 from smocast.smo.receiver import Receiver, ReceiverState
 from smocast.smo.relay import RelayNode, StreamHistory
 
@@ -229,7 +230,7 @@ class AsyncRelay:
 
     # --- the upstream ------------------------------------------------------------------------------
 
-    def _on_upstream_event(self, event: object) -> bool:
+    def _on_upstream_event(self, event: ReceiverEvent) -> None:
         node = self._node
         assert node is not None and self._up is not None
         node.on_upstream_event(event, self._up.now)
@@ -245,7 +246,6 @@ class AsyncRelay:
         elif isinstance(event, ev.ConnectionReset):
             self._lose_upstream(NetworkError(f"lost the upstream: {event.reason}"))
         self._state.notify()
-        return True
 
     def _on_upstream_error(self, error: NetworkError) -> None:
         if self.upstream_ended:

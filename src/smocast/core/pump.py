@@ -21,7 +21,7 @@ E = TypeVar("E")
 
 
 class Pump(Generic[P, E]):
-    """Drives one endpoint: ``transmit`` sends a list of datagrams, ``deliver`` takes one event.
+    """Drives one endpoint: ``transmit`` sends a list of datagrams, ``deliver(event, now)`` takes one event.
 
     The endpoint's methods are bound once: a large simulation runs the pump millions of times.
     """
@@ -32,7 +32,7 @@ class Pump(Generic[P, E]):
         self,
         endpoint: Endpoint[P, E],
         transmit: Callable[[list[Datagram[P]]], None],
-        deliver: Callable[[E], None],
+        deliver: Callable[[E, float], None],
     ) -> None:
         self._datagrams = endpoint.datagrams_to_send
         self._events = endpoint.next_event
@@ -53,7 +53,8 @@ class Pump(Generic[P, E]):
                 self._transmit(datagrams)
         next_event = self._events
         event = next_event()
+        deliver = self._deliver
         while event is not None:
-            self._deliver(event)
+            deliver(event, now)
             event = next_event()
         return self._deadline()

@@ -32,7 +32,7 @@ from smocast.classes.ledger import LEADER, OPS, RECEIVER, SENDER, TOKEN_SITE, UN
 from smocast.core.datagram import Address
 from smocast.model import Costs, ModelOptions, evaluate
 from smocast.model.params import local_ack_charges, received_nak_charge
-from smocast.sim.groups import GroupNetwork, LeanHost, LossSpec
+from smocast.sim.groups import GroupNetwork, LossSpec
 from smocast.sim.host import Host
 from smocast.sim.kernel import Simulator
 from smocast.sim.topology import GROUP_ADDRESS, SOURCE_ADDRESS, receiver_address
@@ -193,7 +193,7 @@ class _Run:
         self.completed = 0
         self.finished = False
         self.unavailable: list[int] = []
-        self.source = LeanHost(self.sim, self.network, SOURCE_ADDRESS, self.endpoints.sender, self._on_source_event)
+        self.source = Host(self.sim, self.network, SOURCE_ADDRESS, self.endpoints.sender, self._on_source_event)
         self.network.add_host(self.source, 0.0, is_source=True)
         self.hosts = [self._attach(i, address) for i, address in enumerate(addresses)]
         for host in [self.source, *self.hosts]:
@@ -207,7 +207,7 @@ class _Run:
 
     def _attach(self, index: int, address: Address) -> Host:
         spec = self.spec
-        host = LeanHost(
+        host = Host(
             self.sim, self.network, address, self.endpoints.receivers[index], partial(self._on_receiver_event, index)
         )
         spread = spec.delay_spread * index / (spec.receivers - 1) if spec.receivers > 1 else 0.0

@@ -27,7 +27,7 @@ from typing import Any
 
 from smocast.core.datagram import Address, Datagram
 from smocast.core.errors import ConfigError
-from smocast.sim.host import EventHandler, Host
+from smocast.sim.host import Host
 from smocast.sim.kernel import Simulator
 from smocast.sim.network import Network
 
@@ -79,55 +79,6 @@ class GroupCounters:
     deliveries: int = 0
     lost_data: int = 0
     lost_control: int = 0
-
-
-class LeanHost(Host):
-    """A :class:`Host` without the CPU model, with one drain per input (the classes' hot path).
-
-    The pump is the same as the asyncio runtime's: feed the input, send what the endpoint
-    wants sent, hand its events to the application, re-arm the one timer. The endpoint's
-    methods are bound once, since a large run calls them millions of times.
-    """
-
-    __slots__ = ("_datagrams", "_deadline", "_events", "_receive")
-
-    def __init__(
-        self, sim: Simulator, network: Network, address: Address, endpoint: Any, on_event: EventHandler | None = None
-    ) -> None:
-        super().__init__(sim, network, address, endpoint, on_event)
-        self._receive = getattr(endpoint, "receive_packet", None)
-        self._datagrams = endpoint.datagrams_to_send
-        self._events = endpoint.next_event
-        self._deadline = endpoint.next_deadline
-
-    def deliver(self, packet: Any, data: bytes, source: Address) -> None:
-        if self.frozen:
-            return
-        now = self.sim.now
-        if packet is not None and self._receive is not None:
-            self._receive(packet, source, now)
-        else:
-            self.endpoint.receive_datagram(data, source, now)
-        self.pump()
-
-    def pump(self) -> None:
-        if self.frozen:
-            return
-        now = self.sim.now
-        datagrams = self._datagrams(now)
-        if datagrams:
-            send = self._network.send
-            for datagram in datagrams:
-                send(datagram, self, now)
-        event = self._events()
-        while event is not None:
-            if self._on_event is not None:
-                self._on_event(self, event, now)
-            event = self._events()
-        deadline = self._deadline()
-        if deadline is not None and (self._timer_at is None or deadline < self._timer_at):
-            self._timer_at = deadline
-            self.sim.schedule(deadline, self._on_timer, deadline)
 
 
 class GroupNetwork(Network):

@@ -1,24 +1,28 @@
-"""A simulated host: drives one sans-IO endpoint with the same pump as the asyncio runtime.
+"""A simulated host: drives one sans-IO endpoint with the one pump (:class:`smocast.core.pump.Pump`).
 
-Input arrives from the network; after each input the host drains the endpoint's events
-(to the application callback) and datagrams (to the network) and re-arms its one timer.
-An optional CPU model makes input processing take time on a bounded queue, so a host can
-be overloaded the way the TCP-SMO paper's server was at 1500 receivers.
+Input arrives from the network; after each input the host runs the pump (send what the
+endpoint wants sent, hand its events to the application callback, learn the next deadline)
+and re-arms its one timer. An optional CPU model makes input processing take time on a
+bounded queue, so a host can be overloaded the way the TCP-SMO paper's server was at 1500
+receivers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from smocast.core.datagram import Address, Endpoint
+from smocast.core.datagram import Address, Datagram, Endpoint
+from smocast.core.pump import Pump
 from smocast.sim.kernel import Simulator
 
 if TYPE_CHECKING:
     from smocast.sim.network import Network
 
-EventHandler = Callable[["Host", object, float], None]
+EventHandler = Callable[["Host", Any, float], None]
+"""``handler(host, event, now)``: the simulated application's reaction to one event."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,18 +33,18 @@ class CpuModel:
     queue: int = 1000
 
 
+def _ignore(event: object, now: float) -> None:
+    """The application of a host that was given no event handler."""
+
+
 class Host:
     """One endpoint at one address in the simulated network."""
 
     __slots__ = (
         "_busy_until",
         "_cpu",
-        "_datagrams",
-        "_deadline",
-        "_events",
         "_network",
-        "_on_event",
-        "_receive_packet",
+        "_pump",
         "_timer_at",
         "address",
         "after_input",
@@ -66,11 +70,7 @@ class Host:
         self._network = network
         self.address = address
         self.endpoint = endpoint
-        self._on_event = on_event
-        self._receive_packet: Callable[[Any, Address, float], None] | None = getattr(endpoint, "receive_packet", None)
-        self._datagrams = endpoint.datagrams_to_send  # bound once: a large run calls them millions of times
-        self._events = endpoint.next_event
-        self._deadline = endpoint.next_deadline
+        self._pump = Pump(endpoint, self._transmit, partial(on_event, self) if on_event is not None else _ignore)
         self._cpu = cpu
         self._busy_until = 0.0
         self.waiting = 0
@@ -87,21 +87,12 @@ class Host:
             return
         cpu = self._cpu
         if cpu is None:
-            receive = self._receive_packet
-            self.received += 1
-            if packet is not None and receive is not None:
-                receive(packet, source, self.sim.now)
-            else:
-                self.endpoint.receive_datagram(data, source, self.sim.now)
-            self.pump()
-            if self.after_input is not None:
-                self.after_input(self)
+            self._process(packet, data, source)
             return
         if self.waiting >= cpu.queue:
             self.cpu_drops += 1
             return
-        now = self.sim.now
-        done = max(now, self._busy_until) + cpu.per_packet
+        done = max(self.sim.now, self._busy_until) + cpu.per_packet
         self._busy_until = done
         self.waiting += 1
         self.sim.schedule(done, self._process_queued, (packet, data, source))
@@ -112,42 +103,34 @@ class Host:
             self._process(*item)
 
     def _process(self, packet: Any, data: bytes, source: Address) -> None:
-        now = self.sim.now
+        """Feed one datagram: the sender's decoded packet when it has one (no decoding per
+        receiver), else the bytes; then run the pump."""
         self.received += 1
-        if packet is not None and self._receive_packet is not None:
-            self._receive_packet(packet, source, now)
+        if packet is not None:
+            self.endpoint.receive_packet(packet, source, self.sim.now)
         else:
-            self.endpoint.receive_datagram(data, source, now)
+            self.endpoint.receive_datagram(data, source, self.sim.now)
         self.pump()
         if self.after_input is not None:
             self.after_input(self)
 
     def pump(self) -> None:
-        """Send what the endpoint wants sent, hand its events to the application, re-arm the timer.
+        """Run the pump now and re-arm the one timer.
 
         An application that reacts to an event by giving this same endpoint more to send has
-        it sent at the next pump; the simulated applications give work to other endpoints.
+        it sent at the next pump; call :meth:`pump` again (or schedule it) to send it now.
         """
         if self.frozen:
             return
-        now = self.sim.now
-        datagrams = self._datagrams(now)
-        if datagrams:
-            send = self._network.send
-            for datagram in datagrams:
-                send(datagram, self, now)
-        next_event = self._events
-        event = next_event()
-        if event is not None:
-            handler = self._on_event
-            while event is not None:
-                if handler is not None:
-                    handler(self, event, now)
-                event = next_event()
-        deadline = self._deadline()
+        deadline = self._pump.run(self.sim.now)
         if deadline is not None and (self._timer_at is None or deadline < self._timer_at):
             self._timer_at = deadline
             self.sim.schedule(deadline, self._on_timer, deadline)
+
+    def _transmit(self, datagrams: list[Datagram[Any]]) -> None:
+        send, now = self._network.send, self.sim.now
+        for datagram in datagrams:
+            send(datagram, self, now)
 
     def _on_timer(self, at: float) -> None:
         if self._timer_at == at:

@@ -14,7 +14,7 @@ import random
 import statistics
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from smocast.core.acking import AckFrequency
 from smocast.core.datagram import Address
@@ -204,6 +204,7 @@ class _Hierarchy:
     def _on_leaf_event(self, host: Host, event: object, now: float) -> None:
         leaf: _Leaf = host.context
         if isinstance(event, ev.DataReceived):
+            cast(Receiver, host.endpoint).consumed(len(event.data))  # the application takes it at once
             if event.offset != leaf.delivered:
                 return  # only what continues this leaf's stream counts
             leaf.digest = self.digests.advance(leaf.digest, event.data)

@@ -15,7 +15,7 @@ import statistics
 import struct
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -222,6 +222,7 @@ class _Run:
     def _on_viewer_event(self, host: Host, event: object, now: float) -> None:
         viewer: _Viewer = host.context
         if isinstance(event, ev.MessageReceived):
+            cast(Receiver, host.endpoint).consumed(len(event.data))  # the application takes it at once
             index, sent_at = _STAMP.unpack_from(event.data)
             if index in viewer.arrivals:
                 return

@@ -11,7 +11,7 @@ import hashlib
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from smocast.core.acking import AckFrequency
 from smocast.core.datagram import Address
@@ -212,6 +212,7 @@ class _Run:
     def _on_receiver_event(self, host: Host, event: object, now: float) -> None:
         outcome: ReceiverOutcome = host.context
         if isinstance(event, ev.DataReceived):
+            cast(Receiver, host.endpoint).consumed(len(event.data))  # the application takes it at once
             outcome.digest = self.digests.advance(outcome.digest, event.data)
             outcome.received += len(event.data)
             if outcome.index < self.spec.stall and outcome.received >= self.spec.stall_at * self.spec.size:

@@ -75,6 +75,7 @@ class RelayNode:
     def on_upstream_event(self, event: object, now: float) -> None:
         """Forward data, the end of the stream, or note that the upstream is gone."""
         if isinstance(event, ev.DataReceived):
+            self.upstream.consumed(len(event.data))  # handed on at once; held downstream as backlog
             if self._base is None:
                 self._base = event.offset
             self.downstream.write(event.data)
@@ -82,6 +83,7 @@ class RelayNode:
                 self.history.append(event.offset - self._base, event.data)
             self.forwarded += len(event.data)
         elif isinstance(event, ev.MessageReceived):
+            self.upstream.consumed(len(event.data))
             self.downstream.send_message(event.data)
         elif isinstance(event, ev.StreamEnded):
             self.ended = True
