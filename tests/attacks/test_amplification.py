@@ -12,6 +12,7 @@ from functools import partial
 
 import pytest
 from tests.attacks import forge
+from tests.attacks.marks import waits_for
 from tests.attacks.net import Net
 
 from smocast.core.datagram import Address, Datagram
@@ -66,7 +67,7 @@ def amplification_of(state: str, syns: int) -> tuple[float, int]:
     return reflected.bytes / (syns * len(syn)), reflected.datagrams
 
 
-WAITS_FOR_COOKIES = pytest.mark.xfail(strict=True, reason="issue 10: stateless cookie reply, answered once, <= 3x")
+WAITS_FOR_COOKIES = waits_for("stateless cookie reply, answered once, <= 3x")
 
 
 @pytest.mark.parametrize(
@@ -83,7 +84,7 @@ def test_one_spoofed_syn_draws_at_most_3x_its_size_once(state: str) -> None:
     assert replies <= 1, f"one SYN answered {replies} times"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10: stateless cookie reply, answered once, <= 3x")
+@waits_for("stateless cookie reply, answered once, <= 3x")
 @pytest.mark.parametrize("state", ["admission", "continuous"])
 def test_repeated_spoofed_syns_each_draw_at_most_one_small_answer(state: str) -> None:
     ratio, replies = amplification_of(state, syns=5)
@@ -91,7 +92,7 @@ def test_repeated_spoofed_syns_each_draw_at_most_one_small_answer(state: str) ->
     assert replies <= 5, f"five SYNs answered {replies} times"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10: cookies expire; a replayed handshake creates no state")
+@waits_for("cookies expire; a replayed handshake creates no state")
 def test_a_handshake_replayed_ten_minutes_later_creates_no_receiver() -> None:
     net = Net(ChannelConfig(admission="continuous", min_receivers=0), seed=14)
     peer = net.add_receiver(capture=True)

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from tests.aio.netutil import loopback, payload, run, sha
 from tests.attacks import forge
+from tests.attacks.marks import waits_for
 from tests.attacks.realnet import silent_receiver, wait_bound
 from tests.attacks.realnet import smocast as command
 
@@ -37,7 +38,7 @@ RECORD_BOUND = 64
         "slowest",  # exits 1 before the defence too: any drop made it fail
         pytest.param(
             "quorum:0.5",
-            marks=pytest.mark.xfail(strict=True, reason="issue 10: a quorum that was asked for and met exits 0"),
+            marks=waits_for("a quorum that was asked for and met exits 0"),
         ),
     ],
 )
@@ -74,7 +75,7 @@ EVIL_REASON = b"[blink]forged[/blink] \x1b]0;owned\x07\x1b[2J\x08 end"
 
 
 @pytest.mark.root
-@pytest.mark.xfail(strict=True, reason="issue 10: reasons from the wire are printed as plain text")
+@waits_for("reasons from the wire are printed as plain text")
 def test_recv_prints_a_forged_rst_reason_as_plain_text(tmp_path: Path) -> None:
     """An on-path attacker reads the receiver's ACK, then sends it an RST at the exact
     expected sequence, from the source's address, with markup and escapes in its reason."""
@@ -121,7 +122,7 @@ def wait_for_ack(sniffer: forge.LoopbackSniffer, server: Address, limit: float =
     raise AssertionError("no ACK seen on the loopback")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10: refused SYNs are counted, the report keeps a bounded sample")
+@waits_for("refused SYNs are counted, the report keeps a bounded sample")
 def test_syns_refused_during_a_transfer_leave_the_report_bounded() -> None:
     net = loopback()
     first, second = payload(200_000, seed=1), payload(200_000, seed=2)

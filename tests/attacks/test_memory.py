@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import struct
 
-import pytest
 from tests.attacks import forge
+from tests.attacks.marks import waits_for
 from tests.attacks.memory import MIB, Growth, mib
 from tests.attacks.net import SERVER, Net, Peer
 
@@ -27,7 +27,7 @@ UP_TOTAL = 16 * MIB  # source: what all receivers' up-streams together may make 
 UP_PAYLOAD = 60_000  # large UPDATA payloads: the cheapest way to push bytes at the source
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10: overlapping segments trimmed to what is new (stored once)")
+@waits_for("overlapping segments trimmed to what is new (stored once)")
 def test_overlapping_segments_are_stored_once() -> None:
     net = Net(ChannelConfig(admission="continuous", min_receivers=0), seed=31)
     target = net.add_receiver(config=ReceiverConfig(receive_buffer=RECEIVE_BUFFER))
@@ -60,7 +60,7 @@ def joined_attackers(count: int, seed: int) -> tuple[Net, list[tuple[Peer, int]]
     return net, attackers
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10: UPDATA reassembly bounded per receiver and in total")
+@waits_for("UPDATA reassembly bounded per receiver and in total")
 def test_overlapping_updata_is_bounded_per_receiver_and_in_total() -> None:
     net, attackers = joined_attackers(32, seed=32)
     payload = bytes(UP_PAYLOAD)
@@ -76,7 +76,7 @@ def test_overlapping_updata_is_bounded_per_receiver_and_in_total() -> None:
                         assert grown <= UP_PER_RECEIVER, f"one receiver's UPDATA grew the source by {mib(grown)}"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10: an up-stream message over the limit is refused with a reason")
+@waits_for("an up-stream message over the limit is refused with a reason")
 def test_an_updata_announcing_a_4_gib_message_is_refused_with_a_reason() -> None:
     net, [(peer, connection)] = joined_attackers(1, seed=33)
     peer.capture = True  # what the source answers at its address
