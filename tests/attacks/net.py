@@ -126,6 +126,11 @@ class Net:
 
     # --- running ---------------------------------------------------------------------------
 
+    def advance(self, seconds: float) -> None:
+        """Let the network run for ``seconds``: deliveries, answers and timers (between the
+        steps of an attack that is sent from a loop, so nothing piles up in flight)."""
+        self.run(until=self.now + seconds)
+
     def run(self, until: float, stop: Callable[[], bool] | None = None) -> None:
         """Advance to ``until``, or until ``stop()`` is true."""
         self.pump_source()
