@@ -6,7 +6,6 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from rich.markup import escape
 from rich.table import Table
 
 from smocast.cli.common import (
@@ -15,13 +14,13 @@ from smocast.cli.common import (
     CommandError,
     HelpFormatter,
     console,
-    err_console,
     positive_int,
     print_json,
     probability,
     rate_arg,
     show_help,
 )
+from smocast.cli.errors import report
 from smocast.core.units import format_rate
 from smocast.testbed import DEFAULT_PREFIX, Testbed, TestbedError, TestbedStatus, validate_prefix
 
@@ -126,23 +125,19 @@ def _reporting(handler: Callable[[argparse.Namespace], int]) -> Callable[[argpar
     """Report errors as one unwrapped line: a bad prefix or usage exits 2, a testbed failure 1."""
 
     def run(args: argparse.Namespace) -> int:
+        as_json = bool(getattr(args, "json", False))
         try:
             validate_prefix(args.prefix)
         except TestbedError as exc:
-            return _error(str(exc), EXIT_USAGE)
+            return report(str(exc), "usage", EXIT_USAGE, as_json=as_json)
         try:
             return handler(args)
         except TestbedError as exc:
-            return _error(str(exc), EXIT_FAILURE)
+            return report(str(exc), "testbed", EXIT_FAILURE, as_json=as_json)
         except CommandError as exc:
-            return _error(str(exc), exc.code)
+            return report(str(exc), exc.kind, exc.code, as_json=as_json)
 
     return run
-
-
-def _error(message: str, code: int) -> int:
-    err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
-    return code
 
 
 def _up(args: argparse.Namespace) -> int:
