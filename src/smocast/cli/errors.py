@@ -61,13 +61,23 @@ def message_of(exc: BaseException) -> str:
 
 
 def report(message: str, kind: str, code: int, *, as_json: bool) -> int:
-    """Print ``error: message`` on stderr (and the JSON error object on stdout); return ``code``."""
-    from smocast.cli.common import err_console  # noqa: PLC0415  (rich loads only when there is an error)
-    from smocast.text import plain  # noqa: PLC0415
+    """Print ``error: message`` on stderr (and the JSON error object on stdout); return ``code``.
+
+    The message may quote the wire (a reset's reason): it is printed as plain text. On a
+    terminal ``error:`` is red (through ``rich``); elsewhere the line is written as it is,
+    without loading ``rich`` at all.
+    """
+    from smocast.text import plain, printable  # noqa: PLC0415
 
     if "smocast.logs" in sys.modules:  # logging was set up: a log file gets the error too
         sys.modules["smocast.logs"].log_failure(message, kind)
-    err_console.print(f"[bold red]error:[/] {plain(message)}")
+    if sys.stderr.isatty():
+        from smocast.cli.common import err_console  # noqa: PLC0415  (rich loads only to colour the line)
+
+        err_console.print(f"[bold red]error:[/] {plain(message)}")
+    else:
+        sys.stderr.write(f"error: {printable(message)}\n")
+        sys.stderr.flush()
     if as_json:
         obj = {"error": {"kind": kind, "message": message, "exit_code": code}}
         sys.stdout.write(json.dumps(obj) + "\n")

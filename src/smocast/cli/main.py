@@ -79,8 +79,11 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = Parser(prog="smocast", description=DESCRIPTION, formatter_class=HelpFormatter)
     parser.add_argument("--version", action="version", version=f"smocast {__version__}")
     subparsers = parser.add_subparsers(title="commands", metavar="<command>")
-    wanted = next((a for a in argv or () if not a.startswith("-")), None)
+    args = list(argv or ())
+    wanted = next((a for a in args if not a.startswith("-")), None)
     chosen = [m for m in COMMANDS if command_name(m) == wanted] or list(COMMANDS)
+    if wanted is None and "--version" in args:
+        chosen = []  # the version needs no command's parser
     for name in chosen:
         importlib.import_module(name).register(subparsers)
     for _, leaf in leaf_parsers(parser):
