@@ -186,7 +186,7 @@ def _register_fanout(group: Any) -> None:
         description=FANOUT_DESCRIPTION,
         formatter_class=HelpFormatter,
     )
-    p.add_argument("--receivers", type=int_list, default=[1, 4, 16, 64], help="group sizes N")
+    p.add_argument("--receivers", type=int_list, default="1,4,16,64", help="group sizes N")
     p.add_argument("--rate", default="100mbit", help="the sender's link rate (tc tbf)")
     p.add_argument("--size", type=size_arg, default="20M", help="file size")
     p.add_argument("--hosts", type=positive_int, default=16, help="receiver hosts at most")

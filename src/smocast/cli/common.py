@@ -208,12 +208,13 @@ def float_list(text: str) -> list[float]:
 class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
     """Keeps the hand-written layout of descriptions and shows each option's default.
 
-    Options that are required, or whose default is None or a plain switch's False, show none:
-    "(default: None)" teaches nothing.
+    Options that are required, or whose default is None, a plain switch's False or a
+    repeatable option's empty list, show none: "(default: None)" teaches nothing.
     """
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
-        if action.required or action.default is None or action.default is False:
+        empty = action.default is None or action.default is False or action.default == []
+        if action.required or empty:
             return action.help
         return super()._get_help_string(action)
 

@@ -27,18 +27,31 @@ from __future__ import annotations
 import json
 import sys
 
-from smocast.cli.common import EXIT_FAILURE, EXIT_USAGE
+from smocast.cli.common import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE
 
-_KINDS: tuple[tuple[str, str, int], ...] = (
-    ("ConnectFailedError", "connect-failed", EXIT_FAILURE),
-    ("ResetError", "reset", EXIT_FAILURE),
-    ("NetworkError", "network", EXIT_FAILURE),
-    ("FileTransferError", "file", EXIT_FAILURE),
-    ("ManifestError", "file", EXIT_FAILURE),
-    ("TestbedError", "testbed", EXIT_FAILURE),
-    ("ConfigError", "usage", EXIT_USAGE),
-    ("OSError", "file", EXIT_FAILURE),
-    ("SmocastError", "failure", EXIT_FAILURE),
+EXIT_CODES: dict[str, int] = {
+    "network": EXIT_FAILURE,
+    "connect-failed": EXIT_FAILURE,
+    "reset": EXIT_FAILURE,
+    "file": EXIT_FAILURE,
+    "testbed": EXIT_FAILURE,
+    "timeout": EXIT_FAILURE,
+    "failure": EXIT_FAILURE,
+    "usage": EXIT_USAGE,
+    "interrupted": EXIT_INTERRUPTED,
+}
+"""Every kind of error and its exit code (the table above)."""
+
+_KIND_OF_CLASS: tuple[tuple[str, str], ...] = (
+    ("ConnectFailedError", "connect-failed"),
+    ("ResetError", "reset"),
+    ("NetworkError", "network"),
+    ("FileTransferError", "file"),
+    ("ManifestError", "file"),
+    ("TestbedError", "testbed"),
+    ("ConfigError", "usage"),
+    ("OSError", "file"),
+    ("SmocastError", "failure"),
 )
 """By the name of a class in the error's MRO, most specific first: classifying an error never
 imports the module that defines it (the runtime stays unloaded for commands that never used it)."""
@@ -47,9 +60,9 @@ imports the module that defines it (the runtime stays unloaded for commands that
 def classify(exc: BaseException) -> tuple[str, int]:
     """The ``(kind, exit code)`` of an exception a command let through."""
     names = {cls.__name__ for cls in type(exc).__mro__}
-    for name, kind, code in _KINDS:
+    for name, kind in _KIND_OF_CLASS:
         if name in names:
-            return kind, code
+            return kind, EXIT_CODES[kind]
     return "failure", EXIT_FAILURE
 
 

@@ -42,7 +42,7 @@ DESCRIPTION = """\
 Reliable one-to-many delivery over IP multicast: TCP-SMO in user space, the classic
 reliable multicast protocol classes, their analytic model, and a deterministic simulator.
 
-Start with:
+examples:
   smocast demo                          send a file to 8 local receivers and verify it
   smocast sim transfer --receivers 100  simulate a transfer to 100 receivers
   smocast <command> --help              every command explains its options
