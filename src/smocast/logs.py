@@ -17,14 +17,18 @@ This module imports nothing of the protocol: events are told apart by their clas
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import logging
 import sys
 from collections.abc import AsyncIterable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from smocast.text import printable
+
+if TYPE_CHECKING:
+    import asyncio
 
 SOURCE = logging.getLogger("smocast.source")
 RECEIVER = logging.getLogger("smocast.receiver")
@@ -209,9 +213,23 @@ def log_event(event: object, logger: logging.Logger | None = None) -> None:
 
 
 async def log_events(events: AsyncIterable[object], logger: logging.Logger | None = None) -> None:
-    """Log every event of ``events`` (e.g. ``channel.events()``) until it ends."""
+    """Log every event of ``events`` (e.g. ``channel.events()``) until it ends.
+
+    Run it as a task beside the work; at the end call :func:`stop_logging` on the task.
+    """
     async for event in events:
         log_event(event, logger)
+
+
+async def stop_logging(task: asyncio.Task[None], *, finished: bool) -> None:
+    """End a :func:`log_events` task: when the channel ``finished``, its events end too, so the
+    task logs the last of them (completions, the finish) and returns; otherwise it is cancelled."""
+    import asyncio  # noqa: PLC0415  (commands that log without asyncio do not load it)
+
+    if not finished:
+        task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 class RepairWatch:

@@ -14,7 +14,7 @@ from smocast.aio import NetworkError, RelayReport, open_relay
 from smocast.cli.common import console, err_console, print_json
 from smocast.cli.transfer_ui import failure
 from smocast.cli.units import Units
-from smocast.logs import log_events
+from smocast.logs import log_events, stop_logging
 from smocast.smo.policies import WindowPolicy
 
 
@@ -57,7 +57,7 @@ async def _relay(args: argparse.Namespace) -> RelayReport:
             try:
                 return await relay.wait_closed()
             finally:
-                logging.cancel()
+                await stop_logging(logging, finished=relay.channel.finished)
     except NetworkError as exc:
         raise failure(exc) from None
 

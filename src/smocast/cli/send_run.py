@@ -23,7 +23,7 @@ from smocast.cli.monitor import ChannelMonitor, LiveTable, StatsFile
 from smocast.cli.receivers_view import receiver_rows, receivers_table, table_note
 from smocast.cli.transfer_ui import TransferProgress, failure
 from smocast.cli.units import Units
-from smocast.logs import log_events
+from smocast.logs import log_events, stop_logging
 from smocast.smo.policies import CwndPolicy, RttPolicy, WindowPolicy
 from smocast.text import plain
 
@@ -92,16 +92,17 @@ async def _serve(channel: AsyncChannel, args: argparse.Namespace, manifest: Mani
         monitor = ChannelMonitor(
             channel, wanted=args.min_receivers, about=about, progress=progress, table=table, stats=stats
         )
-        tasks = [asyncio.create_task(monitor.run()), asyncio.create_task(log_events(channel.events()))]
+        watching = asyncio.create_task(monitor.run())
+        logging = asyncio.create_task(log_events(channel.events()))
         try:
             await _wait_started(channel, args.wait)
             await send_file(channel, args.file, manifest=manifest)
             channel.close()
             await channel.wait_closed()
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            watching.cancel()
+            await asyncio.gather(watching, return_exceptions=True)
+            await stop_logging(logging, finished=channel.finished)
             monitor.write_stats()
 
 

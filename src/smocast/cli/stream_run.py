@@ -30,7 +30,7 @@ from smocast.apps.stream import (
 from smocast.cli.common import EXIT_USAGE, console, err_console, fail, print_json
 from smocast.cli.transfer_ui import failure
 from smocast.cli.units import Units
-from smocast.logs import log_events
+from smocast.logs import log_events, stop_logging
 from smocast.smo.policies import WindowPolicy
 from smocast.text import plain
 
@@ -96,7 +96,7 @@ async def _stream(args: argparse.Namespace, policy: str, source: BinaryIO | None
                 await _wait_for_receivers(channel, args.min_receivers, args.wait, stop)
                 return await stream(channel, spec, bodies, stop=stop)
             finally:
-                logging.cancel()
+                await stop_logging(logging, finished=channel.finished)
     except NetworkError as exc:
         raise failure(exc) from None
 
