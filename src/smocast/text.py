@@ -28,7 +28,16 @@ def printable(text: object) -> str:
 
 
 def plain(text: object) -> str:
-    """``text`` ready to embed in ``rich`` markup: escaped as :func:`printable`, and ``[...]`` not a tag."""
+    """``text`` ready to embed in ``rich`` markup: escaped as :func:`printable`, and ``[...]`` not a tag.
+
+    It renders as ``printable(text)`` wherever it stands in the markup, except that a final
+    backslash shows as ``\x5c`` (rich reads a backslash at the end as escaping whatever
+    follows). Consoles printing it must not expand emoji codes (``emoji=False``), or an
+    address such as ``fd00:1234:...`` would show a picture.
+    """
     from rich.markup import escape  # noqa: PLC0415  (only loaded by output that uses rich anyway)
 
-    return escape(printable(text))
+    shown = printable(text)
+    if shown.endswith("\\"):
+        shown = shown[:-1] + "\\x5c"
+    return escape(shown)

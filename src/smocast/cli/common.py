@@ -13,8 +13,9 @@ import argparse
 import importlib
 import json
 import os
+import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from smocast.core.errors import ConfigError
@@ -35,6 +36,7 @@ NO_TTY_WIDTH = 4096
 cut and no reason is wrapped (a pipe or a file has no width)."""
 
 Handler = Callable[[argparse.Namespace], int]
+_TRAILING_BLANKS = re.compile(r"[ \t]+\n")
 
 
 class CommandError(Exception):
@@ -58,16 +60,19 @@ def print_json(obj: Any) -> None:
 
 
 def _make_console(stderr: bool) -> Console:
+    """A terminal gets rich's defaults; a pipe or a file gets a wide page, no wrapping, and lines
+    without the trailing blanks that table cells are padded with."""
     from rich.console import Console  # noqa: PLC0415  (rich loads only when something is printed)
+    from rich.segment import Segment  # noqa: PLC0415
+
+    class PlainConsole(Console):
+        def _render_buffer(self, buffer: Iterable[Segment]) -> str:
+            return _TRAILING_BLANKS.sub("\n", super()._render_buffer(buffer))
 
     stream = sys.stderr if stderr else sys.stdout
-    terminal = hasattr(stream, "isatty") and stream.isatty() and os.environ.get("TERM") != "dumb"
-    return Console(
-        stderr=stderr,
-        highlight=False,
-        soft_wrap=not terminal or stderr,
-        width=None if terminal else NO_TTY_WIDTH,
-    )
+    if hasattr(stream, "isatty") and stream.isatty() and os.environ.get("TERM") != "dumb":
+        return Console(stderr=stderr, highlight=False, emoji=False, soft_wrap=stderr)
+    return PlainConsole(stderr=stderr, highlight=False, emoji=False, soft_wrap=True, width=NO_TTY_WIDTH)
 
 
 def __getattr__(name: str) -> Any:

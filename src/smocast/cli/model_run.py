@@ -87,6 +87,7 @@ def _throughput_table(points: Sequence[ThroughputPoint]) -> None:
         title="maximum throughput Λ and expected cost per packet of each role",
         title_justify="left",
         box=box.SIMPLE_HEAD,
+        show_edge=False,
         caption="* bottleneck role: Λ = 1 / its cost",
         caption_justify="left",
     )
@@ -157,6 +158,7 @@ def _supportable_table(points: Sequence[SupportablePoint], limit: int) -> None:
         title="supportable receivers vs processor speed (baseline: protocol A)",
         title_justify="left",
         box=box.SIMPLE_HEAD,
+        show_edge=False,
     )
     for name in ("class", "p", "speed", "supportable receivers"):
         table.add_column(name, justify="left" if name == "class" else "right")

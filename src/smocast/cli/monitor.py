@@ -37,9 +37,9 @@ class StatsFile:
 
     def __init__(self, path: Path) -> None:
         if not path.parent.is_dir():
-            raise CommandError(f"cannot write the stats file {path}: {path.parent} is not a directory", kind="usage")
+            raise CommandError(f"cannot write the stats file {path}: {path.parent} is not a directory", kind="file")
         if not os.access(path.parent, os.W_OK):
-            raise CommandError(f"cannot write the stats file {path}: {path.parent} is not writable", kind="usage")
+            raise CommandError(f"cannot write the stats file {path}: {path.parent} is not writable", kind="file")
         self.path = path
         self._failed = False
 
