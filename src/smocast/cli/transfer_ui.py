@@ -9,9 +9,11 @@ from types import TracebackType
 from typing import Any
 
 from smocast.cli import common
-from smocast.cli.common import CommandError
+from smocast.cli.common import CommandError, address_arg
 from smocast.cli.errors import classify
 from smocast.core.errors import SmocastError
+
+__all__ = ["TransferProgress", "address_arg", "failure"]  # address_arg: where commands found it before
 
 
 def failure(exc: SmocastError) -> CommandError:
