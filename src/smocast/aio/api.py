@@ -80,8 +80,8 @@ def open_channel(
     """Open the source of channel (S, G): bind ``bind`` (default ``0.0.0.0:<group port>``) and
     multicast to ``group``.
 
-    ``interface`` is the address of the interface to multicast from (default: the bound
-    address, or the route to the group). ``max_unsent`` bounds the bytes ``send`` lets wait
+    ``interface`` is the interface to multicast from, by name (``eth0``) or address (default:
+    the bound address, or the route to the group). ``max_unsent`` bounds the bytes ``send`` lets wait
     (default twice the maximum window). ``history(offset, length)`` serves receivers that
     resume below the send buffer (after a fail-over; see :class:`~smocast.apps.filehistory.FileHistory`
     and :class:`~smocast.smo.relay.StreamHistory`). Every :class:`~smocast.smo.config.ChannelConfig` and
@@ -125,8 +125,8 @@ def connect(
     """Subscribe to ``group`` and connect to the source listening at ``server`` (``host:port``).
 
     ``source`` is the channel's source address S for an SSM join (default: the server's
-    address). ``interface`` is the local address to join on (default: the one that routes to
-    the server). ``idle_timeout`` gives up when nothing arrives for that long. Every
+    address). ``interface`` is the interface to join on, by name (``eth0``) or address (default:
+    the one that routes to the server). ``idle_timeout`` gives up when nothing arrives for that long. Every
     :class:`~smocast.smo.config.ReceiverConfig` field is a keyword (``timeout`` is
     ``connect_timeout``). Raises :class:`~smocast.aio.errors.ConnectFailedError` (no answer,
     refused), :class:`~smocast.aio.errors.ResetError` (a late join refused) or

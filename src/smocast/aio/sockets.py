@@ -18,8 +18,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import fcntl
 import ipaddress
 import socket
+import struct
 import time
 from dataclasses import dataclass
 
@@ -33,6 +35,7 @@ IP_MULTICAST_ALL: int = getattr(socket, "IP_MULTICAST_ALL", 49)
 SO_SNDBUFFORCE: int = getattr(socket, "SO_SNDBUFFORCE", 32)
 SO_RCVBUFFORCE: int = getattr(socket, "SO_RCVBUFFORCE", 33)
 
+SIOCGIFADDR = 0x8915  # Linux: the IPv4 address of an interface, by name
 RECEIVE_BUFFER = 4 << 20  # asked for on every receiving socket; 1 MiB or more avoids drops at high rates
 SEND_BUFFER = 4 << 20
 SSM_RANGE = ipaddress.IPv4Network("232.0.0.0/8")
@@ -84,6 +87,57 @@ async def resolve(host: str, port: int) -> Address:
     return (str(infos[0][4][0]), port)
 
 
+def host_interfaces() -> list[tuple[str, str | None]]:
+    """Every network interface of this host: ``(name, IPv4 address or None)``, in index order."""
+    found: list[tuple[str, str | None]] = []
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        for _, name in socket.if_nameindex():
+            try:
+                request = struct.pack("256s", name.encode()[:15])
+                reply = fcntl.ioctl(probe.fileno(), SIOCGIFADDR, request)
+                found.append((name, socket.inet_ntoa(reply[20:24])))
+            except OSError:
+                found.append((name, None))
+    return found
+
+
+def _interfaces_text() -> str:
+    return ", ".join(f"{name} ({address or 'no IPv4 address'})" for name, address in host_interfaces())
+
+
+def interface_address(interface: str) -> str:
+    """The IPv4 address to use for ``interface``: a name (``eth0``, ``lo``) or an address of this host.
+
+    Raises :class:`~smocast.core.errors.ConfigError` naming this host's interfaces when
+    ``interface`` is neither.
+    """
+    try:
+        ipaddress.IPv4Address(interface)
+    except ValueError:
+        return _address_of_name(interface)
+    if interface != ANY:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            try:
+                probe.bind((interface, 0))
+            except OSError as exc:
+                if exc.errno != errno.EADDRNOTAVAIL:
+                    raise network_error(exc, f"cannot use the interface address {interface}") from None
+                raise ConfigError(
+                    f"{interface} is not an address of this host; its interfaces: {_interfaces_text()}"
+                ) from None
+    return interface
+
+
+def _address_of_name(name: str) -> str:
+    interfaces = dict(host_interfaces())
+    if name not in interfaces:
+        raise ConfigError(f"no interface named {name!r}; this host has: {_interfaces_text()}")
+    address = interfaces[name]
+    if address is None:
+        raise ConfigError(f"the interface {name!r} has no IPv4 address; this host has: {_interfaces_text()}")
+    return address
+
+
 def _set_buffer(sock: socket.socket, option: int, forced: int, size: int) -> int:
     """Ask for ``size`` bytes; past the sysctl limit try the root-only FORCE variant."""
     with contextlib.suppress(OSError):
@@ -110,6 +164,8 @@ def _set_multicast_interface(sock: socket.socket, interface: str) -> None:
 def source_socket(bind: Address, group: Address, interface: str | None, ttl: int) -> socket.socket:
     """The source's socket, bound to ``bind``, ready to send to ``group``."""
     check_group(group)
+    if interface is not None:
+        interface = interface_address(interface)
     sock = _udp_socket()
     try:
         _set_buffer(sock, socket.SO_SNDBUF, SO_SNDBUFFORCE, SEND_BUFFER)
@@ -146,8 +202,13 @@ def _check_route(group: Address, interface: str | None) -> None:
 
 
 def receiver_sockets(server: Address, group: Address, source: str, interface: str | None) -> ReceiverSockets:
-    """A receiver's unicast socket (connected to ``server``) and its joined group socket."""
+    """A receiver's unicast socket (connected to ``server``) and its joined group socket.
+
+    ``interface`` is a name (``eth0``) or an address of this host (see :func:`interface_address`).
+    """
     check_group(group)
+    if interface is not None:
+        interface = interface_address(interface)
     unicast = _udp_socket()
     try:
         _set_buffer(unicast, socket.SO_RCVBUF, SO_RCVBUFFORCE, RECEIVE_BUFFER)  # unicast repairs

@@ -19,10 +19,9 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from smocast.aio.api import connect
-from smocast.aio.channel import AsyncChannel, ChannelSummary
 from smocast.aio.errors import NetworkError, os_error_message
 from smocast.aio.options import parse_address
 from smocast.aio.receiver import AsyncReceiver
@@ -37,6 +36,9 @@ from smocast.apps.manifest import (
 )
 from smocast.core.datagram import Address
 from smocast.core.errors import SmocastError
+
+if TYPE_CHECKING:
+    from smocast.aio.channel import AsyncChannel, ChannelSummary
 
 CHUNK = 1 << 18  # bytes read from disk, or taken from the stream, at a time
 PART_SUFFIX = ".smocast-part"

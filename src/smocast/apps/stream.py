@@ -24,8 +24,6 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-import numpy as np
-
 from smocast.aio.channel import AsyncChannel, ChannelSummary
 from smocast.aio.receiver import AsyncReceiver
 from smocast.smo import events as ev
@@ -305,8 +303,8 @@ class LiveTally:
         return (expected - self.messages) / expected if expected else 0.0
 
     def as_json(self) -> dict[str, Any]:
-        lat = np.array(self.latencies) * 1e3
-        p50, p90, p99, top = np.percentile(lat, [50, 90, 99, 100]) if lat.size else [0.0] * 4
+        lat = sorted(t * 1e3 for t in self.latencies)
+        p50, p90, p99, top = (percentile(lat, q) for q in (50, 90, 99, 100))
         return {
             "messages": self.messages,
             "bytes": self.received_bytes,
@@ -327,6 +325,17 @@ class LiveTally:
             "jitter_ms": round(self.jitter * 1e3, 3),
             "jitter_method": "RFC 3550 interarrival jitter of the one-way transit time",
         }
+
+
+def percentile(ordered: list[float], q: float) -> float:
+    """The ``q``-th percentile of sorted values, interpolated linearly between the two nearest ranks
+    (numpy's default method); 0.0 for no values. Receivers need no numpy for it."""
+    if not ordered:
+        return 0.0
+    rank = (len(ordered) - 1) * q / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 async def watch(

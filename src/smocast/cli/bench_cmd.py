@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from smocast.cli.common import (
@@ -13,6 +14,7 @@ from smocast.cli.common import (
     int_list,
     positive_int,
     print_json,
+    probability,
     show_help,
     size_arg,
 )
@@ -20,7 +22,48 @@ from smocast.core.errors import SmocastError
 
 DESCRIPTION = """\
 Benchmarks: measurements of speed and scale, printed as JSON. They are not tests; the
-figures and the commands that produced them are recorded in docs/benchmarks.md.
+figures and the commands that produced them are recorded in docs/benchmarks.md. Each
+reports medians of several runs, and ratios against a baseline measured in the same run.
+
+examples:
+  smocast bench ack --receivers 10,100,1000 --repeat 5
+  smocast bench aggregate --receivers 100,1000,10000
+  smocast bench sim --receivers 1000 --size 2M
+  smocast bench ack-server --receivers 1000 --duration 5s
+  smocast bench startup --repeat 9
+  smocast bench <benchmark> --help      the options of one benchmark
+"""
+
+ACK_DESCRIPTION = """\
+The source's cost per ACK, in process: decode, the child's update, the master's
+aggregation and the sends that result, for each group size; median of --repeat runs.
+
+examples:
+  smocast bench ack
+  smocast bench ack --receivers 10,100,1000,10000 --acks 200000 --repeat 5
+"""
+
+SIM_DESCRIPTION = """\
+The simulator's speed: one simulated TCP-SMO transfer to --receivers receivers with
+--loss, timed --repeat times; reports receiver-segment deliveries per second (median).
+
+examples:
+  smocast bench sim
+  smocast bench sim --receivers 100 --size 1M --loss 0.05 --repeat 5
+"""
+
+STARTUP_DESCRIPTION = """\
+The CPU a command spends to start (the interpreter, the imports, the parser), measured as
+the user+sys CPU of whole processes: `smocast recv --help`, `smocast recv` against a closed
+port (refused at once), `smocast send --help` and `smocast --version`, each --repeat times,
+interleaved, with `python -c pass` as the floor. With --baseline-src (the src folder of
+another checkout) every case also runs against that tree, interleaved, and the report gives
+the ratio: before and after in one run. Also reports `python -X importtime` by top-level
+module.
+
+examples:
+  smocast bench startup
+  smocast bench startup --repeat 15 --baseline-src ../main/src
 """
 
 
@@ -33,10 +76,11 @@ def register(subparsers: Any) -> None:
         "ack",
         help="source-side cost of one ACK at several group sizes",
         formatter_class=HelpFormatter,
-        description="Decode, child update, master aggregation and the resulting "
-        "sends, per ACK, for each group size; median of --repeat runs.",
+        description=ACK_DESCRIPTION,
     )
-    ack.add_argument("--receivers", type=int_list, default=[10, 100, 1000, 10000])
+    ack.add_argument(
+        "--receivers", type=int_list, default="10,100,1000,10000", metavar="N,...", help="group sizes to measure"
+    )
     ack.add_argument("--acks", type=int, default=200_000, help="ACKs timed per group size and run")
     ack.add_argument("--repeat", type=int, default=5, help="runs per group size; the median is reported")
     ack.add_argument(
@@ -48,12 +92,15 @@ def register(subparsers: Any) -> None:
     ack.add_argument("--json", action="store_true", help="accepted for symmetry; output is always JSON")
     ack.set_defaults(handler=_run_ack)
     sim = group.add_parser(
-        "sim", help="simulator speed in receiver-segment deliveries per second", formatter_class=HelpFormatter
+        "sim",
+        help="simulator speed in receiver-segment deliveries per second",
+        formatter_class=HelpFormatter,
+        description=SIM_DESCRIPTION,
     )
-    sim.add_argument("--receivers", type=int, default=1000)
-    sim.add_argument("--size", type=int, default=2 << 20, help="bytes transferred")
-    sim.add_argument("--loss", type=float, default=0.01)
-    sim.add_argument("--repeat", type=int, default=3)
+    sim.add_argument("--receivers", type=positive_int, default=1000, help="receivers in the simulated transfer")
+    sim.add_argument("--size", type=size_arg, default="2M", help="bytes transferred, e.g. 2M")
+    sim.add_argument("--loss", type=probability, default=0.01, help="data loss probability per receiver and packet")
+    sim.add_argument("--repeat", type=positive_int, default=3, help="runs; the median is reported")
     sim.add_argument("--json", action="store_true", help="accepted for symmetry; output is always JSON")
     sim.set_defaults(handler=_run_sim)
     agg = group.add_parser(
@@ -65,7 +112,9 @@ def register(subparsers: Any) -> None:
         "timed in the same run.\n\nexample:\n  smocast bench aggregate "
         "--receivers 100,1000,10000 --repeat 5",
     )
-    agg.add_argument("--receivers", type=int_list, default=[100, 1000, 10000])
+    agg.add_argument(
+        "--receivers", type=int_list, default="100,1000,10000", metavar="N,...", help="group sizes to measure"
+    )
     agg.add_argument("--acks", type=int, default=200_000, help="ACKs timed per group size and run")
     agg.add_argument("--scan-acks", type=int, default=5_000, help="ACKs the (slow) scan is timed over")
     agg.add_argument("--repeat", type=int, default=5, help="runs per group size; the median is reported")
@@ -73,6 +122,7 @@ def register(subparsers: Any) -> None:
     agg.set_defaults(handler=_run_aggregate)
     _register_ack_server(group)
     _register_fanout(group)
+    _register_startup(group)
     parser.set_defaults(handler=show_help(parser))
 
 
@@ -136,13 +186,40 @@ def _register_fanout(group: Any) -> None:
         description=FANOUT_DESCRIPTION,
         formatter_class=HelpFormatter,
     )
-    p.add_argument("--receivers", type=int_list, default=[1, 4, 16, 64], help="group sizes N")
+    p.add_argument("--receivers", type=int_list, default="1,4,16,64", help="group sizes N")
     p.add_argument("--rate", default="100mbit", help="the sender's link rate (tc tbf)")
     p.add_argument("--size", type=size_arg, default="20M", help="file size")
     p.add_argument("--hosts", type=positive_int, default=16, help="receiver hosts at most")
     p.add_argument("--prefix", default="bfo", help="testbed prefix (namespaces PREFIX-h0...)")
     p.add_argument("--json", action="store_true", help="accepted for symmetry; output is always JSON")
     p.set_defaults(handler=_run_fanout)
+
+
+def _register_startup(group: Any) -> None:
+    p = group.add_parser(
+        "startup",
+        help="CPU to start a command (recv --help, recv against a closed port...)",
+        description=STARTUP_DESCRIPTION,
+        formatter_class=HelpFormatter,
+    )
+    p.add_argument("--repeat", type=positive_int, default=9, help="runs of each case; the medians are reported")
+    p.add_argument(
+        "--baseline-src",
+        default=None,
+        metavar="DIR",
+        help="the src folder of another checkout, measured in the same run (its ratio is reported)",
+    )
+    p.add_argument("--json", action="store_true", help="accepted for symmetry; output is always JSON")
+    p.set_defaults(handler=_run_startup)
+
+
+def _run_startup(args: argparse.Namespace) -> int:
+    from smocast.bench.startup import run  # noqa: PLC0415
+
+    if args.baseline_src is not None and not Path(args.baseline_src, "smocast").is_dir():
+        fail(f"--baseline-src {args.baseline_src}: no smocast package in it", EXIT_USAGE)
+    print_json(run(args.repeat, args.baseline_src))
+    return 0
 
 
 def _run_ack(args: argparse.Namespace) -> int:

@@ -1,41 +1,128 @@
-"""Shared plumbing of the command line: output, errors, and argument types."""
+"""Shared plumbing of the command line: output, errors, argument types, and deferred handlers.
+
+This module stays light on purpose: every command imports it to build its parser, so it
+loads neither ``rich`` nor the runtime. The consoles ``console`` (stdout) and
+``err_console`` (stderr) are made on first use (``from smocast.cli.common import console``
+makes it then); a command whose ``--json`` run must stay light reads ``common.console``
+only where it prints.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
+import os
+import re
 import sys
-from collections.abc import Callable
-from typing import Any, NoReturn
-
-from rich.console import Console
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from smocast.core.errors import ConfigError
 from smocast.core.units import parse_duration, parse_rate, parse_size
 
-console = Console(stderr=False, highlight=False)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+if TYPE_CHECKING:
+    from rich.console import Console
 
-EXIT_USAGE = 2
+    console: Console
+    err_console: Console
+
+EXIT_OK = 0
 EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+NO_TTY_WIDTH = 4096
+"""Columns a console uses when its stream is not a terminal: long enough that no address is
+cut and no reason is wrapped (a pipe or a file has no width)."""
+
+Handler = Callable[[argparse.Namespace], int]
+_TRAILING_BLANKS = re.compile(r"[ \t]+\n")
 
 
 class CommandError(Exception):
-    """A failure to report as one short line, with the exit code to leave with."""
+    """A failure to report as one short line, with its kind (for ``--json``) and exit code."""
 
-    def __init__(self, message: str, code: int = EXIT_FAILURE) -> None:
+    def __init__(self, message: str, code: int = EXIT_FAILURE, kind: str = "failure") -> None:
         super().__init__(message)
         self.code = code
+        self.kind = kind
 
 
-def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
-    raise CommandError(message, code)
+def fail(message: str, code: int = EXIT_FAILURE, kind: str | None = None) -> NoReturn:
+    """Stop the command with ``message``; ``kind`` defaults to ``usage`` for code 2, else ``failure``."""
+    raise CommandError(message, code, kind or ("usage" if code == EXIT_USAGE else "failure"))
 
 
 def print_json(obj: Any) -> None:
     """Print one JSON object on stdout (machine-readable output)."""
     sys.stdout.write(json.dumps(obj, indent=2, sort_keys=False) + "\n")
     sys.stdout.flush()
+
+
+def _make_console(stderr: bool) -> Console:
+    """A terminal gets rich's defaults; a pipe or a file gets a wide page, no wrapping, and lines
+    without the trailing blanks that table cells are padded with."""
+    from rich.console import Console  # noqa: PLC0415  (rich loads only when something is printed)
+    from rich.segment import Segment  # noqa: PLC0415
+
+    class PlainConsole(Console):
+        def _render_buffer(self, buffer: Iterable[Segment]) -> str:
+            return _TRAILING_BLANKS.sub("\n", super()._render_buffer(buffer))
+
+    stream = sys.stderr if stderr else sys.stdout
+    if hasattr(stream, "isatty") and stream.isatty() and os.environ.get("TERM") != "dumb":
+        return Console(stderr=stderr, highlight=False, emoji=False, soft_wrap=stderr)
+    return PlainConsole(stderr=stderr, highlight=False, emoji=False, soft_wrap=True, width=NO_TTY_WIDTH)
+
+
+def __getattr__(name: str) -> Any:
+    """Make ``console`` and ``err_console`` on first use."""
+    if name in ("console", "err_console"):
+        made = _make_console(stderr=name == "err_console")
+        globals()[name] = made
+        return made
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def deferred(module: str, function: str = "run") -> Handler:
+    """A handler that imports ``module`` only when the command runs, then calls ``function(args)``.
+
+    Parsers are built from light modules; the code that runs (and what it imports: the
+    runtime, the simulator, plotting) loads only for the command the user asked for.
+    """
+
+    def handler(args: argparse.Namespace) -> int:
+        run: Handler = getattr(importlib.import_module(module), function)
+        return run(args)
+
+    handler.__qualname__ = f"deferred({module}:{function})"
+    return handler
+
+
+def leaf_parsers(parser: argparse.ArgumentParser) -> Iterator[tuple[str, argparse.ArgumentParser]]:
+    """Every parser below ``parser`` that has no sub-commands, with its full program name."""
+    groups = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not groups:
+        yield parser.prog, parser
+        return
+    for group in groups:
+        seen: set[int] = set()
+        for child in group.choices.values():
+            if id(child) not in seen:  # aliases map to the same parser
+                seen.add(id(child))
+                yield from leaf_parsers(child)
+
+
+def all_parsers(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    """``parser`` and every parser below it, groups included."""
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            seen: set[int] = set()
+            for child in action.choices.values():
+                if id(child) not in seen:
+                    seen.add(id(child))
+                    yield from all_parsers(child)
 
 
 def _argtype(parse: Callable[[str], Any], what: str) -> Callable[[str], Any]:
@@ -52,6 +139,33 @@ def _argtype(parse: Callable[[str], Any], what: str) -> Callable[[str], Any]:
 size_arg = _argtype(parse_size, "size")
 rate_arg = _argtype(parse_rate, "rate")
 duration_arg = _argtype(parse_duration, "duration")
+
+
+def address_arg(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` for argparse."""
+    from smocast.aio.options import parse_address  # noqa: PLC0415  (the runtime loads when a command runs)
+
+    try:
+        return parse_address(text, "address")
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def group_arg(text: str) -> tuple[str, int]:
+    """``GROUP:PORT`` for argparse: an IPv4 multicast group and a port."""
+    from smocast.aio.sockets import check_group  # noqa: PLC0415
+
+    group = address_arg(text)
+    try:
+        check_group(group)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return group
+
+
+address_arg.__name__ = "HOST:PORT"
+group_arg.__name__ = "GROUP:PORT"
+INTERFACE_HELP = "interface to {what}: a name (eth0, lo) or one of its addresses (default: {default})"
 
 
 def probability(text: str) -> float:
@@ -99,17 +213,18 @@ def float_list(text: str) -> list[float]:
 class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
     """Keeps the hand-written layout of descriptions and shows each option's default.
 
-    Options that are required, or whose default is None or a plain switch's False, show none:
-    "(default: None)" teaches nothing.
+    Options that are required, or whose default is None, a plain switch's False or a
+    repeatable option's empty list, show none: "(default: None)" teaches nothing.
     """
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
-        if action.required or action.default is None or action.default is False:
+        empty = action.default is None or action.default is False or action.default == []
+        if action.required or empty:
             return action.help
         return super()._get_help_string(action)
 
 
-def show_help(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+def show_help(parser: argparse.ArgumentParser) -> Handler:
     """A handler for a command group run without a sub-command: print its help, exit 2."""
 
     def handler(_args: argparse.Namespace) -> int:

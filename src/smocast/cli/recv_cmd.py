@@ -1,21 +1,12 @@
-"""``smocast recv``: join a TCP-SMO channel, receive one file, verify it, keep it."""
+"""``smocast recv``: the parser (file, real-time and fail-over options). The command runs in
+:mod:`smocast.cli.recv_run` (:mod:`~smocast.cli.recv_realtime` with ``--realtime``)."""
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 from pathlib import Path
 from typing import Any
 
-from rich.table import Table
-
-from smocast.aio import connect
-from smocast.apps.filetransfer import ReceivedFile, receive_file
-from smocast.cli import recv_fallback, recv_realtime
-from smocast.cli.common import HelpFormatter, console, duration_arg, err_console, fail, print_json
-from smocast.cli.transfer_ui import TransferProgress, address_arg, failure
-from smocast.core.errors import SmocastError
-from smocast.core.units import format_rate, format_size
+from smocast.cli.common import INTERFACE_HELP, HelpFormatter, address_arg, deferred, duration_arg, group_arg
 
 DESCRIPTION = """\
 Join the multicast group, connect to the source, receive the file it sends and check its
@@ -24,7 +15,7 @@ source gave it only once verified; names that are paths are refused.
 
 examples:
   smocast recv --server 192.0.2.10:5000 --group 232.1.1.1:5000 -o downloads
-  smocast recv --server 127.0.0.1:6000 --group 239.1.2.3:6000 --json
+  smocast recv --server 127.0.0.1:6000 --group 239.1.2.3:6000 --interface lo --json
   smocast recv --server 10.0.0.2:5001 --group 232.1.2.1:5001 -o downloads \\
                --fallback 10.0.0.3:5002@232.1.2.2:5002,10.0.0.1:5000@232.1.1.1:5000
   smocast recv --realtime --server 127.0.0.1:6000 --group 239.1.2.3:6000 --playout-delay 300ms --json
@@ -42,10 +33,15 @@ def register(subparsers: Any) -> None:
         formatter_class=HelpFormatter,
     )
     p.add_argument("--server", type=address_arg, required=True, help="the source's HOST:PORT")
-    p.add_argument("--group", type=address_arg, required=True, help="multicast group and port, e.g. 232.1.1.1:5000")
+    p.add_argument("--group", type=group_arg, required=True, help="multicast group and port, e.g. 232.1.1.1:5000")
     p.add_argument("-o", "--output", type=Path, default=Path(), metavar="DIR", help="directory to write the file to")
     p.add_argument("--source", default=None, metavar="ADDR", help="the channel's source address for SSM")
-    p.add_argument("--interface", default=None, metavar="ADDR", help="address of the interface to join on")
+    p.add_argument(
+        "--interface",
+        default=None,
+        metavar="NAME|ADDR",
+        help=INTERFACE_HELP.format(what="join on", default="the one that routes to the server"),
+    )
     p.add_argument("--timeout", type=duration_arg, default="10s", help="give up connecting after this long")
     p.add_argument(
         "--idle-timeout",
@@ -54,54 +50,55 @@ def register(subparsers: Any) -> None:
         help="give up when nothing arrives from the source for this long (0: never)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object, no progress bar")
-    recv_realtime.add_arguments(p)
-    recv_fallback.add_arguments(p)
-    p.set_defaults(handler=run)
+    _add_realtime(p)
+    _add_fallback(p)
+    p.set_defaults(handler=deferred("smocast.cli.recv_run"))
 
 
-def run(args: argparse.Namespace) -> int:
-    if args.realtime:
-        return recv_realtime.run(args)
-    if not args.output.is_dir():
-        fail(f"the output directory {args.output} does not exist")
-    result = asyncio.run(_receive(args))
-    if args.json:
-        print_json(result.as_json())
-    else:
-        _summary(result)
-    return 0
+def _add_realtime(p: Any) -> None:
+    group = p.add_argument_group("real-time (a live stream from 'smocast stream')")
+    group.add_argument(
+        "--realtime",
+        action="store_true",
+        help="receive a live stream of messages: skip what cannot be repaired in time, "
+        "report perceived loss, latency and jitter",
+    )
+    group.add_argument(
+        "--playout-delay",
+        type=duration_arg,
+        default="300ms",
+        help="how long after its expected arrival a message may still be repaired before it is "
+        "skipped (0: skip a hole as soon as later data waits)",
+    )
+    group.add_argument(
+        "--duration",
+        type=duration_arg,
+        default=None,
+        help="leave the stream after this long, e.g. 20s (default: until it ends, or Ctrl-C)",
+    )
+    group.add_argument(
+        "--save",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write the message bodies (headers removed) to FILE, in order",
+    )
 
 
-async def _receive(args: argparse.Namespace) -> ReceivedFile:
-    try:
-        if args.fallback:
-            return await recv_fallback.receive(args)
-        opening = connect(
-            args.server,
-            args.group,
-            source=args.source,
-            interface=args.interface,
-            timeout=args.timeout,
-            idle_timeout=args.idle_timeout or None,
-        )
-        async with opening as rx:
-            if not args.json:
-                err_console.print(
-                    f"connected to {args.server[0]}:{args.server[1]} from {rx.local_address[0]}:{rx.local_address[1]}"
-                )
-            with TransferProgress("receiving", 0, enabled=not args.json) as ui:
-                return await receive_file(rx, args.output, progress=ui.update)
-    except SmocastError as exc:
-        raise failure(exc) from None
-
-
-def _summary(result: ReceivedFile) -> None:
-    table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_column(style="bold")
-    table.add_column()
-    table.add_row("file", f"{result.path} ({format_size(result.size)})")
-    table.add_row("integrity", f"[green]SHA-256 verified[/] {result.sha256[:16]}...")
-    table.add_row("time", f"{result.wall_time_s:.3f} s ({result.transfer_time_s:.3f} s from the first byte)")
-    table.add_row("goodput", format_rate(result.goodput_bps))
-    table.add_row("repairs", str(result.repairs))
-    console.print(table)
+def _add_fallback(p: Any) -> None:
+    group = p.add_argument_group("fail-over (servers that keep history: relays, or smocast send)")
+    group.add_argument(
+        "--fallback",
+        action="append",
+        default=[],
+        metavar="HOST:PORT[@GROUP:PORT],...",
+        help="servers to fail over to, in order, when the server dies or resets this receiver; each "
+        "resumes at the last byte received (from a relay's history). The group defaults to "
+        "--group. Repeatable",
+    )
+    group.add_argument(
+        "--source-timeout",
+        type=duration_arg,
+        default="3s",
+        help="with --fallback: give a server up after this much silence (sources heartbeat every second)",
+    )

@@ -1,34 +1,21 @@
-"""``smocast recv --fallback``: when the server (a relay, say) dies, resume the file at the next one."""
+"""``smocast recv --fallback``: when the server (a relay, say) dies, resume the file at the next one.
+
+``recv_cmd`` adds the options; ``recv_run`` calls :func:`receive` when ``--fallback`` is given.
+"""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import logging
 
 from smocast.aio.errors import NetworkError
 from smocast.apps.filetransfer import ReceivedFile, Server, parse_server, receive_file_with_fallback
-from smocast.cli.common import EXIT_USAGE, duration_arg, err_console, fail
+from smocast.cli import common
+from smocast.cli.common import EXIT_USAGE, fail
 from smocast.cli.transfer_ui import TransferProgress
 from smocast.core.errors import ConfigError
-
-
-def add_arguments(p: Any) -> None:
-    """Add ``--fallback`` and ``--source-timeout`` to the ``recv`` parser."""
-    p.add_argument(
-        "--fallback",
-        action="append",
-        default=[],
-        metavar="HOST:PORT[@GROUP:PORT],...",
-        help="servers to fail over to, in order, when the server dies or resets this receiver; each "
-        "resumes at the last byte received (from a relay's history). The group defaults to "
-        "--group. Repeatable",
-    )
-    p.add_argument(
-        "--source-timeout",
-        type=duration_arg,
-        default="3s",
-        help="with --fallback: give a server up after this much silence (sources heartbeat every second)",
-    )
+from smocast.logs import RECEIVER, log_line
+from smocast.text import plain
 
 
 def servers(args: argparse.Namespace) -> list[Server]:
@@ -49,8 +36,16 @@ async def receive(args: argparse.Namespace) -> ReceivedFile:
     chain = servers(args)
 
     def notice(server: Server, error: NetworkError) -> None:
+        log_line(
+            RECEIVER,
+            logging.WARNING,
+            "resumed",
+            f"{server} failed ({error}); resuming at the next server",
+            server=str(server),
+            reason=str(error),
+        )
         if not args.json:
-            err_console.print(f"[yellow]{server} failed[/] ({error}); resuming at the next server")
+            common.err_console.print(f"[yellow]{plain(server)} failed[/] ({plain(error)}); resuming at the next server")
 
     with TransferProgress("receiving", 0, enabled=not args.json) as ui:
         return await receive_file_with_fallback(

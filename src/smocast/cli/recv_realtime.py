@@ -1,7 +1,6 @@
 """``smocast recv --realtime``: receive a live stream (``smocast stream``) and report what was perceived.
 
-``recv_cmd`` adds these options with :func:`add_arguments` and hands over to :func:`run`
-when ``--realtime`` is given.
+``recv_cmd`` adds these options; ``recv_run`` hands over to :func:`run` when ``--realtime`` is given.
 """
 
 from __future__ import annotations
@@ -9,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import time
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -17,40 +17,12 @@ from rich.table import Table
 
 from smocast.aio import AsyncReceiver, ResetError, connect
 from smocast.apps.stream import LiveTally, stop_on_signals, watch
-from smocast.cli.common import EXIT_FAILURE, console, duration_arg, err_console, fail, print_json
+from smocast.cli.common import EXIT_FAILURE, console, err_console, fail, print_json
 from smocast.cli.transfer_ui import failure
+from smocast.cli.units import Units
 from smocast.core.errors import SmocastError
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    """The real-time options of ``smocast recv``."""
-    group = p.add_argument_group("real-time (a live stream from 'smocast stream')")
-    group.add_argument(
-        "--realtime",
-        action="store_true",
-        help="receive a live stream of messages: skip what cannot be repaired in time, "
-        "report perceived loss, latency and jitter",
-    )
-    group.add_argument(
-        "--playout-delay",
-        type=duration_arg,
-        default="300ms",
-        help="how long after its expected arrival a message may still be repaired before it is "
-        "skipped (0: skip a hole as soon as later data waits)",
-    )
-    group.add_argument(
-        "--duration",
-        type=duration_arg,
-        default=None,
-        help="leave the stream after this long (default: until it ends, or Ctrl-C)",
-    )
-    group.add_argument(
-        "--save",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="write the message bodies (headers removed) to FILE, in order",
-    )
+from smocast.logs import RECEIVER, log_line
+from smocast.text import plain
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         _summary(report)
     if report["ended"] == "reset":
-        err_console.print(f"[bold red]error:[/] the source reset this receiver ({report['reset_reason']})")
+        err_console.print(f"[bold red]error:[/] the source reset this receiver ({plain(report['reset_reason'])})")
         return EXIT_FAILURE
     return 0
 
@@ -75,7 +47,7 @@ def _opened(path: Path | None) -> Any:
     try:
         handle = path.open("wb")
     except OSError as exc:
-        fail(f"cannot write {path}: {exc.strerror}")
+        fail(f"cannot write {path}: {exc.strerror}", kind="file")
     with handle:
         yield handle
 
@@ -98,6 +70,7 @@ async def _receive(args: argparse.Namespace, save: BinaryIO | None) -> dict[str,
             playout_delay=args.playout_delay or None,
         )
         async with opening as rx:
+            log_line(RECEIVER, logging.INFO, "connected", f"connected at stream offset {rx.start}", start=rx.start)
             if not args.json:
                 err_console.print(
                     f"connected to {args.server[0]}:{args.server[1]} from "
@@ -108,14 +81,16 @@ async def _receive(args: argparse.Namespace, save: BinaryIO | None) -> dict[str,
                 await watch(rx, tally, save=save, stop=stop)
             except ResetError as exc:
                 ended, reason = "reset", str(exc)
+                log_line(RECEIVER, logging.WARNING, "reset", f"the source reset this receiver: {exc}", reason=str(exc))
             finally:
                 if timer is not None:
                     timer.cancel()
             if stop.is_set():
                 ended = "duration" if args.duration and time.monotonic() - started >= args.duration else "interrupted"
+            log_line(RECEIVER, logging.INFO, "finished", f"left the stream: {ended}", ended=ended)
             return _report(tally, rx, args, ended, reason, time.monotonic() - started)
     except OSError as exc:
-        fail(f"cannot write {args.save}: {exc.strerror}")
+        fail(f"cannot write {args.save}: {exc.strerror}", kind="file")
     except SmocastError as exc:
         raise failure(exc) from None
 
@@ -149,7 +124,9 @@ def _summary(report: dict[str, Any]) -> None:
         f"{report['messages']} of {report['expected']} (#{report['first_message']} to #{report['last_message']})",
     )
     table.add_row("perceived loss", f"{report['perceived_loss']:.3%} ({report['missing']} missing)")
-    table.add_row("skipped", f"{report['skipped_bytes']} B in {report['gaps']} gaps")
+    table.add_row(
+        "skipped", f"{Units.fitting(report['bytes']).bytes(report['skipped_bytes'])} in {report['gaps']} gaps"
+    )
     table.add_row(
         "latency",
         f"p50 {lat['p50']:.1f} ms, p90 {lat['p90']:.1f} ms, p99 {lat['p99']:.1f} ms, "

@@ -7,55 +7,11 @@ from typing import Any
 
 from rich.table import Table
 
-from smocast.cli.common import HelpFormatter, console, fail, positive_int, print_json, rate_arg, size_arg
+from smocast.cli.common import console, fail, print_json
 from smocast.core.units import format_rate, format_size
 from smocast.sim.relay import RelaySpec, run_relay
 from smocast.sim.topology import PathSpec
 from smocast.smo.policies import WindowPolicy
-
-DESCRIPTION = """\
-Simulate a root server, levels of relay servers, and many receivers. Each server (root and
-relays) handles received packets on a CPU with --cpu-per-packet seconds each (18 us is
-the paper's 930 MHz server: about 55,000 ACKs per second), so one server saturates on
-ACKs and a hierarchy spreads them.
-
-examples:
-  smocast sim relay --levels 2 --relays 3 --receivers 2300 --size 4M     # the paper's experiment
-  smocast sim relay --relays 30 --receivers 2300 --json
-  smocast sim relay --relays 3 --receivers 60 --kill-relay 1 --kill-at 0.2   # fail over
-  smocast sim relay --levels 3 --relays 10 --fanout 10 --receivers 100000 --size 256K
-"""
-
-
-def register(subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "relay",
-        help="relay hierarchies: root, relays, receivers",
-        description=DESCRIPTION,
-        formatter_class=HelpFormatter,
-    )
-    p.add_argument("--levels", type=positive_int, default=2, help="levels of servers, the root included")
-    p.add_argument("--relays", type=positive_int, default=3, help="relays at the first level")
-    p.add_argument("--fanout", type=positive_int, default=None, help="relays below each relay deeper down")
-    p.add_argument("--receivers", type=positive_int, default=2300, help="receivers at the bottom, in all")
-    p.add_argument("--size", type=size_arg, default="1M", help="file size")
-    p.add_argument("--rate", type=rate_arg, default="100mbit", help="link rate")
-    p.add_argument(
-        "--cpu-per-packet",
-        type=float,
-        default=18e-6,
-        metavar="SECONDS",
-        help="each server's CPU time per received packet; 0 for unlimited",
-    )
-    p.add_argument("--ack-every", type=positive_int, default=2, help="segments per ACK (the paper: 2, standard TCP)")
-    p.add_argument("--policy", default="slowest", help="window policy of every server")
-    p.add_argument(
-        "--kill-relay", type=int, default=None, metavar="INDEX", help="kill this relay of the last level mid-transfer"
-    )
-    p.add_argument("--kill-at", type=float, default=0.5, help="when to kill it, in simulated seconds")
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:

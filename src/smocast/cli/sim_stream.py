@@ -8,62 +8,13 @@ from typing import Any
 from rich.table import Table
 
 from smocast.cli.common import (
-    HelpFormatter,
     console,
-    duration_arg,
     fail,
-    float_list,
-    positive_int,
     print_json,
-    rate_arg,
 )
 from smocast.sim.stream import StreamSpec, run_stream
 from smocast.sim.topology import PathSpec
 from smocast.smo.policies import WindowPolicy
-
-DESCRIPTION = """\
-Simulate a live stream: the source sends one message every 1/RATE seconds to N receivers
-in real-time mode (TCP-RTM), each with a playout delay of --playout-rtts round trips of
-its own path plus --playout-delay. A message is either played on time or skipped. The
-same run counts what plain UDP multicast would have delivered.
-
-examples:
-  smocast sim stream --receivers 100 --packets 5000 --rate 50 --loss 0.08
-  smocast sim stream --loss 0.02,0.04,0.06,0.08,0.10 --json --plot figure7.png   # the paper's Figure 7
-  smocast sim stream --delay 20ms --delay-max 100ms --playout-delay 300ms --playout-rtts 0
-"""
-
-
-def register(subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "stream",
-        help="a simulated live stream with real-time receivers",
-        description=DESCRIPTION,
-        formatter_class=HelpFormatter,
-    )
-    p.add_argument("--receivers", type=positive_int, default=100)
-    p.add_argument("--packets", type=positive_int, default=5000, help="messages in the stream")
-    p.add_argument("--rate", type=float, default=50.0, help="messages per second")
-    p.add_argument("--size", type=positive_int, default=1448, help="bytes per message on the wire")
-    p.add_argument("--delay", type=duration_arg, default="20ms", help="one-way delay of the nearest receiver")
-    p.add_argument("--delay-max", type=duration_arg, default="100ms", help="one-way delay of the farthest")
-    p.add_argument(
-        "--loss",
-        type=float_list,
-        default=[0.02],
-        metavar="P[,P...]",
-        help="independent drop rate on data, per receiver; a list runs one stream per value",
-    )
-    p.add_argument("--link-rate", type=rate_arg, default="100mbit", help="link rate")
-    p.add_argument("--playout-delay", type=duration_arg, default="100ms", help="constant part of the playout delay")
-    p.add_argument("--playout-rtts", type=float, default=3.0, help="round trips added to each receiver's delay")
-    p.add_argument("--policy", default=None, help="window policy (default: buffer of two seconds of media)")
-    p.add_argument("--congestion", default="fixed", help="congestion control: fixed (media rate) or newreno")
-    p.add_argument("--late-joiners", type=int, default=0, help="receivers that join five seconds in")
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--plot", metavar="FILE.png", help="plot perceived loss against drop rate, with UDP")
-    p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,81 +8,13 @@ from typing import Any
 from rich.table import Table
 
 from smocast.cli.common import (
-    HelpFormatter,
     console,
-    duration_arg,
-    positive_int,
     print_json,
-    probability,
-    rate_arg,
-    size_arg,
 )
 from smocast.core.units import format_rate, format_size
 from smocast.sim.topology import PathSpec
 from smocast.sim.transfer import TransferSpec, run_transfer
 from smocast.smo.policies import CwndPolicy, WindowPolicy
-
-DESCRIPTION = """\
-Simulate one source sending a file of seeded random bytes to N receivers with TCP-SMO,
-then check every completed receiver's bytes against the source's SHA-256.
-
-examples:
-  smocast sim transfer --receivers 200 --size 1M --loss 0.05
-  smocast sim transfer --receivers 100 --loss 0.02 --ack-loss 0.02 --json
-  smocast sim transfer --receivers 50 --policy quorum:0.9 --cwnd-policy fair:1,4
-  smocast sim transfer --receivers 1500 --source-cpu-per-packet 20e-6   # an overloaded source
-"""
-
-
-def register(subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "transfer", help="a simulated TCP-SMO file transfer", description=DESCRIPTION, formatter_class=HelpFormatter
-    )
-    p.add_argument("--receivers", type=positive_int, default=100, help="number of receivers")
-    p.add_argument("--size", type=size_arg, default="4M", help="file size (K, M, G are binary multiples)")
-    p.add_argument(
-        "--loss", type=probability, default=0.0, help="data loss probability, independent per receiver and packet"
-    )
-    p.add_argument("--ack-loss", type=probability, default=0.0, help="loss probability of ACKs and control")
-    p.add_argument(
-        "--burst",
-        type=float,
-        default=None,
-        metavar="PACKETS",
-        help="make loss bursty (Gilbert-Elliott) with this mean burst length",
-    )
-    p.add_argument(
-        "--shared-loss",
-        type=probability,
-        default=0.0,
-        help="loss on shared subtree links: correlated across their receivers",
-    )
-    p.add_argument("--subtree-size", type=int, default=0, help="receivers behind each shared subtree link")
-    p.add_argument("--rate", type=rate_arg, default="100mbit", help="link rate, e.g. 100mbit, 1gbit")
-    p.add_argument("--delay", type=duration_arg, default="5ms", help="one-way delay of each receiver's path")
-    p.add_argument(
-        "--delay-max", type=duration_arg, default=None, help="spread receivers' delays evenly from --delay up to this"
-    )
-    p.add_argument("--policy", default="slowest", help="window advance F: slowest, quorum:<f>, buffer:<bytes>")
-    p.add_argument("--cwnd-policy", default="min", help="congestion window G: min or fair:<alpha>,<beta>")
-    p.add_argument(
-        "--ack-every",
-        type=positive_int,
-        default=None,
-        help="fix segments per ACK (default: adaptive, 2 in slow start, up to 8)",
-    )
-    p.add_argument(
-        "--source-cpu-per-packet",
-        type=float,
-        default=None,
-        metavar="SECONDS",
-        help="CPU time the source spends per received packet (models an overloaded server)",
-    )
-    p.add_argument("--mss", type=positive_int, default=1400, help="payload bytes per segment")
-    p.add_argument("--time-limit", type=float, default=3600.0, help="simulated seconds before giving up")
-    p.add_argument("--seed", type=int, default=1, help="random seed; the same seed gives the same result")
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
-    p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,58 +1,66 @@
-"""What ``smocast send`` and ``smocast recv`` share: address arguments, the progress bar, errors."""
+"""What ``smocast send`` and ``smocast recv`` share: the progress bar, and errors as the command's failure.
+
+``rich`` loads only when the bar is shown: a ``--json`` run never imports it.
+"""
 
 from __future__ import annotations
 
-import argparse
 from types import TracebackType
+from typing import Any
 
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
+from smocast.cli import common
+from smocast.cli.common import CommandError, address_arg
+from smocast.cli.errors import classify
+from smocast.core.errors import SmocastError
 
-from smocast.aio.options import parse_address
-from smocast.cli.common import EXIT_FAILURE, CommandError, err_console
-from smocast.core.datagram import Address
-from smocast.core.errors import ConfigError, SmocastError
-
-
-def address_arg(text: str) -> Address:
-    """``HOST:PORT`` for argparse."""
-    try:
-        return parse_address(text, "address")
-    except ConfigError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-address_arg.__name__ = "HOST:PORT"
+__all__ = ["TransferProgress", "address_arg", "failure"]  # address_arg: where commands found it before
 
 
 def failure(exc: SmocastError) -> CommandError:
-    """A runtime or transfer error as the command's one-line failure."""
-    return CommandError(str(exc), EXIT_FAILURE)
+    """A runtime or transfer error as the command's one-line failure, with its kind and exit code."""
+    kind, code = classify(exc)
+    return CommandError(str(exc), code, kind)
+
+
+def _progress_bar() -> Any:
+    """A rich progress bar: description, bar, bytes done (binary units), rate in Mbit/s, time left."""
+    from rich.progress import (  # noqa: PLC0415
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        ProgressColumn,
+        Task,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text  # noqa: PLC0415
+
+    class RateColumn(ProgressColumn):
+        """The transfer rate in Mbit/s, the unit of every other rate smocast prints."""
+
+        def render(self, task: Task) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text("-" if speed is None else f"{speed * 8 / 1e6:.1f} Mbit/s", style="progress.data.speed")
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(binary_units=True),
+        RateColumn(),
+        TimeRemainingColumn(),
+        console=common.err_console,
+        transient=True,
+    )
 
 
 class TransferProgress:
     """A progress bar with rate and ETA on stderr; does nothing when ``enabled`` is false."""
 
     def __init__(self, description: str, total: int, *, enabled: bool) -> None:
-        self._progress: Progress | None = None
-        self._task: TaskID | None = None
+        self._progress: Any = None
+        self._task: Any = None
         if enabled:
-            self._progress = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                DownloadColumn(binary_units=True),
-                TransferSpeedColumn(),
-                TimeRemainingColumn(),
-                console=err_console,
-                transient=True,
-            )
+            self._progress = _progress_bar()
             self._task = self._progress.add_task(description, total=total)
 
     def __enter__(self) -> TransferProgress:
@@ -67,9 +75,9 @@ class TransferProgress:
             self._progress.stop()
 
     def update(self, done: int, total: int | None = None, description: str | None = None) -> None:
-        if self._progress is not None and self._task is not None:
+        if self._progress is not None:
             self._progress.update(self._task, completed=done, total=total, description=description)
 
     def describe(self, description: str) -> None:
-        if self._progress is not None and self._task is not None:
+        if self._progress is not None:
             self._progress.update(self._task, description=description)

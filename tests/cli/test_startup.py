@@ -1,0 +1,78 @@
+"""Start-up: a command imports only what it runs (issue 12: receivers start hundreds of times at scale).
+
+Each check runs in a fresh interpreter, so modules other tests loaded do not count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+
+import pytest
+
+from smocast.aio.sockets import free_udp_port
+from smocast.cli.main import COMMANDS, build_parser, command_name
+
+HEAVY = ("numpy", "matplotlib", "smocast.sim", "smocast.model", "smocast.classes", "smocast.testbed")
+
+
+def modules_after(code: str) -> list[str]:
+    """The modules a fresh interpreter holds after running ``code`` (which may print to stdout)."""
+    script = code + "\nimport sys\nprint('MODULES=' + __import__('json').dumps(sorted(sys.modules)))\n"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
+    line = next(line for line in done.stdout.splitlines() if line.startswith("MODULES="))
+    modules: list[str] = json.loads(line.removeprefix("MODULES="))
+    return modules
+
+
+def heavy_in(modules: list[str]) -> list[str]:
+    return [m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY)]
+
+
+def test_building_the_recv_parser_and_importing_its_handlers_loads_nothing_heavy() -> None:
+    modules = modules_after(
+        "from smocast.cli.main import build_parser\n"
+        "build_parser(['recv'])\n"
+        "import smocast.cli.recv_run, smocast.cli.recv_fallback, smocast.cli.recv_realtime\n"
+    )
+    assert "smocast.cli.recv_run" in modules
+    assert heavy_in(modules) == []
+
+
+@pytest.mark.network
+def test_a_recv_run_loads_nothing_heavy_and_no_rich_with_json() -> None:
+    port = free_udp_port()
+    argv = ["recv", "--server", f"127.0.0.1:{port}", "--group", f"239.255.91.1:{port}", "--timeout", "2s", "--json"]
+    modules = modules_after(f"from smocast.cli.main import main\nmain({argv!r})\n")
+    assert "smocast.aio.receiver" in modules  # it did run
+    assert heavy_in(modules) == []
+    assert [m for m in modules if m == "rich" or m.startswith("rich.")] == []
+
+
+def test_recv_help_loads_neither_the_runtime_nor_rich() -> None:
+    modules = modules_after(
+        "from smocast.cli.main import main\ntry:\n    main(['recv', '--help'])\nexcept SystemExit:\n    pass\n"
+    )
+    assert "smocast.cli.recv_cmd" in modules
+    loaded = [m for m in modules if m.startswith(("smocast.aio", "smocast.smo", "rich"))]
+    assert loaded == []
+
+
+def test_a_named_command_builds_its_own_parser_alone() -> None:
+    modules = modules_after("from smocast.cli.main import build_parser\nbuild_parser(['recv', '--help'])\n")
+    commands = [m for m in modules if m.startswith("smocast.cli.") and m.endswith("_cmd")]
+    assert commands == ["smocast.cli.recv_cmd"]
+
+
+def test_every_command_is_found_by_its_name() -> None:
+    for module in COMMANDS:
+        parser = build_parser([command_name(module)])
+        (group,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        assert list(group.choices) == [command_name(module)]
+
+
+def test_building_every_parser_loads_nothing_heavy() -> None:
+    modules = modules_after("from smocast.cli.main import build_parser\nbuild_parser([])\n")
+    assert heavy_in([m for m in modules if m != "smocast.model" and not m.startswith("smocast.model.")]) == []
