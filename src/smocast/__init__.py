@@ -13,8 +13,9 @@ loads the asyncio runtime or a socket.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from smocast.core.lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -100,16 +101,4 @@ if TYPE_CHECKING:
         TransferStarted,
     )
 
-
-def __getattr__(name: str) -> Any:
-    """Import the module that defines ``name`` the first time ``smocast.name`` is used."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'smocast' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)

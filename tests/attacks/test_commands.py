@@ -75,7 +75,6 @@ EVIL_REASON = b"[blink]forged[/blink] \x1b]0;owned\x07\x1b[2J\x08 end"
 
 
 @pytest.mark.root
-@waits_for("reasons from the wire are printed as plain text")
 def test_recv_prints_a_forged_rst_reason_as_plain_text(tmp_path: Path) -> None:
     """An on-path attacker reads the receiver's ACK, then sends it an RST at the exact
     expected sequence, from the source's address, with markup and escapes in its reason."""

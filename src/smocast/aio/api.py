@@ -20,14 +20,16 @@ from __future__ import annotations
 import random
 from collections.abc import Awaitable, Callable, Generator
 from types import TracebackType
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from smocast.aio.channel import AsyncChannel
 from smocast.aio.options import AddressLike, channel_config, parse_address, receiver_config
 from smocast.aio.receiver import DEFAULT_LINGER, AsyncReceiver
 from smocast.aio.sockets import check_group
-from smocast.smo.channel import History
 from smocast.smo.config import ChannelConfig, ReceiverConfig
+
+if TYPE_CHECKING:
+    from smocast.aio.channel import AsyncChannel
+    from smocast.smo.channel import History
 
 PACING_BURST_SEGMENTS = 44
 """The runtime's default pacing burst: about 64 KB, one GSO super-packet, as Linux TCP sends.
@@ -91,6 +93,8 @@ def open_channel(
     Raises :class:`~smocast.aio.errors.NetworkError` (port in use, no multicast route) or
     :class:`~smocast.core.errors.ConfigError`.
     """
+    from smocast.aio.channel import AsyncChannel  # noqa: PLC0415  (a receiver never loads the source side)
+
     group_address = parse_address(group, "group")
     check_group(group_address)
     bind_address = parse_address(bind, "bind") if bind is not None else ("0.0.0.0", group_address[1])
