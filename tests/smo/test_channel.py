@@ -312,3 +312,26 @@ def test_a_written_bytearray_is_copied_so_later_changes_do_not_leak() -> None:
     h.pump()
     (data,) = h.data_sent()
     assert data.payload == b"a" * MSS
+
+
+def test_each_receiver_counts_the_multicast_repairs_it_asked_for() -> None:
+    """Two receivers miss segment 0: the second report sends it once to the group, and both
+    reporters' accounting (the send table, records, JSON) counts that multicast repair."""
+    h = Harness(4)
+    h.channel.write(bytes(5 * MSS))
+    h.pump()
+    hole = ((MSS, 5 * MSS),)  # everything but the first segment arrived
+    first = h.ack(0, 0, sack=hole)
+    second = h.ack(1, 0, sack=hole)
+    assert [(p.type, multicast) for p, _, multicast in first if p.type is PacketType.REPAIR] == [
+        (PacketType.REPAIR, False)
+    ]
+    assert [(p.seq, multicast) for p, _, multicast in second if p.type is PacketType.REPAIR] == [(0, True)]
+    info = {r.receiver: r for r in h.channel.receivers()}
+    assert [(info[i].repairs_unicast, info[i].repairs_multicast) for i in (1, 2, 3, 4)] == [
+        (1, 1),
+        (0, 1),
+        (0, 0),
+        (0, 0),
+    ]
+    assert h.channel.stats.repair_multicast == 1

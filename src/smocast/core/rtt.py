@@ -49,33 +49,28 @@ class RttEstimator:
         self.rto = min(s.maximum, max(s.minimum, base) * self._backoff)
 
     def on_sample(self, rtt: float, *, covers_retransmission: bool = False) -> bool:
-        """Feed one RTT measurement; return False when Karn's rule discards it."""
+        """Feed one RTT measurement; return False when Karn's rule (or a negative value) discards it."""
         if covers_retransmission or rtt < 0:
             return False
-        self.latest = rtt
-        self.samples += 1
-        self.min_rtt = rtt if self.min_rtt is None else min(self.min_rtt, rtt)
-        if self.srtt is None:
-            self.srtt = rtt  # RFC 6298 (2.2)
-            self.rttvar = rtt / 2
-        else:
-            self.rttvar = (1 - RTO_BETA) * self.rttvar + RTO_BETA * abs(self.srtt - rtt)
-            self.srtt = (1 - RTO_ALPHA) * self.srtt + RTO_ALPHA * rtt
-        self._backoff = 1
-        self._update_rto()
+        self.update(rtt)
         return True
 
     def update(self, rtt: float) -> None:
-        """A valid (unambiguous, non-negative) sample: the hot-path form of :meth:`on_sample`."""
+        """A valid (unambiguous, non-negative) sample: RFC 6298 (2.2) and (2.3), then (2.4)/(2.5).
+
+        A valid sample also ends any Karn back-off (RFC 6298 (5.7)).
+        """
         self.latest = rtt
         self.samples += 1
         srtt = self.srtt
         if srtt is None:
-            self.on_sample(rtt)
-            return
-        self.min_rtt = min(self.min_rtt, rtt)  # type: ignore[type-var]
-        rttvar = self.rttvar = (1 - RTO_BETA) * self.rttvar + RTO_BETA * abs(srtt - rtt)
-        srtt = self.srtt = (1 - RTO_ALPHA) * srtt + RTO_ALPHA * rtt
+            self.min_rtt = rtt
+            srtt = self.srtt = rtt  # RFC 6298 (2.2)
+            rttvar = self.rttvar = rtt / 2
+        else:
+            self.min_rtt = min(self.min_rtt, rtt)  # type: ignore[type-var]
+            rttvar = self.rttvar = (1 - RTO_BETA) * self.rttvar + RTO_BETA * abs(srtt - rtt)
+            srtt = self.srtt = (1 - RTO_ALPHA) * srtt + RTO_ALPHA * rtt
         self._backoff = 1
         s = self._settings
         base = srtt + (RTO_K * rttvar if RTO_K * rttvar > s.granularity else s.granularity)
@@ -90,7 +85,3 @@ class RttEstimator:
     @property
     def backoff(self) -> int:
         return self._backoff
-
-    def srtt_or(self, default: float) -> float:
-        """SRTT, or ``default`` before the first sample."""
-        return self.srtt if self.srtt is not None else default

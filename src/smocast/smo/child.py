@@ -229,10 +229,8 @@ class Child:
         if ack <= old or self.recovery_point is not None or self.sacked.total or self.retransmitted:
             return False
         self.rwnd = window
-        if tsecr and not repaired and now >= self.sample_after:  # one RTT sample per round trip
-            rtt = self.rtt
-            rtt.update(((int(now * 1_000_000) - tsecr) & 0xFFFFFFFF) * 1e-6)  # see core.timestamps
-            self.sample_after = now + rtt.srtt  # type: ignore[operator]
+        if tsecr and not repaired and now >= self.sample_after:
+            self._sample_rtt(tsecr, now)
         self.una = ack
         self.dupacks = 0
         self.last_progress = self.timer_base = now
@@ -281,8 +279,8 @@ class Child:
 
     def _on_new_ack(self, ack: int, tsecr: int, ambiguous: bool, now: float) -> None:
         self.catchup_next = max(self.catchup_next, ack)
-        if tsecr:
-            self.rtt.on_sample(elapsed_since(tsecr, now), covers_retransmission=ambiguous)
+        if tsecr and not ambiguous and now >= self.sample_after:
+            self._sample_rtt(tsecr, now)
         acked = ack - self.una
         self.una = ack
         self.sacked.discard_below(ack)
@@ -300,6 +298,17 @@ class Child:
             self.cc.on_ack(acked, now)
         self.timer_base = now
         self.probe_sent = False
+
+    def _sample_rtt(self, tsecr: int, now: float) -> None:
+        """One RTT sample per round trip, from the echoed timestamp, on both ACK paths.
+
+        RFC 6298's gains assume about one sample per RTT (one timed segment per flight); a
+        sample from every ACK collapses RTTVAR and with it the RTO. The caller has applied
+        Karn's rule: an ACK that covers repaired data gives no sample.
+        """
+        rtt = self.rtt
+        rtt.update(elapsed_since(tsecr, now))
+        self.sample_after = now + rtt.srtt  # type: ignore[operator]
 
     def note_unicast_repair(self, start: int, now: float) -> None:
         """The channel sent the segment at ``start`` to this receiver alone."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
+from smocast.core.timestamps import elapsed_since
 from smocast.smo import events as ev
 from smocast.smo.config import ReceiverConfig
 from smocast.smo.framing import MessageFramer
@@ -154,7 +155,7 @@ class Delivery:
         """When the data of ``packet`` is due for playout, learning the path's base on the way.
 
         Call it for every data segment that arrives (duplicates included), with a playout delay."""
-        age = ((int(now * 1_000_000) - packet.tsval) & 0xFFFFFFFF) * 1e-6  # arrival - TSval, wrapped
+        age = elapsed_since(packet.tsval, now)  # arrival - TSval: the clock offset plus this path's delay
         base = self._path_base
         if base is None or age < base:
             base = self._path_base = age
