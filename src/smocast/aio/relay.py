@@ -28,13 +28,13 @@ import contextlib
 import random
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, Unpack
 
 from smocast.aio.api import PACING_BURST_SEGMENTS, Opening
 from smocast.aio.channel import AsyncChannel, ChannelSummary
 from smocast.aio.driver import Driver, Signal
 from smocast.aio.errors import ConnectFailedError, NetworkError
-from smocast.aio.options import AddressLike, channel_config, parse_address
+from smocast.aio.options import AddressLike, ChannelOptions, channel_config, parse_address
 from smocast.aio.sockets import check_group, receiver_sockets, resolve
 from smocast.core.datagram import Address
 from smocast.core.errors import LocalProtocolError
@@ -325,7 +325,7 @@ def open_relay(
     source_timeout: float = DEFAULT_SOURCE_TIMEOUT,
     connect_timeout: float = 10.0,
     rng: random.Random | None = None,
-    **options: Any,
+    **options: Unpack[ChannelOptions],
 ) -> Opening[AsyncRelay]:
     """Open a relay: a channel multicasting to ``group`` from ``bind`` (default
     ``0.0.0.0:<group port>``), fed by a receiver of the channel at ``upstream`` on ``upstream_group``.

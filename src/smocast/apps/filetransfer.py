@@ -19,11 +19,11 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from smocast.aio.api import connect
 from smocast.aio.errors import NetworkError, os_error_message
-from smocast.aio.options import parse_address
+from smocast.aio.options import ConnectOptions, parse_address
 from smocast.aio.receiver import AsyncReceiver
 from smocast.apps.manifest import (
     HEADER_SIZE,
@@ -317,7 +317,7 @@ async def receive_file_with_fallback(
     *,
     progress: Progress | None = None,
     on_failover: FailoverNotice | None = None,
-    **options: Any,
+    **options: Unpack[ConnectOptions],
 ) -> ReceivedFile:
     """Receive one file as :func:`receive_file` does, from ``servers[0]``; whenever the current
     server dies (silent for ``source_timeout``, reset, socket errors) or cannot be reached,
@@ -348,7 +348,7 @@ async def receive_file_with_fallback(
 
 
 async def _take_from_servers(
-    servers: Sequence[Server], stream: _StreamFile, on_failover: FailoverNotice | None, options: dict[str, Any]
+    servers: Sequence[Server], stream: _StreamFile, on_failover: FailoverNotice | None, options: ConnectOptions
 ) -> int:
     """Read the stream to its end from the first server that lasts; return how many were given up."""
     failures: list[str] = []
@@ -363,10 +363,11 @@ async def _take_from_servers(
     raise FileTransferError(f"every server failed (after {stream.offset} bytes of the stream): " + "; ".join(failures))
 
 
-async def _take_from(server: Server, stream: _StreamFile, *, resume: bool, options: dict[str, Any]) -> None:
+async def _take_from(server: Server, stream: _StreamFile, *, resume: bool, options: ConnectOptions) -> None:
     """Feed ``stream`` from ``server`` until the end; a fallback resumes at ``stream.offset``."""
     resume_from = stream.offset if resume else None
-    async with connect(server.address, server.group, resume_from=resume_from, **options) as rx:
+    connecting: ConnectOptions = {**options, "resume_from": resume_from}  # this resume point, whatever was given
+    async with connect(server.address, server.group, **connecting) as rx:
         try:
             start = rx.start or 0
             if start > stream.offset:
