@@ -112,4 +112,3 @@ def _build_tree(name: str, plan: AddressPlan, config: ClassConfig, seeded: Calla
             )
         )
     return Endpoints(sender, receivers, layout)
-

@@ -126,4 +126,3 @@ def rtt_from_table(payload: bytes, index: int) -> float | None:
         return None
     (value,) = _RTT.unpack_from(payload, offset)
     return value if math.isfinite(value) and value > 0.0 else None
-
