@@ -98,3 +98,58 @@ def test_the_package_root_loads_the_runtime_only_on_use() -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "True"]
+
+
+DESIGN = Path(__file__).resolve().parent.parent / "docs" / "design.md"
+SOURCE = Path(__file__).resolve().parent.parent / "src" / "smocast"
+
+
+def layer_table() -> dict[str, set[str] | None]:
+    """``docs/design.md``'s layer table: each package and what it may import (None: everything)."""
+    table: dict[str, set[str] | None] = {}
+    for line in DESIGN.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 3 or not cells[0].startswith("`smocast."):
+            continue
+        allowed = None if cells[2] == "everything" else {p.strip() for p in cells[2].split(",")} - {"nothing"}
+        for name in cells[0].split(","):
+            table[name.strip().strip("`").removeprefix("smocast.")] = allowed
+    return table
+
+
+def smocast_imports(path: Path) -> set[str]:
+    """The top-level smocast packages ``path`` imports (its own included)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = []
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        found |= {name.split(".")[1] for name in names if name.startswith("smocast.")}
+    return found
+
+
+def test_every_package_imports_only_what_the_layer_table_allows() -> None:
+    table = layer_table()
+    assert {"core", "wire", "smo", "sim", "aio", "cli"} <= set(table), "the table lists the packages"
+    problems = []
+    for path in sorted(SOURCE.rglob("*.py")):
+        relative = path.relative_to(SOURCE)
+        package = relative.parts[0] if len(relative.parts) > 1 else relative.stem
+        if package == "__init__":
+            continue
+        assert package in table, f"{package} is missing from the layer table in docs/design.md"
+        allowed = table[package]
+        if allowed is None:
+            continue
+        for imported in smocast_imports(path) - {package} - allowed:
+            problems.append(f"{relative} imports smocast.{imported}")
+    assert problems == []
+
+
+def test_the_layer_check_catches_an_upward_import(tmp_path: Path) -> None:
+    module = tmp_path / "bad.py"
+    module.write_text("from smocast.aio.driver import Driver\nimport smocast.sim.kernel\n")
+    assert smocast_imports(module) == {"aio", "sim"}
+    assert not {"aio", "sim"} <= (layer_table()["smo"] or set())

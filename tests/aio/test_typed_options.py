@@ -32,5 +32,5 @@ def test_keywords_apply_and_strings_parse() -> None:
 
 def test_an_unknown_keyword_from_an_untyped_caller_names_the_known_ones() -> None:
     untyped: dict[str, object] = {"min_receiver": 3}
-    with pytest.raises(ConfigError, match="unknown channel option 'min_receiver'.*min_receivers"):
+    with pytest.raises(ConfigError, match=r"unknown channel option 'min_receiver'.*min_receivers"):
         channel_config(**untyped)  # type: ignore[arg-type]

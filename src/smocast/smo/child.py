@@ -40,39 +40,14 @@ SYN_ACK_INTERVAL = 0.5  # first SYN-ACK retransmission, doubled each time
 class Child:
     """One receiver's TCP sender at the source. The channel feeds it; it never sends by itself."""
 
+    # fmt: off
     __slots__ = (
-        "_buf",
-        "_rules",
-        "_timers",
-        "address",
-        "catchup_next",
-        "cc",
-        "connection",
-        "count_from",
-        "credit",
-        "dupacks",
-        "index",
-        "joined_at",
-        "last_progress",
-        "probe_sent",
-        "rack_due",
-        "recovery_point",
-        "repairs_multicast",
-        "repairs_unicast",
-        "retransmitted",
-        "rto_lost_upto",
-        "rtt",
-        "rwnd",
-        "sacked",
-        "sample_after",
-        "start",
-        "state",
-        "syn_at",
-        "timer",
-        "timer_base",
-        "una",
-        "up",
+        "_buf", "_rules", "_timers", "address", "catchup_next", "cc", "connection", "count_from", "credit", "dupacks",
+        "index", "joined_at", "last_progress", "probe_sent", "rack_due", "recovery_point", "repairs_multicast",
+        "repairs_unicast", "retransmitted", "rto_lost_upto", "rtt", "rwnd", "sacked", "sample_after", "start",
+        "state", "syn_at", "timer", "timer_base", "una", "up",
     )
+    # fmt: on
 
     def __init__(
         self,
