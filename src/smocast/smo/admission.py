@@ -58,7 +58,7 @@ class Admission:
 
         ``on_timer(child, now)`` is the channel's handler of the new child's timer.
         """
-        child = self._members.find(source, packet.connection)
+        child = self._members.find((source, packet.connection))
         if child is not None:
             self.send_syn_ack(child, packet.tsval, now)  # our SYN-ACK was lost
             return None

@@ -168,7 +168,7 @@ class Channel:
         """Decode and handle one datagram; malformed ones are counted and dropped."""
         fields = plain_ack_fields(data)
         if fields is not None and fields[0] == self._channel_id:
-            child = self._members.find(source, fields[1])
+            child = self._members.find((source, fields[1]))
             if child is not None:
                 self._handle_ack(child, fields[2], fields[3], fields[4], (), now)
                 return
@@ -188,7 +188,7 @@ class Channel:
         if kind is PacketType.SYN:
             self._handle_syn(packet, source, now)
             return
-        child = self._members.find(source, packet.connection)
+        child = self._members.find((source, packet.connection))
         if kind is PacketType.ACK:
             if child is None:
                 self._out.rst(source, packet.connection, "unknown connection")
@@ -274,31 +274,26 @@ class Channel:
         self, child: Child, ack: int, window: int, tsecr: int, sack: tuple[tuple[int, int], ...], now: float
     ) -> None:
         self.stats.acks_processed += 1
-        state = child.state
+        if child.state is not ChildState.ESTABLISHED and not self._ack_outside_established(
+            child, ack, window, tsecr, now
+        ):
+            return
         buf = self._buf
-        if state is not ChildState.ESTABLISHED:
-            if state is ChildState.SYN_RECEIVED:
-                if ack != child.start:
-                    return
-                self._establish(child, window, tsecr, now)
-            elif state is ChildState.FIN_SENT and ack == buf.snd_nxt + 1:
-                self._complete(child, now)
-                return
-            elif state is not ChildState.FIN_SENT:
-                return
         old = child.una
         if ack > buf.snd_nxt or ack < old:
             return  # acknowledges data never sent, or is older than what we know
         count_from = child.count_from
         start = old if old >= count_from else count_from
-        repaired = ack > count_from and buf.repaired_by_multicast(start, ack)
-        members = self._members
-        key = members.edge_key(child)
+        repaired = bool(buf.multicast_ends) and ack > count_from and buf.repaired_by_multicast(start, ack)
+        pacing = self._members.pacing
+        key = pacing.value_of.get(child.index)  # None when it does not pace
         if not sack and key is not None and child.plain_ack(ack, window, tsecr, repaired, now):
             buf.on_acked(start, ack)
             if ack >= buf.snd_nxt:
                 self._park(child)
-            members.move_edge(child, ack + min(child.cc.cwnd if not self._fair else self.channel_cwnd, window))
+            edge = ack + min(child.cc.cwnd if not self._fair else self.channel_cwnd, window)
+            if edge != key:
+                pacing.move(child.index, key, edge)
             if ack == self.end:
                 self._send_fin(child, now)
             return
@@ -311,6 +306,19 @@ class Channel:
         self._sync_edge(child)
         if child.una == self.end and child.state is ChildState.ESTABLISHED:
             self._send_fin(child, now)
+
+    def _ack_outside_established(self, child: Child, ack: int, window: int, tsecr: int, now: float) -> bool:
+        """The handshake's last ACK, or the ACK of the FIN; True when the ACK needs more handling."""
+        state = child.state
+        if state is ChildState.SYN_RECEIVED:
+            if ack != child.start:
+                return False
+            self._establish(child, window, tsecr, now)
+            return not child.closed
+        if state is ChildState.FIN_SENT and ack == self._buf.snd_nxt + 1:
+            self._complete(child, now)
+            return False
+        return state is ChildState.FIN_SENT
 
     def _on_acked_more(self, child: Child, ack: int, now: float) -> None:
         """A general-path ACK moved ``una``: a receiver left behind may pace again; park when done."""
