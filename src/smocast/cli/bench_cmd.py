@@ -41,6 +41,7 @@ aggregation and the sends that result, for each group size; median of --repeat r
 examples:
   smocast bench ack
   smocast bench ack --receivers 10,100,1000,10000 --acks 200000 --repeat 5
+  smocast bench ack --instructions --receivers 100,1000 --acks 10000 --baseline-src ../before/src
 """
 
 SIM_DESCRIPTION = """\
@@ -88,6 +89,17 @@ def register(subparsers: Any) -> None:
         type=int,
         default=16,
         help="ACKs handled between two calls of datagrams_to_send (the runtime drains in batches)",
+    )
+    ack.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count CPU instructions per ACK under callgrind (valgrind) instead of timing: steady on a busy machine",
+    )
+    ack.add_argument(
+        "--baseline-src",
+        default=None,
+        metavar="DIR",
+        help="with --instructions: the src folder of another checkout, measured in the same run (ratio reported)",
     )
     ack.add_argument("--json", action="store_true", help="accepted for symmetry; output is always JSON")
     ack.set_defaults(handler=_run_ack)
@@ -223,7 +235,17 @@ def _run_startup(args: argparse.Namespace) -> int:
 
 
 def _run_ack(args: argparse.Namespace) -> int:
-    from smocast.bench.ack import run  # noqa: PLC0415  (benchmarks load only when asked for)
+    if args.instructions:
+        from smocast.bench import ack_instructions  # noqa: PLC0415  (benchmarks load only when asked for)
+
+        if args.baseline_src is not None and not Path(args.baseline_src, "smocast").is_dir():
+            fail(f"--baseline-src {args.baseline_src}: no smocast package in it", EXIT_USAGE)
+        try:
+            print_json(ack_instructions.run(args.receivers, args.acks, args.baseline_src))
+        except RuntimeError as exc:
+            fail(f"bench ack: {exc}")
+        return 0
+    from smocast.bench.ack import run  # noqa: PLC0415
 
     print_json(run(args.receivers, args.acks, args.repeat, args.batch))
     return 0
