@@ -31,7 +31,6 @@ from smocast.smo.events import ReceiverInfo
 from smocast.smo.framing import frame
 
 RECORD_REFRESH = 0.1  # seconds between snapshots of the live receivers' accounting
-CLOSING_REFRESH = 0.005  # ... and once closing, when receivers complete and vanish from the channel
 EMPTY_POKE = 0.001  # with no receivers the channel sends one window per call and arms no timer: call again
 SourceEvent = ev.SourceEvent
 
@@ -42,7 +41,9 @@ class ReceiverRecord:
 
     ``status`` is ``joined``, ``completed``, ``dropped``, ``left`` (it closed) or ``refused``.
     ``srtt``, ``cwnd`` and the repair counts are the last snapshot taken while it was live
-    (at most :data:`RECORD_REFRESH` seconds old); ``acked`` is exact.
+    (at most :data:`RECORD_REFRESH` seconds old), or its final accounting once it is gone;
+    ``acked`` is exact. Refused attempts are counted (``ChannelSummary.refused``); only the
+    channel's bounded sample of them has a record.
     """
 
     receiver: int
@@ -78,7 +79,8 @@ class ReceiverRecord:
 @dataclass(frozen=True, slots=True)
 class ChannelSummary:
     """The outcome of a channel. ``wall_time_s`` runs from the start of the transfer (admission)
-    to the last receiver's completion; ``goodput_bps`` is ``bytes`` over it."""
+    to the last receiver's completion; ``goodput_bps`` is ``bytes`` over it. ``refused`` counts
+    every refused attempt; ``records`` holds a bounded sample of them."""
 
     receivers: int
     completed: int
@@ -116,7 +118,7 @@ class AsyncChannel:
         self._bind = bind
         self._interface = interface
         self._ttl = ttl
-        self._channel = Channel(group, config, rng or random.Random(), history=history)
+        self._channel = Channel(group, config, rng or random.SystemRandom(), history=history)  # cookie secrets
         self._on_pump = on_pump
         self._driver: Driver | None = None
         self._high_water = max_unsent or 2 * config.max_window
@@ -129,7 +131,6 @@ class AsyncChannel:
         self._closing = False
         self._done = False
         self._refresh: asyncio.TimerHandle | None = None
-        self._refreshed_at = 0.0
         self._poke: asyncio.TimerHandle | None = None
         self.address: Address = bind
         self.opened_at = 0.0  # loop time; the times below are seconds since then
@@ -313,7 +314,7 @@ class AsyncChannel:
 
     def summary(self) -> ChannelSummary:
         records = self.records()
-        count = {s: sum(1 for r in records if r.status == s) for s in ("completed", "dropped", "left", "refused")}
+        count = {s: sum(1 for r in records if r.status == s) for s in ("completed", "dropped", "left")}
         length = self._channel.end if self._channel.end is not None else self._channel.snd_nxt
         finish = max((r.ended_at for r in records if r.status == "completed" and r.ended_at is not None), default=None)
         wall = finish - self.started_at if finish is not None and self.started_at is not None else None
@@ -324,7 +325,7 @@ class AsyncChannel:
             count["completed"],
             count["dropped"],
             count["left"],
-            count["refused"],
+            self._channel.stats.refused,
             length,
             wall,
             goodput,
@@ -349,10 +350,12 @@ class AsyncChannel:
         self._state.notify()
 
     def _on_receiver_gone(self, event: ev.ReceiverCompleted | ev.ReceiverDropped | ev.ReceiverLeft) -> None:
-        self._refresh_records()
+        """O(1): the event carries the receiver's final accounting; the others' records wait."""
         record = self._records.get(event.receiver)
         if record is None:
             record = self._records[event.receiver] = ReceiverRecord(event.receiver, event.address, "joined")
+        if event.info is not None:
+            _copy_info(record, event.info)
         record.ended_at = event.at - self.opened_at
         if isinstance(event, ev.ReceiverCompleted):
             record.status, record.acked = "completed", event.acked
@@ -364,13 +367,10 @@ class AsyncChannel:
             record.status = "left"
 
     def _refresh_records(self) -> None:
-        if self._driver is not None:
-            self._refreshed_at = self._driver.now
         for info in self._channel.receivers():
             record = self._records.get(info.receiver)
             if record is not None and record.status == "joined":
-                record.acked, record.srtt, record.cwnd = info.acked, info.srtt, info.cwnd
-                record.repairs_unicast, record.repairs_multicast = info.repairs_unicast, info.repairs_multicast
+                _copy_info(record, info)
 
     def _on_refresh(self) -> None:
         self._refresh_records()
@@ -380,8 +380,6 @@ class AsyncChannel:
     def _after_pump(self) -> None:
         if self._room.waiting and self._channel.pending_bytes <= self._low_water:
             self._room.notify()
-        if self._closing and self._driver is not None and self._driver.now - self._refreshed_at >= CLOSING_REFRESH:
-            self._refresh_records()  # the sans-IO channel forgets a receiver the moment it completes
         channel = self._channel
         if (
             channel.holders == 0
@@ -430,6 +428,11 @@ class AsyncChannel:
         self._done = True
         self._state.notify()
         self._room.notify()
+
+
+def _copy_info(record: ReceiverRecord, info: ReceiverInfo) -> None:
+    record.acked, record.srtt, record.cwnd = info.acked, info.srtt, info.cwnd
+    record.repairs_unicast, record.repairs_multicast = info.repairs_unicast, info.repairs_multicast
 
 
 def _round(value: float | None) -> float | None:
