@@ -17,16 +17,27 @@ import struct
 from collections.abc import Iterable, Iterator
 
 from smocast.core.datagram import Address, Datagram
-from smocast.wire import FLAG_MSG_START, FLAG_RESUME, DecodeError, Packet, PacketType, decode, encode
+from smocast.wire import FLAG_MSG_START, FLAG_RESUME, NO_COOKIE, DecodeError, Packet, PacketType, decode, encode
 
 CHANNEL = 1
 
 
-def syn(connection: int, *, channel: int = CHANNEL, tsval: int = 1, resume: int | None = None) -> bytes:
-    """A first SYN, as a receiver that never saw the source sends it."""
+def syn(
+    connection: int, *, channel: int = CHANNEL, tsval: int = 1, resume: int | None = None, cookie: bytes = NO_COOKIE
+) -> bytes:
+    """A SYN; without ``cookie``, a first one, as a receiver that never saw the source sends it."""
     flags = FLAG_RESUME if resume is not None else 0
     return encode(
-        Packet(PacketType.SYN, channel, connection, ack=resume or 0, window=1 << 20, tsval=tsval, flags=flags)
+        Packet(
+            PacketType.SYN,
+            channel,
+            connection,
+            ack=resume or 0,
+            window=1 << 20,
+            tsval=tsval,
+            flags=flags,
+            payload=cookie,
+        )
     )
 
 

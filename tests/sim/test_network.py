@@ -5,12 +5,15 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from smocast.core.datagram import Address, Datagram
+from smocast.core.datagram import Address, Datagram, multicast, unicast
 from smocast.sim.host import CpuModel, Host
 from smocast.sim.kernel import Simulator
 from smocast.sim.link import Link
 from smocast.sim.loss import Bernoulli
 from smocast.sim.network import Network
+from smocast.sim.topology import GROUP_ADDRESS, SOURCE_ADDRESS, PathSpec, StarTopology
+from smocast.smo.receiver import Receiver, ReceiverState
+from smocast.wire import Packet, PacketType, encode
 
 GROUP: Address = ("232.0.0.1", 1)
 
@@ -121,3 +124,27 @@ def test_a_receiver_multicast_reaches_the_others_and_the_source() -> None:
     assert hosts[0].endpoint.got == []  # type: ignore[attr-defined]
     assert all([g[0] for g in h.endpoint.got] == ["nak"] for h in hosts[1:])  # type: ignore[attr-defined]
     assert [g[0] for g in source.endpoint.got] == ["nak"]  # type: ignore[attr-defined]
+
+
+def test_an_rst_through_the_group_is_never_honoured_in_the_simulator() -> None:
+    """The simulator tells a TCP-SMO receiver which packets came through the group, as the
+    runtime does: an RST at the exact offset, multicast from the source, changes nothing;
+    the same RST by unicast resets the receiver."""
+    sim = Simulator()
+    topology = StarTopology(sim, PathSpec(rate=None), random.Random(1))
+    source = Recorder()
+    source_host = topology.attach_source(source)
+    receiver = Receiver(SOURCE_ADDRESS, rng=random.Random(2))
+    host = topology.add_receiver(0, 1, receiver)
+    topology.network.join(host)
+    receiver.connect(0.0)
+    receiver.receive_packet(Packet(PacketType.SYN_ACK, 1, receiver.connection, seq=500), SOURCE_ADDRESS, 0.0)
+    rst = Packet(PacketType.RST, 1, receiver.connection, seq=500, payload=b"forged")
+    source.outbox = [multicast(encode(rst), rst, GROUP_ADDRESS)]
+    source_host.pump()
+    sim.run(until=1.0)
+    assert receiver.state is ReceiverState.ESTABLISHED and receiver.stats.foreign == 1
+    source.outbox = [unicast(encode(rst), rst, host.address)]
+    source_host.pump()
+    sim.run(until=2.0)
+    assert receiver.state is ReceiverState.CLOSED

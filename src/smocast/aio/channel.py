@@ -38,7 +38,9 @@ class ReceiverRecord:
 
     ``status`` is ``joined``, ``completed``, ``dropped``, ``left`` (it closed) or ``refused``.
     For a live receiver the figures are as of the call to :meth:`AsyncChannel.records`; for one
-    that is gone they are its final accounting, which the event that removed it carried.
+    that is gone they are its final accounting, which the event that removed it carried. Refused
+    attempts are counted (``ChannelSummary.refused``); only the channel's bounded sample of them
+    has a record.
     """
 
     receiver: int
@@ -79,7 +81,8 @@ class ReceiverRecord:
 @dataclass(frozen=True, slots=True)
 class ChannelSummary:
     """The outcome of a channel. ``wall_time_s`` runs from the start of the transfer (admission)
-    to the last receiver's completion; ``goodput_bps`` is ``bytes`` over it."""
+    to the last receiver's completion; ``goodput_bps`` is ``bytes`` over it. ``refused`` counts
+    every refused attempt; ``records`` holds a bounded sample of them."""
 
     receivers: int
     completed: int
@@ -117,7 +120,7 @@ class AsyncChannel:
         self._bind = bind
         self._interface = interface
         self._ttl = ttl
-        self._channel = Channel(group, config, rng or random.Random(), history=history)
+        self._channel = Channel(group, config, rng or random.SystemRandom(), history=history)  # cookie secrets
         self._on_pump = on_pump
         self._driver: Driver | None = None
         self._high_water = max_unsent or 2 * config.max_window
@@ -313,7 +316,7 @@ class AsyncChannel:
 
     def summary(self) -> ChannelSummary:
         records = self.records()
-        count = {s: sum(1 for r in records if r.status == s) for s in ("completed", "dropped", "left", "refused")}
+        count = {s: sum(1 for r in records if r.status == s) for s in ("completed", "dropped", "left")}
         length = self._channel.end if self._channel.end is not None else self._channel.snd_nxt
         finish = max((r.ended_at for r in records if r.status == "completed" and r.ended_at is not None), default=None)
         wall = finish - self.started_at if finish is not None and self.started_at is not None else None
@@ -324,7 +327,7 @@ class AsyncChannel:
             count["completed"],
             count["dropped"],
             count["left"],
-            count["refused"],
+            self._channel.stats.refused,
             length,
             wall,
             goodput,

@@ -8,7 +8,9 @@ to the owner, and re-arm the one timer at ``next_deadline``, with ``now`` always
 * Reading: ``loop.add_reader`` calls a drain loop that reads up to :data:`DRAIN_BATCH`
   datagrams with ``recvfrom_into`` into one preallocated buffer, feeds each to the
   endpoint, and only then pumps once (a ``DatagramProtocol`` costs a callback and a buffer
-  per datagram and is ten times slower).
+  per datagram and is ten times slower). Datagrams read on the group's socket go to the
+  owner's ``group`` input instead, so the endpoint knows they came through the group (a
+  receiver never honours an RST or FIN from there).
 * Sending: ``sendto`` until the kernel says EAGAIN; the rest stays queued in order, the
   endpoint is not asked for more, and ``loop.add_writer`` resumes when the socket drains.
   ENOBUFS (a full device queue; the socket still polls writable) retries after a short
@@ -30,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from smocast.aio.errors import NetworkError, network_error
-from smocast.core.datagram import Datagram, Endpoint
+from smocast.core.datagram import Address, Datagram, Endpoint
 from smocast.core.pump import Pump
 
 MAX_DATAGRAM = 65536
@@ -41,6 +43,8 @@ _SKIPPABLE_UNICAST = frozenset({errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.EN
 
 EventHandler = Callable[[Any], None]
 """Called with each event of the endpoint, in order."""
+DatagramInput = Callable[[bytes, Address, float], None]
+"""Takes one datagram: ``(data, source, now)``."""
 
 
 @dataclass(slots=True)
@@ -93,12 +97,16 @@ class Driver:
         peer: str,
         unicast_errors_fatal: bool,
         after_pump: Callable[[], None] | None = None,
+        group: tuple[socket.socket, DatagramInput] | None = None,
     ) -> None:
+        """``group``: the group's socket (one of ``read_sockets``) and the input its datagrams go
+        to, e.g. ``receive_datagram(..., via_group=True)``; others go to ``receive_datagram``."""
         self._loop = asyncio.get_running_loop()
         self._endpoint = endpoint
         self._sock = send_socket
         self._sockets = list(dict.fromkeys([send_socket, *read_sockets]))
         self._read_sockets = list(read_sockets)
+        self._group = group
         self._on_event = on_event
         self._on_error = on_error
         self._after_pump = after_pump
@@ -148,7 +156,8 @@ class Driver:
     def _on_readable(self, sock: socket.socket) -> None:
         if self.closed:
             return
-        receive = self._endpoint.receive_datagram
+        group = self._group
+        receive: DatagramInput = group[1] if group is not None and sock is group[0] else self._endpoint.receive_datagram
         recv_into = sock.recvfrom_into
         buffer, view, clock = self._buffer, self._view, self._loop.time
         count = 0

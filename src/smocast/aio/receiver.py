@@ -70,7 +70,7 @@ class AsyncReceiver:
         self._interface = interface
         self._linger = linger
         self._idle_timeout = idle_timeout
-        self._rng = rng or random.Random()
+        self._rng = rng or random.SystemRandom()  # the connection id must not be guessable
         self._receiver: Receiver | None = None
         self._driver: Driver | None = None
         self.sockets: ReceiverSockets | None = None
@@ -109,6 +109,7 @@ class AsyncReceiver:
             peer=f"the source at {name[0]}:{name[1]}",
             unicast_errors_fatal=True,
             after_pump=self._after_pump if skips_on_read else None,
+            group=(socks.group, self._from_group),
         )
         self._receiver.connect(self._driver.now)
         self._driver.pump()
@@ -340,6 +341,11 @@ class AsyncReceiver:
         self.received += nbytes
         if self.first_data_at is None:
             self.first_data_at = self._now()
+
+    def _from_group(self, data: bytes, source: Address, now: float) -> None:
+        """A datagram read on the group's socket: the endpoint takes only data from there."""
+        if self._receiver is not None:
+            self._receiver.receive_datagram(data, source, now, via_group=True)
 
     def _after_pump(self) -> None:
         self._skip_if_reader_waits()

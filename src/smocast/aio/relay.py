@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import random
 from dataclasses import dataclass
+from functools import partial
 from types import TracebackType
 from typing import Any, Unpack
 
@@ -130,7 +131,7 @@ class AsyncRelay:
         self._source = upstream_source
         self._interface = upstream_interface
         self._config = receiver_config
-        self._rng = rng or random.Random()
+        self._rng = rng or random.SystemRandom()  # the upstream connection id must not be guessable
         self._node: RelayNode | None = None
         self._up: Driver | None = None
         self._state = Signal()
@@ -167,6 +168,7 @@ class AsyncRelay:
             on_error=self._on_upstream_error,
             peer=f"the upstream at {name[0]}:{name[1]}",
             unicast_errors_fatal=True,
+            group=(socks.group, partial(receiver.receive_datagram, via_group=True)),
         )
         receiver.connect(self._up.now)
         self._up.pump()

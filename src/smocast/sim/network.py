@@ -204,6 +204,6 @@ class Network:
     @staticmethod
     def _arrive(item: tuple[Datagram[Any], Address, list[Host]]) -> None:
         datagram, origin, hosts = item
-        packet, data = datagram.packet, datagram.data
+        packet, data, via_group = datagram.packet, datagram.data, datagram.multicast
         for host in hosts:
-            host.deliver(packet, data, origin)
+            host.deliver(packet, data, origin, via_group)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from functools import partial
 
 from smocast.core.datagram import Address
 from smocast.sim.host import CpuModel, EventHandler, Host
@@ -11,6 +12,7 @@ from smocast.sim.kernel import Simulator
 from smocast.sim.link import Link
 from smocast.sim.loss import make_loss
 from smocast.sim.network import Network
+from smocast.smo.receiver import Receiver
 
 SOURCE_ADDRESS: Address = ("10.0.0.1", 5000)
 GROUP_ADDRESS: Address = ("232.1.1.1", 5000)
@@ -92,6 +94,8 @@ class StarTopology:
             self.network.add_subtree(subtree, link)
         delay = p.receiver_delay(index, count)
         host = Host(self.sim, self.network, address or receiver_address(index), endpoint, on_event)  # type: ignore[arg-type]
+        if isinstance(endpoint, Receiver):
+            host.group_input = partial(endpoint.receive_packet, via_group=True)
         self.network.attach(
             host,
             downlink=Link(p.rate, delay, self.rng, loss=make_loss(p.loss, p.burst), queue_bytes=p.queue_bytes),

@@ -34,13 +34,16 @@ from smocast.smo.framing import frame
 from smocast.smo.membership import Membership
 from smocast.smo.outbox import SourceDatagram, SourceOutbox
 from smocast.smo.repairs import RepairRouter
+from smocast.smo.resets import Resets
 from smocast.smo.sendbuf import SendBuffer
 from smocast.smo.stats import ChannelStats
 from smocast.smo.sweep import ChannelWindow, Dissociate, StopPacing, Sweeper
 from smocast.smo.transmit import Transmitter
-from smocast.wire import DecodeError, Packet, PacketType, decode, plain_ack_fields
+from smocast.wire import HEADER_SIZE, SACK_BLOCK_SIZE, DecodeError, Packet, PacketType, decode, plain_ack_fields
 
 __all__ = ["Channel", "ChannelStats", "History"]
+
+REFUSED_SAMPLE = 16  # refusals reported as events; the rest are only counted (stats.refused)
 
 
 class Channel:
@@ -55,8 +58,9 @@ class Channel:
     ) -> None:
         """``history(offset, length)`` returns earlier stream bytes the send buffer no longer
         holds (a file on disk, say); with it, receivers may resume from any offset. ``rng`` is
-        the channel's source of randomness (none is drawn today; the handshake will)."""
-        del rng
+        the channel's source of randomness: it draws the secrets of the handshake's cookies,
+        so on a real network it must be backed by the OS (``random.SystemRandom()``); a
+        seeded one keeps a simulation deterministic. Without it, a fixed seed is used."""
         self.group = group
         self.config = cfg = config or ChannelConfig()
         self.stats = ChannelStats()
@@ -68,7 +72,10 @@ class Channel:
         self._members = Membership()
         self._timers = TimerQueue()
         self._out = SourceOutbox(cfg.channel_id, group)
-        self._admission = Admission(cfg, self._buf, self._members, self._timers, self._out, history)
+        self._admission = Admission(
+            cfg, self._buf, self._members, self._timers, self._out, history, rng or random.Random(0), self.stats
+        )
+        self._resets = Resets(self._out, self.stats)
         self._transmit = Transmitter(cfg, self._buf, self._out)
         self._repairs = RepairRouter(
             cfg.repair_multicast_fraction, self._members, self._buf, self._out, self._transmit, self.stats
@@ -191,7 +198,8 @@ class Channel:
         child = self._members.find((source, packet.connection))
         if kind is PacketType.ACK:
             if child is None:
-                self._out.rst(source, packet.connection, "unknown connection")
+                size = HEADER_SIZE + SACK_BLOCK_SIZE * len(packet.sack) + len(packet.payload) + len(packet.trailer)
+                self._resets.unknown(source, packet.connection, packet.ack, size)
             else:
                 self._handle_ack(child, packet.ack, packet.window, packet.tsecr, packet.sack, now)
         elif kind is PacketType.RST:
@@ -234,8 +242,8 @@ class Channel:
 
     def _handle_syn(self, packet: Packet, source: Address, now: float) -> None:
         refused = self._admission.on_syn(packet, source, self._on_child_timer, now)
-        if refused is not None:
-            self._events.append(refused)
+        if refused is not None and self.stats.refused <= REFUSED_SAMPLE:
+            self._events.append(refused)  # a bounded sample: the rest are counted only
 
     def _establish(self, child: Child, window: int, tsecr: int, now: float) -> None:
         child.establish(window, tsecr, now)
@@ -419,7 +427,7 @@ class Channel:
     def _drop(self, child: Child, reason: ev.DropReason, detail: str, now: float) -> None:
         if child.state is ChildState.CLOSED:
             return
-        self._out.rst(child.address, child.connection, reason.value)
+        self._resets.reset(child.address, child.connection, child.una, reason.value)
         self._remove(child)
         self.dropped += 1
         self._events.append(ev.ReceiverDropped(child.index, child.address, reason, detail, now, self._info(child)))

@@ -10,7 +10,7 @@ from smocast.core.errors import ConfigError
 from smocast.core.rtt import RtoSettings
 from smocast.smo.policies import CwndPolicy, RttPolicy, WindowPolicy
 
-DEFAULT_MSS = 1400  # payload bytes; 1400 + 44 header + 28 UDP/IP fits a 1500-byte MTU with room
+DEFAULT_MSS = 1400  # payload bytes; 1400 + 48 header + 28 UDP/IP fits a 1500-byte MTU with room
 MIB = 1 << 20
 
 

@@ -78,8 +78,16 @@ class SourceOutbox:
         data, packet = packets.fin(channel=self._channel, connection=connection, end=end, tsval=timestamp(now))
         self._out.append(unicast(data, packet, to))
 
-    def rst(self, to: Address, connection: int, reason: str) -> None:
-        data, packet = packets.rst(channel=self._channel, connection=connection, reason=reason)
+    def rst(self, to: Address, connection: int, seq: int, reason: str, *, max_reason: int = packets.MAX_REASON) -> None:
+        """Reset ``connection``; ``seq`` is the stream offset its receiver expects next (RFC 5961)."""
+        data, packet = packets.rst(
+            channel=self._channel, connection=connection, seq=seq, reason=reason, max_reason=max_reason
+        )
+        self._out.append(unicast(data, packet, to))
+
+    def retry(self, to: Address, connection: int, cookie: bytes, echo: int) -> None:
+        """The stateless answer to a SYN without a valid cookie (never larger than the SYN)."""
+        data, packet = packets.retry(channel=self._channel, connection=connection, cookie=cookie, tsecr=echo)
         self._out.append(unicast(data, packet, to))
 
     def up_ack(self, to: Address, connection: int, acked: int, echo: int, now: float) -> None:

@@ -5,6 +5,13 @@ and from unicast repairs alike, and ACKs with SACK blocks and its receive window
 :class:`~smocast.smo.delivery.Delivery` turns the data into in-order events. RST from the
 source means: leave the channel. FIN means the stream is complete.
 
+The handshake starts with a SYN that carries no cookie; the source answers it with a RETRY
+whose cookie the receiver echoes in its next SYN (address validation), then with a SYN-ACK.
+RST and FIN are honoured only when they come from the server's address on the unicast path
+(never through the group: the runtime says which with ``via_group``) and only at exactly
+the expected stream offset; a near miss draws a rate-limited challenge ACK (RFC 5961, see
+:mod:`smocast.smo.challenge`).
+
 Flow control lives here, in one place: the advertised window is the receive buffer less
 what is held out of order, what was delivered but not yet taken by the application (it
 says so with :meth:`Receiver.consumed`), and any backlog it reports (:meth:`set_backlog`,
@@ -29,13 +36,16 @@ from smocast.core.datagram import Address, Datagram, unicast
 from smocast.core.errors import LocalProtocolError
 from smocast.core.timestamps import timestamp
 from smocast.smo import events as ev
+from smocast.smo.challenge import ChallengeLimiter, Verdict, judge
 from smocast.smo.config import ReceiverConfig
 from smocast.smo.delivery import Delivery, ReceiverStats
 from smocast.smo.uplink import UpSender
-from smocast.wire import MAX_SACK_BLOCKS, DecodeError, Packet, PacketType, decode, encode_ack
+from smocast.wire import MAX_SACK_BLOCKS, NO_COOKIE, DecodeError, Packet, PacketType, decode, encode_ack
 from smocast.wire import build as packets
 
 __all__ = ["Receiver", "ReceiverState", "ReceiverStats"]
+
+MAX_RETRIES = 4  # RETRYs answered at once per connect; beyond them the SYN timer paces the SYNs
 
 
 class ReceiverState(Enum):
@@ -50,10 +60,12 @@ class Receiver:
     """One receiver of a TCP-SMO channel whose source is at ``server``."""
 
     def __init__(self, server: Address, config: ReceiverConfig | None = None, rng: random.Random | None = None) -> None:
+        """``rng`` draws the 64-bit connection id, which an attacker must not guess: on a real
+        network it must be backed by the OS (``random.SystemRandom()``)."""
         self.server = server
         self.config = cfg = config or ReceiverConfig()
         self._channel_id = cfg.channel_id
-        self.connection = (rng or random.Random(0)).getrandbits(32) or 1
+        self.connection = (rng or random.Random(0)).getrandbits(64) or 1
         self.state = ReceiverState.IDLE
         self.stats = ReceiverStats()
         self.start: int | None = None
@@ -75,6 +87,10 @@ class Receiver:
         self.handshake_rtt: float | None = None
         self._up = UpSender()
         self._last_heard: float | None = None  # when the source was last heard from
+        self._cookie = NO_COOKIE  # the source's latest RETRY cookie, echoed in each SYN
+        self._retries = 0  # RETRYs answered at once
+        self._highest = 0  # the highest stream offset seen in data or heartbeats (a FIN may not lie below)
+        self._challenges = ChallengeLimiter()
 
     # --- application API -------------------------------------------------------------------
 
@@ -89,7 +105,9 @@ class Receiver:
     def close(self, now: float) -> None:
         """Leave the channel now: the source is told with RST and removes this receiver."""
         if self.state in (ReceiverState.SYN_SENT, ReceiverState.ESTABLISHED):
-            data, packet = packets.rst(channel=self._channel_id, connection=self.connection, tsval=timestamp(now))
+            data, packet = packets.rst(
+                channel=self._channel_id, connection=self.connection, seq=self.rcv_nxt, tsval=timestamp(now)
+            )
             self._out.append(unicast(data, packet, self.server))
         self.state = ReceiverState.CLOSED
 
@@ -173,16 +191,18 @@ class Receiver:
 
     # --- sans-IO contract ------------------------------------------------------------------
 
-    def receive_datagram(self, data: bytes, source: Address, now: float) -> None:
+    def receive_datagram(self, data: bytes, source: Address, now: float, *, via_group: bool = False) -> None:
+        """A datagram arrived from ``source``; ``via_group`` says it came through the group's
+        socket (the runtime knows): then only DATA and REPAIR are taken from it."""
         try:
             packet = decode(data)
         except DecodeError:
             self.stats.malformed += 1
             return
-        self.receive_packet(packet, source, now)
+        self.receive_packet(packet, source, now, via_group=via_group)
 
-    def receive_packet(self, packet: Packet, source: Address, now: float) -> None:
-        """Handle one decoded packet, from the group or from the server."""
+    def receive_packet(self, packet: Packet, source: Address, now: float, *, via_group: bool = False) -> None:
+        """Handle one decoded packet, from the group (``via_group``) or from the server."""
         if packet.channel != self._channel_id:
             self.stats.foreign += 1
             return
@@ -195,10 +215,12 @@ class Receiver:
             if packet.connection in (0, self.connection):
                 self._handle_data(packet, now)
             return
-        if source != self.server or packet.connection != self.connection:
+        if via_group or source != self.server or packet.connection != self.connection:
             self.stats.foreign += 1
             return
-        if kind is PacketType.SYN_ACK:
+        if kind is PacketType.RETRY:
+            self._handle_retry(packet, now)
+        elif kind is PacketType.SYN_ACK:
             self._handle_syn_ack(packet, now)
         elif kind is PacketType.FIN:
             self._handle_fin(packet, now)
@@ -267,6 +289,7 @@ class Receiver:
             window=self.window,
             tsval=timestamp(now),
             resume_from=self.config.resume_from,
+            cookie=self._cookie,
         )
         self._out.append(unicast(data, packet, self.server))
         self._syn_next = now + self._syn_interval
@@ -282,6 +305,15 @@ class Receiver:
             return
         self._syn_interval = min(self._syn_interval * 2, 4.0)
         self._send_syn(now)
+
+    def _handle_retry(self, packet: Packet, now: float) -> None:
+        """The source validates our address: echo its cookie in a new SYN (at once, a few times)."""
+        if self.state is not ReceiverState.SYN_SENT:
+            return
+        self._cookie = packet.payload
+        if self._retries < MAX_RETRIES:
+            self._retries += 1
+            self._send_syn(now)
 
     def _handle_syn_ack(self, packet: Packet, now: float) -> None:
         if self.state is ReceiverState.SYN_SENT:
@@ -312,6 +344,8 @@ class Receiver:
             self._on_heartbeat(seq)
             return
         rcv_nxt = data.rcv_nxt
+        end = seq + len(packet.payload)
+        self._highest = max(self._highest, end)
         if seq >= rcv_nxt + self.config.receive_buffer - self.unconsumed - self._backlog:
             self._refuse_beyond_window()
             return
@@ -359,6 +393,7 @@ class Receiver:
     def _on_heartbeat(self, seq: int) -> None:
         """An empty DATA packet: the source is alive, and its stream has reached ``seq``."""
         data = self._data
+        self._highest = max(self._highest, seq)
         tail_lost = seq > data.rcv_nxt and not data.has(seq - 1)
         if tail_lost or self.window != self._advertised:
             self._ack_now = True  # a lost tail, or a window update the source may have missed
@@ -370,19 +405,43 @@ class Receiver:
     # --- end of stream -------------------------------------------------------------------------
 
     def _handle_fin(self, packet: Packet, now: float) -> None:
-        if self.state is ReceiverState.ESTABLISHED and packet.seq == self._data.rcv_nxt:
+        """The stream ends at ``packet.seq``: honoured only at exactly the end of what arrived,
+        with nothing held or seen beyond it; a near miss draws a (rate-limited) challenge ACK."""
+        if self.state is ReceiverState.FINISHED:
+            self._send_ack(now, fin=True)  # our ACK of the FIN was lost
+            return
+        if self.state is not ReceiverState.ESTABLISHED:
+            return
+        data = self._data
+        verdict = judge(packet.seq, data.rcv_nxt, self.config.receive_buffer)
+        if verdict is Verdict.HONOUR and (data.holds_data or self._highest > data.rcv_nxt):
+            verdict = Verdict.CHALLENGE  # the stream went on beyond it: a lie, or a FIN overtaking data
+        if verdict is Verdict.HONOUR:
             self.state = ReceiverState.FINISHED
             self.length = packet.seq
             self._events.append(ev.StreamEnded(packet.seq, now))
-        if self.state is ReceiverState.FINISHED:
             self._send_ack(now, fin=True)
-        elif self.state is ReceiverState.ESTABLISHED:
-            self._send_ack(now)
+        else:
+            self._not_honoured(verdict, now)
 
     def _handle_rst(self, packet: Packet, now: float) -> None:
+        """Leave the channel: honoured in SYN-SENT (a refusal), else only at exactly ``rcv_nxt``."""
         if self.state in (ReceiverState.CLOSED, ReceiverState.FINISHED):
             return  # after the FIN the source may have forgotten us; nothing was lost
-        self._give_up(packet.payload.decode("utf-8", "replace") or "reset by the source", now)
+        verdict = Verdict.HONOUR
+        if self.state is ReceiverState.ESTABLISHED:
+            verdict = judge(packet.seq, self._data.rcv_nxt, self.config.receive_buffer)
+        if verdict is Verdict.HONOUR:
+            self._give_up(packet.payload.decode("utf-8", "replace") or "reset by the source", now)
+        else:
+            self._not_honoured(verdict, now)
+
+    def _not_honoured(self, verdict: Verdict, now: float) -> None:
+        """An RST or FIN off the expected offset: counted; a near miss draws a challenge ACK."""
+        self.stats.refused_controls += 1
+        if verdict is Verdict.CHALLENGE and self._challenges.allow(now):
+            self.stats.challenge_acks += 1
+            self._send_ack(now)
 
     def _give_up(self, reason: str, now: float) -> None:
         """Leave the channel (reset, or a silent source) and tell the application why."""

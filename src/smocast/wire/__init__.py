@@ -15,10 +15,12 @@ from smocast.wire.codec import (
     plain_ack_fields,
 )
 from smocast.wire.packet import (
+    COOKIE_SIZE,
     FLAG_AUTH,
     FLAG_MSG_START,
     FLAG_RESUME,
     KNOWN_FLAGS,
+    NO_COOKIE,
     VERSION,
     DecodeError,
     Packet,
@@ -26,12 +28,14 @@ from smocast.wire.packet import (
 )
 
 __all__ = [
+    "COOKIE_SIZE",
     "FLAG_AUTH",
     "FLAG_MSG_START",
     "FLAG_RESUME",
     "HEADER_SIZE",
     "KNOWN_FLAGS",
     "MAX_SACK_BLOCKS",
+    "NO_COOKIE",
     "SACK_BLOCK_SIZE",
     "VERSION",
     "DecodeError",

@@ -7,7 +7,8 @@ from typing import NamedTuple
 
 from smocast.core.errors import RemoteProtocolError
 
-VERSION = 1
+VERSION = 2
+"""Version 2: 64-bit connection ids (a 48-byte header) and the stateless cookie handshake (RETRY)."""
 
 FLAG_AUTH = 0x01
 """Reserved for the authenticated mode: a trailer (a MAC) follows the payload."""
@@ -17,12 +18,22 @@ FLAG_RESUME = 0x04
 """On a SYN: ``ack`` is the stream offset the receiver wants to resume from."""
 KNOWN_FLAGS = FLAG_AUTH | FLAG_MSG_START | FLAG_RESUME
 
+COOKIE_SIZE = 16
+"""Bytes of the address-validation cookie: the payload of every SYN and RETRY."""
+NO_COOKIE = bytes(COOKIE_SIZE)
+"""The cookie field of a first SYN (the receiver has no cookie yet): zeros."""
+
 
 class PacketType(IntEnum):
     """What a packet is. DATA goes to the group; REPAIR goes to the group or one receiver.
 
     UPDATA carries a receiver's own stream up its connection to the source (session relay);
     the source acknowledges it with an ACK sent to that receiver.
+
+    RETRY is the source's stateless answer to a SYN without a valid cookie: its payload is
+    a cookie the receiver echoes in its next SYN. SYN and RETRY payloads are always exactly
+    :data:`COOKIE_SIZE` bytes (a first SYN carries :data:`NO_COOKIE`), so a RETRY is never
+    larger than the SYN it answers.
     """
 
     SYN = 1
@@ -33,6 +44,7 @@ class PacketType(IntEnum):
     RST = 6
     FIN = 7
     UPDATA = 8
+    RETRY = 9
 
 
 class DecodeError(RemoteProtocolError):
@@ -42,6 +54,7 @@ class DecodeError(RemoteProtocolError):
 class Packet(NamedTuple):
     """One decoded packet. Fields a type does not use are zero or empty.
 
+    ``connection`` is the receiver's 64-bit random connection id (0: the group).
     ``seq`` and ``ack`` are byte offsets in the channel's stream (64-bit, no wrap-around).
     ``window`` is the receive window in bytes. ``tsval``/``tsecr`` are 32-bit microsecond
     timestamps (RFC 7323 style). ``ack_every`` is the source's ACK frequency hint in data
