@@ -8,7 +8,8 @@ plaintext packets only:
   for a peer without a session is not sent, and counted, unless ``clear`` lets it through
   in the clear: the handshake's packets);
 * a multicast packet goes out sealed under the current group key; it waits in the current
-  block, which is signed and sent ahead of its packets (:mod:`smocast.secure.blocks`);
+  block, which is signed and sent ahead of its packets (:mod:`smocast.secure.blocks`); a
+  unicast packet the core sends after it waits with it, so the core's order is kept;
 * an arriving datagram is opened under its session's key and handed to the core, or is a
   request of the layer (a missed group key or block) answered here; anything that does not
   open is dropped and counted (:class:`~smocast.secure.stats.ProtectionStats`), and changes
@@ -74,7 +75,8 @@ class ProtectedSource(Generic[E]):
         self._by_id: dict[int, UnicastSession] = {}
         self._by_peer: dict[Address, UnicastSession] = {}
         self._out: list[Datagram[bytes]] = []
-        self._waiting: list[Datagram[bytes]] = []  # sealed group packets behind the block being filled
+        self._waiting: list[Datagram[bytes]] = []  # sealed packets behind the block being filled, in the core's order
+        self._group: Address = ("", 0)  # where the core multicasts
         self.stats = ProtectionStats()
 
     # --- sessions --------------------------------------------------------------------------
@@ -219,7 +221,8 @@ class ProtectedSource(Generic[E]):
             self.stats.no_session_out += 1
             return
         self.stats.sealed += 1
-        self._out.append(unicast(sealed, sealed, datagram.destination))
+        # Behind group packets that wait for their block, a unicast packet waits too: the core's order stays.
+        (self._waiting if self._waiting else self._out).append(unicast(sealed, sealed, datagram.destination))
 
     def _seal_group(self, datagram: Datagram[Any], now: float) -> None:
         epoch, number, key = self.group.number()
@@ -227,6 +230,7 @@ class ProtectedSource(Generic[E]):
         sealed = head + key.seal(number, head, datagram.data)
         self._signer.add(epoch, number, head, datagram.data, now)
         self._waiting.append(multicast(sealed, sealed, datagram.destination))
+        self._group = datagram.destination
         self.stats.sealed += 1
         if self._signer.full:
             self._flush_block()
@@ -241,7 +245,7 @@ class ProtectedSource(Generic[E]):
         epoch, number, key = self.group.number()
         head = envelope.header(Kind.BLOCK, epoch, number)
         sealed = head + key.seal(number, head, block.encode())
-        self._out.append(multicast(sealed, sealed, self._waiting[0].destination))
+        self._out.append(multicast(sealed, sealed, self._group))
         self._out.extend(self._waiting)
         self._waiting = []
 
