@@ -10,8 +10,10 @@ slows it less than it slows wall time), each figure the median of ``repeat`` run
 * the layer itself (:mod:`smocast.secure.source` and ``receiver``) around a stub core: the
   source's cost per group packet and the receiver's, for each block size, with the block's
   signature and verification spread over its packets;
-* for a live stream at each of several rates, how long the source waits to fill each block
-  size (the latency the block adds, before ``max_delay`` caps it).
+* for a stream at each of several rates, how long the source waits to fill each block size
+  (the latency the block adds, before ``max_delay`` caps it); and for each preset block policy
+  (live, file) the wait it adds, the blocks signed per second, and the fraction of one core
+  the source and each receiver spend on the layer at that rate.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 
 from smocast.bench.machine import busy_fraction, machine_ticks
 from smocast.core.datagram import Address, Datagram, multicast
-from smocast.secure.blocks import BlockPolicy, packet_hash
+from smocast.secure.blocks import FILE_BLOCKS, LIVE_BLOCKS, BlockPolicy, packet_hash
 from smocast.secure.envelope import OVERHEAD
 from smocast.secure.identity import Identity
 from smocast.secure.keyexchange import Accepted, ReceiverHandshake, SessionKeys, Trust
@@ -183,16 +185,62 @@ def hash_in_layer_us(repeat: int, count: int) -> float:
     return _median_us(lambda: packet_hash(salt, head, data), count, repeat)
 
 
+POLICIES = {"live": LIVE_BLOCKS, "file": FILE_BLOCKS, "64 packets, no wait": BlockPolicy(64, 0.0)}
+
+
+def _blocks_per_second(policy: BlockPolicy, packets: float) -> float:
+    """Blocks a stream of ``packets`` a second makes; with no wait, one per turn of the pump, which
+    for a stream written a packet at a time is one per packet."""
+    if policy.max_delay == 0:
+        return packets
+    return min(packets, max(packets / policy.max_packets, 1 / policy.max_delay))
+
+
+def policies(rows: list[dict[str, Any]], verify_us: float, sign_us: float) -> list[dict[str, Any]]:
+    """What each block policy costs a stream of each rate: the wait it adds, and the CPU it takes.
+
+    Derived from the measured costs: a policy signs ``max(packets/s / max_packets, 1 / max_delay)``
+    blocks a second (never more than one per packet); each receiver verifies each of them.
+    The per-packet cost without the signature is the largest block's cost less its share of one.
+    """
+    largest = max(rows, key=lambda r: r["block_packets"])
+    base_receiver = largest["receiver_us_per_packet"] - verify_us / largest["block_packets"]
+    base_source = largest["source_us_per_packet"] - sign_us / largest["block_packets"]
+    table = []
+    for name, policy in POLICIES.items():
+        for rate in STREAM_RATES_BPS:
+            packets = rate / (PACKET * 8)
+            fill = policy.max_packets / packets
+            wait = min(fill, policy.max_delay) if policy.max_delay > 0 else 0.0
+            blocks = _blocks_per_second(policy, packets)
+            table.append(
+                {
+                    "policy": name,
+                    "max_packets": policy.max_packets,
+                    "max_delay_ms": policy.max_delay * 1000,
+                    "stream": f"{rate / 1e6:g}mbit",
+                    "added_wait_ms": round(wait * 1000, 2),
+                    "blocks_per_s": round(blocks, 1),
+                    "receiver_cpu": round((packets * base_receiver + blocks * verify_us) / 1e6, 4),
+                    "source_cpu": round((packets * base_source + blocks * sign_us) / 1e6, 4),
+                }
+            )
+    return table
+
+
 def run(block_sizes: list[int], repeat: int, packets: int) -> dict[str, Any]:
     """Everything above, as one JSON object."""
     before = machine_ticks()
+    measured = primitives(repeat, max(200, packets))
+    rows = layer(block_sizes, repeat, packets)
     report = {
         "benchmark": "crypto",
         "repeat": repeat,
         "packet_bytes": PACKET,
-        "primitives": primitives(repeat, max(200, packets)),
+        "primitives": measured,
         "block_hash_us": hash_in_layer_us(repeat, max(200, packets)),
-        "layer": layer(block_sizes, repeat, packets),
+        "layer": rows,
+        "policies": policies(rows, measured["ed25519_verify_us"], measured["ed25519_sign_us"]),
     }
     report["machine_busy"] = busy_fraction(before, machine_ticks())
     return report

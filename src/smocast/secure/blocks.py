@@ -54,10 +54,11 @@ class BlockPolicy:
             raise ConfigError(f"a block's delay cannot be negative ({self.max_delay}s)")
 
 
-FILE_BLOCKS = BlockPolicy(max_packets=64, max_delay=0.002)
-"""For files: large blocks (CPU), filled within 2 ms (see docs/security.md for the measurements)."""
-LIVE_BLOCKS = BlockPolicy(max_packets=16, max_delay=0.0005)
-"""For live streams: small blocks, at most 0.5 ms of added latency."""
+FILE_BLOCKS = BlockPolicy(max_packets=64, max_delay=0.005)
+"""For files: the largest blocks, filled for up to 5 ms: at most max(rate / 64, 200) signatures
+a second for each receiver to verify (docs/security.md has the measurements behind it)."""
+LIVE_BLOCKS = BlockPolicy(max_packets=16, max_delay=0.002)
+"""For live streams: at most 2 ms (and 16 packets) added to a packet's latency."""
 
 
 def packet_hash(salt: bytes, header: bytes, plaintext: bytes) -> bytes:

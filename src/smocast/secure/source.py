@@ -242,6 +242,7 @@ class ProtectedSource(Generic[E]):
         block = self._signer.sign()
         self._store.add(block)
         self.stats.blocks_signed += 1
+        self.stats.block_packets += block.size
         epoch, number, key = self.group.number()
         head = envelope.header(Kind.BLOCK, epoch, number)
         sealed = head + key.seal(number, head, block.encode())

@@ -40,6 +40,8 @@ class ProtectionStats:
     no_session_out: int = 0
     """Core packets to a peer without a session, not sent."""
     blocks_signed: int = 0
+    block_packets: int = 0
+    """Group packets the signed blocks covered (their mean size is block_packets / blocks_signed)."""
     blocks_verified: int = 0
     held: int = 0
     """Group packets that waited for their signed block."""
