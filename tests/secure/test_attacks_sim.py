@@ -15,8 +15,14 @@ import pytest
 from smocast.secure import envelope
 from smocast.secure.blocks import BlockVerifier, Verdict
 from smocast.secure.envelope import Kind
-from smocast.secure.group import GroupGrant
+from smocast.secure.group import GroupGrant, RotationPolicy
+from smocast.secure.identity import Identity
+from smocast.secure.keyexchange import ReceiverHandshake, Refused, Trust
+from smocast.secure.receiver import ProtectedReceiver
+from smocast.secure.trust import AllowList
 from smocast.sim.topology import GROUP_ADDRESS, SOURCE_ADDRESS, PathSpec
+from smocast.smo.config import ReceiverConfig
+from smocast.smo.receiver import Receiver
 from smocast.wire import Packet, PacketType, decode, encode
 from tests.secure.harness import MSS, Run, build
 
@@ -253,8 +259,6 @@ def test_the_same_seed_gives_the_same_datagrams_bit_for_bit() -> None:
 
 
 def test_group_keys_rotate_during_a_transfer() -> None:
-    from smocast.secure.group import RotationPolicy
-
     run = build(size=600_000, rotation=RotationPolicy(interval=0.01, lead=0.004, holdoff=0.0))
     run.run()
     assert all(run.identical())
@@ -276,3 +280,37 @@ def test_group_address_is_where_blocks_go() -> None:
     run.topology.network.send = capture  # type: ignore[method-assign]
     run.run()
     assert destinations == {GROUP_ADDRESS}
+
+
+def test_a_receiver_not_on_the_allow_list_gets_nothing_not_even_the_file_name() -> None:
+    name = b"merger-plans-2031.xlsx"
+    run = build(payload=name + random.Random(4).randbytes(150_000))
+    listed = Identity.generate(random.Random(5).randbytes)
+    stranger = Identity.generate(random.Random(6).randbytes)
+    handshake = ReceiverHandshake(
+        random.Random(7).randbytes, Trust(frozenset({run.source_identity.public.digest})), stranger
+    )
+    refused = run.source_layer.accept(
+        ("10.9.9.9", 40000),
+        handshake.hello(b"channel 1"),
+        b"channel 1",
+        allow=AllowList(frozenset({listed.public.digest})),
+    )
+    assert isinstance(refused, Refused)
+    assert run.source_layer.sessions == len(run.hosts)  # nothing was installed for it
+    core = Receiver(SOURCE_ADDRESS, ReceiverConfig(), random.Random(8))
+    eavesdropper: ProtectedReceiver[object] = ProtectedReceiver(core, SOURCE_ADDRESS)
+    seen: list[bytes] = []
+
+    def listen(data: bytes, source: tuple[str, int], now: float) -> None:
+        seen.append(data)
+        eavesdropper.receive_datagram(data, source, now)
+
+    host = run.topology.add_receiver(len(run.hosts), len(run.hosts) + 1, eavesdropper, address=("10.9.9.9", 40000))
+    host.endpoint.receive_packet = listen  # type: ignore[method-assign]
+    run.topology.network.join(host)
+    run.run()
+    assert all(run.identical())
+    assert len(seen) > 100  # it was on the group the whole time
+    assert eavesdropper.stats.opened == 0 and eavesdropper.stats.no_key == len(seen)
+    assert not any(name in data for data in seen)
