@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -71,13 +69,3 @@ def test_a_key_readable_by_others_is_refused_with_the_command_that_fixes_it(
 def test_no_key_yet_says_how_to_make_one(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = outcome(["key", "fingerprint"], capsys)
     assert code == 1 and "smocast keygen" in err
-
-
-def test_the_key_commands_load_no_cryptography_to_build_their_parsers() -> None:
-    probe = (
-        "import sys\nfrom smocast.cli.main import build_parser\n"
-        "build_parser(['keygen']); build_parser(['key'])\n"
-        "print(sorted(m for m in sys.modules if m.startswith(('cryptography', 'smocast.secure'))))"
-    )
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
