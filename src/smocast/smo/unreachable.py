@@ -50,9 +50,9 @@ class UnreachableWatch:
                 continue
             at = child.unreachable_at
             if at is None or child.last_progress > at:  # a first error, or the first since it last proved alive
-                child.unreachable_at = now
+                at = child.unreachable_at = now
             self._suspects[child.index] = child
-            self._arm(child.unreachable_at + grace(child))  # type: ignore[operator]
+            self._arm(at + grace(child))
 
     def due(self, now: float) -> list[tuple[Child, str]]:
         """The suspects to drop now, each with the detail to report; the others stay watched."""
