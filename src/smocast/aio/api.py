@@ -137,7 +137,8 @@ def connect(
 
     ``source`` is the channel's source address S for an SSM join (default: the server's
     address). ``interface`` is the interface to join on, by name (``eth0``) or address (default:
-    the one that routes to the server). ``idle_timeout`` gives up when nothing arrives for that long. Every
+    the one that routes to the server). ``idle_timeout`` gives up when nothing arrives for that long (0:
+    never; default: after a few of the heartbeats the source announces, 4 s for its usual 1 s). Every
     :class:`~smocast.smo.config.ReceiverConfig` field is a keyword (``timeout`` is
     ``connect_timeout``). Raises :class:`~smocast.aio.errors.ConnectFailedError` (no answer,
     refused), :class:`~smocast.aio.errors.ResetError` (a late join refused) or

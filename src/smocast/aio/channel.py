@@ -28,6 +28,7 @@ from smocast.smo.channel import Channel, ChannelStats, History
 from smocast.smo.config import ChannelConfig
 from smocast.smo.events import ReceiverInfo
 from smocast.smo.framing import frame
+from smocast.wire import ResetCode
 
 SourceEvent = ev.SourceEvent
 
@@ -36,7 +37,9 @@ SourceEvent = ev.SourceEvent
 class ReceiverRecord:
     """One receiver's accounting over its whole life. Times are seconds since the channel opened.
 
-    ``status`` is ``joined``, ``completed``, ``dropped``, ``left`` (it closed) or ``refused``.
+    ``status`` is ``joined``, ``completed``, ``dropped``, ``left`` (it closed) or ``refused``;
+    ``reason`` says why one was dropped, refused or left (``disk-full: cannot write ...``: a
+    receiver's own words come from the network, print them with :func:`smocast.text.plain`).
     For a live receiver the figures are as of the call to :meth:`AsyncChannel.records`; for one
     that is gone they are its final accounting, which the event that removed it carried. Refused
     attempts are counted (``ChannelSummary.refused``); only the channel's bounded sample of them
@@ -153,6 +156,7 @@ class AsyncChannel:
             peer="receivers",
             unicast_errors_fatal=False,
             after_pump=self._after_pump,
+            on_unreachable=self._channel.unreachable,
         )
         self.opened_at = self._driver.now
         self._driver.pump()
@@ -371,6 +375,7 @@ class AsyncChannel:
             record.reason = f"{event.reason.value}: {event.detail}"
         else:
             record.status = "left"
+            record.reason = _left_reason(event)
 
     def _after_pump(self) -> None:
         if self._room.waiting and self._channel.pending_bytes <= self._low_water:
@@ -403,6 +408,13 @@ class AsyncChannel:
         self._done = True
         self._state.notify()
         self._room.notify()
+
+
+def _left_reason(event: ev.ReceiverLeft) -> str | None:
+    """What a receiver's RST said: ``disk-full: cannot write ...`` (text from the network: print it plainly)."""
+    if event.reason is ResetCode.UNSPECIFIED:
+        return event.detail or None
+    return f"{event.reason.label}: {event.detail}" if event.detail else event.reason.label
 
 
 def _round(value: float | None) -> float | None:

@@ -76,6 +76,7 @@ class ReceiverOptions(TypedDict, total=False):
     playout_delay: float | None
     framing: bool
     source_timeout: float | None
+    silent_heartbeats: int | None
 
 
 class OpenOptions(ChannelOptions, total=False):

@@ -36,6 +36,7 @@ from smocast.apps.manifest import (
 )
 from smocast.core.datagram import Address
 from smocast.core.errors import SmocastError
+from smocast.wire import ResetCode
 
 if TYPE_CHECKING:
     from smocast.aio.channel import AsyncChannel, ChannelSummary
@@ -50,6 +51,12 @@ Progress = Callable[[int, int], None]
 
 class FileTransferError(SmocastError):
     """The file could not be sent or received; no partial file was left under its final name."""
+
+
+class IntegrityError(FileTransferError):
+    """The received bytes are not the file the manifest announced (SHA-256 or size)."""
+
+    reset_code = ResetCode.VERIFY_FAILED  # what a receiver tells its source (smocast.aio.leaving)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +220,7 @@ async def receive_file(rx: AsyncReceiver, out_dir: Path | str, *, progress: Prog
             f"joined the stream at byte {rx.start}, not at its start: a file needs the "
             "whole stream (the source must wait for receivers)"
         )
+    rx.hold_end()  # the source hears of a bad hash too: the end is acknowledged once the file is in place
     manifest = await read_manifest(rx)
     final = out / safe_name(manifest.name)
     fd, temp = _create_temp(out, final.name)
@@ -267,14 +275,14 @@ async def _receive_into(
         if progress is not None:
             progress(received, manifest.size)
     if received != manifest.size:
-        raise FileTransferError(f"the stream ended after {received} of {manifest.size} bytes")
+        raise IntegrityError(f"the stream ended after {received} of {manifest.size} bytes")
     return digest
 
 
 def _check(manifest: Manifest, digest: Any, final: Path) -> None:
     got = digest.hexdigest()
     if got != manifest.hexdigest:
-        raise FileTransferError(
+        raise IntegrityError(
             f"SHA-256 mismatch for {final.name}: the manifest says {manifest.hexdigest[:16]}..., "
             f"the received bytes hash to {got[:16]}...; the file was not saved"
         )

@@ -33,6 +33,7 @@ examples:
   smocast bench ack-server --receivers 1000 --duration 5s
   smocast bench startup --repeat 9
   smocast bench crypto --repeat 5
+  smocast bench failures --repeat 3
   smocast bench <benchmark> --help      the options of one benchmark
 """
 
@@ -138,6 +139,7 @@ def register(subparsers: Any) -> None:
     _register_fanout(group)
     _register_startup(group)
     _register_crypto(group)
+    _register_failures(group)
     parser.set_defaults(handler=show_help(parser))
 
 
@@ -245,6 +247,49 @@ examples:
   smocast bench crypto --blocks 1,8,16,32,64 --repeat 7 --packets 4096
   smocast bench crypto --sim --receivers 4 --size 16M --delay 0.5ms
 """
+
+
+FAILURES_DESCRIPTION = """\
+How fast a dead peer is noticed, with the real commands on loopback, killed with SIGKILL:
+dead-source times a `smocast recv` giving up after its waiting `smocast send` was killed;
+dead-receiver times a `smocast send` dropping one of --receivers `smocast recv` killed 0.5 s
+into a transfer of --size (from the source's JSON log). With --baseline-src (the src folder
+of another checkout) each run is repeated against that tree, interleaved: before and after.
+
+examples:
+  smocast bench failures
+  smocast bench failures --case dead-receiver --repeat 5 --baseline-src ../before/src
+"""
+
+
+def _register_failures(group: Any) -> None:
+    p = group.add_parser(
+        "failures",
+        help="seconds to notice a killed source or a killed receiver",
+        description=FAILURES_DESCRIPTION,
+        formatter_class=HelpFormatter,
+    )
+    p.add_argument("--case", default="dead-source,dead-receiver", help="cases to run: dead-source, dead-receiver")
+    p.add_argument("--repeat", type=positive_int, default=3, help="runs of each case; the medians are reported")
+    p.add_argument("--size", type=size_arg, default="100M", help="file size of the dead-receiver transfer")
+    p.add_argument("--receivers", type=positive_int, default=3, help="receivers of the dead-receiver transfer")
+    p.add_argument("--baseline-src", default=None, metavar="DIR", help="the src folder of another checkout")
+    p.add_argument("--json", action="store_true", help="accepted for symmetry; output is always JSON")
+    p.set_defaults(handler=_run_failures)
+
+
+def _run_failures(args: argparse.Namespace) -> int:
+    from smocast.bench.failures import CASES, run  # noqa: PLC0415
+
+    cases = [c.strip() for c in args.case.split(",") if c.strip()]
+    if not cases or not set(cases) <= set(CASES):
+        fail(f"--case {args.case}: choose from {', '.join(CASES)}", EXIT_USAGE)
+    if args.receivers < 2:
+        fail("--receivers: at least 2 (one is killed, the others go on)", EXIT_USAGE)
+    if args.baseline_src is not None and not Path(args.baseline_src, "smocast").is_dir():
+        fail(f"--baseline-src {args.baseline_src}: no smocast package in it", EXIT_USAGE)
+    print_json(run(cases, args.repeat, int(args.size), args.receivers, args.baseline_src))
+    return 0
 
 
 def _register_crypto(group: Any) -> None:
