@@ -11,6 +11,7 @@ from smocast.cli.common import (
     HelpFormatter,
     console,
     duration_arg,
+    fail,
     positive_int,
     print_json,
     probability,
@@ -31,6 +32,8 @@ examples:
   smocast sim transfer --receivers 100 --loss 0.02 --ack-loss 0.02 --json
   smocast sim transfer --receivers 50 --policy quorum:0.9 --cwnd-policy fair:1,4
   smocast sim transfer --receivers 1500 --source-cpu-per-packet 20e-6   # an overloaded source
+  smocast sim transfer --receivers 1200 --send-rate 1.16mbit --mss 1448  # the application paces itself
+  smocast sim transfer --receivers 1000 --loss 0.01 --lossy-receivers 400  # loss at 400 of them only
 """
 
 
@@ -58,13 +61,29 @@ def register(subparsers: Any) -> None:
         help="loss on shared subtree links: correlated across their receivers",
     )
     p.add_argument("--subtree-size", type=int, default=0, help="receivers behind each shared subtree link")
+    p.add_argument(
+        "--lossy-receivers",
+        type=positive_int,
+        default=None,
+        metavar="K",
+        help="apply --loss to K receivers only, spread evenly over them (default: all)",
+    )
     p.add_argument("--rate", type=rate_arg, default="100mbit", help="link rate, e.g. 100mbit, 1gbit")
+    p.add_argument(
+        "--send-rate",
+        type=rate_arg,
+        default=None,
+        help="the source application writes the file at this rate (default: all at once); "
+        "unlike --rate it leaves the links, and so the ACK path, at full speed",
+    )
     p.add_argument("--delay", type=duration_arg, default="5ms", help="one-way delay of each receiver's path")
     p.add_argument(
         "--delay-max", type=duration_arg, default=None, help="spread receivers' delays evenly from --delay up to this"
     )
     p.add_argument("--policy", default="slowest", help="window advance F: slowest, quorum:<f>, buffer:<bytes>")
     p.add_argument("--cwnd-policy", default="min", help="congestion window G: min or fair:<alpha>,<beta>")
+    p.add_argument("--congestion", default="newreno", help="congestion control: newreno, or fixed (a constant window)")
+    p.add_argument("--window", type=size_arg, default=None, help="send window (default: 4M), e.g. 64K")
     p.add_argument(
         "--ack-every",
         type=positive_int,
@@ -76,7 +95,13 @@ def register(subparsers: Any) -> None:
         type=float,
         default=None,
         metavar="SECONDS",
-        help="CPU time the source spends per received packet (models an overloaded server)",
+        help="time the source's receive path spends per received packet (models an overloaded server)",
+    )
+    p.add_argument(
+        "--source-queue",
+        type=positive_int,
+        default=1000,
+        help="packets that may wait for the source's receive path; more are dropped",
     )
     p.add_argument("--mss", type=positive_int, default=1400, help="payload bytes per segment")
     p.add_argument("--time-limit", type=float, default=3600.0, help="simulated seconds before giving up")
@@ -88,6 +113,8 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     WindowPolicy.parse(args.policy)
     CwndPolicy.parse(args.cwnd_policy)
+    if args.lossy_receivers is not None and args.lossy_receivers > args.receivers:
+        fail(f"--lossy-receivers {args.lossy_receivers} exceeds --receivers {args.receivers}", 2)
     spec = TransferSpec(
         receivers=args.receivers,
         size=args.size,
@@ -100,14 +127,19 @@ def run(args: argparse.Namespace) -> int:
             burst=args.burst,
             shared_loss=args.shared_loss,
             subtree_size=args.subtree_size,
+            lossy_receivers=args.lossy_receivers,
         ),
         policy=args.policy,
         cwnd_policy=args.cwnd_policy,
         ack_every=args.ack_every,
         source_cpu_per_packet=args.source_cpu_per_packet,
+        source_cpu_queue=args.source_queue,
+        source_rate=args.send_rate / 8 if args.send_rate else None,
         seed=args.seed,
         mss=args.mss,
         time_limit=args.time_limit,
+        congestion=args.congestion,
+        max_window=args.window,
     )
     with (
         console.status(f"simulating a transfer to {args.receivers} receivers...", spinner="dots")
