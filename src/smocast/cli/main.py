@@ -25,6 +25,7 @@ COMMANDS = (
     "smocast.cli.bench_cmd",
     "smocast.cli.testbed_cmd",
     "smocast.cli.model_cmd",
+    "smocast.cli.repro_cmd",
 )
 
 DESCRIPTION = """\

@@ -26,6 +26,8 @@ class PathSpec:
     (each receiver's downlink, independent per receiver), ``ack_loss`` on each receiver's
     uplink. ``shared_loss`` is on each subtree link in front of ``subtree_size``
     receivers: a packet lost there is lost to all of them (correlated loss).
+    ``burst`` makes the loss bursty (Gilbert-Elliott, mean burst length in packets); its chain
+    also takes a step per ``burst_slot`` seconds of idle time (about the packet spacing).
     ``lossy_receivers`` K limits ``loss`` to K receivers spread evenly over the indices (so
     over the delays too); the others lose nothing on their downlinks.
     """
@@ -40,6 +42,7 @@ class PathSpec:
     subtree_size: int = 0
     queue_bytes: int = DEFAULT_QUEUE_BYTES
     lossy_receivers: int | None = None
+    burst_slot: float = 0.001
 
     def receiver_delay(self, index: int, count: int) -> float:
         if self.delay_max is None or count <= 1:
@@ -97,7 +100,7 @@ class StarTopology:
         p = self.path
         subtree = index // p.subtree_size if p.subtree_size > 0 else 0
         if subtree not in self._subtree_links:
-            link = Link(None, 0.0, self.rng, loss=make_loss(p.shared_loss, p.burst))
+            link = Link(None, 0.0, self.rng, loss=make_loss(p.shared_loss, p.burst, p.burst_slot))
             self._subtree_links[subtree] = link
             self.network.add_subtree(subtree, link)
         delay = p.receiver_delay(index, count)
@@ -105,11 +108,13 @@ class StarTopology:
         self.network.attach(
             host,
             downlink=Link(p.rate, delay, self.rng, loss=self._downlink_loss(index, count), queue_bytes=p.queue_bytes),
-            uplink=Link(p.rate, delay, self.rng, loss=make_loss(p.ack_loss, p.burst), queue_bytes=p.queue_bytes),
+            uplink=Link(
+                p.rate, delay, self.rng, loss=make_loss(p.ack_loss, p.burst, p.burst_slot), queue_bytes=p.queue_bytes
+            ),
             subtree=subtree,
         )
         return host
 
     def _downlink_loss(self, index: int, count: int) -> LossModel:
         p = self.path
-        return make_loss(p.loss, p.burst) if p.is_lossy(index, count) else NoLoss()
+        return make_loss(p.loss, p.burst, p.burst_slot) if p.is_lossy(index, count) else NoLoss()

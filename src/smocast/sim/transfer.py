@@ -85,7 +85,8 @@ class ReceiverOutcome:
     start: int | None = None
     received: int = 0
     completed_at: float | None = None
-    half_at: float | None = None  # when it had received half the file
+    quarter_at: float | None = None  # when it had received a quarter of the file
+    three_quarters_at: float | None = None
     dropped: str | None = None
     identical: bool | None = None
     digest: int = 0  # a state of the run's SharedDigest
@@ -118,17 +119,10 @@ class TransferResult:
 
     @property
     def steady_goodput(self) -> float:
-        """Bits/s over the second half of the file: from the last receiver to reach half to the last to finish.
-
-        Slow start and the handshakes fall in the first half, so this is the rate a longer
-        file would see. 0 when no receiver completed.
-        """
-        done = [o for o in self.outcomes if o.completed_at is not None and o.half_at is not None]
-        if not done:
-            return 0.0
-        finish = max(o.completed_at or 0.0 for o in done)
-        half = max(o.half_at or 0.0 for o in done)
-        return (self.spec.size - self.spec.size // 2) * 8 / (finish - half) if finish > half else 0.0
+        """Bits/s over the middle half of the file, from the last receiver to have a quarter of it
+        to the last to have three quarters: the first window (sent before any ACK) and the last
+        round trip are left out, so a short run gives the rate a long one would. 0 if undefined."""
+        return middle_half_rate(self.spec.size, [(o.quarter_at, o.three_quarters_at) for o in self.outcomes])
 
     @property
     def all_identical(self) -> bool:
@@ -244,8 +238,10 @@ class _Run:
         if isinstance(event, ev.DataReceived):
             outcome.digest = self.digests.advance(outcome.digest, event.data)
             outcome.received += len(event.data)
-            if outcome.half_at is None and 2 * outcome.received >= self.spec.size:
-                outcome.half_at = now
+            if outcome.quarter_at is None and 4 * outcome.received >= self.spec.size:
+                outcome.quarter_at = now
+            if outcome.three_quarters_at is None and 4 * outcome.received >= 3 * self.spec.size:
+                outcome.three_quarters_at = now
             if outcome.index < self.spec.stall and outcome.received >= self.spec.stall_at * self.spec.size:
                 host.frozen = True
         elif isinstance(event, ev.Connected):
@@ -282,6 +278,15 @@ class _Run:
             self.source.cpu_drops,
             self.drops,
         )
+
+
+def middle_half_rate(size: int, marks: list[tuple[float | None, float | None]]) -> float:
+    """Bits/s of the middle half of ``size`` bytes, given each receiver's (quarter, three quarters) times."""
+    quarters = [q for q, t in marks if q is not None and t is not None]
+    threes = [t for q, t in marks if q is not None and t is not None]
+    if not quarters or max(threes) <= max(quarters):
+        return 0.0
+    return (size * 3 // 4 - size // 4) * 8 / (max(threes) - max(quarters))
 
 
 def run_transfer(spec: TransferSpec) -> TransferResult:
