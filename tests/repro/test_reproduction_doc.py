@@ -20,7 +20,7 @@ from smocast.repro.markdown import compared_part, render
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "reproduction.md"
 FULL = ROOT / "docs" / "data" / "repro-full.json"
-REGENERATE = "smocast repro all --markdown --plot docs/img/repro --with-full docs/data/repro-full.json"
+REGENERATE = "smocast repro all --jobs 2 --markdown --plot docs/img/repro > docs/reproduction.md"
 
 
 @pytest.mark.timeout(1200)
@@ -35,4 +35,7 @@ def test_the_committed_reproduction_page_is_what_the_code_produces() -> None:
                 committed.splitlines(), produced.splitlines(), "docs/reproduction.md", "the code today", lineterm=""
             )
         )
-        raise AssertionError(f"docs/reproduction.md is stale; regenerate it with `{REGENERATE}`:\n{diff[:20000]}")
+        raise AssertionError(
+            f"docs/reproduction.md is stale; regenerate it with `{REGENERATE}` (add --with-full when "
+            f"{FULL.relative_to(ROOT)} exists):\n{diff[:20000]}"
+        )

@@ -30,7 +30,8 @@ examples:
   smocast repro levine-table1 --json          Table 1 of Levine's paper, as JSON
   smocast repro all --jobs 2 --plot figures   everything, on two cores, with the figures
   smocast repro smo-fig7 --full               Figure 7 at the paper's size
-  smocast repro all --markdown --plot docs/img/repro --with-full docs/data/repro-full.json > docs/reproduction.md
+  smocast repro all --jobs 2 --markdown --plot docs/img/repro > docs/reproduction.md
+  smocast repro all --full --jobs 2 --json > full.json      then add --with-full full.json to the page
 """
 
 

@@ -18,9 +18,7 @@ from smocast.repro.registry import RESULTS
 NOT_COMPARED_BEGIN = "<!-- not compared: begin -->"
 NOT_COMPARED_END = "<!-- not compared: end -->"
 IMAGE_DIR = "img/repro"
-COMMAND = (
-    "smocast repro all --markdown --plot docs/img/repro --with-full docs/data/repro-full.json > docs/reproduction.md"
-)
+COMMAND = "smocast repro all --jobs 2 --markdown --plot docs/img/repro > docs/reproduction.md"
 
 INTRO = """\
 # Reproducing the two papers
@@ -35,7 +33,8 @@ bound) beside ours. This page is generated; do not edit it by hand:
 
 `smocast repro --list` names every result, `smocast repro NAME` runs one, `--full` runs it at
 the paper's size, `--json` prints everything measured, and `--plot DIR` draws each figure in
-the paper's axes. `tests/repro/test_reproduction_doc.py` reruns the default sizes and fails
+the paper's axes; `--with-full docs/data/repro-full.json` adds the outcomes of an earlier
+`smocast repro all --full --json` run. `tests/repro/test_reproduction_doc.py` reruns the default sizes and fails
 when this page no longer matches what the code produces: exactly for the model and the seeded
 simulations; the blocks marked "not compared" (times, real-network runs) are left out.
 
@@ -129,6 +128,12 @@ def _times(outcomes: Sequence[Outcome], full: dict[str, Any] | None, run: dict[s
                 f"- {label} with `--jobs {info.get('jobs', 1)}`: {info['wall_time_s'] / 60:.1f} minutes of wall time, "
                 f"load average {info.get('load_average', 0):.1f} at the end."
             )
+    if not full:
+        lines.append(
+            "- `smocast repro all --full` has not been run to completion for this page: the largest runs (36 MB to "
+            "1200 and 1500 receivers) take hours on this machine. Its outcomes and times join the page with "
+            "`--with-full FILE.json`, the output of `smocast repro all --full --json`."
+        )
     return [*lines, "", NOT_COMPARED_END, ""]
 
 
