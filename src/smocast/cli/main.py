@@ -38,6 +38,7 @@ COMMANDS = (
     "smocast.cli.model_cmd",
     "smocast.cli.keygen_cmd",
     "smocast.cli.key_cmd",
+    "smocast.cli.repro_cmd",
 )
 
 DESCRIPTION = """\
