@@ -5,6 +5,7 @@ Every field of :class:`~smocast.smo.config.ChannelConfig` and of its
 ``smocast.open_channel``); the policies also accept the strings the command line takes::
 
     channel_config(min_receivers=3, policy="quorum:0.9", cwnd_policy="fair:1,4", progress_timeout=5)
+    channel_config(max_rate="50mbit")  # or max_rate=50e6: a pacing ceiling in bits per second
 
 Likewise every field of :class:`~smocast.smo.config.ReceiverConfig` for :func:`receiver_config`.
 An unknown keyword is a :class:`~smocast.core.errors.ConfigError` that lists the known ones.
@@ -18,6 +19,7 @@ from typing import Any
 from smocast.core.acking import AckFrequency
 from smocast.core.datagram import Address
 from smocast.core.errors import ConfigError
+from smocast.core.units import parse_rate
 from smocast.smo.config import ChannelConfig, DropRules, ReceiverConfig
 from smocast.smo.policies import CwndPolicy, RttPolicy, WindowPolicy
 
@@ -75,6 +77,8 @@ def channel_config(config: ChannelConfig | None = None, **options: Any) -> Chann
 
 def _parse_channel_value(name: str, value: Any) -> Any:
     if isinstance(value, str):
+        if name == "max_rate":
+            return parse_rate(value)
         if name == "window_policy":
             return WindowPolicy.parse(value)
         if name == "cwnd_policy":

@@ -56,6 +56,7 @@ class TransferSpec:
     progress_timeout: float = 10.0
     time_limit: float = 3600.0
     mss: int = 1400
+    max_rate: float | None = None  # the source's pacing ceiling, bits/s (ChannelConfig.max_rate)
 
     def channel_config(self) -> ChannelConfig:
         return ChannelConfig(
@@ -66,6 +67,7 @@ class TransferSpec:
             cwnd_policy=CwndPolicy.parse(self.cwnd_policy),
             ack_frequency=AckFrequency(fixed=self.ack_every),
             drop_rules=DropRules(progress_timeout=self.progress_timeout),
+            max_rate=self.max_rate,
         )
 
 
