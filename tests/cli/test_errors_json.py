@@ -131,8 +131,8 @@ def test_a_wrong_interface_lists_the_hosts_interfaces(
     assert code == 2
     message = str(error_object(out)["message"])
     assert wrong in message and "inet_aton" not in message
-    for name, address in host_interfaces():
-        assert name in message and (address is None or address in message)
+    for interface in host_interfaces():
+        assert interface.name in message and (interface.ipv4 is None or interface.ipv4 in message)
     assert err.startswith("error: ")
 
 

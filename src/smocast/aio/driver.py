@@ -17,6 +17,10 @@ to the owner, and re-arm the one timer at ``next_deadline``, with ``now`` always
   wake-up that finds the deadline later simply re-arms.
 * Errors: a failed socket call closes the driver and reports a
   :class:`~smocast.aio.errors.NetworkError` to the owner, who wakes its waiters with it.
+* IPv6: the kernel reports sources as ``(host, port, flow, scope)``; the driver hands the
+  endpoint ``(host, port)`` (a link-local host with its zone, ``fe80::1%eth0``), the form
+  the cores compare, and turns destinations back into scoped socket addresses. IPv4
+  datagrams take neither step.
 """
 
 from __future__ import annotations
@@ -30,12 +34,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from smocast.aio.errors import NetworkError, network_error
+from smocast.aio.netaddr import canonical, sockaddr
 from smocast.core.datagram import Datagram, Endpoint
 from smocast.core.pump import Pump
 
 MAX_DATAGRAM = 65536
 DRAIN_BATCH = 512  # datagrams read per readiness callback before the endpoint's output is sent
 ENOBUFS_RETRY = 0.001  # seconds to wait when the device queue is full
+SOCKADDR_CACHE = 4096  # IPv6 destinations whose socket address is kept
 STALE_DEADLINE_STEP = 0.001  # a deadline the endpoint did not move after firing is retried this much later
 _SKIPPABLE_UNICAST = frozenset({errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN})
 
@@ -113,6 +119,9 @@ class Driver:
         self._timer_at: float | None = None
         self._fired_at: float | None = None
         self._pump = Pump(endpoint, self._send, self._deliver)
+        self._ipv6 = getattr(send_socket, "family", socket.AF_INET) == socket.AF_INET6
+        self._sendto: Callable[[bytes, Any], int] = self._sendto_v6 if self._ipv6 else send_socket.sendto
+        self._sockaddrs: dict[Any, Any] = {}  # IPv6: destination -> scoped socket address
         self.closed = False
         self.counters = DriverCounters()
         for sock in self._read_sockets:
@@ -150,7 +159,7 @@ class Driver:
             return
         receive = self._endpoint.receive_datagram
         recv_into = sock.recvfrom_into
-        buffer, view, clock = self._buffer, self._view, self._loop.time
+        buffer, view, clock, ipv6 = self._buffer, self._view, self._loop.time, self._ipv6
         count = 0
         try:
             while count < DRAIN_BATCH:
@@ -159,7 +168,7 @@ class Driver:
                 except (BlockingIOError, InterruptedError):
                     break
                 count += 1
-                receive(view[:size].tobytes(), source, clock())
+                receive(view[:size].tobytes(), canonical(source) if ipv6 else source, clock())
         except OSError as exc:
             self._fail(exc, f"receiving from {self._peer}")
             return
@@ -172,7 +181,7 @@ class Driver:
         if self._queue:
             self._queue.extend(datagrams)
             return
-        sendto = self._sock.sendto
+        sendto = self._sendto
         sent = 0
         for index, datagram in enumerate(datagrams):
             try:
@@ -190,10 +199,19 @@ class Driver:
             sent += 1
         self.counters.datagrams_sent += sent
 
+    def _sendto_v6(self, data: bytes, destination: Any) -> int:
+        """``sendto`` for an IPv6 socket: the destination with its scope index (cached per address)."""
+        address = self._sockaddrs.get(destination)
+        if address is None:
+            if len(self._sockaddrs) >= SOCKADDR_CACHE:
+                self._sockaddrs.clear()  # bounded, whatever addresses peers send from
+            address = self._sockaddrs[destination] = sockaddr(destination)
+        return self._sock.sendto(data, address)
+
     def _flush(self) -> None:
         """Send what waited for room; when all is out, let the endpoint send again."""
         self._retry = None
-        queue, sendto = self._queue, self._sock.sendto
+        queue, sendto = self._queue, self._sendto
         while queue:
             datagram = queue[0]
             try:

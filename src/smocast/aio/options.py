@@ -34,16 +34,18 @@ _RECEIVER_ALIASES = {"timeout": "connect_timeout"}
 
 
 def parse_address(value: AddressLike, what: str) -> Address:
-    """``"host:port"`` or ``(host, port)`` -> ``(host, port)``; ConfigError names ``what`` when invalid."""
+    """``"host:port"``, ``"[ipv6]:port"`` or ``(host, port)`` -> ``(host, port)``; ConfigError names ``what``.
+
+    An IPv6 address is written in brackets, ``[ff3e::1]:5000`` (a link-local one with its
+    zone, ``[fe80::1%eth0]:5000``); the host comes back without them.
+    """
     if isinstance(value, tuple):
         if len(value) != 2:
             raise ConfigError(f"{what} must be (host, port), got {value!r}")
         host, port_value = value
         port_text = str(port_value)
     else:
-        host, sep, port_text = str(value).strip().rpartition(":")
-        if not sep:
-            raise ConfigError(f"{what} must look like HOST:PORT, got {value!r}")
+        host, port_text = _split_host_port(str(value).strip(), what)
     try:
         port = int(port_text)
     except ValueError:
@@ -51,6 +53,20 @@ def parse_address(value: AddressLike, what: str) -> Address:
     if not 0 <= port < 65536:
         raise ConfigError(f"{what}: port {port} is not in 0..65535")
     return (str(host) or "0.0.0.0", port)
+
+
+def _split_host_port(text: str, what: str) -> tuple[str, str]:
+    if text.startswith("["):
+        host, bracket, rest = text[1:].partition("]")
+        if not bracket or not rest.startswith(":"):
+            raise ConfigError(f"{what} must look like [IPV6]:PORT, got {text!r}")
+        return host, rest[1:]
+    host, sep, port_text = text.rpartition(":")
+    if not sep:
+        raise ConfigError(f"{what} must look like HOST:PORT, got {text!r}")
+    if ":" in host:
+        raise ConfigError(f"{what}: write an IPv6 address in brackets, [{host}]:{port_text}, got {text!r}")
+    return host, port_text
 
 
 def channel_config(config: ChannelConfig | None = None, **options: Any) -> ChannelConfig:

@@ -31,6 +31,7 @@ from typing import assert_never
 
 from smocast.aio.driver import Driver, Signal
 from smocast.aio.errors import ConnectFailedError, NetworkError, ResetError
+from smocast.aio.netaddr import format_address
 from smocast.aio.sockets import ReceiverSockets, receiver_sockets, resolve
 from smocast.core.datagram import Address
 from smocast.core.errors import LocalProtocolError
@@ -106,7 +107,7 @@ class AsyncReceiver:
             [socks.group, socks.unicast],
             on_event=self._on_event,
             on_error=self._on_error,
-            peer=f"the source at {name[0]}:{name[1]}",
+            peer=f"the source at {format_address(name)}",
             unicast_errors_fatal=True,
             after_pump=self._after_pump if skips_on_read else None,
         )

@@ -34,6 +34,7 @@ from smocast.aio.api import PACING_BURST_SEGMENTS, Opening
 from smocast.aio.channel import AsyncChannel, ChannelSummary
 from smocast.aio.driver import Driver, Signal
 from smocast.aio.errors import ConnectFailedError, NetworkError
+from smocast.aio.netaddr import format_address
 from smocast.aio.options import AddressLike, channel_config, parse_address
 from smocast.aio.sockets import check_group, receiver_sockets, resolve
 from smocast.core.datagram import Address
@@ -165,7 +166,7 @@ class AsyncRelay:
             [socks.group, socks.unicast],
             on_event=self._on_upstream_event,
             on_error=self._on_upstream_error,
-            peer=f"the upstream at {name[0]}:{name[1]}",
+            peer=f"the upstream at {format_address(name)}",
             unicast_errors_fatal=True,
         )
         receiver.connect(self._up.now)
@@ -361,4 +362,4 @@ def open_relay(
 
 
 def _text(address: Address) -> str:
-    return f"{address[0]}:{address[1]}"
+    return format_address(address)
