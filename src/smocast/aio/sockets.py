@@ -48,6 +48,7 @@ from smocast.core.errors import ConfigError
 
 __all__ = [
     "ReceiverSockets",
+    "announcer_socket",
     "check_group",
     "free_udp_port",
     "host_interfaces",
@@ -236,6 +237,30 @@ def receiver_sockets(server: Address, group: Address, source: str, interface: st
         unicast.close()
         raise
     return ReceiverSockets(unicast, joined[0], local, interface or local[0], is_ssm(group[0]), joined[1])
+
+
+def announcer_socket(group: Address, interface: str | None, ttl: int, bind_host: str | None) -> socket.socket:
+    """A socket that sends to ``group`` (announcements) from ``bind_host`` (an ephemeral port)."""
+    check_group(group)
+    family = family_of(group[0])
+    where = interface_address(interface, family) if interface is not None else None
+    sock = _udp_socket(family)
+    try:
+        _multicast_sending(sock, ttl)
+        host = bind_host if bind_host is not None and not is_unspecified(bind_host) else None
+        if host is not None and family_of(host) == family:
+            where = where or host
+            sock.bind(sockaddr((host, 0)))
+        if where is not None:
+            _set_multicast_interface(sock, where)
+        _check_route(group, where)
+    except OSError as exc:
+        sock.close()
+        raise network_error(exc, f"cannot announce on {format_address(group)}") from None
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 def listener_socket(group: Address, interface: str | None) -> socket.socket:

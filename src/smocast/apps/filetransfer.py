@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from smocast.aio.api import connect
 from smocast.aio.errors import NetworkError, os_error_message
+from smocast.aio.netaddr import format_address
 from smocast.aio.options import parse_address
 from smocast.aio.receiver import AsyncReceiver
 from smocast.apps.manifest import (
@@ -298,7 +299,7 @@ class Server:
     group: Address
 
     def __str__(self) -> str:
-        return f"{self.address[0]}:{self.address[1]}@{self.group[0]}:{self.group[1]}"
+        return f"{format_address(self.address)}@{format_address(self.group)}"
 
 
 def parse_server(text: str, default_group: Address) -> Server:

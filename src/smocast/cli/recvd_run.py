@@ -1,0 +1,91 @@
+"""``smocast recvd`` (and ``smocast recv --daemon``): run the receiver daemon until Ctrl-C or ``--count``.
+
+The parser is in :mod:`smocast.cli.recvd_cmd`; :func:`run` is its handler.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+
+from smocast.apps.daemon import Daemon, Filter, Outcome
+from smocast.apps.setsink import WritePolicy
+from smocast.cli import common
+from smocast.cli.common import EXIT_USAGE, fail
+from smocast.cli.units import Units
+from smocast.logs import RECEIVER, log_line
+from smocast.text import printable
+
+
+def from_recv(args: argparse.Namespace) -> argparse.Namespace:
+    """``smocast recv --daemon``'s arguments as recvd's (no filters, the default announcement group)."""
+    return argparse.Namespace(
+        output=args.output,
+        announce_group=args.group or ("239.255.77.77", 5077),
+        interface=args.interface,
+        sources=[],
+        names=[],
+        max_concurrent=4,
+        count=None,
+        timeout=args.timeout,
+        idle_timeout=args.idle_timeout,
+        json=args.json,
+        overwrite=args.overwrite,
+        backup=args.backup,
+        no_resume=args.no_resume,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.output.is_dir():
+        fail(f"the output directory {args.output} does not exist", kind="file")
+    if args.overwrite and args.backup:
+        fail("--overwrite and --backup exclude each other (--backup also replaces, keeping the old file)", EXIT_USAGE)
+    try:
+        accept = Filter.parse(args.sources, args.names)
+    except ValueError as exc:
+        fail(f"--from: {exc}", EXIT_USAGE)
+    daemon = Daemon(
+        args.output,
+        args.announce_group,
+        interface=args.interface,
+        accept=accept,
+        policy=WritePolicy(overwrite=args.overwrite, backup=args.backup, keep_partial=not args.no_resume),
+        max_concurrent=args.max_concurrent,
+        options={"timeout": args.timeout, "idle_timeout": args.idle_timeout or None},
+        on_outcome=lambda outcome: _report(args, outcome),
+        notice=lambda text: _notice(args, text),
+    )
+    outcomes = asyncio.run(daemon.run(args.count))
+    return 0 if all(o.result is not None for o in outcomes) else 1
+
+
+def _notice(args: argparse.Namespace, text: str) -> None:
+    log_line(RECEIVER, logging.INFO, "notice", text)
+    if not args.json:
+        common.err_console.print(printable(text), markup=False, highlight=False)
+
+
+def _report(args: argparse.Namespace, outcome: Outcome) -> None:
+    """One line per transfer: JSON with --json, else a sentence; a log line either way."""
+    report = outcome.as_json()
+    name = printable(outcome.announcement.name)
+    if outcome.result is not None:
+        units = Units.fitting(report["bytes"])
+        line = (
+            f"received {name}: {report['files']} files, {units.bytes(report['bytes'])} into "
+            f"{printable(report['file'])}, every SHA-256 verified, {units.rate_of(report['goodput_bps'])}"
+        )
+        log_line(RECEIVER, logging.INFO, "completed", line, transfer=report["transfer"], file=report["file"])
+    else:
+        again = " (will resume at its next announcement)" if outcome.will_retry else ""
+        line = f"failed {name} from {report['server']}: {printable(outcome.error)}{again}"
+        log_line(RECEIVER, logging.WARNING, "failed", line, transfer=report["transfer"], reason=outcome.error)
+    if args.json:
+        sys.stdout.write(json.dumps(report) + "\n")
+        sys.stdout.flush()
+    else:
+        common.console.print(line, markup=False, highlight=False)
