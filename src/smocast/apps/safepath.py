@@ -124,12 +124,15 @@ class OutputDir:
 
     # --- files ---------------------------------------------------------------------------------------
 
-    def create_temp(self, rel: str) -> tuple[int, str]:
-        """A new empty file beside ``rel`` under a hidden temporary name: ``(descriptor, name)``."""
+    def create_temp(self, rel: str, tag: str = "") -> tuple[int, str]:
+        """A new empty file beside ``rel`` under a hidden temporary name: ``(descriptor, name)``.
+
+        ``tag`` goes into the name, so :meth:`remove_orphans` can find a transfer's leftovers.
+        """
         parent, _, name = rel.rpartition("/")
         where = self.directory(parent, create=True)
         for _ in range(16):
-            temp = f".{name[:64]}.{secrets.token_hex(6)}{PART_SUFFIX}"
+            temp = f".{name[:48]}.{tag}{secrets.token_hex(6)}{PART_SUFFIX}"
             try:
                 return os.open(temp, _O_NEW, 0o600, dir_fd=where), temp
             except FileExistsError:
@@ -152,6 +155,22 @@ class OutputDir:
         parent = rel.rpartition("/")[0]
         with contextlib.suppress(OSError, OutputError):
             os.unlink(temp, dir_fd=self.directory(parent))
+
+    def remove_orphans(self, directories: set[str], tag: str) -> int:
+        """Remove temporary files tagged ``tag`` in ``directories`` (left by a killed receiver); count them."""
+        removed = 0
+        for rel in directories:
+            try:
+                where = self.directory(rel)
+                names = os.listdir(where)  # noqa: PTH208  (a directory descriptor: no Path for it)
+            except (OSError, OutputError):
+                continue
+            for name in names:
+                if name.startswith(".") and name.endswith(PART_SUFFIX) and f".{tag}" in name:
+                    with contextlib.suppress(OSError):
+                        os.unlink(name, dir_fd=where)
+                        removed += 1
+        return removed
 
     def place(self, rel: str, temp: str, *, overwrite: bool, backup: bool) -> None:
         """Give the verified temporary file its final name ``rel``.

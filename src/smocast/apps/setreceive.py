@@ -61,9 +61,12 @@ class SetResult:
         fileset = self.report.fileset
         single = fileset.entries[0] if len(fileset.entries) == 1 else None
         top = fileset.entries[0].path.split("/")[0] if fileset.entries else ""
+        digest = fileset.digest.hex()  # of the manifest, for a set of several entries
+        if single is not None:
+            digest = self.report.stream_sha256.hex() if self.report.stream_sha256 else single.hexdigest
         return {
             "file": str(self.out / (single.path if single is not None else top)),
-            "sha256": (single.hexdigest if single is not None and single.kind.name == "FILE" else fileset.digest.hex()),
+            "sha256": digest,
             **self.report.as_json(),
             "verified": True,
             "resumed_from": self.resumed_from,

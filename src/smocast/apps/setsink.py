@@ -18,6 +18,7 @@ get theirs at the end. :meth:`SetWriter.suspend` keeps the partial file and a re
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import hashlib
 import os
@@ -33,6 +34,7 @@ from smocast.apps.fileset import TRAILER, Entry, FileSet, Kind, body_length, cas
 from smocast.apps.manifest import HEADER_SIZE, ManifestError
 from smocast.apps.resume import Partial, ResumeState
 from smocast.apps.safepath import OutputDir, OutputError
+from smocast.core.units import format_size
 
 SAVE_INTERVAL = 0.5  # seconds between resume-state saves while data flows
 CONFLICTS_SHOWN = 3
@@ -65,6 +67,7 @@ class SetReport:
     written: int  # files written
     present: int  # files already there, identical, kept
     bytes: int  # file bytes received (a stream's size once known)
+    stream_sha256: builtins.bytes | None = None  # a stream's SHA-256 (from its trailer)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -102,6 +105,7 @@ class SetWriter:
         self._temp: str | None = None
         self._digest: Any = hashlib.sha256()
         self._tail = b""  # a stream's last bytes, held back: its trailer
+        self._stream_sha256: bytes | None = None
         self._done_bytes = 0
         self._written = 0
         self._kept = 0
@@ -183,6 +187,9 @@ class SetWriter:
                 if existing is not None and not stat.S_ISDIR(existing.st_mode):
                     conflicts.append(f"{self.out.show(entry.path)} exists and is not a directory")
                 continue
+            if existing is not None and stat.S_ISDIR(existing.st_mode):
+                conflicts.append(f"{self.out.show(entry.path)} is a directory (a file cannot replace it)")
+                continue
             present = existing is not None and self.out.same_file(entry.path, entry.size, entry.sha256)
             if existing is not None and not present and not (self.policy.overwrite or self.policy.backup):
                 conflicts.append(f"{self.out.show(entry.path)} already exists")
@@ -196,7 +203,8 @@ class SetWriter:
         free = self.out.free_bytes()
         if needed > free:
             raise OutputError(
-                f"the transfer needs {needed} bytes and {self.out.show('')} has {free} free: nothing was written"
+                f"the transfer needs {needed} bytes ({format_size(needed)}) and {self.out.show('')} has "
+                f"{free} bytes ({format_size(free)}) free: nothing was written"
             )
         return plan
 
@@ -212,7 +220,7 @@ class SetWriter:
             self._entry_bytes = 0
             self._digest = hashlib.sha256()
             if not present:
-                self._fd, self._temp = self.out.create_temp(entry.path)
+                self._fd, self._temp = self.out.create_temp(entry.path, self._tag())
             if self._left == 0:
                 self._complete()
                 continue
@@ -250,6 +258,10 @@ class SetWriter:
         if self._progress is not None and self.fileset is not None:
             self._progress(self._done_bytes, self.fileset.total_bytes)
 
+    def _tag(self) -> str:
+        """What this transfer's temporary names carry: the manifest digest's first bytes."""
+        return self.fileset.digest.hex()[:8] + "-" if self.fileset is not None else ""
+
     def _entry_path(self) -> str:
         return self._entry.path if self._entry is not None else ""
 
@@ -265,6 +277,7 @@ class SetWriter:
         fd, temp = self._fd, self._temp
         assert fd is not None and temp is not None
         self._fd = None
+        self._temp = None
         try:
             if self._digest.digest() != expected:
                 raise OutputError(
@@ -272,9 +285,11 @@ class SetWriter:
                     f"the received bytes hash to {self._digest.hexdigest()[:16]}...; the file was not saved"
                 )
             _finish_file(fd, entry)
+        except BaseException:
+            self.out.remove_temp(entry.path, temp)
+            raise
         finally:
             os.close(fd)
-        self._temp = None
         try:
             self.out.place(entry.path, temp, overwrite=self.policy.overwrite, backup=self.policy.backup)
         except OutputError:
@@ -296,11 +311,13 @@ class SetWriter:
             self._finish_stream()
         if self._entry is not None or self._open_next():
             raise OutputError(f"the stream ended after {self._done_bytes} of {fileset.total_bytes} bytes of files")
+        if self.resumed_from:  # a killed run may have left temporary files the state never named
+            self.out.remove_orphans({e.path.rpartition("/")[0] for e in fileset.entries}, self._tag())
         for entry in sorted(fileset.entries, key=lambda e: -e.path.count("/")):
             if entry.kind is Kind.DIRECTORY:
                 self.out.set_times_and_mode(entry.path, entry.mode, entry.mtime_ns)
         resume.remove(self.out.root, fileset.digest.hex()[: resume.ID_HEX])
-        return SetReport(fileset, self._written, self._kept, self._done_bytes)
+        return SetReport(fileset, self._written, self._kept, self._done_bytes, self._stream_sha256)
 
     def _finish_stream(self) -> None:
         if len(self._tail) < TRAILER.size:
@@ -308,6 +325,7 @@ class SetWriter:
         size, digest = TRAILER.unpack(self._tail)
         if size != self._entry_bytes:
             raise OutputError(f"the stream's trailer says {size} bytes, {self._entry_bytes} arrived")
+        self._stream_sha256 = bytes(digest)
         self._complete(size, bytes(digest))
 
     def suspend(self) -> bool:
@@ -374,10 +392,11 @@ class SetWriter:
         self._next = next((k for k, (i, _, _) in enumerate(self._plan) if i >= state.entry), len(self._plan))
         self.offset = self._manifest_end + sum(e.size for _, e, _ in self._plan[: self._next])
         self._done_bytes = self.offset - self._manifest_end
-        if state.partial is not None:
-            self._reopen(state.partial)
-        if self.offset != state.offset:
-            raise OutputError(f"the resume state says byte {state.offset}, its files add up to {self.offset}")
+        partial = state.partial
+        if self.offset + (partial.bytes if partial is not None else 0) != state.offset:
+            raise OutputError(f"the resume state says byte {state.offset}, its files do not add up to it")
+        if partial is not None:
+            self._reopen(partial)
         self.resumed_from = self.offset
 
     def _reopen(self, partial: Partial) -> None:
@@ -385,7 +404,14 @@ class SetWriter:
         if entry.path != partial.path or not 0 <= partial.bytes <= entry.size:
             raise OutputError("the resume state's partial file does not match its manifest")
         self._next += 1
-        fd = self.out.reopen_temp(entry.path, partial.temp)
+        try:
+            fd = self.out.reopen_temp(entry.path, partial.temp)
+        except OutputError:
+            if not self.out.same_file(entry.path, entry.size, entry.sha256):
+                raise
+            self.offset += entry.size  # finished and named after the last save
+            self._done_bytes += entry.size
+            return
         self._entry, self._index, self._present, self._fd, self._temp = entry, index, False, fd, partial.temp
         digest = hashlib.sha256()
         if os.fstat(fd).st_size < partial.bytes:

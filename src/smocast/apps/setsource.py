@@ -14,6 +14,7 @@ disk, for receivers that resume (``open_channel(history=...)``).
 from __future__ import annotations
 
 import asyncio
+import builtins
 import hashlib
 import os
 import stat
@@ -145,8 +146,16 @@ async def scan_async(arguments: Sequence[str | Path], name: str | None = None) -
 # --- sending -----------------------------------------------------------------------------------------
 
 
-async def send_set(channel: AsyncChannel, source: SourceSet, progress: Progress | None = None) -> int:
-    """Send the manifest and then every file on ``channel``; return the file bytes sent.
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """What :func:`send_set` sent: file bytes, and standard input's SHA-256 (its size was unknown)."""
+
+    bytes: int
+    stream_sha256: builtins.bytes | None = None
+
+
+async def send_set(channel: AsyncChannel, source: SourceSet, progress: Progress | None = None) -> Sent:
+    """Send the manifest and then every file on ``channel``; return what was sent.
 
     Raises :class:`SourceError` when a file cannot be read or changed size. The caller then
     closes the channel (leaving ``async with`` waits for every receiver).
@@ -161,7 +170,7 @@ async def send_set(channel: AsyncChannel, source: SourceSet, progress: Progress 
         if progress is not None:
             progress(sent, total)
     await out.flush()
-    return sent
+    return Sent(sent)
 
 
 def _data_paths(source: SourceSet) -> list[Path]:
@@ -185,7 +194,7 @@ async def _send_file(out: _Coalescer, entry: Entry, path: Path) -> int:
     return sent
 
 
-async def _send_stdin(channel: AsyncChannel, progress: Progress | None) -> int:
+async def _send_stdin(channel: AsyncChannel, progress: Progress | None) -> Sent:
     stdin: BinaryIO = sys.stdin.buffer
     digest = hashlib.sha256()
     sent = 0
@@ -196,7 +205,7 @@ async def _send_stdin(channel: AsyncChannel, progress: Progress | None) -> int:
         if progress is not None:
             progress(sent, 0)
     await channel.send(TRAILER.pack(sent, digest.digest()))
-    return sent
+    return Sent(sent, digest.digest())
 
 
 def _read(handle: BinaryIO, path: Path, size: int) -> bytes:

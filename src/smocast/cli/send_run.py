@@ -23,7 +23,7 @@ from smocast.aio.netaddr import family_of, format_address
 from smocast.apps.announce import Announcement, default_group
 from smocast.apps.announcer import Announcer
 from smocast.apps.manifest import ManifestError
-from smocast.apps.setsource import SetHistory, SourceError, SourceSet, scan_async, send_set
+from smocast.apps.setsource import Sent, SetHistory, SourceError, SourceSet, scan_async, send_set
 from smocast.cli.common import console, err_console, fail, print_json
 from smocast.cli.monitor import ChannelMonitor, LiveTable, StatsFile
 from smocast.cli.receivers_view import receiver_rows, receivers_table, table_note
@@ -44,8 +44,8 @@ def run(args: argparse.Namespace) -> int:
     if "-" in args.files and len(args.files) > 1:
         fail("'-' (standard input) must be the only thing sent", 2)
     stats = StatsFile(args.stats_file) if args.stats_file is not None else None
-    source, summary = asyncio.run(_send(args, stats))
-    report = report_json(source, summary)
+    source, summary, sent = asyncio.run(_send(args, stats))
+    report = report_json(source, summary, sent)
     if args.json:
         print_json(report)
     else:
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     return 0 if summary.completed and not summary.dropped and not summary.left else 1
 
 
-async def _send(args: argparse.Namespace, stats: StatsFile | None) -> tuple[SourceSet, ChannelSummary]:
+async def _send(args: argparse.Namespace, stats: StatsFile | None) -> tuple[SourceSet, ChannelSummary, Sent]:
     try:
         source = await scan_async(args.files, args.name)
         _say_skipped(args, source)
@@ -74,10 +74,10 @@ async def _send(args: argparse.Namespace, stats: StatsFile | None) -> tuple[Sour
                 history=history,
             )
             async with opening as channel:
-                await _serve(channel, args, source, stats)
+                sent = await _serve(channel, args, source, stats)
     except (NetworkError, SourceError, ManifestError) as exc:
         raise failure(exc) from None
-    return source, channel.summary()
+    return source, channel.summary(), sent
 
 
 def _say_skipped(args: argparse.Namespace, source: SourceSet) -> None:
@@ -120,7 +120,7 @@ def _announcer(channel: AsyncChannel, args: argparse.Namespace, source: SourceSe
     )
 
 
-async def _serve(channel: AsyncChannel, args: argparse.Namespace, source: SourceSet, stats: StatsFile | None) -> None:
+async def _serve(channel: AsyncChannel, args: argparse.Namespace, source: SourceSet, stats: StatsFile | None) -> Sent:
     """Announce, wait for the receivers, send the set, close, and wait until every receiver is done."""
     if not args.json:
         err_console.print(
@@ -140,7 +140,7 @@ async def _serve(channel: AsyncChannel, args: argparse.Namespace, source: Source
         logging = asyncio.create_task(log_events(channel.events()))
         try:
             await _wait_started(channel, args.wait)
-            await send_set(channel, source)
+            sent = await send_set(channel, source)
             channel.close()
             await channel.wait_closed()
         finally:
@@ -149,16 +149,20 @@ async def _serve(channel: AsyncChannel, args: argparse.Namespace, source: Source
             await asyncio.gather(*tasks, return_exceptions=True)
             await stop_logging(logging, finished=channel.finished)
             monitor.write_stats()
+    return sent
 
 
-def report_json(source: SourceSet, s: ChannelSummary) -> dict[str, Any]:
+def report_json(source: SourceSet, s: ChannelSummary, sent: Sent) -> dict[str, Any]:
     """The JSON report: the set sent, and how the channel ended."""
     fileset = source.fileset
     single = fileset.entries[0] if len(fileset.entries) == 1 else None
-    size = fileset.total_bytes if not source.is_stream else max(0, s.bytes - len(source.manifest) - 40)
+    size = sent.bytes
+    digest = fileset.digest.hex()  # of the manifest, for a set of several entries
+    if single is not None:
+        digest = sent.stream_sha256.hex() if sent.stream_sha256 is not None else single.hexdigest
     return {
         "file": fileset.name,
-        "sha256": single.hexdigest if single is not None and not source.is_stream else fileset.digest.hex(),
+        "sha256": digest,
         "digest": fileset.digest.hex(),
         "files": fileset.files,
         "directories": fileset.directories,
