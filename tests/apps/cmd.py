@@ -38,6 +38,8 @@ class Commands:
         proc = self.start("send", *argv, "--group", net.group_text, "--bind", net.server_text, "--json")
         deadline = time.monotonic() + 20
         while not port_in_use(net.server):
+            if proc.poll() == 0:
+                break  # it bound, sent and finished before this loop looked
             assert proc.poll() is None, f"the sender exited: {proc.communicate()[1]}"
             assert time.monotonic() < deadline, "the sender did not bind its port"
             time.sleep(0.02)
@@ -71,3 +73,9 @@ def recv(running: Commands, net: Any, out: Path, *options: str) -> subprocess.Po
     return running.start(
         "recv", "--server", net.server_text, "--group", net.group_text, "-o", str(out), "--json", *options
     )
+
+
+def finish_lines(proc: subprocess.Popen[str]) -> tuple[int, list[Any], str]:
+    """Wait for ``proc``, which prints one JSON object per line; exit code, the objects, stderr."""
+    out, err = proc.communicate(timeout=RUN_LIMIT)
+    return proc.returncode, [json.loads(line) for line in out.splitlines() if line.strip()], err

@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import json
 import logging
+import signal
 import sys
 
 from smocast.apps.daemon import Daemon, Filter, Outcome
@@ -59,8 +60,25 @@ def run(args: argparse.Namespace) -> int:
         on_outcome=lambda outcome: _report(args, outcome),
         notice=lambda text: _notice(args, text),
     )
-    outcomes = asyncio.run(daemon.run(args.count))
+    outcomes = asyncio.run(_until_stopped(daemon, args.count))
+    if outcomes is None:
+        _notice(args, "stopped (SIGTERM); interrupted transfers kept their partial files for a resume")
+        return 0
     return 0 if all(o.result is not None for o in outcomes) else 1
+
+
+async def _until_stopped(daemon: Daemon, count: int | None) -> list[Outcome] | None:
+    """Run the daemon; SIGTERM (a service manager stopping it) ends it cleanly: None."""
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    assert task is not None
+    loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        return await daemon.run(count)
+    except asyncio.CancelledError:
+        return None
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
 
 
 def _notice(args: argparse.Namespace, text: str) -> None:
