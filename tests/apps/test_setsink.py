@@ -19,7 +19,8 @@ from smocast.apps import resume
 from smocast.apps.fileset import TRAILER, Entry, FileSet, Kind
 from smocast.apps.manifest import ManifestError
 from smocast.apps.safepath import OutputDir, OutputError
-from smocast.apps.setsink import ResumeMismatch, SetWriter, WritePolicy
+from smocast.apps.setplan import WritePolicy
+from smocast.apps.setsink import ResumeMismatch, SetWriter
 
 ORIGIN = "127.0.0.1:5000@239.1.1.1:5000"
 

@@ -28,8 +28,8 @@ from smocast.aio.netaddr import format_address, ip_of
 from smocast.apps.announce import Announcement
 from smocast.apps.announcer import Listener
 from smocast.apps.filetransfer import Server
+from smocast.apps.setplan import WritePolicy
 from smocast.apps.setreceive import SetResult, receive_set
-from smocast.apps.setsink import WritePolicy
 from smocast.core.datagram import Address
 from smocast.core.errors import SmocastError
 
@@ -139,7 +139,7 @@ class Daemon:
     max_concurrent: int = MAX_CONCURRENT
     options: dict[str, Any] = field(default_factory=dict)
     on_outcome: Callable[[Outcome], None] | None = None
-    notice: Callable[[str], None] | None = None
+    notice: Callable[[str, str], None] | None = None
     verify: Callable[[Announcement], bool] = lambda _announcement: True
     heard: int = 0
     _seen: dict[bytes, _Seen] = field(default_factory=dict)
@@ -237,4 +237,4 @@ class Daemon:
 
     def _say(self, text: str) -> None:
         if self.notice is not None:
-            self.notice(text)
+            self.notice("notice", text)

@@ -28,7 +28,8 @@ from smocast.apps import resume
 from smocast.apps.filetransfer import FileTransferError, Server
 from smocast.apps.manifest import ManifestError
 from smocast.apps.safepath import OutputDir, OutputError
-from smocast.apps.setsink import Progress, SetReport, SetWriter, WritePolicy
+from smocast.apps.setplan import SetReport, WritePolicy
+from smocast.apps.setsink import Progress, SetWriter
 
 CHUNK = 1 << 18
 OVERLAP = 64 << 10  # bytes a resume asks for again, to compare with the partial file
@@ -36,8 +37,11 @@ RETRY_FIRST = 0.2  # seconds before the first retry of a connection; doubles up 
 RETRY_MAX = 5.0
 LATE_JOIN = "late joiners are refused"  # what a source's RST says to a receiver that came too late
 
-Notice = Callable[[str], None]
-"""Called with a one-line note for the user (a retry, a fail-over, a resume, a connection)."""
+Notice = Callable[[str, str], None]
+"""Called with an event name and a one-line note for the user: ``connected``, ``waiting`` (for
+a source not up yet), ``resuming`` (a partial transfer taken up), ``resumed`` (a fail-over to
+the next server), ``kept`` (a partial kept for a later resume), ``removed`` (a partial that
+cannot be resumed)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +133,7 @@ async def receive_set(
             run.ended_at = loop.time() if run.ended_at is None else run.ended_at
         except (NetworkError, asyncio.CancelledError, KeyboardInterrupt):
             if writer.suspend() and notice is not None:
-                notice(f"kept the partial transfer at byte {writer.offset} in {out}: run again to resume")
+                notice("kept", f"kept the partial transfer at byte {writer.offset} in {out}: run again to resume")
             raise
         except BaseException:
             writer.discard()
@@ -155,10 +159,10 @@ def _restore(writer: SetWriter, out: Path, digest: bytes | None, notice: Notice 
                 writer.out.remove_temp(state.partial.path, state.partial.temp)
             resume.remove(out, state.ident)
             if notice is not None:
-                notice(f"removed a partial transfer that cannot be resumed ({exc})")
+                notice("removed", f"removed a partial transfer that cannot be resumed ({exc})")
             return writer.fresh()
         if notice is not None:
-            notice(f"resuming a partial transfer at byte {writer.offset}")
+            notice("resuming", f"resuming a partial transfer at byte {writer.offset}")
         return writer
     return writer
 
@@ -185,7 +189,7 @@ async def _take_from_servers(
                     raise
                 raise NetworkError("every server failed: " + "; ".join(failures)) from None
             if notice is not None:
-                notice(f"{server} failed ({exc}); resuming at the next server")
+                notice("resumed", f"{server} failed ({exc}); resuming at the next server")
     raise AssertionError("unreachable")
 
 
@@ -202,7 +206,7 @@ async def _take_from(
     resume_from = writer.offset - writer.partial_tail(OVERLAP) if writer.offset else (0 if late_join else None)
     rx = await _connect(server, resume_from, run, wait, notice, options)
     if notice is not None:
-        notice(f"connected to {format_address(rx.server)} from {format_address(rx.local_address)}")
+        notice("connected", f"connected to {format_address(rx.server)} from {format_address(rx.local_address)}")
     async with rx:
         try:
             at = rx.start or 0
@@ -239,7 +243,8 @@ async def _connect(
             if left <= 0:
                 raise
             if notice is not None and run.retries == 0:
-                notice(f"waiting for the source at {format_address(server.address)} ({exc}); retrying for {left:.0f} s")
+                where = format_address(server.address)
+                notice("waiting", f"waiting for the source at {where} ({exc}); retrying for {left:.0f} s")
             run.retries += 1
             await asyncio.sleep(min(delay, left))
             delay = min(delay * 2, RETRY_MAX)

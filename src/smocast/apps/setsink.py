@@ -1,14 +1,10 @@
 """Writing a received set of files: the manifest, then each file under a temporary name, verified, put in place.
 
 :class:`SetWriter` is fed the stream's bytes in order (:meth:`SetWriter.feed_at`, from
-whichever server); it plans the whole transfer as soon as the manifest is in, before any
-file is written:
-
-* the paths are checked (:func:`~smocast.apps.fileset.decode`); two that differ only in
-  case are refused when the output directory's file system folds case;
-* an existing file is an error unless ``overwrite`` or ``backup`` (one with the same size
-  and SHA-256 is simply kept); a directory is never replaced;
-* the free space must hold every file still to come.
+whichever server). As soon as the manifest is in, before any file is written, its paths are
+checked (:func:`~smocast.apps.fileset.decode`) and the whole transfer is planned against
+the output directory (:func:`~smocast.apps.setplan.plan`: case folding, existing files,
+free space).
 
 Each file goes to a hidden temporary file beside its final name and takes that name only
 once its SHA-256 matches; its mode and modification time follow the manifest. Directories
@@ -18,26 +14,22 @@ get theirs at the end. :meth:`SetWriter.suspend` keeps the partial file and a re
 
 from __future__ import annotations
 
-import builtins
 import contextlib
 import hashlib
 import os
-import stat
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from smocast.aio.errors import os_error_message
 from smocast.apps import resume
-from smocast.apps.fileset import TRAILER, Entry, FileSet, Kind, body_length, case_collision, decode
+from smocast.apps.fileset import TRAILER, Entry, FileSet, Kind, body_length, decode
 from smocast.apps.manifest import HEADER_SIZE, ManifestError
 from smocast.apps.resume import Partial, ResumeState
 from smocast.apps.safepath import OutputDir, OutputError
-from smocast.core.units import format_size
+from smocast.apps.setplan import SetReport, WritePolicy, finish_file, plan
 
 SAVE_INTERVAL = 0.5  # seconds between resume-state saves while data flows
-CONFLICTS_SHOWN = 3
 
 Progress = Callable[[int, int], None]
 """Called with (file bytes done, file bytes in total)."""
@@ -45,40 +37,6 @@ Progress = Callable[[int, int], None]
 
 class ResumeMismatch(OutputError):
     """The server's bytes differ from the partial file: it sends another transfer."""
-
-
-@dataclass(frozen=True, slots=True)
-class WritePolicy:
-    """How a receiver writes: ``overwrite``/``backup`` existing files; ``expected`` is the manifest
-    digest an announcement promised (None: any); ``keep_partial`` keeps what an interrupted
-    receive wrote, for a resume."""
-
-    overwrite: bool = False
-    backup: bool = False
-    expected: bytes | None = None
-    keep_partial: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class SetReport:
-    """What a finished receive wrote."""
-
-    fileset: FileSet
-    written: int  # files written
-    present: int  # files already there, identical, kept
-    bytes: int  # file bytes received (a stream's size once known)
-    stream_sha256: builtins.bytes | None = None  # a stream's SHA-256 (from its trailer)
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "name": self.fileset.name,
-            "digest": self.fileset.digest.hex(),
-            "files": self.fileset.files,
-            "directories": self.fileset.directories,
-            "written": self.written,
-            "already_present": self.present,
-            "bytes": self.bytes,
-        }
 
 
 class SetWriter:
@@ -162,51 +120,15 @@ class SetWriter:
 
     def _start(self, fileset: FileSet, manifest: bytes) -> None:
         """The manifest is in: check it against the policy and the disk, make the directories."""
-        expected = self.policy.expected
-        if expected is not None and fileset.digest != expected:
-            raise ManifestError("the manifest differs from the one the source announced (digest mismatch)")
-        collision = case_collision(fileset)
-        if collision is not None and self.out.case_insensitive():
-            a, b = (ascii(p)[:80] for p in collision)
-            raise ManifestError(f"refusing {a} and {b}: they name one file on this case-insensitive file system")
+        self._plan = plan(self.out, fileset, self.policy)
         self.fileset = fileset
         self._manifest_end = len(manifest)
-        self._plan = self._check_disk(fileset)
         for entry in fileset.entries:
             if entry.kind is Kind.DIRECTORY:
                 self.out.directory(entry.path, create=True)
         if self.policy.keep_partial and not fileset.is_stream:
             resume.save_manifest(self.out.root, fileset.digest.hex()[: resume.ID_HEX], manifest)
             self.save()
-
-    def _check_disk(self, fileset: FileSet) -> list[tuple[int, Entry, bool]]:
-        plan, conflicts, needed = [], [], 0
-        for index, entry in enumerate(fileset.entries):
-            existing = self.out.lstat(entry.path)
-            if entry.kind is Kind.DIRECTORY:
-                if existing is not None and not stat.S_ISDIR(existing.st_mode):
-                    conflicts.append(f"{self.out.show(entry.path)} exists and is not a directory")
-                continue
-            if existing is not None and stat.S_ISDIR(existing.st_mode):
-                conflicts.append(f"{self.out.show(entry.path)} is a directory (a file cannot replace it)")
-                continue
-            present = existing is not None and self.out.same_file(entry.path, entry.size, entry.sha256)
-            if existing is not None and not present and not (self.policy.overwrite or self.policy.backup):
-                conflicts.append(f"{self.out.show(entry.path)} already exists")
-            needed += 0 if present else entry.size
-            plan.append((index, entry, present))
-        if conflicts:
-            more = f" (and {len(conflicts) - CONFLICTS_SHOWN} more)" if len(conflicts) > CONFLICTS_SHOWN else ""
-            raise OutputError(
-                "; ".join(conflicts[:CONFLICTS_SHOWN]) + more + ": nothing was written (use --overwrite or --backup)"
-            )
-        free = self.out.free_bytes()
-        if needed > free:
-            raise OutputError(
-                f"the transfer needs {needed} bytes ({format_size(needed)}) and {self.out.show('')} has "
-                f"{free} bytes ({format_size(free)}) free: nothing was written"
-            )
-        return plan
 
     # --- entries ---------------------------------------------------------------------------------------
 
@@ -284,7 +206,7 @@ class SetWriter:
                     f"SHA-256 mismatch for {self.out.show(entry.path)}: the manifest says {expected.hex()[:16]}..., "
                     f"the received bytes hash to {self._digest.hexdigest()[:16]}...; the file was not saved"
                 )
-            _finish_file(fd, entry)
+            finish_file(fd, entry)
         except BaseException:
             self.out.remove_temp(entry.path, temp)
             raise
@@ -442,15 +364,3 @@ class SetWriter:
                 f"the server sends other bytes than the partial {self.out.show(self._entry_path())} holds: "
                 "it serves another transfer"
             )
-
-
-def _finish_file(fd: int, entry: Entry) -> None:
-    """A verified file's mode (permission bits only) and modification time, as the manifest says."""
-    if entry.mode is not None:
-        os.fchmod(fd, entry.mode & 0o777)
-    else:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)
-    if entry.mtime_ns:
-        os.utime(fd, ns=(entry.mtime_ns, entry.mtime_ns))

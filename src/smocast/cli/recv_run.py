@@ -14,8 +14,8 @@ import logging
 
 from smocast.aio.netaddr import format_address
 from smocast.apps.filetransfer import Server
+from smocast.apps.setplan import WritePolicy
 from smocast.apps.setreceive import SetResult, receive_set
-from smocast.apps.setsink import WritePolicy
 from smocast.cli import common
 from smocast.cli.common import EXIT_USAGE, fail, print_json
 from smocast.cli.transfer_ui import TransferProgress, failure
@@ -69,7 +69,7 @@ async def _receive(args: argparse.Namespace) -> SetResult:
                 wait=args.wait,
                 resume_partial=not args.no_resume,
                 progress=ui.update,
-                notice=lambda text: note(args, text),
+                notice=lambda event, text: note(args, event, text),
                 interface=args.interface,
                 timeout=args.timeout,
                 idle_timeout=args.idle_timeout or None,
@@ -79,9 +79,9 @@ async def _receive(args: argparse.Namespace) -> SetResult:
         raise failure(exc) from None
 
 
-def note(args: argparse.Namespace, text: str) -> None:
-    """A line for the user about the run (waiting, resuming, failing over), logged too."""
-    log_line(RECEIVER, logging.WARNING if "failed" in text else logging.INFO, "notice", text)
+def note(args: argparse.Namespace, event: str, text: str) -> None:
+    """A line for the user about the run (connected, waiting, resuming, failing over), logged too."""
+    log_line(RECEIVER, logging.WARNING if event in ("resumed", "removed") else logging.INFO, event, text)
     if not args.json:
         from smocast.text import plain  # noqa: PLC0415
 

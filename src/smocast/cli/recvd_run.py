@@ -12,8 +12,9 @@ import logging
 import signal
 import sys
 
+from smocast.apps.announce import DEFAULT_GROUP_V4
 from smocast.apps.daemon import Daemon, Filter, Outcome
-from smocast.apps.setsink import WritePolicy
+from smocast.apps.setplan import WritePolicy
 from smocast.cli import common
 from smocast.cli.common import EXIT_USAGE, fail
 from smocast.cli.units import Units
@@ -23,9 +24,11 @@ from smocast.text import printable
 
 def from_recv(args: argparse.Namespace) -> argparse.Namespace:
     """``smocast recv --daemon``'s arguments as recvd's (no filters, the default announcement group)."""
+    if args.server is not None or args.group is not None:
+        fail("recv --daemon takes transfers from announcements, not --server or --group (see smocast recvd --help)", 2)
     return argparse.Namespace(
         output=args.output,
-        announce_group=args.group or ("239.255.77.77", 5077),
+        announce_group=DEFAULT_GROUP_V4,
         interface=args.interface,
         sources=[],
         names=[],
@@ -58,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         max_concurrent=args.max_concurrent,
         options={"timeout": args.timeout, "idle_timeout": args.idle_timeout or None},
         on_outcome=lambda outcome: _report(args, outcome),
-        notice=lambda text: _notice(args, text),
+        notice=lambda event, text: _notice(args, text, event),
     )
     outcomes = asyncio.run(_until_stopped(daemon, args.count))
     if outcomes is None:
@@ -81,8 +84,8 @@ async def _until_stopped(daemon: Daemon, count: int | None) -> list[Outcome] | N
         loop.remove_signal_handler(signal.SIGTERM)
 
 
-def _notice(args: argparse.Namespace, text: str) -> None:
-    log_line(RECEIVER, logging.INFO, "notice", text)
+def _notice(args: argparse.Namespace, text: str, event: str = "notice") -> None:
+    log_line(RECEIVER, logging.INFO, event, text)
     if not args.json:
         common.err_console.print(printable(text), markup=False, highlight=False)
 

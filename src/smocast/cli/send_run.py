@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import contextlib
 import secrets
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -109,7 +110,7 @@ def announcement_of(channel: AsyncChannel, args: argparse.Namespace, source: Sou
 def _announcer(channel: AsyncChannel, args: argparse.Namespace, source: SourceSet) -> Announcer | None:
     if args.no_announce:
         return None
-    group = args.announce_group or default_group(6 if family_of(args.group[0]).name == "AF_INET6" else 4)
+    group = args.announce_group or default_group(6 if family_of(args.group[0]) == socket.AF_INET6 else 4)
     return Announcer(
         announcement_of(channel, args, source),
         group,
