@@ -31,6 +31,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import IntEnum
+from functools import cached_property
 
 from smocast.apps.manifest import HEADER_SIZE, MAGIC, ManifestError, decode_body, safe_name
 from smocast.apps.manifest import MAX_BODY as SINGLE_FILE_MAX_BODY
@@ -78,9 +79,11 @@ class Entry:
         return self.kind is not Kind.DIRECTORY
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class FileSet:
-    """The manifest of one transfer: its ``name``, its entries in stream order, and a signature slot."""
+    """The manifest of one transfer: its ``name``, its entries in stream order, and a signature slot.
+
+    Its digest and totals are computed once (a set may hold a million entries)."""
 
     name: str
     entries: tuple[Entry, ...]
@@ -105,20 +108,20 @@ class FileSet:
         without its signature field."""
         return MAGIC + bytes([VERSION]) + self._signed_body()
 
-    @property
+    @cached_property
     def digest(self) -> bytes:
         """SHA-256 of :meth:`signed_bytes`: the transfer's name in announcements and resume state."""
         return hashlib.sha256(self.signed_bytes()).digest()
 
-    @property
+    @cached_property
     def files(self) -> int:
         return sum(1 for e in self.entries if e.carries_data)
 
-    @property
+    @cached_property
     def directories(self) -> int:
         return sum(1 for e in self.entries if e.kind is Kind.DIRECTORY)
 
-    @property
+    @cached_property
     def total_bytes(self) -> int:
         """Bytes of file data (a stream counts 0: its size is not known in advance)."""
         return sum(e.size for e in self.entries if e.kind is Kind.FILE)
