@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from smocast.aio.errors import NetworkError, network_error
-from smocast.aio.netaddr import canonical, sockaddr
+from smocast.aio.netaddr import canonical, format_address, sockaddr
 from smocast.core.datagram import Datagram, Endpoint
 from smocast.core.pump import Pump
 
@@ -248,7 +248,7 @@ class Driver:
             self.counters.unicast_send_errors += 1  # a vanished receiver: its timeouts will drop it
             return True
         target = "the group" if datagram.multicast else "the source" if self._unicast_errors_fatal else "a receiver"
-        self._fail(exc, f"sending to {target} at {datagram.destination[0]}:{datagram.destination[1]}")
+        self._fail(exc, f"sending to {target} at {format_address(datagram.destination)}")
         return False
 
     # --- the one timer ---------------------------------------------------------------------
