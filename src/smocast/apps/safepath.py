@@ -181,16 +181,19 @@ class OutputDir:
         """
         parent, _, name = rel.rpartition("/")
         where = self.directory(parent)
+        if not (overwrite or backup):  # the common case: one link, no look first
+            try:
+                self._link(where, temp, name, rel)
+            except OSError as exc:
+                raise OutputError(os_error_message(exc, f"cannot move the received file to {self.show(rel)}")) from None
+            return
         existing = self.lstat(rel)
         if existing is not None and stat.S_ISDIR(existing.st_mode):
             raise OutputError(f"cannot write {self.show(rel)}: a directory of that name exists")
         try:
             if backup and existing is not None:
                 os.rename(name, name + BACKUP_SUFFIX, src_dir_fd=where, dst_dir_fd=where)
-            if overwrite or backup:
-                os.rename(temp, name, src_dir_fd=where, dst_dir_fd=where)
-            else:
-                self._link(where, temp, name, rel)
+            os.rename(temp, name, src_dir_fd=where, dst_dir_fd=where)
         except OSError as exc:
             raise OutputError(os_error_message(exc, f"cannot move the received file to {self.show(rel)}")) from None
 
