@@ -139,6 +139,8 @@ def files(place: Place, count: int, size: int, repeat: int) -> dict[str, Any]:
             began = time.perf_counter()
             source = scan([str(tree)])
             scans.append(time.perf_counter() - began)
+        stream = source.manifest + b"".join(p.read_bytes() for p in source.paths if p is not None and p.is_file())
+        writes = [_write_only(root / f"write-{r}", stream) for r in range(repeat)]
         runs: dict[str, list[dict[str, float]]] = {"tree": [], "single": []}
         for r in range(repeat):
             for kind, path in (("tree", tree), ("single", single)):
@@ -156,6 +158,8 @@ def files(place: Place, count: int, size: int, repeat: int) -> dict[str, Any]:
         "manifest_bytes_per_file": round(len(source.manifest) / count, 1),
         "scan_s": _median(scans),
         "scan_per_file_us": round(_median(scans) / count * 1e6, 1),
+        "write_only_s": _median(writes),
+        "write_only_per_file_us": round(_median(writes) / count * 1e6, 1),
         "receive_tree_s": tree_s,
         "receive_single_s": single_s,
         "per_file_overhead_us": round((tree_s - single_s) / count * 1e6, 1),
@@ -163,6 +167,22 @@ def files(place: Place, count: int, size: int, repeat: int) -> dict[str, Any]:
         "runs": runs,
         "machine_busy": busy_fraction(before, machine_ticks()),
     }
+
+
+def _write_only(out: Path, stream: bytes) -> float:
+    """Seconds to write the set from memory into ``out`` (no network): the receiver's disk work."""
+    from smocast.apps.safepath import OutputDir  # noqa: PLC0415
+    from smocast.apps.setplan import WritePolicy  # noqa: PLC0415
+    from smocast.apps.setsink import SetWriter  # noqa: PLC0415
+
+    out.mkdir()
+    began = time.perf_counter()
+    with OutputDir(out) as output:
+        writer = SetWriter(output, WritePolicy(), "bench")
+        for at in range(0, len(stream), 1 << 18):
+            writer.feed(stream[at : at + (1 << 18)])
+        writer.finish()
+    return time.perf_counter() - began
 
 
 # --- resume after a kill -------------------------------------------------------------------------

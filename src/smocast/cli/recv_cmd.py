@@ -42,13 +42,13 @@ def register(subparsers: Any) -> None:
         "--server",
         type=address_arg,
         default=None,
-        help="the source's HOST:PORT or [IPV6]:PORT (required, but with --daemon)",
+        help="the source's HOST:PORT or [IPV6]:PORT (required unless --daemon)",
     )
     p.add_argument(
         "--group",
         type=group_arg,
         default=None,
-        help="multicast group and port, e.g. 232.1.1.1:5000 (required, but with --daemon)",
+        help="multicast group and port, e.g. 232.1.1.1:5000 (required unless --daemon)",
     )
     p.add_argument("-o", "--output", type=Path, default=Path(), metavar="DIR", help="directory to write the files to")
     p.add_argument("--source", default=None, metavar="ADDR", help="the channel's source address for SSM")
