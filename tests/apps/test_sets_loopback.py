@@ -119,6 +119,28 @@ def test_a_receiver_killed_half_way_resumes_and_ends_identical(tmp_path: Path) -
     assert [p.name for p in out.iterdir()] == ["big.bin"]  # partial and state removed
 
 
+def test_no_resume_removes_a_partial_and_starts_over(tmp_path: Path) -> None:
+    net = loopback()
+    data = payload(3_000_000, seed=13)
+    (tmp_path / "f.bin").write_bytes(data)
+    out = tmp_path / "out"
+    with commands() as run:
+        sender = run.sender(net, str(tmp_path / "f.bin"), "--no-announce", "--rate", "30mbit")
+        first = recv(run, net, out)
+        wait_for_progress(out, 1_000_000, first)
+        first.send_signal(signal.SIGKILL)
+        first.communicate()
+        finish(sender)  # the killed receiver is dropped; the source ends
+        (state,) = resume.states(out)
+        assert state.partial is not None and (out / state.partial.temp).exists()
+        sender = run.sender(net, str(tmp_path / "f.bin"), "--no-announce")
+        code, got, err = finish(recv(run, net, out, "--no-resume"))
+        finish(sender)
+    assert code == 0, err
+    assert got["resumed_from"] == 0 and (out / "f.bin").read_bytes() == data
+    assert [p.name for p in out.iterdir()] == ["f.bin"]  # the old partial and its state are gone
+
+
 def wait_for_progress(out: Path, at_least: int, proc: object) -> int:
     """Wait until the receive into ``out`` saved a resume state past ``at_least`` bytes; return its offset."""
     deadline = time.monotonic() + 60

@@ -126,6 +126,8 @@ async def receive_set(
         writer = SetWriter(output, policy, str(servers[0]), progress)
         if resume_partial:
             writer = _restore(writer, out, policy.expected, notice)
+        else:
+            _forget(writer, out, notice)
         run = _Run(loop.time())
         try:
             used = await _take_from_servers(servers, writer, run, wait, late_join, notice, options)
@@ -165,6 +167,17 @@ def _restore(writer: SetWriter, out: Path, digest: bytes | None, notice: Notice 
             notice("resuming", f"resuming a partial transfer at byte {writer.offset}")
         return writer
     return writer
+
+
+def _forget(writer: SetWriter, out: Path, notice: Notice | None) -> None:
+    """Remove the partial transfers of ``writer``'s origin left in ``out`` (``--no-resume``)."""
+    for state in resume.states(out):
+        if state.origin == writer.origin:
+            if state.partial is not None:
+                writer.out.remove_temp(state.partial.path, state.partial.temp)
+            resume.remove(out, state.ident)
+            if notice is not None:
+                notice("removed", f"removed a partial transfer at byte {state.offset} (--no-resume)")
 
 
 async def _take_from_servers(
