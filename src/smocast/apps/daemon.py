@@ -37,6 +37,7 @@ MAX_CONCURRENT = 4
 RETRY_AFTER = 2.0  # seconds before an interrupted transfer is taken up again; doubles per attempt
 RETRIES = 4
 JOIN_WAIT = 5.0  # seconds to keep trying a source that announced itself
+SEEN_KEPT = 4096  # transfers remembered (taken, skipped, refused); the oldest are forgotten past it
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -173,7 +174,10 @@ class Daemon:
     def _consider(self, announcement: Announcement, sender: Address) -> None:
         self.heard += 1
         key = announcement.transfer
-        seen = self._seen.setdefault(key, _Seen())
+        seen = self._seen.get(key)
+        if seen is None:
+            seen = self._seen[key] = _Seen()
+            self._forget_oldest()
         if seen.finished or key in self._active or seen.skipped is not None:
             return
         why = self._refusal(announcement, sender, seen)
@@ -186,6 +190,12 @@ class Daemon:
             return  # it is announced again
         seen.attempts += 1
         self._active[key] = asyncio.create_task(self._receive(announcement, sender))
+
+    def _forget_oldest(self) -> None:
+        """Keep memory bounded whatever announcements arrive (each new transfer id is an entry)."""
+        while len(self._seen) > SEEN_KEPT:
+            oldest = next(k for k in self._seen if k not in self._active)
+            del self._seen[oldest]
 
     def _refusal(self, announcement: Announcement, sender: Address, seen: _Seen) -> str | None:
         if not self.verify(announcement):
