@@ -21,7 +21,7 @@ from typing import Any
 
 from smocast.aio.driver import Driver, Signal
 from smocast.aio.errors import NetworkError
-from smocast.aio.netaddr import canonical, format_address, is_unspecified
+from smocast.aio.netaddr import canonical, family_of, format_address, is_unspecified
 from smocast.aio.sockets import resolve, source_socket
 from smocast.core.datagram import Address
 from smocast.core.errors import LocalProtocolError
@@ -140,7 +140,7 @@ class AsyncChannel:
     # --- opening ---------------------------------------------------------------------------
 
     async def _open(self) -> AsyncChannel:
-        bind = self._bind if is_unspecified(self._bind[0]) else await resolve(*self._bind)
+        bind = self._bind if is_unspecified(self._bind[0]) else await resolve(*self._bind, family_of(self.group[0]))
         sock = source_socket(bind, self.group, self._interface, self._ttl)
         self.address = canonical(sock.getsockname())
         self._driver = Driver(

@@ -31,7 +31,7 @@ from typing import assert_never
 
 from smocast.aio.driver import Driver, Signal
 from smocast.aio.errors import ConnectFailedError, NetworkError, ResetError
-from smocast.aio.netaddr import format_address
+from smocast.aio.netaddr import family_of, format_address
 from smocast.aio.sockets import ReceiverSockets, receiver_sockets, resolve
 from smocast.core.datagram import Address
 from smocast.core.errors import LocalProtocolError
@@ -95,7 +95,7 @@ class AsyncReceiver:
 
     async def _open(self) -> AsyncReceiver:
         name = self.server
-        self.server = await resolve(*name)
+        self.server = await resolve(*name, family_of(self.group[0]))
         self.sockets = socks = receiver_sockets(
             self.server, self.group, self._source or self.server[0], self._interface
         )

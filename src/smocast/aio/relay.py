@@ -34,7 +34,7 @@ from smocast.aio.api import PACING_BURST_SEGMENTS, Opening
 from smocast.aio.channel import AsyncChannel, ChannelSummary
 from smocast.aio.driver import Driver, Signal
 from smocast.aio.errors import ConnectFailedError, NetworkError
-from smocast.aio.netaddr import format_address
+from smocast.aio.netaddr import family_of, format_address
 from smocast.aio.options import AddressLike, channel_config, parse_address
 from smocast.aio.sockets import check_group, receiver_sockets, resolve
 from smocast.core.datagram import Address
@@ -156,7 +156,7 @@ class AsyncRelay:
 
     async def _connect_upstream(self) -> None:
         name = self.upstream
-        server = await resolve(*name)
+        server = await resolve(*name, family_of(self.upstream_group[0]))
         socks = receiver_sockets(server, self.upstream_group, self._source or server[0], self._interface)
         receiver = Receiver(server, self._config, self._rng)
         self._node = RelayNode(receiver, self.channel.endpoint, self.history)

@@ -87,19 +87,20 @@ class ReceiverSockets:
     receive_buffer: int  # bytes the kernel reports for the group socket's SO_RCVBUF
 
 
-async def resolve(host: str, port: int) -> Address:
+async def resolve(host: str, port: int, family: socket.AddressFamily | None = None) -> Address:
     """The address of ``host`` (receivers compare packet sources with it), in the cores' form.
 
     A literal stays as it is (an IPv6 link-local one keeps its zone, ``fe80::1%eth0``); a
-    name resolves to IPv4 first, else IPv6.
+    name resolves in ``family`` (the group's), or to IPv4 first, else IPv6.
     """
     if ip_of(host) is not None:
         return (host, port)
     loop = asyncio.get_running_loop()
     try:
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+        infos = await loop.getaddrinfo(host, port, family=family or 0, type=socket.SOCK_DGRAM)
     except OSError as exc:
-        raise NetworkError(f"unknown host {host!r} ({getattr(exc, 'strerror', None) or exc})") from None
+        wanted = {socket.AF_INET: " for IPv4", socket.AF_INET6: " for IPv6"}.get(family, "") if family else ""
+        raise NetworkError(f"unknown host {host!r}{wanted} ({getattr(exc, 'strerror', None) or exc})") from None
     infos.sort(key=lambda info: info[0] != socket.AF_INET)
     if not infos:
         raise NetworkError(f"unknown host {host!r} (no address)")
