@@ -146,7 +146,7 @@ def receivers_table(rows: Sequence[ReceiverRow], *, sort: str, top: int, units: 
     for r in shown:
         table.add_row(
             str(r.receiver),
-            r.address,
+            plain(r.address),
             plain(r.state),
             units.bytes(r.acked),
             units.rate_of(r.goodput_bps),

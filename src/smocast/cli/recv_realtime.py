@@ -74,8 +74,8 @@ async def _receive(args: argparse.Namespace, save: BinaryIO | None) -> dict[str,
             log_line(RECEIVER, logging.INFO, "connected", f"connected at stream offset {rx.start}", start=rx.start)
             if not args.json:
                 err_console.print(
-                    f"connected to {format_address(args.server)} from "
-                    f"{format_address(rx.local_address)}, stream offset {rx.start}"
+                    f"connected to {plain(format_address(args.server))} from "
+                    f"{plain(format_address(rx.local_address))}, stream offset {rx.start}"
                 )
             timer = asyncio.get_running_loop().call_later(args.duration, stop.set) if args.duration else None
             try:

@@ -12,7 +12,6 @@ import argparse
 import asyncio
 import logging
 
-from smocast.aio.netaddr import format_address
 from smocast.apps.filetransfer import Server
 from smocast.apps.setplan import WritePolicy
 from smocast.apps.setreceive import SetResult, receive_set
@@ -137,7 +136,3 @@ def summary(result: SetResult) -> None:
     table.add_row("goodput", f"{units.rate_of(result.goodput_bps)} (the files over the transfer time)")
     table.add_row("repairs", f"{result.repairs} segments received again after a loss")
     common.console.print(table)
-
-
-def connected_line(server: tuple[str, int], here: tuple[str, int]) -> str:
-    return f"connected to {format_address(server)} from {format_address(here)}"

@@ -17,6 +17,7 @@ from smocast.cli.transfer_ui import failure
 from smocast.cli.units import Units
 from smocast.logs import log_events, stop_logging
 from smocast.smo.policies import WindowPolicy
+from smocast.text import plain
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,8 +52,8 @@ async def _relay(args: argparse.Namespace) -> RelayReport:
             if not args.json:
                 here, up = relay.channel.address, args.upstream
                 err_console.print(
-                    f"relaying {format_address(up)} to {format_address(args.group)}; "
-                    f"receivers connect to {format_address(here)}"
+                    f"relaying {plain(format_address(up))} to {plain(format_address(args.group))}; "
+                    f"receivers connect to {plain(format_address(here))}"
                 )
             logging = asyncio.create_task(log_events(relay.channel.events()))
             try:

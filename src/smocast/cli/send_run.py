@@ -124,9 +124,8 @@ def _announcer(channel: AsyncChannel, args: argparse.Namespace, source: SourceSe
 async def _serve(channel: AsyncChannel, args: argparse.Namespace, source: SourceSet, stats: StatsFile | None) -> Sent:
     """Announce, wait for the receivers, send the set, close, and wait until every receiver is done."""
     if not args.json:
-        err_console.print(
-            f"source listening on {format_address(channel.address)}, multicasting to {format_address(args.group)}"
-        )
+        here, group = plain(format_address(channel.address)), plain(format_address(args.group))
+        err_console.print(f"source listening on {here}, multicasting to {group}")
     fileset = source.fileset
     about = {"file": fileset.name, "bytes": fileset.total_bytes, "group": format_address(args.group)}
     total = len(source.manifest) + fileset.total_bytes

@@ -89,8 +89,8 @@ async def _stream(args: argparse.Namespace, policy: str, source: BinaryIO | None
         async with opening as channel:
             if not args.json:
                 err_console.print(
-                    f"source listening on {format_address(channel.address)}, "
-                    f"streaming to {format_address(args.group)} (Ctrl-C ends the stream)"
+                    f"source listening on {plain(format_address(channel.address))}, "
+                    f"streaming to {plain(format_address(args.group))} (Ctrl-C ends the stream)"
                 )
             logging = asyncio.create_task(log_events(channel.events()))
             try:
