@@ -14,6 +14,7 @@ from tests.apps.cmd import Commands, commands, finish, finish_lines
 from tests.apps.sets import make_tree, snapshot
 
 from smocast.aio.sockets import free_udp_port
+from smocast.apps import resume
 from smocast.apps.announce import Announcement
 
 pytestmark = pytest.mark.network
@@ -103,7 +104,7 @@ def test_a_source_filter_refuses_other_addresses(tmp_path: Path) -> None:
     (tmp_path / "x.bin").write_bytes(b"x" * 1000)
     with commands() as run:
         receiver = daemon(run, tmp_path / "out", group, "--from", "192.0.2.0/24", "--log-level", "info")
-        ignored = run.sender(loopback(), str(tmp_path / "x.bin"), "--announce-group", group, "--wait", "3s")
+        ignored = run.sender(loopback(), str(tmp_path / "x.bin"), "--announce-group", group, "--wait", "6s")
         icode, _, _ = finish(ignored)
         receiver.terminate()
         code, _, err = finish_lines(receiver)
@@ -113,8 +114,10 @@ def test_a_source_filter_refuses_other_addresses(tmp_path: Path) -> None:
 
 
 def test_a_transfer_under_way_is_joined_from_its_first_byte(tmp_path: Path) -> None:
+    """The daemon starts once the first receiver has data; at 10 Mbit/s the 12 MB transfer runs on
+    for about 8 s more, announced every 0.6 s, while the daemon starts and hears it."""
     group = announce_group()
-    data = payload(8_000_000, seed=12)
+    data = payload(12_000_000, seed=12)
     (tmp_path / "big.bin").write_bytes(data)
     net = loopback()
     with commands() as run:
@@ -124,15 +127,15 @@ def test_a_transfer_under_way_is_joined_from_its_first_byte(tmp_path: Path) -> N
             "--announce-group",
             group,
             "--rate",
-            "20mbit",
+            "10mbit",
             "--announce-interval",
             "200ms",
         )
+        (tmp_path / "first").mkdir()
         first = run.start(
-            "recv", "--server", net.server_text, "--group", net.group_text, "-o", str(tmp_path), "--json",
-            "--overwrite",
+            "recv", "--server", net.server_text, "--group", net.group_text, "-o", str(tmp_path / "first"), "--json",
         )  # fmt: skip
-        time.sleep(1.0)  # the transfer is under way when the daemon starts
+        under_way(tmp_path / "first", first)
         receiver = daemon(run, tmp_path / "late", group, "--count", "1")
         code, lines, err = finish_lines(receiver)
         finish(first)
@@ -140,6 +143,16 @@ def test_a_transfer_under_way_is_joined_from_its_first_byte(tmp_path: Path) -> N
     assert code == 0, err
     assert (tmp_path / "late" / "big.bin").read_bytes() == data
     assert sent["completed"] == 2 and lines[0]["event"] == "received"
+    assert sorted(r["start"] for r in sent["per_receiver"]) == [0, 0]  # the late one from byte 0
+
+
+def under_way(out: Path, proc: Any) -> None:
+    """Return once the receive into ``out`` has saved progress: the transfer has started."""
+    deadline = time.monotonic() + 60
+    while not resume.states(out):
+        assert proc.poll() is None, f"the first receiver ended: {proc.communicate()[1]}"
+        assert time.monotonic() < deadline, "the transfer did not start"
+        time.sleep(0.05)
 
 
 def test_an_announcement_that_lies_about_the_manifest_is_refused(tmp_path: Path) -> None:
@@ -155,7 +168,8 @@ def test_an_announcement_that_lies_about_the_manifest_is_refused(tmp_path: Path)
         host, port = group.rsplit(":", 1)
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton("127.0.0.1"))
-            for _ in range(3):
+            deadline = time.monotonic() + 60
+            while receiver.poll() is None and time.monotonic() < deadline:  # repeated, as a source would
                 sock.sendto(forged.encode(), (host, int(port)))
                 time.sleep(0.2)
         code, lines, err = finish_lines(receiver)
