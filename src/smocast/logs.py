@@ -110,7 +110,8 @@ def log_line(logger: logging.Logger, level: int, event: str, message: str, **fie
 
 
 def _address(address: tuple[str, int]) -> str:
-    return f"{address[0]}:{address[1]}"
+    host, port = address
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _joined(e: Any) -> tuple[int, str, str, dict[str, Any]]:

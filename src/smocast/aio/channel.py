@@ -20,6 +20,7 @@ from typing import Any, assert_never
 
 from smocast.aio.driver import Driver, Signal
 from smocast.aio.errors import NetworkError
+from smocast.aio.netaddr import canonical, family_of, format_address, is_unspecified
 from smocast.aio.sockets import resolve, source_socket
 from smocast.core.datagram import Address
 from smocast.core.errors import LocalProtocolError
@@ -67,7 +68,7 @@ class ReceiverRecord:
     def as_json(self) -> dict[str, Any]:
         return {
             "receiver": self.receiver,
-            "address": f"{self.address[0]}:{self.address[1]}",
+            "address": format_address(self.address),
             "status": self.status,
             "reason": self.reason,
             "joined_at_s": _round(self.joined_at),
@@ -143,10 +144,9 @@ class AsyncChannel:
     # --- opening ---------------------------------------------------------------------------
 
     async def _open(self) -> AsyncChannel:
-        bind = await resolve(*self._bind) if self._bind[0] not in ("", "0.0.0.0") else self._bind
+        bind = self._bind if is_unspecified(self._bind[0]) else await resolve(*self._bind, family_of(self.group[0]))
         sock = source_socket(bind, self.group, self._interface, self._ttl)
-        host, port = sock.getsockname()[:2]
-        self.address = (str(host), int(port))
+        self.address = canonical(sock.getsockname())
         self._driver = Driver(
             self._channel,
             sock,

@@ -19,11 +19,18 @@ to the owner, and re-arm the one timer at ``next_deadline``, with ``now`` always
   wake-up that finds the deadline later simply re-arms.
 * Errors: a failed socket call closes the driver and reports a
   :class:`~smocast.aio.errors.NetworkError` to the owner, who wakes its waiters with it.
+<<<<<<< HEAD
 * A receiver gone (the source's socket has ``IP_RECVERR``): an ICMP port unreachable makes
   the next ``sendto`` or ``recvfrom`` fail once (``ECONNREFUSED``, about an earlier datagram);
   the driver then reads the socket's error queue, hands each address it names to
   ``on_unreachable(address, now)`` (the channel's ``unreachable``), and goes on: the
   datagram that met the error is sent again.
+=======
+* IPv6: the kernel reports sources as ``(host, port, flow, scope)``; the driver hands the
+  endpoint ``(host, port)`` (a link-local host with its zone, ``fe80::1%eth0``), the form
+  the cores compare, and turns destinations back into scoped socket addresses. IPv4
+  datagrams take neither step.
+>>>>>>> deploy
 """
 
 from __future__ import annotations
@@ -37,13 +44,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from smocast.aio.errors import NetworkError, network_error
+<<<<<<< HEAD
 from smocast.aio.sockets import unreachable_addresses
 from smocast.core.datagram import Address, Datagram, Endpoint
+=======
+from smocast.aio.netaddr import canonical, format_address, sockaddr
+from smocast.core.datagram import Datagram, Endpoint
+>>>>>>> deploy
 from smocast.core.pump import Pump
 
 MAX_DATAGRAM = 65536
 DRAIN_BATCH = 512  # datagrams read per readiness callback before the endpoint's output is sent
 ENOBUFS_RETRY = 0.001  # seconds to wait when the device queue is full
+SOCKADDR_CACHE = 4096  # IPv6 destinations whose socket address is kept
 STALE_DEADLINE_STEP = 0.001  # a deadline the endpoint did not move after firing is retried this much later
 _SKIPPABLE_UNICAST = frozenset({errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN})
 _ICMP_REPORTED = frozenset({errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, errno.EPROTO})
@@ -135,6 +148,9 @@ class Driver:
         self._timer_at: float | None = None
         self._fired_at: float | None = None
         self._pump = Pump(endpoint, self._send, self._deliver)
+        self._ipv6 = getattr(send_socket, "family", socket.AF_INET) == socket.AF_INET6
+        self._sendto: Callable[[bytes, Any], int] = self._sendto_v6 if self._ipv6 else send_socket.sendto
+        self._sockaddrs: dict[Any, Any] = {}  # IPv6: destination -> scoped socket address
         self.closed = False
         self.counters = DriverCounters()
         for sock in self._read_sockets:
@@ -184,7 +200,7 @@ class Driver:
         group = self._group
         receive: DatagramInput = group[1] if group is not None and sock is group[0] else self._endpoint.receive_datagram
         recv_into = sock.recvfrom_into
-        buffer, view, clock = self._buffer, self._view, self._loop.time
+        buffer, view, clock, ipv6 = self._buffer, self._view, self._loop.time, self._ipv6
         count = 0
         try:
             while count < DRAIN_BATCH:
@@ -193,7 +209,7 @@ class Driver:
                 except (BlockingIOError, InterruptedError):
                     break
                 count += 1
-                receive(view[:size].tobytes(), source, clock())
+                receive(view[:size].tobytes(), canonical(source) if ipv6 else source, clock())
         except OSError as exc:
             return count, exc
         return count, None
@@ -219,7 +235,7 @@ class Driver:
         if self._queue:
             self._queue.extend(datagrams)
             return
-        sendto = self._sock.sendto
+        sendto = self._sendto
         sent = 0
         for index, datagram in enumerate(datagrams):
             try:
@@ -237,10 +253,19 @@ class Driver:
             sent += 1
         self.counters.datagrams_sent += sent
 
+    def _sendto_v6(self, data: bytes, destination: Any) -> int:
+        """``sendto`` for an IPv6 socket: the destination with its scope index (cached per address)."""
+        address = self._sockaddrs.get(destination)
+        if address is None:
+            if len(self._sockaddrs) >= SOCKADDR_CACHE:
+                self._sockaddrs.clear()  # bounded, whatever addresses peers send from
+            address = self._sockaddrs[destination] = sockaddr(destination)
+        return self._sock.sendto(data, address)
+
     def _flush(self) -> None:
         """Send what waited for room; when all is out, let the endpoint send again."""
         self._retry = None
-        queue, sendto = self._queue, self._sock.sendto
+        queue, sendto = self._queue, self._sendto
         while queue:
             datagram = queue[0]
             try:
@@ -279,7 +304,7 @@ class Driver:
             self.counters.unicast_send_errors += 1  # a vanished receiver: its timeouts will drop it
             return True
         target = "the group" if datagram.multicast else "the source" if self._unicast_errors_fatal else "a receiver"
-        self._fail(exc, f"sending to {target} at {datagram.destination[0]}:{datagram.destination[1]}")
+        self._fail(exc, f"sending to {target} at {format_address(datagram.destination)}")
         return False
 
     def _send_again(self, datagram: Datagram[Any]) -> bool:

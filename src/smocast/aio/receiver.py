@@ -32,7 +32,11 @@ from typing import assert_never
 
 from smocast.aio.driver import Driver, Signal
 from smocast.aio.errors import ConnectFailedError, NetworkError, ResetError
+<<<<<<< HEAD
 from smocast.aio.leaving import leave_reason
+=======
+from smocast.aio.netaddr import family_of, format_address
+>>>>>>> deploy
 from smocast.aio.sockets import ReceiverSockets, receiver_sockets, resolve
 from smocast.core.datagram import Address
 from smocast.core.errors import LocalProtocolError
@@ -100,7 +104,7 @@ class AsyncReceiver:
 
     async def _open(self) -> AsyncReceiver:
         name = self.server
-        self.server = await resolve(*name)
+        self.server = await resolve(*name, family_of(self.group[0]))
         self.sockets = socks = receiver_sockets(
             self.server, self.group, self._source or self.server[0], self._interface
         )
@@ -112,7 +116,7 @@ class AsyncReceiver:
             [socks.group, socks.unicast],
             on_event=self._on_event,
             on_error=self._on_error,
-            peer=f"the source at {name[0]}:{name[1]}",
+            peer=f"the source at {format_address(name)}",
             unicast_errors_fatal=True,
             after_pump=self._after_pump if skips_on_read else None,
             group=(socks.group, self._from_group),

@@ -23,7 +23,12 @@ from typing import TYPE_CHECKING, Any, Unpack
 
 from smocast.aio.api import connect
 from smocast.aio.errors import NetworkError, os_error_message
+<<<<<<< HEAD
 from smocast.aio.options import ConnectOptions, parse_address
+=======
+from smocast.aio.netaddr import format_address
+from smocast.aio.options import parse_address
+>>>>>>> deploy
 from smocast.aio.receiver import AsyncReceiver
 from smocast.apps.manifest import (
     HEADER_SIZE,
@@ -306,7 +311,7 @@ class Server:
     group: Address
 
     def __str__(self) -> str:
-        return f"{self.address[0]}:{self.address[1]}@{self.group[0]}:{self.group[1]}"
+        return f"{format_address(self.address)}@{format_address(self.group)}"
 
 
 def parse_server(text: str, default_group: Address) -> Server:

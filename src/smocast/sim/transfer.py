@@ -61,6 +61,7 @@ class TransferSpec:
     mss: int = 1400
     congestion: str = "newreno"
     max_window: int | None = None
+    max_rate: float | None = None  # the source's pacing ceiling, bits/s (ChannelConfig.max_rate)
 
     def channel_config(self) -> ChannelConfig:
         config = ChannelConfig(
@@ -72,6 +73,7 @@ class TransferSpec:
             cwnd_policy=CwndPolicy.parse(self.cwnd_policy),
             ack_frequency=AckFrequency(fixed=self.ack_every),
             drop_rules=DropRules(progress_timeout=self.progress_timeout),
+            max_rate=self.max_rate,
         )
         return config if self.max_window is None else replace(config, max_window=self.max_window)
 

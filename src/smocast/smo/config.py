@@ -51,6 +51,10 @@ class ChannelConfig:
     ``keepalive``: after this long without multicasting anything, the source multicasts an
     empty DATA packet at its current sequence: receivers learn it is alive, and one that
     lost the tail of the data learns so and reports it.
+
+    ``max_rate``: a ceiling, in bits per second, on the pacing rate of new data (datagram
+    payloads, smocast header included; repairs are not paced). Congestion control still
+    decides below it; ``None`` leaves the rate to congestion control alone.
     """
 
     channel_id: int = 1
@@ -71,8 +75,11 @@ class ChannelConfig:
     pacing_burst_segments: int = 10
     sweep_interval: float = 0.2
     keepalive: float | None = 1.0
+    max_rate: float | None = None
 
     def __post_init__(self) -> None:
+        if self.max_rate is not None and not self.max_rate > 0:
+            raise ConfigError(f"max_rate must be a positive rate in bits per second, got {self.max_rate}")
         if not 64 <= self.mss <= 65000:
             raise ConfigError(f"mss must be in 64..65000 bytes, got {self.mss}")
         if self.admission not in ("wait", "continuous"):
