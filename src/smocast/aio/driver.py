@@ -19,18 +19,15 @@ to the owner, and re-arm the one timer at ``next_deadline``, with ``now`` always
   wake-up that finds the deadline later simply re-arms.
 * Errors: a failed socket call closes the driver and reports a
   :class:`~smocast.aio.errors.NetworkError` to the owner, who wakes its waiters with it.
-<<<<<<< HEAD
 * A receiver gone (the source's socket has ``IP_RECVERR``): an ICMP port unreachable makes
   the next ``sendto`` or ``recvfrom`` fail once (``ECONNREFUSED``, about an earlier datagram);
   the driver then reads the socket's error queue, hands each address it names to
   ``on_unreachable(address, now)`` (the channel's ``unreachable``), and goes on: the
   datagram that met the error is sent again.
-=======
 * IPv6: the kernel reports sources as ``(host, port, flow, scope)``; the driver hands the
   endpoint ``(host, port)`` (a link-local host with its zone, ``fe80::1%eth0``), the form
   the cores compare, and turns destinations back into scoped socket addresses. IPv4
   datagrams take neither step.
->>>>>>> deploy
 """
 
 from __future__ import annotations
@@ -44,13 +41,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from smocast.aio.errors import NetworkError, network_error
-<<<<<<< HEAD
+from smocast.aio.netaddr import canonical, format_address, sockaddr
 from smocast.aio.sockets import unreachable_addresses
 from smocast.core.datagram import Address, Datagram, Endpoint
-=======
-from smocast.aio.netaddr import canonical, format_address, sockaddr
-from smocast.core.datagram import Datagram, Endpoint
->>>>>>> deploy
 from smocast.core.pump import Pump
 
 MAX_DATAGRAM = 65536

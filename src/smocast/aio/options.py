@@ -19,11 +19,8 @@ from typing import Any, TypedDict, Unpack
 from smocast.core.acking import AckFrequency
 from smocast.core.datagram import Address
 from smocast.core.errors import ConfigError
-<<<<<<< HEAD
 from smocast.core.rtt import RtoSettings
-=======
 from smocast.core.units import parse_rate
->>>>>>> deploy
 from smocast.smo.config import ChannelConfig, DropRules, ReceiverConfig
 from smocast.smo.policies import CwndPolicy, RttPolicy, WindowPolicy
 
@@ -64,6 +61,7 @@ class ChannelOptions(TypedDict, total=False):
     cwnd_floor_time: float
     progress_timeout: float | None
     handshake_timeout: float
+    max_rate: float | str | None
 
 
 class ReceiverOptions(TypedDict, total=False):
@@ -130,9 +128,6 @@ def parse_address(value: AddressLike, what: str) -> Address:
     return (str(host) or "0.0.0.0", port)
 
 
-<<<<<<< HEAD
-def channel_config(config: ChannelConfig | None = None, **options: Unpack[ChannelOptions]) -> ChannelConfig:
-=======
 def _split_host_port(text: str, what: str) -> tuple[str, str]:
     if text.startswith("["):
         host, bracket, rest = text[1:].partition("]")
@@ -147,8 +142,7 @@ def _split_host_port(text: str, what: str) -> tuple[str, str]:
     return host, port_text
 
 
-def channel_config(config: ChannelConfig | None = None, **options: Any) -> ChannelConfig:
->>>>>>> deploy
+def channel_config(config: ChannelConfig | None = None, **options: Unpack[ChannelOptions]) -> ChannelConfig:
     """``config`` (or the defaults) with ``options`` applied; policies may be strings."""
     base = config or ChannelConfig()
     changes: dict[str, Any] = {}

@@ -32,11 +32,8 @@ from typing import assert_never
 
 from smocast.aio.driver import Driver, Signal
 from smocast.aio.errors import ConnectFailedError, NetworkError, ResetError
-<<<<<<< HEAD
 from smocast.aio.leaving import leave_reason
-=======
 from smocast.aio.netaddr import family_of, format_address
->>>>>>> deploy
 from smocast.aio.sockets import ReceiverSockets, receiver_sockets, resolve
 from smocast.core.datagram import Address
 from smocast.core.errors import LocalProtocolError

@@ -35,12 +35,8 @@ from smocast.aio.api import PACING_BURST_SEGMENTS, Opening
 from smocast.aio.channel import AsyncChannel, ChannelSummary
 from smocast.aio.driver import Driver, Signal
 from smocast.aio.errors import ConnectFailedError, NetworkError
-<<<<<<< HEAD
-from smocast.aio.options import AddressLike, ChannelOptions, channel_config, parse_address
-=======
 from smocast.aio.netaddr import family_of, format_address
-from smocast.aio.options import AddressLike, channel_config, parse_address
->>>>>>> deploy
+from smocast.aio.options import AddressLike, ChannelOptions, channel_config, parse_address
 from smocast.aio.sockets import check_group, receiver_sockets, resolve
 from smocast.core.datagram import Address
 from smocast.core.errors import LocalProtocolError

@@ -172,10 +172,6 @@ def _multicast_sending(sock: socket.socket, ttl: int) -> None:
         sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
         with contextlib.suppress(OSError):  # only groups this socket joined (none): not its own data
             sock.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_ALL, 0)
-<<<<<<< HEAD
-        report_unreachable(sock)
-        interface = interface or (bind[0] if bind[0] not in (ANY, "") else None)
-=======
 
 
 def _check_family(group: Address, other: str, what: str) -> None:
@@ -197,8 +193,8 @@ def source_socket(bind: Address, group: Address, interface: str | None, ttl: int
         _set_buffer(sock, socket.SO_SNDBUF, SO_SNDBUFFORCE, SEND_BUFFER)
         _set_buffer(sock, socket.SO_RCVBUF, SO_RCVBUFFORCE, RECEIVE_BUFFER)  # ACKs of many receivers
         _multicast_sending(sock, ttl)
+        report_unreachable(sock)
         interface = interface or (bind[0] if not is_unspecified(bind[0]) else None)
->>>>>>> deploy
         if interface is not None:
             _set_multicast_interface(sock, interface)
         try:

@@ -23,12 +23,8 @@ from typing import TYPE_CHECKING, Any, Unpack
 
 from smocast.aio.api import connect
 from smocast.aio.errors import NetworkError, os_error_message
-<<<<<<< HEAD
-from smocast.aio.options import ConnectOptions, parse_address
-=======
 from smocast.aio.netaddr import format_address
-from smocast.aio.options import parse_address
->>>>>>> deploy
+from smocast.aio.options import ConnectOptions, parse_address
 from smocast.aio.receiver import AsyncReceiver
 from smocast.apps.manifest import (
     HEADER_SIZE,

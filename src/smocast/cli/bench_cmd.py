@@ -33,14 +33,11 @@ examples:
   smocast bench sim --receivers 1000 --size 2M
   smocast bench ack-server --receivers 1000 --duration 5s
   smocast bench startup --repeat 9
-<<<<<<< HEAD
   smocast bench crypto --repeat 5
   smocast bench failures --repeat 3
-=======
   smocast bench files --files 10000 --size 1K
   smocast bench resume --size 100M --rate 200mbit
   smocast bench rate --rates 10mbit,50mbit,100mbit
->>>>>>> deploy
   smocast bench <benchmark> --help      the options of one benchmark
 """
 
@@ -145,12 +142,9 @@ def register(subparsers: Any) -> None:
     _register_ack_server(group)
     _register_fanout(group)
     _register_startup(group)
-<<<<<<< HEAD
     _register_crypto(group)
     _register_failures(group)
-=======
     register_deploy(group)
->>>>>>> deploy
     parser.set_defaults(handler=show_help(parser))
 
 
