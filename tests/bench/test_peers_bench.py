@@ -41,6 +41,8 @@ PREFIX = "bpt"
         ({"receivers": [1000]}, "at most"),
         ({"repeat": 0}, "--repeat"),
         ({"prefix": "Bad-Prefix"}, "prefix"),
+        ({"peers": ["smocast", "smocast-baseline"]}, "--baseline-src"),
+        ({"baseline_src": "."}, "--baseline-src"),
     ],
 )
 def test_bad_settings_are_refused_with_the_option_named(change: dict[str, Any], complaint: str) -> None:
@@ -232,7 +234,7 @@ def test_every_available_peer_delivers_identical_copies_and_the_report_says_so(t
     report = json.loads(result.stdout)
     ran = report["peers"]
     assert ran[0] == "smocast" and "tcp" in ran
-    assert sorted(ran + [s["peer"] for s in report["skipped"]]) == sorted(peers_tools.PEERS)
+    assert sorted(ran + [s["peer"] for s in report["skipped"]]) == sorted(peers.DEFAULT_PEERS)
     for skip in report["skipped"]:
         assert f"skipping {skip['peer']}" in result.stderr and "apt install" in result.stderr
     assert [row["receivers"] for row in report["results"]] == [1, 2]
@@ -266,3 +268,23 @@ def _check_row(row: dict[str, Any], ran: list[str]) -> None:
         assert row["medians"][peer]["runs_all_identical"] == 1
     for ratio in row["ratios"].values():
         assert ratio["completion_s"]["paired_median"] == ratio["completion_s"]["of_medians"]  # one round
+
+
+@pytest.mark.root
+@pytest.mark.timeout(200)
+@pytest.mark.usefixtures("testbed_down")
+def test_smocast_baseline_runs_smocast_from_the_other_tree(tmp_path: Path) -> None:
+    broken = tmp_path / "src" / "smocast" / "cli"
+    broken.mkdir(parents=True)
+    for package in (broken.parent, broken):
+        (package / "__init__.py").write_text("")
+    (broken / "main.py").write_text("import sys\nsys.exit('this tree cannot send')\n")
+    argv = ["bench", "peers", "--receivers", "1", "--size", "64K", "--repeat", "1", "--startup-runs", "0"]
+    argv += ["--peers", "smocast,smocast-baseline", "--baseline-src", str(tmp_path / "src"), "--prefix", PREFIX]
+    command = [sys.executable, "-m", "smocast.cli.main", *argv, "--json"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
+    assert result.returncode == 0, result.stderr
+    [row] = json.loads(result.stdout)["results"]
+    [mine], [theirs] = row["runs"]["smocast"], row["runs"]["smocast-baseline"]
+    assert mine["all_identical"]
+    assert not theirs["all_identical"] and "this tree cannot send" in theirs["errors"][0]

@@ -279,7 +279,8 @@ def smocast_results(transfer: Transfer, sent: Outcome, received: list[Outcome], 
     transfer.extra = {
         "repairs_unicast": segments.get("repair_unicast", 0),
         "repairs_multicast": segments.get("repair_multicast", 0),
-        "receiver_view_goodput_median_bps": _median([got.report["goodput_bps"] for got in received if got.report]),
+        # A receiver that failed reports an error object, without a goodput.
+        "receiver_view_goodput_median_bps": _median([g for got in received if (g := _goodput(got)) is not None]),
     }
 
 
@@ -341,6 +342,11 @@ def tcp_results(transfer: Transfer, served: Outcome, fetched: list[Outcome], dig
         else:
             transfer.errors.append(f"client exit {got.code}: {last_line(got.stderr or str(report))}")
     transfer.times_s.sort()
+
+
+def _goodput(got: Outcome) -> float | None:
+    value = got.report.get("goodput_bps") if got.report is not None else None
+    return float(value) if isinstance(value, (int, float)) else None
 
 
 def _median(values: list[float]) -> float | None:

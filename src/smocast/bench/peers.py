@@ -34,6 +34,7 @@ from smocast.testbed.layout import MAX_HOSTS, validate_prefix
 from smocast.testbed.runner import TestbedError
 
 DEFAULT_PREFIX = "bpe"
+DEFAULT_PEERS = ("smocast", "udpcast", "uftp", "tcp")
 PORT = 47600  # run k uses ports PORT + 4k .. PORT + 4k + 3
 UNLIMITED = ("unlimited", "none", "0")
 MIN_MTU, MAX_MTU = 1280, 9000
@@ -49,10 +50,11 @@ class PeersSettings:
     loss: float = 0.0
     repeat: int = 3
     mtu: int = 1500
-    peers: list[str] = field(default_factory=lambda: list(PEERS))
+    peers: list[str] = field(default_factory=lambda: list(DEFAULT_PEERS))
     prefix: str = DEFAULT_PREFIX
     seed: int = 1
     startup_runs: int = 5  # 0: do not measure smocast recv's start-up
+    baseline_src: str | None = None  # the src folder smocast-baseline runs from
 
     def __post_init__(self) -> None:
         if not self.receivers or min(self.receivers) < 1:
@@ -70,6 +72,10 @@ class PeersSettings:
         unknown = [p for p in self.peers if p not in PEERS]
         if unknown or not self.peers or len(set(self.peers)) != len(self.peers):
             raise ValueError(f"--peers takes distinct names among {', '.join(PEERS)}; got {','.join(self.peers)}")
+        if ("smocast-baseline" in self.peers) != (self.baseline_src is not None):
+            raise ValueError("the peer smocast-baseline and --baseline-src DIR go together")
+        if self.baseline_src is not None and not (Path(self.baseline_src) / "smocast").is_dir():
+            raise ValueError(f"--baseline-src {self.baseline_src}: no smocast package in it")
         if self.startup_runs < 0:
             raise ValueError("--startup-runs must not be negative")
         if self.rate_bps is not None and self.rate_bps < 8000:
@@ -142,6 +148,11 @@ class _Bench:
     progress: Progress
     runs_done: int = 0
 
+    @property
+    def baseline_path(self) -> str | None:
+        src = self.settings.baseline_src
+        return str(Path(src).resolve()) if src is not None else None
+
     def group_size(self, n: int, peers: list[str]) -> dict[str, Any]:
         """Every round of every peer at group size ``n``; the runs, medians and ratios."""
         by_peer: dict[str, list[dict[str, Any]]] = {peer: [] for peer in peers}
@@ -167,6 +178,7 @@ class _Bench:
         ctx = RunContext(
             self.tb, self.payload, self.digest, n, PORT + 4 * index, index, workdir,
             self.settings.mtu, self.settings.rate_bps, sampler, time.monotonic() + RUN_LIMIT,
+            self.baseline_path if peer == "smocast-baseline" else None,
         )  # fmt: skip
         try:
             measured = PEERS[peer].run(ctx)
@@ -211,6 +223,7 @@ def _report(
         "mtu": settings.mtu,
         "repeat": settings.repeat,
         "peers": ready,
+        "baseline_src": settings.baseline_src,
         "skipped": skipped,
         "order": "per N, rounds of " + ", ".join(ready) + "; receiver i on testbed host i",
         "cpus": cpu_count(),

@@ -98,6 +98,12 @@ class Watched:
         code = self.popen.returncode
         return Finished(self.pid, self.argv, code, self.stdout, self.stderr, round(cpu, 4), ended_at, timed_out)
 
+    def last_words(self, timeout: float = 5.0) -> str:
+        """The last line it wrote to stderr, once it has exited (the readers are joined first)."""
+        for thread in self._readers:
+            thread.join(timeout)
+        return self.stderr[-1].text if self.stderr else "no message"
+
     def stop(self) -> Finished:
         """End a process that does not exit by itself (a daemon): SIGTERM, then reap it."""
         if self.popen.poll() is None:

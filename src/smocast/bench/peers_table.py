@@ -114,7 +114,7 @@ def markdown_ratios(report: dict[str, Any]) -> str:
     columns = [
         (metric, peer)
         for metric in ("completion_s", "receivers_cpu_during_per_mb_s", "sender_cpu_during_s")
-        for peer in ("udpcast", "uftp", "tcp")
+        for peer in ("udpcast", "uftp", "tcp", "smocast-baseline")
         if peer in report["peers"]
     ]
     titles = {

@@ -15,6 +15,7 @@ docs/benchmarks.md ("smocast against udpcast, UFTP and N x TCP").
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import time
@@ -68,6 +69,7 @@ class RunContext:
     rate_bps: float | None  # the sender's link (tbf); None: unlimited
     sampler: Sampler
     deadline: float  # time.monotonic() by which every process must have finished
+    python_path: str | None = None  # another tree's src folder, for the processes of smocast-baseline
 
     @property
     def hosts(self) -> range:
@@ -79,7 +81,8 @@ class RunContext:
 
     def start(self, host: int, argv: Sequence[str], started: list[subprocess.Popen[str]]) -> Watched:
         """Start ``argv`` on ``host``, read its output, and have the sampler watch its CPU."""
-        popen = self.tb.popen(host, argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        env = None if self.python_path is None else {**os.environ, "PYTHONPATH": self.python_path}
+        popen = self.tb.popen(host, argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         started.append(popen)
         self.sampler.watch(popen.pid)
         return Watched(popen)
@@ -93,6 +96,13 @@ class RunContext:
         sent = source.finish(self.deadline)
         grace = min(self.deadline, time.monotonic() + GRACE_S)
         return sent, [receiver.finish(grace) for receiver in receivers]
+
+    def wait_bound(self, watched: Watched, port: int, protocol: str) -> None:
+        """Return once ``watched`` has bound ``port``; if it exits first, RuntimeError with its last words."""
+        try:
+            wait_listening(watched.popen, port, protocol)
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc} ({watched.argv[0]} said: {watched.last_words()})") from None
 
     def out_dir(self, index: int) -> Path:
         path = self.workdir / f"r{index}"
@@ -153,7 +163,7 @@ def run_smocast(ctx: RunContext) -> Measured:
     mss = ctx.mtu - IP_UDP_HEADERS - HEADER_SIZE
     with processes() as started:
         sender = ctx.start(0, smocast_send_argv(ctx.payload, group, server, ctx.receivers, "--mss", str(mss)), started)
-        wait_listening(sender.popen, ctx.port, "udp")
+        ctx.wait_bound(sender, ctx.port, "udp")
         receivers = [ctx.start(h, smocast_recv_argv(server, group, ctx.out_dir(h)), started) for h in ctx.hosts]
         sent, received = ctx.finish(sender, receivers)
     transfer = Transfer(ctx.receivers)
@@ -196,7 +206,7 @@ def run_tcp(ctx: RunContext) -> Measured:
     server = f"{ctx.tb.address(0)}:{ctx.port}"
     with processes() as started:
         source = ctx.start(0, tcp_serve_argv(ctx.payload, server, ctx.receivers), started)
-        wait_listening(source.popen, ctx.port, "tcp")
+        ctx.wait_bound(source, ctx.port, "tcp")
         clients = [ctx.start(h, tcp_fetch_argv(server), started) for h in ctx.hosts]
         served, fetched = ctx.finish(source, clients)
     transfer = Transfer(ctx.receivers)
@@ -237,7 +247,7 @@ def run_udpcast(ctx: RunContext) -> Measured:
     copies = [ctx.out_dir(h) / ctx.payload.name for h in ctx.hosts]
     with processes() as started:
         sender = ctx.start(0, udp_sender_argv(ctx), started)
-        wait_listening(sender.popen, ctx.port + 1, "udp")  # the sender listens on portbase + 1
+        ctx.wait_bound(sender, ctx.port + 1, "udp")  # the sender listens on portbase + 1
         receivers = [ctx.start(h, udp_receiver_argv(ctx, copies[h - 1]), started) for h in ctx.hosts]
         sent, received = ctx.finish(sender, receivers)
     transfer = Transfer(ctx.receivers, source_cpu_s=sent.cpu_s, receiver_cpu_s=sorted(r.cpu_s for r in received))
@@ -292,7 +302,7 @@ def run_uftp(ctx: RunContext) -> Measured:
     with processes() as started:
         daemons = [ctx.start(h, uftpd_argv(ctx, outs[h - 1]), started) for h in ctx.hosts]
         for daemon in daemons:
-            wait_listening(daemon.popen, ctx.port, "udp")
+            ctx.wait_bound(daemon, ctx.port, "udp")
         sender = ctx.start(0, uftp_argv(ctx), started)
         sent = sender.finish(ctx.deadline)
         received = [daemon.stop() for daemon in daemons]  # uftpd serves until stopped
@@ -345,6 +355,8 @@ def _log_time(line: str) -> float | None:
 
 PEERS: dict[str, Peer] = {
     "smocast": Peer("smocast", (), "", run_smocast),
+    # smocast from another checkout (``--baseline-src``): before and after a change, in one run
+    "smocast-baseline": Peer("smocast-baseline", (), "", run_smocast),
     "udpcast": Peer("udpcast", ("udp-sender", "udp-receiver"), "apt install udpcast", run_udpcast),
     "uftp": Peer("uftp", ("uftp", "uftpd"), "apt install uftp", run_uftp),
     "tcp": Peer("tcp", (), "", run_tcp),

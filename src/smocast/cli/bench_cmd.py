@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -228,6 +229,7 @@ examples:
   smocast bench peers --receivers 4,16,32 --loss 0.02 --markdown --plot loss.png
   smocast bench peers --receivers 1,16 --rate unlimited --peers smocast,udpcast
   smocast bench peers --receivers 2 --size 1M --repeat 1 --mtu 9000
+  smocast bench peers --receivers 4,16 --peers smocast,smocast-baseline --baseline-src ../main/src
 """
 
 
@@ -244,7 +246,17 @@ def _register_peers(group: Any) -> None:
     p.add_argument("--loss", type=probability, default=0.0, help="random loss of UDP at each receiver host")
     p.add_argument("--repeat", type=positive_int, default=3, help="rounds per N; medians are reported")
     p.add_argument("--mtu", type=positive_int, default=1500, help="MTU of every link; each peer fills it")
-    p.add_argument("--peers", default="smocast,udpcast,uftp,tcp", help="which to run, in this order each round")
+    p.add_argument(
+        "--peers",
+        default="smocast,udpcast,uftp,tcp",
+        help="which to run, in this order each round (also smocast-baseline, with --baseline-src)",
+    )
+    p.add_argument(
+        "--baseline-src",
+        default=None,
+        metavar="DIR",
+        help="the src folder of another checkout: smocast-baseline runs smocast from it (before and after)",
+    )
     p.add_argument("--startup-runs", type=int, default=5, help="start-ups of smocast recv to time (0: none)")
     p.add_argument("--prefix", default="bpe", help="testbed prefix (namespaces PREFIX-h0...)")
     p.add_argument("--plot", metavar="FILE.png", default=None, help="also draw the medians against N")
@@ -263,10 +275,11 @@ def _run_peers(args: argparse.Namespace) -> int:
         names = [name.strip() for name in args.peers.split(",") if name.strip()]
         settings = peers.PeersSettings(
             args.receivers, int(args.size), args.rate, args.loss, args.repeat, args.mtu, names, args.prefix,
-            startup_runs=args.startup_runs,
+            startup_runs=args.startup_runs, baseline_src=args.baseline_src,
         )  # fmt: skip
     except (ValueError, TestbedError, SmocastError) as exc:
         fail(str(exc), EXIT_USAGE)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))  # tear the testbed down, as on Ctrl-C
     try:
         report = peers.run(settings, progress=lambda line: err_console.print(line, markup=False))
     except (TestbedError, RuntimeError, OSError) as exc:
