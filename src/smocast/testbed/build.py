@@ -100,6 +100,18 @@ def configure_host(layout: Layout, index: int, ipv6: bool = False) -> None:
     ip_batch(namespace, lines)
 
 
+def set_mtu(layout: Layout, hosts: int, mtu: int) -> None:
+    """Give every link of the testbed the MTU ``mtu``: each host's ``eth0`` and each bridge port.
+
+    The bridge takes the smallest MTU of its ports, so it follows. Veths accept 68..65535.
+    """
+    if not 68 <= mtu <= 65535:
+        raise TestbedError(f"an MTU must be in 68..65535, got {mtu}")
+    ip_batch(layout.switch, [f"link set {layout.port(i)} mtu {mtu}" for i in range(hosts)])
+    for i in range(hosts):
+        ip_batch(layout.host(i), [f"link set {HOST_INTERFACE} mtu {mtu}"])
+
+
 def wait_for_querier(querier_on: float) -> None:
     """Sleep until the bridge's own querier counts as present, so snooping stops flooding.
 

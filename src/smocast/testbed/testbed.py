@@ -172,6 +172,11 @@ class Testbed:
         self._existing(host)
         shaping.set_rate(self.layout, self.layout.resolve(host), rate, inbound=inbound)
 
+    def set_mtu(self, mtu: int) -> None:
+        """Set the MTU of every link (each host's interface and each bridge port), e.g. 9000 for jumbo frames."""
+        check_prerequisites()
+        build.set_mtu(self.layout, self.hosts, mtu)
+
     def cut(self, host: int | str) -> None:
         """Cut ``host`` off entirely: the bridge drops all its frames, both ways, until :meth:`reconnect`."""
         self._existing(host)
