@@ -75,10 +75,11 @@ def test_cli_sweep_and_plot(tmp_path: pytest.TempPathFactory, capsys: pytest.Cap
     assert out.stat().st_size > 1000  # type: ignore[union-attr]
 
 
-def test_unicast_only_repairs_when_the_threshold_is_the_whole_group() -> None:
+def test_repairs_are_unicast_but_for_what_all_miss_when_the_threshold_is_the_whole_group() -> None:
     on = run_stream(spec(0.1)).as_json()
     only = run_stream(spec(0.1, repair_multicast_fraction=1.0)).as_json()
     assert on["repairs"]["multicast"] > 0  # 2 of 20 reporters reach the 5% threshold
-    assert only["repairs"]["multicast"] == 0
+    # a segment goes to the group only when all 20 count it lost (a timeout at each of them)
+    assert only["repairs"]["multicast"] * 20 < on["repairs"]["multicast"]
     assert only["repairs"]["unicast"] > on["repairs"]["unicast"]
     assert only["perceived_loss"] < 0.01

@@ -143,3 +143,12 @@ def test_fixed_window_holds_the_window_the_spec_asks_for() -> None:
     config = spec.channel_config()
     assert config.congestion_control == "fixed" and config.max_window == 64 * 1024
     assert run_transfer(spec).as_json()["completed"] == 2
+
+
+def test_a_receiver_holding_fewer_segments_than_the_ack_frequency_gets_no_tail_probe() -> None:
+    # 100 segments/s, one ACK per 4: at the end each receiver holds the last segments for its
+    # delayed-ACK timer; the source must allow for that before probing (RFC 8985 7.2).
+    spec = TransferSpec(receivers=20, size=100 * 1448, mss=1448, source_rate=100 * 1448, ack_every=4)
+    report = run_transfer(spec).as_json()
+    assert report["completed"] == 20
+    assert report["segments"]["repair_unicast"] == 0 and report["segments"]["repair_multicast"] == 0

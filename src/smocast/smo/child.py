@@ -379,7 +379,7 @@ class Child:
         if now >= self.timer_base + self.rtt.rto:
             yield self._on_retransmission_timeout(now)
         else:
-            probe = probe_due(self, snd_nxt, self._rules.mss)
+            probe = probe_due(self, self._buf, self._rules.mss)
             if probe is not None and now >= probe:
                 self.probe_sent = True
                 yield self._probe()
@@ -428,7 +428,7 @@ class Child:
 
     def arm_timer(self, now: float) -> None:
         """Arm the one timer at the earliest due time: RTO, probe, RACK or progress (see timing)."""
-        due = next_due(self, self._buf.snd_nxt, self._rules.mss, self._rules.progress_timeout)
+        due = next_due(self, self._buf, self._rules.mss, self._rules.progress_timeout)
         self._timers.arm(self.timer, due if due > now else now + 1e-6)
 
     def park(self) -> None:

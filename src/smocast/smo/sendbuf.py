@@ -58,6 +58,8 @@ class SendBuffer:
         self.base = start  # oldest retained byte
         self.edge = start  # the window's left edge under policy F
         self.multicast_ends: list[int] = []  # sorted ends of retained segments repaired by multicast (read-only)
+        self.ack_hint = 2  # the ACK frequency the newest segment carried: receivers may hold one less (read-only)
+        self.last_sent_at = float("-inf")  # when the newest segment was sent (read-only)
 
     # --- the application side ------------------------------------------------------------
 
@@ -89,8 +91,10 @@ class SendBuffer:
                 return self.mss
         return length
 
-    def take(self, sent_at: float, needed: int, needed_all: int) -> Segment:
-        """Cut the next segment from the unsent bytes and retain it as sent."""
+    def take(self, sent_at: float, needed: int, needed_all: int, ack_hint: int = 2) -> Segment:
+        """Cut the next segment from the unsent bytes and retain it as sent, with the ACK
+        frequency it carries (``ack_hint``: the loss probe allows for the segments a receiver
+        may hold before it ACKs)."""
         unsent = self._unsent
         view, flags = unsent[0]
         mss = self.mss
@@ -105,6 +109,8 @@ class SendBuffer:
         self._index[start] = self._offset + len(segs)
         segs.append(segment)
         self.snd_nxt = segment.end
+        self.ack_hint = ack_hint
+        self.last_sent_at = sent_at
         self.pending -= len(payload)
         if needed <= 0 or needed_all <= 0:
             self._advance()  # nobody to wait for: released at once

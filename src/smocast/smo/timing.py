@@ -14,29 +14,39 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from smocast.smo.child import Child
+    from smocast.smo.sendbuf import SendBuffer
 
-TLP_ACK_DELAY = 0.025  # RFC 8985 (7.2): allow the receiver's delayed ACK when one segment is out
+TLP_ACK_DELAY = 0.025  # RFC 8985 (7.2): allow the receiver's delayed ACK while it may hold segments
 TLP_MINIMUM = 0.002  # seconds; a probe timeout never shorter than this
 
 
-def probe_due(child: Child, snd_nxt: int, mss: int) -> float | None:
-    """When the tail loss probe (RFC 8985 TLP) is due, or None if no probe is pending."""
+def probe_due(child: Child, buf: SendBuffer, mss: int) -> float | None:
+    """When the tail loss probe (RFC 8985 TLP) is due, or None if no probe is pending.
+
+    RFC 8985 allows the receiver's delayed-ACK time when one segment is in flight, because a
+    receiver ACKs every second segment at once. A TCP-SMO receiver follows the ACK frequency
+    the source carries in DATA (``buf.ack_hint``) and may hold one segment less than that for
+    its delayed-ACK timer, so the allowance applies while fewer than that many are out. The
+    probe counts from the later of the last ACK that advanced and the last new segment sent
+    (RFC 8985 7.2: the timer restarts when new data goes out), so a source that its
+    application limits is not probing segments that are still on their way.
+    """
     rtt = child.rtt
     srtt = rtt.srtt
     if srtt is None or rtt.backoff != 1 or child.probe_sent:
         return None
     probe = 2 * srtt
-    if child.una + mss >= snd_nxt:
-        probe += TLP_ACK_DELAY  # one segment out: the receiver may delay its ACK
+    if buf.snd_nxt - child.una < max(2, buf.ack_hint) * mss:
+        probe += TLP_ACK_DELAY  # fewer than ack_every segments out: the receiver may delay its ACK
     if probe >= rtt.rto:
         return None
-    return child.timer_base + max(probe, TLP_MINIMUM)
+    return max(child.timer_base, buf.last_sent_at) + max(probe, TLP_MINIMUM)
 
 
-def next_due(child: Child, snd_nxt: int, mss: int, progress_timeout: float | None) -> float:
+def next_due(child: Child, buf: SendBuffer, mss: int, progress_timeout: float | None) -> float:
     """The earliest time the child's timer must fire while it has data outstanding."""
     due = child.timer_base + child.rtt.rto
-    probe = probe_due(child, snd_nxt, mss)
+    probe = probe_due(child, buf, mss)
     if probe is not None and probe < due:
         due = probe
     rack = child.rack_due

@@ -94,7 +94,7 @@ class Transmitter:
         if not self._pacer.allowed(length + HEADER_SIZE, now):
             self.pacing_wakeup = self._pacer.next_send_time(length + HEADER_SIZE, now)
             return None
-        segment = buf.take(now, cfg.window_policy.acks_needed(holders), holders)
+        segment = buf.take(now, cfg.window_policy.acks_needed(holders), holders, self._ack_every)
         self._last_multicast = now
         self._out.original(segment.start, segment.payload, segment.flags, self._ack_every, now)
         return segment
