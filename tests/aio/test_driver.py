@@ -208,20 +208,43 @@ def test_the_timer_fires_at_the_deadline(deadline_offset: float) -> None:
     assert endpoint.timer_calls == 1
 
 
-def test_an_icmp_port_unreachable_names_the_dead_receiver_and_sending_goes_on() -> None:
-    """The source's socket has IP_RECVERR: a unicast to a closed port comes back as an ICMP
-    error that makes the next sendto fail once; the driver reads the error queue, reports the
-    address, sends the datagram that met the error, and the loop does not spin."""
-    source = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    "family",
+    [
+        pytest.param(socket.AF_INET, id="ipv4"),
+        pytest.param(
+            socket.AF_INET6,
+            id="ipv6",
+            marks=pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback here"),
+        ),
+    ],
+)
+def test_an_icmp_port_unreachable_names_the_dead_receiver_and_sending_goes_on(family: socket.AddressFamily) -> None:
+    """The source's socket has IP_RECVERR (IPV6_RECVERR): a unicast to a closed port comes back
+    as an ICMP error that makes the next sendto fail once; the driver reads the error queue,
+    reports the address, sends the datagram that met the error, and the loop does not spin."""
+    host = "::1" if family == socket.AF_INET6 else "127.0.0.1"
+    source = socket.socket(family, socket.SOCK_DGRAM)
     source.setblocking(False)
-    source.bind(("127.0.0.1", 0))
+    source.bind((host, 0))
     sockets.report_unreachable(source)
-    live = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    live.bind(("127.0.0.1", 0))
+    live = socket.socket(family, socket.SOCK_DGRAM)
+    live.bind((host, 0))
     live.settimeout(2.0)
-    dead = sockets.free_udp_port()
-    to_dead = Datagram(b"repair", ("127.0.0.1", dead), False, None)
-    to_live = [Datagram(bytes([i]), live.getsockname(), False, None) for i in range(3)]
+    with socket.socket(family, socket.SOCK_DGRAM) as closed:
+        closed.bind((host, 0))
+        dead = closed.getsockname()[1]
+    to_dead = Datagram(b"repair", (host, dead), False, None)
+    to_live = [Datagram(bytes([i]), live.getsockname()[:2], False, None) for i in range(3)]
     endpoint = Endpoint([to_dead], to_live)
     gone: list[Address] = []
     errors: list[NetworkError] = []
@@ -245,7 +268,7 @@ def test_an_icmp_port_unreachable_names_the_dead_receiver_and_sending_goes_on() 
         return driver
 
     driver = asyncio.run(main())
-    assert gone == [("127.0.0.1", dead)] and errors == [] and not driver.closed
+    assert gone == [(host, dead)] and errors == [] and not driver.closed
     assert [live.recv(16) for _ in to_live] == [d.data for d in to_live]  # none lost to the error
     assert driver.counters.icmp_errors == 1
     driver.close()

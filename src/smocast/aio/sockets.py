@@ -71,8 +71,14 @@ SO_SNDBUFFORCE: int = getattr(socket, "SO_SNDBUFFORCE", 32)
 SO_RCVBUFFORCE: int = getattr(socket, "SO_RCVBUFFORCE", 33)
 IP_RECVERR: int = getattr(socket, "IP_RECVERR", 11)
 MSG_ERRQUEUE: int = getattr(socket, "MSG_ERRQUEUE", 0x2000)
-SO_EE_ORIGIN_ICMP = 2  # <linux/errqueue.h>: the error came in an ICMP message
+IPV6_RECVERR: int = getattr(socket, "IPV6_RECVERR", 25)
+SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_ICMP6 = 2, 3  # <linux/errqueue.h>: the error came in an ICMP (ICMPv6) message
 ICMP_DEST_UNREACH, ICMP_PORT_UNREACH = 3, 3
+ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOPORT = 1, 4
+_PORT_UNREACHABLE = {
+    (socket.IPPROTO_IP, IP_RECVERR): (SO_EE_ORIGIN_ICMP, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH),
+    (socket.IPPROTO_IPV6, IPV6_RECVERR): (SO_EE_ORIGIN_ICMP6, ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOPORT),
+}
 _EXTENDED_ERR = struct.Struct("=IBBBB")  # struct sock_extended_err: ee_errno, ee_origin, ee_type, ee_code, ee_pad
 ERROR_QUEUE_BATCH = 64  # error-queue entries read per call
 
@@ -209,13 +215,16 @@ def source_socket(bind: Address, group: Address, interface: str | None, ttl: int
 
 
 def report_unreachable(sock: socket.socket) -> None:
-    """Ask for ICMP errors (a receiver gone) on ``sock``'s error queue, with the address they name."""
+    """Ask for ICMP (or ICMPv6) errors, a receiver gone, on ``sock``'s error queue, with the address they name."""
     with contextlib.suppress(OSError):
-        sock.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
+        if sock.family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVERR, 1)
+        else:
+            sock.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
 
 
 def unreachable_addresses(sock: socket.socket) -> tuple[list[Address], int]:
-    """Drain ``sock``'s error queue (``IP_RECVERR``): the addresses an ICMP port unreachable named
+    """Drain ``sock``'s error queue (``IP_RECVERR``/``IPV6_RECVERR``): the addresses an ICMP port unreachable named
     (nothing listens there any more), and how many entries were read in all.
 
     The kernel reports such an error once through a failing ``sendto``/``recvfrom`` (usually
@@ -231,11 +240,12 @@ def unreachable_addresses(sock: socket.socket) -> tuple[list[Address], int]:
             break
         read += 1
         for level, kind, data in ancillary:
-            if level != socket.IPPROTO_IP or kind != IP_RECVERR or len(data) < _EXTENDED_ERR.size:
+            expected = _PORT_UNREACHABLE.get((level, kind))
+            if expected is None or len(data) < _EXTENDED_ERR.size:
                 continue
             _, origin, icmp_type, icmp_code, _ = _EXTENDED_ERR.unpack_from(data)
-            if (origin, icmp_type, icmp_code) == (SO_EE_ORIGIN_ICMP, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH):
-                found.append((str(address[0]), int(address[1])))
+            if (origin, icmp_type, icmp_code) == expected:
+                found.append(canonical(address))
     return found, read
 
 
