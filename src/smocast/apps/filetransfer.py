@@ -16,15 +16,14 @@ import contextlib
 import hashlib
 import os
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Unpack
+from typing import TYPE_CHECKING, Any
 
-from smocast.aio.api import connect
 from smocast.aio.errors import NetworkError, os_error_message
 from smocast.aio.netaddr import format_address
-from smocast.aio.options import ConnectOptions, parse_address
+from smocast.aio.options import parse_address
 from smocast.aio.receiver import AsyncReceiver
 from smocast.apps.manifest import (
     HEADER_SIZE,
@@ -318,159 +317,3 @@ def parse_server(text: str, default_group: Address) -> Server:
 
 FailoverNotice = Callable[[Server, NetworkError], None]
 """Called with the server given up and why, before the next one is tried."""
-
-
-async def receive_file_with_fallback(
-    servers: Sequence[Server],
-    out_dir: Path | str,
-    *,
-    progress: Progress | None = None,
-    on_failover: FailoverNotice | None = None,
-    **options: Unpack[ConnectOptions],
-) -> ReceivedFile:
-    """Receive one file as :func:`receive_file` does, from ``servers[0]``; whenever the current
-    server dies (silent for ``source_timeout``, reset, socket errors) or cannot be reached,
-    connect to the next one and resume at the last byte delivered (``resume_from``).
-
-    The SHA-256 check at the end covers every piece. ``options`` go to
-    :func:`~smocast.aio.connect`; pass ``source_timeout`` (a dead server is otherwise noticed
-    only after ``idle_timeout``). Raises as :func:`receive_file`, or :class:`FileTransferError`
-    once every server failed. Nothing is left behind in ``out_dir`` on failure.
-    """
-    out = Path(out_dir)
-    if not out.is_dir():
-        raise FileTransferError(f"the output directory {out} does not exist")
-    if not servers:
-        raise FileTransferError("no server to receive from")
-    stream = _StreamFile(out, progress)
-    try:
-        used = await _take_from_servers(servers, stream, on_failover, options)
-        manifest, final = stream.finish()
-    except BaseException:
-        stream.discard()
-        raise
-    now = asyncio.get_running_loop().time()
-    first = stream.first_data_at if stream.first_data_at is not None else now
-    return ReceivedFile(
-        final, manifest.size, manifest.hexdigest, now - stream.began, now - first, stream.repairs, failovers=used
-    )
-
-
-async def _take_from_servers(
-    servers: Sequence[Server], stream: _StreamFile, on_failover: FailoverNotice | None, options: ConnectOptions
-) -> int:
-    """Read the stream to its end from the first server that lasts; return how many were given up."""
-    failures: list[str] = []
-    for index, server in enumerate(servers):
-        try:
-            await _take_from(server, stream, resume=index > 0, options=options)
-            return index
-        except NetworkError as exc:
-            failures.append(f"{server}: {exc}")
-            if on_failover is not None and index + 1 < len(servers):
-                on_failover(server, exc)
-    raise FileTransferError(f"every server failed (after {stream.offset} bytes of the stream): " + "; ".join(failures))
-
-
-async def _take_from(server: Server, stream: _StreamFile, *, resume: bool, options: ConnectOptions) -> None:
-    """Feed ``stream`` from ``server`` until the end; a fallback resumes at ``stream.offset``."""
-    resume_from = stream.offset if resume else None
-    connecting: ConnectOptions = {**options, "resume_from": resume_from}  # this resume point, whatever was given
-    async with connect(server.address, server.group, **connecting) as rx:
-        try:
-            start = rx.start or 0
-            if start > stream.offset:
-                raise NetworkError(
-                    f"{server} starts at byte {start}, past byte {stream.offset} (a file needs the whole stream)"
-                )
-            skip = stream.offset - start  # a server behind us resends what we have: drop it
-            while chunk := await rx.read(CHUNK):
-                if skip:
-                    cut = min(skip, len(chunk))
-                    chunk, skip = chunk[cut:], skip - cut
-                if chunk:
-                    stream.feed(chunk)
-        finally:
-            stream.repairs += rx.stats.repairs
-
-
-class _StreamFile:
-    """The file being rebuilt from the stream, whichever server it comes from. ``offset`` is the
-    stream bytes taken so far (manifest included): where a new connection resumes."""
-
-    def __init__(self, out: Path, progress: Progress | None) -> None:
-        self.out = out
-        self.offset = 0
-        self.received = 0  # file bytes (after the manifest)
-        self.repairs = 0
-        self.began = asyncio.get_running_loop().time()
-        self.first_data_at: float | None = None
-        self._progress = progress
-        self._head = bytearray()  # the manifest, until it is whole
-        self._manifest: Manifest | None = None
-        self._final: Path | None = None
-        self._temp: Path | None = None
-        self._sink: FileSink | None = None
-        self._digest = hashlib.sha256()
-
-    def feed(self, chunk: bytes) -> None:
-        if self.first_data_at is None:
-            self.first_data_at = asyncio.get_running_loop().time()
-        self.offset += len(chunk)
-        if self._manifest is None:
-            chunk = self._take_manifest(chunk)
-        if chunk:
-            self._write(chunk)
-
-    def _take_manifest(self, chunk: bytes) -> bytes:
-        """Collect the manifest; once whole, open the temporary file and return what follows it."""
-        self._head += chunk
-        if len(self._head) < HEADER_SIZE:
-            return b""
-        end = HEADER_SIZE + body_length(bytes(self._head[:HEADER_SIZE]))
-        if len(self._head) < end:
-            return b""
-        self._manifest = decode_body(bytes(self._head[HEADER_SIZE:end]))
-        self._final = self.out / safe_name(self._manifest.name)
-        fd, self._temp = _create_temp(self.out, self._final.name)
-        self._sink = FileSink(fd)
-        rest = bytes(self._head[end:])
-        self._head.clear()
-        return rest
-
-    def _write(self, chunk: bytes) -> None:
-        assert self._manifest is not None and self._sink is not None and self._final is not None
-        size = self._manifest.size
-        self.received += len(chunk)
-        if self.received > size:
-            raise FileTransferError(f"the source sent more than the {size} bytes its manifest announced")
-        self._digest.update(chunk)
-        try:
-            self._sink.write(chunk)
-        except OSError as exc:
-            raise FileTransferError(os_error_message(exc, f"cannot write {self._final}")) from None
-        if self._progress is not None:
-            self._progress(self.received, size)
-
-    def finish(self) -> tuple[Manifest, Path]:
-        """The stream ended: check size and SHA-256, and give the file its name."""
-        manifest, final, temp = self._manifest, self._final, self._temp
-        if manifest is None or final is None or temp is None or self._sink is None:
-            raise ManifestError("the stream ended inside the file manifest")
-        if self.received != manifest.size:
-            raise FileTransferError(f"the stream ended after {self.received} of {manifest.size} bytes")
-        self._sink.close()
-        _check(manifest, self._digest, final)
-        try:
-            temp.replace(final)
-        except OSError as exc:
-            raise FileTransferError(os_error_message(exc, f"cannot move the received file to {final}")) from None
-        self._temp = None
-        return manifest, final
-
-    def discard(self) -> None:
-        if self._sink is not None:
-            self._sink.close()
-        if self._temp is not None:
-            with contextlib.suppress(FileNotFoundError):
-                self._temp.unlink()
