@@ -12,14 +12,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from smocast.core.datagram import Address, Datagram, Endpoint
 from smocast.core.pump import Pump
 from smocast.sim.kernel import Simulator
 
-if TYPE_CHECKING:
-    from smocast.sim.network import Network
+
+class Medium(Protocol):
+    """What a host sends through: the simulated network (:class:`~smocast.sim.network.Network`)."""
+
+    def send(self, datagram: Datagram[Any], sender: Host, now: float) -> None:
+        """Carry ``datagram`` from ``sender``, sent at ``now``."""
+        ...
+
 
 EventHandler = Callable[["Host", Any, float], None]
 """``handler(host, event, now)``: the simulated application's reaction to one event."""
@@ -61,7 +67,7 @@ class Host:
     def __init__(
         self,
         sim: Simulator,
-        network: Network,
+        network: Medium,
         address: Address,
         endpoint: Endpoint[Any, Any],
         on_event: EventHandler | None = None,

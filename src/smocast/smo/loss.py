@@ -12,19 +12,32 @@ repair does not have to wait for a timeout.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from smocast.core.ranges import RangeSet
+from smocast.core.rtt import RttEstimator
 from smocast.smo.sendbuf import Segment, SendBuffer
-
-if TYPE_CHECKING:
-    from smocast.smo.child import Child
 
 DUPTHRESH = 3  # RFC 5681 (3.2) / RFC 6675: duplicate ACKs (or SACKed segments) before loss
 REORDER_FRACTION = 0.25  # RFC 8985 (RACK): reordering window as a fraction of the min RTT
 REORDER_FLOOR = 0.001  # seconds; never less than a clock tick
 
 
-def reorder_wait(child: Child) -> float:
+class LossState(Protocol):
+    """What loss detection reads of one receiver's sender (a :class:`~smocast.smo.child.Child`)."""
+
+    rtt: RttEstimator
+    sacked: RangeSet
+    una: int
+    dupacks: int
+    rto_lost_upto: int
+
+    def repair_due_at(self, start: int, multicast_at: float | None) -> float:
+        """When a repair of the segment at ``start`` that is in flight becomes overdue."""
+        ...
+
+
+def reorder_wait(child: LossState) -> float:
     """How long after its transmission a segment overtaken by a SACKed one counts as lost."""
     base = child.rtt.min_rtt
     if base is None:
@@ -32,7 +45,7 @@ def reorder_wait(child: Child) -> float:
     return base * (1 + REORDER_FRACTION) + REORDER_FLOOR
 
 
-def lost_segments(child: Child, buf: SendBuffer, now: float, budget: int) -> tuple[list[Segment], float | None]:
+def lost_segments(child: LossState, buf: SendBuffer, now: float, budget: int) -> tuple[list[Segment], float | None]:
     """The segments ``child`` misses that should be repaired now, in stream order, up to
     ``budget`` bytes (its repair credit; the next ACK continues from there).
 

@@ -10,17 +10,27 @@ only read the child.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from smocast.smo.child import Child
-    from smocast.smo.sendbuf import SendBuffer
+from smocast.core.rtt import RttEstimator
+from smocast.smo.sendbuf import SendBuffer
 
 TLP_ACK_DELAY = 0.025  # RFC 8985 (7.2): allow the receiver's delayed ACK while it may hold segments
 TLP_MINIMUM = 0.002  # seconds; a probe timeout never shorter than this
 
 
-def probe_due(child: Child, buf: SendBuffer, mss: int) -> float | None:
+class TimerState(Protocol):
+    """What the due times are derived from: one receiver's sender (a :class:`~smocast.smo.child.Child`)."""
+
+    rtt: RttEstimator
+    una: int
+    timer_base: float
+    probe_sent: bool
+    rack_due: float | None
+    last_progress: float
+
+
+def probe_due(child: TimerState, buf: SendBuffer, mss: int) -> float | None:
     """When the tail loss probe (RFC 8985 TLP) is due, or None if no probe is pending.
 
     RFC 8985 allows the receiver's delayed-ACK time when one segment is in flight, because a
@@ -43,7 +53,7 @@ def probe_due(child: Child, buf: SendBuffer, mss: int) -> float | None:
     return max(child.timer_base, buf.last_sent_at) + max(probe, TLP_MINIMUM)
 
 
-def next_due(child: Child, buf: SendBuffer, mss: int, progress_timeout: float | None) -> float:
+def next_due(child: TimerState, buf: SendBuffer, mss: int, progress_timeout: float | None) -> float:
     """The earliest time the child's timer must fire while it has data outstanding."""
     due = child.timer_base + child.rtt.rto
     probe = probe_due(child, buf, mss)
