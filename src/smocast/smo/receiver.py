@@ -32,21 +32,20 @@ from collections import deque
 from enum import Enum
 
 from smocast.core.acking import DelayedAck
-from smocast.core.datagram import Address, Datagram, unicast
+from smocast.core.datagram import Address, Datagram
 from smocast.core.errors import LocalProtocolError
-from smocast.core.timestamps import timestamp
 from smocast.smo import events as ev
 from smocast.smo.challenge import ChallengeLimiter, Verdict, judge
 from smocast.smo.config import ReceiverConfig
+from smocast.smo.connecting import Handshake, SynTimer
 from smocast.smo.delivery import Delivery, ReceiverStats
+from smocast.smo.receiver_outbox import ReceiverOutbox
+from smocast.smo.silence import SilenceWatch
 from smocast.smo.uplink import UpSender
-from smocast.wire import MAX_SACK_BLOCKS, NO_COOKIE, DecodeError, Packet, PacketType, ResetCode, decode, encode_ack
+from smocast.wire import MAX_SACK_BLOCKS, DecodeError, Packet, PacketType, ResetCode, decode
 from smocast.wire import build as packets
 
 __all__ = ["Receiver", "ReceiverState", "ReceiverStats"]
-
-MAX_RETRIES = 4  # RETRYs answered at once per connect; beyond them the SYN timer paces the SYNs
-MIN_SILENCE = 1.0  # seconds of silence a receiver always allows its source, whatever its heartbeat
 
 
 class ReceiverState(Enum):
@@ -80,19 +79,14 @@ class Receiver:
         self._backlog = 0  # delivered bytes the application still holds elsewhere (set_backlog)
         self._advertised = cfg.receive_buffer  # the window in the last ACK
         self._early: list[Packet] = []  # data that arrived before the SYN-ACK
-        self._syn_first: float | None = None
-        self._syn_next: float | None = None
-        self._syn_interval = cfg.syn_interval
-        self._out: list[Datagram[Packet]] = []
+        self._handshake = Handshake(cfg)
+        self._out = ReceiverOutbox(cfg.channel_id, self.connection, server)
         self._ack_now = False
         self.handshake_rtt: float | None = None
         self._up = UpSender()
-        self._last_heard: float | None = None  # when the source was last heard from
-        self.heartbeat: float | None = None  # how often the source heartbeats (its SYN-ACK says)
+        self._silence = SilenceWatch(cfg)
         self._hold_end = False  # the application checks the stream before the FIN is acknowledged
         self._end_held = False  # a FIN was honoured but is not acknowledged yet (hold_end)
-        self._cookie = NO_COOKIE  # the source's latest RETRY cookie, echoed in each SYN
-        self._retries = 0  # RETRYs answered at once
         self._highest = 0  # the highest stream offset seen in data or heartbeats (a FIN may not lie below)
         self._challenges = ChallengeLimiter()
 
@@ -103,7 +97,7 @@ class Receiver:
         if self.state is not ReceiverState.IDLE:
             raise LocalProtocolError(f"connect() in state {self.state.value}")
         self.state = ReceiverState.SYN_SENT
-        self._syn_first = now
+        self._handshake.start(now)
         self._send_syn(now)
 
     def close(self, now: float, code: ResetCode = ResetCode.CLOSED, reason: str = "") -> None:
@@ -129,15 +123,7 @@ class Receiver:
 
     def _send_rst(self, now: float, code: ResetCode, reason: str) -> None:
         if self.state in (ReceiverState.SYN_SENT, ReceiverState.ESTABLISHED) or self._end_held:
-            data, packet = packets.rst(
-                channel=self._channel_id,
-                connection=self.connection,
-                seq=self.rcv_nxt,
-                code=code,
-                reason=reason,
-                tsval=timestamp(now),
-            )
-            self._out.append(unicast(data, packet, self.server))
+            self._out.rst(self.rcv_nxt, code, reason, now)
 
     def consumed(self, nbytes: int) -> None:
         """The application took ``nbytes`` of delivered data (of DataReceived or MessageReceived).
@@ -198,6 +184,11 @@ class Receiver:
         return max(0, min(self.config.receive_buffer - used, 0xFFFFFFFF))
 
     @property
+    def heartbeat(self) -> float | None:
+        """How often the source heartbeats when idle, as its SYN-ACK said (None: it sends none)."""
+        return self._silence.heartbeat
+
+    @property
     def ack_pending(self) -> bool:
         """True when the next ``datagrams_to_send`` will carry an ACK (drive it soon)."""
         return self._ack_now
@@ -234,7 +225,7 @@ class Receiver:
         if packet.channel != self._channel_id:
             self.stats.foreign += 1
             return
-        self._last_heard = now
+        self._silence.heard(now)
         kind = packet.type
         if kind is PacketType.DATA:
             self._handle_data(packet, now)
@@ -264,14 +255,10 @@ class Receiver:
             self._send_ack(now)
         if self._up.next < self._up.base + self._up.queued and self.state is ReceiverState.ESTABLISHED:
             self._send_up(now)
-        out = self._out
-        if not out:
-            return []
-        self._out = []
-        return out
+        return self._out.take()
 
     def next_deadline(self) -> float | None:
-        syn, delack = self._syn_next, self._delack.deadline
+        syn, delack = self._handshake.next_syn, self._delack.deadline
         due = delack if syn is None or (delack is not None and delack < syn) else syn
         for other in (self._data.playout_due, self._up.due, self._silence_due()):
             if other is not None and (due is None or other < due):
@@ -279,8 +266,7 @@ class Receiver:
         return due
 
     def handle_timer(self, now: float) -> None:
-        if self._syn_next is not None and now >= self._syn_next:
-            self._on_syn_timer(now)
+        self._on_syn_timer(now)
         silence = self._silence_due()
         if silence is not None and now >= silence:
             self._give_up_silent_source(now)
@@ -303,74 +289,44 @@ class Receiver:
         return self._events.popleft() if self._events else None
 
     def _silence_due(self) -> float | None:
-        timeout = self._silence_allowed()
-        if timeout is None or self._last_heard is None or self.state is not ReceiverState.ESTABLISHED:
-            return None
-        return self._last_heard + timeout
-
-    def _silence_allowed(self) -> float | None:
-        """How long the source may stay silent: ``source_timeout``, else a few of its heartbeats."""
-        cfg = self.config
-        if cfg.source_timeout is not None:
-            return cfg.source_timeout
-        if cfg.silent_heartbeats is None or self.heartbeat is None:
-            return None
-        return max(cfg.silent_heartbeats * self.heartbeat, MIN_SILENCE)
+        return self._silence.due() if self.state is ReceiverState.ESTABLISHED else None
 
     def _give_up_silent_source(self, now: float) -> None:
-        """The source is silent for too long: say how long really (the timer may fire late), leave."""
-        assert self._last_heard is not None
-        reason = f"nothing heard from the source for {now - self._last_heard:.1f} s"
-        if self.config.source_timeout is None and self.heartbeat is not None:
-            reason += f" (it sends a heartbeat every {self.heartbeat:g} s)"
+        """The source is silent for too long: say how long really, and leave."""
+        reason = self._silence.reason(now)
         self._send_rst(now, ResetCode.SOURCE_SILENT, reason)  # if it is alive after all, it learns why
         self._give_up(reason, now, ResetCode.SOURCE_SILENT)
 
     # --- handshake -------------------------------------------------------------------------
 
     def _send_syn(self, now: float) -> None:
-        data, packet = packets.syn(
-            channel=self._channel_id,
-            connection=self.connection,
-            window=self.window,
-            tsval=timestamp(now),
-            resume_from=self.config.resume_from,
-            cookie=self._cookie,
-        )
-        self._out.append(unicast(data, packet, self.server))
-        self._syn_next = now + self._syn_interval
+        handshake = self._handshake
+        self._out.syn(self.window, self.config.resume_from, handshake.cookie, now)
+        handshake.sent(now)
 
     def _on_syn_timer(self, now: float) -> None:
-        assert self._syn_first is not None
-        if now - self._syn_first >= self.config.connect_timeout:
-            self._syn_next = None
+        action = self._handshake.on_timer(now)
+        if action is SynTimer.SEND_SYN:
+            self._send_syn(now)
+        elif action is SynTimer.GIVE_UP:
             self.state = ReceiverState.CLOSED
             server = f"{self.server[0]}:{self.server[1]}"
             waited = f"{self.config.connect_timeout:g} s"
             self._events.append(ev.ConnectFailed(f"no answer from {server} within {waited}", now))
-            return
-        self._syn_interval = min(self._syn_interval * 2, 4.0)
-        self._send_syn(now)
 
     def _handle_retry(self, packet: Packet, now: float) -> None:
         """The source validates our address: echo its cookie in a new SYN (at once, a few times)."""
-        if self.state is not ReceiverState.SYN_SENT:
-            return
-        self._cookie = packet.payload
-        if self._retries < MAX_RETRIES:
-            self._retries += 1
+        if self.state is ReceiverState.SYN_SENT and self._handshake.on_retry(packet.payload):
             self._send_syn(now)
 
     def _handle_syn_ack(self, packet: Packet, now: float) -> None:
         if self.state is ReceiverState.SYN_SENT:
-            assert self._syn_first is not None
-            self.handshake_rtt = now - self._syn_first
-            self.heartbeat = packets.heartbeat_of(packet)
+            self.handshake_rtt = self._handshake.established(now)
+            self._silence.learn_heartbeat(packets.heartbeat_of(packet))
             self.state = ReceiverState.ESTABLISHED
             self.start = packet.seq
             self._data.start_at(packet.seq)
             self._last_ack_sent = packet.seq
-            self._syn_next = None
             self._events.append(ev.Connected(packet.seq, now))
         if self.state is ReceiverState.ESTABLISHED:
             self._ts_recent = packet.tsval
@@ -497,7 +453,7 @@ class Receiver:
     def _give_up(self, reason: str, now: float, code: ResetCode) -> None:
         """Leave the channel (reset, or a silent source) and tell the application why."""
         self.state = ReceiverState.CLOSED
-        self._syn_next = None
+        self._handshake.stop()
         self._data.playout_due = None
         self._up.due = None
         self._delack.on_ack_sent()
@@ -509,31 +465,12 @@ class Receiver:
         self._ack_now = False
         rcv_nxt = self._data.rcv_nxt
         window = self._advertised = self.window
-        data, packet = encode_ack(
-            channel=self._channel_id,
-            connection=self.connection,
-            ack=rcv_nxt + (1 if fin else 0),
-            window=window,
-            tsval=timestamp(now),
-            tsecr=self._ts_recent,
-            sack=self._data.sack_blocks(MAX_SACK_BLOCKS),
-        )
-        self._out.append(unicast(data, packet, self.server))
+        sack = self._data.sack_blocks(MAX_SACK_BLOCKS)
+        self._out.ack(rcv_nxt + (1 if fin else 0), window, self._ts_recent, sack, now)
         self._last_ack_sent = rcv_nxt
         self._delack.on_ack_sent()
         self.stats.acks_sent += 1
 
     def _send_up(self, now: float) -> None:
         for offset, payload, flags in self._up.segments(now):
-            data, packet = packets.updata(
-                channel=self._channel_id,
-                connection=self.connection,
-                offset=offset,
-                ack=self._data.rcv_nxt,
-                window=self.window,
-                tsval=timestamp(now),
-                tsecr=self._ts_recent,
-                flags=flags,
-                payload=payload,
-            )
-            self._out.append(unicast(data, packet, self.server))
+            self._out.updata(offset, payload, flags, self._data.rcv_nxt, self.window, self._ts_recent, now)
