@@ -6,12 +6,19 @@ to the owner, and re-arm the one timer at ``next_deadline``, with ``now`` always
 ``loop.time()``.
 
 * Reading: ``loop.add_reader`` calls a drain loop that reads up to :data:`DRAIN_BATCH`
-  datagrams with ``recvfrom_into`` into one preallocated buffer, feeds each to the
-  endpoint, and only then pumps once (a ``DatagramProtocol`` costs a callback and a buffer
-  per datagram and is ten times slower). Datagrams read on the group's socket go to the
-  owner's ``group`` input instead, so the endpoint knows they came through the group (a
-  receiver never honours an RST or FIN from there).
-* Sending: ``sendto`` until the kernel says EAGAIN; the rest stays queued in order, the
+  datagrams, reads the clock once, feeds them to the endpoint, and only then pumps once (a
+  ``DatagramProtocol`` costs a callback and a buffer per datagram and is ten times slower).
+  On Linux a :class:`~smocast.aio.batchio.BatchReader` reads up to 64 per ``recvmmsg`` call,
+  and the group's socket has UDP GRO, so one message may carry many datagrams; an endpoint
+  with ``receive_datagrams(batch, now)`` gets each batch whole (views of the reader's
+  memory, valid during the call), any other one datagram at a time, as ``bytes``. Elsewhere
+  a ``recvfrom_into`` loop into one preallocated buffer does the same. Datagrams read on the
+  group's socket go to the owner's ``group`` input (``group_batch`` for a batch) instead, so
+  the endpoint knows they came through the group (a receiver never honours an RST or FIN
+  from there).
+* Sending: runs of equal-size datagrams to the group go out as one UDP GSO ``sendmsg`` each
+  (:class:`~smocast.aio.batchio.GsoSender`; off for good after the kernel's first refusal),
+  the rest one ``sendto`` each, until the kernel says EAGAIN; the rest stays queued in order, the
   endpoint is not asked for more, and ``loop.add_writer`` resumes when the socket drains.
   ENOBUFS (a full device queue; the socket still polls writable) retries after a short
   sleep instead, so the loop never spins. Nothing is dropped silently.
@@ -40,6 +47,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from smocast.aio.batchio import BatchReader, GsoSender, batch_reading_available, enable_gro, gso_runs
 from smocast.aio.errors import NetworkError, network_error
 from smocast.aio.netaddr import canonical, format_address, sockaddr
 from smocast.aio.sockets import unreachable_addresses
@@ -58,6 +66,9 @@ EventHandler = Callable[[Any], None]
 """Called with each event of the endpoint, in order."""
 DatagramInput = Callable[[bytes, Address, float], None]
 """Takes one datagram: ``(data, source, now)``."""
+Batch = list[tuple[memoryview, Address]]
+BatchInput = Callable[[Batch, float], None]
+"""Takes a batch of datagrams ``[(data, source), ...]`` and ``now``; the views are valid during the call."""
 Unreachable = Callable[[Address, float], None]
 """Told ``(address, now)`` when an ICMP port unreachable says nothing listens at ``address``."""
 
@@ -69,6 +80,8 @@ class DriverCounters:
     send_waits: int = 0  # times the socket was full and sending waited (backpressure)
     unicast_send_errors: int = 0  # unicast datagrams to an unreachable peer (the endpoint's timers deal with it)
     icmp_errors: int = 0  # entries read from the error queue (on_unreachable)
+    reads: int = 0  # system calls that returned datagrams (recvmmsg or recvfrom)
+    gso_sends: int = 0  # runs of datagrams sent with one GSO sendmsg
 
 
 class Signal:
@@ -114,10 +127,14 @@ class Driver:
         unicast_errors_fatal: bool,
         after_pump: Callable[[], None] | None = None,
         group: tuple[socket.socket, DatagramInput] | None = None,
+        group_batch: BatchInput | None = None,
         on_unreachable: Unreachable | None = None,
+        batched: bool = True,
     ) -> None:
         """``group``: the group's socket (one of ``read_sockets``) and the input its datagrams go
         to, e.g. ``receive_datagram(..., via_group=True)``; others go to ``receive_datagram``.
+        ``group_batch``: the same for a whole batch (``receive_datagrams(..., via_group=True)``).
+        ``batched`` False reads one datagram per call and sends without GSO (the general path).
         ``on_unreachable``: for a source whose ``send_socket`` has ``IP_RECVERR`` (see
         :func:`~smocast.aio.sockets.source_socket`), told each address that ICMP says is gone."""
         self._loop = asyncio.get_running_loop()
@@ -144,6 +161,10 @@ class Driver:
         self._ipv6 = getattr(send_socket, "family", socket.AF_INET) == socket.AF_INET6
         self._sendto: Callable[[bytes, Any], int] = self._sendto_v6 if self._ipv6 else send_socket.sendto
         self._sockaddrs: dict[Any, Any] = {}  # IPv6: destination -> scoped socket address
+        self._group_batch = group_batch
+        self._endpoint_batch: BatchInput | None = getattr(endpoint, "receive_datagrams", None)
+        self._readers = _batch_readers(self._read_sockets, group[0] if group else None) if batched else {}
+        self._gso = GsoSender(enabled=batched and getattr(send_socket, "type", None) == socket.SOCK_DGRAM)
         self.closed = False
         self.counters = DriverCounters()
         for sock in self._read_sockets:
@@ -191,9 +212,15 @@ class Driver:
     def _drain(self, sock: socket.socket) -> tuple[int, OSError | None]:
         """Read up to a batch into the endpoint; how many, and the error that stopped it if one did."""
         group = self._group
-        receive: DatagramInput = group[1] if group is not None and sock is group[0] else self._endpoint.receive_datagram
+        via_group = group is not None and sock is group[0]
+        receive: DatagramInput = group[1] if group is not None and via_group else self._endpoint.receive_datagram
+        reader = self._readers.get(sock)
+        if reader is not None:
+            batch_input = self._group_batch if via_group else self._endpoint_batch
+            return self._drain_batches(reader, batch_input, receive)
         recv_into = sock.recvfrom_into
-        buffer, view, clock, ipv6 = self._buffer, self._view, self._loop.time, self._ipv6
+        buffer, view, ipv6 = self._buffer, self._view, self._ipv6
+        now = self._loop.time()
         count = 0
         try:
             while count < DRAIN_BATCH:
@@ -202,7 +229,34 @@ class Driver:
                 except (BlockingIOError, InterruptedError):
                     break
                 count += 1
-                receive(view[:size].tobytes(), canonical(source) if ipv6 else source, clock())
+                receive(view[:size].tobytes(), canonical(source) if ipv6 else source, now)
+        except OSError as exc:
+            return count, exc
+        finally:
+            self.counters.reads += count
+        return count, None
+
+    def _drain_batches(
+        self, reader: BatchReader, batch_input: BatchInput | None, receive: DatagramInput
+    ) -> tuple[int, OSError | None]:
+        """:meth:`_drain` with ``recvmmsg``: whole batches to ``batch_input``, or one by one as bytes."""
+        now = self._loop.time()
+        count = 0
+        try:
+            while count < DRAIN_BATCH:
+                try:
+                    batch = reader.read()
+                except (BlockingIOError, InterruptedError):
+                    break
+                self.counters.reads += 1
+                count += len(batch)
+                if batch_input is not None:
+                    batch_input(batch, now)
+                else:
+                    for data, source in batch:
+                        receive(data.tobytes(), source, now)
+                if self.closed:
+                    break
         except OSError as exc:
             return count, exc
         return count, None
@@ -228,32 +282,75 @@ class Driver:
         if self._queue:
             self._queue.extend(datagrams)
             return
+        if not self._gso.enabled or len(datagrams) < 2:
+            self._send_each(datagrams, 0, len(datagrams))
+            return
+        sizes = [len(d.data) for d in datagrams]
+        keys = [d.destination if d.multicast else None for d in datagrams]
+        for start, end in gso_runs(sizes, keys):
+            if end - start > 1 and self._gso.enabled:
+                stopped = self._send_run(datagrams, start, end)
+            else:
+                stopped = not self._send_each(datagrams, start, end)
+            if stopped:
+                return
+
+    def _send_run(self, datagrams: list[Datagram[Any]], start: int, end: int) -> bool:
+        """One GSO send of ``datagrams[start:end]`` (same size, same group); True when sending
+        stopped (the rest queued, or closed). Errors other than EAGAIN go to the one-by-one path."""
+        first = datagrams[start]
+        destination = self._sockaddr_of(first.destination) if self._ipv6 else first.destination
+        try:
+            sent = self._gso.send(self._sock, [d.data for d in datagrams[start:end]], len(first.data), destination)
+        except (BlockingIOError, InterruptedError):
+            self._queue.extend(datagrams[start:])
+            self._wait_writable()
+            return True
+        except OSError:
+            sent = False  # ENOBUFS, an ICMP report...: the one-by-one path knows what to do
+        if not sent:
+            return not self._send_each(datagrams, start, end)
+        self.counters.gso_sends += 1
+        self.counters.datagrams_sent += end - start
+        return False
+
+    def _send_each(self, datagrams: list[Datagram[Any]], start: int, end: int) -> bool:
+        """``sendto`` for each of ``datagrams[start:end]``; False when sending stopped (the rest,
+        up to the end of the list, is queued; or the driver closed)."""
         sendto = self._sendto
         sent = 0
-        for index, datagram in enumerate(datagrams):
+        going = True
+        for index in range(start, end):
+            datagram = datagrams[index]
             try:
                 sendto(datagram.data, datagram.destination)
             except (BlockingIOError, InterruptedError):
                 self._queue.extend(datagrams[index:])
                 self._wait_writable()
+                going = False
                 break
             except OSError as exc:
                 if not self._send_failed(exc, datagram):
                     if not self.closed:
                         self._queue.extend(datagrams[index:])
+                    going = False
                     break
                 continue
             sent += 1
         self.counters.datagrams_sent += sent
+        return going
 
     def _sendto_v6(self, data: bytes, destination: Any) -> int:
         """``sendto`` for an IPv6 socket: the destination with its scope index (cached per address)."""
+        return self._sock.sendto(data, self._sockaddr_of(destination))
+
+    def _sockaddr_of(self, destination: Any) -> Any:
         address = self._sockaddrs.get(destination)
         if address is None:
             if len(self._sockaddrs) >= SOCKADDR_CACHE:
                 self._sockaddrs.clear()  # bounded, whatever addresses peers send from
             address = self._sockaddrs[destination] = sockaddr(destination)
-        return self._sock.sendto(data, address)
+        return address
 
     def _flush(self) -> None:
         """Send what waited for room; when all is out, let the endpoint send again."""
@@ -364,6 +461,8 @@ class Driver:
             self._writer_added = False
         for sock in self._sockets:
             sock.close()
+        for reader in self._readers.values():
+            reader.close()
         self._queue.clear()
 
     def _fail(self, exc: OSError, action: str) -> None:
@@ -371,3 +470,17 @@ class Driver:
             return
         self._shutdown()
         self._on_error(network_error(exc, action))
+
+
+def _batch_readers(sockets: Sequence[socket.socket], group: socket.socket | None) -> dict[socket.socket, BatchReader]:
+    """A :class:`BatchReader` for each UDP socket where ``recvmmsg`` works; GRO on the group's socket."""
+    if not batch_reading_available():
+        return {}
+    readers = {}
+    for sock in sockets:
+        if getattr(sock, "type", None) != socket.SOCK_DGRAM:
+            continue
+        if sock is group:
+            enable_gro(sock)
+        readers[sock] = BatchReader(sock)
+    return readers

@@ -30,7 +30,7 @@ from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import assert_never
 
-from smocast.aio.driver import Driver, Signal
+from smocast.aio.driver import Batch, Driver, Signal
 from smocast.aio.errors import ConnectFailedError, NetworkError, ResetError
 from smocast.aio.leaving import leave_reason
 from smocast.aio.netaddr import family_of, format_address
@@ -117,6 +117,7 @@ class AsyncReceiver:
             unicast_errors_fatal=True,
             after_pump=self._after_pump if skips_on_read else None,
             group=(socks.group, self._from_group),
+            group_batch=self._from_group_batch,
         )
         self._receiver.connect(self._driver.now)
         self._driver.pump()
@@ -375,6 +376,11 @@ class AsyncReceiver:
         """A datagram read on the group's socket: the endpoint takes only data from there."""
         if self._receiver is not None:
             self._receiver.receive_datagram(data, source, now, via_group=True)
+
+    def _from_group_batch(self, batch: Batch, now: float) -> None:
+        """A batch read on the group's socket (views of the driver's buffer, valid during the call)."""
+        if self._receiver is not None:
+            self._receiver.receive_datagrams(batch, now, via_group=True)
 
     def _after_pump(self) -> None:
         self._skip_if_reader_waits()

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import random
 from collections import deque
+from collections.abc import Sequence
 from enum import Enum
 
 from smocast.core.acking import DelayedAck
@@ -40,7 +41,18 @@ from smocast.smo.challenge import ChallengeLimiter, Verdict, judge
 from smocast.smo.config import ReceiverConfig
 from smocast.smo.delivery import Delivery, ReceiverStats
 from smocast.smo.uplink import UpSender
-from smocast.wire import MAX_SACK_BLOCKS, NO_COOKIE, DecodeError, Packet, PacketType, ResetCode, decode, encode_ack
+from smocast.wire import (
+    HEADER_SIZE,
+    MAX_SACK_BLOCKS,
+    NO_COOKIE,
+    DecodeError,
+    Packet,
+    PacketType,
+    ResetCode,
+    decode,
+    encode_ack,
+    plain_data_fields,
+)
 from smocast.wire import build as packets
 
 __all__ = ["Receiver", "ReceiverState", "ReceiverStats"]
@@ -219,7 +231,9 @@ class Receiver:
 
     # --- sans-IO contract ------------------------------------------------------------------
 
-    def receive_datagram(self, data: bytes, source: Address, now: float, *, via_group: bool = False) -> None:
+    def receive_datagram(
+        self, data: bytes | memoryview, source: Address, now: float, *, via_group: bool = False
+    ) -> None:
         """A datagram arrived from ``source``; ``via_group`` says it came through the group's
         socket (the runtime knows): then only DATA and REPAIR are taken from it."""
         try:
@@ -228,6 +242,48 @@ class Receiver:
             self.stats.malformed += 1
             return
         self.receive_packet(packet, source, now, via_group=via_group)
+
+    def receive_datagrams(
+        self, batch: Sequence[tuple[bytes | memoryview, Address]], now: float, *, via_group: bool = False
+    ) -> None:
+        """A batch of datagrams that arrived by ``now``, each ``(data, source)``, in order: the
+        same as :meth:`receive_datagram` for each, except that consecutive in-order data comes
+        out as one :class:`~smocast.smo.events.DataReceived`. ``data`` may be a view of the
+        runtime's buffer: nothing keeps it past the call. Then run the pump once."""
+        fast = self.config.playout_delay is None and not self.config.framing
+        take, flush = self._take_plain_in_order, self._data.flush_run
+        for data, source in batch:
+            fields = plain_data_fields(data) if fast else None
+            if fields is None or not take(fields, data, now):
+                flush()
+                self.receive_datagram(data, source, now, via_group=via_group)
+        flush()
+
+    def _take_plain_in_order(
+        self, fields: tuple[int, int, int, int, int], data: bytes | memoryview, now: float
+    ) -> bool:
+        """The batch's common case: a plain DATA packet, the next expected segment, nothing held,
+        within the window, established; what :meth:`_handle_data` does for it. False: not that case."""
+        channel, seq, tsval, _, ack_every = fields
+        delivery = self._data
+        if (
+            channel != self._channel_id
+            or self.state is not ReceiverState.ESTABLISHED
+            or seq != delivery.rcv_nxt
+            or delivery.holds_data
+            or self.config.receive_buffer - self.unconsumed - self._backlog <= 0  # beyond the window
+        ):
+            return False
+        self._last_heard = now
+        end = seq + len(data) - HEADER_SIZE
+        self._highest = max(self._highest, end)
+        self.stats.segments += 1
+        if seq <= self._last_ack_sent:
+            self._ts_recent = tsval  # RFC 7323: echo the oldest unacknowledged segment
+        delivery.take_in_order(seq, data[HEADER_SIZE:])
+        if self._delack.on_data(True, ack_every or 2, now):
+            self._ack_now = True
+        return True
 
     def receive_packet(self, packet: Packet, source: Address, now: float, *, via_group: bool = False) -> None:
         """Handle one decoded packet, from the group (``via_group``) or from the server."""
