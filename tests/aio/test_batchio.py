@@ -84,7 +84,7 @@ def test_the_reader_returns_every_datagram_whole_and_in_order(gro: bool) -> None
     receiver, sender = _group_pair(net.group)
     if gro:
         assert enable_gro(receiver)
-    reader = BatchReader(receiver, batch=3)  # odd: coalesced and single messages take turns in each slot
+    reader = BatchReader(receiver, batch=3, gro=gro)  # odd: coalesced and single messages take turns in each slot
     gso = GsoSender()
     sent: list[bytes] = []
     try:

@@ -24,9 +24,11 @@ import ctypes
 import ctypes.util
 import errno
 import mmap
+import os
 import socket
 import struct
 from collections.abc import Callable, Sequence
+from operator import add
 from typing import Any
 
 from smocast.aio.netaddr import canonical
@@ -42,6 +44,8 @@ MAX_GSO_BYTES = 65000  # an IP datagram holds at most 65,535 bytes, headers incl
 ADDRESS_CACHE = 65536  # socket addresses whose decoded form is kept
 _GSO_REFUSED = frozenset({errno.EIO, errno.EINVAL, errno.ENOPROTOOPT, errno.EOPNOTSUPP})
 _NAME_SIZE = 28  # sizeof(struct sockaddr_in6), the larger of the two families
+_SOCKADDR_IN = 16  # sizeof(struct sockaddr_in)
+_NAME_STRIDE = 32  # bytes between two messages' names (8-byte aligned)
 _CONTROL_SIZE = 32  # CMSG_SPACE(sizeof(int)): one UDP_GRO control message
 _CMSG = struct.Struct("=QiiH")  # cmsg_len (size_t), cmsg_level, cmsg_type, then the u16 segment size
 
@@ -109,43 +113,53 @@ class BatchReader:
     ``(data, source)``, with ``data`` a :class:`memoryview` that the next :meth:`read`
     overwrites. It raises ``BlockingIOError`` when nothing waits, and any other ``OSError``
     of the socket (an ICMP error reported on it, for instance), as ``recvfrom`` would.
+    ``gro``: the socket has ``UDP_GRO`` (:func:`enable_gro`); coalesced messages are split.
+
+    The per-datagram work is a few list operations done in C (``tolist`` of strided views of
+    the headers, ``map``): the lengths and sources of a batch are read in one go, and sources
+    are decoded once per peer (a cache keyed by the raw IPv4 address and port).
     """
 
-    def __init__(self, sock: socket.socket, batch: int = READ_BATCH) -> None:
+    def __init__(self, sock: socket.socket, batch: int = READ_BATCH, *, gro: bool = False) -> None:
         if not batch_reading_available():
             raise OSError(errno.ENOSYS, "recvmmsg is not available here")
         self._fd = sock.fileno()
         self._batch = batch
-        self._memory = mmap.mmap(-1, batch * (SLOT + _NAME_SIZE + _CONTROL_SIZE))
+        self._gro = gro
+        self._v4 = sock.family == socket.AF_INET
+        self._memory = mmap.mmap(-1, batch * (SLOT + _NAME_STRIDE + _CONTROL_SIZE))
         self._view = memoryview(self._memory)
         self._headers = (_MMsgHdr * batch)()
         self._iovecs = (_IoVec * batch)()
-        self._build(batch)
+        self._build(batch, _SOCKADDR_IN if self._v4 else _NAME_SIZE)
         raw = memoryview(self._headers).cast("B")
-        self._u32 = raw.cast("I")
         self._u64 = raw.cast("Q")
-        self._addresses: dict[bytes, Address] = {}
+        self._lens = raw.cast("I")[_LEN_AT // _U32 :: _HEADER // _U32]
+        self._controls = self._u64[_CONTROLLEN_AT // _U64 :: _HEADER // _U64]
+        names = self._view[batch * SLOT : batch * (SLOT + _NAME_STRIDE)]
+        self._keys = names.cast("Q")[:: _NAME_STRIDE // _U64]  # family, port and IPv4 address: one int
+        self._starts = list(range(0, batch * SLOT, SLOT))
+        self._addresses: dict[object, Address] = {}
 
-    def _build(self, batch: int) -> None:
+    def _build(self, batch: int, name_size: int) -> None:
         base = ctypes.addressof(ctypes.c_char.from_buffer(self._memory))
         names = base + batch * SLOT
-        controls = names + batch * _NAME_SIZE
+        controls = names + batch * _NAME_STRIDE
         for i in range(batch):
             self._iovecs[i].iov_base = base + i * SLOT
             self._iovecs[i].iov_len = SLOT
             header = self._headers[i].msg_hdr
-            header.msg_name = names + i * _NAME_SIZE
-            header.msg_namelen = _NAME_SIZE
+            header.msg_name = names + i * _NAME_STRIDE
+            header.msg_namelen = name_size  # the kernel writes back the same size for this family
             header.msg_iov = ctypes.pointer(self._iovecs[i])
             header.msg_iovlen = 1
-            header.msg_control = controls + i * _CONTROL_SIZE
-            header.msg_controllen = _CONTROL_SIZE
+            header.msg_control = controls + i * _CONTROL_SIZE if self._gro else None
+            header.msg_controllen = _CONTROL_SIZE if self._gro else 0
 
     def close(self) -> None:
         """Release the mapping (no view handed out may be used after)."""
-        self._u32.release()
-        self._u64.release()
-        self._view.release()
+        for view in (self._lens, self._controls, self._keys, self._u64, self._view):
+            view.release()
         with contextlib.suppress(BufferError):
             self._memory.close()
 
@@ -153,45 +167,56 @@ class BatchReader:
         count = _recvmmsg(self._fd, self._headers, self._batch, 0, None)  # type: ignore[misc]
         if count < 0:
             code = ctypes.get_errno()
-            raise (
-                OSError(code, errno.errorcode.get(code, "recvmmsg failed"))
-                if code != errno.EAGAIN
-                else (BlockingIOError(code, "no datagram waiting"))
-            )
+            if code in (errno.EAGAIN, errno.EWOULDBLOCK):
+                raise BlockingIOError(code, "no datagram waiting")
+            raise OSError(code, os.strerror(code))
+        lens = self._lens[:count].tolist()
+        sources = self._sources(count)
+        if self._gro:
+            return self._split_coalesced(count, lens, sources)
+        starts = self._starts
+        return list(zip(map(self._view.__getitem__, map(slice, starts, map(add, starts, lens))), sources, strict=True))
+
+    def _sources(self, count: int) -> list[Address]:
+        """The source of each message read, decoded once per peer."""
+        if self._v4:
+            keys: list[Any] = self._keys[:count].tolist()
+        else:
+            at = self._batch * SLOT
+            keys = [bytes(self._view[at + i * _NAME_STRIDE : at + i * _NAME_STRIDE + _NAME_SIZE]) for i in range(count)]
+        cache = self._addresses
+        sources = list(map(cache.get, keys))
+        if None in sources:
+            if len(cache) + count > ADDRESS_CACHE:
+                cache.clear()  # bounded, whatever addresses peers send from
+            for i, source in enumerate(sources):
+                if source is None:
+                    sources[i] = cache[keys[i]] = _decode_name(self._name(i))
+        return sources  # type: ignore[return-value]
+
+    def _name(self, index: int) -> bytes:
+        at = self._batch * SLOT + index * _NAME_STRIDE
+        return bytes(self._view[at : at + (_SOCKADDR_IN if self._v4 else _NAME_SIZE)])
+
+    def _split_coalesced(self, count: int, lens: list[int], sources: list[Address]) -> list[tuple[memoryview, Address]]:
+        """Each message as its datagrams: a coalesced one cut at its ``UDP_GRO`` segment size."""
         out: list[tuple[memoryview, Address]] = []
-        u32, u64, view = self._u32, self._u64, self._view
-        names = self._batch * SLOT
-        words, longs = _HEADER // _U32, _HEADER // _U64
+        view, controls = self._view, self._controls
         for i in range(count):
-            size = u32[i * words + _LEN_AT // _U32]
-            name_at = names + i * _NAME_SIZE
-            source = self._source(bytes(view[name_at : name_at + u32[i * words + _NAMELEN_AT // _U32]]))
-            u32[i * words + _NAMELEN_AT // _U32] = _NAME_SIZE
-            start = i * SLOT
-            control = u64[i * longs + _CONTROLLEN_AT // _U64]
-            if control != _CONTROL_SIZE:  # the kernel wrote what it used: give the slot its room back
-                u64[i * longs + _CONTROLLEN_AT // _U64] = _CONTROL_SIZE
-            if control:
-                segment = self._segment_size(i)
-                if segment and segment < size:
-                    _split(out, view, start, size, segment, source)
-                    continue
-            out.append((view[start : start + size], source))
+            start, size = i * SLOT, lens[i]
+            segment = self._segment_size(i) if controls[i] else 0
+            controls[i] = _CONTROL_SIZE  # the kernel wrote back what it used: give the slot its room again
+            if segment and segment < size:
+                _split(out, view, start, size, segment, sources[i])
+            else:
+                out.append((view[start : start + size], sources[i]))
         return out
 
     def _segment_size(self, index: int) -> int:
         """The ``UDP_GRO`` segment size in message ``index``'s control data, else 0."""
-        at = self._batch * (SLOT + _NAME_SIZE) + index * _CONTROL_SIZE
+        at = self._batch * (SLOT + _NAME_STRIDE) + index * _CONTROL_SIZE
         length, level, kind, size = _CMSG.unpack_from(self._view, at)
         return size if level == SOL_UDP and kind == UDP_GRO and length >= _CMSG.size else 0
-
-    def _source(self, name: bytes) -> Address:
-        address = self._addresses.get(name)
-        if address is None:
-            if len(self._addresses) >= ADDRESS_CACHE:
-                self._addresses.clear()  # bounded, whatever addresses peers send from
-            address = self._addresses[name] = _decode_name(name)
-        return address
 
 
 def _split(

@@ -480,7 +480,5 @@ def _batch_readers(sockets: Sequence[socket.socket], group: socket.socket | None
     for sock in sockets:
         if getattr(sock, "type", None) != socket.SOCK_DGRAM:
             continue
-        if sock is group:
-            enable_gro(sock)
-        readers[sock] = BatchReader(sock)
+        readers[sock] = BatchReader(sock, gro=sock is group and enable_gro(sock))
     return readers

@@ -49,8 +49,6 @@ class Delivery:
         "_framer",
         "_path_base",
         "_reasm",
-        "_run",
-        "_run_start",
         "_stats",
         "_unsynced_from",
         "delivered",
@@ -69,8 +67,6 @@ class Delivery:
         self._path_base: float | None = None  # smallest (arrival - TSval) seen: clock offset + base delay
         self.playout_due: float | None = None  # when the data after the head hole is due (real time)
         self.delivered = 0  # bytes handed to the application in events, ever
-        self._run: list[bytes | memoryview] = []  # in-order payloads of a batch, not yet in an event
-        self._run_start = 0
 
     def start_at(self, offset: int) -> None:
         """The handshake fixed the stream's first byte for this receiver."""
@@ -111,24 +107,17 @@ class Delivery:
         self._reasm.rcv_nxt = offset + len(payload)
         self._deliver(offset, payload, bool(packet.flags & FLAG_MSG_START), now)
 
-    def take_in_order(self, offset: int, payload: bytes | memoryview) -> None:
-        """The batch fast path (no framing): ``payload`` is the next expected segment at ``offset``
-        and nothing is held out of order. It joins the pending run; the caller must call
-        :meth:`flush_run` before anything else may add an event, and at the end of the batch
-        (``payload`` may be a view of the runtime's buffer: it is copied there, once)."""
-        size = len(payload)
+    def take_run(self, offset: int, payloads: list[bytes | memoryview]) -> None:
+        """The batch fast path (no framing): ``payloads`` are the next expected segments from
+        ``offset`` on, back to back, and nothing is held out of order. They are delivered as one
+        :class:`DataReceived` (``payloads`` may be views of the runtime's buffer: joined here, the
+        one copy)."""
+        chunk = b"".join(payloads)
+        size = len(chunk)
         self._reasm.rcv_nxt = offset + size
         self._stats.bytes_delivered += size
         self.delivered += size
-        if not self._run:
-            self._run_start = offset
-        self._run.append(payload)
-
-    def flush_run(self) -> None:
-        """Deliver the pending run of :meth:`take_in_order` as one :class:`DataReceived` event."""
-        if self._run:
-            self._events.append(ev.DataReceived(self._run_start, b"".join(self._run)))
-            self._run = []
+        self._events.append(ev.DataReceived(offset, chunk))
 
     def take(self, packet: Packet, deadline: float | None, now: float) -> None:
         """Any new segment (the caller checked :meth:`is_new`): hold it, or deliver what it completes.

@@ -247,43 +247,55 @@ class Receiver:
         self, batch: Sequence[tuple[bytes | memoryview, Address]], now: float, *, via_group: bool = False
     ) -> None:
         """A batch of datagrams that arrived by ``now``, each ``(data, source)``, in order: the
-        same as :meth:`receive_datagram` for each, except that consecutive in-order data comes
-        out as one :class:`~smocast.smo.events.DataReceived`. ``data`` may be a view of the
-        runtime's buffer: nothing keeps it past the call. Then run the pump once."""
+        same as :meth:`receive_datagram` for each, except that each run of consecutive in-order
+        data comes out as one :class:`~smocast.smo.events.DataReceived`. ``data`` may be a view
+        of the runtime's buffer: nothing keeps it past the call. Then run the pump once."""
         fast = self.config.playout_delay is None and not self.config.framing
-        take, flush = self._take_plain_in_order, self._data.flush_run
-        for data, source in batch:
-            fields = plain_data_fields(data) if fast else None
-            if fields is None or not take(fields, data, now):
-                flush()
-                self.receive_datagram(data, source, now, via_group=via_group)
-        flush()
+        index, count = 0, len(batch)
+        while index < count:
+            if fast and self.state is ReceiverState.ESTABLISHED and not self._data.holds_data:
+                after = self._take_in_order_run(batch, index, now)
+                if after > index:
+                    index = after
+                    continue
+            data, source = batch[index]
+            self.receive_datagram(data, source, now, via_group=via_group)
+            index += 1
 
-    def _take_plain_in_order(
-        self, fields: tuple[int, int, int, int, int], data: bytes | memoryview, now: float
-    ) -> bool:
-        """The batch's common case: a plain DATA packet, the next expected segment, nothing held,
-        within the window, established; what :meth:`_handle_data` does for it. False: not that case."""
-        channel, seq, tsval, _, ack_every = fields
-        delivery = self._data
-        if (
-            channel != self._channel_id
-            or self.state is not ReceiverState.ESTABLISHED
-            or seq != delivery.rcv_nxt
-            or delivery.holds_data
-            or self.config.receive_buffer - self.unconsumed - self._backlog <= 0  # beyond the window
-        ):
-            return False
+    def _take_in_order_run(self, batch: Sequence[tuple[bytes | memoryview, Address]], index: int, now: float) -> int:
+        """The batch's common case: plain DATA packets, each the next expected segment, within the
+        window; what :meth:`_handle_data` does for each, with the state read and written once for
+        the run. Returns the index of the first datagram not taken (``index``: none was)."""
+        delivery, delayed_ack = self._data, self._delack.on_data
+        start = expected = delivery.rcv_nxt
+        room = self.config.receive_buffer - self.unconsumed - self._backlog  # the window left
+        channel, last_ack_sent = self._channel_id, self._last_ack_sent
+        payloads: list[bytes | memoryview] = []
+        echo: int | None = None
+        ack_now = False
+        for data, _ in batch[index:]:
+            fields = plain_data_fields(data)
+            if fields is None or fields[0] != channel or fields[1] != expected or room <= 0:
+                break
+            if expected <= last_ack_sent:
+                echo = fields[2]  # RFC 7323: echo the oldest unacknowledged segment
+            payloads.append(data[HEADER_SIZE:])
+            size = len(data) - HEADER_SIZE
+            expected += size
+            room -= size
+            if delayed_ack(True, fields[4] or 2, now):
+                ack_now = True
+        if not payloads:
+            return index
+        delivery.take_run(start, payloads)
+        self.stats.segments += len(payloads)
         self._last_heard = now
-        end = seq + len(data) - HEADER_SIZE
-        self._highest = max(self._highest, end)
-        self.stats.segments += 1
-        if seq <= self._last_ack_sent:
-            self._ts_recent = tsval  # RFC 7323: echo the oldest unacknowledged segment
-        delivery.take_in_order(seq, data[HEADER_SIZE:])
-        if self._delack.on_data(True, ack_every or 2, now):
+        self._highest = max(self._highest, expected)
+        if echo is not None:
+            self._ts_recent = echo
+        if ack_now:
             self._ack_now = True
-        return True
+        return index + len(payloads)
 
     def receive_packet(self, packet: Packet, source: Address, now: float, *, via_group: bool = False) -> None:
         """Handle one decoded packet, from the group (``via_group``) or from the server."""
