@@ -50,6 +50,7 @@ from typing import Any
 
 from smocast.aio import AsyncChannel, open_channel
 from smocast.aio.sockets import free_udp_port
+from smocast.bench.ack_bare import drain_cost
 from smocast.bench.ack_bare import measure as measure_bare
 from smocast.bench.machine import busy_fraction, machine_ticks
 from smocast.core.datagram import Address
@@ -286,10 +287,11 @@ def run(settings: Settings, repeat: int, baseline_src: str | None = None) -> dic
     Each run is followed by the bare ``recvfrom_into`` loop (:mod:`smocast.bench.ack_bare`) and,
     with ``baseline_src`` (the ``src`` folder of another checkout), by one run of that tree's
     ``bench ack-server``: the ratios compare figures measured in the same run."""
-    runs, bare, baseline = [], [], []
+    runs, bare, baseline, saturated = [], [], [], []
     for _ in range(repeat):
         runs.append(asyncio.run(measure_once(settings)))
         bare.append(asyncio.run(measure_bare(settings.duration, settings.warmup, min(settings.receivers, 100))))
+        saturated.append(drain_cost())
         if baseline_src is not None:
             baseline.append(_baseline_run(settings, baseline_src))
     median = statistics.median
@@ -313,6 +315,8 @@ def run(settings: Settings, repeat: int, baseline_src: str | None = None) -> dic
         "ack_loss": median(r["ack_loss"] for r in runs),
         "bare_recvfrom_into_ns_per_datagram": bare_ns,
         "ratio_to_bare_loop": round(per_ack / bare_ns, 3) if per_ack and bare_ns else None,
+        "bare_saturated_ns_per_datagram": round(statistics.median(saturated)),
+        "ratio_to_saturated_bare_loop": round(per_ack / statistics.median(saturated), 3) if per_ack else None,
         "cpus": len(os.sched_getaffinity(0)),
         "goal_acks_per_s": GOAL_ACKS_PER_S,
         "meets_goal": rate >= GOAL_ACKS_PER_S,
