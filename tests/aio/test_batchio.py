@@ -139,7 +139,7 @@ def test_a_transfer_is_the_same_on_the_batched_path_and_the_general_one(
     batches where the kernel offers it."""
     if not batched:
         monkeypatch.setattr("smocast.aio.driver.batch_reading_available", lambda: False)
-        monkeypatch.setattr("smocast.aio.driver.GsoSender", lambda enabled=True: GsoSender(enabled=False))
+        monkeypatch.setattr("smocast.aio.output.GsoSender", lambda enabled=True: GsoSender(enabled=False))
     net = loopback()
     data = payload(2 << 20, seed=5)
     copies, counters, source = run(_transfer(net, data, 2))

@@ -16,12 +16,9 @@ to the owner, and re-arm the one timer at ``next_deadline``, with ``now`` always
   group's socket go to the owner's ``group`` input (``group_batch`` for a batch) instead, so
   the endpoint knows they came through the group (a receiver never honours an RST or FIN
   from there).
-* Sending: runs of equal-size datagrams to the group go out as one UDP GSO ``sendmsg`` each
-  (:class:`~smocast.aio.batchio.GsoSender`; off for good after the kernel's first refusal),
-  the rest one ``sendto`` each, until the kernel says EAGAIN; the rest stays queued in order, the
-  endpoint is not asked for more, and ``loop.add_writer`` resumes when the socket drains.
-  ENOBUFS (a full device queue; the socket still polls writable) retries after a short
-  sleep instead, so the loop never spins. Nothing is dropped silently.
+* Sending: :class:`~smocast.aio.output.Output` sends in order, in UDP GSO runs to the group
+  where the kernel takes them; while the socket is full the rest waits there in order, the
+  endpoint is not asked for more, and the driver pumps again once it drained.
 * The timer: one ``loop.call_at`` handle, moved only when the deadline comes earlier; a
   wake-up that finds the deadline later simply re-arms.
 * Errors: a failed socket call closes the driver and reports a
@@ -42,24 +39,21 @@ from __future__ import annotations
 import asyncio
 import errno
 import socket
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from smocast.aio.batchio import BatchReader, GsoSender, batch_reading_available, enable_gro, gso_runs
+from smocast.aio.batchio import BatchReader, batch_reading_available, enable_gro
 from smocast.aio.errors import NetworkError, network_error
-from smocast.aio.netaddr import canonical, format_address, sockaddr
+from smocast.aio.netaddr import canonical
+from smocast.aio.output import Output
 from smocast.aio.sockets import unreachable_addresses
-from smocast.core.datagram import Address, Datagram, Endpoint
+from smocast.core.datagram import Address, Endpoint
 from smocast.core.pump import Pump
 
 MAX_DATAGRAM = 65536
 DRAIN_BATCH = 512  # datagrams read per readiness callback before the endpoint's output is sent
-ENOBUFS_RETRY = 0.001  # seconds to wait when the device queue is full
-SOCKADDR_CACHE = 4096  # IPv6 destinations whose socket address is kept
 STALE_DEADLINE_STEP = 0.001  # a deadline the endpoint did not move after firing is retried this much later
-_SKIPPABLE_UNICAST = frozenset({errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN})
 _ICMP_REPORTED = frozenset({errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, errno.EPROTO})
 
 EventHandler = Callable[[Any], None]
@@ -151,22 +145,25 @@ class Driver:
         self._unicast_errors_fatal = unicast_errors_fatal
         self._buffer = bytearray(MAX_DATAGRAM)
         self._view = memoryview(self._buffer)
-        self._queue: deque[Datagram[Any]] = deque()
-        self._writer_added = False
-        self._retry: asyncio.TimerHandle | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._fired_at: float | None = None
-        self._pump = Pump(endpoint, self._send, self._deliver)
         self._ipv6 = getattr(send_socket, "family", socket.AF_INET) == socket.AF_INET6
-        self._sendto: Callable[[bytes, Any], int] = self._sendto_v6 if self._ipv6 else send_socket.sendto
-        self._sockaddrs: dict[Any, Any] = {}  # IPv6: destination -> scoped socket address
         self._group_batch = group_batch
         self._endpoint_batch: BatchInput | None = getattr(endpoint, "receive_datagrams", None)
         self._readers = _batch_readers(self._read_sockets, group[0] if group else None) if batched else {}
-        self._gso = GsoSender(enabled=batched and getattr(send_socket, "type", None) == socket.SOCK_DGRAM)
         self.closed = False
         self.counters = DriverCounters()
+        self._output = Output(
+            send_socket,
+            self.counters,
+            batched=batched,
+            unicast_errors_fatal=unicast_errors_fatal,
+            about_earlier=self._about_earlier,
+            resume=self.pump,
+            fail=self._fail,
+        )
+        self._pump = Pump(endpoint, self._output.send, self._deliver)
         for sock in self._read_sockets:
             self._loop.add_reader(sock.fileno(), self._on_readable, sock)
 
@@ -185,7 +182,7 @@ class Driver:
         """
         if self.closed:
             return
-        deadline = self._pump.run(self._loop.time(), can_send=not self._queue)
+        deadline = self._pump.run(self._loop.time(), can_send=not self._output.waiting)
         if self.closed:
             return
         self._arm_timer(deadline)
@@ -265,6 +262,10 @@ class Driver:
         """True when ``exc`` may be an ICMP error about an earlier datagram (IP_RECVERR)."""
         return self._on_unreachable is not None and exc.errno in _ICMP_REPORTED
 
+    def _about_earlier(self, exc: OSError) -> bool:
+        """True when ``exc``, met sending, was an ICMP report about an earlier datagram (now read)."""
+        return self._icmp_reported(exc) and self._read_unreachable(self._sock)
+
     def _read_unreachable(self, sock: socket.socket) -> bool:
         """Hand every address the error queue names to ``on_unreachable``; False when it was empty
         (then the error was about the call that raised it, not an ICMP message)."""
@@ -275,139 +276,6 @@ class Driver:
         for address in addresses:
             self._on_unreachable(address, now)
         return read > 0
-
-    # --- output ----------------------------------------------------------------------------
-
-    def _send(self, datagrams: list[Datagram[Any]]) -> None:
-        if self._queue:
-            self._queue.extend(datagrams)
-            return
-        if not self._gso.enabled or len(datagrams) < 2:
-            self._send_each(datagrams, 0, len(datagrams))
-            return
-        sizes = [len(d.data) for d in datagrams]
-        keys = [d.destination if d.multicast else None for d in datagrams]
-        for start, end in gso_runs(sizes, keys):
-            if end - start > 1 and self._gso.enabled:
-                stopped = self._send_run(datagrams, start, end)
-            else:
-                stopped = not self._send_each(datagrams, start, end)
-            if stopped:
-                return
-
-    def _send_run(self, datagrams: list[Datagram[Any]], start: int, end: int) -> bool:
-        """One GSO send of ``datagrams[start:end]`` (same size, same group); True when sending
-        stopped (the rest queued, or closed). Errors other than EAGAIN go to the one-by-one path."""
-        first = datagrams[start]
-        destination = self._sockaddr_of(first.destination) if self._ipv6 else first.destination
-        try:
-            sent = self._gso.send(self._sock, [d.data for d in datagrams[start:end]], len(first.data), destination)
-        except (BlockingIOError, InterruptedError):
-            self._queue.extend(datagrams[start:])
-            self._wait_writable()
-            return True
-        except OSError:
-            sent = False  # ENOBUFS, an ICMP report...: the one-by-one path knows what to do
-        if not sent:
-            return not self._send_each(datagrams, start, end)
-        self.counters.gso_sends += 1
-        self.counters.datagrams_sent += end - start
-        return False
-
-    def _send_each(self, datagrams: list[Datagram[Any]], start: int, end: int) -> bool:
-        """``sendto`` for each of ``datagrams[start:end]``; False when sending stopped (the rest,
-        up to the end of the list, is queued; or the driver closed)."""
-        sendto = self._sendto
-        sent = 0
-        going = True
-        for index in range(start, end):
-            datagram = datagrams[index]
-            try:
-                sendto(datagram.data, datagram.destination)
-            except (BlockingIOError, InterruptedError):
-                self._queue.extend(datagrams[index:])
-                self._wait_writable()
-                going = False
-                break
-            except OSError as exc:
-                if not self._send_failed(exc, datagram):
-                    if not self.closed:
-                        self._queue.extend(datagrams[index:])
-                    going = False
-                    break
-                continue
-            sent += 1
-        self.counters.datagrams_sent += sent
-        return going
-
-    def _sendto_v6(self, data: bytes, destination: Any) -> int:
-        """``sendto`` for an IPv6 socket: the destination with its scope index (cached per address)."""
-        return self._sock.sendto(data, self._sockaddr_of(destination))
-
-    def _sockaddr_of(self, destination: Any) -> Any:
-        address = self._sockaddrs.get(destination)
-        if address is None:
-            if len(self._sockaddrs) >= SOCKADDR_CACHE:
-                self._sockaddrs.clear()  # bounded, whatever addresses peers send from
-            address = self._sockaddrs[destination] = sockaddr(destination)
-        return address
-
-    def _flush(self) -> None:
-        """Send what waited for room; when all is out, let the endpoint send again."""
-        self._retry = None
-        queue, sendto = self._queue, self._sendto
-        while queue:
-            datagram = queue[0]
-            try:
-                sendto(datagram.data, datagram.destination)
-            except (BlockingIOError, InterruptedError):
-                self._wait_writable()
-                return
-            except OSError as exc:
-                if not self._send_failed(exc, datagram):
-                    return
-                queue.popleft()
-                continue
-            queue.popleft()
-            self.counters.datagrams_sent += 1
-        if self._writer_added:
-            self._loop.remove_writer(self._sock.fileno())
-            self._writer_added = False
-        self.pump()
-
-    def _wait_writable(self) -> None:
-        if not self._writer_added and not self.closed:
-            self.counters.send_waits += 1
-            self._loop.add_writer(self._sock.fileno(), self._flush)
-            self._writer_added = True
-
-    def _send_failed(self, exc: OSError, datagram: Datagram[Any]) -> bool:
-        """True to skip ``datagram`` and go on; False to stop (retry later, or closed)."""
-        if self._icmp_reported(exc) and self._read_unreachable(self._sock):
-            return self._send_again(datagram)  # the error was about an earlier datagram
-        if exc.errno == errno.ENOBUFS:
-            if self._retry is None and not self.closed:
-                self.counters.send_waits += 1
-                self._retry = self._loop.call_later(ENOBUFS_RETRY, self._flush)
-            return False
-        if not datagram.multicast and not self._unicast_errors_fatal and exc.errno in _SKIPPABLE_UNICAST:
-            self.counters.unicast_send_errors += 1  # a vanished receiver: its timeouts will drop it
-            return True
-        target = "the group" if datagram.multicast else "the source" if self._unicast_errors_fatal else "a receiver"
-        self._fail(exc, f"sending to {target} at {format_address(datagram.destination)}")
-        return False
-
-    def _send_again(self, datagram: Datagram[Any]) -> bool:
-        """Send ``datagram`` once more after an error about an earlier one; as :meth:`_send_failed`."""
-        try:
-            self._sock.sendto(datagram.data, datagram.destination)
-        except (BlockingIOError, InterruptedError):
-            self._wait_writable()
-            return False
-        except OSError as exc:
-            return self._send_failed(exc, datagram)  # another ICMP error: bounded by the error queue
-        self.counters.datagrams_sent += 1
-        return True
 
     # --- the one timer ---------------------------------------------------------------------
 
@@ -444,26 +312,22 @@ class Driver:
         """Send what the endpoint has left (RST, a last ACK) without waiting, then close all."""
         if self.closed:
             return
-        self._pump.run(self._loop.time(), can_send=not self._queue)
+        self._pump.run(self._loop.time(), can_send=not self._output.waiting)
         if not self.closed:
             self._shutdown()
 
     def _shutdown(self) -> None:
         self.closed = True
-        for handle in (self._timer, self._retry):
-            if handle is not None:
-                handle.cancel()
-        self._timer = self._retry = None
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = None
+        self._output.close()
         for sock in self._read_sockets:
             self._loop.remove_reader(sock.fileno())
-        if self._writer_added:
-            self._loop.remove_writer(self._sock.fileno())
-            self._writer_added = False
         for sock in self._sockets:
             sock.close()
         for reader in self._readers.values():
             reader.close()
-        self._queue.clear()
 
     def _fail(self, exc: OSError, action: str) -> None:
         if self.closed:
