@@ -40,6 +40,7 @@ examples:
   smocast bench resume --size 100M --rate 200mbit
   smocast bench rate --rates 10mbit,50mbit,100mbit
   smocast bench receive --receivers 1,4 --size 50M
+  smocast bench offload --testbed
   smocast bench <benchmark> --help      the options of one benchmark
 """
 

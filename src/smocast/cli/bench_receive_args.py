@@ -1,4 +1,5 @@
-"""The parser of ``smocast bench receive`` (light: ``bench_cmd`` imports it to build its parser)."""
+"""The parsers of ``smocast bench receive`` and ``bench offload`` (light: ``bench_cmd`` imports
+this module to build its parser; the benchmarks load only when run)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,23 @@ examples:
 """
 
 
+OFFLOAD_DESCRIPTION = """\
+What the kernel does with UDP GSO and GRO for multicast: a burst of --count datagrams of --size
+bytes sent to a group as one GSO sendmsg, then as one sendto each, to two receivers with UDP_GRO
+off, then on. Reports whether the kernel took the GSO send, and per receiver the datagrams read
+and the messages (recvmmsg entries) they came in: fewer messages than datagrams means they
+arrived coalesced. On loopback, or with --testbed (root) across the namespace testbed's veth
+pairs and bridge (sender host 0, receivers hosts 1 and 2; --rate shapes the sender with tbf).
+
+examples:
+  smocast bench offload
+  smocast bench offload --testbed --prefix bof
+  smocast bench offload --testbed --rate 100mbit --count 40
+"""
+
+
 def register(group: Any) -> None:
+    _register_offload(group)
     p: argparse.ArgumentParser = group.add_parser(
         "receive",
         help="receivers' CPU per delivered MB on loopback (and Python calls per datagram)",
@@ -53,4 +70,38 @@ def _run_receive(args: argparse.Namespace) -> int:
         print_json(run(settings))
     except (RuntimeError, OSError) as exc:
         fail(f"bench receive: {exc}")
+    return 0
+
+
+def _register_offload(group: Any) -> None:
+    p: argparse.ArgumentParser = group.add_parser(
+        "offload",
+        help="does the kernel apply UDP GSO/GRO to multicast here (loopback, testbed)",
+        description=OFFLOAD_DESCRIPTION,
+        formatter_class=HelpFormatter,
+    )
+    p.add_argument("--count", type=positive_int, default=32, help="datagrams in the burst")
+    p.add_argument("--size", type=size_arg, default="1400", help="bytes per datagram")
+    p.add_argument("--testbed", action="store_true", help="across the namespace testbed (root) instead of loopback")
+    p.add_argument("--prefix", default="bof", help="testbed prefix with --testbed")
+    p.add_argument("--rate", default=None, help="with --testbed: shape the sender's egress (tc tbf), e.g. 100mbit")
+    p.add_argument("--json", action="store_true", help="accepted for symmetry; output is always JSON")
+    p.set_defaults(handler=_run_offload)
+
+
+def _run_offload(args: argparse.Namespace) -> int:
+    from smocast.bench.offload import run  # noqa: PLC0415
+
+    if int(args.count) * int(args.size) > 65000:
+        fail("--count x --size: at most 65,000 bytes fit one GSO send", EXIT_USAGE)
+    try:
+        if not args.testbed:
+            print_json(run(None, args.count, int(args.size)))
+            return 0
+        from smocast.testbed import Testbed  # noqa: PLC0415
+
+        with Testbed(args.prefix).running(hosts=3, rate=args.rate) as testbed:
+            print_json(run(testbed, args.count, int(args.size)))
+    except (RuntimeError, OSError, ValueError) as exc:
+        fail(f"bench offload: {exc}")
     return 0
