@@ -4,7 +4,8 @@ On loopback, one ``smocast send`` of a generated file of ``size`` bytes to N ``s
 processes, for each N; the CPU of every process (user + system, from ``wait4``) is read when it
 exits. The fixed cost of a receiver (start-up, imports, handshake, the linger after the end) is
 measured in the same run with a 1 KiB file and subtracted, so the figure is the CPU that
-receiving the data costs: ``(cpu - fixed) / megabytes``. With ``baseline_src`` (the ``src``
+receiving the data costs: ``(cpu - fixed) / megabytes``; the sender's likewise (its fixed
+cost includes hashing the file, so the figure for it is only a guide). With ``baseline_src`` (the ``src``
 folder of another checkout) every transfer also runs with that tree, interleaved: before and
 after in one run.
 
@@ -122,6 +123,7 @@ def run(settings: ReceiveSettings) -> dict[str, Any]:
         trees["baseline"] = settings.baseline_src
     samples: dict[tuple[str, int], list[dict[str, Any]]] = {}
     fixed: dict[str, list[float]] = {}
+    fixed_sender: dict[str, list[float]] = {}
     ticks = machine_ticks()
     with tempfile.TemporaryDirectory(prefix="smocast-bench-") as folder:
         work = Path(folder)
@@ -130,11 +132,13 @@ def run(settings: ReceiveSettings) -> dict[str, Any]:
         tiny.write_bytes(random.Random(2).randbytes(TINY))
         for _ in range(settings.repeat):
             for name, src in trees.items():
-                fixed.setdefault(name, []).extend(transfer(tiny, 1, src, work)["receivers_cpu_s"])
+                small = transfer(tiny, 1, src, work)
+                fixed.setdefault(name, []).extend(small["receivers_cpu_s"])
+                fixed_sender.setdefault(name, []).append(small["sender_cpu_s"])
                 for n in settings.receivers:
                     samples.setdefault((name, n), []).append(transfer(big, n, src, work))
         calls = _profile_calls(settings, trees, work, big, tiny) if settings.calls else None
-    report = _report(settings, trees, samples, fixed)
+    report = _report(settings, trees, samples, fixed, fixed_sender)
     if calls is not None:
         report["calls"] = calls
     report["machine_busy"] = busy_fraction(ticks, machine_ticks())
@@ -146,20 +150,24 @@ def _report(
     trees: dict[str, str | None],
     samples: dict[tuple[str, int], list[dict[str, Any]]],
     fixed: dict[str, list[float]],
+    fixed_sender: dict[str, list[float]],
 ) -> dict[str, Any]:
     megabytes = settings.size / 1e6
     out: dict[str, Any] = {"benchmark": "receive", "size": settings.size, "repeat": settings.repeat, "results": []}
     out["fixed_cpu_s"] = {name: round(statistics.median(values), 4) for name, values in fixed.items()}
+    out["sender_fixed_cpu_s"] = {name: round(statistics.median(v), 4) for name, v in fixed_sender.items()}
     for n in settings.receivers:
         row: dict[str, Any] = {"receivers": n}
         for name in trees:
             runs = samples[(name, n)]
-            base = statistics.median(fixed[name])
+            base, sender_base = statistics.median(fixed[name]), statistics.median(fixed_sender[name])
             per_mb = [(cpu - base) / megabytes for r in runs for cpu in r["receivers_cpu_s"]]
             row[name] = {
                 "receiver_cpu_ms_per_mb": round(statistics.median(per_mb) * 1e3, 2),
                 "receiver_cpu_us_per_datagram": round(statistics.median(per_mb) * 1e6 / (1e6 / MSS), 2),
-                "sender_cpu_ms_per_mb": round(statistics.median(r["sender_cpu_s"] for r in runs) / megabytes * 1e3, 2),
+                "sender_cpu_ms_per_mb": round(
+                    (statistics.median(r["sender_cpu_s"] for r in runs) - sender_base) / megabytes * 1e3, 2
+                ),
                 "wall_s": round(statistics.median(r["wall_s"] for r in runs), 3),
             }
         if "baseline" in row:
