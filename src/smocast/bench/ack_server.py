@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from smocast.aio import AsyncChannel, open_channel
+from smocast.aio.batchio import batch_reading_available
 from smocast.aio.sockets import free_udp_port
 from smocast.bench.ack_bare import drain_cost
 from smocast.bench.ack_bare import measure as measure_bare
@@ -316,6 +317,7 @@ def run(settings: Settings, repeat: int, baseline_src: str | None = None) -> dic
         "bare_recvfrom_into_ns_per_datagram": bare_ns,
         "ratio_to_bare_loop": round(per_ack / bare_ns, 3) if per_ack and bare_ns else None,
         "bare_saturated_ns_per_datagram": round(statistics.median(saturated)),
+        "batch_reader_saturated_ns_per_datagram": drain_cost(batched=True) if batch_reading_available() else None,
         "ratio_to_saturated_bare_loop": round(per_ack / statistics.median(saturated), 3) if per_ack else None,
         "cpus": len(os.sched_getaffinity(0)),
         "goal_acks_per_s": GOAL_ACKS_PER_S,
