@@ -114,8 +114,10 @@ class Output:
             self._queue.extend(datagrams[start:])
             self._wait_writable()
             return True
-        except OSError:
-            sent = False  # ENOBUFS, an ICMP report...: the one-by-one path knows what to do
+        except OSError as exc:
+            if self._about_earlier(exc):  # an ICMP report about an earlier datagram, now read: again
+                return self._send_run(datagrams, start, end)
+            sent = False  # ENOBUFS...: the one-by-one path knows what to do
         if not sent:
             return not self._send_each(datagrams, start, end)
         self._counters.gso_sends += 1

@@ -84,6 +84,7 @@ class AsyncReceiver:
         self._driver: Driver | None = None
         self.sockets: ReceiverSockets | None = None
         self._chunks: deque[bytes] = deque()
+        self._head = 0  # bytes of the first chunk already read
         self._items: deque[Message | Gap] = deque()  # framing mode: messages and gap notices, in stream order
         self._reader_waiting = False
         self._eof = False
@@ -215,16 +216,23 @@ class AsyncReceiver:
         return chunk
 
     def _take(self, n: int) -> bytes:
-        chunks = self._chunks
+        """Up to ``n`` bytes, at least one: from the first chunk without copying the rest of it (a
+        batch delivers a run of segments as one chunk, which may be large), or whole chunks joined
+        while they fit."""
+        chunks, head = self._chunks, self._head
         first = chunks[0]
-        if len(first) >= n:
-            data = first[:n] if len(first) > n else first
-            if len(first) > n:
-                chunks[0] = first[n:]
+        left = len(first) - head
+        if left >= n:
+            data = first if head == 0 and left == n else first[head : head + n]
+            if left > n:
+                self._head = head + n
             else:
                 chunks.popleft()
+                self._head = 0
         else:
-            parts, size = [], 0
+            parts, size = [first[head:] if head else first], left
+            chunks.popleft()
+            self._head = 0
             while chunks and size + len(chunks[0]) <= n:
                 parts.append(chunks.popleft())
                 size += len(parts[-1])
