@@ -141,7 +141,12 @@ def drop_first_copy_of(rx: AsyncReceiver, offset: int) -> list[int]:
             return
         original(data, source, now, via_group=via_group)
 
+    def lossy_batch(batch: list[tuple[memoryview, tuple[str, int]]], now: float, *, via_group: bool = False) -> None:
+        for data, source in batch:  # one by one: the general path, with the loss above
+            lossy(bytes(data), source, now, via_group=via_group)
+
     endpoint.receive_datagram = lossy  # type: ignore[method-assign]
+    endpoint.receive_datagrams = lossy_batch  # type: ignore[method-assign,assignment]
     return dropped
 
 

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from tests.testbed import mcast
 
+from smocast.bench.offload import probe_once
 from smocast.testbed import Testbed
+from smocast.testbed.shaping import GSO_MAX_SEGS
 
 
 @pytest.mark.root
@@ -73,3 +75,21 @@ def queue_limit(tb: Testbed, host: int) -> float:
     ).stdout
     options = json.loads(out)[0]["options"]
     return float(options["rate"]) * options["lat"] / 1e6 + options["burst"]
+
+
+@pytest.mark.root
+def test_loss_drops_the_datagrams_of_a_gso_burst_one_by_one(prefix: str) -> None:
+    """A GSO packet crosses the bridge whole unless its port cuts it (gso_max_segs 1 under loss):
+    the loss rule must see, and drop, each datagram alone, not whole bursts."""
+    with Testbed(prefix).running(hosts=3, loss=0.5) as tb:
+        counts = [r["datagrams"] for _ in range(4) for r in probe_once(tb, "gso", False, 16, 1000)["receivers"]]
+        assert any(0 < n < 16 for n in counts), f"whole bursts kept or lost: {counts}"
+        assert port_gso_max_segs(tb, 1) == 1
+        tb.set_loss(1, 0.0)
+        assert port_gso_max_segs(tb, 1) == GSO_MAX_SEGS  # no loss: GSO packets cross whole again
+
+
+def port_gso_max_segs(tb: Testbed, host: int) -> int:
+    argv = ["ip", "-n", tb.layout.switch, "-d", "link", "show", "dev", tb.layout.port(host)]
+    shown = subprocess.run(argv, capture_output=True, text=True, check=True).stdout.split()
+    return int(shown[shown.index("gso_max_segs") + 1])

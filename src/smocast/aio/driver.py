@@ -6,15 +6,19 @@ to the owner, and re-arm the one timer at ``next_deadline``, with ``now`` always
 ``loop.time()``.
 
 * Reading: ``loop.add_reader`` calls a drain loop that reads up to :data:`DRAIN_BATCH`
-  datagrams with ``recvfrom_into`` into one preallocated buffer, feeds each to the
-  endpoint, and only then pumps once (a ``DatagramProtocol`` costs a callback and a buffer
-  per datagram and is ten times slower). Datagrams read on the group's socket go to the
-  owner's ``group`` input instead, so the endpoint knows they came through the group (a
-  receiver never honours an RST or FIN from there).
-* Sending: ``sendto`` until the kernel says EAGAIN; the rest stays queued in order, the
-  endpoint is not asked for more, and ``loop.add_writer`` resumes when the socket drains.
-  ENOBUFS (a full device queue; the socket still polls writable) retries after a short
-  sleep instead, so the loop never spins. Nothing is dropped silently.
+  datagrams, reads the clock once, feeds them to the endpoint, and only then pumps once (a
+  ``DatagramProtocol`` costs a callback and a buffer per datagram and is ten times slower).
+  On Linux a :class:`~smocast.aio.batchio.BatchReader` reads up to 64 per ``recvmmsg`` call,
+  and the group's socket has UDP GRO, so one message may carry many datagrams; an endpoint
+  with ``receive_datagrams(batch, now)`` gets each batch whole (views of the reader's
+  memory, valid during the call), any other one datagram at a time, as ``bytes``. Elsewhere
+  a ``recvfrom_into`` loop into one preallocated buffer does the same. Datagrams read on the
+  group's socket go to the owner's ``group`` input (``group_batch`` for a batch) instead, so
+  the endpoint knows they came through the group (a receiver never honours an RST or FIN
+  from there).
+* Sending: :class:`~smocast.aio.output.Output` sends in order, in UDP GSO runs to the group
+  where the kernel takes them; while the socket is full the rest waits there in order, the
+  endpoint is not asked for more, and the driver pumps again once it drained.
 * The timer: one ``loop.call_at`` handle, moved only when the deadline comes earlier; a
   wake-up that finds the deadline later simply re-arms.
 * Errors: a failed socket call closes the driver and reports a
@@ -35,29 +39,30 @@ from __future__ import annotations
 import asyncio
 import errno
 import socket
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from smocast.aio.batchio import BatchReader, batch_reading_available, enable_gro
 from smocast.aio.errors import NetworkError, network_error
-from smocast.aio.netaddr import canonical, format_address, sockaddr
+from smocast.aio.netaddr import canonical
+from smocast.aio.output import Output
 from smocast.aio.sockets import unreachable_addresses
-from smocast.core.datagram import Address, Datagram, Endpoint
+from smocast.core.datagram import Address, Endpoint
 from smocast.core.pump import Pump
 
 MAX_DATAGRAM = 65536
 DRAIN_BATCH = 512  # datagrams read per readiness callback before the endpoint's output is sent
-ENOBUFS_RETRY = 0.001  # seconds to wait when the device queue is full
-SOCKADDR_CACHE = 4096  # IPv6 destinations whose socket address is kept
 STALE_DEADLINE_STEP = 0.001  # a deadline the endpoint did not move after firing is retried this much later
-_SKIPPABLE_UNICAST = frozenset({errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN})
 _ICMP_REPORTED = frozenset({errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, errno.EPROTO})
 
 EventHandler = Callable[[Any], None]
 """Called with each event of the endpoint, in order."""
 DatagramInput = Callable[[bytes, Address, float], None]
 """Takes one datagram: ``(data, source, now)``."""
+Batch = list[tuple[memoryview, Address]]
+BatchInput = Callable[[Batch, float], None]
+"""Takes a batch of datagrams ``[(data, source), ...]`` and ``now``; the views are valid during the call."""
 Unreachable = Callable[[Address, float], None]
 """Told ``(address, now)`` when an ICMP port unreachable says nothing listens at ``address``."""
 
@@ -69,6 +74,8 @@ class DriverCounters:
     send_waits: int = 0  # times the socket was full and sending waited (backpressure)
     unicast_send_errors: int = 0  # unicast datagrams to an unreachable peer (the endpoint's timers deal with it)
     icmp_errors: int = 0  # entries read from the error queue (on_unreachable)
+    reads: int = 0  # system calls that returned datagrams (recvmmsg or recvfrom)
+    gso_sends: int = 0  # runs of datagrams sent with one GSO sendmsg
 
 
 class Signal:
@@ -114,10 +121,14 @@ class Driver:
         unicast_errors_fatal: bool,
         after_pump: Callable[[], None] | None = None,
         group: tuple[socket.socket, DatagramInput] | None = None,
+        group_batch: BatchInput | None = None,
         on_unreachable: Unreachable | None = None,
+        batched: bool = True,
     ) -> None:
         """``group``: the group's socket (one of ``read_sockets``) and the input its datagrams go
         to, e.g. ``receive_datagram(..., via_group=True)``; others go to ``receive_datagram``.
+        ``group_batch``: the same for a whole batch (``receive_datagrams(..., via_group=True)``).
+        ``batched`` False reads one datagram per call and sends without GSO (the general path).
         ``on_unreachable``: for a source whose ``send_socket`` has ``IP_RECVERR`` (see
         :func:`~smocast.aio.sockets.source_socket`), told each address that ICMP says is gone."""
         self._loop = asyncio.get_running_loop()
@@ -134,18 +145,25 @@ class Driver:
         self._unicast_errors_fatal = unicast_errors_fatal
         self._buffer = bytearray(MAX_DATAGRAM)
         self._view = memoryview(self._buffer)
-        self._queue: deque[Datagram[Any]] = deque()
-        self._writer_added = False
-        self._retry: asyncio.TimerHandle | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._fired_at: float | None = None
-        self._pump = Pump(endpoint, self._send, self._deliver)
         self._ipv6 = getattr(send_socket, "family", socket.AF_INET) == socket.AF_INET6
-        self._sendto: Callable[[bytes, Any], int] = self._sendto_v6 if self._ipv6 else send_socket.sendto
-        self._sockaddrs: dict[Any, Any] = {}  # IPv6: destination -> scoped socket address
+        self._group_batch = group_batch
+        self._endpoint_batch: BatchInput | None = getattr(endpoint, "receive_datagrams", None)
+        self._readers = _batch_readers(self._read_sockets, group[0] if group else None) if batched else {}
         self.closed = False
         self.counters = DriverCounters()
+        self._output = Output(
+            send_socket,
+            self.counters,
+            batched=batched,
+            unicast_errors_fatal=unicast_errors_fatal,
+            about_earlier=self._about_earlier,
+            resume=self.pump,
+            fail=self._fail,
+        )
+        self._pump = Pump(endpoint, self._output.send, self._deliver)
         for sock in self._read_sockets:
             self._loop.add_reader(sock.fileno(), self._on_readable, sock)
 
@@ -164,7 +182,7 @@ class Driver:
         """
         if self.closed:
             return
-        deadline = self._pump.run(self._loop.time(), can_send=not self._queue)
+        deadline = self._pump.run(self._loop.time(), can_send=not self._output.waiting)
         if self.closed:
             return
         self._arm_timer(deadline)
@@ -191,9 +209,15 @@ class Driver:
     def _drain(self, sock: socket.socket) -> tuple[int, OSError | None]:
         """Read up to a batch into the endpoint; how many, and the error that stopped it if one did."""
         group = self._group
-        receive: DatagramInput = group[1] if group is not None and sock is group[0] else self._endpoint.receive_datagram
+        via_group = group is not None and sock is group[0]
+        receive: DatagramInput = group[1] if group is not None and via_group else self._endpoint.receive_datagram
+        reader = self._readers.get(sock)
+        if reader is not None:
+            batch_input = self._group_batch if via_group else self._endpoint_batch
+            return self._drain_batches(reader, batch_input, receive)
         recv_into = sock.recvfrom_into
-        buffer, view, clock, ipv6 = self._buffer, self._view, self._loop.time, self._ipv6
+        buffer, view, ipv6 = self._buffer, self._view, self._ipv6
+        now = self._loop.time()
         count = 0
         try:
             while count < DRAIN_BATCH:
@@ -202,7 +226,34 @@ class Driver:
                 except (BlockingIOError, InterruptedError):
                     break
                 count += 1
-                receive(view[:size].tobytes(), canonical(source) if ipv6 else source, clock())
+                receive(view[:size].tobytes(), canonical(source) if ipv6 else source, now)
+        except OSError as exc:
+            return count, exc
+        finally:
+            self.counters.reads += count
+        return count, None
+
+    def _drain_batches(
+        self, reader: BatchReader, batch_input: BatchInput | None, receive: DatagramInput
+    ) -> tuple[int, OSError | None]:
+        """:meth:`_drain` with ``recvmmsg``: whole batches to ``batch_input``, or one by one as bytes."""
+        now = self._loop.time()
+        count = 0
+        try:
+            while count < DRAIN_BATCH:
+                try:
+                    batch = reader.read()
+                except (BlockingIOError, InterruptedError):
+                    break
+                self.counters.reads += 1
+                count += len(batch)
+                if batch_input is not None:
+                    batch_input(batch, now)
+                else:
+                    for data, source in batch:
+                        receive(data.tobytes(), source, now)
+                if self.closed:
+                    break
         except OSError as exc:
             return count, exc
         return count, None
@@ -210,6 +261,10 @@ class Driver:
     def _icmp_reported(self, exc: OSError) -> bool:
         """True when ``exc`` may be an ICMP error about an earlier datagram (IP_RECVERR)."""
         return self._on_unreachable is not None and exc.errno in _ICMP_REPORTED
+
+    def _about_earlier(self, exc: OSError) -> bool:
+        """True when ``exc``, met sending, was an ICMP report about an earlier datagram (now read)."""
+        return self._icmp_reported(exc) and self._read_unreachable(self._sock)
 
     def _read_unreachable(self, sock: socket.socket) -> bool:
         """Hand every address the error queue names to ``on_unreachable``; False when it was empty
@@ -221,96 +276,6 @@ class Driver:
         for address in addresses:
             self._on_unreachable(address, now)
         return read > 0
-
-    # --- output ----------------------------------------------------------------------------
-
-    def _send(self, datagrams: list[Datagram[Any]]) -> None:
-        if self._queue:
-            self._queue.extend(datagrams)
-            return
-        sendto = self._sendto
-        sent = 0
-        for index, datagram in enumerate(datagrams):
-            try:
-                sendto(datagram.data, datagram.destination)
-            except (BlockingIOError, InterruptedError):
-                self._queue.extend(datagrams[index:])
-                self._wait_writable()
-                break
-            except OSError as exc:
-                if not self._send_failed(exc, datagram):
-                    if not self.closed:
-                        self._queue.extend(datagrams[index:])
-                    break
-                continue
-            sent += 1
-        self.counters.datagrams_sent += sent
-
-    def _sendto_v6(self, data: bytes, destination: Any) -> int:
-        """``sendto`` for an IPv6 socket: the destination with its scope index (cached per address)."""
-        address = self._sockaddrs.get(destination)
-        if address is None:
-            if len(self._sockaddrs) >= SOCKADDR_CACHE:
-                self._sockaddrs.clear()  # bounded, whatever addresses peers send from
-            address = self._sockaddrs[destination] = sockaddr(destination)
-        return self._sock.sendto(data, address)
-
-    def _flush(self) -> None:
-        """Send what waited for room; when all is out, let the endpoint send again."""
-        self._retry = None
-        queue, sendto = self._queue, self._sendto
-        while queue:
-            datagram = queue[0]
-            try:
-                sendto(datagram.data, datagram.destination)
-            except (BlockingIOError, InterruptedError):
-                self._wait_writable()
-                return
-            except OSError as exc:
-                if not self._send_failed(exc, datagram):
-                    return
-                queue.popleft()
-                continue
-            queue.popleft()
-            self.counters.datagrams_sent += 1
-        if self._writer_added:
-            self._loop.remove_writer(self._sock.fileno())
-            self._writer_added = False
-        self.pump()
-
-    def _wait_writable(self) -> None:
-        if not self._writer_added and not self.closed:
-            self.counters.send_waits += 1
-            self._loop.add_writer(self._sock.fileno(), self._flush)
-            self._writer_added = True
-
-    def _send_failed(self, exc: OSError, datagram: Datagram[Any]) -> bool:
-        """True to skip ``datagram`` and go on; False to stop (retry later, or closed)."""
-        if self._icmp_reported(exc) and self._read_unreachable(self._sock):
-            return self._send_again(datagram)  # the error was about an earlier datagram
-        if exc.errno == errno.ENOBUFS:
-            if self._retry is None and not self.closed:
-                self.counters.send_waits += 1
-                self._retry = self._loop.call_later(ENOBUFS_RETRY, self._flush)
-            return False
-        if not datagram.multicast and not self._unicast_errors_fatal and exc.errno in _SKIPPABLE_UNICAST:
-            self.counters.unicast_send_errors += 1  # a vanished receiver: its timeouts will drop it
-            return True
-        target = "the group" if datagram.multicast else "the source" if self._unicast_errors_fatal else "a receiver"
-        self._fail(exc, f"sending to {target} at {format_address(datagram.destination)}")
-        return False
-
-    def _send_again(self, datagram: Datagram[Any]) -> bool:
-        """Send ``datagram`` once more after an error about an earlier one; as :meth:`_send_failed`."""
-        try:
-            self._sock.sendto(datagram.data, datagram.destination)
-        except (BlockingIOError, InterruptedError):
-            self._wait_writable()
-            return False
-        except OSError as exc:
-            return self._send_failed(exc, datagram)  # another ICMP error: bounded by the error queue
-        self.counters.datagrams_sent += 1
-        return True
 
     # --- the one timer ---------------------------------------------------------------------
 
@@ -347,27 +312,37 @@ class Driver:
         """Send what the endpoint has left (RST, a last ACK) without waiting, then close all."""
         if self.closed:
             return
-        self._pump.run(self._loop.time(), can_send=not self._queue)
+        self._pump.run(self._loop.time(), can_send=not self._output.waiting)
         if not self.closed:
             self._shutdown()
 
     def _shutdown(self) -> None:
         self.closed = True
-        for handle in (self._timer, self._retry):
-            if handle is not None:
-                handle.cancel()
-        self._timer = self._retry = None
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = None
+        self._output.close()
         for sock in self._read_sockets:
             self._loop.remove_reader(sock.fileno())
-        if self._writer_added:
-            self._loop.remove_writer(self._sock.fileno())
-            self._writer_added = False
         for sock in self._sockets:
             sock.close()
-        self._queue.clear()
+        for reader in self._readers.values():
+            reader.close()
 
     def _fail(self, exc: OSError, action: str) -> None:
         if self.closed:
             return
         self._shutdown()
         self._on_error(network_error(exc, action))
+
+
+def _batch_readers(sockets: Sequence[socket.socket], group: socket.socket | None) -> dict[socket.socket, BatchReader]:
+    """A :class:`BatchReader` for each UDP socket where ``recvmmsg`` works; GRO on the group's socket."""
+    if not batch_reading_available():
+        return {}
+    readers = {}
+    for sock in sockets:
+        if getattr(sock, "type", None) != socket.SOCK_DGRAM:
+            continue
+        readers[sock] = BatchReader(sock, gro=sock is group and enable_gro(sock))
+    return readers

@@ -30,7 +30,7 @@ from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import assert_never
 
-from smocast.aio.driver import Driver, Signal
+from smocast.aio.driver import Batch, Driver, Signal
 from smocast.aio.errors import ConnectFailedError, NetworkError, ResetError
 from smocast.aio.leaving import leave_reason
 from smocast.aio.netaddr import family_of, format_address
@@ -84,6 +84,7 @@ class AsyncReceiver:
         self._driver: Driver | None = None
         self.sockets: ReceiverSockets | None = None
         self._chunks: deque[bytes] = deque()
+        self._head = 0  # bytes of the first chunk already read
         self._items: deque[Message | Gap] = deque()  # framing mode: messages and gap notices, in stream order
         self._reader_waiting = False
         self._eof = False
@@ -117,6 +118,7 @@ class AsyncReceiver:
             unicast_errors_fatal=True,
             after_pump=self._after_pump if skips_on_read else None,
             group=(socks.group, self._from_group),
+            group_batch=self._from_group_batch,
         )
         self._receiver.connect(self._driver.now)
         self._driver.pump()
@@ -214,16 +216,23 @@ class AsyncReceiver:
         return chunk
 
     def _take(self, n: int) -> bytes:
-        chunks = self._chunks
+        """Up to ``n`` bytes, at least one: from the first chunk without copying the rest of it (a
+        batch delivers a run of segments as one chunk, which may be large), or whole chunks joined
+        while they fit."""
+        chunks, head = self._chunks, self._head
         first = chunks[0]
-        if len(first) >= n:
-            data = first[:n] if len(first) > n else first
-            if len(first) > n:
-                chunks[0] = first[n:]
+        left = len(first) - head
+        if left >= n:
+            data = first if head == 0 and left == n else first[head : head + n]
+            if left > n:
+                self._head = head + n
             else:
                 chunks.popleft()
+                self._head = 0
         else:
-            parts, size = [], 0
+            parts, size = [first[head:] if head else first], left
+            chunks.popleft()
+            self._head = 0
             while chunks and size + len(chunks[0]) <= n:
                 parts.append(chunks.popleft())
                 size += len(parts[-1])
@@ -375,6 +384,11 @@ class AsyncReceiver:
         """A datagram read on the group's socket: the endpoint takes only data from there."""
         if self._receiver is not None:
             self._receiver.receive_datagram(data, source, now, via_group=True)
+
+    def _from_group_batch(self, batch: Batch, now: float) -> None:
+        """A batch read on the group's socket (views of the driver's buffer, valid during the call)."""
+        if self._receiver is not None:
+            self._receiver.receive_datagrams(batch, now, via_group=True)
 
     def _after_pump(self) -> None:
         self._skip_if_reader_waits()

@@ -170,6 +170,7 @@ class AsyncRelay:
             peer=f"the upstream at {format_address(name)}",
             unicast_errors_fatal=True,
             group=(socks.group, partial(receiver.receive_datagram, via_group=True)),
+            group_batch=partial(receiver.receive_datagrams, via_group=True),
         )
         receiver.connect(self._up.now)
         self._up.pump()

@@ -26,6 +26,12 @@ generator account for about (1 + generator utilisation) / CPUs; more means other
 the machine. On loopback the kernel's delivery of each ACK into the source's socket runs in
 the *sender's* context, so it is charged to the generator; the source's CPU per ACK is its
 ``recvfrom`` and everything above it.
+
+The floor, measured after each run (:mod:`smocast.bench.ack_bare`): a bare ``recvfrom_into``
+drain loop that does nothing with what it reads, fed 48-byte datagrams by a blaster process;
+``ratio_to_bare_loop`` is the source's CPU per ACK over the loop's CPU per datagram. With
+``--baseline-src`` each run is followed by a run of another tree's ``bench ack-server``
+(before and after in one run: ``ratio_to_baseline``).
 """
 
 from __future__ import annotations
@@ -36,13 +42,17 @@ import json
 import os
 import random
 import statistics
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from smocast.aio import AsyncChannel, open_channel
+from smocast.aio.batchio import batch_reading_available
 from smocast.aio.sockets import free_udp_port
+from smocast.bench.ack_bare import drain_cost
+from smocast.bench.ack_bare import measure as measure_bare
 from smocast.bench.machine import busy_fraction, machine_ticks
 from smocast.core.datagram import Address
 
@@ -272,12 +282,24 @@ def _merge(counts: Any) -> dict[str, int]:
     return total
 
 
-def run(settings: Settings, repeat: int) -> dict[str, Any]:
-    """Run ``repeat`` times and report the medians and every run; see the module docstring."""
-    runs = [asyncio.run(measure_once(settings)) for _ in range(repeat)]
+def run(settings: Settings, repeat: int, baseline_src: str | None = None) -> dict[str, Any]:
+    """Run ``repeat`` times and report the medians and every run; see the module docstring.
+
+    Each run is followed by the bare ``recvfrom_into`` loop (:mod:`smocast.bench.ack_bare`) and,
+    with ``baseline_src`` (the ``src`` folder of another checkout), by one run of that tree's
+    ``bench ack-server``: the ratios compare figures measured in the same run."""
+    runs, bare, baseline, saturated = [], [], [], []
+    for _ in range(repeat):
+        runs.append(asyncio.run(measure_once(settings)))
+        bare.append(asyncio.run(measure_bare(settings.duration, settings.warmup, min(settings.receivers, 100))))
+        saturated.append(drain_cost())
+        if baseline_src is not None:
+            baseline.append(_baseline_run(settings, baseline_src))
     median = statistics.median
     rate = median(r["acks_per_s"] for r in runs)
-    return {
+    per_ack = _median_or_none([r["cpu_ns_per_ack"] for r in runs])
+    bare_ns = _median_or_none([b["cpu_ns_per_datagram"] for b in bare])
+    report: dict[str, Any] = {
         "benchmark": "ack-server",
         "receivers": settings.receivers,
         "generators": settings.generators,
@@ -287,16 +309,48 @@ def run(settings: Settings, repeat: int) -> dict[str, Any]:
         "ack_every_segments": ACK_EVERY_SEGMENTS,
         "repeat": repeat,
         "acks_per_s": round(rate),
-        "cpu_ns_per_ack": _median_or_none([r["cpu_ns_per_ack"] for r in runs]),
+        "cpu_ns_per_ack": per_ack,
         "acks_per_cpu_s": _median_or_none([r["acks_per_cpu_s"] for r in runs]),
         "source_cpu_utilisation": median(r["source_cpu_utilisation"] for r in runs),
         "generator_send_rate_acks_per_s": round(median(r["generator_send_rate_acks_per_s"] for r in runs)),
         "ack_loss": median(r["ack_loss"] for r in runs),
+        "bare_recvfrom_into_ns_per_datagram": bare_ns,
+        "ratio_to_bare_loop": round(per_ack / bare_ns, 3) if per_ack and bare_ns else None,
+        "bare_saturated_ns_per_datagram": round(statistics.median(saturated)),
+        "batch_reader_saturated_ns_per_datagram": drain_cost(batched=True) if batch_reading_available() else None,
+        "ratio_to_saturated_bare_loop": round(per_ack / statistics.median(saturated), 3) if per_ack else None,
         "cpus": len(os.sched_getaffinity(0)),
         "goal_acks_per_s": GOAL_ACKS_PER_S,
         "meets_goal": rate >= GOAL_ACKS_PER_S,
         "runs": runs,
+        "bare_runs": bare,
     }
+    if baseline:
+        before = _median_or_none([b["cpu_ns_per_ack"] for b in baseline])
+        report["baseline"] = {
+            "src": baseline_src,
+            "cpu_ns_per_ack": before,
+            "acks_per_s": round(median(b["acks_per_s"] for b in baseline)),
+            "ratio_to_bare_loop": round(before / bare_ns, 3) if before and bare_ns else None,
+            "runs": [b["runs"][0] for b in baseline],
+        }
+        report["ratio_to_baseline"] = round(per_ack / before, 3) if per_ack and before else None
+    return report
+
+
+def _baseline_run(settings: Settings, src: str) -> dict[str, Any]:
+    """One run of ``bench ack-server`` from the tree at ``src`` (its JSON report)."""
+    argv = [sys.executable, "-m", "smocast.cli.main", "bench", "ack-server", "--repeat", "1"]
+    argv += ["--receivers", str(settings.receivers), "--duration", f"{settings.duration}s"]
+    argv += ["--warmup", f"{settings.warmup}s", "--generators", str(settings.generators)]
+    argv += ["--window", str(settings.window_segments)]
+    env = dict(os.environ, PYTHONPATH=src)
+    limit = START_LIMIT + 10 * settings.duration
+    done = subprocess.run(argv, check=False, env=env, capture_output=True, text=True, timeout=limit)
+    if done.returncode != 0:
+        raise RuntimeError(f"the baseline's bench ack-server failed: {done.stderr.strip()[-300:]}")
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
 
 
 def _median_or_none(values: list[int | None]) -> int | None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from smocast.cli.bench_deploy_args import register as register_deploy
+from smocast.cli.bench_receive_args import register as register_receive
 from smocast.cli.common import (
     EXIT_USAGE,
     HelpFormatter,
@@ -40,6 +41,8 @@ examples:
   smocast bench files --files 10000 --size 1K
   smocast bench resume --size 100M --rate 200mbit
   smocast bench rate --rates 10mbit,50mbit,100mbit
+  smocast bench receive --receivers 1,4 --size 50M
+  smocast bench offload --testbed
   smocast bench <benchmark> --help      the options of one benchmark
 """
 
@@ -148,6 +151,7 @@ def register(subparsers: Any) -> None:
     _register_failures(group)
     register_deploy(group)
     _register_peers(group)
+    register_receive(group)
     parser.set_defaults(handler=show_help(parser))
 
 
@@ -158,12 +162,16 @@ processes play --receivers receivers, one UDP socket each, with a real handshake
 two segments at a time behind the data the source multicasts, so every ACK is accepted and
 releases data. Reports the median over --repeat runs of: ACKs processed per second, the
 source's CPU per ACK and CPU utilisation (below 1.0 the generators limited the rate), the
-generators' send rate, and the ACKs lost (sent but never processed).
+generators' send rate, and the ACKs lost (sent but never processed). After each run, a bare
+`recvfrom_into` loop reads 48-byte datagrams from a blaster process: its CPU per datagram is
+the floor, and the report gives the source's ratio to it. With --baseline-src, each run is
+followed by one run of that tree's ack-server (before and after in one run).
 
 examples:
   smocast bench ack-server --receivers 1000 --json
   smocast bench ack-server --receivers 1000 --duration 5s --repeat 5 --json
   smocast bench ack-server --receivers 100 --generators 2 --window 16
+  smocast bench ack-server --receivers 1000 --repeat 5 --baseline-src ../before/src
 """
 
 FANOUT_DESCRIPTION = """\
@@ -199,6 +207,12 @@ def _register_ack_server(group: Any) -> None:
         default=8,
         help="segments each receiver advertises: how far the source may run ahead (more queues "
         "more ACKs at the source; too many overflow its socket buffer)",
+    )
+    p.add_argument(
+        "--baseline-src",
+        default=None,
+        metavar="DIR",
+        help="the src folder of another checkout: one run of its ack-server after each run (ratio reported)",
     )
     p.add_argument("--json", action="store_true", help="accepted for symmetry; output is always JSON")
     p.set_defaults(handler=_run_ack_server)
@@ -463,12 +477,14 @@ def _run_sim(args: argparse.Namespace) -> int:
 def _run_ack_server(args: argparse.Namespace) -> int:
     from smocast.bench.ack_server import Settings, run  # noqa: PLC0415
 
+    if args.baseline_src is not None and not Path(args.baseline_src, "smocast").is_dir():
+        fail(f"--baseline-src {args.baseline_src}: no smocast package in it", EXIT_USAGE)
     try:
         settings = Settings(args.receivers, args.duration, args.warmup, args.generators, args.window)
     except ValueError as exc:
         fail(str(exc), EXIT_USAGE)
     try:
-        print_json(run(settings, args.repeat))
+        print_json(run(settings, args.repeat, args.baseline_src))
     except (RuntimeError, OSError, SmocastError) as exc:  # SmocastError: no multicast on 127.0.0.1, say
         fail(f"bench ack-server: {exc}")
     return 0

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import random
 from collections import deque
+from collections.abc import Sequence
 
 from smocast.core.datagram import Address
 from smocast.core.errors import LocalProtocolError
@@ -193,7 +194,15 @@ class Channel:
 
     # --- sans-IO contract ------------------------------------------------------------------
 
-    def receive_datagram(self, data: bytes, source: Address, now: float) -> None:
+    def receive_datagrams(self, batch: Sequence[tuple[bytes | memoryview, Address]], now: float) -> None:
+        """A batch of datagrams that arrived by ``now``, each ``(data, source)``: the same as
+        :meth:`receive_datagram` for each in turn (``data`` may be a view of the runtime's
+        buffer; nothing keeps it past the call). Then run the pump once."""
+        receive = self.receive_datagram
+        for data, source in batch:
+            receive(data, source, now)
+
+    def receive_datagram(self, data: bytes | memoryview, source: Address, now: float) -> None:
         """Decode and handle one datagram; malformed ones are counted and dropped."""
         fields = plain_ack_fields(data)
         if fields is not None and fields[0] == self._channel_id:

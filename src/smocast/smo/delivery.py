@@ -107,6 +107,18 @@ class Delivery:
         self._reasm.rcv_nxt = offset + len(payload)
         self._deliver(offset, payload, bool(packet.flags & FLAG_MSG_START), now)
 
+    def take_run(self, offset: int, payloads: list[bytes | memoryview]) -> None:
+        """The batch fast path (no framing): ``payloads`` are the next expected segments from
+        ``offset`` on, back to back, and nothing is held out of order. They are delivered as one
+        :class:`DataReceived` (``payloads`` may be views of the runtime's buffer: joined here, the
+        one copy)."""
+        chunk = b"".join(payloads)
+        size = len(chunk)
+        self._reasm.rcv_nxt = offset + size
+        self._stats.bytes_delivered += size
+        self.delivered += size
+        self._events.append(ev.DataReceived(offset, chunk))
+
     def take(self, packet: Packet, deadline: float | None, now: float) -> None:
         """Any new segment (the caller checked :meth:`is_new`): hold it, or deliver what it completes.
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import random
 from collections import deque
+from collections.abc import Sequence
 from enum import Enum
 
 from smocast.core.acking import DelayedAck
@@ -42,7 +43,16 @@ from smocast.smo.delivery import Delivery, ReceiverStats
 from smocast.smo.receiver_outbox import ReceiverOutbox
 from smocast.smo.silence import SilenceWatch
 from smocast.smo.uplink import UpSender
-from smocast.wire import MAX_SACK_BLOCKS, DecodeError, Packet, PacketType, ResetCode, decode
+from smocast.wire import (
+    HEADER_SIZE,
+    MAX_SACK_BLOCKS,
+    DecodeError,
+    Packet,
+    PacketType,
+    ResetCode,
+    decode,
+    plain_data_fields,
+)
 from smocast.wire import build as packets
 
 __all__ = ["Receiver", "ReceiverState", "ReceiverStats"]
@@ -210,7 +220,9 @@ class Receiver:
 
     # --- sans-IO contract ------------------------------------------------------------------
 
-    def receive_datagram(self, data: bytes, source: Address, now: float, *, via_group: bool = False) -> None:
+    def receive_datagram(
+        self, data: bytes | memoryview, source: Address, now: float, *, via_group: bool = False
+    ) -> None:
         """A datagram arrived from ``source``; ``via_group`` says it came through the group's
         socket (the runtime knows): then only DATA and REPAIR are taken from it."""
         try:
@@ -219,6 +231,60 @@ class Receiver:
             self.stats.malformed += 1
             return
         self.receive_packet(packet, source, now, via_group=via_group)
+
+    def receive_datagrams(
+        self, batch: Sequence[tuple[bytes | memoryview, Address]], now: float, *, via_group: bool = False
+    ) -> None:
+        """A batch of datagrams that arrived by ``now``, each ``(data, source)``, in order: the
+        same as :meth:`receive_datagram` for each, except that each run of consecutive in-order
+        data comes out as one :class:`~smocast.smo.events.DataReceived`. ``data`` may be a view
+        of the runtime's buffer: nothing keeps it past the call. Then run the pump once."""
+        fast = self.config.playout_delay is None and not self.config.framing
+        index, count = 0, len(batch)
+        while index < count:
+            if fast and self.state is ReceiverState.ESTABLISHED and not self._data.holds_data:
+                after = self._take_in_order_run(batch, index, now)
+                if after > index:
+                    index = after
+                    continue
+            data, source = batch[index]
+            self.receive_datagram(data, source, now, via_group=via_group)
+            index += 1
+
+    def _take_in_order_run(self, batch: Sequence[tuple[bytes | memoryview, Address]], index: int, now: float) -> int:
+        """The batch's common case: plain DATA packets, each the next expected segment, within the
+        window; what :meth:`_handle_data` does for each, with the state read and written once for
+        the run. Returns the index of the first datagram not taken (``index``: none was)."""
+        delivery, delayed_ack = self._data, self._delack.on_data
+        start = expected = delivery.rcv_nxt
+        room = self.config.receive_buffer - self.unconsumed - self._backlog  # the window left
+        channel, last_ack_sent = self._channel_id, self._last_ack_sent
+        payloads: list[bytes | memoryview] = []
+        echo: int | None = None
+        ack_now = False
+        for data, _ in batch[index:]:
+            fields = plain_data_fields(data)
+            if fields is None or fields[0] != channel or fields[1] != expected or room <= 0:
+                break
+            if expected <= last_ack_sent:
+                echo = fields[2]  # RFC 7323: echo the oldest unacknowledged segment
+            payloads.append(data[HEADER_SIZE:])
+            size = len(data) - HEADER_SIZE
+            expected += size
+            room -= size
+            if delayed_ack(True, fields[4] or 2, now):
+                ack_now = True
+        if not payloads:
+            return index
+        delivery.take_run(start, payloads)
+        self.stats.segments += len(payloads)
+        self._silence.heard(now)
+        self._highest = max(self._highest, expected)
+        if echo is not None:
+            self._ts_recent = echo
+        if ack_now:
+            self._ack_now = True
+        return index + len(payloads)
 
     def receive_packet(self, packet: Packet, source: Address, now: float, *, via_group: bool = False) -> None:
         """Handle one decoded packet, from the group (``via_group``) or from the server."""

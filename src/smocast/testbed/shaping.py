@@ -13,10 +13,11 @@ from typing import Any
 
 from smocast.core.units import parse_rate
 from smocast.testbed.layout import HOST_INTERFACE, Layout
-from smocast.testbed.runner import TestbedError, in_namespace, nft_apply, run
+from smocast.testbed.runner import TestbedError, in_namespace, ip_batch, nft_apply, run
 
 #: Token bucket depth: 32 KiB, or 1 ms of the rate if that is larger (fast links need more).
 MIN_BURST = 32 * 1024
+GSO_MAX_SEGS = 65535  # a veth's default: GSO packets cross it whole
 
 #: Headroom above one socket's largest send buffer, for a few more sockets at their default size.
 LIMIT_HEADROOM = 1 << 20
@@ -131,8 +132,14 @@ def set_loss(layout: Layout, index: int, probability: float) -> int:
 
     The rule sits in the host's ``inet`` input hook and matches UDP only, so IGMP, ICMP and
     the host's own sends are never hit. Probability 0 removes the rule.
+
+    A UDP GSO packet crosses the veth pairs and the bridge whole, so the rule would drop all
+    its datagrams at once (bursts, not independent loss): while a host has loss, its bridge
+    port is set to ``gso_max_segs 1``, which makes the kernel cut such packets into datagrams
+    before they leave the bridge, as a real link would carry them.
     """
     steps = loss_steps(probability)
+    ip_batch(layout.switch, [f"link set dev {layout.port(index)} gso_max_segs {1 if steps else GSO_MAX_SEGS}"])
     rule = (
         (f'meta l4proto udp numgen random mod {LOSS_STEPS} < {steps} counter drop comment "loss {steps}/{LOSS_STEPS}"')
         if steps

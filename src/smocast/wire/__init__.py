@@ -14,6 +14,7 @@ from smocast.wire.codec import (
     encode_ack,
     encode_data,
     plain_ack_fields,
+    plain_data_fields,
 )
 from smocast.wire.packet import (
     COOKIE_SIZE,
@@ -50,5 +51,6 @@ __all__ = [
     "encode_data",
     "heartbeat_of",
     "plain_ack_fields",
+    "plain_data_fields",
     "reset_reason",
 ]

@@ -21,6 +21,9 @@ from smocast.wire.packet import COOKIE_SIZE, FLAG_AUTH, KNOWN_FLAGS, VERSION, De
 
 _HEADER = struct.Struct("!BBBBIQQQIIIHBx")
 _PLAIN_ACK = struct.Struct("!4xIQ8xQI4xIH2x")  # channel, connection, ack, window, tsecr, payload length
+_PLAIN_DATA = struct.Struct(
+    "!BBBxI8xQ12xI4xHBx"
+)  # version, type, flags, channel, seq, tsval, payload length, ack_every
 _SACK = struct.Struct("!QQ")
 HEADER_SIZE = _HEADER.size
 SACK_BLOCK_SIZE = _SACK.size
@@ -28,6 +31,8 @@ MAX_SACK_BLOCKS = 4
 MAX_PAYLOAD = 0xFFFF
 _TYPES = {int(t): t for t in PacketType}
 _ACK = int(PacketType.ACK)
+_DATA = int(PacketType.DATA)
+_PLAIN_DATA_REFUSED_FLAGS = ~KNOWN_FLAGS | FLAG_AUTH
 _COOKIE_TYPES = frozenset({int(PacketType.SYN), int(PacketType.RETRY)})
 
 
@@ -135,7 +140,7 @@ def decode(data: bytes | bytearray | memoryview) -> Packet:
     if ptype in _COOKIE_TYPES and payload_len != COOKIE_SIZE:
         raise DecodeError(f"a {kind.name} carries a {COOKIE_SIZE}-byte cookie, got {payload_len} bytes")
     sack = _decode_sack(data, nsack) if nsack else ()
-    raw = bytes(data) if not isinstance(data, bytes) else data
+    raw = data if isinstance(data, bytes) else memoryview(data)
     return Packet(
         kind,
         channel,
@@ -148,12 +153,12 @@ def decode(data: bytes | bytearray | memoryview) -> Packet:
         flags,
         ack_every,
         sack,
-        raw[payload_at:end],
-        raw[end:],
+        bytes(raw[payload_at:end]),
+        bytes(raw[end:]),
     )
 
 
-def plain_ack_fields(data: bytes) -> tuple[int, int, int, int, int] | None:
+def plain_ack_fields(data: bytes | memoryview) -> tuple[int, int, int, int, int] | None:
     """``(channel, connection, ack, window, tsecr)`` of a plain ACK, else None.
 
     A plain ACK is exactly a header: no flags, no SACK blocks, no payload. It is by far the
@@ -166,6 +171,27 @@ def plain_ack_fields(data: bytes) -> tuple[int, int, int, int, int] | None:
     if payload_len:
         return None
     return channel, connection, ack, window, tsecr
+
+
+def plain_data_fields(data: bytes | memoryview) -> tuple[int, int, int, int, int] | None:
+    """``(channel, seq, tsval, flags, ack_every)`` of a plain DATA packet, else None.
+
+    A plain DATA packet is a header and a non-empty payload that ends the datagram: no SACK
+    blocks, no trailer, known flags without FLAG_AUTH. Its payload is ``data[HEADER_SIZE:]``.
+    It is what a receiver gets from the group almost always, so this skips building a
+    :class:`Packet`. For anything else (None), use :func:`decode`.
+    """
+    if len(data) <= HEADER_SIZE or data[3]:
+        return None
+    version, kind, flags, channel, seq, tsval, payload_len, ack_every = _PLAIN_DATA.unpack_from(data)
+    if (
+        version != VERSION
+        or kind != _DATA
+        or flags & _PLAIN_DATA_REFUSED_FLAGS
+        or payload_len + HEADER_SIZE != len(data)
+    ):
+        return None
+    return channel, seq, tsval, flags, ack_every
 
 
 def _decode_sack(data: bytes | bytearray | memoryview, count: int) -> tuple[tuple[int, int], ...]:

@@ -1,0 +1,107 @@
+"""The parsers of ``smocast bench receive`` and ``bench offload`` (light: ``bench_cmd`` imports
+this module to build its parser; the benchmarks load only when run)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from smocast.cli.common import EXIT_USAGE, HelpFormatter, fail, int_list, positive_int, print_json, size_arg
+
+RECEIVE_DESCRIPTION = """\
+The receivers' CPU per delivered megabyte on loopback: one `smocast send` of a --size file to
+N `smocast recv` processes, for each N in --receivers, --repeat times. Each process's CPU (user
++ system) is read when it exits; a receiver's fixed cost (start-up, handshake, linger) is
+measured in the same run with a 1 KiB file and subtracted. Reports medians per N: receiver CPU
+per MB and per 1400-byte datagram, the sender's CPU per MB, the wall time. With --baseline-src
+(the src folder of another checkout) every transfer also runs with that tree, interleaved, and
+the ratio is reported. With --calls, one receiver per tree also runs under cProfile: Python
+calls per delivered datagram and the functions called most.
+
+examples:
+  smocast bench receive --receivers 1,4 --size 50M --repeat 3
+  smocast bench receive --receivers 1,4 --size 50M --baseline-src ../before/src --calls --json
+"""
+
+
+OFFLOAD_DESCRIPTION = """\
+What the kernel does with UDP GSO and GRO for multicast: a burst of --count datagrams of --size
+bytes sent to a group as one GSO sendmsg, then as one sendto each, to two receivers with UDP_GRO
+off, then on. Reports whether the kernel took the GSO send, and per receiver the datagrams read
+and the messages (recvmmsg entries) they came in: fewer messages than datagrams means they
+arrived coalesced. On loopback, or with --testbed (root) across the namespace testbed's veth
+pairs and bridge (sender host 0, receivers hosts 1 and 2; --rate shapes the sender with tbf).
+
+examples:
+  smocast bench offload
+  smocast bench offload --testbed --prefix bof
+  smocast bench offload --testbed --rate 100mbit --count 40
+"""
+
+
+def register(group: Any) -> None:
+    _register_offload(group)
+    p: argparse.ArgumentParser = group.add_parser(
+        "receive",
+        help="receivers' CPU per delivered MB on loopback (and Python calls per datagram)",
+        description=RECEIVE_DESCRIPTION,
+        formatter_class=HelpFormatter,
+    )
+    p.add_argument("--receivers", type=int_list, default="1,4", metavar="N,...", help="receiver processes per transfer")
+    p.add_argument("--size", type=size_arg, default="50M", help="file size")
+    p.add_argument("--repeat", type=positive_int, default=3, help="runs of each transfer; the medians are reported")
+    p.add_argument("--baseline-src", default=None, metavar="DIR", help="the src folder of another checkout")
+    p.add_argument("--calls", action="store_true", help="also count Python calls per datagram under cProfile")
+    p.add_argument("--json", action="store_true", help="accepted for symmetry; output is always JSON")
+    p.set_defaults(handler=_run_receive)
+
+
+def _run_receive(args: argparse.Namespace) -> int:
+    from smocast.bench.receive import ReceiveSettings, run  # noqa: PLC0415  (benchmarks load only when asked for)
+
+    if args.baseline_src is not None and not Path(args.baseline_src, "smocast").is_dir():
+        fail(f"--baseline-src {args.baseline_src}: no smocast package in it", EXIT_USAGE)
+    try:
+        settings = ReceiveSettings(args.receivers, int(args.size), args.repeat, args.baseline_src, args.calls)
+    except ValueError as exc:
+        fail(str(exc), EXIT_USAGE)
+    try:
+        print_json(run(settings))
+    except (RuntimeError, OSError) as exc:
+        fail(f"bench receive: {exc}")
+    return 0
+
+
+def _register_offload(group: Any) -> None:
+    p: argparse.ArgumentParser = group.add_parser(
+        "offload",
+        help="does the kernel apply UDP GSO/GRO to multicast here (loopback, testbed)",
+        description=OFFLOAD_DESCRIPTION,
+        formatter_class=HelpFormatter,
+    )
+    p.add_argument("--count", type=positive_int, default=32, help="datagrams in the burst")
+    p.add_argument("--size", type=size_arg, default="1400", help="bytes per datagram")
+    p.add_argument("--testbed", action="store_true", help="across the namespace testbed (root) instead of loopback")
+    p.add_argument("--prefix", default="bof", help="testbed prefix with --testbed")
+    p.add_argument("--rate", default=None, help="with --testbed: shape the sender's egress (tc tbf), e.g. 100mbit")
+    p.add_argument("--json", action="store_true", help="accepted for symmetry; output is always JSON")
+    p.set_defaults(handler=_run_offload)
+
+
+def _run_offload(args: argparse.Namespace) -> int:
+    from smocast.bench.offload import run  # noqa: PLC0415
+
+    if int(args.count) * int(args.size) > 65000:
+        fail("--count x --size: at most 65,000 bytes fit one GSO send", EXIT_USAGE)
+    try:
+        if not args.testbed:
+            print_json(run(None, args.count, int(args.size)))
+            return 0
+        from smocast.testbed import Testbed  # noqa: PLC0415
+
+        with Testbed(args.prefix).running(hosts=3, rate=args.rate) as testbed:
+            print_json(run(testbed, args.count, int(args.size)))
+    except (RuntimeError, OSError, ValueError) as exc:
+        fail(f"bench offload: {exc}")
+    return 0
