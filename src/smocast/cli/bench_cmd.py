@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from smocast.cli.bench_congestion_args import register as register_congestion
 from smocast.cli.bench_deploy_args import register as register_deploy
 from smocast.cli.common import (
     EXIT_USAGE,
@@ -38,6 +39,7 @@ examples:
   smocast bench files --files 10000 --size 1K
   smocast bench resume --size 100M --rate 200mbit
   smocast bench rate --rates 10mbit,50mbit,100mbit
+  smocast bench congestion --receivers 4,16,32 --seeds 1,2,3
   smocast bench <benchmark> --help      the options of one benchmark
 """
 
@@ -145,6 +147,7 @@ def register(subparsers: Any) -> None:
     _register_crypto(group)
     _register_failures(group)
     register_deploy(group)
+    register_congestion(group)
     parser.set_defaults(handler=show_help(parser))
 
 
