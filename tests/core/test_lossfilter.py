@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
+from smocast.aio.options import channel_config
 from smocast.core.congestion import MIN_RTT_WINDOW, LossFilter, NewReno, make_controller
+from smocast.core.errors import ConfigError
+from smocast.smo.config import ChannelConfig
 
 MSS = 1000
 
@@ -74,3 +79,9 @@ def test_only_the_filter_asks_for_rtt_samples() -> None:
     assert LossFilter.wants_rtt
     assert not NewReno.wants_rtt
     assert not make_controller("fixed", MSS, 1 << 20).wants_rtt
+
+
+def test_an_unknown_controller_fails_when_the_channel_is_configured() -> None:
+    with pytest.raises(ConfigError, match="unknown congestion controller 'cubic'; known: fixed, lossfilter, newreno"):
+        ChannelConfig(congestion_control="cubic")
+    assert channel_config(congestion_control="lossfilter").congestion_control == "lossfilter"

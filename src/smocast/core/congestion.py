@@ -195,9 +195,13 @@ def register_controller(name: str, factory: ControllerFactory) -> None:
 
 def make_controller(name: str, mss: int, max_window: int) -> CongestionController:
     """Build the registered controller ``name`` with the RFC 6928 initial window."""
+    return controller_factory(name)(mss, INITIAL_WINDOW_SEGMENTS * mss, max_window)
+
+
+def controller_factory(name: str) -> ControllerFactory:
+    """The factory registered as ``name``; a ConfigError that lists the known names otherwise."""
     try:
-        factory = CONTROLLERS[name]
+        return CONTROLLERS[name]
     except KeyError:
         known = ", ".join(sorted(CONTROLLERS))
         raise ConfigError(f"unknown congestion controller {name!r}; known: {known}") from None
-    return factory(mss, INITIAL_WINDOW_SEGMENTS * mss, max_window)
