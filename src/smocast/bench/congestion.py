@@ -4,7 +4,8 @@ Both sides of issue 12's question in one seeded run of the simulator:
 
 * a lossy but uncongested LAN: ``receivers`` receivers behind independent ``loss`` on a
   ``rate`` link (``smocast sim transfer``), each controller over each seed; the goodput per
-  receiver (file bits over the time the last receiver completed) and its median over seeds;
+  receiver (file bits over the time the last receiver completed) and its median over seeds,
+  beside the first controller's goodput on the same LAN without loss (first seed);
 * a shared drop-tail bottleneck (:mod:`smocast.sim.sharing`: 10 Mbit/s, 64 KiB queue, 20 ms):
   the channel (10 receivers) beside 1 and 4 TCP flows, its rate over a fair share.
 
@@ -72,6 +73,9 @@ def run(
     lossy = []
     for n in receivers:
         row: dict[str, Any] = {"receivers": n}
+        reference = lossy_point(n, size, 0.0, rate, seeds[0], controllers[0])
+        say(f"{n} receivers, {controllers[0]}, no loss: {reference['goodput_mbps']:g} Mbit/s")
+        row["lossless_mbps"] = reference["goodput_mbps"]
         for congestion in controllers:
             runs = []
             for seed in seeds:
@@ -95,3 +99,47 @@ def run(
         "sharing": {"receivers": SHARING_RECEIVERS, "duration_s": duration, "points": sharing},
         "controllers": list(controllers),
     }
+
+
+LOSSY_HEADER = (
+    "| receivers | newreno, seeds {seeds} (Mbit/s) | median | lossfilter, seeds {seeds} (Mbit/s) | median "
+    "| lossfilter / newreno | newreno without loss |\n|---:|---|---:|---|---:|---:|---:|"
+)
+SHARING_HEADER = (
+    "| TCP flows | controller | channel's share of a fair share | TCP flows' mean share | channel / TCP | Jain |\n"
+    "|---:|---|---:|---:|---:|---:|"
+)
+
+
+def lossy_rows(report: dict[str, Any]) -> list[str]:
+    """The lossy-LAN table's rows in Markdown (newreno against lossfilter), as docs/benchmarks.md has them."""
+    rows = []
+    for row in report["lossy_lan"]["rows"]:
+        old, new = row["newreno"], row["lossfilter"]
+        cells = [
+            str(row["receivers"]),
+            " / ".join(f"{run['goodput_mbps']:g}" for run in old["runs"]),
+            f"{old['median_mbps']:g}",
+            " / ".join(f"{run['goodput_mbps']:g}" for run in new["runs"]),
+            f"{new['median_mbps']:g}",
+            f"{new['ratio']:g}",
+            f"{row['lossless_mbps']:g}",
+        ]
+        rows.append("| " + " | ".join(cells) + " |")
+    return rows
+
+
+def sharing_rows(report: dict[str, Any]) -> list[str]:
+    """The shared-bottleneck table's rows in Markdown."""
+    return [
+        f"| {p['tcp_flows']} | {p['congestion']} | {p['share_of_fair']:g} | {p['tcp_share_of_fair']:g} "
+        f"| {p['ratio_to_tcp']:g} | {p['jain']:g} |"
+        for p in report["sharing"]["points"]
+    ]
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """Both tables, with their headers."""
+    seeds = "/".join(str(s) for s in report["lossy_lan"]["seeds"])
+    lossy = "\n".join([LOSSY_HEADER.format(seeds=seeds), *lossy_rows(report)])
+    return lossy + "\n\n" + "\n".join([SHARING_HEADER, *sharing_rows(report)]) + "\n"
