@@ -85,3 +85,14 @@ def test_an_unknown_controller_fails_when_the_channel_is_configured() -> None:
     with pytest.raises(ConfigError, match="unknown congestion controller 'cubic'; known: fixed, lossfilter, newreno"):
         ChannelConfig(congestion_control="cubic")
     assert channel_config(congestion_control="lossfilter").congestion_control == "lossfilter"
+
+
+def test_one_late_sample_is_not_a_queue_but_a_lasting_rise_is() -> None:
+    cc = _filter()
+    for k in range(10):
+        cc.on_rtt_sample(0.010, k * 0.002)
+    cc.on_rtt_sample(0.040, 0.021)  # a delayed ACK, or a receiver that was not scheduled
+    assert not cc.queueing
+    for k in range(30):
+        cc.on_rtt_sample(0.030, 0.03 + k * 0.002)  # every sample up for three round trips
+    assert cc.queueing

@@ -6,6 +6,7 @@ a controller only does the window arithmetic for the four signals below.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 
@@ -17,6 +18,7 @@ LOSS_WINDOW_SEGMENTS = 1  # RFC 5681 (3.1): cwnd after a retransmission timeout
 QUEUE_FRACTION = 0.25  # LossFilter: RTT growth over the minimum, as a fraction of it, that shows a queue
 QUEUE_DELAY_FLOOR = 0.002  # LossFilter: and at least this much (s), above delayed-ACK and scheduling jitter
 MIN_RTT_WINDOW = 10.0  # LossFilter: the minimum RTT is renewed after this long (s), as BBR's RTprop
+STANDING_WINDOW_FLOOR = 0.005  # LossFilter: the standing RTT's bucket is at least this long (s)
 
 
 class CongestionController(ABC):
@@ -126,8 +128,9 @@ class FixedWindow(CongestionController):
 class LossFilter(NewReno):
     """NewReno that halves only for losses that come with a queue: random loss is not congestion.
 
-    A loss is congestion when the path's latest RTT sample exceeds its minimum RTT (over
-    the last ``MIN_RTT_WINDOW`` seconds) by ``QUEUE_FRACTION`` of it and at least
+    A loss is congestion when the path's standing RTT (the smallest sample of the last one
+    or two minimum RTTs, as Copa's) exceeds its minimum RTT (over the last
+    ``MIN_RTT_WINDOW`` seconds) by ``QUEUE_FRACTION`` of it and at least
     ``QUEUE_DELAY_FLOOR``: a drop-tail or tbf bottleneck drops only once its queue is full,
     so every congestion loss there comes with that growth and gets NewReno's response,
     while a loss on an empty path (a noisy wireless or LAN segment) only gets its repair.
@@ -146,7 +149,9 @@ class LossFilter(NewReno):
         super().__init__(mss, initial_window, max_window)
         self._min_rtt: float | None = None
         self._min_rtt_at = 0.0
-        self._latest_rtt: float | None = None
+        self._bucket_at = 0.0  # the standing RTT: the smallest sample of this bucket and the one before
+        self._bucket_min = math.inf
+        self._previous_min = math.inf
         self._ignored = False
 
     @property
@@ -154,17 +159,30 @@ class LossFilter(NewReno):
         return self._ignored
 
     @property
+    def standing_rtt(self) -> float | None:
+        """The smallest RTT sample of the last one or two ``max(min RTT, STANDING_WINDOW_FLOOR)``:
+        a queue keeps every sample up, a delayed ACK or a busy receiver only some."""
+        standing = min(self._bucket_min, self._previous_min)
+        return None if standing == math.inf else standing
+
+    @property
     def queueing(self) -> bool:
-        """The latest RTT sample shows a queue on the path (or there is no sample yet)."""
-        latest, floor = self._latest_rtt, self._min_rtt
-        if latest is None or floor is None:
+        """The standing RTT shows a queue on the path (or there is no sample yet)."""
+        standing, floor = self.standing_rtt, self._min_rtt
+        if standing is None or floor is None:
             return True
-        return latest - floor > max(QUEUE_FRACTION * floor, QUEUE_DELAY_FLOOR)
+        return standing - floor > max(QUEUE_FRACTION * floor, QUEUE_DELAY_FLOOR)
 
     def on_rtt_sample(self, rtt: float, now: float) -> None:
-        self._latest_rtt = rtt
         if self._min_rtt is None or rtt <= self._min_rtt or now - self._min_rtt_at > MIN_RTT_WINDOW:
             self._min_rtt, self._min_rtt_at = rtt, now
+        window = max(self._min_rtt / 2, STANDING_WINDOW_FLOOR)
+        elapsed = now - self._bucket_at
+        if elapsed < window:
+            self._bucket_min = min(self._bucket_min, rtt)
+            return
+        self._previous_min = self._bucket_min if elapsed < 2 * window else math.inf  # else it is stale
+        self._bucket_min, self._bucket_at = rtt, now
 
     def on_congestion_event(self, now: float) -> None:
         self._ignored = not self.queueing
