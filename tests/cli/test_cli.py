@@ -91,3 +91,19 @@ def test_bad_arguments_exit_2_with_a_message(argv: list[str], capsys: pytest.Cap
 def test_bad_policy_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sim", "transfer", "--policy", "fastest"]) == 2
     assert "unknown window policy" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["sim", "transfer"], ["send", "nothing.bin", "--group", "232.1.1.1:5000"]])
+def test_an_unknown_congestion_controller_is_a_clear_error(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*command, "--congestion", "cubic"]) == 2  # before any file is read or socket opened
+    assert "unknown congestion controller 'cubic'; known: fixed, lossfilter, newreno" in capsys.readouterr().err
+
+
+def test_sim_transfer_takes_the_loss_filter(capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(["sim", "transfer", "--receivers", "3", "--size", "200K", "--loss", "0.02", "--congestion", "lossfilter"])
+        == 0
+    )
+    assert "3 of 3 completed" in capsys.readouterr().out

@@ -88,3 +88,14 @@ def test_many_segments_compact_and_stay_findable() -> None:
     assert buf.base == 90_000
     assert buf.segment_at(95_000) is not None
     assert next(buf.segments_from(95_005)).start == 95_000
+
+
+def test_sent_at_of_names_the_segment_holding_a_byte() -> None:
+    buf = SendBuffer(mss=100)
+    buf.write(b"a" * 300)
+    for at in (1.0, 2.0, 3.0):
+        buf.take(at, 1, 1)
+    assert [buf.sent_at_of(offset) for offset in (0, 99, 100, 250, 299)] == [1.0, 1.0, 2.0, 3.0, 3.0]
+    assert buf.sent_at_of(300) is None  # not sent yet
+    buf.on_acked(0, 100)
+    assert buf.sent_at_of(50) is None  # released

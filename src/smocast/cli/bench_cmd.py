@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from smocast.cli.bench_congestion_args import register as register_congestion
 from smocast.cli.bench_deploy_args import register as register_deploy
 from smocast.cli.bench_receive_args import register as register_receive
 from smocast.cli.common import (
@@ -43,6 +44,7 @@ examples:
   smocast bench rate --rates 10mbit,50mbit,100mbit
   smocast bench receive --receivers 1,4 --size 50M
   smocast bench offload --testbed
+  smocast bench congestion --receivers 4,16,32 --seeds 1,2,3
   smocast bench <benchmark> --help      the options of one benchmark
 """
 
@@ -152,6 +154,7 @@ def register(subparsers: Any) -> None:
     register_deploy(group)
     _register_peers(group)
     register_receive(group)
+    register_congestion(group)
     parser.set_defaults(handler=show_help(parser))
 
 

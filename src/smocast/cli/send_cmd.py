@@ -32,6 +32,7 @@ examples:
   smocast send image.iso --group 232.1.1.1:5000 --rate 50mbit
   smocast send image.iso --group [ff3e::1234]:5000 --bind [2001:db8::10]:5000
   smocast send video.ts --group 232.1.1.1:5000 --policy quorum:0.9 --cwnd-policy fair:1,4
+  smocast send image.iso --group 232.1.1.1:5000 --congestion lossfilter   # a lossy wireless or LAN segment
   smocast send image.iso --group 232.1.1.1:5000 --min-receivers 500 --watch --watch-sort srtt
   smocast send image.iso --group 232.1.1.1:5000 --stats-file /run/smocast.json --log-level info
 
@@ -96,6 +97,13 @@ def register(subparsers: Any) -> None:
     p.add_argument("--policy", default="slowest", help="window advance F: slowest, quorum:<f>, buffer:<bytes>")
     p.add_argument("--cwnd-policy", default="min", help="congestion window G: min or fair:<alpha>,<beta>")
     p.add_argument("--rtt-policy", default="max", help="channel RTT: max or percentile:<q>")
+    p.add_argument(
+        "--congestion",
+        default="newreno",
+        help="congestion control of each receiver: newreno (halves at every loss; the channel follows the "
+        "smallest window, strictly TCP-fair), lossfilter (halves only for losses that come with RTT growth: "
+        "a lossy but uncongested LAN keeps its rate; see docs/transfers.md), or fixed (a constant window)",
+    )
     p.add_argument(
         "--progress-timeout",
         type=duration_arg,

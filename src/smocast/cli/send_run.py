@@ -30,6 +30,7 @@ from smocast.cli.monitor import ChannelMonitor, LiveTable, StatsFile
 from smocast.cli.receivers_view import receiver_rows, receivers_table, table_note
 from smocast.cli.transfer_ui import TransferProgress, failure
 from smocast.cli.units import Units
+from smocast.core.congestion import controller_factory
 from smocast.logs import log_events, stop_logging
 from smocast.smo.policies import CwndPolicy, RttPolicy, WindowPolicy
 from smocast.text import plain
@@ -42,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
     WindowPolicy.parse(args.policy)
     CwndPolicy.parse(args.cwnd_policy)
     RttPolicy.parse(args.rtt_policy)
+    controller_factory(args.congestion)
     if "-" in args.files and len(args.files) > 1:
         fail("'-' (standard input) must be the only thing sent", 2)
     stats = StatsFile(args.stats_file) if args.stats_file is not None else None
@@ -69,6 +71,7 @@ async def _send(args: argparse.Namespace, stats: StatsFile | None) -> tuple[Sour
                 policy=args.policy,
                 cwnd_policy=args.cwnd_policy,
                 rtt_policy=args.rtt_policy,
+                congestion_control=args.congestion,
                 progress_timeout=args.progress_timeout,
                 mss=args.mss,
                 max_rate=args.rate,

@@ -19,6 +19,12 @@ from smocast.cli.common import (
     size_arg,
 )
 
+CONGESTION_HELP = (
+    "congestion control of each receiver: newreno (halves at every loss; the channel follows the smallest "
+    "window), lossfilter (halves only for losses that come with RTT growth: for lossy LANs), or fixed "
+    "(a constant window)"
+)
+
 TRANSFER_DESCRIPTION = """\
 Simulate one source sending a file of seeded random bytes to N receivers with TCP-SMO,
 then check every completed receiver's bytes against the source's SHA-256.
@@ -27,6 +33,7 @@ examples:
   smocast sim transfer --receivers 200 --size 1M --loss 0.05
   smocast sim transfer --receivers 100 --loss 0.02 --ack-loss 0.02 --json
   smocast sim transfer --receivers 50 --policy quorum:0.9 --cwnd-policy fair:1,4
+  smocast sim transfer --receivers 16 --size 10M --loss 0.02 --congestion lossfilter  # random loss is not congestion
   smocast sim transfer --receivers 1500 --source-cpu-per-packet 20us   # an overloaded source
   smocast sim transfer --receivers 1200 --send-rate 1.16mbit --mss 1448  # the application paces itself
   smocast sim transfer --receivers 1000 --loss 0.01 --lossy-receivers 400  # loss at 400 of them only
@@ -83,7 +90,7 @@ def register_transfer(subparsers: Any) -> None:
     )
     p.add_argument("--policy", default="slowest", help="window advance F: slowest, quorum:<f>, buffer:<bytes>")
     p.add_argument("--cwnd-policy", default="min", help="congestion window G: min or fair:<alpha>,<beta>")
-    p.add_argument("--congestion", default="newreno", help="congestion control: newreno, or fixed (a constant window)")
+    p.add_argument("--congestion", default="newreno", help=CONGESTION_HELP)
     p.add_argument("--window", type=size_arg, default=None, help="send window, e.g. 64K (default: 4M)")
     p.add_argument(
         "--ack-every",
@@ -148,7 +155,9 @@ def register_stream(subparsers: Any) -> None:
     p.add_argument("--playout-delay", type=duration_arg, default="100ms", help="constant part of the playout delay")
     p.add_argument("--playout-rtts", type=float, default=3.0, help="round trips added to each receiver's delay")
     p.add_argument("--policy", default=None, help="window policy (default: buffer of two seconds of media)")
-    p.add_argument("--congestion", default="fixed", help="congestion control: fixed (media rate) or newreno")
+    p.add_argument(
+        "--congestion", default="fixed", help="congestion control: fixed (media rate), newreno or lossfilter"
+    )
     p.add_argument("--late-joiners", type=int, default=0, help="receivers that join five seconds in")
     p.add_argument("--seed", type=int, default=1, help="random seed; the same seed gives the same result")
     p.add_argument("--json", action="store_true", help="print one JSON object (a list of points for several --loss)")

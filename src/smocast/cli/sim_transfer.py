@@ -12,6 +12,7 @@ from smocast.cli.common import (
     fail,
     print_json,
 )
+from smocast.core.congestion import controller_factory
 from smocast.core.units import format_rate, format_size
 from smocast.sim.topology import PathSpec
 from smocast.sim.transfer import TransferSpec, run_transfer
@@ -21,6 +22,7 @@ from smocast.smo.policies import CwndPolicy, WindowPolicy
 def run(args: argparse.Namespace) -> int:
     WindowPolicy.parse(args.policy)
     CwndPolicy.parse(args.cwnd_policy)
+    controller_factory(args.congestion)
     if args.lossy_receivers is not None and args.lossy_receivers > args.receivers:
         fail(f"--lossy-receivers {args.lossy_receivers} exceeds --receivers {args.receivers}", 2)
     spec = TransferSpec(

@@ -78,7 +78,11 @@ def register(subparsers: Any) -> None:
         default="3s",
         help="reset a receiver whose window stays shut, or that acknowledges nothing, this long",
     )
-    p.add_argument("--congestion", default="newreno", help="congestion control: newreno, or fixed (media rate only)")
+    p.add_argument(
+        "--congestion",
+        default="newreno",
+        help="congestion control: newreno, lossfilter (ignores losses without RTT growth), or fixed (media rate only)",
+    )
     p.add_argument("--min-receivers", type=int, default=0, help="wait for this many receivers before the first message")
     p.add_argument(
         "--wait",

@@ -6,6 +6,7 @@ a controller only does the window arithmetic for the four signals below.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 
@@ -14,12 +15,17 @@ from smocast.core.errors import ConfigError
 INITIAL_WINDOW_SEGMENTS = 10  # RFC 6928
 MIN_SSTHRESH_SEGMENTS = 2  # RFC 5681 (4): ssthresh >= 2 * SMSS
 LOSS_WINDOW_SEGMENTS = 1  # RFC 5681 (3.1): cwnd after a retransmission timeout
+QUEUE_FRACTION = 0.25  # LossFilter: RTT growth over the minimum, as a fraction of it, that shows a queue
+QUEUE_DELAY_FLOOR = 0.002  # LossFilter: and at least this much (s), above delayed-ACK and scheduling jitter
+MIN_RTT_WINDOW = 10.0  # LossFilter: the minimum RTT is renewed after this long (s), as BBR's RTprop
+STANDING_WINDOW_FLOOR = 0.005  # LossFilter: the standing RTT's bucket is at least this long (s)
 
 
 class CongestionController(ABC):
     """Window arithmetic of one path, in bytes. ``cwnd`` is read after every signal."""
 
     name = "abstract"
+    wants_rtt = False  # True: the caller must feed on_rtt_sample (it costs a lookup per ACK)
 
     def __init__(self, mss: int, initial_window: int, max_window: int) -> None:
         if mss <= 0 or initial_window <= 0 or max_window < mss:
@@ -48,6 +54,15 @@ class CongestionController(ABC):
     @abstractmethod
     def on_retransmission_timeout(self, now: float) -> None:
         """The retransmission timer expired."""
+
+    def on_rtt_sample(self, rtt: float, now: float) -> None:  # noqa: B027 (optional: only some controllers use RTT)
+        """One RTT sample of the path, from the newest segment delivered; only when ``wants_rtt``."""
+
+    @property
+    def loss_ignored(self) -> bool:
+        """True when the last loss signal was judged random, not congestion: the window was
+        not reduced, and it keeps growing with ACKs through the caller's recovery episode."""
+        return False
 
 
 class NewReno(CongestionController):
@@ -110,9 +125,85 @@ class FixedWindow(CongestionController):
         return
 
 
+class LossFilter(NewReno):
+    """NewReno that halves only for losses that come with a queue: random loss is not congestion.
+
+    A loss is congestion when the path's standing RTT (the smallest sample of the last one
+    or two minimum RTTs, as Copa's) exceeds its minimum RTT (over the last
+    ``MIN_RTT_WINDOW`` seconds) by ``QUEUE_FRACTION`` of it and at least
+    ``QUEUE_DELAY_FLOOR``: a drop-tail or tbf bottleneck drops only once its queue is full,
+    so every congestion loss there comes with that growth and gets NewReno's response,
+    while a loss on an empty path (a noisy wireless or LAN segment) only gets its repair.
+    Without any RTT sample yet every loss is congestion. A retransmission timeout on a path
+    with no queue halves the window instead of collapsing it to one segment.
+
+    It stays TCP-fair only where congestion builds a queue the RTT shows: behind an AQM
+    that drops early, or a bottleneck queue smaller than ``QUEUE_FRACTION`` of the RTT,
+    its losses look random and it takes more than its share. See docs/design.md.
+    """
+
+    name = "lossfilter"
+    wants_rtt = True
+
+    def __init__(self, mss: int, initial_window: int, max_window: int) -> None:
+        super().__init__(mss, initial_window, max_window)
+        self._min_rtt: float | None = None
+        self._min_rtt_at = 0.0
+        self._bucket_at = 0.0  # the standing RTT: the smallest sample of this bucket and the one before
+        self._bucket_min = math.inf
+        self._previous_min = math.inf
+        self._ignored = False
+
+    @property
+    def loss_ignored(self) -> bool:
+        return self._ignored
+
+    @property
+    def standing_rtt(self) -> float | None:
+        """The smallest RTT sample of the last one or two ``max(min RTT, STANDING_WINDOW_FLOOR)``:
+        a queue keeps every sample up, a delayed ACK or a busy receiver only some."""
+        standing = min(self._bucket_min, self._previous_min)
+        return None if standing == math.inf else standing
+
+    @property
+    def queueing(self) -> bool:
+        """The standing RTT shows a queue on the path (or there is no sample yet)."""
+        standing, floor = self.standing_rtt, self._min_rtt
+        if standing is None or floor is None:
+            return True
+        return standing - floor > max(QUEUE_FRACTION * floor, QUEUE_DELAY_FLOOR)
+
+    def on_rtt_sample(self, rtt: float, now: float) -> None:
+        if self._min_rtt is None or rtt <= self._min_rtt or now - self._min_rtt_at > MIN_RTT_WINDOW:
+            self._min_rtt, self._min_rtt_at = rtt, now
+        window = max(self._min_rtt / 2, STANDING_WINDOW_FLOOR)
+        elapsed = now - self._bucket_at
+        if elapsed < window:
+            self._bucket_min = min(self._bucket_min, rtt)
+            return
+        self._previous_min = self._bucket_min if elapsed < 2 * window else math.inf  # else it is stale
+        self._bucket_min, self._bucket_at = rtt, now
+
+    def on_congestion_event(self, now: float) -> None:
+        self._ignored = not self.queueing
+        if not self._ignored:
+            super().on_congestion_event(now)
+
+    def on_retransmission_timeout(self, now: float) -> None:
+        self._ignored = False
+        if self.queueing:
+            super().on_retransmission_timeout(now)
+        else:
+            super().on_congestion_event(now)
+
+
 ControllerFactory = Callable[[int, int, int], CongestionController]
 
-CONTROLLERS: dict[str, ControllerFactory] = {NewReno.name: NewReno, FixedWindow.name: FixedWindow}
+CONTROLLERS: dict[str, ControllerFactory] = {
+    NewReno.name: NewReno,
+    FixedWindow.name: FixedWindow,
+    LossFilter.name: LossFilter,
+}
 
 
 def register_controller(name: str, factory: ControllerFactory) -> None:
@@ -122,9 +213,13 @@ def register_controller(name: str, factory: ControllerFactory) -> None:
 
 def make_controller(name: str, mss: int, max_window: int) -> CongestionController:
     """Build the registered controller ``name`` with the RFC 6928 initial window."""
+    return controller_factory(name)(mss, INITIAL_WINDOW_SEGMENTS * mss, max_window)
+
+
+def controller_factory(name: str) -> ControllerFactory:
+    """The factory registered as ``name``; a ConfigError that lists the known names otherwise."""
     try:
-        factory = CONTROLLERS[name]
+        return CONTROLLERS[name]
     except KeyError:
         known = ", ".join(sorted(CONTROLLERS))
         raise ConfigError(f"unknown congestion controller {name!r}; known: {known}") from None
-    return factory(mss, INITIAL_WINDOW_SEGMENTS * mss, max_window)

@@ -73,8 +73,9 @@ def _iperf_rates(report: dict[str, Any] | None) -> list[float]:
     return [interval["sum"]["bits_per_second"] for interval in report.get("intervals", [])]
 
 
-def testbed_point(tcp_flows: int, seconds: int, policy: str) -> dict[str, Any]:
-    """One run: smocast and ``tcp_flows`` iperf3 flows for ``seconds``; per-second rates of each."""
+def testbed_point(tcp_flows: int, seconds: int, policy: str, congestion: str = "newreno") -> dict[str, Any]:
+    """One run: smocast (cwnd policy ``policy``, controller ``congestion``) and ``tcp_flows``
+    iperf3 flows for ``seconds``; per-second rates of each."""
     prefix = f"rp{os.getpid() % 100000}"
     with Testbed(prefix).running(hosts=2) as tb, tempfile.TemporaryDirectory() as work, processes() as started:
         tb.set_rate(1, BOTTLENECK, inbound=True)
@@ -85,7 +86,7 @@ def testbed_point(tcp_flows: int, seconds: int, policy: str) -> dict[str, Any]:
             argv = ["iperf3", "-s", "-1", "-p", str(IPERF_PORT + k)]
             started.append(tb.popen(1, argv, text=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         send = ["send", str(payload), "--group", GROUP, "--bind", server, "--min-receivers", str(RECEIVERS)]
-        send += ["--cwnd-policy", policy]
+        send += ["--cwnd-policy", policy, "--congestion", congestion]
         sender = tb.popen(0, _python(*send), text=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         started.append(sender)
         time.sleep(1.0)
@@ -113,7 +114,14 @@ def testbed_point(tcp_flows: int, seconds: int, policy: str) -> dict[str, Any]:
     ]
     flows = {"smocast": smocast} | {f"tcp{k + 1}": _iperf_rates(r)[:seconds] for k, r in enumerate(reports)}
     load = round(os.getloadavg()[0], 2)
-    return {"tcp_flows": tcp_flows, "policy": policy, "seconds": seconds, "rates_bps": flows, "load_average": load}
+    return {
+        "tcp_flows": tcp_flows,
+        "policy": policy,
+        "congestion": congestion,
+        "seconds": seconds,
+        "rates_bps": flows,
+        "load_average": load,
+    }
 
 
 def _summary(point: dict[str, Any]) -> dict[str, Any]:

@@ -39,6 +39,7 @@ class SharingSpec:
     receivers: int = 10
     tcp_flows: int = 1
     cwnd_policy: str = "min"
+    congestion: str = "newreno"  # the TCP-SMO channel's controller; the TCP flows are always NewReno
     bottleneck_bps: float = 10e6
     queue_bytes: int = 64 * 1024
     delay: float = 0.01  # one way, every receiver: a 20 ms round trip plus queueing
@@ -89,6 +90,7 @@ class _Run:
             mss=spec.mss,
             min_receivers=count,
             cwnd_policy=CwndPolicy.parse(spec.cwnd_policy if name == SMOCAST else "min"),
+            congestion_control=spec.congestion if name == SMOCAST else "newreno",
         )
         channel = Channel(group, config, random.Random(self.rng.getrandbits(64)))
         source = Host(self.sim, self.net, source_address, channel)
@@ -158,6 +160,7 @@ class SharingResult:
             "receivers": spec.receivers,
             "tcp_flows": spec.tcp_flows,
             "cwnd_policy": spec.cwnd_policy,
+            "congestion": spec.congestion,
             "bottleneck_bps": spec.bottleneck_bps,
             "fair_share_bps": fair,
             "times_s": times,

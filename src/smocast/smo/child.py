@@ -207,6 +207,8 @@ class Child:
         self.rwnd = window
         if tsecr and not repaired and now >= self.sample_after:
             self._sample_rtt(tsecr, now)
+            if self.cc.wants_rtt:
+                self._sample_delivery(ack, now)
         self.una = ack
         self.dupacks = 0
         self.last_progress = self.timer_base = now
@@ -227,8 +229,12 @@ class Child:
         self.unreachable_at = None  # any ACK shows the receiver alive (the plain path moves last_progress)
         self.rwnd = window
         snd_nxt = self._buf.snd_nxt
-        newly_sacked = self._update_sack(sack, snd_nxt) if sack else 0
         old = self.una
+        delivered = self.sacked.last_end or old
+        newly_sacked = self._update_sack(sack, snd_nxt) if sack else 0
+        newest = max(self.sacked.last_end or ack, ack)
+        if newest > delivered and self.cc.wants_rtt:
+            self._sample_delivery(newest, now)
         if ack > old:
             self._on_new_ack(ack, tsecr, repaired or self._covers_retransmission(ack), now)
         elif old < snd_nxt:
@@ -269,10 +275,12 @@ class Child:
         if self.recovery_point is not None and ack >= self.recovery_point:
             self.recovery_point = None
             self.rto_lost_upto = 0
-        if self.recovery_point is not None:
-            self.credit = min(self.credit + acked, self.cc.cwnd)
-        else:
+        if self.recovery_point is None:
             self.cc.on_ack(acked, now)
+        else:
+            if self.cc.loss_ignored:  # a random loss: the window keeps growing while it is repaired
+                self.cc.on_ack(acked, now)
+            self.credit = min(self.credit + acked, self.cc.cwnd)
         self.timer_base = now
         self.probe_sent = False
 
@@ -286,6 +294,18 @@ class Child:
         rtt = self.rtt
         rtt.update(elapsed_since(tsecr, now))
         self.sample_after = now + rtt.srtt  # type: ignore[operator]
+
+    def _sample_delivery(self, delivered: int, now: float) -> None:
+        """Data up to ``delivered`` reached the receiver for the first time: the congestion
+        controller's RTT sample, from the send time of the newest segment delivered.
+
+        Unlike the echoed timestamp (of the oldest segment an ACK covers) it leaves out the
+        receiver's ACK aggregation, and it is valid in loss recovery: the newest segment was
+        sent once (as Linux gives controllers the RTT of the last segment acked, and RACK).
+        """
+        sent_at = self._buf.sent_at_of(delivered - 1)
+        if sent_at is not None:
+            self.cc.on_rtt_sample(now - sent_at, now)
 
     def note_unicast_repair(self, start: int, now: float) -> None:
         """The channel sent the segment at ``start`` to this receiver alone."""
@@ -322,7 +342,7 @@ class Child:
         for segment in lost:
             if self.recovery_point is None:
                 self._enter_recovery(now)
-                outcome.congestion = True
+                outcome.congestion = not self.cc.loss_ignored
             if self.credit <= 0:
                 break
             self.credit -= segment.end - segment.start

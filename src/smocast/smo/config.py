@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from smocast.core.acking import DEFAULT_ACK_DELAY, AckFrequency
+from smocast.core.congestion import controller_factory
 from smocast.core.errors import ConfigError
 from smocast.core.rtt import RtoSettings
 from smocast.smo.policies import CwndPolicy, RttPolicy, WindowPolicy
@@ -52,6 +53,12 @@ class ChannelConfig:
     empty DATA packet at its current sequence: receivers learn it is alive, and one that
     lost the tail of the data learns so and reports it.
 
+    ``congestion_control``: each receiver's controller, by its registered name:
+    ``newreno`` (the default; the channel follows the smallest window, strictly TCP-fair),
+    ``lossfilter`` (NewReno that halves only for losses that come with RTT growth: a lossy
+    but uncongested LAN keeps its rate; see docs/design.md for where it stays TCP-fair),
+    or ``fixed`` (a constant ``max_window``, no congestion control).
+
     ``max_rate``: a ceiling, in bits per second, on the pacing rate of new data (datagram
     payloads, smocast header included; repairs are not paced). Congestion control still
     decides below it; ``None`` leaves the rate to congestion control alone.
@@ -88,6 +95,7 @@ class ChannelConfig:
             raise ConfigError(f"min_receivers must be >= 0, got {self.min_receivers}")
         if not 0 < self.repair_multicast_fraction <= 1:
             raise ConfigError(f"repair_multicast_fraction must be in (0, 1], got {self.repair_multicast_fraction}")
+        controller_factory(self.congestion_control)  # an unknown name fails here, before any receiver joins
         if self.max_window < 2 * self.mss or self.retain_limit < self.max_window:
             raise ConfigError("need max_window >= 2 * mss and retain_limit >= max_window")
         if not 0 <= self.channel_id < 1 << 32:

@@ -154,6 +154,13 @@ class SendBuffer:
             assert segment is not None
             yield segment
 
+    def sent_at_of(self, offset: int) -> float | None:
+        """When the retained segment holding byte ``offset`` was first sent (None: not retained)."""
+        if not self.base <= offset < self.snd_nxt:
+            return None
+        segment = self._segs[self._position_after(offset)]
+        return None if segment is None else segment.sent_at
+
     def retained_segments(self) -> int:
         return len(self._segs) - self._head
 

@@ -1,0 +1,98 @@
+"""The loss filter: NewReno's response only for losses that come with a queue."""
+
+from __future__ import annotations
+
+import pytest
+
+from smocast.aio.options import channel_config
+from smocast.core.congestion import MIN_RTT_WINDOW, LossFilter, NewReno, make_controller
+from smocast.core.errors import ConfigError
+from smocast.smo.config import ChannelConfig
+
+MSS = 1000
+
+
+def _filter(cwnd_segments: int = 40) -> LossFilter:
+    cc = make_controller("lossfilter", MSS, 1 << 20)
+    assert isinstance(cc, LossFilter)
+    cc.cwnd = cwnd_segments * MSS
+    cc.ssthresh = cc.cwnd  # congestion avoidance
+    return cc
+
+
+def test_a_loss_without_rtt_samples_is_congestion() -> None:
+    cc = _filter()
+    cc.on_congestion_event(0.0)
+    assert cc.cwnd == 20 * MSS
+    assert not cc.loss_ignored
+
+
+def test_a_loss_on_an_empty_path_keeps_the_window() -> None:
+    cc = _filter()
+    cc.on_rtt_sample(0.010, 0.0)
+    cc.on_rtt_sample(0.0105, 0.1)  # half a millisecond of jitter: no queue
+    cc.on_congestion_event(0.2)
+    assert cc.cwnd == 40 * MSS
+    assert cc.loss_ignored
+
+
+def test_a_loss_with_rtt_growth_halves_like_newreno() -> None:
+    cc, reno = _filter(), NewReno(MSS, 40 * MSS, 1 << 20)
+    reno.ssthresh = reno.cwnd
+    cc.on_rtt_sample(0.010, 0.0)
+    cc.on_rtt_sample(0.020, 0.1)  # a 10 ms queue
+    cc.on_congestion_event(0.2)
+    reno.on_congestion_event(0.2)
+    assert cc.cwnd == reno.cwnd == 20 * MSS
+    assert not cc.loss_ignored
+
+
+def test_small_paths_need_the_delay_floor() -> None:
+    cc = _filter()
+    cc.on_rtt_sample(0.0002, 0.0)
+    cc.on_rtt_sample(0.0015, 0.1)  # 7 times the minimum, but only 1.3 ms: scheduling noise
+    assert not cc.queueing
+    cc.on_rtt_sample(0.0030, 0.2)
+    assert cc.queueing
+
+
+def test_the_minimum_rtt_expires() -> None:
+    cc = _filter()
+    cc.on_rtt_sample(0.010, 0.0)
+    cc.on_rtt_sample(0.030, 1.0)
+    assert cc.queueing
+    cc.on_rtt_sample(0.030, MIN_RTT_WINDOW + 0.5)  # the path changed: 30 ms is its new floor
+    assert not cc.queueing
+
+
+def test_a_timeout_on_an_empty_path_halves_instead_of_collapsing() -> None:
+    cc = _filter()
+    cc.on_rtt_sample(0.010, 0.0)
+    cc.on_retransmission_timeout(1.0)
+    assert cc.cwnd == 20 * MSS
+    cc.on_rtt_sample(0.050, 1.1)
+    cc.on_retransmission_timeout(2.0)
+    assert cc.cwnd == MSS
+
+
+def test_only_the_filter_asks_for_rtt_samples() -> None:
+    assert LossFilter.wants_rtt
+    assert not NewReno.wants_rtt
+    assert not make_controller("fixed", MSS, 1 << 20).wants_rtt
+
+
+def test_an_unknown_controller_fails_when_the_channel_is_configured() -> None:
+    with pytest.raises(ConfigError, match="unknown congestion controller 'cubic'; known: fixed, lossfilter, newreno"):
+        ChannelConfig(congestion_control="cubic")
+    assert channel_config(congestion_control="lossfilter").congestion_control == "lossfilter"
+
+
+def test_one_late_sample_is_not_a_queue_but_a_lasting_rise_is() -> None:
+    cc = _filter()
+    for k in range(10):
+        cc.on_rtt_sample(0.010, k * 0.002)
+    cc.on_rtt_sample(0.040, 0.021)  # a delayed ACK, or a receiver that was not scheduled
+    assert not cc.queueing
+    for k in range(30):
+        cc.on_rtt_sample(0.030, 0.03 + k * 0.002)  # every sample up for three round trips
+    assert cc.queueing
