@@ -30,7 +30,7 @@ from smocast.smo.admission import Admission
 from smocast.smo.child import Child, ChildState, History, Outcome
 from smocast.smo.config import ChannelConfig
 from smocast.smo.events import ReceiverInfo, SourceEvent
-from smocast.smo.framing import frame
+from smocast.smo.framing import MessageTooLarge, frame
 from smocast.smo.membership import Membership
 from smocast.smo.outbox import SourceDatagram, SourceOutbox
 from smocast.smo.repairs import RepairRouter
@@ -38,6 +38,7 @@ from smocast.smo.sendbuf import SendBuffer
 from smocast.smo.stats import ChannelStats
 from smocast.smo.sweep import ChannelWindow, Dissociate, StopPacing, Sweeper
 from smocast.smo.transmit import Transmitter
+from smocast.smo.uplink import UpBudget, UpReceiver
 from smocast.wire import DecodeError, Packet, PacketType, decode, plain_ack_fields
 
 __all__ = ["Channel", "ChannelStats", "History"]
@@ -74,6 +75,7 @@ class Channel:
             cfg.repair_multicast_fraction, self._members, self._buf, self._out, self._transmit, self.stats
         )
         self._sweeper = Sweeper(cfg, self._members, self._buf, history is not None)
+        self._up_budget = UpBudget(cfg.session_limit)  # every receiver's session relay, together
         self._sweep_timer = Timer(self._on_sweep)
         self._keepalive_timer = Timer(self._on_keepalive)
         self._idle: list[Child] = []  # children with nothing outstanding: arm them on the next send
@@ -321,11 +323,18 @@ class Channel:
             self._park(child)
 
     def _handle_up(self, child: Child, packet: Packet, now: float) -> None:
-        """Session relay: a receiver's own stream, up its connection."""
-        for message in child.receive_up(packet.seq, packet.payload):
+        """Session relay: a receiver's own stream, up its connection, within the channel's budget."""
+        up = child.up
+        if up is None:
+            up = child.up = UpReceiver(self._up_budget, self.config.session_message_limit)
+        try:
+            messages = up.offer(packet.seq, packet.payload)
+        except MessageTooLarge as exc:
+            self._drop(child, ev.DropReason.MESSAGE_TOO_LARGE, f"session {exc}", now)
+            return
+        for message in messages:
             self._events.append(ev.SessionData(child.index, child.address, message, now))
-        assert child.up is not None
-        self._out.up_ack(child.address, child.connection, child.up.acked, packet.tsval, now)
+        self._out.up_ack(child.address, child.connection, up.acked, packet.tsval, now)
 
     # --- acting on what a child needs ----------------------------------------------------------
 

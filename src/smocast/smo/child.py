@@ -98,7 +98,7 @@ class Child:
         self.start = start  # first stream byte this receiver gets
         self.count_from = buffer.snd_nxt  # first byte whose release it holds back (later when resuming)
         self.catchup_next = start  # resuming below the send buffer: next byte to send from history
-        self.up: UpReceiver | None = None  # its session-relay stream, once it sends one
+        self.up: UpReceiver | None = None  # its session-relay stream, once it sends one (the channel makes it)
         self.una = start
         self.rwnd = 0
         self.sacked = RangeSet()
@@ -214,6 +214,8 @@ class Child:
         """The channel removed this receiver: stop its timer; it handles nothing more."""
         self.state = ChildState.CLOSED
         self._timers.disarm(self.timer)
+        if self.up is not None:
+            self.up.release()
 
     # --- acknowledgements ----------------------------------------------------------------------
 
@@ -318,12 +320,6 @@ class Child:
     def note_multicast_repair(self) -> None:
         """The channel repaired, by multicast, a segment this receiver reported lost."""
         self.repairs_multicast += 1
-
-    def receive_up(self, offset: int, payload: bytes) -> list[bytes]:
-        """Session relay: a piece of the receiver's own stream; returns the messages it completed."""
-        if self.up is None:
-            self.up = UpReceiver()
-        return self.up.offer(offset, payload)
 
     # --- loss recovery -------------------------------------------------------------------------
 

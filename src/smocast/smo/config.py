@@ -50,6 +50,12 @@ class ChannelConfig:
     ``keepalive``: after this long without multicasting anything, the source multicasts an
     empty DATA packet at its current sequence: receivers learn it is alive, and one that
     lost the tail of the data learns so and reports it.
+
+    Session relay (receivers' messages up their connections): a message longer than
+    ``session_message_limit`` bytes gets its receiver dropped (``message-too-large``); all
+    receivers' up-streams together hold at most ``session_limit`` bytes at the source (what
+    waits out of order and the messages being assembled), and a segment beyond it is
+    refused until there is room.
     """
 
     channel_id: int = 1
@@ -70,6 +76,8 @@ class ChannelConfig:
     pacing_burst_segments: int = 10
     sweep_interval: float = 0.2
     keepalive: float | None = 1.0
+    session_message_limit: int = MIB
+    session_limit: int = 8 * MIB
 
     def __post_init__(self) -> None:
         if not 64 <= self.mss <= 65000:
@@ -82,6 +90,8 @@ class ChannelConfig:
             raise ConfigError(f"repair_multicast_fraction must be in (0, 1], got {self.repair_multicast_fraction}")
         if self.max_window < 2 * self.mss or self.retain_limit < self.max_window:
             raise ConfigError("need max_window >= 2 * mss and retain_limit >= max_window")
+        if not 0 < self.session_message_limit <= self.session_limit:
+            raise ConfigError("need 0 < session_message_limit <= session_limit")
         if not 0 <= self.channel_id < 1 << 32:
             raise ConfigError(f"channel_id must fit 32 bits, got {self.channel_id}")
 

@@ -23,6 +23,7 @@ class DropReason(StrEnum):
     HANDSHAKE_TIMEOUT = "handshake-timeout"
     REFUSED = "late-join-refused"
     APPLICATION = "application"
+    MESSAGE_TOO_LARGE = "message-too-large"
 
 
 # --- source side -------------------------------------------------------------------------
