@@ -7,12 +7,14 @@ from typing import Any
 
 from smocast.cli.common import (
     INTERFACE_HELP,
+    MIN_RATE_HELP,
     HelpFormatter,
     address_arg,
     deferred,
     duration_arg,
     group_arg,
     positive_int,
+    rate_fraction,
 )
 
 DESCRIPTION = """\
@@ -72,8 +74,9 @@ def register(subparsers: Any) -> None:
         "--progress-timeout",
         type=duration_arg,
         default="10s",
-        help="drop a receiver that acknowledges nothing new for this long",
+        help="drop a receiver that acknowledges nothing new and answers no retransmission for this long",
     )
+    p.add_argument("--min-rate-fraction", type=rate_fraction, default="0.05", metavar="F", help=MIN_RATE_HELP)
     p.add_argument("--mss", type=positive_int, default=1400, help="payload bytes per datagram")
     p.add_argument("--json", action="store_true", help="print one JSON object, no progress bar")
     view = p.add_argument_group("live view and monitoring")

@@ -14,6 +14,7 @@ from pathlib import Path
 from rich.table import Table
 
 from smocast.aio import AsyncChannel, NetworkError, open_channel
+from smocast.aio.channel import ChannelSummary
 from smocast.aio.errors import os_error_message
 from smocast.apps.filehistory import FileHistory
 from smocast.apps.filetransfer import FileTransferError, SendReport, describe, send_file
@@ -32,19 +33,41 @@ SUMMARY_ROWS = 50
 
 
 def run(args: argparse.Namespace) -> int:
-    WindowPolicy.parse(args.policy)
+    policy = WindowPolicy.parse(args.policy)
     CwndPolicy.parse(args.cwnd_policy)
     RttPolicy.parse(args.rtt_policy)
     if not args.file.is_file():
         fail(f"{args.file}: no such file", kind="file")
     stats = StatsFile(args.stats_file) if args.stats_file is not None else None
     report = asyncio.run(_send(args, stats))
+    code, verdict = outcome(report.summary, policy)
     if args.json:
-        print_json(report.as_json())
+        print_json({**report.as_json(), "outcome": verdict})
     else:
-        _summary(report, args.mss)
-    s = report.summary
-    return 0 if s.completed and not s.dropped and not s.left else 1
+        _summary(report, args.mss, verdict)
+    return code
+
+
+def outcome(summary: ChannelSummary, policy: WindowPolicy) -> tuple[int, str]:
+    """The exit status of a send and why: 0 when every receiver completed, or when some were
+    dropped (or left) but the user asked for a quorum (``quorum:<f>``) and it was met."""
+    joined, completed = summary.receivers, summary.completed
+    lost = [
+        f"{n} receiver{'' if n == 1 else 's'} {what}"
+        for n, what in ((summary.dropped, "dropped"), (summary.left, "left"))
+        if n
+    ]
+    if not completed:
+        return 1, ", ".join(["no receiver completed", *lost])
+    if not lost:
+        return 0, f"all {completed} receiver{'' if completed == 1 else 's'} completed"
+    if policy.kind != "quorum":
+        return 1, ", ".join(lost)
+    needed = policy.acks_needed(joined)
+    met = completed >= needed
+    return (0 if met else 1), f"quorum {needed} of {joined} {'met' if met else 'not met'}: " + ", ".join(
+        [f"{completed} completed", *lost]
+    )
 
 
 async def _send(args: argparse.Namespace, stats: StatsFile | None) -> SendReport:
@@ -61,6 +84,7 @@ async def _send(args: argparse.Namespace, stats: StatsFile | None) -> SendReport
                 cwnd_policy=args.cwnd_policy,
                 rtt_policy=args.rtt_policy,
                 progress_timeout=args.progress_timeout,
+                min_rate_fraction=args.min_rate_fraction,
                 mss=args.mss,
                 history=history,
             )
@@ -130,7 +154,7 @@ async def _wait_started(channel: AsyncChannel, wait: float | None) -> None:
         fail(f"only {joined} of {channel.config.min_receivers} receivers joined within {wait:g} s", kind="timeout")
 
 
-def _summary(report: SendReport, mss: int) -> None:
+def _summary(report: SendReport, mss: int, verdict: str) -> None:
     r, s, m = report.as_json(), report.summary, report.manifest
     units = Units.fitting(m.size)
     table = Table(show_header=False, box=None, pad_edge=False)
@@ -141,6 +165,7 @@ def _summary(report: SendReport, mss: int) -> None:
         f"{s.completed} of {s.receivers} completed, {s.dropped} dropped, {s.left} left"
         + (f", {s.refused} refused" if s.refused else ""),
     )
+    table.add_row("outcome", verdict)
     table.add_row("file", f"{plain(m.name)}, {units.bytes(m.size)}, SHA-256 {m.hexdigest[:16]}...")
     if s.wall_time_s is not None:
         table.add_row("time", f"{s.wall_time_s:.3f} s, from the start (every receiver joined) to the last completion")

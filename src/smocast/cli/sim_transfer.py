@@ -40,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         mss=args.mss,
         time_limit=args.time_limit,
+        progress_timeout=args.progress_timeout,
+        min_rate_fraction=args.min_rate_fraction,
     )
     with (
         console.status(f"simulating a transfer to {args.receivers} receivers...", spinner="dots")
@@ -52,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
         print_json(report)
     else:
         _summary(report)
-    return 0 if report["completed"] == report["receivers"] - report["dropped"] and report["all_identical"] else 1
+    complete = report["completed"] == report["receivers"] and not report["dropped"]
+    return 0 if complete and report["all_identical"] else 1  # a dropped receiver is a failure
 
 
 def _summary(r: dict[str, Any]) -> None:

@@ -54,6 +54,7 @@ class TransferSpec:
     late_join_at: float = 1.0
     source_rate: float | None = None
     progress_timeout: float = 10.0
+    min_rate_fraction: float | None = DropRules().min_rate_fraction
     time_limit: float = 3600.0
     mss: int = 1400
 
@@ -65,7 +66,7 @@ class TransferSpec:
             window_policy=WindowPolicy.parse(self.policy),
             cwnd_policy=CwndPolicy.parse(self.cwnd_policy),
             ack_frequency=AckFrequency(fixed=self.ack_every),
-            drop_rules=DropRules(progress_timeout=self.progress_timeout),
+            drop_rules=DropRules(progress_timeout=self.progress_timeout, min_rate_fraction=self.min_rate_fraction),
         )
 
 

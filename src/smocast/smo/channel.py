@@ -245,14 +245,14 @@ class Channel:
             self.channel_rtt = child.rtt.srtt
         self._members.established(child)
         self._members.start_pacing(child, child.right_edge(self._window_of(child)))
-        self._sweeper.track(child)
+        self._sweeper.track(child, now)
         self._act(child, child.repair_on_join(now), now)
         if child.state is ChildState.CLOSED:
             return
         if child.una < self._buf.snd_nxt:
             child.arm_timer(now)
         else:
-            self._park(child)
+            self._park(child, now)
         self._events.append(ev.ReceiverJoined(child.index, child.address, child.start, now))
         started = self._admission.on_established(now)
         if started is not None:
@@ -299,7 +299,7 @@ class Channel:
         if not sack and key is not None and child.plain_ack(ack, window, tsecr, repaired, now):
             buf.on_acked(start, ack)
             if ack >= buf.snd_nxt:
-                self._park(child)
+                self._park(child, now)
             members.move_edge(child, ack + min(child.cc.cwnd if not self._fair else self.channel_cwnd, window))
             if ack == self.end:
                 self._send_fin(child, now)
@@ -317,10 +317,13 @@ class Channel:
     def _on_acked_more(self, child: Child, ack: int, now: float) -> None:
         """A general-path ACK moved ``una``: a receiver left behind may pace again; park when done."""
         caught_up = ack >= self._buf.edge and child.rwnd >= self._mss  # and its window is open
-        if caught_up and not self._members.is_pacing(child):
+        rates = self._sweeper.rates
+        if ack >= self._buf.snd_nxt:
+            rates.caught_up(child)
+        if caught_up and not self._members.is_pacing(child) and not rates.is_slow(child):
             self._members.start_pacing(child, child.right_edge(self._window_of(child)))
         if ack >= self._buf.snd_nxt:
-            self._park(child)
+            self._park(child, now)
 
     def _handle_up(self, child: Child, packet: Packet, now: float) -> None:
         """Session relay: a receiver's own stream, up its connection, within the channel's budget."""
@@ -375,9 +378,9 @@ class Channel:
     def _sync_edge(self, child: Child) -> None:
         self._members.move_edge(child, child.right_edge(self._window_of(child)))
 
-    def _park(self, child: Child) -> None:
+    def _park(self, child: Child, now: float) -> None:
         """Everything sent is acknowledged: no timer until new data goes out (see _resume_idle)."""
-        child.park()
+        child.park(now)
         self._idle.append(child)
 
     def _resume_idle(self, now: float) -> None:

@@ -35,6 +35,9 @@ from smocast.smo.uplink import UpReceiver
 __all__ = ["Child", "ChildRules", "ChildState", "History", "Outcome"]
 
 SYN_ACK_INTERVAL = 0.5  # first SYN-ACK retransmission, doubled each time
+PROBES_PER_PROGRESS_TIMEOUT = 8
+"""RTO back-off stops at progress_timeout / this: a lossy receiver is probed this often
+before it could be dropped, and each probe it answers restarts its progress clock."""
 
 
 class Child:
@@ -51,6 +54,8 @@ class Child:
         "count_from",
         "credit",
         "dupacks",
+        "idle_since",
+        "idle_total",
         "index",
         "joined_at",
         "last_progress",
@@ -117,7 +122,9 @@ class Child:
         self.rto_lost_upto = 0  # after a timeout, every un-SACKed byte below this is lost
         self.retransmitted: dict[int, float] = {}  # segment start -> when a unicast repair was sent
         self.credit = 0  # bytes of repairs this receiver's ACK clock allows now
-        self.last_progress = now
+        self.last_progress = now  # new data acknowledged, or a probe answered
+        self.idle_since: float | None = None  # parked (everything acknowledged) since then
+        self.idle_total = 0.0  # seconds parked before idle_since
         self.syn_at = now
         self.joined_at = now
         self.repairs_unicast = 0
@@ -258,6 +265,8 @@ class Child:
             self._on_new_ack(ack, tsecr, repaired or self._covers_retransmission(ack), now)
         elif old < snd_nxt:
             self.dupacks += 1
+            if self.probe_sent:
+                self.last_progress = now  # it answered a probe: alive, however lossy its path
         if self.recovery_point is not None:
             self.credit = min(self.credit + newly_sacked, self.cc.cwnd)
         if self.sacked or self.dupacks or self.rto_lost_upto > self.una:
@@ -415,7 +424,7 @@ class Child:
     def _on_fin_timer(self, now: float) -> Outcome:
         due = self.timer_base + self.rtt.rto
         if now >= due:
-            self.rtt.back_off()
+            self.rtt.back_off(self._backoff_ceiling())
             return Outcome(fin=True)
         self._timers.arm(self.timer, due)
         return Outcome()
@@ -425,7 +434,7 @@ class Child:
         if self.una >= snd_nxt:
             return Outcome()
         self.cc.on_retransmission_timeout(now)
-        self.rtt.back_off()
+        self.rtt.back_off(self._backoff_ceiling())
         self.recovery_point = snd_nxt
         self.rto_lost_upto = snd_nxt
         self.catchup_next = self.una
@@ -437,6 +446,11 @@ class Child:
         outcome = self._repairs(now)
         outcome.stop_pacing = outcome.congestion = True
         return outcome
+
+    def _backoff_ceiling(self) -> float | None:
+        """The RTO back-off stops here, so probes come often enough for the progress clock."""
+        timeout = self._rules.progress_timeout
+        return None if timeout is None else timeout / PROBES_PER_PROGRESS_TIMEOUT
 
     def _probe(self) -> Outcome:
         """Tail loss probe (RFC 8985 TLP): repair the first missing segment, without a cwnd cut."""
@@ -450,13 +464,23 @@ class Child:
         due = next_due(self, self._buf.snd_nxt, self._rules.mss, self._rules.progress_timeout)
         self._timers.arm(self.timer, due if due > now else now + 1e-6)
 
-    def park(self) -> None:
+    def park(self, now: float) -> None:
         """Everything sent is acknowledged: no timer until new data goes out (then :meth:`resume`)."""
         self.rack_due = None
         self._timers.disarm(self.timer)
+        if self.idle_since is None:
+            self.idle_since = now
 
     def resume(self, now: float) -> None:
         """New data went out after the child was parked: time it from now."""
         self.last_progress = self.timer_base = now  # "no progress" counts from here
         self.probe_sent = False
+        if self.idle_since is not None:
+            self.idle_total += now - self.idle_since
+            self.idle_since = None
         self.arm_timer(now)
+
+    def idle_time(self, now: float) -> float:
+        """Seconds it spent parked, with everything acknowledged, since it was created."""
+        since = self.idle_since
+        return self.idle_total if since is None else self.idle_total + now - since

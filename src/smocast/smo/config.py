@@ -21,7 +21,13 @@ class DropRules:
     * ``rtt_factor``: its SRTT exceeds ``rtt_factor`` times the median SRTT of the others,
       and exceeds ``rtt_floor`` seconds (so LAN jitter never triggers it).
     * ``cwnd_floor``: its cwnd stays below this many bytes for ``cwnd_floor_time`` seconds.
-    * ``progress_timeout``: it has data outstanding and acknowledges nothing new for this long.
+    * ``progress_timeout``: it has data outstanding and neither acknowledges anything new nor
+      answers a retransmission probe for this long (retransmission back-off stops at an
+      eighth of it, so a lossy receiver is probed at least eight times first).
+    * ``min_rate_fraction``: over each ``progress_timeout``, it acknowledged less than this
+      fraction of the channel's rate (the median receiver's), counting only the time it had
+      data outstanding: it is too slow. Under ``slowest`` it is dropped (``too-slow``);
+      under ``quorum`` and ``buffer`` it stops pacing the channel. Needs ``progress_timeout``.
     * ``handshake_timeout``: it sent a SYN but never completed the handshake.
     """
 
@@ -30,6 +36,7 @@ class DropRules:
     cwnd_floor: int | None = None
     cwnd_floor_time: float = 5.0
     progress_timeout: float | None = 10.0
+    min_rate_fraction: float | None = 0.05
     handshake_timeout: float = 10.0
 
     def __post_init__(self) -> None:
@@ -37,6 +44,8 @@ class DropRules:
             raise ConfigError(f"rtt_factor must exceed 1, got {self.rtt_factor}")
         if self.progress_timeout is not None and self.progress_timeout <= 0:
             raise ConfigError(f"progress_timeout must be positive, got {self.progress_timeout}")
+        if self.min_rate_fraction is not None and not 0 < self.min_rate_fraction < 1:
+            raise ConfigError(f"min_rate_fraction must be in (0, 1), got {self.min_rate_fraction}")
 
 
 @dataclass(frozen=True, slots=True)

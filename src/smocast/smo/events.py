@@ -19,6 +19,7 @@ class DropReason(StrEnum):
     RTT_EXCESSIVE = "rtt-excessive"
     CWND_FLOOR = "cwnd-below-floor"
     NO_PROGRESS = "no-progress"
+    TOO_SLOW = "too-slow"
     FELL_BEHIND = "fell-behind-buffer"
     HANDSHAKE_TIMEOUT = "handshake-timeout"
     REFUSED = "late-join-refused"
