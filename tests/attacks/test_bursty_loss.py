@@ -49,6 +49,7 @@ def test_bursty_20_percent_loss_completes_with_every_receiver(receivers: int, si
 
 
 @pytest.mark.scale
+@pytest.mark.timeout(1800)  # every run now goes to the end: about 8 minutes for the 16 receivers
 @pytest.mark.parametrize("receivers", [4, 16])
 def test_bursty_20_percent_loss_completes_10_mib_on_every_seed(receivers: int) -> None:
     seeds = list(range(1, 9))

@@ -24,12 +24,13 @@ from tests.attacks.net import SERVER, Net, Peer
 
 from smocast.smo import ChannelConfig, ReceiverConfig
 from smocast.smo import events as ev
-from smocast.wire import PacketType
+from smocast.wire import Packet, PacketType, encode
 
 RECEIVE_BUFFER = 1 * MIB
 RECEIVER_CONSTANT = 2 * MIB  # receiver: growth <= its receive buffer + this, whatever is sent to it
 UP_PER_RECEIVER = 4 * MIB  # source: what one receiver's up-stream may make it hold
 UP_TOTAL = 16 * MIB  # source: what all receivers' up-streams together may make it hold
+SACK_PER_RECEIVER = MIB // 2  # source: what one receiver's SACK blocks may make it hold
 UP_PAYLOAD = 60_000  # large UPDATA payloads: the cheapest way to push bytes at the source
 
 
@@ -128,3 +129,29 @@ def test_partial_session_messages_are_bounded_in_total() -> None:
             grown = growth.sample()
             assert grown <= UP_TOTAL, f"the source grew by {mib(grown)} after {n} unfinished messages of {mib(limit)}"
     assert not net.of(ev.ReceiverDropped), "a message within the limit got its receiver dropped"
+
+
+def test_sack_blocks_that_split_the_scoreboard_are_bounded() -> None:
+    """A joined receiver reports one-byte SACK blocks two bytes apart, four an ACK: the source's
+    scoreboard for it would keep one range per block, about 80 bytes each (and walk them all
+    on every later ACK). Bounded, it keeps as many ranges as a receiver may hold."""
+    net = Net(ChannelConfig(min_receivers=1), seed=35)
+    peer = net.add_receiver(capture=True)
+    net.channel.write(bytes(64 * 1024))
+    net.run(until=2.0)  # honest while the stream starts
+    connection = forge.connection_of(peer.sent)
+    peer.frozen, peer.capture = True, False
+    una = peer.receiver.rcv_nxt
+    net.channel.write(bytes(64 * 1024))
+    net.advance(0.05)  # data goes out that it will never acknowledge
+    acks = 1500
+    assert net.channel.snd_nxt - una > 8 * acks, "the scenario leaves too little outstanding to split"
+    with Growth() as growth:
+        for k in range(acks):
+            base = una + 1 + 8 * k
+            sack = tuple((base + 2 * j, base + 2 * j + 1) for j in range(4))
+            ack = Packet(PacketType.ACK, forge.CHANNEL, connection, ack=una, window=1 << 20, sack=sack)
+            net.deliver_now(encode(ack), peer.address)
+            if k % 250 == 249:
+                grown, blocks = growth.sample(), 4 * (k + 1)
+                assert grown <= SACK_PER_RECEIVER, f"grew {grown // 1024:,} KiB after {blocks:,} SACK blocks"

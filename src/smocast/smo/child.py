@@ -28,6 +28,7 @@ from smocast.core.timestamps import elapsed_since
 from smocast.smo.events import DropReason, ReceiverInfo
 from smocast.smo.loss import lost_segments
 from smocast.smo.outcome import ChildRules, ChildState, History, Outcome
+from smocast.smo.reassembly import MAX_HELD_RANGES
 from smocast.smo.sendbuf import SendBuffer
 from smocast.smo.timing import next_due, probe_due
 from smocast.smo.uplink import UpReceiver
@@ -274,14 +275,21 @@ class Child:
         return Outcome()
 
     def _update_sack(self, blocks: tuple[tuple[int, int], ...], snd_nxt: int) -> int:
-        """Record SACK blocks that lie above ``una``; return how many bytes were new."""
+        """Record SACK blocks that lie above ``una``; return how many bytes were new.
+
+        The scoreboard keeps at most as many separate ranges as a receiver holds
+        (:data:`~smocast.smo.reassembly.MAX_HELD_RANGES`): a block that would add one more is
+        ignored, so a receiver that splits it byte by byte bounds both its size and the work
+        of every later ACK. SACK is advisory; the block's bytes are repaired if need be.
+        """
         added = 0
         una = self.una
+        sacked = self.sacked
         for block_start, block_end in blocks:
             start = max(block_start, una)
             end = min(block_end, snd_nxt)
-            if start < end:
-                added += self.sacked.add(start, end)
+            if start < end and (len(sacked) < MAX_HELD_RANGES or sacked.overlaps(start - 1, end + 1)):
+                added += sacked.add(start, end)
         return added
 
     def _covers_retransmission(self, ack: int) -> bool:
