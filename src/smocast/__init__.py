@@ -45,6 +45,7 @@ _EXPORTS: dict[str, str] = {
     "ReceiverLeft": "smocast.smo.events",
     "SessionData": "smocast.smo.events",
     "TransferStarted": "smocast.smo.events",
+    "ResetCode": "smocast.wire",
 }
 
 __all__ = [
@@ -66,6 +67,7 @@ __all__ = [
     "ReceiverJoined",
     "ReceiverLeft",
     "ReceiverRecord",
+    "ResetCode",
     "ResetError",
     "SessionData",
     "TransferStarted",
@@ -100,5 +102,6 @@ if TYPE_CHECKING:
         SessionData,
         TransferStarted,
     )
+    from smocast.wire import ResetCode
 
 __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)

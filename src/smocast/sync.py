@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import Unpack
 
 from smocast.aio.api import connect, open_channel
-from smocast.aio.options import AddressLike
+from smocast.aio.options import AddressLike, ConnectOptions, OpenOptions
 from smocast.apps import filetransfer
 from smocast.apps.filetransfer import ReceivedFile, SendReport
 
 
 def send_file(
-    path: Path | str, group: AddressLike, *, bind: AddressLike | None = None, name: str | None = None, **options: Any
+    path: Path | str,
+    group: AddressLike,
+    *,
+    bind: AddressLike | None = None,
+    name: str | None = None,
+    **options: Unpack[OpenOptions],
 ) -> SendReport:
     """Send ``path`` on a new channel and wait until every receiver completed or was dropped.
 
@@ -29,7 +34,7 @@ def send_file(
 
 
 async def _send(
-    path: Path, group: AddressLike, bind: AddressLike | None, name: str | None, options: dict[str, Any]
+    path: Path, group: AddressLike, bind: AddressLike | None, name: str | None, options: OpenOptions
 ) -> SendReport:
     manifest = await filetransfer.describe(path, name)
     async with open_channel(group, bind, **options) as channel:
@@ -37,7 +42,9 @@ async def _send(
     return SendReport(manifest, channel.summary())
 
 
-def receive(server: AddressLike, group: AddressLike, out_dir: Path | str = ".", **options: Any) -> ReceivedFile:
+def receive(
+    server: AddressLike, group: AddressLike, out_dir: Path | str = ".", **options: Unpack[ConnectOptions]
+) -> ReceivedFile:
     """Connect, receive one file into ``out_dir`` and verify it; return where it is.
 
     ``options`` are those of :func:`smocast.connect` (``timeout``, ``source``, ``interface``...).
@@ -45,6 +52,6 @@ def receive(server: AddressLike, group: AddressLike, out_dir: Path | str = ".", 
     return asyncio.run(_receive(server, group, Path(out_dir), options))
 
 
-async def _receive(server: AddressLike, group: AddressLike, out_dir: Path, options: dict[str, Any]) -> ReceivedFile:
+async def _receive(server: AddressLike, group: AddressLike, out_dir: Path, options: ConnectOptions) -> ReceivedFile:
     async with connect(server, group, **options) as rx:
         return await filetransfer.receive_file(rx, out_dir)

@@ -134,12 +134,12 @@ def drop_first_copy_of(rx: AsyncReceiver, offset: int) -> list[int]:
     original = endpoint.receive_datagram
     dropped: list[int] = []
 
-    def lossy(data: bytes, source: tuple[str, int], now: float) -> None:
+    def lossy(data: bytes, source: tuple[str, int], now: float, *, via_group: bool = False) -> None:
         packet = decode(data)
         if packet.type is PacketType.DATA and packet.seq == offset and not dropped:
             dropped.append(offset)
             return
-        original(data, source, now)
+        original(data, source, now, via_group=via_group)
 
     endpoint.receive_datagram = lossy  # type: ignore[method-assign]
     return dropped

@@ -17,22 +17,44 @@ import struct
 from collections.abc import Iterable, Iterator
 
 from smocast.core.datagram import Address, Datagram
-from smocast.wire import FLAG_MSG_START, FLAG_RESUME, DecodeError, Packet, PacketType, decode, encode
+from smocast.wire import (
+    FLAG_MSG_START,
+    FLAG_RESUME,
+    NO_COOKIE,
+    DecodeError,
+    Packet,
+    PacketType,
+    ResetCode,
+    decode,
+    encode,
+)
 
 CHANNEL = 1
 
 
-def syn(connection: int, *, channel: int = CHANNEL, tsval: int = 1, resume: int | None = None) -> bytes:
-    """A first SYN, as a receiver that never saw the source sends it."""
+def syn(
+    connection: int, *, channel: int = CHANNEL, tsval: int = 1, resume: int | None = None, cookie: bytes = NO_COOKIE
+) -> bytes:
+    """A SYN; without ``cookie``, a first one, as a receiver that never saw the source sends it."""
     flags = FLAG_RESUME if resume is not None else 0
     return encode(
-        Packet(PacketType.SYN, channel, connection, ack=resume or 0, window=1 << 20, tsval=tsval, flags=flags)
+        Packet(
+            PacketType.SYN,
+            channel,
+            connection,
+            ack=resume or 0,
+            window=1 << 20,
+            tsval=tsval,
+            flags=flags,
+            payload=cookie,
+        )
     )
 
 
 def rst(connection: int, *, seq: int = 0, reason: bytes = b"", channel: int = CHANNEL) -> bytes:
-    """An RST "from the source" carrying ``reason`` as its payload."""
-    return encode(Packet(PacketType.RST, channel, connection, seq=seq, payload=reason))
+    """An RST "from the source" that says it dropped the receiver, for ``reason``."""
+    payload = bytes([ResetCode.DROPPED]) + reason if reason else b""
+    return encode(Packet(PacketType.RST, channel, connection, seq=seq, payload=payload))
 
 
 def fin(connection: int, seq: int, *, channel: int = CHANNEL) -> bytes:

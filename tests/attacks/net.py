@@ -224,6 +224,7 @@ class Net:
             peer.received += len(event.data)
             peer.digest.update(event.data)
             peer.received_at.append((self.now, len(event.data)))
+            peer.receiver.consumed(len(event.data))  # the application takes what it is given at once
         elif isinstance(event, ev.Connected):
             peer.start = event.start
         elif isinstance(event, ev.StreamEnded):

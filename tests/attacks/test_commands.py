@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 from tests.aio.netutil import loopback, payload, run, sha
 from tests.attacks import forge
-from tests.attacks.marks import waits_for
 from tests.attacks.realnet import silent_receiver, wait_bound
 from tests.attacks.realnet import smocast as command
 
@@ -120,7 +119,6 @@ def wait_for_ack(sniffer: forge.LoopbackSniffer, server: Address, limit: float =
     raise AssertionError("no ACK seen on the loopback")
 
 
-@waits_for("refused SYNs are counted, the report keeps a bounded sample")
 def test_syns_refused_during_a_transfer_leave_the_report_bounded() -> None:
     net = loopback()
     first, second = payload(200_000, seed=1), payload(200_000, seed=2)

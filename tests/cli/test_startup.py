@@ -76,3 +76,13 @@ def test_every_command_is_found_by_its_name() -> None:
 def test_building_every_parser_loads_nothing_heavy() -> None:
     modules = modules_after("from smocast.cli.main import build_parser\nbuild_parser([])\n")
     assert heavy_in([m for m in modules if m != "smocast.model" and not m.startswith("smocast.model.")]) == []
+
+
+def test_the_key_commands_load_no_cryptography_until_they_run() -> None:
+    modules = modules_after(
+        "from smocast.cli.main import build_parser, main\n"
+        "build_parser(['keygen']); build_parser(['key'])\n"
+        "try:\n    main(['key', 'fingerprint', '--help'])\nexcept SystemExit:\n    pass\n"
+    )
+    assert "smocast.cli.key_cmd" in modules and "smocast.cli.keygen_cmd" in modules
+    assert [m for m in modules if m.startswith(("cryptography", "smocast.secure"))] == []

@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smocast.core.aggregate import CountedMin
+from smocast.core.aggregate import CountedMin, KeyedMin
 
 
 @given(st.lists(st.tuples(st.booleans(), st.integers(0, 50)), max_size=200))
@@ -28,3 +28,21 @@ def test_replace_moves_a_member() -> None:
     agg.add(9)
     agg.replace(5, 12)
     assert agg.minimum() == 9
+
+
+@given(st.lists(st.tuples(st.sampled_from(["set", "move", "discard"]), st.integers(0, 9), st.integers(0, 40))))
+def test_keyed_minimum_matches_a_dict(ops: list[tuple[str, int, int]]) -> None:
+    agg = KeyedMin()
+    model: dict[int, int] = {}
+    for op, member, value in ops:
+        if op == "set":
+            agg.set(member, value)
+            model[member] = value
+        elif op == "move" and member in model:
+            agg.move(member, model[member], value)
+            model[member] = value
+        elif op == "discard":
+            agg.discard(member)
+            model.pop(member, None)
+        assert agg.minimum() == (min(model.values()) if model else None)
+        assert agg.value_of == model and agg.size == len(model)

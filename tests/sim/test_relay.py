@@ -13,6 +13,7 @@ from smocast.smo.channel import Channel
 from smocast.smo.config import ChannelConfig, ReceiverConfig
 from smocast.smo.receiver import Receiver
 from smocast.smo.relay import RelayNode, StreamHistory
+from smocast.smo.standin import validated_syn
 from smocast.wire import Packet, PacketType, decode
 
 
@@ -81,7 +82,7 @@ def test_the_relay_passes_payloads_through_without_copying_them() -> None:
     upstream.receive_packet(Packet(PacketType.DATA, 1, 0, 0, payload=payload, ack_every=1), server, 1.1)
     for event in iter(upstream.next_event, None):
         node.on_upstream_event(event, 1.1)
-    downstream.receive_packet(Packet(PacketType.SYN, 1, 7, tsval=5), ("198.51.100.1", 7000), 1.1)
+    validated_syn(downstream, Packet(PacketType.SYN, 1, 7, tsval=5), ("198.51.100.1", 7000), 1.1)
     downstream.datagrams_to_send(1.1)
     downstream.receive_packet(Packet(PacketType.ACK, 1, 7, window=1 << 20), ("198.51.100.1", 7000), 1.2)
     (data,) = [d for d in downstream.datagrams_to_send(1.2) if decode(d.data).type is PacketType.DATA]

@@ -16,6 +16,7 @@ from smocast.smo.child import Child
 from smocast.smo.config import ChannelConfig
 from smocast.smo.events import DropReason, ReceiverDropped
 from smocast.smo.policies import WindowPolicy
+from smocast.smo.standin import validated_syn
 from smocast.wire import Packet, PacketType, decode
 
 MSS = 100
@@ -64,7 +65,7 @@ def build(n: int, policy: str) -> Channel:
     )
     channel = Channel(("232.0.0.1", 1), config, random.Random(0))
     for i in range(n):
-        channel.receive_packet(Packet(PacketType.SYN, 1, i + 1, tsval=5), addr(i), 1.0)
+        validated_syn(channel, Packet(PacketType.SYN, 1, i + 1, tsval=5), addr(i), 1.0)
     channel.datagrams_to_send(1.0)
     for i in range(n):
         channel.receive_packet(Packet(PacketType.ACK, 1, i + 1, window=1 << 20), addr(i), 1.0)

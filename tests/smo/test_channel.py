@@ -12,7 +12,9 @@ from smocast.core.timestamps import timestamp
 from smocast.smo import events as ev
 from smocast.smo.channel import Channel
 from smocast.smo.config import ChannelConfig, DropRules
+from smocast.smo.outbox import SourceDatagram
 from smocast.smo.policies import WindowPolicy
+from smocast.smo.standin import validated_syn
 from smocast.wire import Packet, PacketType, decode, encode
 
 GROUP: Address = ("232.1.1.1", 5000)
@@ -37,10 +39,15 @@ class Harness:
             self.join(i)
 
     def join(self, i: int) -> Packet:
-        self.channel.receive_packet(Packet(PacketType.SYN, 1, i + 1, tsval=1), peer(i), self.now)
+        self.sent += [(d.packet, d.destination, d.multicast) for d in self.syn(i)]
         synack = [p for p, dest, _ in self.pump() if p.type is PacketType.SYN_ACK and dest == peer(i)][-1]
         self.ack(i, synack.seq, tsecr=timestamp(self.now - 0.01))  # a 10 ms handshake RTT
         return synack
+
+    def syn(self, i: int, connection: int | None = None, **fields: int) -> list[SourceDatagram]:
+        """Receiver ``i``'s SYN with the cookie of the source's RETRY (what a real receiver does)."""
+        syn = Packet(PacketType.SYN, 1, connection or i + 1, tsval=1, **fields)  # type: ignore[arg-type]
+        return validated_syn(self.channel, syn, peer(i), self.now)
 
     def pump(self) -> list[tuple[Packet, Address, bool]]:
         out = [(decode(d.data), d.destination, d.multicast) for d in self.channel.datagrams_to_send(self.now)]
@@ -90,7 +97,7 @@ def test_late_joiner_is_refused_in_wait_mode() -> None:
     h = Harness(2)
     h.channel.write(bytes(3000))
     h.pump()
-    h.channel.receive_packet(Packet(PacketType.SYN, 1, 99), peer(9), h.now)
+    h.syn(9, connection=99)
     out = h.pump()
     assert [(p.type, dest) for p, dest, _ in out] == [(PacketType.RST, peer(9))]
     (refused,) = h.of(ev.ReceiverDropped)

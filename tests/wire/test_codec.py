@@ -8,10 +8,13 @@ from hypothesis import strategies as st
 
 from smocast.core.errors import LocalProtocolError
 from smocast.wire import (
+    COOKIE_SIZE,
     FLAG_AUTH,
     FLAG_MSG_START,
     HEADER_SIZE,
     KNOWN_FLAGS,
+    NO_COOKIE,
+    VERSION,
     DecodeError,
     Packet,
     PacketType,
@@ -28,10 +31,13 @@ sack_block = st.tuples(u64, st.integers(1, 2**32)).map(lambda b: (b[0] % (2**63)
 def packets(draw: st.DrawFn) -> Packet:
     flags = draw(st.integers(0, KNOWN_FLAGS)) & KNOWN_FLAGS
     trailer = draw(st.binary(max_size=40)) if flags & FLAG_AUTH else b""
+    kind = draw(st.sampled_from(list(PacketType)))
+    cookie = kind in (PacketType.SYN, PacketType.RETRY)
+    payload = draw(st.binary(min_size=COOKIE_SIZE, max_size=COOKIE_SIZE) if cookie else st.binary(max_size=1500))
     return Packet(
-        type=draw(st.sampled_from(list(PacketType))),
+        type=kind,
         channel=draw(u32),
-        connection=draw(u32),
+        connection=draw(u64),
         seq=draw(u64),
         ack=draw(u64),
         window=draw(u32),
@@ -40,7 +46,7 @@ def packets(draw: st.DrawFn) -> Packet:
         flags=flags,
         ack_every=draw(st.integers(0, 255)),
         sack=tuple(draw(st.lists(sack_block, max_size=4))),
-        payload=draw(st.binary(max_size=1500)),
+        payload=payload,
         trailer=trailer,
     )
 
@@ -116,6 +122,35 @@ def test_encode_refuses_what_does_not_fit() -> None:
         encode(Packet(PacketType.ACK, 2**32))
     with pytest.raises(LocalProtocolError):
         encode(Packet(PacketType.DATA, 1, trailer=b"mac"))
+    with pytest.raises(LocalProtocolError):
+        encode(Packet(PacketType.ACK, 1, 2**64))
+    with pytest.raises(LocalProtocolError, match="cookie"):
+        encode(Packet(PacketType.SYN, 1, 5))
+
+
+def test_header_is_48_bytes_with_a_64_bit_connection_id() -> None:
+    data = encode(Packet(PacketType.ACK, 7, 0x0123456789ABCDEF, ack=9))
+    assert HEADER_SIZE == len(data) == 48
+    assert data[0] == VERSION == 2
+    assert int.from_bytes(data[8:16], "big") == 0x0123456789ABCDEF
+    assert decode(data).connection == 0x0123456789ABCDEF
+
+
+@pytest.mark.parametrize("kind", [PacketType.SYN, PacketType.RETRY])
+@pytest.mark.parametrize("size", [0, COOKIE_SIZE - 1, COOKIE_SIZE + 1, 100])
+def test_syn_and_retry_carry_exactly_one_cookie(kind: PacketType, size: int) -> None:
+    good = encode(Packet(kind, 1, 5, payload=NO_COOKIE))
+    assert decode(good).payload == NO_COOKIE
+    header = bytearray(good[:HEADER_SIZE])
+    header[44:46] = size.to_bytes(2, "big")
+    with pytest.raises(DecodeError, match="cookie"):
+        decode(bytes(header) + bytes(size))
+
+
+def test_a_retry_is_never_larger_than_the_syn_it_answers() -> None:
+    syn = encode(Packet(PacketType.SYN, 1, 5, window=1 << 20, tsval=3, payload=NO_COOKIE))
+    retry = encode(Packet(PacketType.RETRY, 1, 5, tsecr=3, payload=bytes(range(COOKIE_SIZE))))
+    assert len(retry) <= len(syn)
 
 
 def test_auth_trailer_is_reserved_and_carried() -> None:

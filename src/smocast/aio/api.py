@@ -20,9 +20,16 @@ from __future__ import annotations
 import random
 from collections.abc import Awaitable, Callable, Generator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, Unpack
 
-from smocast.aio.options import AddressLike, channel_config, parse_address, receiver_config
+from smocast.aio.options import (
+    AddressLike,
+    ChannelOptions,
+    ReceiverOptions,
+    channel_config,
+    parse_address,
+    receiver_config,
+)
 from smocast.aio.receiver import DEFAULT_LINGER, AsyncReceiver
 from smocast.aio.sockets import check_group
 from smocast.smo.config import ChannelConfig, ReceiverConfig
@@ -77,7 +84,7 @@ def open_channel(
     config: ChannelConfig | None = None,
     rng: random.Random | None = None,
     history: History | None = None,
-    **options: Any,
+    **options: Unpack[ChannelOptions],
 ) -> Opening[AsyncChannel]:
     """Open the source of channel (S, G): bind ``bind`` (default ``0.0.0.0:<group port>``) and
     multicast to ``group``.
@@ -124,13 +131,14 @@ def connect(
     idle_timeout: float | None = None,
     config: ReceiverConfig | None = None,
     rng: random.Random | None = None,
-    **options: Any,
+    **options: Unpack[ReceiverOptions],
 ) -> Opening[AsyncReceiver]:
     """Subscribe to ``group`` and connect to the source listening at ``server`` (``host:port``).
 
     ``source`` is the channel's source address S for an SSM join (default: the server's
     address). ``interface`` is the interface to join on, by name (``eth0``) or address (default:
-    the one that routes to the server). ``idle_timeout`` gives up when nothing arrives for that long. Every
+    the one that routes to the server). ``idle_timeout`` gives up when nothing arrives for that long (0:
+    never; default: after a few of the heartbeats the source announces, 4 s for its usual 1 s). Every
     :class:`~smocast.smo.config.ReceiverConfig` field is a keyword (``timeout`` is
     ``connect_timeout``). Raises :class:`~smocast.aio.errors.ConnectFailedError` (no answer,
     refused), :class:`~smocast.aio.errors.ResetError` (a late join refused) or

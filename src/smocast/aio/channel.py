@@ -12,12 +12,11 @@ best by leaving ``async with``, which waits until every receiver completed or wa
 
 from __future__ import annotations
 
-import asyncio
 import random
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, assert_never
 
 from smocast.aio.driver import Driver, Signal
 from smocast.aio.errors import NetworkError
@@ -29,10 +28,8 @@ from smocast.smo.channel import Channel, ChannelStats, History
 from smocast.smo.config import ChannelConfig
 from smocast.smo.events import ReceiverInfo
 from smocast.smo.framing import frame
+from smocast.wire import ResetCode
 
-RECORD_REFRESH = 0.1  # seconds between snapshots of the live receivers' accounting
-CLOSING_REFRESH = 0.005  # ... and once closing, when receivers complete and vanish from the channel
-EMPTY_POKE = 0.001  # with no receivers the channel sends one window per call and arms no timer: call again
 SourceEvent = ev.SourceEvent
 
 
@@ -40,9 +37,13 @@ SourceEvent = ev.SourceEvent
 class ReceiverRecord:
     """One receiver's accounting over its whole life. Times are seconds since the channel opened.
 
-    ``status`` is ``joined``, ``completed``, ``dropped``, ``left`` (it closed) or ``refused``.
-    ``srtt``, ``cwnd`` and the repair counts are the last snapshot taken while it was live
-    (at most :data:`RECORD_REFRESH` seconds old); ``acked`` is exact.
+    ``status`` is ``joined``, ``completed``, ``dropped``, ``left`` (it closed) or ``refused``;
+    ``reason`` says why one was dropped, refused or left (``disk-full: cannot write ...``: a
+    receiver's own words come from the network, print them with :func:`smocast.text.plain`).
+    For a live receiver the figures are as of the call to :meth:`AsyncChannel.records`; for one
+    that is gone they are its final accounting, which the event that removed it carried. Refused
+    attempts are counted (``ChannelSummary.refused``); only the channel's bounded sample of them
+    has a record.
     """
 
     receiver: int
@@ -57,6 +58,11 @@ class ReceiverRecord:
     repairs_unicast: int = 0
     repairs_multicast: int = 0
     reason: str | None = None
+
+    def take(self, info: ReceiverInfo) -> None:
+        """Copy the receiver's accounting ``info`` into this record."""
+        self.acked, self.srtt, self.cwnd = info.acked, info.srtt, info.cwnd
+        self.repairs_unicast, self.repairs_multicast = info.repairs_unicast, info.repairs_multicast
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -78,7 +84,8 @@ class ReceiverRecord:
 @dataclass(frozen=True, slots=True)
 class ChannelSummary:
     """The outcome of a channel. ``wall_time_s`` runs from the start of the transfer (admission)
-    to the last receiver's completion; ``goodput_bps`` is ``bytes`` over it."""
+    to the last receiver's completion; ``goodput_bps`` is ``bytes`` over it. ``refused`` counts
+    every refused attempt; ``records`` holds a bounded sample of them."""
 
     receivers: int
     completed: int
@@ -116,7 +123,7 @@ class AsyncChannel:
         self._bind = bind
         self._interface = interface
         self._ttl = ttl
-        self._channel = Channel(group, config, rng or random.Random(), history=history)
+        self._channel = Channel(group, config, rng or random.SystemRandom(), history=history)  # cookie secrets
         self._on_pump = on_pump
         self._driver: Driver | None = None
         self._high_water = max_unsent or 2 * config.max_window
@@ -128,9 +135,6 @@ class AsyncChannel:
         self._error: NetworkError | None = None
         self._closing = False
         self._done = False
-        self._refresh: asyncio.TimerHandle | None = None
-        self._refreshed_at = 0.0
-        self._poke: asyncio.TimerHandle | None = None
         self.address: Address = bind
         self.opened_at = 0.0  # loop time; the times below are seconds since then
         self.started_at: float | None = None
@@ -152,9 +156,9 @@ class AsyncChannel:
             peer="receivers",
             unicast_errors_fatal=False,
             after_pump=self._after_pump,
+            on_unreachable=self._channel.unreachable,
         )
         self.opened_at = self._driver.now
-        self._refresh = asyncio.get_running_loop().call_later(RECORD_REFRESH, self._on_refresh)
         self._driver.pump()
         return self
 
@@ -280,8 +284,11 @@ class AsyncChannel:
         return self._channel.receivers()
 
     def records(self) -> list[ReceiverRecord]:
-        """Every receiver that ever joined or was refused, with its outcome."""
-        self._refresh_records()
+        """Every receiver that ever joined or was refused, with its outcome (O(receivers))."""
+        for info in self._channel.receivers():
+            record = self._records.get(info.receiver)
+            if record is not None and record.status == "joined":
+                record.take(info)
         return list(self._records.values())
 
     async def events(self) -> AsyncIterator[SourceEvent]:
@@ -313,7 +320,7 @@ class AsyncChannel:
 
     def summary(self) -> ChannelSummary:
         records = self.records()
-        count = {s: sum(1 for r in records if r.status == s) for s in ("completed", "dropped", "left", "refused")}
+        count = {s: sum(1 for r in records if r.status == s) for s in ("completed", "dropped", "left")}
         length = self._channel.end if self._channel.end is not None else self._channel.snd_nxt
         finish = max((r.ended_at for r in records if r.status == "completed" and r.ended_at is not None), default=None)
         wall = finish - self.started_at if finish is not None and self.started_at is not None else None
@@ -324,7 +331,7 @@ class AsyncChannel:
             count["completed"],
             count["dropped"],
             count["left"],
-            count["refused"],
+            self._channel.stats.refused,
             length,
             wall,
             goodput,
@@ -336,23 +343,29 @@ class AsyncChannel:
 
     def _on_event(self, event: SourceEvent) -> None:
         self._log.append(event)
-        if isinstance(event, ev.ReceiverJoined):
-            self._records[event.receiver] = ReceiverRecord(
-                event.receiver, event.address, "joined", joined_at=event.at - self.opened_at, start=event.start
-            )
-        elif isinstance(event, ev.ReceiverCompleted | ev.ReceiverDropped | ev.ReceiverLeft):
-            self._on_receiver_gone(event)
-        elif isinstance(event, ev.TransferStarted):
-            self.started_at = event.at - self.opened_at
-        elif isinstance(event, ev.ChannelFinished):
-            self.finished_at = event.at - self.opened_at
+        match event:
+            case ev.ReceiverJoined(receiver, address, start, at):
+                joined = at - self.opened_at
+                self._records[receiver] = ReceiverRecord(receiver, address, "joined", joined_at=joined, start=start)
+            case ev.ReceiverCompleted() | ev.ReceiverDropped() | ev.ReceiverLeft():
+                self._on_receiver_gone(event)
+            case ev.TransferStarted(_, at):
+                self.started_at = at - self.opened_at
+            case ev.ChannelFinished(_, _, at):
+                self.finished_at = at - self.opened_at
+            case ev.SessionData():
+                pass
+            case _:
+                assert_never(event)
         self._state.notify()
 
     def _on_receiver_gone(self, event: ev.ReceiverCompleted | ev.ReceiverDropped | ev.ReceiverLeft) -> None:
-        self._refresh_records()
+        """Close the receiver's record with the final accounting its event carries: O(1)."""
         record = self._records.get(event.receiver)
         if record is None:
             record = self._records[event.receiver] = ReceiverRecord(event.receiver, event.address, "joined")
+        if event.info is not None:
+            record.take(event.info)
         record.ended_at = event.at - self.opened_at
         if isinstance(event, ev.ReceiverCompleted):
             record.status, record.acked = "completed", event.acked
@@ -362,44 +375,13 @@ class AsyncChannel:
             record.reason = f"{event.reason.value}: {event.detail}"
         else:
             record.status = "left"
-
-    def _refresh_records(self) -> None:
-        if self._driver is not None:
-            self._refreshed_at = self._driver.now
-        for info in self._channel.receivers():
-            record = self._records.get(info.receiver)
-            if record is not None and record.status == "joined":
-                record.acked, record.srtt, record.cwnd = info.acked, info.srtt, info.cwnd
-                record.repairs_unicast, record.repairs_multicast = info.repairs_unicast, info.repairs_multicast
-
-    def _on_refresh(self) -> None:
-        self._refresh_records()
-        if not self._done:
-            self._refresh = asyncio.get_running_loop().call_later(RECORD_REFRESH, self._on_refresh)
+            record.reason = _left_reason(event)
 
     def _after_pump(self) -> None:
         if self._room.waiting and self._channel.pending_bytes <= self._low_water:
             self._room.notify()
-        if self._closing and self._driver is not None and self._driver.now - self._refreshed_at >= CLOSING_REFRESH:
-            self._refresh_records()  # the sans-IO channel forgets a receiver the moment it completes
-        channel = self._channel
-        if (
-            channel.holders == 0
-            and channel.started
-            and channel.pending_bytes
-            and self._poke is None
-            and channel.next_deadline() is None
-            and self._driver is not None
-        ):
-            self._poke = asyncio.get_running_loop().call_later(EMPTY_POKE, self._on_poke)
         if self._on_pump is not None:
             self._on_pump()
-
-    def _on_poke(self) -> None:
-        """Nobody holds data back, yet the channel waits for an ACK that cannot come (see docs/runtime.md)."""
-        self._poke = None
-        if self._driver is not None:
-            self._driver.pump()
 
     def _on_error(self, error: NetworkError) -> None:
         self._error = error
@@ -420,16 +402,19 @@ class AsyncChannel:
             raise self._error
 
     def _shutdown(self) -> None:
-        for handle in (self._refresh, self._poke):
-            if handle is not None:
-                handle.cancel()
-        self._refresh = self._poke = None
         if self._driver is not None:
-            self._refresh_records()
+            self.records()  # the live receivers' last accounting, before the channel goes
             self._driver.close()
         self._done = True
         self._state.notify()
         self._room.notify()
+
+
+def _left_reason(event: ev.ReceiverLeft) -> str | None:
+    """What a receiver's RST said: ``disk-full: cannot write ...`` (text from the network: print it plainly)."""
+    if event.reason is ResetCode.UNSPECIFIED:
+        return event.detail or None
+    return f"{event.reason.label}: {event.detail}" if event.detail else event.reason.label
 
 
 def _round(value: float | None) -> float | None:

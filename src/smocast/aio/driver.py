@@ -8,7 +8,9 @@ to the owner, and re-arm the one timer at ``next_deadline``, with ``now`` always
 * Reading: ``loop.add_reader`` calls a drain loop that reads up to :data:`DRAIN_BATCH`
   datagrams with ``recvfrom_into`` into one preallocated buffer, feeds each to the
   endpoint, and only then pumps once (a ``DatagramProtocol`` costs a callback and a buffer
-  per datagram and is ten times slower).
+  per datagram and is ten times slower). Datagrams read on the group's socket go to the
+  owner's ``group`` input instead, so the endpoint knows they came through the group (a
+  receiver never honours an RST or FIN from there).
 * Sending: ``sendto`` until the kernel says EAGAIN; the rest stays queued in order, the
   endpoint is not asked for more, and ``loop.add_writer`` resumes when the socket drains.
   ENOBUFS (a full device queue; the socket still polls writable) retries after a short
@@ -17,6 +19,11 @@ to the owner, and re-arm the one timer at ``next_deadline``, with ``now`` always
   wake-up that finds the deadline later simply re-arms.
 * Errors: a failed socket call closes the driver and reports a
   :class:`~smocast.aio.errors.NetworkError` to the owner, who wakes its waiters with it.
+* A receiver gone (the source's socket has ``IP_RECVERR``): an ICMP port unreachable makes
+  the next ``sendto`` or ``recvfrom`` fail once (``ECONNREFUSED``, about an earlier datagram);
+  the driver then reads the socket's error queue, hands each address it names to
+  ``on_unreachable(address, now)`` (the channel's ``unreachable``), and goes on: the
+  datagram that met the error is sent again.
 """
 
 from __future__ import annotations
@@ -30,7 +37,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from smocast.aio.errors import NetworkError, network_error
-from smocast.core.datagram import Datagram, Endpoint
+from smocast.aio.sockets import unreachable_addresses
+from smocast.core.datagram import Address, Datagram, Endpoint
 from smocast.core.pump import Pump
 
 MAX_DATAGRAM = 65536
@@ -38,9 +46,14 @@ DRAIN_BATCH = 512  # datagrams read per readiness callback before the endpoint's
 ENOBUFS_RETRY = 0.001  # seconds to wait when the device queue is full
 STALE_DEADLINE_STEP = 0.001  # a deadline the endpoint did not move after firing is retried this much later
 _SKIPPABLE_UNICAST = frozenset({errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN})
+_ICMP_REPORTED = frozenset({errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, errno.EPROTO})
 
 EventHandler = Callable[[Any], None]
 """Called with each event of the endpoint, in order."""
+DatagramInput = Callable[[bytes, Address, float], None]
+"""Takes one datagram: ``(data, source, now)``."""
+Unreachable = Callable[[Address, float], None]
+"""Told ``(address, now)`` when an ICMP port unreachable says nothing listens at ``address``."""
 
 
 @dataclass(slots=True)
@@ -49,6 +62,7 @@ class DriverCounters:
     datagrams_sent: int = 0
     send_waits: int = 0  # times the socket was full and sending waited (backpressure)
     unicast_send_errors: int = 0  # unicast datagrams to an unreachable peer (the endpoint's timers deal with it)
+    icmp_errors: int = 0  # entries read from the error queue (on_unreachable)
 
 
 class Signal:
@@ -93,15 +107,23 @@ class Driver:
         peer: str,
         unicast_errors_fatal: bool,
         after_pump: Callable[[], None] | None = None,
+        group: tuple[socket.socket, DatagramInput] | None = None,
+        on_unreachable: Unreachable | None = None,
     ) -> None:
+        """``group``: the group's socket (one of ``read_sockets``) and the input its datagrams go
+        to, e.g. ``receive_datagram(..., via_group=True)``; others go to ``receive_datagram``.
+        ``on_unreachable``: for a source whose ``send_socket`` has ``IP_RECVERR`` (see
+        :func:`~smocast.aio.sockets.source_socket`), told each address that ICMP says is gone."""
         self._loop = asyncio.get_running_loop()
         self._endpoint = endpoint
         self._sock = send_socket
         self._sockets = list(dict.fromkeys([send_socket, *read_sockets]))
         self._read_sockets = list(read_sockets)
+        self._group = group
         self._on_event = on_event
         self._on_error = on_error
         self._after_pump = after_pump
+        self._on_unreachable = on_unreachable
         self._peer = peer
         self._unicast_errors_fatal = unicast_errors_fatal
         self._buffer = bytearray(MAX_DATAGRAM)
@@ -148,7 +170,19 @@ class Driver:
     def _on_readable(self, sock: socket.socket) -> None:
         if self.closed:
             return
-        receive = self._endpoint.receive_datagram
+        count, error = self._drain(sock)
+        self.counters.datagrams_received += count
+        if error is not None and not (self._icmp_reported(error) and self._read_unreachable(sock)):
+            self._fail(error, f"receiving from {self._peer}")
+            return
+        if count == 0 and error is None and self._on_unreachable is not None:
+            self._read_unreachable(sock)  # woken with nothing to read: the error queue holds something
+        self.pump()
+
+    def _drain(self, sock: socket.socket) -> tuple[int, OSError | None]:
+        """Read up to a batch into the endpoint; how many, and the error that stopped it if one did."""
+        group = self._group
+        receive: DatagramInput = group[1] if group is not None and sock is group[0] else self._endpoint.receive_datagram
         recv_into = sock.recvfrom_into
         buffer, view, clock = self._buffer, self._view, self._loop.time
         count = 0
@@ -161,10 +195,23 @@ class Driver:
                 count += 1
                 receive(view[:size].tobytes(), source, clock())
         except OSError as exc:
-            self._fail(exc, f"receiving from {self._peer}")
-            return
-        self.counters.datagrams_received += count
-        self.pump()
+            return count, exc
+        return count, None
+
+    def _icmp_reported(self, exc: OSError) -> bool:
+        """True when ``exc`` may be an ICMP error about an earlier datagram (IP_RECVERR)."""
+        return self._on_unreachable is not None and exc.errno in _ICMP_REPORTED
+
+    def _read_unreachable(self, sock: socket.socket) -> bool:
+        """Hand every address the error queue names to ``on_unreachable``; False when it was empty
+        (then the error was about the call that raised it, not an ICMP message)."""
+        assert self._on_unreachable is not None
+        addresses, read = unreachable_addresses(sock)
+        self.counters.icmp_errors += read
+        now = self._loop.time()
+        for address in addresses:
+            self._on_unreachable(address, now)
+        return read > 0
 
     # --- output ----------------------------------------------------------------------------
 
@@ -221,6 +268,8 @@ class Driver:
 
     def _send_failed(self, exc: OSError, datagram: Datagram[Any]) -> bool:
         """True to skip ``datagram`` and go on; False to stop (retry later, or closed)."""
+        if self._icmp_reported(exc) and self._read_unreachable(self._sock):
+            return self._send_again(datagram)  # the error was about an earlier datagram
         if exc.errno == errno.ENOBUFS:
             if self._retry is None and not self.closed:
                 self.counters.send_waits += 1
@@ -232,6 +281,18 @@ class Driver:
         target = "the group" if datagram.multicast else "the source" if self._unicast_errors_fatal else "a receiver"
         self._fail(exc, f"sending to {target} at {datagram.destination[0]}:{datagram.destination[1]}")
         return False
+
+    def _send_again(self, datagram: Datagram[Any]) -> bool:
+        """Send ``datagram`` once more after an error about an earlier one; as :meth:`_send_failed`."""
+        try:
+            self._sock.sendto(datagram.data, datagram.destination)
+        except (BlockingIOError, InterruptedError):
+            self._wait_writable()
+            return False
+        except OSError as exc:
+            return self._send_failed(exc, datagram)  # another ICMP error: bounded by the error queue
+        self.counters.datagrams_sent += 1
+        return True
 
     # --- the one timer ---------------------------------------------------------------------
 

@@ -13,16 +13,91 @@ An unknown keyword is a :class:`~smocast.core.errors.ConfigError` that lists the
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from smocast.core.acking import AckFrequency
 from smocast.core.datagram import Address
 from smocast.core.errors import ConfigError
+from smocast.core.rtt import RtoSettings
 from smocast.smo.config import ChannelConfig, DropRules, ReceiverConfig
 from smocast.smo.policies import CwndPolicy, RttPolicy, WindowPolicy
 
 AddressLike = tuple[str, int] | str
 """``("232.1.1.1", 5000)`` or ``"232.1.1.1:5000"``."""
+
+
+class ChannelOptions(TypedDict, total=False):
+    """The keywords of ``open_channel``: every :class:`ChannelConfig` and :class:`DropRules` field.
+
+    Policies take the strings the command line takes (``"quorum:0.9"``, ``"fair:1,4"``,
+    ``"percentile:90"``); ``policy`` is ``window_policy``; ``ack_every`` pins the ACK frequency.
+    """
+
+    channel_id: int
+    mss: int
+    admission: str
+    min_receivers: int
+    window_policy: WindowPolicy | str
+    policy: WindowPolicy | str
+    cwnd_policy: CwndPolicy | str
+    rtt_policy: RttPolicy | str
+    repair_multicast_fraction: float
+    drop_rules: DropRules
+    congestion_control: str
+    max_window: int
+    retain_limit: int
+    rto: RtoSettings
+    ack_frequency: AckFrequency
+    ack_every: int
+    pacing: bool
+    pacing_burst_segments: int
+    sweep_interval: float
+    keepalive: float | None
+    session_message_limit: int
+    session_limit: int
+    rtt_factor: float | None
+    rtt_floor: float
+    cwnd_floor: int | None
+    cwnd_floor_time: float
+    progress_timeout: float | None
+    min_rate_fraction: float | None
+    handshake_timeout: float
+
+
+class ReceiverOptions(TypedDict, total=False):
+    """The keywords of ``connect``: every :class:`ReceiverConfig` field (``timeout`` is ``connect_timeout``)."""
+
+    channel_id: int
+    receive_buffer: int
+    ack_delay: float
+    connect_timeout: float
+    timeout: float
+    syn_interval: float
+    max_early_segments: int
+    resume_from: int | None
+    realtime: bool
+    playout_delay: float | None
+    framing: bool
+    source_timeout: float | None
+    silent_heartbeats: int | None
+
+
+class OpenOptions(ChannelOptions, total=False):
+    """The keywords a wrapper passes through to ``open_channel``: its own, then the channel's."""
+
+    interface: str | None
+    ttl: int
+    max_unsent: int | None
+
+
+class ConnectOptions(ReceiverOptions, total=False):
+    """The keywords a wrapper passes through to ``connect``: its own, then the receiver's."""
+
+    source: str | None
+    interface: str | None
+    linger: float
+    idle_timeout: float | None
+
 
 _CHANNEL_FIELDS = frozenset(f.name for f in dataclasses.fields(ChannelConfig))
 _DROP_FIELDS = frozenset(f.name for f in dataclasses.fields(DropRules))
@@ -51,12 +126,13 @@ def parse_address(value: AddressLike, what: str) -> Address:
     return (str(host) or "0.0.0.0", port)
 
 
-def channel_config(config: ChannelConfig | None = None, **options: Any) -> ChannelConfig:
+def channel_config(config: ChannelConfig | None = None, **options: Unpack[ChannelOptions]) -> ChannelConfig:
     """``config`` (or the defaults) with ``options`` applied; policies may be strings."""
     base = config or ChannelConfig()
     changes: dict[str, Any] = {}
     drop_changes: dict[str, Any] = {}
-    for key, value in options.items():
+    given: dict[str, Any] = dict(options)  # untyped callers may pass anything: checked below
+    for key, value in given.items():
         name = _CHANNEL_ALIASES.get(key, key)
         if name == "ack_every":
             changes["ack_frequency"] = AckFrequency(fixed=value)
@@ -84,7 +160,7 @@ def _parse_channel_value(name: str, value: Any) -> Any:
     return value
 
 
-def receiver_config(config: ReceiverConfig | None = None, **options: Any) -> ReceiverConfig:
+def receiver_config(config: ReceiverConfig | None = None, **options: Unpack[ReceiverOptions]) -> ReceiverConfig:
     """``config`` (or the defaults) with ``options`` applied (``timeout`` is ``connect_timeout``)."""
     base = config or ReceiverConfig()
     changes: dict[str, Any] = {}

@@ -27,14 +27,15 @@ import asyncio
 import contextlib
 import random
 from dataclasses import dataclass
+from functools import partial
 from types import TracebackType
-from typing import Any
+from typing import Any, Unpack
 
 from smocast.aio.api import PACING_BURST_SEGMENTS, Opening
 from smocast.aio.channel import AsyncChannel, ChannelSummary
 from smocast.aio.driver import Driver, Signal
 from smocast.aio.errors import ConnectFailedError, NetworkError
-from smocast.aio.options import AddressLike, channel_config, parse_address
+from smocast.aio.options import AddressLike, ChannelOptions, channel_config, parse_address
 from smocast.aio.sockets import check_group, receiver_sockets, resolve
 from smocast.core.datagram import Address
 from smocast.core.errors import LocalProtocolError
@@ -130,7 +131,7 @@ class AsyncRelay:
         self._source = upstream_source
         self._interface = upstream_interface
         self._config = receiver_config
-        self._rng = rng or random.Random()
+        self._rng = rng or random.SystemRandom()  # the upstream connection id must not be guessable
         self._node: RelayNode | None = None
         self._up: Driver | None = None
         self._state = Signal()
@@ -167,6 +168,7 @@ class AsyncRelay:
             on_error=self._on_upstream_error,
             peer=f"the upstream at {name[0]}:{name[1]}",
             unicast_errors_fatal=True,
+            group=(socks.group, partial(receiver.receive_datagram, via_group=True)),
         )
         receiver.connect(self._up.now)
         self._up.pump()
@@ -325,7 +327,7 @@ def open_relay(
     source_timeout: float = DEFAULT_SOURCE_TIMEOUT,
     connect_timeout: float = 10.0,
     rng: random.Random | None = None,
-    **options: Any,
+    **options: Unpack[ChannelOptions],
 ) -> Opening[AsyncRelay]:
     """Open a relay: a channel multicasting to ``group`` from ``bind`` (default
     ``0.0.0.0:<group port>``), fed by a receiver of the channel at ``upstream`` on ``upstream_group``.

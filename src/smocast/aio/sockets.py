@@ -34,6 +34,12 @@ IP_ADD_SOURCE_MEMBERSHIP: int = getattr(socket, "IP_ADD_SOURCE_MEMBERSHIP", 39)
 IP_MULTICAST_ALL: int = getattr(socket, "IP_MULTICAST_ALL", 49)
 SO_SNDBUFFORCE: int = getattr(socket, "SO_SNDBUFFORCE", 32)
 SO_RCVBUFFORCE: int = getattr(socket, "SO_RCVBUFFORCE", 33)
+IP_RECVERR: int = getattr(socket, "IP_RECVERR", 11)
+MSG_ERRQUEUE: int = getattr(socket, "MSG_ERRQUEUE", 0x2000)
+SO_EE_ORIGIN_ICMP = 2  # <linux/errqueue.h>: the error came in an ICMP message
+ICMP_DEST_UNREACH, ICMP_PORT_UNREACH = 3, 3
+_EXTENDED_ERR = struct.Struct("=IBBBB")  # struct sock_extended_err: ee_errno, ee_origin, ee_type, ee_code, ee_pad
+ERROR_QUEUE_BATCH = 64  # error-queue entries read per call
 
 SIOCGIFADDR = 0x8915  # Linux: the IPv4 address of an interface, by name
 RECEIVE_BUFFER = 4 << 20  # asked for on every receiving socket; 1 MiB or more avoids drops at high rates
@@ -174,6 +180,7 @@ def source_socket(bind: Address, group: Address, interface: str | None, ttl: int
         sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
         with contextlib.suppress(OSError):  # only groups this socket joined (none): not its own data
             sock.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_ALL, 0)
+        report_unreachable(sock)
         interface = interface or (bind[0] if bind[0] not in (ANY, "") else None)
         if interface is not None:
             _set_multicast_interface(sock, interface)
@@ -186,6 +193,37 @@ def source_socket(bind: Address, group: Address, interface: str | None, ttl: int
         sock.close()
         raise
     return sock
+
+
+def report_unreachable(sock: socket.socket) -> None:
+    """Ask for ICMP errors (a receiver gone) on ``sock``'s error queue, with the address they name."""
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
+
+
+def unreachable_addresses(sock: socket.socket) -> tuple[list[Address], int]:
+    """Drain ``sock``'s error queue (``IP_RECVERR``): the addresses an ICMP port unreachable named
+    (nothing listens there any more), and how many entries were read in all.
+
+    The kernel reports such an error once through a failing ``sendto``/``recvfrom`` (usually
+    ``ECONNREFUSED``, about an earlier datagram) and keeps the details here; read them then, and
+    whenever the socket polls readable with nothing to read.
+    """
+    found: list[Address] = []
+    read = 0
+    while read < ERROR_QUEUE_BATCH:
+        try:
+            _, ancillary, _, address = sock.recvmsg(0, 512, MSG_ERRQUEUE)
+        except OSError:  # empty (EAGAIN), or no error queue here
+            break
+        read += 1
+        for level, kind, data in ancillary:
+            if level != socket.IPPROTO_IP or kind != IP_RECVERR or len(data) < _EXTENDED_ERR.size:
+                continue
+            _, origin, icmp_type, icmp_code, _ = _EXTENDED_ERR.unpack_from(data)
+            if (origin, icmp_type, icmp_code) == (SO_EE_ORIGIN_ICMP, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH):
+                found.append((str(address[0]), int(address[1])))
+    return found, read
 
 
 def _check_route(group: Address, interface: str | None) -> None:

@@ -19,11 +19,11 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from smocast.aio.api import connect
 from smocast.aio.errors import NetworkError, os_error_message
-from smocast.aio.options import parse_address
+from smocast.aio.options import ConnectOptions, parse_address
 from smocast.aio.receiver import AsyncReceiver
 from smocast.apps.manifest import (
     HEADER_SIZE,
@@ -36,6 +36,7 @@ from smocast.apps.manifest import (
 )
 from smocast.core.datagram import Address
 from smocast.core.errors import SmocastError
+from smocast.wire import ResetCode
 
 if TYPE_CHECKING:
     from smocast.aio.channel import AsyncChannel, ChannelSummary
@@ -50,6 +51,12 @@ Progress = Callable[[int, int], None]
 
 class FileTransferError(SmocastError):
     """The file could not be sent or received; no partial file was left under its final name."""
+
+
+class IntegrityError(FileTransferError):
+    """The received bytes are not the file the manifest announced (SHA-256 or size)."""
+
+    reset_code = ResetCode.VERIFY_FAILED  # what a receiver tells its source (smocast.aio.leaving)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +220,7 @@ async def receive_file(rx: AsyncReceiver, out_dir: Path | str, *, progress: Prog
             f"joined the stream at byte {rx.start}, not at its start: a file needs the "
             "whole stream (the source must wait for receivers)"
         )
+    rx.hold_end()  # the source hears of a bad hash too: the end is acknowledged once the file is in place
     manifest = await read_manifest(rx)
     final = out / safe_name(manifest.name)
     fd, temp = _create_temp(out, final.name)
@@ -267,14 +275,14 @@ async def _receive_into(
         if progress is not None:
             progress(received, manifest.size)
     if received != manifest.size:
-        raise FileTransferError(f"the stream ended after {received} of {manifest.size} bytes")
+        raise IntegrityError(f"the stream ended after {received} of {manifest.size} bytes")
     return digest
 
 
 def _check(manifest: Manifest, digest: Any, final: Path) -> None:
     got = digest.hexdigest()
     if got != manifest.hexdigest:
-        raise FileTransferError(
+        raise IntegrityError(
             f"SHA-256 mismatch for {final.name}: the manifest says {manifest.hexdigest[:16]}..., "
             f"the received bytes hash to {got[:16]}...; the file was not saved"
         )
@@ -317,7 +325,7 @@ async def receive_file_with_fallback(
     *,
     progress: Progress | None = None,
     on_failover: FailoverNotice | None = None,
-    **options: Any,
+    **options: Unpack[ConnectOptions],
 ) -> ReceivedFile:
     """Receive one file as :func:`receive_file` does, from ``servers[0]``; whenever the current
     server dies (silent for ``source_timeout``, reset, socket errors) or cannot be reached,
@@ -348,7 +356,7 @@ async def receive_file_with_fallback(
 
 
 async def _take_from_servers(
-    servers: Sequence[Server], stream: _StreamFile, on_failover: FailoverNotice | None, options: dict[str, Any]
+    servers: Sequence[Server], stream: _StreamFile, on_failover: FailoverNotice | None, options: ConnectOptions
 ) -> int:
     """Read the stream to its end from the first server that lasts; return how many were given up."""
     failures: list[str] = []
@@ -363,10 +371,11 @@ async def _take_from_servers(
     raise FileTransferError(f"every server failed (after {stream.offset} bytes of the stream): " + "; ".join(failures))
 
 
-async def _take_from(server: Server, stream: _StreamFile, *, resume: bool, options: dict[str, Any]) -> None:
+async def _take_from(server: Server, stream: _StreamFile, *, resume: bool, options: ConnectOptions) -> None:
     """Feed ``stream`` from ``server`` until the end; a fallback resumes at ``stream.offset``."""
     resume_from = stream.offset if resume else None
-    async with connect(server.address, server.group, resume_from=resume_from, **options) as rx:
+    connecting: ConnectOptions = {**options, "resume_from": resume_from}  # this resume point, whatever was given
+    async with connect(server.address, server.group, **connecting) as rx:
         try:
             start = rx.start or 0
             if start > stream.offset:

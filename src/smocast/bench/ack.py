@@ -24,6 +24,7 @@ from smocast.core.datagram import Address
 from smocast.core.timestamps import timestamp
 from smocast.smo.channel import Channel
 from smocast.smo.config import ChannelConfig
+from smocast.smo.standin import validated_syn
 from smocast.wire import Packet, PacketType, encode
 
 GROUP: Address = ("232.1.1.1", 5000)
@@ -43,7 +44,7 @@ def _channel(receivers: int) -> tuple[Channel, list[tuple[Address, int]]]:
     channel = Channel(GROUP, config, random.Random(1))
     peers = [(_address(i), i + 1) for i in range(receivers)]
     for address, conn in peers:
-        channel.receive_packet(Packet(PacketType.SYN, 1, conn, tsval=1), address, 0.0)
+        validated_syn(channel, Packet(PacketType.SYN, 1, conn, tsval=1), address, 0.0)
     channel.datagrams_to_send(0.0)
     for address, conn in peers:
         channel.receive_packet(Packet(PacketType.ACK, 1, conn, window=1 << 24), address, 0.001)

@@ -36,18 +36,18 @@ from typing import Any
 from smocast.aio.sockets import receiver_sockets
 from smocast.core.datagram import Address
 from smocast.core.timestamps import timestamp
-from smocast.wire import VERSION, DecodeError, Packet, PacketType, decode, encode, encode_ack
+from smocast.wire import NO_COOKIE, VERSION, DecodeError, Packet, PacketType, decode, encode, encode_ack
 
 SYN_RETRY = 0.5  # seconds before a receiver without a SYN-ACK sends its SYN again
 HANDSHAKE_LIMIT = 60.0  # seconds for the source to start the transfer
 TSVALS_KEPT = 4096  # segments whose TSval is remembered (far more than a window)
 IDLE_WAIT = 0.002  # seconds to wait for data when no receiver has anything to acknowledge
-# The 44-byte header of smocast.wire.codec, for plain ACKs built in the hot loop: struct.pack alone costs
+# The 48-byte header of smocast.wire.codec, for plain ACKs built in the hot loop: struct.pack alone costs
 # a fifth of encode_ack, which also builds a Packet. A test checks that both give the same bytes.
-_ACK_HEADER = struct.Struct("!BBBBIIQQIIIHBx")
+_ACK_HEADER = struct.Struct("!BBBBIQQQIIIHBx")
 _ACK = int(PacketType.ACK)
 # DATA/REPAIR header fields the generator reads: type, seq, TSval, payload length (see smocast.wire.codec)
-_DATA_FIELDS = struct.Struct("!xB10xQ12xI4xH")
+_DATA_FIELDS = struct.Struct("!xB14xQ12xI4xH")
 _DATA_TYPES = (int(PacketType.DATA), int(PacketType.REPAIR))
 
 
@@ -76,6 +76,7 @@ class Fleet:
     group: socket.socket
     channel: int
     window: int
+    cookies: list[bytes] = field(default_factory=list)  # the source's RETRY cookie for each receiver
 
 
 def open_fleet(server: Address, group: Address, count: int, first_connection: int, channel: int, window: int) -> Fleet:
@@ -94,7 +95,7 @@ def open_fleet(server: Address, group: Address, count: int, first_connection: in
             sock.close()
         raise
     connections = [first_connection + i for i in range(count)]
-    return Fleet(sockets, connections, [0] * count, first.group, channel, window)
+    return Fleet(sockets, connections, [0] * count, first.group, channel, window, [NO_COOKIE] * count)
 
 
 def close_fleet(fleet: Fleet) -> None:
@@ -136,9 +137,15 @@ def handshake(fleet: Fleet, counters: Counters, tsvals: dict[int, int]) -> int:
 def _send_syns(fleet: Fleet, indices: set[int], counters: Counters) -> None:
     tsval = timestamp(time.monotonic())
     for index in indices:
-        syn = Packet(PacketType.SYN, fleet.channel, fleet.connections[index], window=fleet.window, tsval=tsval)
-        fleet.sockets[index].send(encode(syn))
+        _send_syn(fleet, index, tsval)
         counters.syns += 1
+
+
+def _send_syn(fleet: Fleet, index: int, tsval: int) -> None:
+    """A SYN that echoes the receiver's latest cookie (none before the source's RETRY)."""
+    connection, cookie = fleet.connections[index], fleet.cookies[index]
+    syn = Packet(PacketType.SYN, fleet.channel, connection, window=fleet.window, tsval=tsval, payload=cookie)
+    fleet.sockets[index].send(encode(syn))
 
 
 def _answer_syn_ack(fleet: Fleet, index: int, unanswered: set[int], counters: Counters) -> None:
@@ -151,6 +158,11 @@ def _answer_syn_ack(fleet: Fleet, index: int, unanswered: set[int], counters: Co
         try:
             packet = decode(data)
         except DecodeError:
+            continue
+        if packet.type is PacketType.RETRY:  # address validation: echo the cookie at once
+            fleet.cookies[index] = packet.payload
+            _send_syn(fleet, index, timestamp(time.monotonic()))
+            counters.syns += 1
             continue
         if packet.type is not PacketType.SYN_ACK:
             continue

@@ -41,7 +41,7 @@ class Endpoint(ABC):
         self.ledger = Ledger()
         self._timers = TimerQueue()
         self._out: list[Datagram[Packet]] = []
-        self._events: deque[object] = deque()
+        self._events: deque[ev.ClassEvent] = deque()
         self.malformed = 0
         self.groups: tuple[Address, ...] = ()
         """The multicast groups a runtime must join for this endpoint before it starts."""
@@ -71,7 +71,7 @@ class Endpoint(ABC):
         """Run every internal timer due at ``now``; then drain sends and events."""
         self._timers.run_due(now)
 
-    def next_event(self) -> object | None:
+    def next_event(self) -> ev.ClassEvent | None:
         """The next event for the application, or None."""
         events = self._events
         return events.popleft() if events else None

@@ -112,8 +112,3 @@ def _build_tree(name: str, plan: AddressPlan, config: ClassConfig, seeded: Calla
             )
         )
     return Endpoints(sender, receivers, layout)
-
-
-def tree_parents(receivers: int, branching: int) -> list[int]:
-    """The nodes that need a local group in a tree of ``receivers`` (the source first)."""
-    return TreeLayout(receivers, branching).parents()

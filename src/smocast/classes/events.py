@@ -39,3 +39,7 @@ class RepairUnavailable:
 
     seq: int
     at: float
+
+
+ClassEvent = Delivered | StreamComplete | SenderFinished | RepairUnavailable
+"""Every event a protocol-class endpoint reports."""

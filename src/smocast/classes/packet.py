@@ -31,7 +31,6 @@ KNOWN_FLAGS = FLAG_FIN | FLAG_REPAIR
 
 _HEADER = struct.Struct("!BBBBIIIId")
 HEADER_SIZE = _HEADER.size
-_U32 = 0xFFFFFFFF
 _RTT = struct.Struct("!f")
 RTT_SIZE = _RTT.size
 
@@ -127,10 +126,3 @@ def rtt_from_table(payload: bytes, index: int) -> float | None:
         return None
     (value,) = _RTT.unpack_from(payload, offset)
     return value if math.isfinite(value) and value > 0.0 else None
-
-
-def check_u32(name: str, value: int) -> int:
-    """Return ``value`` if it fits a u32 header field; raise LocalProtocolError otherwise."""
-    if not 0 <= value <= _U32:
-        raise LocalProtocolError(f"{name} {value} does not fit 32 bits")
-    return value

@@ -15,6 +15,7 @@ from smocast.cli.common import (
     positive_int,
     print_json,
     probability,
+    rate_arg,
     show_help,
     size_arg,
 )
@@ -31,6 +32,8 @@ examples:
   smocast bench sim --receivers 1000 --size 2M
   smocast bench ack-server --receivers 1000 --duration 5s
   smocast bench startup --repeat 9
+  smocast bench crypto --repeat 5
+  smocast bench failures --repeat 3
   smocast bench <benchmark> --help      the options of one benchmark
 """
 
@@ -41,6 +44,7 @@ aggregation and the sends that result, for each group size; median of --repeat r
 examples:
   smocast bench ack
   smocast bench ack --receivers 10,100,1000,10000 --acks 200000 --repeat 5
+  smocast bench ack --instructions --receivers 100,1000 --acks 10000 --baseline-src ../before/src
 """
 
 SIM_DESCRIPTION = """\
@@ -89,6 +93,17 @@ def register(subparsers: Any) -> None:
         default=16,
         help="ACKs handled between two calls of datagrams_to_send (the runtime drains in batches)",
     )
+    ack.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count CPU instructions per ACK under callgrind (valgrind) instead of timing: steady on a busy machine",
+    )
+    ack.add_argument(
+        "--baseline-src",
+        default=None,
+        metavar="DIR",
+        help="with --instructions: the src folder of another checkout, measured in the same run (ratio reported)",
+    )
     ack.add_argument("--json", action="store_true", help="accepted for symmetry; output is always JSON")
     ack.set_defaults(handler=_run_ack)
     sim = group.add_parser(
@@ -123,6 +138,8 @@ def register(subparsers: Any) -> None:
     _register_ack_server(group)
     _register_fanout(group)
     _register_startup(group)
+    _register_crypto(group)
+    _register_failures(group)
     parser.set_defaults(handler=show_help(parser))
 
 
@@ -213,6 +230,103 @@ def _register_startup(group: Any) -> None:
     p.set_defaults(handler=_run_startup)
 
 
+CRYPTO_DESCRIPTION = """\
+What the secure mode costs, in one process (medians of --repeat runs): ChaCha20-Poly1305
+seal and open and SHA-256 per packet at 64, 512 and 1400 bytes and per byte (AES-256-GCM and
+cryptography's hash object beside them, for comparison); Ed25519 sign and verify of a block;
+an X25519 agreement; then the protection layer itself around a stub core: the source's and a
+receiver's CPU per group packet for each block size (the block's signature and verification
+spread over its packets), and the time a live stream at 1, 10 and 100 Mbit/s takes to fill
+each block. With --sim, also simulated TCP-SMO transfers to --receivers receivers, without
+the layer and with it at each block delay (0 to 5 ms, 64 packets at most): goodput in sim time
+(the same seed gives the same figures) and the CPU the simulation took. docs/security.md
+explains how the block sizes were chosen from these figures.
+
+examples:
+  smocast bench crypto
+  smocast bench crypto --blocks 1,8,16,32,64 --repeat 7 --packets 4096
+  smocast bench crypto --sim --receivers 4 --size 16M --delay 0.5ms
+"""
+
+
+FAILURES_DESCRIPTION = """\
+How fast a dead peer is noticed, with the real commands on loopback, killed with SIGKILL:
+dead-source times a `smocast recv` giving up after its waiting `smocast send` was killed;
+dead-receiver times a `smocast send` dropping one of --receivers `smocast recv` killed 0.5 s
+into a transfer of --size (from the source's JSON log). With --baseline-src (the src folder
+of another checkout) each run is repeated against that tree, interleaved: before and after.
+
+examples:
+  smocast bench failures
+  smocast bench failures --case dead-receiver --repeat 5 --baseline-src ../before/src
+"""
+
+
+def _register_failures(group: Any) -> None:
+    p = group.add_parser(
+        "failures",
+        help="seconds to notice a killed source or a killed receiver",
+        description=FAILURES_DESCRIPTION,
+        formatter_class=HelpFormatter,
+    )
+    p.add_argument("--case", default="dead-source,dead-receiver", help="cases to run: dead-source, dead-receiver")
+    p.add_argument("--repeat", type=positive_int, default=3, help="runs of each case; the medians are reported")
+    p.add_argument("--size", type=size_arg, default="100M", help="file size of the dead-receiver transfer")
+    p.add_argument("--receivers", type=positive_int, default=3, help="receivers of the dead-receiver transfer")
+    p.add_argument("--baseline-src", default=None, metavar="DIR", help="the src folder of another checkout")
+    p.add_argument("--json", action="store_true", help="accepted for symmetry; output is always JSON")
+    p.set_defaults(handler=_run_failures)
+
+
+def _run_failures(args: argparse.Namespace) -> int:
+    from smocast.bench.failures import CASES, run  # noqa: PLC0415
+
+    cases = [c.strip() for c in args.case.split(",") if c.strip()]
+    if not cases or not set(cases) <= set(CASES):
+        fail(f"--case {args.case}: choose from {', '.join(CASES)}", EXIT_USAGE)
+    if args.receivers < 2:
+        fail("--receivers: at least 2 (one is killed, the others go on)", EXIT_USAGE)
+    if args.baseline_src is not None and not Path(args.baseline_src, "smocast").is_dir():
+        fail(f"--baseline-src {args.baseline_src}: no smocast package in it", EXIT_USAGE)
+    print_json(run(cases, args.repeat, int(args.size), args.receivers, args.baseline_src))
+    return 0
+
+
+def _register_crypto(group: Any) -> None:
+    p = group.add_parser(
+        "crypto",
+        help="secure mode: seal/open per packet, sign/verify per block, per byte",
+        description=CRYPTO_DESCRIPTION,
+        formatter_class=HelpFormatter,
+    )
+    p.add_argument("--blocks", type=int_list, default="1,4,16,32,64", metavar="K,...", help="block sizes (packets)")
+    p.add_argument("--repeat", type=positive_int, default=5, help="runs of each measurement; the median is reported")
+    p.add_argument("--packets", type=positive_int, default=2048, help="group packets per run of the layer")
+    p.add_argument("--sim", action="store_true", help="also simulate transfers at each block delay (sim time)")
+    p.add_argument("--receivers", type=positive_int, default=4, help="receivers of the simulated transfers")
+    p.add_argument("--size", type=size_arg, default="16M", help="bytes of each simulated transfer")
+    p.add_argument("--rate", type=rate_arg, default="100mbit", help="link rate of the simulated transfers")
+    p.add_argument("--delay", type=duration_arg, default="0.5ms", help="one-way delay of the simulated links")
+    p.add_argument("--seed", type=int, default=1, help="seed of the simulated transfers")
+    p.add_argument("--json", action="store_true", help="accepted for symmetry; output is always JSON")
+    p.set_defaults(handler=_run_crypto)
+
+
+def _run_crypto(args: argparse.Namespace) -> int:
+    from smocast.bench.crypto import run  # noqa: PLC0415
+    from smocast.secure.blocks import MAX_BLOCK_PACKETS  # noqa: PLC0415
+
+    if any(k > MAX_BLOCK_PACKETS for k in args.blocks):
+        fail(f"--blocks: a block covers at most {MAX_BLOCK_PACKETS} packets", EXIT_USAGE)
+    report = run(args.blocks, args.repeat, args.packets)
+    if args.sim:
+        from smocast.bench.crypto_sim import run as simulate  # noqa: PLC0415
+
+        report["sim"] = simulate(args.receivers, int(args.size), args.rate, args.delay, args.seed)
+    print_json(report)
+    return 0
+
+
 def _run_startup(args: argparse.Namespace) -> int:
     from smocast.bench.startup import run  # noqa: PLC0415
 
@@ -223,7 +337,17 @@ def _run_startup(args: argparse.Namespace) -> int:
 
 
 def _run_ack(args: argparse.Namespace) -> int:
-    from smocast.bench.ack import run  # noqa: PLC0415  (benchmarks load only when asked for)
+    if args.instructions:
+        from smocast.bench import ack_instructions  # noqa: PLC0415  (benchmarks load only when asked for)
+
+        if args.baseline_src is not None and not Path(args.baseline_src, "smocast").is_dir():
+            fail(f"--baseline-src {args.baseline_src}: no smocast package in it", EXIT_USAGE)
+        try:
+            print_json(ack_instructions.run(args.receivers, args.acks, args.baseline_src))
+        except RuntimeError as exc:
+            fail(f"bench ack: {exc}")
+        return 0
+    from smocast.bench.ack import run  # noqa: PLC0415
 
     print_json(run(args.receivers, args.acks, args.repeat, args.batch))
     return 0

@@ -48,6 +48,8 @@ _KIND_OF_CLASS: tuple[tuple[str, str], ...] = (
     ("NetworkError", "network"),
     ("FileTransferError", "file"),
     ("ManifestError", "file"),
+    ("KeyFileError", "file"),
+    ("TrustFileError", "file"),
     ("TestbedError", "testbed"),
     ("ConfigError", "usage"),
     ("OSError", "file"),

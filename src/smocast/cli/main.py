@@ -36,6 +36,9 @@ COMMANDS = (
     "smocast.cli.bench_cmd",
     "smocast.cli.testbed_cmd",
     "smocast.cli.model_cmd",
+    "smocast.cli.keygen_cmd",
+    "smocast.cli.key_cmd",
+    "smocast.cli.repro_cmd",
 )
 
 DESCRIPTION = """\

@@ -46,8 +46,9 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--idle-timeout",
         type=duration_arg,
-        default="60s",
-        help="give up when nothing arrives from the source for this long (0: never)",
+        default=None,
+        help="give up when nothing arrives from the source for this long (0: never; default: four of "
+        "the heartbeats the source sends when it is idle, 4s at their usual 1s)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object, no progress bar")
     _add_realtime(p)

@@ -55,6 +55,6 @@ async def receive(args: argparse.Namespace) -> ReceivedFile:
             on_failover=notice,
             interface=args.interface,
             timeout=args.timeout,
-            idle_timeout=args.idle_timeout or None,
+            idle_timeout=args.idle_timeout,
             source_timeout=args.source_timeout,
         )

@@ -49,7 +49,7 @@ async def _receive(args: argparse.Namespace) -> ReceivedFile:
             source=args.source,
             interface=args.interface,
             timeout=args.timeout,
-            idle_timeout=args.idle_timeout or None,
+            idle_timeout=args.idle_timeout,
         )
         async with opening as rx:
             here, there = rx.local_address, args.server

@@ -61,3 +61,48 @@ class CountedMin:
         while heap and heap[0] not in counts:
             self._queued.discard(heapq.heappop(heap))
         return heap[0] if heap else None
+
+
+class KeyedMin(CountedMin):
+    """One integer value per member, and the smallest value over all members.
+
+    :meth:`set` moves a member's value in one call (the per-ACK path: O(1), no heap work
+    unless the value was never seen). ``value_of`` is each member's value; read it, never
+    write it (only :meth:`set` and :meth:`discard` keep it and the counts in step).
+    """
+
+    __slots__ = ("value_of",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.value_of: dict[int, int] = {}
+
+    def set(self, member: int, value: int) -> None:
+        """``member``'s value is now ``value`` (it joins when it had none)."""
+        old = self.value_of.get(member)
+        if old is None:
+            self.value_of[member] = value
+            self.add(value)
+        elif old != value:
+            self.move(member, old, value)
+
+    def move(self, member: int, old: int, new: int) -> None:
+        """``member``'s value goes from ``old`` (its value now, which the caller read from
+        ``value_of``) to ``new``: the per-ACK form of :meth:`set`, without the lookup."""
+        self.value_of[member] = new
+        counts = self._counts
+        n = counts[old] - 1
+        if n:
+            counts[old] = n
+        else:
+            del counts[old]
+        counts[new] = counts.get(new, 0) + 1
+        if new not in self._queued:
+            self._queued.add(new)
+            heapq.heappush(self._heap, new)
+
+    def discard(self, member: int) -> None:
+        """``member`` leaves (nothing happens if it had no value)."""
+        old = self.value_of.pop(member, None)
+        if old is not None:
+            self.remove(old)

@@ -49,6 +49,12 @@ class Endpoint(Protocol[P, E_co]):
     simulator, with the sender's already decoded packet) or ``handle_timer``; then runs the
     pump (:class:`smocast.core.pump.Pump`): send ``datagrams_to_send``, hand each
     ``next_event`` to the application, re-arm its one timer at ``next_deadline``.
+
+    One extension, for endpoints that must know the path a datagram took: the TCP-SMO
+    receiver's ``receive_datagram`` and ``receive_packet`` take a keyword ``via_group``
+    (True for what arrived through the group), and a runtime passes it for the datagrams of
+    the group's socket (``aio.driver.Driver``'s ``group`` input, ``sim.host.Host.group_input``);
+    such a receiver honours no RST or FIN from the group.
     """
 
     def receive_datagram(self, data: bytes, source: Address, now: float) -> None:

@@ -52,6 +52,7 @@ class Host:
         "cpu_drops",
         "endpoint",
         "frozen",
+        "group_input",
         "received",
         "sim",
         "waiting",
@@ -80,14 +81,18 @@ class Host:
         self.received = 0
         self.context: Any = None  # for the application's own bookkeeping
         self.after_input: Callable[[Host], None] | None = None  # runs after each input is handled
+        # takes the packets that arrived through the group, when the endpoint must know (an RST
+        # from there is never honoured): ``Receiver.receive_packet(..., via_group=True)``
+        self.group_input: Callable[[Any, Address, float], None] | None = None
 
-    def deliver(self, packet: Any, data: bytes, source: Address) -> None:
-        """A datagram arrived now; process it at once, or after the CPU model's queue."""
+    def deliver(self, packet: Any, data: bytes, source: Address, via_group: bool = False) -> None:
+        """A datagram arrived now (``via_group``: through the group); process it at once, or
+        after the CPU model's queue."""
         if self.frozen:
             return
         cpu = self._cpu
         if cpu is None:
-            self._process(packet, data, source)
+            self._process(packet, data, source, via_group)
             return
         if self.waiting >= cpu.queue:
             self.cpu_drops += 1
@@ -95,18 +100,20 @@ class Host:
         done = max(self.sim.now, self._busy_until) + cpu.per_packet
         self._busy_until = done
         self.waiting += 1
-        self.sim.schedule(done, self._process_queued, (packet, data, source))
+        self.sim.schedule(done, self._process_queued, (packet, data, source, via_group))
 
-    def _process_queued(self, item: tuple[Any, bytes, Address]) -> None:
+    def _process_queued(self, item: tuple[Any, bytes, Address, bool]) -> None:
         self.waiting -= 1
         if not self.frozen:
             self._process(*item)
 
-    def _process(self, packet: Any, data: bytes, source: Address) -> None:
+    def _process(self, packet: Any, data: bytes, source: Address, via_group: bool = False) -> None:
         """Feed one datagram: the sender's decoded packet when it has one (no decoding per
         receiver), else the bytes; then run the pump."""
         self.received += 1
-        if packet is not None:
+        if via_group and packet is not None and self.group_input is not None:
+            self.group_input(packet, source, self.sim.now)
+        elif packet is not None:
             self.endpoint.receive_packet(packet, source, self.sim.now)
         else:
             self.endpoint.receive_datagram(data, source, self.sim.now)

@@ -1,15 +1,22 @@
-"""Admission: who may join a channel, the three-way handshake's source side, and when data may flow.
+"""Admission: who may join a channel, the handshake's source side, and when data may flow.
 
-A receiver opens its connection with a SYN; the source answers with a SYN-ACK that names
-the stream offset the receiver starts at, and the receiver's ACK of it establishes the
-connection. In ``wait`` admission the transfer starts once ``min_receivers`` are
-established, and later joiners are refused (except one that resumes at an offset the
-channel can still serve); in ``continuous`` admission data flows at once and a late joiner
-starts at the current sequence.
+A receiver opens its connection with a SYN. Nothing is stored for it until its address is
+validated: a SYN without a valid cookie is answered with a RETRY that carries one
+(:mod:`smocast.smo.cookies`, no larger than the SYN, one answer per SYN). A SYN that echoes
+a valid cookie creates the receiver's child, and the source answers with a SYN-ACK that
+names the stream offset the receiver starts at; the receiver's ACK of it establishes the
+connection. Refusals (a late join, a resume below what is held) come only after the cookie,
+so they reach real receivers only, and the channel counts them.
+
+In ``wait`` admission the transfer starts once ``min_receivers`` are established, and
+later joiners are refused (except one that resumes at an offset the channel can still
+serve); in ``continuous`` admission data flows at once and a late joiner starts at the
+current sequence.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 
 from smocast.core.congestion import make_controller
@@ -19,10 +26,12 @@ from smocast.core.timers import TimerQueue
 from smocast.smo import events as ev
 from smocast.smo.child import Child, ChildRules, History
 from smocast.smo.config import ChannelConfig
+from smocast.smo.cookies import CookieJar
 from smocast.smo.membership import Membership
 from smocast.smo.outbox import SourceOutbox
 from smocast.smo.sendbuf import SendBuffer
-from smocast.wire import FLAG_RESUME, Packet
+from smocast.smo.stats import ChannelStats
+from smocast.wire import FLAG_RESUME, Packet, ResetCode
 
 
 class Admission:
@@ -36,13 +45,18 @@ class Admission:
         timers: TimerQueue,
         out: SourceOutbox,
         history: History | None,
+        rng: random.Random,
+        stats: ChannelStats,
     ) -> None:
+        """``rng`` draws the cookies' secrets; ``stats`` counts the attempts that leave no state."""
         self._config = config
         self._buf = buffer
         self._members = members
         self._timers = timers
         self._out = out
         self._history = history
+        self._cookies = CookieJar(config.channel_id, rng)
+        self._stats = stats
         self._rules = ChildRules(
             mss=config.mss,
             progress_timeout=config.drop_rules.progress_timeout,
@@ -54,11 +68,18 @@ class Admission:
     def on_syn(
         self, packet: Packet, source: Address, on_timer: Callable[[Child, float], None], now: float
     ) -> ev.ReceiverDropped | None:
-        """A SYN from ``source``: answer it, create its child, or refuse it (the event to report).
+        """A SYN from ``source``: send a RETRY, answer it, create its child, or refuse it.
 
-        ``on_timer(child, now)`` is the channel's handler of the new child's timer.
+        Returns the event to report for a refusal; the channel decides whether it joins the
+        bounded sample of refusals it reports. ``on_timer(child, now)`` is the channel's
+        handler of a new child's timer.
         """
-        child = self._members.find(source, packet.connection)
+        connection = packet.connection
+        if not self._cookies.check(packet.payload, source, connection, now):
+            self._stats.retries += 1
+            self._out.retry(source, connection, self._cookies.make(source, connection, now), packet.tsval)
+            return None
+        child = self._members.find((source, connection))
         if child is not None:
             self.send_syn_ack(child, packet.tsval, now)  # our SYN-ACK was lost
             return None
@@ -66,17 +87,20 @@ class Admission:
         if packet.flags & FLAG_RESUME:
             resume = self._resume_point(packet.ack)
             if resume is None:
-                self._out.rst(source, packet.connection, f"cannot resume at byte {packet.ack}: no longer held")
-                return None
+                return self._refuse(source, connection, f"cannot resume at byte {packet.ack}: no longer held", now)
             start = resume
         elif self.started and self._config.admission != "continuous":
-            self._out.rst(source, packet.connection, "transfer in progress; late joiners are refused")
-            index = self._members.next_index()
-            return ev.ReceiverDropped(index, source, ev.DropReason.REFUSED, "SYN after the transfer started", now)
-        child = self._new_child(source, packet.connection, start, on_timer, now)
+            return self._refuse(source, connection, "transfer in progress; late joiners are refused", now)
+        child = self._new_child(source, connection, start, on_timer, now)
         self._members.add(child)
         self.send_syn_ack(child, packet.tsval, now)
         return None
+
+    def _refuse(self, source: Address, connection: int, reason: str, now: float) -> ev.ReceiverDropped:
+        """Tell a validated receiver why it may not join; counted, and reported as an event."""
+        self._stats.refused += 1
+        self._out.rst(source, connection, 0, reason, code=ResetCode.REFUSED)
+        return ev.ReceiverDropped(self._members.next_index(), source, ev.DropReason.REFUSED, reason, now)
 
     def on_established(self, now: float) -> ev.TransferStarted | None:
         """A receiver completed its handshake; the event when that satisfies admission."""

@@ -34,14 +34,27 @@ from smocast.smo.framing import MessageTooLarge, frame
 from smocast.smo.membership import Membership
 from smocast.smo.outbox import SourceDatagram, SourceOutbox
 from smocast.smo.repairs import RepairRouter
+from smocast.smo.resets import Resets
 from smocast.smo.sendbuf import SendBuffer
 from smocast.smo.stats import ChannelStats
 from smocast.smo.sweep import ChannelWindow, Dissociate, StopPacing, Sweeper
 from smocast.smo.transmit import Transmitter
+from smocast.smo.unreachable import UnreachableWatch
 from smocast.smo.uplink import UpBudget, UpReceiver
-from smocast.wire import DecodeError, Packet, PacketType, decode, plain_ack_fields
+from smocast.wire import (
+    HEADER_SIZE,
+    SACK_BLOCK_SIZE,
+    DecodeError,
+    Packet,
+    PacketType,
+    decode,
+    plain_ack_fields,
+    reset_reason,
+)
 
 __all__ = ["Channel", "ChannelStats", "History"]
+
+REFUSED_SAMPLE = 16  # refusals reported as events; the rest are only counted (stats.refused)
 
 
 class Channel:
@@ -56,8 +69,9 @@ class Channel:
     ) -> None:
         """``history(offset, length)`` returns earlier stream bytes the send buffer no longer
         holds (a file on disk, say); with it, receivers may resume from any offset. ``rng`` is
-        the channel's source of randomness (none is drawn today; the handshake will)."""
-        del rng
+        the channel's source of randomness: it draws the secrets of the handshake's cookies,
+        so on a real network it must be backed by the OS (``random.SystemRandom()``); a
+        seeded one keeps a simulation deterministic. Without it, a fixed seed is used."""
         self.group = group
         self.config = cfg = config or ChannelConfig()
         self.stats = ChannelStats()
@@ -68,8 +82,11 @@ class Channel:
         self._buf = SendBuffer(cfg.mss)
         self._members = Membership()
         self._timers = TimerQueue()
-        self._out = SourceOutbox(cfg.channel_id, group)
-        self._admission = Admission(cfg, self._buf, self._members, self._timers, self._out, history)
+        self._out = SourceOutbox(cfg.channel_id, group, cfg.keepalive)
+        self._admission = Admission(
+            cfg, self._buf, self._members, self._timers, self._out, history, rng or random.Random(0), self.stats
+        )
+        self._resets = Resets(self._out, self.stats)
         self._transmit = Transmitter(cfg, self._buf, self._out)
         self._repairs = RepairRouter(
             cfg.repair_multicast_fraction, self._members, self._buf, self._out, self._transmit, self.stats
@@ -78,6 +95,7 @@ class Channel:
         self._up_budget = UpBudget(cfg.session_limit)  # every receiver's session relay, together
         self._sweep_timer = Timer(self._on_sweep)
         self._keepalive_timer = Timer(self._on_keepalive)
+        self._unreachable = UnreachableWatch(self._buf, self._timers, self._on_unreachable_check)
         self._idle: list[Child] = []  # children with nothing outstanding: arm them on the next send
         self._events: deque[SourceEvent] = deque()
         self._history = history
@@ -111,6 +129,17 @@ class Channel:
         if child is None:
             raise LocalProtocolError(f"no receiver {receiver}")
         self._drop(child, ev.DropReason.APPLICATION, detail, now)
+
+    def unreachable(self, address: Address, now: float) -> None:
+        """Nothing listens at ``address`` any more: the runtime read an ICMP port unreachable.
+
+        The receivers there are dropped (``DropReason.UNREACHABLE``) unless they acknowledge
+        something within a few round trips (:mod:`smocast.smo.unreachable`); receivers that
+        are slow but alive keep the progress timeout. Other addresses are ignored. O(1).
+        """
+        children = self._members.at_address(address)
+        if children:
+            self._unreachable.report(children, now)
 
     @property
     def started(self) -> bool:
@@ -170,7 +199,7 @@ class Channel:
         """Decode and handle one datagram; malformed ones are counted and dropped."""
         fields = plain_ack_fields(data)
         if fields is not None and fields[0] == self._channel_id:
-            child = self._members.find(source, fields[1])
+            child = self._members.find((source, fields[1]))
             if child is not None:
                 self._handle_ack(child, fields[2], fields[3], fields[4], (), now)
                 return
@@ -190,16 +219,18 @@ class Channel:
         if kind is PacketType.SYN:
             self._handle_syn(packet, source, now)
             return
-        child = self._members.find(source, packet.connection)
+        child = self._members.find((source, packet.connection))
         if kind is PacketType.ACK:
             if child is None:
-                self._out.rst(source, packet.connection, "unknown connection")
+                size = HEADER_SIZE + SACK_BLOCK_SIZE * len(packet.sack) + len(packet.payload) + len(packet.trailer)
+                self._resets.unknown(source, packet.connection, packet.ack, size)
             else:
                 self._handle_ack(child, packet.ack, packet.window, packet.tsecr, packet.sack, now)
         elif kind is PacketType.RST:
             if child is not None:
                 self._remove(child)
-                self._events.append(ev.ReceiverLeft(child.index, child.address, now, self._info(child)))
+                code, text = reset_reason(packet.payload)
+                self._events.append(ev.ReceiverLeft(child.index, child.address, now, self._info(child), code, text))
         elif kind is PacketType.UPDATA:
             if child is not None and child.established:
                 self._handle_up(child, packet, now)
@@ -236,8 +267,8 @@ class Channel:
 
     def _handle_syn(self, packet: Packet, source: Address, now: float) -> None:
         refused = self._admission.on_syn(packet, source, self._on_child_timer, now)
-        if refused is not None:
-            self._events.append(refused)
+        if refused is not None and self.stats.refused <= REFUSED_SAMPLE:
+            self._events.append(refused)  # a bounded sample: the rest are counted only
 
     def _establish(self, child: Child, window: int, tsecr: int, now: float) -> None:
         child.establish(window, tsecr, now)
@@ -276,31 +307,26 @@ class Channel:
         self, child: Child, ack: int, window: int, tsecr: int, sack: tuple[tuple[int, int], ...], now: float
     ) -> None:
         self.stats.acks_processed += 1
-        state = child.state
+        if child.state is not ChildState.ESTABLISHED and not self._ack_outside_established(
+            child, ack, window, tsecr, now
+        ):
+            return
         buf = self._buf
-        if state is not ChildState.ESTABLISHED:
-            if state is ChildState.SYN_RECEIVED:
-                if ack != child.start:
-                    return
-                self._establish(child, window, tsecr, now)
-            elif state is ChildState.FIN_SENT and ack == buf.snd_nxt + 1:
-                self._complete(child, now)
-                return
-            elif state is not ChildState.FIN_SENT:
-                return
         old = child.una
         if ack > buf.snd_nxt or ack < old:
             return  # acknowledges data never sent, or is older than what we know
         count_from = child.count_from
         start = old if old >= count_from else count_from
-        repaired = ack > count_from and buf.repaired_by_multicast(start, ack)
-        members = self._members
-        key = members.edge_key(child)
+        repaired = bool(buf.multicast_ends) and ack > count_from and buf.repaired_by_multicast(start, ack)
+        pacing = self._members.pacing
+        key = pacing.value_of.get(child.index)  # None when it does not pace
         if not sack and key is not None and child.plain_ack(ack, window, tsecr, repaired, now):
             buf.on_acked(start, ack)
             if ack >= buf.snd_nxt:
                 self._park(child, now)
-            members.move_edge(child, ack + min(child.cc.cwnd if not self._fair else self.channel_cwnd, window))
+            edge = ack + min(child.cc.cwnd if not self._fair else self.channel_cwnd, window)
+            if edge != key:
+                pacing.move(child.index, key, edge)
             if ack == self.end:
                 self._send_fin(child, now)
             return
@@ -313,6 +339,19 @@ class Channel:
         self._sync_edge(child)
         if child.una == self.end and child.state is ChildState.ESTABLISHED:
             self._send_fin(child, now)
+
+    def _ack_outside_established(self, child: Child, ack: int, window: int, tsecr: int, now: float) -> bool:
+        """The handshake's last ACK, or the ACK of the FIN; True when the ACK needs more handling."""
+        state = child.state
+        if state is ChildState.SYN_RECEIVED:
+            if ack != child.start:
+                return False
+            self._establish(child, window, tsecr, now)
+            return not child.closed
+        if state is ChildState.FIN_SENT and ack == self._buf.snd_nxt + 1:
+            self._complete(child, now)
+            return False
+        return state is ChildState.FIN_SENT
 
     def _on_acked_more(self, child: Child, ack: int, now: float) -> None:
         """A general-path ACK moved ``una``: a receiver left behind may pace again; park when done."""
@@ -423,7 +462,7 @@ class Channel:
     def _drop(self, child: Child, reason: ev.DropReason, detail: str, now: float) -> None:
         if child.state is ChildState.CLOSED:
             return
-        self._out.rst(child.address, child.connection, reason.value)
+        self._resets.reset(child.address, child.connection, child.una, reason.value)
         self._remove(child)
         self.dropped += 1
         self._events.append(ev.ReceiverDropped(child.index, child.address, reason, detail, now, self._info(child)))
@@ -447,6 +486,10 @@ class Channel:
         if interval is None or self._finished or not len(self._members):
             return
         self._timers.arm(self._keepalive_timer, self._transmit.keepalive(interval, now))
+
+    def _on_unreachable_check(self, now: float) -> None:
+        for child, detail in self._unreachable.due(now):
+            self._drop(child, ev.DropReason.UNREACHABLE, detail, now)
 
     def _on_sweep(self, now: float) -> None:
         for decision in self._sweeper.run(self.channel_rtt, self.channel_cwnd, now):

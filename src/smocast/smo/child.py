@@ -44,41 +44,14 @@ before it could be dropped, and each probe it answers restarts its progress cloc
 class Child:
     """One receiver's TCP sender at the source. The channel feeds it; it never sends by itself."""
 
+    # fmt: off
     __slots__ = (
-        "_buf",
-        "_rules",
-        "_timers",
-        "address",
-        "catchup_next",
-        "cc",
-        "connection",
-        "count_from",
-        "credit",
-        "dupacks",
-        "idle_since",
-        "idle_total",
-        "index",
-        "joined_at",
-        "last_progress",
-        "probe_sent",
-        "rack_due",
-        "recovery_point",
-        "repairs_multicast",
-        "repairs_unicast",
-        "retransmitted",
-        "rto_lost_upto",
-        "rtt",
-        "rwnd",
-        "sacked",
-        "sample_after",
-        "start",
-        "state",
-        "syn_at",
-        "timer",
-        "timer_base",
-        "una",
-        "up",
+        "_buf", "_rules", "_timers", "address", "catchup_next", "cc", "connection", "count_from", "credit", "dupacks",
+        "idle_since", "idle_total", "index", "joined_at", "last_progress", "probe_sent", "rack_due", "recovery_point",
+        "repairs_multicast", "repairs_unicast", "retransmitted", "rto_lost_upto", "rtt", "rwnd", "sacked",
+        "sample_after", "start", "state", "syn_at", "timer", "timer_base", "una", "unreachable_at", "up",
     )
+    # fmt: on
 
     def __init__(
         self,
@@ -130,6 +103,7 @@ class Child:
         self.joined_at = now
         self.repairs_unicast = 0
         self.repairs_multicast = 0
+        self.unreachable_at: float | None = None  # an ICMP port unreachable named its address (smo.unreachable)
         timers.arm(self.timer, now + SYN_ACK_INTERVAL)
 
     # --- what the channel reads --------------------------------------------------------------
@@ -258,6 +232,7 @@ class Child:
         repairs to send; the channel must then release the acknowledged bytes and move the
         child's right edge.
         """
+        self.unreachable_at = None  # any ACK shows the receiver alive (the plain path moves last_progress)
         self.rwnd = window
         snd_nxt = self._buf.snd_nxt
         newly_sacked = self._update_sack(sack, snd_nxt) if sack else 0

@@ -10,8 +10,9 @@ from smocast.core.errors import ConfigError
 from smocast.core.rtt import RtoSettings
 from smocast.smo.policies import CwndPolicy, RttPolicy, WindowPolicy
 
-DEFAULT_MSS = 1400  # payload bytes; 1400 + 44 header + 28 UDP/IP fits a 1500-byte MTU with room
+DEFAULT_MSS = 1400  # payload bytes; 1400 + 48 header + 28 UDP/IP fits a 1500-byte MTU with room
 MIB = 1 << 20
+DEFAULT_SILENT_HEARTBEATS = 4  # a receiver gives up a source silent for this many heartbeat intervals
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,9 +122,13 @@ class ReceiverConfig:
     (``Channel.send_message``) and the receiver reports whole messages; a skip always lands
     on a message start.
 
-    ``source_timeout``: when nothing at all is heard from the source for this long (the
-    source sends a heartbeat when it has nothing else to send), the receiver gives up with
-    ``ConnectionReset``, so the application can reconnect elsewhere with ``resume_from``.
+    A dead source: the source multicasts a heartbeat when it has sent nothing for a while,
+    and announces how often in its SYN-ACK. When nothing at all is heard from it for
+    ``silent_heartbeats`` of those intervals (at least a second), the receiver gives up with
+    ``ConnectionReset`` (code ``SOURCE_SILENT``) and tells the source with an RST, so the
+    application can reconnect elsewhere with ``resume_from``. ``source_timeout``, when set,
+    is the silence allowed instead, in seconds; with neither (or a source that sends no
+    heartbeat) the receiver waits for ever.
     """
 
     channel_id: int = 1
@@ -137,10 +142,13 @@ class ReceiverConfig:
     playout_delay: float | None = None
     framing: bool = False
     source_timeout: float | None = None
+    silent_heartbeats: int | None = DEFAULT_SILENT_HEARTBEATS
 
     def __post_init__(self) -> None:
         if self.source_timeout is not None and self.source_timeout <= 0:
             raise ConfigError(f"source_timeout must be positive, got {self.source_timeout}")
+        if self.silent_heartbeats is not None and self.silent_heartbeats < 2:
+            raise ConfigError(f"silent_heartbeats must be at least 2, got {self.silent_heartbeats}")
         if self.playout_delay is not None and (not self.realtime or self.playout_delay < 0):
             raise ConfigError("playout_delay needs realtime mode and must be >= 0")
         if self.receive_buffer < 4096:

@@ -35,6 +35,8 @@ class ReceiverStats:
     skipped_bytes: int = 0
     messages: int = 0
     beyond_window: int = 0  # segments dropped because they started past the offered window
+    refused_controls: int = 0  # RSTs and FINs not honoured: off the expected offset (see smo.challenge)
+    challenge_acks: int = 0  # ACKs sent in answer to a near miss (RFC 5961)
 
 
 class Delivery:

@@ -7,15 +7,16 @@ needs (``holders``: receivers new segments wait for, established or mid-handshak
 
 A receiver *paces* the channel when its right edge (``una + min(SACKed + cwnd, rwnd)``, see
 :meth:`~smocast.smo.child.Child.right_edge`) bounds how far new data may go. The smallest
-right edge is kept in a :class:`~smocast.core.aggregate.CountedMin`, so moving one receiver's
-edge on an ACK costs O(1) whatever the number of receivers, and removing one costs O(1).
+right edge is kept in a :class:`~smocast.core.aggregate.KeyedMin` (``pacing``, by child index),
+so moving one receiver's edge on an ACK costs O(1) whatever the number of receivers, and
+removing one costs O(1). The channel moves edges with ``pacing.set`` on its per-ACK path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from smocast.core.aggregate import CountedMin
+from smocast.core.aggregate import KeyedMin
 from smocast.core.datagram import Address
 from smocast.smo.child import Child
 
@@ -23,16 +24,18 @@ from smocast.smo.child import Child
 class Membership:
     """The channel's children, their counts, and the pacing receivers' right edges."""
 
-    __slots__ = ("_by_index", "_by_key", "_edge_of", "_edges", "_next_index", "holders", "live")
+    __slots__ = ("_by_address", "_by_index", "_by_key", "_next_index", "find", "holders", "live", "pacing")
 
     def __init__(self) -> None:
         self._by_key: dict[tuple[Address, int], Child] = {}
         self._by_index: dict[int, Child] = {}
+        self._by_address: dict[Address, list[Child]] = {}  # usually one child per address
         self._next_index = 1
         self.holders = 0  # receivers that hold new data back: established, or mid-handshake
         self.live = 0  # established receivers
-        self._edges = CountedMin()
-        self._edge_of: dict[int, int] = {}  # child index -> its key in _edges, while it paces
+        self.pacing = KeyedMin()  # the pacing children's right edges, by child index
+        self.find = self._by_key.get
+        """``find((address, connection))``: the child of that connection, or None (a dict lookup)."""
 
     # --- the table ---------------------------------------------------------------------------
 
@@ -42,16 +45,18 @@ class Membership:
         self._next_index += 1
         return index
 
-    def find(self, address: Address, connection: int) -> Child | None:
-        return self._by_key.get((address, connection))
-
     def by_index(self, index: int) -> Child | None:
         return self._by_index.get(index)
+
+    def at_address(self, address: Address) -> list[Child]:
+        """The children whose receivers use ``address`` (an ICMP error names only the address)."""
+        return self._by_address.get(address, [])
 
     def add(self, child: Child) -> None:
         """A child mid-handshake: from now on, new segments wait for it too."""
         self._by_key[(child.address, child.connection)] = child
         self._by_index[child.index] = child
+        self._by_address.setdefault(child.address, []).append(child)
         self.holders += 1
 
     def established(self, child: Child) -> None:
@@ -66,6 +71,10 @@ class Membership:
             self.stop_pacing(child)
         del self._by_key[(child.address, child.connection)]
         del self._by_index[child.index]
+        same = self._by_address[child.address]
+        same.remove(child)
+        if not same:
+            del self._by_address[child.address]
 
     def __len__(self) -> int:
         return len(self._by_key)
@@ -76,31 +85,22 @@ class Membership:
     # --- pacing ------------------------------------------------------------------------------
 
     def is_pacing(self, child: Child) -> bool:
-        return child.index in self._edge_of
-
-    def edge_key(self, child: Child) -> int | None:
-        """The child's right edge as the aggregate holds it; None while it does not pace."""
-        return self._edge_of.get(child.index)
+        return child.index in self.pacing.value_of
 
     def start_pacing(self, child: Child, edge: int) -> None:
         """The child paces the channel (again), with right edge ``edge``."""
-        if child.index not in self._edge_of:
-            self._edge_of[child.index] = edge
-            self._edges.add(edge)
+        if child.index not in self.pacing.value_of:
+            self.pacing.set(child.index, edge)
 
     def stop_pacing(self, child: Child) -> None:
         """The child no longer paces the channel (left behind, unresponsive, or gone)."""
-        edge = self._edge_of.pop(child.index, None)
-        if edge is not None:
-            self._edges.remove(edge)
+        self.pacing.discard(child.index)
 
     def move_edge(self, child: Child, edge: int) -> None:
-        """The pacing child's right edge is now ``edge``."""
-        old = self._edge_of.get(child.index)
-        if old is not None and old != edge:
-            self._edges.replace(old, edge)
-            self._edge_of[child.index] = edge
+        """The pacing child's right edge is now ``edge`` (nothing if it does not pace)."""
+        if child.index in self.pacing.value_of:
+            self.pacing.set(child.index, edge)
 
     def smallest_edge(self) -> int | None:
         """The smallest right edge of the pacing receivers, or None when nobody paces."""
-        return self._edges.minimum()
+        return self.pacing.minimum()

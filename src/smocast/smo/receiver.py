@@ -5,6 +5,13 @@ and from unicast repairs alike, and ACKs with SACK blocks and its receive window
 :class:`~smocast.smo.delivery.Delivery` turns the data into in-order events. RST from the
 source means: leave the channel. FIN means the stream is complete.
 
+The handshake starts with a SYN that carries no cookie; the source answers it with a RETRY
+whose cookie the receiver echoes in its next SYN (address validation), then with a SYN-ACK.
+RST and FIN are honoured only when they come from the server's address on the unicast path
+(never through the group: the runtime says which with ``via_group``) and only at exactly
+the expected stream offset; a near miss draws a rate-limited challenge ACK (RFC 5961, see
+:mod:`smocast.smo.challenge`).
+
 Flow control lives here, in one place: the advertised window is the receive buffer less
 what is held out of order, what was delivered but not yet taken by the application (it
 says so with :meth:`Receiver.consumed`), and any backlog it reports (:meth:`set_backlog`,
@@ -29,13 +36,17 @@ from smocast.core.datagram import Address, Datagram, unicast
 from smocast.core.errors import LocalProtocolError
 from smocast.core.timestamps import timestamp
 from smocast.smo import events as ev
+from smocast.smo.challenge import ChallengeLimiter, Verdict, judge
 from smocast.smo.config import ReceiverConfig
 from smocast.smo.delivery import Delivery, ReceiverStats
 from smocast.smo.uplink import UpSender
-from smocast.wire import MAX_SACK_BLOCKS, DecodeError, Packet, PacketType, decode, encode_ack
+from smocast.wire import MAX_SACK_BLOCKS, NO_COOKIE, DecodeError, Packet, PacketType, ResetCode, decode, encode_ack
 from smocast.wire import build as packets
 
 __all__ = ["Receiver", "ReceiverState", "ReceiverStats"]
+
+MAX_RETRIES = 4  # RETRYs answered at once per connect; beyond them the SYN timer paces the SYNs
+MIN_SILENCE = 1.0  # seconds of silence a receiver always allows its source, whatever its heartbeat
 
 
 class ReceiverState(Enum):
@@ -50,10 +61,12 @@ class Receiver:
     """One receiver of a TCP-SMO channel whose source is at ``server``."""
 
     def __init__(self, server: Address, config: ReceiverConfig | None = None, rng: random.Random | None = None) -> None:
+        """``rng`` draws the 64-bit connection id, which an attacker must not guess: on a real
+        network it must be backed by the OS (``random.SystemRandom()``)."""
         self.server = server
         self.config = cfg = config or ReceiverConfig()
         self._channel_id = cfg.channel_id
-        self.connection = (rng or random.Random(0)).getrandbits(32) or 1
+        self.connection = (rng or random.Random(0)).getrandbits(64) or 1
         self.state = ReceiverState.IDLE
         self.stats = ReceiverStats()
         self.start: int | None = None
@@ -76,6 +89,13 @@ class Receiver:
         self.handshake_rtt: float | None = None
         self._up = UpSender()
         self._last_heard: float | None = None  # when the source was last heard from
+        self.heartbeat: float | None = None  # how often the source heartbeats (its SYN-ACK says)
+        self._hold_end = False  # the application checks the stream before the FIN is acknowledged
+        self._end_held = False  # a FIN was honoured but is not acknowledged yet (hold_end)
+        self._cookie = NO_COOKIE  # the source's latest RETRY cookie, echoed in each SYN
+        self._retries = 0  # RETRYs answered at once
+        self._highest = 0  # the highest stream offset seen in data or heartbeats (a FIN may not lie below)
+        self._challenges = ChallengeLimiter()
 
     # --- application API -------------------------------------------------------------------
 
@@ -87,12 +107,38 @@ class Receiver:
         self._syn_first = now
         self._send_syn(now)
 
-    def close(self, now: float) -> None:
-        """Leave the channel now: the source is told with RST and removes this receiver."""
-        if self.state in (ReceiverState.SYN_SENT, ReceiverState.ESTABLISHED):
-            data, packet = packets.rst(channel=self._channel_id, connection=self.connection, tsval=timestamp(now))
-            self._out.append(unicast(data, packet, self.server))
+    def close(self, now: float, code: ResetCode = ResetCode.CLOSED, reason: str = "") -> None:
+        """Leave the channel now: the source is told with an RST that says why (``code``, and
+        ``reason`` in words, e.g. ``DISK_FULL`` and the error message), and removes this receiver."""
+        self._send_rst(now, code, reason)
         self.state = ReceiverState.CLOSED
+        self._end_held = False
+
+    def hold_end(self) -> None:
+        """The application checks the whole stream (a file's hash) before it counts as received:
+        the FIN is then not acknowledged until :meth:`accept_end`, and until then :meth:`close`
+        still reaches the source, with its reason (say ``VERIFY_FAILED``). The application must
+        decide soon: the source drops a receiver that leaves its FIN unanswered for its
+        progress timeout."""
+        self._hold_end = True
+
+    def accept_end(self, now: float) -> None:
+        """The application accepts the stream: acknowledge the FIN held back (see :meth:`hold_end`)."""
+        if self._end_held:
+            self._end_held = False
+            self._send_ack(now, fin=True)
+
+    def _send_rst(self, now: float, code: ResetCode, reason: str) -> None:
+        if self.state in (ReceiverState.SYN_SENT, ReceiverState.ESTABLISHED) or self._end_held:
+            data, packet = packets.rst(
+                channel=self._channel_id,
+                connection=self.connection,
+                seq=self.rcv_nxt,
+                code=code,
+                reason=reason,
+                tsval=timestamp(now),
+            )
+            self._out.append(unicast(data, packet, self.server))
 
     def consumed(self, nbytes: int) -> None:
         """The application took ``nbytes`` of delivered data (of DataReceived or MessageReceived).
@@ -174,16 +220,18 @@ class Receiver:
 
     # --- sans-IO contract ------------------------------------------------------------------
 
-    def receive_datagram(self, data: bytes, source: Address, now: float) -> None:
+    def receive_datagram(self, data: bytes, source: Address, now: float, *, via_group: bool = False) -> None:
+        """A datagram arrived from ``source``; ``via_group`` says it came through the group's
+        socket (the runtime knows): then only DATA and REPAIR are taken from it."""
         try:
             packet = decode(data)
         except DecodeError:
             self.stats.malformed += 1
             return
-        self.receive_packet(packet, source, now)
+        self.receive_packet(packet, source, now, via_group=via_group)
 
-    def receive_packet(self, packet: Packet, source: Address, now: float) -> None:
-        """Handle one decoded packet, from the group or from the server."""
+    def receive_packet(self, packet: Packet, source: Address, now: float, *, via_group: bool = False) -> None:
+        """Handle one decoded packet, from the group (``via_group``) or from the server."""
         if packet.channel != self._channel_id:
             self.stats.foreign += 1
             return
@@ -196,10 +244,12 @@ class Receiver:
             if packet.connection in (0, self.connection):
                 self._handle_data(packet, now)
             return
-        if source != self.server or packet.connection != self.connection:
+        if via_group or source != self.server or packet.connection != self.connection:
             self.stats.foreign += 1
             return
-        if kind is PacketType.SYN_ACK:
+        if kind is PacketType.RETRY:
+            self._handle_retry(packet, now)
+        elif kind is PacketType.SYN_ACK:
             self._handle_syn_ack(packet, now)
         elif kind is PacketType.FIN:
             self._handle_fin(packet, now)
@@ -234,7 +284,7 @@ class Receiver:
             self._on_syn_timer(now)
         silence = self._silence_due()
         if silence is not None and now >= silence:
-            self._give_up(f"nothing heard from the source for {self.config.source_timeout:g} s", now)
+            self._give_up_silent_source(now)
             return
         if self._up.due is not None and now >= self._up.due:
             self._up.on_timeout(now)
@@ -254,10 +304,28 @@ class Receiver:
         return self._events.popleft() if self._events else None
 
     def _silence_due(self) -> float | None:
-        timeout = self.config.source_timeout
+        timeout = self._silence_allowed()
         if timeout is None or self._last_heard is None or self.state is not ReceiverState.ESTABLISHED:
             return None
         return self._last_heard + timeout
+
+    def _silence_allowed(self) -> float | None:
+        """How long the source may stay silent: ``source_timeout``, else a few of its heartbeats."""
+        cfg = self.config
+        if cfg.source_timeout is not None:
+            return cfg.source_timeout
+        if cfg.silent_heartbeats is None or self.heartbeat is None:
+            return None
+        return max(cfg.silent_heartbeats * self.heartbeat, MIN_SILENCE)
+
+    def _give_up_silent_source(self, now: float) -> None:
+        """The source is silent for too long: say how long really (the timer may fire late), leave."""
+        assert self._last_heard is not None
+        reason = f"nothing heard from the source for {now - self._last_heard:.1f} s"
+        if self.config.source_timeout is None and self.heartbeat is not None:
+            reason += f" (it sends a heartbeat every {self.heartbeat:g} s)"
+        self._send_rst(now, ResetCode.SOURCE_SILENT, reason)  # if it is alive after all, it learns why
+        self._give_up(reason, now, ResetCode.SOURCE_SILENT)
 
     # --- handshake -------------------------------------------------------------------------
 
@@ -268,6 +336,7 @@ class Receiver:
             window=self.window,
             tsval=timestamp(now),
             resume_from=self.config.resume_from,
+            cookie=self._cookie,
         )
         self._out.append(unicast(data, packet, self.server))
         self._syn_next = now + self._syn_interval
@@ -284,10 +353,20 @@ class Receiver:
         self._syn_interval = min(self._syn_interval * 2, 4.0)
         self._send_syn(now)
 
+    def _handle_retry(self, packet: Packet, now: float) -> None:
+        """The source validates our address: echo its cookie in a new SYN (at once, a few times)."""
+        if self.state is not ReceiverState.SYN_SENT:
+            return
+        self._cookie = packet.payload
+        if self._retries < MAX_RETRIES:
+            self._retries += 1
+            self._send_syn(now)
+
     def _handle_syn_ack(self, packet: Packet, now: float) -> None:
         if self.state is ReceiverState.SYN_SENT:
             assert self._syn_first is not None
             self.handshake_rtt = now - self._syn_first
+            self.heartbeat = packets.heartbeat_of(packet)
             self.state = ReceiverState.ESTABLISHED
             self.start = packet.seq
             self._data.start_at(packet.seq)
@@ -313,6 +392,8 @@ class Receiver:
             self._on_heartbeat(seq)
             return
         rcv_nxt = data.rcv_nxt
+        end = seq + len(packet.payload)
+        self._highest = max(self._highest, end)
         if seq >= rcv_nxt + self.config.receive_buffer - self.unconsumed - self._backlog:
             self._refuse_beyond_window()
             return
@@ -362,6 +443,7 @@ class Receiver:
     def _on_heartbeat(self, seq: int) -> None:
         """An empty DATA packet: the source is alive, and its stream has reached ``seq``."""
         data = self._data
+        self._highest = max(self._highest, seq)
         tail_lost = seq > data.rcv_nxt and not data.has(seq - 1)
         if tail_lost or self.window != self._advertised:
             self._ack_now = True  # a lost tail, or a window update the source may have missed
@@ -373,28 +455,56 @@ class Receiver:
     # --- end of stream -------------------------------------------------------------------------
 
     def _handle_fin(self, packet: Packet, now: float) -> None:
-        if self.state is ReceiverState.ESTABLISHED and packet.seq == self._data.rcv_nxt:
+        """The stream ends at ``packet.seq``: honoured only at exactly the end of what arrived,
+        with nothing held or seen beyond it; a near miss draws a (rate-limited) challenge ACK."""
+        if self.state is ReceiverState.FINISHED:
+            if not self._end_held:
+                self._send_ack(now, fin=True)  # our ACK of the FIN was lost
+            return
+        if self.state is not ReceiverState.ESTABLISHED:
+            return
+        data = self._data
+        verdict = judge(packet.seq, data.rcv_nxt, self.config.receive_buffer)
+        if verdict is Verdict.HONOUR and (data.holds_data or self._highest > data.rcv_nxt):
+            verdict = Verdict.CHALLENGE  # the stream went on beyond it: a lie, or a FIN overtaking data
+        if verdict is Verdict.HONOUR:
             self.state = ReceiverState.FINISHED
             self.length = packet.seq
             self._events.append(ev.StreamEnded(packet.seq, now))
-        if self.state is ReceiverState.FINISHED:
-            self._send_ack(now, fin=True)
-        elif self.state is ReceiverState.ESTABLISHED:
-            self._send_ack(now)
+            self._end_held = self._hold_end
+            if not self._end_held:
+                self._send_ack(now, fin=True)
+        else:
+            self._not_honoured(verdict, now)
 
     def _handle_rst(self, packet: Packet, now: float) -> None:
+        """Leave the channel: honoured in SYN-SENT (a refusal), else only at exactly ``rcv_nxt``."""
         if self.state in (ReceiverState.CLOSED, ReceiverState.FINISHED):
             return  # after the FIN the source may have forgotten us; nothing was lost
-        self._give_up(packet.payload.decode("utf-8", "replace") or "reset by the source", now)
+        verdict = Verdict.HONOUR
+        if self.state is ReceiverState.ESTABLISHED:
+            verdict = judge(packet.seq, self._data.rcv_nxt, self.config.receive_buffer)
+        if verdict is Verdict.HONOUR:
+            code, text = packets.reset_reason(packet.payload)
+            self._give_up(text or "reset by the source", now, code)
+        else:
+            self._not_honoured(verdict, now)
 
-    def _give_up(self, reason: str, now: float) -> None:
+    def _not_honoured(self, verdict: Verdict, now: float) -> None:
+        """An RST or FIN off the expected offset: counted; a near miss draws a challenge ACK."""
+        self.stats.refused_controls += 1
+        if verdict is Verdict.CHALLENGE and self._challenges.allow(now):
+            self.stats.challenge_acks += 1
+            self._send_ack(now)
+
+    def _give_up(self, reason: str, now: float, code: ResetCode) -> None:
         """Leave the channel (reset, or a silent source) and tell the application why."""
         self.state = ReceiverState.CLOSED
         self._syn_next = None
         self._data.playout_due = None
         self._up.due = None
         self._delack.on_ack_sent()
-        self._events.append(ev.ConnectionReset(reason, now))
+        self._events.append(ev.ConnectionReset(reason, now, code))
 
     # --- acknowledgements ----------------------------------------------------------------------
 

@@ -57,7 +57,7 @@ class SendBuffer:
         self._index: dict[int, int] = {}  # segment start -> absolute index
         self.base = start  # oldest retained byte
         self.edge = start  # the window's left edge under policy F
-        self._multicast_ends: list[int] = []  # sorted ends of retained segments repaired by multicast
+        self.multicast_ends: list[int] = []  # sorted ends of retained segments repaired by multicast (read-only)
 
     # --- the application side ------------------------------------------------------------
 
@@ -176,7 +176,7 @@ class SendBuffer:
         Such an ACK's RTT sample is ambiguous (Karn's rule). Read-only; ask before
         :meth:`on_acked`, which may release the segments.
         """
-        ends = self._multicast_ends
+        ends = self.multicast_ends
         if not ends:
             return False
         i = bisect_right(ends, old if old > self.base else self.base)
@@ -185,7 +185,7 @@ class SendBuffer:
     def note_multicast_repair(self, segment: Segment, now: float) -> None:
         """``segment`` was repaired to the whole group at ``now``: every reporter is covered."""
         if segment.mcast_at is None:
-            insort(self._multicast_ends, segment.end)
+            insort(self.multicast_ends, segment.end)
         segment.mcast_at = now
         segment.missing = None
 
@@ -224,7 +224,7 @@ class SendBuffer:
         segment = self._segs[self._head]
         assert segment is not None
         del self._index[segment.start]
-        ends = self._multicast_ends
+        ends = self.multicast_ends
         if ends and ends[0] <= segment.end:
             del ends[0]
         self._segs[self._head] = None

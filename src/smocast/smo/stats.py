@@ -7,7 +7,13 @@ from dataclasses import dataclass
 
 @dataclass(slots=True)
 class ChannelStats:
-    """Counters of what the channel did; read them at any time."""
+    """Counters of what the channel did; read them at any time.
+
+    Attempts that leave no state are counted here and only here (never one event or record
+    each): ``retries`` SYNs without a valid cookie answered with a RETRY, ``refused`` SYNs
+    with a valid cookie refused (late join, resume impossible), ``unknown_resets`` RSTs sent
+    to packets of unknown connections.
+    """
 
     original_segments: int = 0
     repair_unicast: int = 0
@@ -17,3 +23,6 @@ class ChannelStats:
     foreign: int = 0
     bytes_original: int = 0
     bytes_repair: int = 0
+    retries: int = 0
+    refused: int = 0
+    unknown_resets: int = 0

@@ -125,7 +125,7 @@ class Sweeper:
         held_at_edge = self._config.window_policy.kind == "slowest" and next_end - buf.edge > self._config.max_window
         blocking = []
         for child in children:
-            edge = members.edge_key(child)
+            edge = members.pacing.value_of.get(child.index)
             if (edge is not None and edge < next_end) or (held_at_edge and child.una <= buf.edge):
                 blocking.append(child)
         return blocking

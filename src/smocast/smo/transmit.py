@@ -47,7 +47,7 @@ class Transmitter:
         self.pacing_wakeup: float | None = None  # when the pacer allows the next segment
         self._slow_start_over = False
         self._last_multicast = 0.0
-        self._allowed = 0
+        self._allowed: int | None = None  # how far this turn may send (None: nobody paces)
         self._ack_every = 1
         self.initial_window = config.mss * INITIAL_WINDOW_SEGMENTS
 
@@ -69,11 +69,11 @@ class Transmitter:
         buf = self._buf
         if not buf.pending:
             return False
-        # nobody paces the channel (no receivers yet, in continuous mode): only the send window limits
-        allowed = buf.edge + self._config.max_window if smallest_edge is None else smallest_edge
-        if buf.snd_nxt + buf.next_length() > allowed:
+        # nobody paces the channel (no receivers yet, in continuous mode): only the send window limits,
+        # and it moves as each segment is released at once (nobody holds it), so this turn sends all
+        self._allowed = None if smallest_edge is None else smallest_edge
+        if smallest_edge is not None and buf.snd_nxt + buf.next_length() > smallest_edge:
             return False  # the common case after an ACK that opened nothing
-        self._allowed = allowed
         self._ack_every = self._ack_hint(channel_cwnd)
         self._set_pacing_rate(now, channel_cwnd, channel_rtt)
         return True
@@ -86,7 +86,8 @@ class Transmitter:
         cfg = self._config
         length = buf.next_length()
         end = buf.snd_nxt + length
-        if end > self._allowed or (end - buf.edge > cfg.max_window and not self._buffer_policy):
+        allowed = self._allowed
+        if (allowed is not None and end > allowed) or (end - buf.edge > cfg.max_window and not self._buffer_policy):
             return None  # under buffer:B, B bounds what a receiver that no longer paces holds back
         if not self._make_room(length):
             return None

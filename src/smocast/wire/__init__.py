@@ -4,6 +4,7 @@
 :class:`DecodeError`; ``encode`` is its exact inverse.
 """
 
+from smocast.wire.build import heartbeat_of, reset_reason
 from smocast.wire.codec import (
     HEADER_SIZE,
     MAX_SACK_BLOCKS,
@@ -15,31 +16,39 @@ from smocast.wire.codec import (
     plain_ack_fields,
 )
 from smocast.wire.packet import (
+    COOKIE_SIZE,
     FLAG_AUTH,
     FLAG_MSG_START,
     FLAG_RESUME,
     KNOWN_FLAGS,
+    NO_COOKIE,
     VERSION,
     DecodeError,
     Packet,
     PacketType,
+    ResetCode,
 )
 
 __all__ = [
+    "COOKIE_SIZE",
     "FLAG_AUTH",
     "FLAG_MSG_START",
     "FLAG_RESUME",
     "HEADER_SIZE",
     "KNOWN_FLAGS",
     "MAX_SACK_BLOCKS",
+    "NO_COOKIE",
     "SACK_BLOCK_SIZE",
     "VERSION",
     "DecodeError",
     "Packet",
     "PacketType",
+    "ResetCode",
     "decode",
     "encode",
     "encode_ack",
     "encode_data",
+    "heartbeat_of",
     "plain_ack_fields",
+    "reset_reason",
 ]

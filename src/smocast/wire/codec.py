@@ -1,14 +1,14 @@
 """Encoding and decoding of :class:`~smocast.wire.packet.Packet`.
 
-Layout, big-endian, 44-byte header::
+Layout, big-endian, 48-byte header (version 2)::
 
-    0  u8   version (1)            1  u8   type           2  u8  flags     3  u8  SACK block count
-    4  u32  channel id             8  u32  connection id
-    12 u64  seq                    20 u64  ack
-    28 u32  receive window         32 u32  TSval          36 u32 TSecr
-    40 u16  payload length         42 u8   ACK frequency  43 u8  reserved (0)
-    44 SACK blocks: count x (u64 start, u64 end)
-    .. payload
+    0  u8   version (2)            1  u8   type           2  u8  flags     3  u8  SACK block count
+    4  u32  channel id             8  u64  connection id
+    16 u64  seq                    24 u64  ack
+    32 u32  receive window         36 u32  TSval          40 u32 TSecr
+    44 u16  payload length         46 u8   ACK frequency  47 u8  reserved (0)
+    48 SACK blocks: count x (u64 start, u64 end)
+    .. payload (SYN and RETRY: exactly a COOKIE_SIZE-byte cookie)
     .. trailer: the rest of the datagram, present only with FLAG_AUTH
 """
 
@@ -17,10 +17,10 @@ from __future__ import annotations
 import struct
 
 from smocast.core.errors import LocalProtocolError
-from smocast.wire.packet import FLAG_AUTH, KNOWN_FLAGS, VERSION, DecodeError, Packet, PacketType
+from smocast.wire.packet import COOKIE_SIZE, FLAG_AUTH, KNOWN_FLAGS, VERSION, DecodeError, Packet, PacketType
 
-_HEADER = struct.Struct("!BBBBIIQQIIIHBx")
-_PLAIN_ACK = struct.Struct("!4xII8xQI4xIH2x")  # channel, connection, ack, window, tsecr, payload length
+_HEADER = struct.Struct("!BBBBIQQQIIIHBx")
+_PLAIN_ACK = struct.Struct("!4xIQ8xQI4xIH2x")  # channel, connection, ack, window, tsecr, payload length
 _SACK = struct.Struct("!QQ")
 HEADER_SIZE = _HEADER.size
 SACK_BLOCK_SIZE = _SACK.size
@@ -28,6 +28,7 @@ MAX_SACK_BLOCKS = 4
 MAX_PAYLOAD = 0xFFFF
 _TYPES = {int(t): t for t in PacketType}
 _ACK = int(PacketType.ACK)
+_COOKIE_TYPES = frozenset({int(PacketType.SYN), int(PacketType.RETRY)})
 
 
 def encode(packet: Packet) -> bytes:
@@ -39,6 +40,8 @@ def encode(packet: Packet) -> bytes:
         raise LocalProtocolError("a trailer needs FLAG_AUTH")
     if len(packet.payload) > MAX_PAYLOAD:
         raise LocalProtocolError(f"payload of {len(packet.payload)} bytes exceeds {MAX_PAYLOAD}")
+    if packet.type in _COOKIE_TYPES and len(packet.payload) != COOKIE_SIZE:
+        raise LocalProtocolError(f"a {packet.type.name} carries a {COOKIE_SIZE}-byte cookie, got {len(packet.payload)}")
     try:
         header = _HEADER.pack(
             VERSION,
@@ -129,6 +132,8 @@ def decode(data: bytes | bytearray | memoryview) -> Packet:
         raise DecodeError(f"truncated: needs {end} bytes, got {size}")
     if end < size and not flags & FLAG_AUTH:
         raise DecodeError(f"{size - end} unexpected bytes after the payload")
+    if ptype in _COOKIE_TYPES and payload_len != COOKIE_SIZE:
+        raise DecodeError(f"a {kind.name} carries a {COOKIE_SIZE}-byte cookie, got {payload_len} bytes")
     sack = _decode_sack(data, nsack) if nsack else ()
     raw = bytes(data) if not isinstance(data, bytes) else data
     return Packet(

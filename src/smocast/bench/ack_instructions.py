@@ -1,0 +1,80 @@
+"""``smocast bench ack --instructions``: the source's cost per ACK in CPU instructions, not seconds.
+
+Seconds per ACK swing by a factor of two on a shared, busy machine; instruction counts do not.
+Each measurement runs the ACK benchmark's stream (:mod:`smocast.bench.ack`) in a child process
+under ``valgrind --tool=callgrind`` twice, with a short and a long stream; the difference of the
+two totals over the difference in ACKs is the cost of one ACK, with the interpreter's start,
+the imports and building the channel cancelled out. With a baseline tree (the ``src`` folder of
+another checkout, through ``PYTHONPATH``) the same is measured for it, and the ratio reported:
+before and after in one run. Valgrind comes from Debian's ``valgrind`` package.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+_COLLECTED = re.compile(r"Collected : (\d+)")
+
+
+COUNT_SCRIPT = """
+import random, sys
+from smocast.bench import ack
+receivers, acks = int(sys.argv[1]), int(sys.argv[2])
+channel, peers = ack._channel(receivers)
+stream = ack._ack_stream(channel, peers, acks, random.Random(1))
+receive, send = channel.receive_datagram, channel.datagrams_to_send
+now = 0.002
+for start in range(0, len(stream), ack.BATCH):
+    for data, address in stream[start : start + ack.BATCH]:
+        receive(data, address, now)
+    send(now)
+    now += ack.DT * ack.BATCH
+assert channel.stats.acks_processed >= acks, "the benchmark's ACKs were not all processed"
+"""
+"""What callgrind counts: the ACK benchmark's stream, written against :mod:`smocast.bench.ack` only, so
+a baseline tree without this module runs it too."""
+
+
+def instructions(receivers: int, acks: int, src: str | None = None) -> int:
+    """Instructions callgrind counts for one child process handling ``acks`` ACKs."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        raise RuntimeError("--instructions needs valgrind (apt install valgrind)")
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = src
+    with tempfile.TemporaryDirectory() as folder:
+        out, script = Path(folder, "callgrind.out"), Path(folder, "count_acks.py")
+        script.write_text(COUNT_SCRIPT)
+        argv = [valgrind, "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, str(script)]
+        done = subprocess.run([*argv, str(receivers), str(acks)], capture_output=True, text=True, env=env, check=False)
+    found = _COLLECTED.search(done.stderr)
+    if done.returncode != 0 or found is None:
+        raise RuntimeError(f"callgrind run failed: {done.stderr.strip().splitlines()[-1:]}")
+    return int(found.group(1))
+
+
+def per_ack(receivers: int, acks: int, src: str | None = None) -> float:
+    """Instructions per ACK: a stream of ``acks`` ACKs against one of ``acks // 5`` (start-up cancels)."""
+    short = max(1, acks // 5)
+    return (instructions(receivers, acks, src) - instructions(receivers, short, src)) / (acks - short)
+
+
+def run(sizes: list[int], acks: int, baseline_src: str | None = None) -> dict[str, Any]:
+    """The report: instructions per ACK at each group size, and against the baseline tree if given."""
+    rows = []
+    for receivers in sizes:
+        row: dict[str, Any] = {"receivers": receivers, "instructions_per_ack": round(per_ack(receivers, acks))}
+        if baseline_src is not None:
+            base = per_ack(receivers, acks, baseline_src)
+            row["baseline_instructions_per_ack"] = round(base)
+            row["ratio_to_baseline"] = round(row["instructions_per_ack"] / base, 4)
+        rows.append(row)
+    return {"benchmark": "ack", "measure": "instructions (callgrind)", "acks_per_run": acks, "results": rows}
