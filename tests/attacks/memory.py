@@ -25,6 +25,7 @@ class Growth:
 
     def __exit__(self, *exc: object) -> None:
         tracemalloc.stop()
+        print(f"largest growth sampled: {mib(self.peak_sampled)}")  # shown by pytest -rP
 
     def sample(self) -> int:
         """Bytes allocated since entry and still alive now; also tracks the largest sample."""

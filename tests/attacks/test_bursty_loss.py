@@ -7,12 +7,16 @@ The simulator runs the same protocol code as the real network.
 
 By default the test runs the measured case and a reduced 16-receiver case (a few seconds);
 ``-m scale`` runs 10 MiB to 4 and to 16 receivers over eight seeds.
+
+The defence: RTO back-off stops at an eighth of the progress timeout, so a lossy receiver
+is probed at least eight times before it could be dropped, and any ACK that answers a probe
+(a retransmission or a tail loss probe) restarts its progress clock; the rate rule needs
+three slow windows in a row, so ten seconds of lost repairs are not "too slow" either.
 """
 
 from __future__ import annotations
 
 import pytest
-from tests.attacks.marks import waits_for
 
 from smocast.sim.topology import PathSpec
 from smocast.sim.transfer import TransferSpec, run_transfer
@@ -32,10 +36,6 @@ def outcomes(receivers: int, size: int, seeds: list[int]) -> dict[int, str]:
     return result
 
 
-ALIVE_IS_NOT_DEAD = waits_for("a receiver that answers probes is not dropped while RTO backs off")
-
-
-@ALIVE_IS_NOT_DEAD
 @pytest.mark.parametrize(
     ("receivers", "size", "seeds"),
     [
@@ -49,7 +49,7 @@ def test_bursty_20_percent_loss_completes_with_every_receiver(receivers: int, si
 
 
 @pytest.mark.scale
-@ALIVE_IS_NOT_DEAD
+@pytest.mark.timeout(1800)  # every run now goes to the end: about 8 minutes for the 16 receivers
 @pytest.mark.parametrize("receivers", [4, 16])
 def test_bursty_20_percent_loss_completes_10_mib_on_every_seed(receivers: int) -> None:
     seeds = list(range(1, 9))

@@ -4,7 +4,14 @@ Measured on main before the defence: the receiver bounded the *union* of the ran
 held, but stored every overlapping payload (310 MiB of overlapping segments raised
 ``smocast recv`` from 43 to 353 MiB); any joined receiver grew the source the same way
 through UPDATA reassembly; an in-order UPDATA announcing a 4 GiB message grew it without
-bound. Each test samples the growth as the attack goes and stops at the first excess.
+bound. Each test samples the growth as the attack goes and stops at the first excess;
+``-rP`` prints the largest growth sampled.
+
+The defences: the reassembly buffer stores each byte once (overlaps trimmed to what is new,
+small neighbouring pieces merged, a bounded number of separate ranges); at the source, each
+receiver's up-stream holds at most its window out of order and one message of at most
+``session_message_limit`` bytes (a longer one drops the receiver as ``message-too-large``),
+and all up-streams together at most ``session_limit`` bytes.
 """
 
 from __future__ import annotations
@@ -12,22 +19,21 @@ from __future__ import annotations
 import struct
 
 from tests.attacks import forge
-from tests.attacks.marks import waits_for
 from tests.attacks.memory import MIB, Growth, mib
 from tests.attacks.net import SERVER, Net, Peer
 
 from smocast.smo import ChannelConfig, ReceiverConfig
 from smocast.smo import events as ev
-from smocast.wire import PacketType
+from smocast.wire import Packet, PacketType, encode
 
 RECEIVE_BUFFER = 1 * MIB
 RECEIVER_CONSTANT = 2 * MIB  # receiver: growth <= its receive buffer + this, whatever is sent to it
 UP_PER_RECEIVER = 4 * MIB  # source: what one receiver's up-stream may make it hold
 UP_TOTAL = 16 * MIB  # source: what all receivers' up-streams together may make it hold
+SACK_PER_RECEIVER = MIB // 2  # source: what one receiver's SACK blocks may make it hold
 UP_PAYLOAD = 60_000  # large UPDATA payloads: the cheapest way to push bytes at the source
 
 
-@waits_for("overlapping segments trimmed to what is new (stored once)")
 def test_overlapping_segments_are_stored_once() -> None:
     net = Net(ChannelConfig(admission="continuous", min_receivers=0), seed=31)
     target = net.add_receiver(config=ReceiverConfig(receive_buffer=RECEIVE_BUFFER))
@@ -61,7 +67,6 @@ def joined_attackers(count: int, seed: int) -> tuple[Net, list[tuple[Peer, int]]
     return net, attackers
 
 
-@waits_for("UPDATA reassembly bounded per receiver and in total")
 def test_overlapping_updata_is_bounded_per_receiver_and_in_total() -> None:
     net, attackers = joined_attackers(32, seed=32)
     payload = bytes(UP_PAYLOAD)
@@ -78,7 +83,6 @@ def test_overlapping_updata_is_bounded_per_receiver_and_in_total() -> None:
                         assert grown <= UP_PER_RECEIVER, f"one receiver's {mib(sent)} grew the source by {mib(grown)}"
 
 
-@waits_for("an up-stream message over the limit is refused with a reason")
 def test_an_updata_announcing_a_4_gib_message_is_refused_with_a_reason() -> None:
     net, [(peer, connection)] = joined_attackers(1, seed=33)
     peer.capture = True  # what the source answers at its address
@@ -106,3 +110,48 @@ def refusal(net: Net, peer: Peer) -> str | None:
         if event.address == peer.address:
             return f"{event.reason}: {event.detail}"
     return None
+
+
+def test_partial_session_messages_are_bounded_in_total() -> None:
+    """Each of 32 joined receivers starts a message of the largest size allowed and never
+    finishes it: each may hold ``session_message_limit`` at the source, but not all at once."""
+    net, attackers = joined_attackers(32, seed=34)
+    limit = net.config.session_message_limit
+    header = struct.pack("!I", limit)
+    with Growth() as growth:
+        for n, (peer, connection) in enumerate(attackers, start=1):
+            offset = 0
+            while offset < limit - UP_PAYLOAD:  # one message, all but its last segment
+                payload = (header if offset == 0 else b"") + bytes(UP_PAYLOAD)
+                net.deliver_now(forge.updata(connection, offset, payload, message_start=offset == 0), peer.address)
+                offset += len(payload)
+            net.advance(0.001)
+            grown = growth.sample()
+            assert grown <= UP_TOTAL, f"the source grew by {mib(grown)} after {n} unfinished messages of {mib(limit)}"
+    assert not net.of(ev.ReceiverDropped), "a message within the limit got its receiver dropped"
+
+
+def test_sack_blocks_that_split_the_scoreboard_are_bounded() -> None:
+    """A joined receiver reports one-byte SACK blocks two bytes apart, four an ACK: the source's
+    scoreboard for it would keep one range per block, about 80 bytes each (and walk them all
+    on every later ACK). Bounded, it keeps as many ranges as a receiver may hold."""
+    net = Net(ChannelConfig(min_receivers=1), seed=35)
+    peer = net.add_receiver(capture=True)
+    net.channel.write(bytes(64 * 1024))
+    net.run(until=2.0)  # honest while the stream starts
+    connection = forge.connection_of(peer.sent)
+    peer.frozen, peer.capture = True, False
+    una = peer.receiver.rcv_nxt
+    net.channel.write(bytes(64 * 1024))
+    net.advance(0.05)  # data goes out that it will never acknowledge
+    acks = 1500
+    assert net.channel.snd_nxt - una > 8 * acks, "the scenario leaves too little outstanding to split"
+    with Growth() as growth:
+        for k in range(acks):
+            base = una + 1 + 8 * k
+            sack = tuple((base + 2 * j, base + 2 * j + 1) for j in range(4))
+            ack = Packet(PacketType.ACK, forge.CHANNEL, connection, ack=una, window=1 << 20, sack=sack)
+            net.deliver_now(encode(ack), peer.address)
+            if k % 250 == 249:
+                grown, blocks = growth.sample(), 4 * (k + 1)
+                assert grown <= SACK_PER_RECEIVER, f"grew {grown // 1024:,} KiB after {blocks:,} SACK blocks"

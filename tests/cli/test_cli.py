@@ -72,6 +72,13 @@ def test_sim_transfer_summary_is_short(capsys: pytest.CaptureFixture[str]) -> No
     assert len(out.splitlines()) < 15
 
 
+def test_sim_transfer_fails_when_a_receiver_was_dropped(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["sim", "transfer", "--receivers", "4", "--size", "100K", "--loss", "0.3", "--burst", "10"]
+    assert main([*argv, "--progress-timeout", "0.3s", "--seed", "2", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["dropped"] >= 1 and report["all_identical"]
+
+
 @pytest.mark.parametrize(
     "argv",
     [

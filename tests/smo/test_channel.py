@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -192,6 +193,29 @@ def test_a_silent_receiver_is_dropped_and_the_others_go_on() -> None:
     assert any(p.type is PacketType.RST and dest == peer(2) for p, dest, _ in h.sent)
     assert h.channel.window_edge == 6 * MSS
     assert h.channel.live == 2
+
+
+@pytest.mark.parametrize("answers", [True, False])
+def test_a_receiver_that_answers_probes_is_not_dropped_while_it_backs_off(answers: bool) -> None:
+    """Every repair to it is lost, but it answers each probe with an ACK: alive. Its RTO stops
+    doubling at an eighth of the progress timeout, so it is probed that often."""
+    h = Harness(1, drop_rules=DropRules(progress_timeout=4.0, min_rate_fraction=None))
+    h.channel.write(bytes(4 * MSS))
+    h.pump()
+    probes = []
+    for _ in range(300):  # 30 s
+        out = h.advance(0.1)
+        if any(p.type is PacketType.REPAIR for p, _, _ in out):
+            probes.append(h.now)
+            if answers:
+                h.ack(0, 0)  # a duplicate ACK: the repair was lost, but it is there
+        if h.of(ev.ReceiverDropped):
+            break
+    dropped = h.of(ev.ReceiverDropped)
+    if answers:
+        assert not dropped and max(b - a for a, b in itertools.pairwise(probes)) <= 0.5 + 0.11
+    else:
+        assert [d.reason for d in dropped] == [ev.DropReason.NO_PROGRESS] and h.now < 6.0
 
 
 def test_excessive_rtt_is_dropped_by_the_sweep() -> None:

@@ -119,6 +119,17 @@ def test_late_joiner_ignores_data_before_its_start_and_keeps_early_data() -> Non
     assert got == [ev.DataReceived(5000, b"e" * 100)]
 
 
+def test_data_before_the_syn_ack_is_kept_within_the_receive_buffer() -> None:
+    rx = Receiver(SERVER, ReceiverConfig(receive_buffer=100_000), random.Random(3))
+    rx.connect(0.0)
+    sent(rx)
+    for k in range(200):  # 12 MB of large segments before the handshake completes
+        rx.receive_packet(data(k * 60_000, bytes(60_000)), SERVER, 0.005)
+    rx.receive_packet(Packet(PacketType.SYN_ACK, 1, rx.connection, seq=0), SERVER, 0.01)
+    got = [e for e in events(rx) if isinstance(e, ev.DataReceived)]
+    assert sum(len(e.data) for e in got) == 60_000  # one fitted; the rest is repaired later
+
+
 def test_fin_ends_the_stream_and_is_acked_past_the_end() -> None:
     rx = connected()
     rx.receive_packet(data(0, b"a" * 10, every=1), SERVER, 0.1)

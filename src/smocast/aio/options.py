@@ -55,11 +55,14 @@ class ChannelOptions(TypedDict, total=False):
     pacing_burst_segments: int
     sweep_interval: float
     keepalive: float | None
+    session_message_limit: int
+    session_limit: int
     rtt_factor: float | None
     rtt_floor: float
     cwnd_floor: int | None
     cwnd_floor_time: float
     progress_timeout: float | None
+    min_rate_fraction: float | None
     handshake_timeout: float
     max_rate: float | str | None
 

@@ -178,6 +178,26 @@ def probability(text: str) -> float:
     return value
 
 
+def rate_fraction(text: str) -> float | None:
+    """``--min-rate-fraction``: a fraction in (0, 1), or 0 (or ``off``) for no rate rule."""
+    if text.strip().lower() in ("0", "off"):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number (or 'off')") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"a fraction must be in [0, 1), got {value}")
+    return value or None
+
+
+MIN_RATE_HELP = (
+    "too slow: a receiver that, while data waited for it, acknowledged less than this fraction of the "
+    "channel's median rate over three progress timeouts in a row is dropped under the policy slowest "
+    "and stops pacing under quorum and buffer; 0 or off turns the rule off"
+)
+
+
 def positive_int(text: str) -> int:
     try:
         value = int(text)

@@ -6,12 +6,14 @@ from typing import Any
 
 from smocast.cli.common import (
     INTERFACE_HELP,
+    MIN_RATE_HELP,
     HelpFormatter,
     address_arg,
     deferred,
     duration_arg,
     group_arg,
     positive_int,
+    rate_fraction,
     size_arg,
 )
 
@@ -98,8 +100,9 @@ def register(subparsers: Any) -> None:
         "--progress-timeout",
         type=duration_arg,
         default="10s",
-        help="drop a receiver that acknowledges nothing new for this long",
+        help="drop a receiver that acknowledges nothing new and answers no retransmission for this long",
     )
+    p.add_argument("--min-rate-fraction", type=rate_fraction, default="0.05", metavar="F", help=MIN_RATE_HELP)
     p.add_argument(
         "--history",
         type=size_arg,

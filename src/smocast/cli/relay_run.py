@@ -47,6 +47,7 @@ async def _relay(args: argparse.Namespace) -> RelayReport:
             min_receivers=args.min_receivers,
             policy=args.policy,
             progress_timeout=args.progress_timeout,
+            min_rate_fraction=args.min_rate_fraction,
         )
         async with opening as relay:
             if not args.json:

@@ -7,6 +7,7 @@ from typing import Any
 
 from smocast.cli.common import (
     INTERFACE_HELP,
+    MIN_RATE_HELP,
     HelpFormatter,
     address_arg,
     deferred,
@@ -14,6 +15,7 @@ from smocast.cli.common import (
     group_arg,
     positive_int,
     rate_arg,
+    rate_fraction,
 )
 
 DESCRIPTION = """\
@@ -108,8 +110,9 @@ def register(subparsers: Any) -> None:
         "--progress-timeout",
         type=duration_arg,
         default="10s",
-        help="drop a receiver that acknowledges nothing new for this long",
+        help="drop a receiver that acknowledges nothing new and answers no retransmission for this long",
     )
+    p.add_argument("--min-rate-fraction", type=rate_fraction, default="0.05", metavar="F", help=MIN_RATE_HELP)
     p.add_argument("--mss", type=positive_int, default=1400, help="payload bytes per datagram")
     p.add_argument("--json", action="store_true", help="print one JSON object, no progress bar")
     _add_announce(p)

@@ -40,7 +40,7 @@ SUMMARY_ROWS = 50
 
 
 def run(args: argparse.Namespace) -> int:
-    WindowPolicy.parse(args.policy)
+    policy = WindowPolicy.parse(args.policy)
     CwndPolicy.parse(args.cwnd_policy)
     RttPolicy.parse(args.rtt_policy)
     controller_factory(args.congestion)
@@ -48,12 +48,35 @@ def run(args: argparse.Namespace) -> int:
         fail("'-' (standard input) must be the only thing sent", 2)
     stats = StatsFile(args.stats_file) if args.stats_file is not None else None
     source, summary, sent = asyncio.run(_send(args, stats))
-    report = report_json(source, summary, sent)
+    code, verdict = outcome(summary, policy)
+    report = {**report_json(source, summary, sent), "outcome": verdict}
     if args.json:
         print_json(report)
     else:
-        _summary(source, summary, report, args.mss)
-    return 0 if summary.completed and not summary.dropped and not summary.left else 1
+        _summary(source, summary, report, args.mss, verdict)
+    return code
+
+
+def outcome(summary: ChannelSummary, policy: WindowPolicy) -> tuple[int, str]:
+    """The exit status of a send and why: 0 when every receiver completed, or when some were
+    dropped (or left) but the user asked for a quorum (``quorum:<f>``) and it was met."""
+    joined, completed = summary.receivers, summary.completed
+    lost = [
+        f"{n} receiver{'' if n == 1 else 's'} {what}"
+        for n, what in ((summary.dropped, "dropped"), (summary.left, "left"))
+        if n
+    ]
+    if not completed:
+        return 1, ", ".join(["no receiver completed", *lost])
+    if not lost:
+        return 0, f"all {completed} receiver{'' if completed == 1 else 's'} completed"
+    if policy.kind != "quorum":
+        return 1, ", ".join(lost)
+    needed = policy.acks_needed(joined)
+    met = completed >= needed
+    return (0 if met else 1), f"quorum {needed} of {joined} {'met' if met else 'not met'}: " + ", ".join(
+        [f"{completed} completed", *lost]
+    )
 
 
 async def _send(args: argparse.Namespace, stats: StatsFile | None) -> tuple[SourceSet, ChannelSummary, Sent]:
@@ -73,6 +96,7 @@ async def _send(args: argparse.Namespace, stats: StatsFile | None) -> tuple[Sour
                 rtt_policy=args.rtt_policy,
                 congestion_control=args.congestion,
                 progress_timeout=args.progress_timeout,
+                min_rate_fraction=args.min_rate_fraction,
                 mss=args.mss,
                 max_rate=args.rate,
                 history=history,
@@ -213,7 +237,7 @@ async def _wait_started(channel: AsyncChannel, wait: float | None) -> None:
         fail(f"only {joined} of {channel.config.min_receivers} receivers joined within {wait:g} s", kind="timeout")
 
 
-def _summary(source: SourceSet, s: ChannelSummary, r: dict[str, Any], mss: int) -> None:
+def _summary(source: SourceSet, s: ChannelSummary, r: dict[str, Any], mss: int, verdict: str) -> None:
     fileset = source.fileset
     units = Units.fitting(r["bytes"])
     table = Table(show_header=False, box=None, pad_edge=False)
@@ -224,6 +248,7 @@ def _summary(source: SourceSet, s: ChannelSummary, r: dict[str, Any], mss: int) 
         f"{s.completed} of {s.receivers} completed, {s.dropped} dropped, {s.left} left"
         + (f", {s.refused} refused" if s.refused else ""),
     )
+    table.add_row("outcome", verdict)
     if len(fileset.entries) == 1:
         table.add_row("file", f"{plain(fileset.name)}, {units.bytes(r['bytes'])}, SHA-256 {r['sha256'][:16]}...")
     else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from smocast.cli.common import (
+    MIN_RATE_HELP,
     HelpFormatter,
     deferred,
     duration_arg,
@@ -16,6 +17,7 @@ from smocast.cli.common import (
     positive_int,
     probability,
     rate_arg,
+    rate_fraction,
     size_arg,
 )
 
@@ -111,6 +113,13 @@ def register_transfer(subparsers: Any) -> None:
         default=1000,
         help="packets that may wait for the source's receive path; more are dropped",
     )
+    p.add_argument(
+        "--progress-timeout",
+        type=duration_arg,
+        default="10s",
+        help="drop a receiver that acknowledges nothing new and answers no retransmission for this long",
+    )
+    p.add_argument("--min-rate-fraction", type=rate_fraction, default="0.05", metavar="F", help=MIN_RATE_HELP)
     p.add_argument("--mss", type=positive_int, default=1400, help="payload bytes per segment")
     p.add_argument("--time-limit", type=duration_arg, default="60min", help="simulated time before giving up")
     p.add_argument("--seed", type=int, default=1, help="random seed; the same seed gives the same result")

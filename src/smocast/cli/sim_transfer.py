@@ -48,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         mss=args.mss,
         time_limit=args.time_limit,
+        progress_timeout=args.progress_timeout,
+        min_rate_fraction=args.min_rate_fraction,
         congestion=args.congestion,
         max_window=args.window,
     )
@@ -62,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
         print_json(report)
     else:
         _summary(report)
-    return 0 if report["completed"] == report["receivers"] - report["dropped"] and report["all_identical"] else 1
+    complete = report["completed"] == report["receivers"] and not report["dropped"]
+    return 0 if complete and report["all_identical"] else 1  # a dropped receiver is a failure
 
 
 def _summary(r: dict[str, Any]) -> None:

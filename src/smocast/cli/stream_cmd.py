@@ -6,12 +6,14 @@ from typing import Any
 
 from smocast.cli.common import (
     INTERFACE_HELP,
+    MIN_RATE_HELP,
     HelpFormatter,
     address_arg,
     deferred,
     duration_arg,
     group_arg,
     positive_int,
+    rate_fraction,
 )
 
 HEADER_SIZE = 16
@@ -78,6 +80,7 @@ def register(subparsers: Any) -> None:
         default="3s",
         help="reset a receiver whose window stays shut, or that acknowledges nothing, this long",
     )
+    p.add_argument("--min-rate-fraction", type=rate_fraction, default="0.05", metavar="F", help=MIN_RATE_HELP)
     p.add_argument(
         "--congestion",
         default="newreno",

@@ -83,6 +83,7 @@ async def _stream(args: argparse.Namespace, policy: str, source: BinaryIO | None
             min_receivers=0,
             policy=policy,
             progress_timeout=args.progress_timeout,
+            min_rate_fraction=args.min_rate_fraction,
             congestion_control=args.congestion,
             mss=args.mss,
         )

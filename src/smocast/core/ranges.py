@@ -94,16 +94,20 @@ class RangeSet:
         return above + ends[i] - max(starts[i], point)
 
     def gaps(self, start: int, end: int) -> Iterator[tuple[int, int]]:
-        """Yield the ``[a, b)`` sub-ranges of ``[start, end)`` that are *not* in the set."""
+        """Yield the ``[a, b)`` sub-ranges of ``[start, end)`` that are *not* in the set.
+
+        O(log n + the ranges that meet ``[start, end)``), so a reassembly buffer can afford it
+        for every segment.
+        """
+        starts, ends = self._starts, self._ends
         cursor = start
-        for s, e in zip(self._starts, self._ends, strict=True):
-            if e <= cursor:
-                continue
+        for i in range(bisect_right(ends, start), len(starts)):
+            s = starts[i]
             if s >= end:
                 break
             if s > cursor:
                 yield cursor, s
-            cursor = max(cursor, e)
+            cursor = ends[i]
             if cursor >= end:
                 return
         if cursor < end:

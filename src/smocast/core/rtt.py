@@ -76,11 +76,23 @@ class RttEstimator:
         base = srtt + (RTO_K * rttvar if RTO_K * rttvar > s.granularity else s.granularity)
         self.rto = s.maximum if base > s.maximum else (s.minimum if base < s.minimum else base)
 
-    def back_off(self) -> None:
-        """The retransmission timer expired: double the RTO (RFC 6298 (5.5)), up to the maximum."""
-        if self.rto < self._settings.maximum:
-            self._backoff *= 2
-            self._update_rto()
+    def back_off(self, ceiling: float | None = None) -> None:
+        """The retransmission timer expired: double the RTO (RFC 6298 (5.5)), up to the maximum.
+
+        With ``ceiling`` the RTO doubles no further than that (nor below its value now), so a
+        sender can keep probing a lossy path more often than a liveness timeout: RFC 6298
+        (5.5) leaves the upper bound to the implementation, provided it is at least 60 s for
+        the Internet at large; smocast's paths are LANs and managed networks.
+        """
+        maximum = self._settings.maximum
+        if self.rto >= maximum:
+            return
+        if ceiling is not None and self.rto * 2 > ceiling:
+            self._backoff = max(self._backoff, 2)  # backed off: no tail loss probe until a sample
+            self.rto = min(maximum, max(self.rto, ceiling))
+            return
+        self._backoff *= 2
+        self._update_rto()
 
     @property
     def backoff(self) -> int:

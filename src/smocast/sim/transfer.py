@@ -57,6 +57,7 @@ class TransferSpec:
     late_join_at: float = 1.0
     source_rate: float | None = None
     progress_timeout: float = 10.0
+    min_rate_fraction: float | None = DropRules().min_rate_fraction
     time_limit: float = 3600.0
     mss: int = 1400
     congestion: str = "newreno"
@@ -72,7 +73,7 @@ class TransferSpec:
             window_policy=WindowPolicy.parse(self.policy),
             cwnd_policy=CwndPolicy.parse(self.cwnd_policy),
             ack_frequency=AckFrequency(fixed=self.ack_every),
-            drop_rules=DropRules(progress_timeout=self.progress_timeout),
+            drop_rules=DropRules(progress_timeout=self.progress_timeout, min_rate_fraction=self.min_rate_fraction),
             max_rate=self.max_rate,
         )
         return config if self.max_window is None else replace(config, max_window=self.max_window)

@@ -31,7 +31,7 @@ from smocast.smo.admission import Admission
 from smocast.smo.child import Child, ChildState, History, Outcome
 from smocast.smo.config import ChannelConfig
 from smocast.smo.events import ReceiverInfo, SourceEvent
-from smocast.smo.framing import frame
+from smocast.smo.framing import MessageTooLarge, frame
 from smocast.smo.membership import Membership
 from smocast.smo.outbox import SourceDatagram, SourceOutbox
 from smocast.smo.repairs import RepairRouter
@@ -41,6 +41,7 @@ from smocast.smo.stats import ChannelStats
 from smocast.smo.sweep import ChannelWindow, Dissociate, StopPacing, Sweeper
 from smocast.smo.transmit import Transmitter
 from smocast.smo.unreachable import UnreachableWatch
+from smocast.smo.uplink import UpBudget, UpReceiver
 from smocast.wire import (
     HEADER_SIZE,
     SACK_BLOCK_SIZE,
@@ -92,6 +93,7 @@ class Channel:
             cfg.repair_multicast_fraction, self._members, self._buf, self._out, self._transmit, self.stats
         )
         self._sweeper = Sweeper(cfg, self._members, self._buf, history is not None)
+        self._up_budget = UpBudget(cfg.session_limit)  # every receiver's session relay, together
         self._sweep_timer = Timer(self._on_sweep)
         self._keepalive_timer = Timer(self._on_keepalive)
         self._unreachable = UnreachableWatch(self._buf, self._timers, self._on_unreachable_check)
@@ -283,14 +285,14 @@ class Channel:
             self.channel_rtt = child.rtt.srtt
         self._members.established(child)
         self._members.start_pacing(child, child.right_edge(self._window_of(child)))
-        self._sweeper.track(child)
+        self._sweeper.track(child, now)
         self._act(child, child.repair_on_join(now), now)
         if child.state is ChildState.CLOSED:
             return
         if child.una < self._buf.snd_nxt:
             child.arm_timer(now)
         else:
-            self._park(child)
+            self._park(child, now)
         self._events.append(ev.ReceiverJoined(child.index, child.address, child.start, now))
         started = self._admission.on_established(now)
         if started is not None:
@@ -330,7 +332,7 @@ class Channel:
         if not sack and key is not None and child.plain_ack(ack, window, tsecr, repaired, now):
             buf.on_acked(start, ack)
             if ack >= buf.snd_nxt:
-                self._park(child)
+                self._park(child, now)
             edge = ack + min(child.cc.cwnd if not self._fair else self.channel_cwnd, window)
             if edge != key:
                 pacing.move(child.index, key, edge)
@@ -363,17 +365,27 @@ class Channel:
     def _on_acked_more(self, child: Child, ack: int, now: float) -> None:
         """A general-path ACK moved ``una``: a receiver left behind may pace again; park when done."""
         caught_up = ack >= self._buf.edge and child.rwnd >= self._mss  # and its window is open
-        if caught_up and not self._members.is_pacing(child):
+        rates = self._sweeper.rates
+        if ack >= self._buf.snd_nxt:
+            rates.caught_up(child)
+        if caught_up and not self._members.is_pacing(child) and not rates.is_slow(child):
             self._members.start_pacing(child, child.right_edge(self._window_of(child)))
         if ack >= self._buf.snd_nxt:
-            self._park(child)
+            self._park(child, now)
 
     def _handle_up(self, child: Child, packet: Packet, now: float) -> None:
-        """Session relay: a receiver's own stream, up its connection."""
-        for message in child.receive_up(packet.seq, packet.payload):
+        """Session relay: a receiver's own stream, up its connection, within the channel's budget."""
+        up = child.up
+        if up is None:
+            up = child.up = UpReceiver(self._up_budget, self.config.session_message_limit)
+        try:
+            messages = up.offer(packet.seq, packet.payload)
+        except MessageTooLarge as exc:
+            self._drop(child, ev.DropReason.MESSAGE_TOO_LARGE, f"session {exc}", now)
+            return
+        for message in messages:
             self._events.append(ev.SessionData(child.index, child.address, message, now))
-        assert child.up is not None
-        self._out.up_ack(child.address, child.connection, child.up.acked, packet.tsval, now)
+        self._out.up_ack(child.address, child.connection, up.acked, packet.tsval, now)
 
     # --- acting on what a child needs ----------------------------------------------------------
 
@@ -414,9 +426,9 @@ class Channel:
     def _sync_edge(self, child: Child) -> None:
         self._members.move_edge(child, child.right_edge(self._window_of(child)))
 
-    def _park(self, child: Child) -> None:
+    def _park(self, child: Child, now: float) -> None:
         """Everything sent is acknowledged: no timer until new data goes out (see _resume_idle)."""
-        child.park()
+        child.park(now)
         self._idle.append(child)
 
     def _resume_idle(self, now: float) -> None:

@@ -28,6 +28,7 @@ from smocast.core.timestamps import elapsed_since
 from smocast.smo.events import DropReason, ReceiverInfo
 from smocast.smo.loss import lost_segments
 from smocast.smo.outcome import ChildRules, ChildState, History, Outcome
+from smocast.smo.reassembly import MAX_HELD_RANGES
 from smocast.smo.sendbuf import SendBuffer
 from smocast.smo.timing import next_due, probe_due
 from smocast.smo.uplink import UpReceiver
@@ -35,6 +36,9 @@ from smocast.smo.uplink import UpReceiver
 __all__ = ["Child", "ChildRules", "ChildState", "History", "Outcome"]
 
 SYN_ACK_INTERVAL = 0.5  # first SYN-ACK retransmission, doubled each time
+PROBES_PER_PROGRESS_TIMEOUT = 8
+"""RTO back-off stops at progress_timeout / this: a lossy receiver is probed this often
+before it could be dropped, and each probe it answers restarts its progress clock."""
 
 
 class Child:
@@ -43,9 +47,9 @@ class Child:
     # fmt: off
     __slots__ = (
         "_buf", "_rules", "_timers", "address", "catchup_next", "cc", "connection", "count_from", "credit", "dupacks",
-        "index", "joined_at", "last_progress", "probe_sent", "rack_due", "recovery_point", "repairs_multicast",
-        "repairs_unicast", "retransmitted", "rto_lost_upto", "rtt", "rwnd", "sacked", "sample_after", "start",
-        "state", "syn_at", "timer", "timer_base", "una", "unreachable_at", "up",
+        "idle_since", "idle_total", "index", "joined_at", "last_progress", "probe_sent", "rack_due", "recovery_point",
+        "repairs_multicast", "repairs_unicast", "retransmitted", "rto_lost_upto", "rtt", "rwnd", "sacked",
+        "sample_after", "start", "state", "syn_at", "timer", "timer_base", "una", "unreachable_at", "up",
     )
     # fmt: on
 
@@ -73,7 +77,7 @@ class Child:
         self.start = start  # first stream byte this receiver gets
         self.count_from = buffer.snd_nxt  # first byte whose release it holds back (later when resuming)
         self.catchup_next = start  # resuming below the send buffer: next byte to send from history
-        self.up: UpReceiver | None = None  # its session-relay stream, once it sends one
+        self.up: UpReceiver | None = None  # its session-relay stream, once it sends one (the channel makes it)
         self.una = start
         self.rwnd = 0
         self.sacked = RangeSet()
@@ -92,7 +96,9 @@ class Child:
         self.rto_lost_upto = 0  # after a timeout, every un-SACKed byte below this is lost
         self.retransmitted: dict[int, float] = {}  # segment start -> when a unicast repair was sent
         self.credit = 0  # bytes of repairs this receiver's ACK clock allows now
-        self.last_progress = now
+        self.last_progress = now  # new data acknowledged, or a probe answered
+        self.idle_since: float | None = None  # parked (everything acknowledged) since then
+        self.idle_total = 0.0  # seconds parked before idle_since
         self.syn_at = now
         self.joined_at = now
         self.repairs_unicast = 0
@@ -190,6 +196,8 @@ class Child:
         """The channel removed this receiver: stop its timer; it handles nothing more."""
         self.state = ChildState.CLOSED
         self._timers.disarm(self.timer)
+        if self.up is not None:
+            self.up.release()
 
     # --- acknowledgements ----------------------------------------------------------------------
 
@@ -239,6 +247,8 @@ class Child:
             self._on_new_ack(ack, tsecr, repaired or self._covers_retransmission(ack), now)
         elif old < snd_nxt:
             self.dupacks += 1
+            if self.probe_sent:
+                self.last_progress = now  # it answered a probe: alive, however lossy its path
         if self.recovery_point is not None:
             self.credit = min(self.credit + newly_sacked, self.cc.cwnd)
         if self.sacked or self.dupacks or self.rto_lost_upto > self.una:
@@ -246,14 +256,21 @@ class Child:
         return Outcome()
 
     def _update_sack(self, blocks: tuple[tuple[int, int], ...], snd_nxt: int) -> int:
-        """Record SACK blocks that lie above ``una``; return how many bytes were new."""
+        """Record SACK blocks that lie above ``una``; return how many bytes were new.
+
+        The scoreboard keeps at most as many separate ranges as a receiver holds
+        (:data:`~smocast.smo.reassembly.MAX_HELD_RANGES`): a block that would add one more is
+        ignored, so a receiver that splits it byte by byte bounds both its size and the work
+        of every later ACK. SACK is advisory; the block's bytes are repaired if need be.
+        """
         added = 0
         una = self.una
+        sacked = self.sacked
         for block_start, block_end in blocks:
             start = max(block_start, una)
             end = min(block_end, snd_nxt)
-            if start < end:
-                added += self.sacked.add(start, end)
+            if start < end and (len(sacked) < MAX_HELD_RANGES or sacked.overlaps(start - 1, end + 1)):
+                added += sacked.add(start, end)
         return added
 
     def _covers_retransmission(self, ack: int) -> bool:
@@ -315,12 +332,6 @@ class Child:
     def note_multicast_repair(self) -> None:
         """The channel repaired, by multicast, a segment this receiver reported lost."""
         self.repairs_multicast += 1
-
-    def receive_up(self, offset: int, payload: bytes) -> list[bytes]:
-        """Session relay: a piece of the receiver's own stream; returns the messages it completed."""
-        if self.up is None:
-            self.up = UpReceiver()
-        return self.up.offer(offset, payload)
 
     # --- loss recovery -------------------------------------------------------------------------
 
@@ -416,7 +427,7 @@ class Child:
     def _on_fin_timer(self, now: float) -> Outcome:
         due = self.timer_base + self.rtt.rto
         if now >= due:
-            self.rtt.back_off()
+            self.rtt.back_off(self._backoff_ceiling())
             return Outcome(fin=True)
         self._timers.arm(self.timer, due)
         return Outcome()
@@ -426,7 +437,7 @@ class Child:
         if self.una >= snd_nxt:
             return Outcome()
         self.cc.on_retransmission_timeout(now)
-        self.rtt.back_off()
+        self.rtt.back_off(self._backoff_ceiling())
         self.recovery_point = snd_nxt
         self.rto_lost_upto = snd_nxt
         self.catchup_next = self.una
@@ -438,6 +449,11 @@ class Child:
         outcome = self._repairs(now)
         outcome.stop_pacing = outcome.congestion = True
         return outcome
+
+    def _backoff_ceiling(self) -> float | None:
+        """The RTO back-off stops here, so probes come often enough for the progress clock."""
+        timeout = self._rules.progress_timeout
+        return None if timeout is None else timeout / PROBES_PER_PROGRESS_TIMEOUT
 
     def _probe(self) -> Outcome:
         """Tail loss probe (RFC 8985 TLP): repair the first missing segment, without a cwnd cut."""
@@ -451,13 +467,23 @@ class Child:
         due = next_due(self, self._buf, self._rules.mss, self._rules.progress_timeout)
         self._timers.arm(self.timer, due if due > now else now + 1e-6)
 
-    def park(self) -> None:
+    def park(self, now: float) -> None:
         """Everything sent is acknowledged: no timer until new data goes out (then :meth:`resume`)."""
         self.rack_due = None
         self._timers.disarm(self.timer)
+        if self.idle_since is None:
+            self.idle_since = now
 
     def resume(self, now: float) -> None:
         """New data went out after the child was parked: time it from now."""
         self.last_progress = self.timer_base = now  # "no progress" counts from here
         self.probe_sent = False
+        if self.idle_since is not None:
+            self.idle_total += now - self.idle_since
+            self.idle_since = None
         self.arm_timer(now)
+
+    def idle_time(self, now: float) -> float:
+        """Seconds it spent parked, with everything acknowledged, since it was created."""
+        since = self.idle_since
+        return self.idle_total if since is None else self.idle_total + now - since

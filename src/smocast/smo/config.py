@@ -23,7 +23,13 @@ class DropRules:
     * ``rtt_factor``: its SRTT exceeds ``rtt_factor`` times the median SRTT of the others,
       and exceeds ``rtt_floor`` seconds (so LAN jitter never triggers it).
     * ``cwnd_floor``: its cwnd stays below this many bytes for ``cwnd_floor_time`` seconds.
-    * ``progress_timeout``: it has data outstanding and acknowledges nothing new for this long.
+    * ``progress_timeout``: it has data outstanding and neither acknowledges anything new nor
+      answers a retransmission probe for this long (retransmission back-off stops at an
+      eighth of it, so a lossy receiver is probed at least eight times first).
+    * ``min_rate_fraction``: over each ``progress_timeout``, it acknowledged less than this
+      fraction of the channel's rate (the median receiver's), counting only the time it had
+      data outstanding: it is too slow. Under ``slowest`` it is dropped (``too-slow``);
+      under ``quorum`` and ``buffer`` it stops pacing the channel. Needs ``progress_timeout``.
     * ``handshake_timeout``: it sent a SYN but never completed the handshake.
     """
 
@@ -32,6 +38,7 @@ class DropRules:
     cwnd_floor: int | None = None
     cwnd_floor_time: float = 5.0
     progress_timeout: float | None = 10.0
+    min_rate_fraction: float | None = 0.05
     handshake_timeout: float = 10.0
 
     def __post_init__(self) -> None:
@@ -39,6 +46,8 @@ class DropRules:
             raise ConfigError(f"rtt_factor must exceed 1, got {self.rtt_factor}")
         if self.progress_timeout is not None and self.progress_timeout <= 0:
             raise ConfigError(f"progress_timeout must be positive, got {self.progress_timeout}")
+        if self.min_rate_fraction is not None and not 0 < self.min_rate_fraction < 1:
+            raise ConfigError(f"min_rate_fraction must be in (0, 1), got {self.min_rate_fraction}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +71,12 @@ class ChannelConfig:
     ``max_rate``: a ceiling, in bits per second, on the pacing rate of new data (datagram
     payloads, smocast header included; repairs are not paced). Congestion control still
     decides below it; ``None`` leaves the rate to congestion control alone.
+
+    Session relay (receivers' messages up their connections): a message longer than
+    ``session_message_limit`` bytes gets its receiver dropped (``message-too-large``); all
+    receivers' up-streams together hold at most ``session_limit`` bytes at the source (what
+    waits out of order and the messages being assembled), and a segment beyond it is
+    refused until there is room.
     """
 
     channel_id: int = 1
@@ -83,6 +98,8 @@ class ChannelConfig:
     sweep_interval: float = 0.2
     keepalive: float | None = 1.0
     max_rate: float | None = None
+    session_message_limit: int = MIB
+    session_limit: int = 8 * MIB
 
     def __post_init__(self) -> None:
         if self.max_rate is not None and not self.max_rate > 0:
@@ -98,6 +115,8 @@ class ChannelConfig:
         controller_factory(self.congestion_control)  # an unknown name fails here, before any receiver joins
         if self.max_window < 2 * self.mss or self.retain_limit < self.max_window:
             raise ConfigError("need max_window >= 2 * mss and retain_limit >= max_window")
+        if not 0 < self.session_message_limit <= self.session_limit:
+            raise ConfigError("need 0 < session_message_limit <= session_limit")
         if not 0 <= self.channel_id < 1 << 32:
             raise ConfigError(f"channel_id must fit 32 bits, got {self.channel_id}")
 

@@ -18,7 +18,7 @@ from smocast.core.timestamps import elapsed_since
 from smocast.smo import events as ev
 from smocast.smo.config import ReceiverConfig
 from smocast.smo.framing import MessageFramer
-from smocast.smo.reassembly import Reassembly
+from smocast.smo.reassembly import MAX_MARKS, Reassembly
 from smocast.wire import FLAG_MSG_START, Packet
 
 
@@ -128,17 +128,40 @@ class Delivery:
         reasm = self._reasm
         in_order = seq <= reasm.rcv_nxt
         if not in_order and packet.flags & FLAG_MSG_START:
-            self._boundaries.add(seq)
+            self._note_boundary(seq)
         offset = reasm.rcv_nxt
         boundary = in_order and seq == offset and bool(packet.flags & FLAG_MSG_START)
-        for chunk in reasm.offer(seq, packet.payload, deadline):
-            self._deliver(offset, chunk, boundary or offset in self._boundaries, now)
+        chunks = reasm.offer(seq, packet.payload, deadline)
+        for chunk in chunks:
+            self._deliver_chunk(offset, chunk, boundary, now)
             offset += len(chunk)
             boundary = False
-        if self._boundaries:
+        if chunks and self._boundaries:
             self._boundaries = {b for b in self._boundaries if b >= reasm.rcv_nxt}
         if self._config.realtime:
             self._plan_skip()
+
+    def _note_boundary(self, seq: int) -> None:
+        """A held segment begins a message: remember where, once, and at most MAX_MARKS of them."""
+        boundaries = self._boundaries
+        if len(boundaries) < MAX_MARKS and not self._reasm.ranges.contains(seq, seq + 1):
+            boundaries.add(seq)
+
+    def _deliver_chunk(self, offset: int, chunk: bytes, boundary: bool, now: float) -> None:
+        """Deliver a chunk that may hold several held segments; a framer that still looks for
+        its first message start gets the chunk cut there."""
+        boundaries = self._boundaries
+        framer = self._framer
+        if boundaries and framer is not None and not framer.synced and not boundary:
+            end = offset + len(chunk)
+            inside = [b for b in boundaries if offset <= b < end]
+            if inside:
+                cut = min(inside) - offset
+                if cut:
+                    self._deliver(offset, chunk[:cut], False, now)
+                self._deliver(offset + cut, chunk[cut:], True, now)
+                return
+        self._deliver(offset, chunk, boundary or offset in boundaries, now)
 
     def _deliver(self, offset: int, chunk: bytes, boundary: bool, now: float) -> None:
         self._stats.bytes_delivered += len(chunk)
@@ -201,7 +224,7 @@ class Delivery:
         offset = target
         boundary = True
         for chunk in reasm.skip_to(target):
-            self._deliver(offset, chunk, boundary or offset in self._boundaries, now)
+            self._deliver_chunk(offset, chunk, boundary, now)
             offset += len(chunk)
             boundary = False
         self._boundaries = {b for b in self._boundaries if b >= reasm.rcv_nxt}

@@ -20,10 +20,12 @@ class DropReason(StrEnum):
     RTT_EXCESSIVE = "rtt-excessive"
     CWND_FLOOR = "cwnd-below-floor"
     NO_PROGRESS = "no-progress"
+    TOO_SLOW = "too-slow"
     FELL_BEHIND = "fell-behind-buffer"
     HANDSHAKE_TIMEOUT = "handshake-timeout"
     REFUSED = "late-join-refused"
     APPLICATION = "application"
+    MESSAGE_TOO_LARGE = "message-too-large"
     UNREACHABLE = "unreachable"  # ICMP port unreachable, then no ACK for a few round trips
 
 

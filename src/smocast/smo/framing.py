@@ -12,11 +12,20 @@ from __future__ import annotations
 
 import struct
 
-from smocast.core.errors import LocalProtocolError
+from smocast.core.errors import LocalProtocolError, RemoteProtocolError
 
 _LENGTH = struct.Struct("!I")
 LENGTH_SIZE = _LENGTH.size
 MAX_MESSAGE = (1 << 32) - 1
+
+
+class MessageTooLarge(RemoteProtocolError):
+    """A message announced more bytes than the framer accepts; the peer must be refused."""
+
+    def __init__(self, length: int, limit: int) -> None:
+        super().__init__(f"a message of {length:,} bytes; the limit is {limit:,}")
+        self.length = length
+        self.limit = limit
 
 
 def frame(message: bytes | bytearray | memoryview) -> bytes:
@@ -32,14 +41,23 @@ class MessageFramer:
     ``synced`` is False until the framer knows where a message starts (a receiver that
     joined mid-stream, or one that just skipped); bytes before that are discarded and
     reported by :meth:`feed` as a discarded range.
+
+    With ``max_message``, a length prefix above it raises :class:`MessageTooLarge` as soon as
+    it is read, so a partial message never grows past the limit.
     """
 
-    __slots__ = ("_buffer", "_start", "synced")
+    __slots__ = ("_buffer", "_max", "_start", "synced")
 
-    def __init__(self, synced: bool) -> None:
+    def __init__(self, synced: bool, max_message: int | None = None) -> None:
         self.synced = synced
+        self._max = max_message
         self._buffer = bytearray()
         self._start = 0  # stream offset of _buffer[0]: the current message's length prefix
+
+    @property
+    def pending(self) -> int:
+        """Bytes held for the message being assembled."""
+        return len(self._buffer)
 
     @property
     def partial_start(self) -> int | None:
@@ -79,6 +97,8 @@ class MessageFramer:
         at = 0
         while len(buffer) - at >= LENGTH_SIZE:
             (length,) = _LENGTH.unpack_from(buffer, at)
+            if self._max is not None and length > self._max:
+                raise MessageTooLarge(length, self._max)
             end = at + LENGTH_SIZE + length
             if end > len(buffer):
                 break

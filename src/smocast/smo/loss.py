@@ -64,10 +64,14 @@ def lost_segments(child: LossState, buf: SendBuffer, now: float, budget: int) ->
     lost: list[Segment] = []
     taken = 0
     recheck: float | None = None
+    examined = child.una  # each segment is looked at once, however many gaps fall in it
     for gap_start, gap_end, above in sacked.gaps_with_bytes_above(child.una, high):
-        for segment in buf.segments_from(gap_start):
+        if gap_end <= examined:
+            continue
+        for segment in buf.segments_from(max(gap_start, examined)):
             if segment.start >= gap_end:
                 break
+            examined = segment.end
             if not (
                 segment.start < child.rto_lost_upto
                 or above >= threshold

@@ -89,6 +89,7 @@ class Receiver:
         self._backlog = 0  # delivered bytes the application still holds elsewhere (set_backlog)
         self._advertised = cfg.receive_buffer  # the window in the last ACK
         self._early: list[Packet] = []  # data that arrived before the SYN-ACK
+        self._early_bytes = 0  # their payload, at most the receive buffer
         self._handshake = Handshake(cfg)
         self._out = ReceiverOutbox(cfg.channel_id, self.connection, server)
         self._ack_now = False
@@ -397,7 +398,7 @@ class Receiver:
         if self.state is ReceiverState.ESTABLISHED:
             self._ts_recent = packet.tsval
             self._send_ack(now)  # completes (or repeats) the handshake
-            early, self._early = self._early, []
+            early, self._early, self._early_bytes = self._early, [], 0
             for data in early:
                 self._handle_data(data, now)
 
@@ -455,7 +456,9 @@ class Receiver:
 
     def _data_outside_established(self, packet: Packet) -> None:
         if self.state is ReceiverState.SYN_SENT and len(self._early) < self.config.max_early_segments:
-            self._early.append(packet)  # multicast that beat the SYN-ACK: kept for later
+            if self._early_bytes + len(packet.payload) <= self.config.receive_buffer:
+                self._early.append(packet)  # multicast that beat the SYN-ACK: kept for later
+                self._early_bytes += len(packet.payload)
         elif self.state is ReceiverState.FINISHED and packet.type is PacketType.REPAIR:
             self._ack_now = True  # our last ACK was lost: say again that we have it all
 

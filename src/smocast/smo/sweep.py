@@ -7,6 +7,8 @@ whole audience runs here, every ``sweep_interval`` seconds, in O(N log N):
 * policy G's channel cwnd (reported, and under "essentially fair" applied to every receiver);
 * dis-association: a receive window shut too long, excessive RTT, cwnd below its floor for
   too long, fallen out of the buffer;
+* progress as a rate (:mod:`smocast.smo.progress`): a receiver far slower than the channel
+  is dropped under ``slowest`` and stops pacing under ``quorum`` and ``buffer``;
 * non-strict window policies: receivers behind the window edge, or whose shut window holds
   back waiting data, stop pacing the channel.
 
@@ -25,6 +27,7 @@ from smocast.smo.child import Child
 from smocast.smo.config import ChannelConfig
 from smocast.smo.events import DropReason
 from smocast.smo.membership import Membership
+from smocast.smo.progress import RateWatch
 from smocast.smo.sendbuf import SendBuffer
 
 CWND_AVERAGE_GAIN = 1 / 8  # EWMA gain of each child's average cwnd (fair policy)
@@ -69,10 +72,13 @@ class Sweeper:
         self._cwnd_average: dict[int, float] = {}
         self._below_floor_since: dict[int, float] = {}
         self._window_shut_since: dict[int, float] = {}
+        rules = config.drop_rules
+        self.rates = RateWatch(rules.progress_timeout, rules.min_rate_fraction)
 
-    def track(self, child: Child) -> None:
-        """A new receiver: its average cwnd starts at its initial window."""
+    def track(self, child: Child, now: float) -> None:
+        """A new receiver: its average cwnd starts at its initial window, its rate is measured from now."""
         self._cwnd_average[child.index] = float(child.cc.cwnd)
+        self.rates.track(child, now)
 
     def forget(self, child: Child) -> None:
         """The receiver is gone: drop what was observed of it."""
@@ -80,6 +86,7 @@ class Sweeper:
         self._cwnd_average.pop(index, None)
         self._below_floor_since.pop(index, None)
         self._window_shut_since.pop(index, None)
+        self.rates.forget(child)
 
     def run(self, rtt: float | None, cwnd: int, now: float) -> Iterator[Decision]:
         """One sweep from the channel RTT ``rtt`` and cwnd ``cwnd``: yield decisions in order.
@@ -100,12 +107,38 @@ class Sweeper:
         base = buf.base if not self._has_history else -1  # with history nobody falls behind
         for drop in self._rule_violations(children, rtts, base, now):
             yield Dissociate(*drop)
+        self.rates.sample(self._blocking(children), now)
+        yield from self._too_slow(children, now)
         if self._config.window_policy.kind != "slowest":
             pacing = [c for c in children if members.is_pacing(c)]
             for child in self._left_behind(pacing, buf.edge, buf.pending > 0, self._config.mss):
                 yield StopPacing(child)
         pacing = [c for c in children if c.established and members.is_pacing(c)]
         yield ChannelWindow(rtt, self._channel_window(pacing, cwnd))
+
+    def _blocking(self, children: list[Child]) -> list[Child]:
+        """The receivers whose window keeps the next new segment from going out now."""
+        buf, members = self._buf, self._members
+        if not buf.pending:
+            return []
+        next_end = buf.snd_nxt + buf.next_length()
+        held_at_edge = self._config.window_policy.kind == "slowest" and next_end - buf.edge > self._config.max_window
+        blocking = []
+        for child in children:
+            edge = members.pacing.value_of.get(child.index)
+            if (edge is not None and edge < next_end) or (held_at_edge and child.una <= buf.edge):
+                blocking.append(child)
+        return blocking
+
+    def _too_slow(self, children: list[Child], now: float) -> Iterator[Decision]:
+        """Receivers far slower than the channel: dropped under ``slowest``, else passed."""
+        slowest = self._config.window_policy.kind == "slowest"
+        fraction = self._config.drop_rules.min_rate_fraction or 0.0
+        for slow in self.rates.run([c for c in children if not c.closed], self._members.is_pacing, now):
+            if slowest:
+                yield Dissociate(slow.child, DropReason.TOO_SLOW, slow.detail(fraction))
+            else:
+                yield StopPacing(slow.child)
 
     def _observe_windows(self, children: list[Child]) -> None:
         """Move each receiver's average cwnd toward its cwnd now."""

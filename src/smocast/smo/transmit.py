@@ -28,6 +28,7 @@ class Transmitter:
         "_ack_every",
         "_allowed",
         "_buf",
+        "_buffer_policy",
         "_ceiling",
         "_config",
         "_last_multicast",
@@ -42,6 +43,7 @@ class Transmitter:
         self._config = config
         self._buf = buffer
         self._out = out
+        self._buffer_policy = config.window_policy.kind == "buffer"
         self._pacer = Pacer(config.pacing_burst_segments * (config.mss + HEADER_SIZE))
         self.pacing_wakeup: float | None = None  # when the pacer allows the next segment
         self._slow_start_over = False
@@ -87,8 +89,8 @@ class Transmitter:
         length = buf.next_length()
         end = buf.snd_nxt + length
         allowed = self._allowed
-        if (allowed is not None and end > allowed) or end - buf.edge > cfg.max_window:
-            return None
+        if (allowed is not None and end > allowed) or (end - buf.edge > cfg.max_window and not self._buffer_policy):
+            return None  # under buffer:B, B bounds what a receiver that no longer paces holds back
         if not self._make_room(length):
             return None
         if not self._pacer.allowed(length + HEADER_SIZE, now):

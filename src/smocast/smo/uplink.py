@@ -80,26 +80,77 @@ class UpSender:
         self.due = None
 
 
+class UpBudget:
+    """What the receivers' up-streams may make the source hold at once, all together.
+
+    The channel owns one and hands it to every :class:`UpReceiver`; each charges what it
+    holds (segments out of order, the message being assembled) and gives it back when its
+    receiver goes. A segment that would exceed ``limit`` is refused unacknowledged, and
+    its sender sends it again later, as for a full receive window.
+    """
+
+    __slots__ = ("limit", "refused", "used")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+        self.refused = 0  # segments refused because the total was reached
+
+    def fits(self, nbytes: int) -> bool:
+        return self.used + nbytes <= self.limit
+
+
 class UpReceiver:
-    """The source's side, one per child: reassemble the up-stream and cut it into messages."""
+    """The source's side, one per child: reassemble the up-stream and cut it into messages.
 
-    __slots__ = ("_framer", "_reasm")
+    It holds at most ``UP_WINDOW`` bytes out of order (what an honest sender has in flight)
+    and one message of at most ``max_message`` bytes being assembled; a longer one raises
+    :class:`~smocast.smo.framing.MessageTooLarge` and the channel must drop the receiver.
+    """
 
-    def __init__(self) -> None:
-        self._reasm = Reassembly(0, UP_BUFFER_LIMIT)
-        self._framer = MessageFramer(synced=True)
+    __slots__ = ("_budget", "_framer", "_holding", "_reasm")
+
+    def __init__(self, budget: UpBudget, max_message: int = UP_BUFFER_LIMIT) -> None:
+        self._budget = budget
+        self._reasm = Reassembly(0, UP_WINDOW + UP_SEGMENT)
+        self._framer = MessageFramer(synced=True, max_message=max_message)
+        self._holding = 0  # bytes charged to the budget
 
     @property
     def acked(self) -> int:
         """What to acknowledge: everything below this arrived."""
         return self._reasm.rcv_nxt
 
+    @property
+    def holding(self) -> int:
+        """Bytes it holds now: segments out of order and the partial message."""
+        return self._holding
+
     def offer(self, offset: int, payload: bytes) -> list[bytes]:
-        """One UPDATA segment; returns the messages it completed."""
+        """One UPDATA segment; returns the messages it completed (none if the budget is spent)."""
+        reasm = self._reasm
+        if not reasm.is_new(offset, offset + len(payload)):
+            return []
+        if not self._budget.fits(len(payload)):
+            self._budget.refused += 1
+            return []
         messages: list[bytes] = []
-        position = self._reasm.rcv_nxt
-        for chunk in self._reasm.offer(offset, payload):
-            found, _ = self._framer.feed(position, chunk, False)
-            messages.extend(message for _, message in found)
-            position += len(chunk)
+        position = reasm.rcv_nxt
+        try:
+            for chunk in reasm.offer(offset, payload):
+                found, _ = self._framer.feed(position, chunk, False)
+                messages.extend(message for _, message in found)
+                position += len(chunk)
+        finally:
+            self._charge(reasm.held_bytes + self._framer.pending)
         return messages
+
+    def release(self) -> None:
+        """Its receiver is gone: give back what it held."""
+        self._charge(0)
+        self._reasm = Reassembly(self._reasm.rcv_nxt, 0)
+        self._framer = MessageFramer(synced=True, max_message=0)
+
+    def _charge(self, holding: int) -> None:
+        self._budget.used += holding - self._holding
+        self._holding = holding

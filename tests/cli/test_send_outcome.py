@@ -1,0 +1,30 @@
+"""``smocast send``'s exit status and verdict: drops fail the run unless a quorum asked for was met."""
+
+from __future__ import annotations
+
+import pytest
+
+from smocast.aio.channel import ChannelSummary
+from smocast.cli.send_run import outcome
+from smocast.smo.channel import ChannelStats
+from smocast.smo.policies import WindowPolicy
+
+
+def summary(joined: int, completed: int, dropped: int = 0, left: int = 0) -> ChannelSummary:
+    return ChannelSummary(joined, completed, dropped, left, 0, 1000, 1.0, 8000.0, ChannelStats(), ())
+
+
+@pytest.mark.parametrize(
+    ("policy", "counts", "expected"),
+    [
+        ("slowest", (4, 4), (0, "all 4 receivers completed")),
+        ("slowest", (4, 3, 1), (1, "1 receiver dropped")),
+        ("buffer:1M", (4, 2, 1, 1), (1, "1 receiver dropped, 1 receiver left")),
+        ("quorum:0.75", (4, 3, 1), (0, "quorum 3 of 4 met: 3 completed, 1 receiver dropped")),
+        ("quorum:0.75", (4, 2, 2), (1, "quorum 3 of 4 not met: 2 completed, 2 receivers dropped")),
+        ("quorum:0.5", (2, 1, 1), (0, "quorum 1 of 2 met: 1 completed, 1 receiver dropped")),
+        ("quorum:0.5", (2, 0, 2), (1, "no receiver completed, 2 receivers dropped")),
+    ],
+)
+def test_the_exit_status_says_which(policy: str, counts: tuple[int, ...], expected: tuple[int, str]) -> None:
+    assert outcome(summary(*counts), WindowPolicy.parse(policy)) == expected
