@@ -33,6 +33,17 @@ from smocast.smo.sendbuf import SendBuffer
 from smocast.smo.stats import ChannelStats
 from smocast.wire import FLAG_RESUME, Packet
 
+AdmissionGate = Callable[[Address, int, bytes, float], bool]
+"""A check a validated SYN must also pass before it gets state (the secure mode's key exchange).
+
+``gate(address, connection, cookie, now)`` is called only for a SYN whose cookie is valid, so
+whatever it costs is spent on proven addresses only; False refuses the SYN.
+"""
+
+
+NOT_ADMITTED = "not admitted"
+"""The reason an RST gives when the gate refused: it says nothing of the channel."""
+
 
 class Admission:
     """The channel's handshakes: creates children, answers SYNs, refuses late joiners."""
@@ -64,6 +75,7 @@ class Admission:
             history=history,
         )
         self.started = config.admission == "continuous"
+        self.gate: AdmissionGate | None = None  # set by a wrapper that must approve each validated SYN
 
     def on_syn(
         self, packet: Packet, source: Address, on_timer: Callable[[Child, float], None], now: float
@@ -79,6 +91,8 @@ class Admission:
             self._stats.retries += 1
             self._out.retry(source, connection, self._cookies.make(source, connection, now), packet.tsval)
             return None
+        if self.gate is not None and not self.gate(source, connection, packet.payload, now):
+            return self._refuse(source, connection, NOT_ADMITTED, now)
         child = self._members.find((source, connection))
         if child is not None:
             self.send_syn_ack(child, packet.tsval, now)  # our SYN-ACK was lost
