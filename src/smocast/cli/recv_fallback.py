@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from typing import TYPE_CHECKING
 
 from smocast.aio.errors import NetworkError
 from smocast.apps.filetransfer import ReceivedFile, Server, parse_server, receive_file_with_fallback
@@ -16,6 +17,9 @@ from smocast.cli.transfer_ui import TransferProgress
 from smocast.core.errors import ConfigError
 from smocast.logs import RECEIVER, log_line
 from smocast.text import plain
+
+if TYPE_CHECKING:
+    from smocast.aio.security import ReceiverSecurity
 
 
 def servers(args: argparse.Namespace) -> list[Server]:
@@ -31,7 +35,7 @@ def servers(args: argparse.Namespace) -> list[Server]:
     return chain
 
 
-async def receive(args: argparse.Namespace) -> ReceivedFile:
+async def receive(args: argparse.Namespace, secure: bool, security: ReceiverSecurity | None) -> ReceivedFile:
     """Receive the file from the first server that lasts; say on stderr each time it fails over."""
     chain = servers(args)
 
@@ -57,4 +61,6 @@ async def receive(args: argparse.Namespace) -> ReceivedFile:
             timeout=args.timeout,
             idle_timeout=args.idle_timeout or None,
             source_timeout=args.source_timeout,
+            secure=secure,
+            security=security,
         )

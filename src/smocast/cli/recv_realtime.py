@@ -18,6 +18,7 @@ from rich.table import Table
 from smocast.aio import AsyncReceiver, ResetError, connect
 from smocast.apps.stream import LiveTally, stop_on_signals, watch
 from smocast.cli.common import EXIT_FAILURE, console, err_console, fail, print_json
+from smocast.cli.security_args import receiver_options
 from smocast.cli.transfer_ui import failure
 from smocast.cli.units import Units
 from smocast.core.errors import SmocastError
@@ -58,6 +59,7 @@ async def _receive(args: argparse.Namespace, save: BinaryIO | None) -> dict[str,
     ended, reason = "fin", None
     started = time.monotonic()
     try:
+        secure, security = receiver_options(args)
         opening = connect(
             args.server,
             args.group,
@@ -68,6 +70,8 @@ async def _receive(args: argparse.Namespace, save: BinaryIO | None) -> dict[str,
             realtime=True,
             framing=True,
             playout_delay=args.playout_delay or None,
+            secure=secure,
+            security=security,
         )
         async with opening as rx:
             log_line(RECEIVER, logging.INFO, "connected", f"connected at stream offset {rx.start}", start=rx.start)

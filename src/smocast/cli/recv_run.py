@@ -11,11 +11,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+from typing import Any
 
 from smocast.aio import connect
 from smocast.apps.filetransfer import ReceivedFile, receive_file
 from smocast.cli import common
 from smocast.cli.common import fail, print_json
+from smocast.cli.security_args import receiver_notes, receiver_options, receiver_security_json
 from smocast.cli.transfer_ui import TransferProgress, failure
 from smocast.core.errors import SmocastError
 from smocast.logs import RECEIVER, log_line
@@ -28,21 +30,22 @@ def run(args: argparse.Namespace) -> int:
         return recv_realtime.run(args)
     if not args.output.is_dir():
         fail(f"the output directory {args.output} does not exist", kind="file")
-    result = asyncio.run(_receive(args))
+    result, protection = asyncio.run(_receive(args))
     log_received(result)
     if args.json:
-        print_json(result.as_json())
+        print_json({**result.as_json(), "security": protection})
     else:
         _summary(result)
     return 0
 
 
-async def _receive(args: argparse.Namespace) -> ReceivedFile:
+async def _receive(args: argparse.Namespace) -> tuple[ReceivedFile, dict[str, Any] | None]:
     try:
+        secure, security = receiver_options(args)
         if args.fallback:
             from smocast.cli import recv_fallback  # noqa: PLC0415
 
-            return await recv_fallback.receive(args)
+            return await recv_fallback.receive(args, secure, security), None
         opening = connect(
             args.server,
             args.group,
@@ -50,6 +53,8 @@ async def _receive(args: argparse.Namespace) -> ReceivedFile:
             interface=args.interface,
             timeout=args.timeout,
             idle_timeout=args.idle_timeout or None,
+            secure=secure,
+            security=security,
         )
         async with opening as rx:
             here, there = rx.local_address, args.server
@@ -58,8 +63,11 @@ async def _receive(args: argparse.Namespace) -> ReceivedFile:
             )
             if not args.json:
                 common.err_console.print(f"connected to {there[0]}:{there[1]} from {here[0]}:{here[1]}")
+                for note in receiver_notes(rx):
+                    common.err_console.print(note)
             with TransferProgress("receiving", 0, enabled=not args.json) as ui:
-                return await receive_file(rx, args.output, progress=ui.update)
+                result = await receive_file(rx, args.output, progress=ui.update)
+            return result, receiver_security_json(rx)
     except SmocastError as exc:
         raise failure(exc) from None
 

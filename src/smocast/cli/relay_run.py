@@ -12,6 +12,7 @@ from rich.table import Table
 
 from smocast.aio import NetworkError, RelayReport, open_relay
 from smocast.cli.common import console, err_console, print_json
+from smocast.cli.security_args import receiver_options, source_notes, source_options
 from smocast.cli.transfer_ui import failure
 from smocast.cli.units import Units
 from smocast.logs import log_events, stop_logging
@@ -30,6 +31,8 @@ def run(args: argparse.Namespace) -> int:
 
 async def _relay(args: argparse.Namespace) -> RelayReport:
     try:
+        secure, security = source_options(args)
+        upstream_security = receiver_options(args, upstream=True)[1]
         opening = open_relay(
             args.upstream,
             args.upstream_group,
@@ -45,6 +48,9 @@ async def _relay(args: argparse.Namespace) -> RelayReport:
             min_receivers=args.min_receivers,
             policy=args.policy,
             progress_timeout=args.progress_timeout,
+            secure=secure,
+            security=security,
+            upstream_security=upstream_security,
         )
         async with opening as relay:
             if not args.json:
@@ -53,6 +59,8 @@ async def _relay(args: argparse.Namespace) -> RelayReport:
                     f"relaying {up[0]}:{up[1]} to {args.group[0]}:{args.group[1]}; "
                     f"receivers connect to {here[0]}:{here[1]}"
                 )
+                for note in source_notes(relay.channel):
+                    err_console.print(note)
             logging = asyncio.create_task(log_events(relay.channel.events()))
             try:
                 return await relay.wait_closed()

@@ -14,6 +14,7 @@ from smocast.cli.common import (
     group_arg,
     positive_int,
 )
+from smocast.cli.security_args import add_source_security
 
 DESCRIPTION = """\
 Send FILE to every receiver of a TCP-SMO channel: each byte goes once to the multicast
@@ -28,7 +29,11 @@ examples:
   smocast send image.iso --group 232.1.1.1:5000 --min-receivers 500 --watch --watch-sort srtt
   smocast send image.iso --group 232.1.1.1:5000 --stats-file /run/smocast.json --log-level info
 
-receivers run: smocast recv --server <this host>:<port> --group <group>:<port>
+receivers run: smocast recv --server <this host>:<port> --group <group>:<port> --trust <this source's key>
+The transfer is authenticated and encrypted unless --insecure: the source proves this user's key
+(made by 'smocast keygen', or on first use) and prints its fingerprint for the receivers to pin.
+  smocast send image.iso --group 232.1.1.1:5000 --allow receivers.txt   (listed receivers only)
+  smocast send image.iso --group 232.1.1.1:5000 --insecure              (no protection, for comparisons)
 Receivers on this same host need the source bound to one address (not 0.0.0.0) on the group port.
 """
 
@@ -74,7 +79,12 @@ def register(subparsers: Any) -> None:
         default="10s",
         help="drop a receiver that acknowledges nothing new for this long",
     )
-    p.add_argument("--mss", type=positive_int, default=1400, help="payload bytes per datagram")
+    p.add_argument(
+        "--mss",
+        type=positive_int,
+        default=None,
+        help="payload bytes per datagram (default 1400, and 1366 in the secure mode: a sealed datagram is as large)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object, no progress bar")
     view = p.add_argument_group("live view and monitoring")
     view.add_argument(
@@ -100,4 +110,5 @@ def register(subparsers: Any) -> None:
         metavar="FILE",
         help="write every receiver's accounting to FILE as JSON every second (replaced atomically)",
     )
+    add_source_security(p)
     p.set_defaults(handler=deferred("smocast.cli.send_run"))

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from rich.table import Table
 
@@ -21,6 +22,7 @@ from smocast.apps.manifest import Manifest
 from smocast.cli.common import console, err_console, fail, print_json
 from smocast.cli.monitor import ChannelMonitor, LiveTable, StatsFile
 from smocast.cli.receivers_view import receiver_rows, receivers_table, table_note
+from smocast.cli.security_args import segment_size, source_notes, source_options, source_security_json
 from smocast.cli.transfer_ui import TransferProgress, failure
 from smocast.cli.units import Units
 from smocast.logs import log_events, stop_logging
@@ -38,17 +40,18 @@ def run(args: argparse.Namespace) -> int:
     if not args.file.is_file():
         fail(f"{args.file}: no such file", kind="file")
     stats = StatsFile(args.stats_file) if args.stats_file is not None else None
-    report = asyncio.run(_send(args, stats))
+    report, protection = asyncio.run(_send(args, stats))
     if args.json:
-        print_json(report.as_json())
+        print_json({**report.as_json(), "security": protection})
     else:
-        _summary(report, args.mss)
+        _summary(report, protection["mss"])
     s = report.summary
     return 0 if s.completed and not s.dropped and not s.left else 1
 
 
-async def _send(args: argparse.Namespace, stats: StatsFile | None) -> SendReport:
+async def _send(args: argparse.Namespace, stats: StatsFile | None) -> tuple[SendReport, dict[str, Any]]:
     try:
+        secure, security = source_options(args)
         manifest = await describe(args.file)
         with _file_history(manifest, args.file) as history:
             opening = open_channel(
@@ -61,14 +64,16 @@ async def _send(args: argparse.Namespace, stats: StatsFile | None) -> SendReport
                 cwnd_policy=args.cwnd_policy,
                 rtt_policy=args.rtt_policy,
                 progress_timeout=args.progress_timeout,
-                mss=args.mss,
                 history=history,
+                mss=segment_size(args.mss, secure),
+                secure=secure,
+                security=security,
             )
             async with opening as channel:
                 await _serve(channel, args, manifest, stats)
     except (NetworkError, FileTransferError) as exc:
         raise failure(exc) from None
-    return SendReport(manifest, channel.summary())
+    return SendReport(manifest, channel.summary()), source_security_json(channel)
 
 
 def _file_history(manifest: Manifest, path: Path) -> FileHistory:
@@ -86,9 +91,11 @@ async def _serve(channel: AsyncChannel, args: argparse.Namespace, manifest: Mani
             f"source listening on {channel.address[0]}:{channel.address[1]}, "
             f"multicasting to {args.group[0]}:{args.group[1]}"
         )
+        for note in source_notes(channel):
+            err_console.print(note)
     about = {"file": manifest.name, "bytes": manifest.size, "group": f"{args.group[0]}:{args.group[1]}"}
     total = len(manifest.encode()) + manifest.size
-    with _display(args, total, manifest.size) as (progress, table):
+    with _display(args, total, manifest.size, channel.config.mss) as (progress, table):
         monitor = ChannelMonitor(
             channel, wanted=args.min_receivers, about=about, progress=progress, table=table, stats=stats
         )
@@ -108,13 +115,15 @@ async def _serve(channel: AsyncChannel, args: argparse.Namespace, manifest: Mani
 
 @contextlib.contextmanager
 def _display(
-    args: argparse.Namespace, total: int, size: int
+    args: argparse.Namespace, total: int, size: int, mss: int
 ) -> Iterator[tuple[TransferProgress | None, LiveTable | None]]:
     """The progress bar, or with ``--watch`` the live table; neither with ``--json``."""
     if args.json:
         yield None, None
     elif args.watch:
-        with LiveTable(sort=args.watch_sort, top=args.watch_top, units=Units.fitting(size), mss=args.mss) as table:
+        with LiveTable(
+            sort=args.watch_sort, top=args.watch_top, units=Units.fitting(size), mss=args.mss or 1400
+        ) as table:
             yield None, table
     else:
         with TransferProgress("waiting for receivers", total, enabled=True) as progress:

@@ -91,10 +91,11 @@ class Admission:
             self._stats.retries += 1
             self._out.retry(source, connection, self._cookies.make(source, connection, now), packet.tsval)
             return None
-        if self.gate is not None and not self.gate(source, connection, packet.payload, now):
-            return self._refuse(source, connection, NOT_ADMITTED, now)
+        gate = self.gate
         child = self._members.find((source, connection))
         if child is not None:
+            if gate is not None and not gate(source, connection, packet.payload, now):
+                return self._refuse(source, connection, NOT_ADMITTED, now)
             self.send_syn_ack(child, packet.tsval, now)  # our SYN-ACK was lost
             return None
         start = self._buf.snd_nxt
@@ -105,6 +106,8 @@ class Admission:
             start = resume
         elif self.started and self._config.admission != "continuous":
             return self._refuse(source, connection, "transfer in progress; late joiners are refused", now)
+        if gate is not None and not gate(source, connection, packet.payload, now):
+            return self._refuse(source, connection, NOT_ADMITTED, now)  # last: the gate's work is the dearest
         child = self._new_child(source, connection, start, on_timer, now)
         self._members.add(child)
         self.send_syn_ack(child, packet.tsval, now)
