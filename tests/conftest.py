@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,8 +18,8 @@ def own_key_and_known_sources(tmp_path_factory: pytest.TempPathFactory) -> Itera
     """The secure mode is the default: the suite runs as a user with a key, which its known
     sources pin for loopback and the testbed's first hosts (as a user who ran ``smocast keygen``
     and pinned it would). Nothing touches the real configuration directory."""
-    from smocast.secure import keyfiles  # noqa: PLC0415
-    from smocast.secure.trust import KnownSource  # noqa: PLC0415
+    from smocast.secure import keyfiles
+    from smocast.secure.trust import KnownSource
 
     config = tmp_path_factory.mktemp("config")
     previous = os.environ.get("XDG_CONFIG_HOME")

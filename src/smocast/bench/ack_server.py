@@ -197,7 +197,9 @@ async def measure_once(settings: Settings) -> dict[str, Any]:
     """One run: a fresh source and fresh generators; the counters of the measured interval."""
     port = free_udp_port()
     group = (f"239.255.{random.randrange(1, 255)}.{random.randrange(1, 255)}", port)
-    channel = await open_channel(group, bind=("127.0.0.1", port), min_receivers=settings.receivers, mss=settings.mss)
+    channel = await open_channel(
+        group, bind=("127.0.0.1", port), min_receivers=settings.receivers, mss=settings.mss, secure=False
+    )  # the load generator speaks the plain protocol
     generators: list[Generator] = []
     feeder = asyncio.ensure_future(_feed(channel))
     try:

@@ -188,11 +188,32 @@ def _children_cpu() -> float:
 # --- smocast -------------------------------------------------------------------------------------------
 
 
+def security_options(secure: bool, workdir: Path) -> tuple[list[str], list[str]]:
+    """The sender's and the receivers' options: a key made for the run and pinned by them, or ``--insecure``."""
+    if not secure:
+        return ["--insecure"], ["--insecure"]
+    from smocast.secure import keyfiles  # noqa: PLC0415  (loads the secure mode only when used)
+
+    key = workdir / "source.key"
+    identity = keyfiles.create_identity(key)
+    return ["--key", str(key)], ["--trust", identity.public.fingerprint]
+
+
 def run_smocast(
-    tb: Testbed, payload: Path, digest: str, hosts: list[int], port: int, group: str, workdir: Path
+    tb: Testbed,
+    payload: Path,
+    digest: str,
+    hosts: list[int],
+    port: int,
+    group: str,
+    workdir: Path,
+    *,
+    secure: bool = True,
 ) -> Transfer:
-    """``smocast send`` to one ``smocast recv`` per entry of ``hosts`` (a host index per receiver)."""
+    """``smocast send`` to one ``smocast recv`` per entry of ``hosts`` (a host index per receiver);
+    ``secure`` (the default mode) with a key made for the run, else ``--insecure``."""
     transfer = Transfer(len(hosts))
+    send_security, recv_security = security_options(secure, workdir)
     server = f"{tb.address(0)}:{port}"
     before, sampler = egress_bytes(tb), CpuSampler()
     with processes() as started:
@@ -211,6 +232,7 @@ def run_smocast(
                 "--wait",
                 JOIN_WAIT,
                 "--json",
+                *send_security,
             ),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -238,6 +260,7 @@ def run_smocast(
                         "--timeout",
                         "60s",
                         "--json",
+                        *recv_security,
                     ),
                     stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,
