@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from smocast.cli import bench_secure_cmd
 from smocast.cli.common import (
     EXIT_USAGE,
     HelpFormatter,
@@ -138,6 +139,7 @@ def register(subparsers: Any) -> None:
     _register_fanout(group)
     _register_startup(group)
     _register_crypto(group)
+    bench_secure_cmd.register(group)
     parser.set_defaults(handler=show_help(parser))
 
 
