@@ -15,6 +15,7 @@ from smocast.secure.receiver import ProtectedReceiver
 from smocast.secure.source import ProtectedSource
 from smocast.secure.tcpsmo import SECURE_MSS, protect_channel, protect_receiver
 from smocast.secure.trust import AllowList
+from smocast.smo import events as ev
 from smocast.smo.channel import Channel
 from smocast.smo.config import ChannelConfig, ReceiverConfig
 from smocast.smo.receiver import Receiver, ReceiverState
@@ -133,3 +134,16 @@ def test_the_channel_forgets_the_sessions_of_receivers_it_removed() -> None:
     run.run()
     assert all(run.identical())
     assert run.source_layer.sessions == 0  # each completed: its keys are gone
+
+
+def test_a_receiver_in_the_insecure_mode_is_told_the_source_is_secure() -> None:
+    source = source_layer()
+    plain = Receiver(SOURCE, ReceiverConfig(), random.Random(4))
+    plain.connect(0.0)
+    (syn,) = plain.datagrams_to_send(0.0)
+    source.receive_datagram(syn.data, PEER, 0.0)
+    (answer,) = source.datagrams_to_send(0.0)
+    assert len(answer.data) <= 2 * len(syn.data) and source.sessions == 0  # small, and nothing kept
+    plain.receive_datagram(answer.data, SOURCE, 0.0)
+    event = plain.next_event()
+    assert isinstance(event, ev.ConnectionReset) and "this source is secure" in event.reason

@@ -148,6 +148,7 @@ def connect(
     rng: random.Random | None = None,
     secure: bool = True,
     security: ReceiverSecurity | None = None,
+    trust: str | None = None,
     **options: Unpack[ReceiverOptions],
 ) -> Opening[AsyncReceiver]:
     """Subscribe to ``group`` and connect to the source listening at ``server`` (``host:port``).
@@ -158,7 +159,8 @@ def connect(
     :class:`~smocast.smo.config.ReceiverConfig` field is a keyword (``timeout`` is
     ``connect_timeout``). The connection is secure unless ``secure=False``: the source must
     prove a key ``security`` trusts (default: the one pinned for it in this user's known
-    sources). Raises :class:`~smocast.aio.errors.ConnectFailedError` (no answer, refused, a
+    sources; ``trust="SHA256:..."`` pins one key, as ``smocast recv --trust``). Raises
+    :class:`~smocast.aio.errors.ConnectFailedError` (no answer, refused, a
     source key that is not trusted), :class:`~smocast.aio.errors.ResetError` (a late join
     refused), :class:`~smocast.aio.errors.NetworkError` or
     :class:`~smocast.core.errors.ConfigError` (no key pinned for the source).
@@ -176,7 +178,7 @@ def connect(
         linger=linger,
         idle_timeout=idle_timeout,
         rng=rng,
-        security=receiver_security(secure, security),
+        security=receiver_security(secure, security, trust),
     )
     return Opening(receiver._open)
 
@@ -193,13 +195,17 @@ def source_security(secure: bool, security: SourceSecurity | None) -> SourceSecu
     return SourceSecurity()
 
 
-def receiver_security(secure: bool, security: ReceiverSecurity | None) -> ReceiverSecurity | None:
+def receiver_security(
+    secure: bool, security: ReceiverSecurity | None, trust: str | None = None
+) -> ReceiverSecurity | None:
     if not secure:
-        if security is not None:
+        if security is not None or trust is not None:
             raise ConfigError("security settings were given with secure=False")
         return None
     if security is not None:
+        if trust is not None:
+            raise ConfigError("give trust= or security=, not both")
         return security
     from smocast.aio.security import ReceiverSecurity  # noqa: PLC0415
 
-    return ReceiverSecurity()
+    return ReceiverSecurity(trust=(trust,) if trust is not None else ())

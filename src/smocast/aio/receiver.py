@@ -372,7 +372,11 @@ class AsyncReceiver:
                 verb = "dropped this receiver" if self.start is not None else "refused the connection"
                 self._error = ResetError(f"the source {verb} ({reason})")
             case ev.ConnectFailed(reason, _):
-                self._error = ConnectFailedError(reason)
+                hint = (
+                    " (a source in the insecure mode answers no secure receiver: pass --insecure to both, or neither)"
+                )
+                waited = self._layer is not None and self._layer.session is None and "no answer" in reason
+                self._error = ConnectFailedError(reason + hint if waited else reason)
             case _:
                 assert_never(event)
         self._state.notify()

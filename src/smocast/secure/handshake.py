@@ -65,6 +65,11 @@ class HandshakeWire(Protocol):
         """The context the source passes for a validated SYN: the same bytes :meth:`hello_context` gives."""
         ...
 
+    def plain_refusal(self, data: bytes) -> bytes | None:
+        """For an unprotected datagram that opens a connection (a receiver in the insecure mode):
+        a plain packet that refuses it and says why, no larger than twice the datagram; else None."""
+        ...
+
 
 # --- the two datagrams ----------------------------------------------------------------------
 

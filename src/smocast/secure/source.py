@@ -171,6 +171,9 @@ class ProtectedSource(Generic[E]):
         parsed = envelope.parse(data)
         if parsed is None:
             self.stats.malformed += 1
+            refusal = self.exchange.wire.plain_refusal(data) if self.exchange is not None else None
+            if refusal is not None:  # a receiver in the insecure mode: tell it, statelessly
+                self._out.append(unicast(refusal, refusal, source))
             return
         kind, key_id, number = parsed
         if kind is Kind.CLEAR:

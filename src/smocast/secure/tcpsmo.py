@@ -37,10 +37,13 @@ from smocast.smo.channel import Channel
 from smocast.smo.config import DEFAULT_MSS
 from smocast.smo.receiver import Receiver
 from smocast.wire import NO_COOKIE, DecodeError, PacketType, decode
+from smocast.wire.build import rst
 
 SECURE_MSS = DEFAULT_MSS - OVERHEAD
 """The default segment size of a secure channel: a sealed datagram is as large as a plain one."""
 
+PLAIN_REFUSAL = "this source is secure: connect without --insecure"
+"""The reason a secure source gives a receiver in the insecure mode (an RST, smaller than twice its SYN)."""
 _CLEAR_TYPES = frozenset({PacketType.SYN, PacketType.RETRY, PacketType.RST})
 _CONTEXT = struct.Struct("!4sIQ")
 _CONTEXT_LABEL = b"tsmo"
@@ -73,6 +76,15 @@ class SmoWire:
             return decode(packet).type is PacketType.SYN_ACK
         except DecodeError:
             return False
+
+    def plain_refusal(self, data: bytes) -> bytes | None:
+        try:
+            packet = decode(data)
+        except DecodeError:
+            return None
+        if packet.type is not PacketType.SYN or packet.channel != self.channel_id:
+            return None
+        return rst(channel=self.channel_id, connection=packet.connection, reason=PLAIN_REFUSAL)[0]
 
     def context(self, connection: int, cookie: bytes) -> bytes:
         """The channel id, the receiver's connection id and the cookie (which binds its address)."""
