@@ -156,6 +156,7 @@ examples:
   smocast bench ack-server --receivers 1000 --json
   smocast bench ack-server --receivers 1000 --duration 5s --repeat 5 --json
   smocast bench ack-server --receivers 100 --generators 2 --window 16
+  smocast bench ack-server --receivers 1000 --compare-secure --repeat 3   # the secure mode's CPU per ACK
 """
 
 FANOUT_DESCRIPTION = """\
@@ -191,6 +192,17 @@ def _register_ack_server(group: Any) -> None:
         default=8,
         help="segments each receiver advertises: how far the source may run ahead (more queues "
         "more ACKs at the source; too many overflow its socket buffer)",
+    )
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--secure",
+        action="store_true",
+        help="the secure mode: the receivers join through the layer and seal their ACKs",
+    )
+    mode.add_argument(
+        "--compare-secure",
+        action="store_true",
+        help="both modes in one run, alternating: each one's CPU per ACK and their ratio",
     )
     p.add_argument("--json", action="store_true", help="accepted for symmetry; output is always JSON")
     p.set_defaults(handler=_run_ack_server)
@@ -325,14 +337,16 @@ def _run_sim(args: argparse.Namespace) -> int:
 
 
 def _run_ack_server(args: argparse.Namespace) -> int:
-    from smocast.bench.ack_server import Settings, run  # noqa: PLC0415
+    from smocast.bench.ack_server import Settings, compare, run  # noqa: PLC0415
 
     try:
-        settings = Settings(args.receivers, args.duration, args.warmup, args.generators, args.window)
+        settings = Settings(
+            args.receivers, args.duration, args.warmup, args.generators, args.window, secure=args.secure
+        )
     except ValueError as exc:
         fail(str(exc), EXIT_USAGE)
     try:
-        print_json(run(settings, args.repeat))
+        print_json(compare(settings, args.repeat) if args.compare_secure else run(settings, args.repeat))
     except (RuntimeError, OSError, SmocastError) as exc:  # SmocastError: no multicast on 127.0.0.1, say
         fail(f"bench ack-server: {exc}")
     return 0
