@@ -360,3 +360,16 @@ def compare(settings: Settings, repeat: int) -> dict[str, Any]:
 def _median_or_none(values: list[int | None]) -> int | None:
     present = [v for v in values if v is not None]
     return round(statistics.median(present)) if present else None
+
+
+def compare_markdown(report: dict[str, Any]) -> str:
+    """The ``--compare-secure`` report as the table ``docs/benchmarks.md`` shows (a test keeps them equal)."""
+    lines = [
+        f"| mode ({report['receivers']} receivers) | CPU per ACK (ns) | ACKs per CPU second | ACKs/s processed |",
+        "|---|---:|---:|---:|",
+    ]
+    for mode in ("insecure", "secure"):
+        row = report[mode]
+        lines.append(f"| {mode} | {row['cpu_ns_per_ack']} | {row['acks_per_cpu_s']} | {row['acks_per_s']} |")
+    lines.append(f"| secure / insecure | {report['secure_cpu_per_ack_ratio']} | | |")
+    return "\n".join(lines)

@@ -169,3 +169,32 @@ def run(settings: SecureSettings) -> dict[str, Any]:
             report["testbed"] = testbed(settings, payload, digest, workdir)
         report["stream"] = stream(settings, workdir)
     return report
+
+
+def _mbit(bps: float | None) -> str:
+    return f"{bps / 1e6:.1f}" if bps else "-"
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The report as the tables ``docs/benchmarks.md`` shows (a test keeps the two equal)."""
+    lines = [
+        "| where | receivers | insecure (Mbit/s) | secure (Mbit/s) | secure / insecure |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for where in ("loopback", "testbed"):
+        for row in report.get(where, []):
+            ratio = f"{row['ratio']:.2f}" if row["ratio"] is not None else "-"
+            lines.append(
+                f"| {where} | {row['receivers']} | {_mbit(row['insecure_goodput_bps'])} "
+                f"| {_mbit(row['secure_goodput_bps'])} | {ratio} |"
+            )
+    s = report["stream"]
+    lines += [
+        "",
+        "| live stream | p50 latency (ms) | p99 latency (ms) |",
+        "|---|---:|---:|",
+        f"| insecure | {s['insecure_p50_ms']} | {s['insecure_p99_ms']} |",
+        f"| secure | {s['secure_p50_ms']} | {s['secure_p99_ms']} |",
+        f"| added by the secure mode | {s.get('added_p50_ms')} | {s.get('added_p99_ms')} |",
+    ]
+    return "\n".join(lines)

@@ -18,7 +18,7 @@ from rich.table import Table
 from smocast.aio import AsyncReceiver, ResetError, connect
 from smocast.apps.stream import LiveTally, stop_on_signals, watch
 from smocast.cli.common import EXIT_FAILURE, console, err_console, fail, print_json
-from smocast.cli.security_args import receiver_options
+from smocast.cli.security_args import receiver_options, receiver_security_json
 from smocast.cli.transfer_ui import failure
 from smocast.cli.units import Units
 from smocast.core.errors import SmocastError
@@ -113,6 +113,7 @@ def _report(
             "stream_start": rx.start,
             "segments": {"received": stats.segments, "repairs": stats.repairs, "duplicates": stats.duplicates},
             "acks_sent": stats.acks_sent,
+            "security": receiver_security_json(rx),
         }
     )
     return report
