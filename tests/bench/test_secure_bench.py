@@ -18,8 +18,9 @@ def between(text: str, marker: str) -> str:
     return text.split(f"<!-- {marker} -->")[1].split(f"<!-- /{marker} -->", maxsplit=1)[0].strip()
 
 
-def test_the_documented_tables_are_the_stored_runs() -> None:
-    text = BENCHMARKS.read_text()
+@pytest.mark.parametrize("doc", [BENCHMARKS, ROOT / "docs" / "security.md"], ids=["benchmarks", "security"])
+def test_the_documented_tables_are_the_stored_runs(doc: Path) -> None:
+    text = doc.read_text()
     bench = json.loads((ROOT / "docs" / "data" / "secure-bench.json").read_text())
     acks = json.loads((ROOT / "docs" / "data" / "ack-compare.json").read_text())
     assert between(text, "secure-bench") == markdown(bench)
