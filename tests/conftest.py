@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-TESTBED_SOURCES = [f"10.77.0.{n}" for n in range(1, 9)]
-"""The testbed's first hosts: the sources and relays of its tests."""
+TESTBED_SOURCES = [f"10.77.0.{n}" for n in range(1, 9)] + [f"fd77::{n}" for n in range(1, 9)]
+"""The testbed's first hosts (IPv4, and IPv6 on a testbed built with it): the sources and relays of its tests."""
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -25,7 +25,7 @@ def own_key_and_known_sources(tmp_path_factory: pytest.TempPathFactory) -> Itera
     previous = os.environ.get("XDG_CONFIG_HOME")
     os.environ["XDG_CONFIG_HOME"] = str(config)
     identity = keyfiles.create_identity(keyfiles.default_key_path())
-    for host in ["127.0.0.1", "localhost", *TESTBED_SOURCES]:
+    for host in ["127.0.0.1", "localhost", "::1", *TESTBED_SOURCES]:
         entry = KnownSource(host, identity.public.digest, "this user's key")
         keyfiles.append_known_source(keyfiles.default_known_sources_path(), entry)
     yield config

@@ -20,6 +20,8 @@ from smocast.smo.receiver import Receiver
 
 SERVER: Address = ("192.0.2.1", 5000)
 GROUP: Address = ("232.9.9.9", 5000)
+UNREACHABLE: Datagram[None] = Datagram(b"", SERVER, False, None)
+"""What the fake network posts back to the source for a unicast to a dead receiver (ICMP)."""
 
 
 @dataclass
@@ -41,6 +43,7 @@ class Peer:
     reset: str | None = None
     events: list[object] = field(default_factory=list)
     frozen: bool = False
+    dead: bool = False  # its process is gone: unicast to it draws an ICMP port unreachable
 
 
 class FakeNet:
@@ -61,8 +64,19 @@ class FakeNet:
         self._queue: list[tuple[float, int, Address, Address, Datagram]] = []
         self._seq = 0
         self._receiver_config = receiver_config or ReceiverConfig(channel_id=channel_config.channel_id)
+        self.source_dead = False
         for _ in range(receivers):
             self.add_receiver()
+
+    def kill_source(self) -> None:
+        """The source's process dies: it sends nothing more, and what it sent but not yet arrived is lost."""
+        self.source_dead = True
+        self._queue = [entry for entry in self._queue if entry[2] != SERVER]
+        heapq.heapify(self._queue)
+
+    def kill(self, peer: Peer) -> None:
+        """A receiver's process dies without a word: unicast to it draws an ICMP port unreachable."""
+        peer.frozen = peer.dead = True
 
     def add_receiver(self, connect: bool = True) -> Peer:
         index = len(self.peers)
@@ -88,6 +102,8 @@ class FakeNet:
             heapq.heappush(self._queue, (at, self._seq, source, target, datagram))
 
     def _pump_source(self) -> None:
+        if self.source_dead:
+            return
         for datagram in self.channel.datagrams_to_send(self.now):
             targets = [p.address for p in self.peers] if datagram.multicast else [datagram.destination]
             for target in targets:
@@ -116,17 +132,26 @@ class FakeNet:
 
     def _deliver(self, source: Address, target: Address, datagram: Datagram) -> None:
         if target == SERVER:
-            self.channel.receive_datagram(datagram.data, source, self.now)
+            if self.source_dead:
+                return
+            if datagram is UNREACHABLE:
+                self.channel.unreachable(source, self.now)
+            else:
+                self.channel.receive_datagram(datagram.data, source, self.now)
             self._pump_source()
             return
         for peer in self.peers:
+            if peer.address == target and peer.dead and not datagram.multicast:
+                self._seq += 1
+                heapq.heappush(self._queue, (self.now + self.net.delay, self._seq, target, SERVER, UNREACHABLE))
             if peer.address == target and not peer.frozen:
                 peer.receiver.receive_datagram(datagram.data, SERVER, self.now)
                 self._pump_peer(peer)
 
     def _next_timer(self) -> tuple[float, object] | None:
         best: tuple[float, object] | None = None
-        endpoints: list[object] = [self.channel] + [p for p in self.peers if not p.frozen]
+        endpoints: list[object] = [] if self.source_dead else [self.channel]
+        endpoints += [p for p in self.peers if not p.frozen]
         for owner in endpoints:
             endpoint = owner if isinstance(owner, Channel) else owner.receiver  # type: ignore[attr-defined]
             deadline = endpoint.next_deadline()

@@ -16,6 +16,7 @@ import pytest
 from smocast.aio.sockets import port_in_use
 from smocast.logs import SOURCE, JsonFormatter, RepairWatch, log_event, setup_logging
 from smocast.smo import events as ev
+from smocast.wire import ResetCode
 from tests.aio.netutil import loopback, payload
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
@@ -180,3 +181,20 @@ def test_send_and_recv_log_the_transfer_to_one_file_as_json_lines(tmp_path: Path
     ):
         assert expected in events
     assert b'"event"' not in receiver.stderr  # the lines went to the file, not to stderr
+
+
+def test_a_receiver_that_left_is_logged_with_its_reason(log_file: Path) -> None:
+    setup_logging("info", str(log_file), "json")
+    log_event(ev.ReceiverLeft(4, PEER, 1.5, None, ResetCode.DISK_FULL, "cannot write out/f.bin: disk full"))
+    log_event(ev.ReceiverLeft(5, PEER, 1.6))
+    full, bare = lines(log_file)
+    assert (full["event"], full["reason"], full["detail"]) == ("left", "disk-full", "cannot write out/f.bin: disk full")
+    assert full["message"] == f"receiver 4 at {PEER[0]}:{PEER[1]} left: disk-full (cannot write out/f.bin: disk full)"
+    assert (bare["reason"], bare["message"]) == ("unspecified", f"receiver 5 at {PEER[0]}:{PEER[1]} left (it closed)")
+
+
+def test_a_left_reason_from_the_wire_cannot_forge_a_log_line(log_file: Path) -> None:
+    setup_logging("info", str(log_file), "text")
+    log_event(ev.ReceiverLeft(4, PEER, 1.5, None, ResetCode.RECEIVER_ERROR, "x\r\n2025 ERROR forged\x1b[2J"))
+    text = log_file.read_text()
+    assert text.count("\n") == 1 and "\x1b" not in text and "left: receiver-error (x\\x0d\\x0a2025 ERROR forged" in text

@@ -47,6 +47,7 @@ _EXPORTS: dict[str, str] = {
     "ReceiverLeft": "smocast.smo.events",
     "SessionData": "smocast.smo.events",
     "TransferStarted": "smocast.smo.events",
+    "ResetCode": "smocast.wire",
 }
 
 __all__ = [
@@ -69,6 +70,7 @@ __all__ = [
     "ReceiverLeft",
     "ReceiverRecord",
     "ReceiverSecurity",
+    "ResetCode",
     "ResetError",
     "SessionData",
     "SourceSecurity",
@@ -104,5 +106,6 @@ if TYPE_CHECKING:
         SessionData,
         TransferStarted,
     )
+    from smocast.wire import ResetCode
 
 __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)

@@ -110,7 +110,8 @@ def log_line(logger: logging.Logger, level: int, event: str, message: str, **fie
 
 
 def _address(address: tuple[str, int]) -> str:
-    return f"{address[0]}:{address[1]}"
+    host, port = address
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _joined(e: Any) -> tuple[int, str, str, dict[str, Any]]:
@@ -139,8 +140,11 @@ def _completed(e: Any) -> tuple[int, str, str, dict[str, Any]]:
 
 
 def _left(e: Any) -> tuple[int, str, str, dict[str, Any]]:
-    fields = {"receiver": e.receiver, "address": _address(e.address)}
-    return logging.WARNING, "left", f"receiver {e.receiver} at {fields['address']} left (it closed)", fields
+    reason = str(getattr(e.reason, "label", e.reason))
+    fields = {"receiver": e.receiver, "address": _address(e.address), "reason": reason, "detail": e.detail}
+    said = "" if reason == "unspecified" else f": {reason}" + (f" ({e.detail})" if e.detail else "")
+    text = f"receiver {e.receiver} at {fields['address']} left" + (said or " (it closed)")
+    return logging.WARNING, "left", text, fields
 
 
 def _started(e: Any) -> tuple[int, str, str, dict[str, Any]]:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from smocast.aio import sockets
 from smocast.aio.driver import Driver
 from smocast.aio.errors import NetworkError
 from smocast.core.datagram import Address, Datagram
@@ -205,3 +206,47 @@ def test_the_timer_fires_at_the_deadline(deadline_offset: float) -> None:
 
     asyncio.run(main())
     assert endpoint.timer_calls == 1
+
+
+def test_an_icmp_port_unreachable_names_the_dead_receiver_and_sending_goes_on() -> None:
+    """The source's socket has IP_RECVERR: a unicast to a closed port comes back as an ICMP
+    error that makes the next sendto fail once; the driver reads the error queue, reports the
+    address, sends the datagram that met the error, and the loop does not spin."""
+    source = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    source.setblocking(False)
+    source.bind(("127.0.0.1", 0))
+    sockets.report_unreachable(source)
+    live = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    live.bind(("127.0.0.1", 0))
+    live.settimeout(2.0)
+    dead = sockets.free_udp_port()
+    to_dead = Datagram(b"repair", ("127.0.0.1", dead), False, None)
+    to_live = [Datagram(bytes([i]), live.getsockname(), False, None) for i in range(3)]
+    endpoint = Endpoint([to_dead], to_live)
+    gone: list[Address] = []
+    errors: list[NetworkError] = []
+
+    async def main() -> Driver:
+        driver = Driver(
+            endpoint,
+            source,
+            [source],
+            on_event=lambda _: True,
+            on_error=errors.append,
+            peer="receivers",
+            unicast_errors_fatal=False,
+            on_unreachable=lambda address, now: gone.append(address),
+        )
+        driver.pump()
+        await asyncio.sleep(0.05)  # the ICMP error is back; reading it is the driver's job
+        driver.pump()
+        await until(lambda: bool(gone))
+        await asyncio.sleep(0.05)
+        return driver
+
+    driver = asyncio.run(main())
+    assert gone == [("127.0.0.1", dead)] and errors == [] and not driver.closed
+    assert [live.recv(16) for _ in to_live] == [d.data for d in to_live]  # none lost to the error
+    assert driver.counters.icmp_errors == 1
+    driver.close()
+    live.close()

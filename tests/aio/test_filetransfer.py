@@ -155,8 +155,9 @@ def test_a_hash_mismatch_keeps_nothing(tmp_path: Path) -> None:
     error, channel = run(exchange(net, tmp_path, forged("f.bin", data, b"\x00" * 32), data))
     assert isinstance(error, FileTransferError) and "SHA-256 mismatch" in str(error)
     assert list(tmp_path.iterdir()) == []
-    # the stream itself arrived whole (the transport completed); the application refused its content
-    assert [r.status for r in channel.summary().records] == ["completed"]
+    # the stream arrived whole, but the application refused its content and told the source why
+    (record,) = channel.summary().records
+    assert record.status == "left" and (record.reason or "").startswith("verify-failed: SHA-256 mismatch")
 
 
 @pytest.mark.network

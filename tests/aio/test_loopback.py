@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -93,55 +89,6 @@ def test_a_late_joiner_in_continuous_mode_receives_from_the_current_sequence() -
     assert early_data == first + second
     assert start == len(first)
     assert late_data == (first + second)[start:]
-
-
-VICTIM = """
-import asyncio, sys
-import smocast
-
-async def main():
-    async with smocast.connect(sys.argv[1], sys.argv[2]) as rx:
-        print(rx.local_address[1], flush=True)
-        async for _ in rx:
-            pass
-
-asyncio.run(main())
-"""
-
-
-def test_a_receiver_killed_mid_transfer_is_dropped_and_the_others_finish() -> None:
-    net = loopback()
-    data = payload(2 << 20, seed=5)
-    half = len(data) // 2
-    victim = subprocess.Popen(
-        [sys.executable, "-c", VICTIM, net.server_text, net.group_text], stdout=subprocess.PIPE, text=True
-    )
-
-    async def main() -> tuple[list[tuple[bytes, AsyncReceiver]], AsyncChannel, int]:
-        async with smocast.open_channel(net.group, net.server, min_receivers=5, progress_timeout=1.0) as ch:
-            tasks = [asyncio.create_task(receive(net.server, net.group)) for _ in range(4)]
-            await ch.send(data[:half])
-            await ch.wait_started()
-            while min((r.acked for r in ch.receivers()), default=0) < half:
-                await asyncio.sleep(0.01)  # every receiver, the victim too, is half-way
-            assert victim.stdout is not None
-            port = int(await asyncio.to_thread(victim.stdout.readline))
-            os.kill(victim.pid, signal.SIGKILL)  # no RST: it just disappears
-            await ch.send(data[half:])
-        return await asyncio.gather(*tasks), ch, port
-
-    try:
-        results, ch, victim_port = run(main())
-    finally:
-        victim.kill()
-        victim.wait()
-    assert all(got == data for got, _ in results)
-    records = {r.address[1]: r for r in ch.summary().records}
-    assert records[victim_port].status == "dropped"
-    reason = records[victim_port].reason
-    assert reason is not None and reason.startswith("no-progress")
-    assert records[victim_port].acked >= half
-    assert sorted(r.status for r in records.values()) == ["completed"] * 4 + ["dropped"]
 
 
 def test_the_event_iterator_tells_joins_start_completions_and_the_end() -> None:

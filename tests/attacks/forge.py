@@ -17,7 +17,17 @@ import struct
 from collections.abc import Iterable, Iterator
 
 from smocast.core.datagram import Address, Datagram
-from smocast.wire import FLAG_MSG_START, FLAG_RESUME, NO_COOKIE, DecodeError, Packet, PacketType, decode, encode
+from smocast.wire import (
+    FLAG_MSG_START,
+    FLAG_RESUME,
+    NO_COOKIE,
+    DecodeError,
+    Packet,
+    PacketType,
+    ResetCode,
+    decode,
+    encode,
+)
 
 CHANNEL = 1
 
@@ -42,8 +52,9 @@ def syn(
 
 
 def rst(connection: int, *, seq: int = 0, reason: bytes = b"", channel: int = CHANNEL) -> bytes:
-    """An RST "from the source" carrying ``reason`` as its payload."""
-    return encode(Packet(PacketType.RST, channel, connection, seq=seq, payload=reason))
+    """An RST "from the source" that says it dropped the receiver, for ``reason``."""
+    payload = bytes([ResetCode.DROPPED]) + reason if reason else b""
+    return encode(Packet(PacketType.RST, channel, connection, seq=seq, payload=payload))
 
 
 def fin(connection: int, seq: int, *, channel: int = CHANNEL) -> bytes:

@@ -11,7 +11,6 @@ forgeries; :meth:`Transfer.release` then starts the last receiver and the transf
 
 from __future__ import annotations
 
-import hashlib
 import json
 import socket
 import subprocess
@@ -23,7 +22,7 @@ from typing import Any
 from tests.aio.netutil import Loopback, loopback
 from tests.attacks.realnet import smocast, wait_bound
 
-from smocast.apps.manifest import Manifest
+from smocast.apps.setsource import scan
 from smocast.secure import keyfiles
 from smocast.secure.identity import Identity
 
@@ -72,7 +71,8 @@ class Transfer:
 
     @property
     def manifest(self) -> bytes:
-        return Manifest(self.name, len(self.data), hashlib.sha256(self.data).digest()).encode()
+        """The manifest ``smocast send`` puts ahead of the file (its length places the file's bytes)."""
+        return scan([self.tmp / "src" / self.name]).manifest
 
     def security(self, role: str) -> list[str]:
         if not self.secure:

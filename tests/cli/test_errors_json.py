@@ -83,7 +83,18 @@ def test_usage_errors_print_a_json_object_with_json(capsys: pytest.CaptureFixtur
 @pytest.mark.network
 def test_a_refused_recv_prints_one_json_error_and_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     net = loopback()
-    argv = ["recv", "--server", net.server_text, "--group", net.group_text, "-o", str(tmp_path), "--json"]
+    argv = [
+        "recv",
+        "--server",
+        net.server_text,
+        "--group",
+        net.group_text,
+        "-o",
+        str(tmp_path),
+        "--json",
+        "--wait",
+        "0",
+    ]
     code, out, err = outcome(argv, capsys)
     assert code == 1
     error = error_object(out)
@@ -116,7 +127,7 @@ def test_without_json_a_failure_prints_nothing_on_stdout(tmp_path: Path, capsys:
 def test_interface_takes_a_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     net = loopback()
     argv = ["recv", "--server", net.server_text, "--group", net.group_text, "--interface", "lo", "--json"]
-    code, out, _ = outcome([*argv, "-o", str(tmp_path)], capsys)
+    code, out, _ = outcome([*argv, "-o", str(tmp_path), "--wait", "0"], capsys)
     assert code == 1 and error_object(out)["kind"] == "connect-failed"  # got as far as the handshake
 
 
@@ -131,8 +142,8 @@ def test_a_wrong_interface_lists_the_hosts_interfaces(
     assert code == 2
     message = str(error_object(out)["message"])
     assert wrong in message and "inet_aton" not in message
-    for name, address in host_interfaces():
-        assert name in message and (address is None or address in message)
+    for interface in host_interfaces():
+        assert interface.name in message and (interface.ipv4 is None or interface.ipv4 in message)
     assert err.startswith("error: ")
 
 
@@ -157,7 +168,18 @@ def test_the_exit_codes_in_the_docs_are_the_codes_of_the_code() -> None:
 def test_the_error_object_in_the_docs_is_what_recv_prints(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     documented = json.loads(re.search(r'^\{"error": .*\}$', DOCS.read_text(), re.MULTILINE).group())  # type: ignore[union-attr]
     net = loopback()
-    argv = ["recv", "--server", net.server_text, "--group", net.group_text, "-o", str(tmp_path), "--json"]
+    argv = [
+        "recv",
+        "--server",
+        net.server_text,
+        "--group",
+        net.group_text,
+        "-o",
+        str(tmp_path),
+        "--json",
+        "--wait",
+        "0",
+    ]
     _, out, _ = outcome(argv, capsys)
     printed = json.loads(out)
     printed["error"]["message"] = printed["error"]["message"].replace(net.server_text, "127.0.0.1:5000")

@@ -40,7 +40,7 @@ def test_a_table_off_a_terminal_cuts_no_address_and_wraps_no_reason(
     fresh_console(monkeypatch).print(table)
     out = capsys.readouterr().out
     (row,) = [line for line in out.splitlines() if line.startswith("│ 7 ")]
-    assert f"{LONG_ADDRESS[0]}:{LONG_ADDRESS[1]}" in row and LONG_REASON in row
+    assert f"[{LONG_ADDRESS[0]}]:{LONG_ADDRESS[1]}" in row and LONG_REASON in row  # IPv6 in brackets, shown whole
     assert "…" not in out
 
 

@@ -41,10 +41,29 @@ def test_building_the_recv_parser_and_importing_its_handlers_loads_nothing_heavy
     assert heavy_in(modules) == []
 
 
+def test_the_daemon_and_the_file_sets_load_nothing_heavy() -> None:
+    modules = modules_after(
+        "from smocast.cli.main import build_parser\n"
+        "build_parser(['recvd'])\n"
+        "import smocast.cli.recvd_run, smocast.apps.daemon, smocast.apps.setreceive\n"
+    )
+    assert "smocast.apps.daemon" in modules
+    assert heavy_in(modules) == []
+    assert [m for m in modules if m.startswith("smocast.aio.channel")] == []  # a receiver loads no source side
+
+
+def test_recvd_help_loads_neither_the_runtime_nor_rich() -> None:
+    modules = modules_after(
+        "from smocast.cli.main import main\ntry:\n    main(['recvd', '--help'])\nexcept SystemExit:\n    pass\n"
+    )
+    assert "smocast.cli.recvd_cmd" in modules
+    assert [m for m in modules if m.startswith(("smocast.aio", "smocast.smo", "smocast.apps", "rich"))] == []
+
+
 @pytest.mark.network
 def test_a_recv_run_loads_nothing_heavy_and_no_rich_with_json() -> None:
     port = free_udp_port()
-    argv = ["recv", "--server", f"127.0.0.1:{port}", "--group", f"239.255.91.1:{port}", "--timeout", "2s", "--json"]
+    argv = ["recv", "--server", f"127.0.0.1:{port}", "--group", f"239.255.91.1:{port}", "--wait", "0", "--json"]
     modules = modules_after(f"from smocast.cli.main import main\nmain({argv!r})\n")
     assert "smocast.aio.receiver" in modules  # it did run
     assert heavy_in(modules) == []

@@ -79,3 +79,8 @@ def test_make_loss_picks_the_model() -> None:
     assert isinstance(make_loss(0.0), NoLoss)
     assert isinstance(make_loss(0.1), Bernoulli)
     assert isinstance(make_loss(0.1, burst=4), GilbertElliott)
+
+
+def test_make_loss_passes_the_burst_slot_on() -> None:
+    model = make_loss(0.1, burst=4, slot=0.05)
+    assert isinstance(model, GilbertElliott) and model.slot == 0.05

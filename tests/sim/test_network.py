@@ -5,6 +5,8 @@ import random
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from smocast.core.datagram import Address, Datagram, multicast, unicast
 from smocast.sim.host import CpuModel, Host
 from smocast.sim.kernel import Simulator
@@ -148,3 +150,54 @@ def test_an_rst_through_the_group_is_never_honoured_in_the_simulator() -> None:
     source_host.pump()
     sim.run(until=2.0)
     assert receiver.state is ReceiverState.CLOSED
+
+
+def build_unequal(delays: list[float], source_rate: float) -> tuple[Simulator, Network, Host, list[Host]]:
+    """Receivers at the given one-way delays behind a source whose shared downlink has ``source_rate``."""
+    sim = Simulator()
+    rng = random.Random(3)
+    net = Network(sim, GROUP)
+    source = Host(sim, net, ("10.0.0.1", 1), Recorder())  # type: ignore[arg-type]
+    net.attach_source(source, Link(source_rate, 0.0, rng, queue_bytes=1 << 20), Link(None, 0.0, rng))
+    net.add_subtree(0, Link(None, 0.0, rng))
+    hosts = []
+    for i, delay in enumerate(delays):
+        host = Host(sim, net, (f"10.1.0.{i}", 2), Recorder())  # type: ignore[arg-type]
+        net.attach(host, Link(None, delay, rng), Link(None, delay, rng))
+        hosts.append(host)
+    return sim, net, source, hosts
+
+
+def test_near_acks_never_wait_behind_a_far_receivers_ack() -> None:
+    # A far receiver (100 ms) ACKs first; a near one (20 ms) ACKs 1 ms later. The near ACK
+    # reaches the source's shared link 79 ms earlier, and must be served then, not queued
+    # behind the far ACK that is still in flight.
+    sim, net, source, hosts = build_unequal([0.100, 0.020], source_rate=8e6)  # 1 byte per microsecond
+    far, near = hosts
+    net.send(unicast(b"a" * 100, "far", source.address), far, 0.0)
+    sim.schedule(0.001, lambda _: net.send(unicast(b"a" * 100, "near", source.address), near, sim.now))
+    sim.run()
+    got = {g[0]: g[2] for g in source.endpoint.got}  # type: ignore[attr-defined]
+    assert got["near"] == pytest.approx(0.021 + 100e-6)  # its own serialisation only
+    assert got["far"] == pytest.approx(0.100 + 100e-6)
+    assert [g[0] for g in source.endpoint.got] == ["near", "far"]  # type: ignore[attr-defined]
+
+
+def test_the_source_link_serves_acks_in_arrival_order_and_queues_only_real_overlap() -> None:
+    # Twenty receivers from 100 ms down to 5 ms all ACK at once: they arrive nearest first,
+    # 5 ms apart, far more than one ACK's 100 us of serialisation, so none waits for another.
+    delays = [0.100 - 0.005 * i for i in range(20)]
+    sim, net, source, hosts = build_unequal(delays, source_rate=8e6)
+    for host in hosts:
+        net.send(unicast(b"a" * 100, host.address, source.address), host, 0.0)
+    # The two nearest send a second ACK at once: it arrives with their first, and waits for it only.
+    for host in hosts[-2:]:
+        net.send(unicast(b"b" * 100, ("again", host.address), source.address), host, 0.0)
+    sim.run()
+    arrivals = {g[0]: g[2] for g in source.endpoint.got}  # type: ignore[attr-defined]
+    for host, delay in zip(hosts, delays, strict=True):
+        assert arrivals[host.address] == pytest.approx(delay + 100e-6)
+    for host, delay in zip(hosts[-2:], delays[-2:], strict=True):
+        assert arrivals[("again", host.address)] == pytest.approx(delay + 200e-6)
+    order = [g[0] for g in source.endpoint.got if g[0][0] != "again"]  # type: ignore[attr-defined]
+    assert order == [h.address for h in reversed(hosts)]

@@ -73,3 +73,12 @@ def test_cli_sweep_and_plot(tmp_path: pytest.TempPathFactory, capsys: pytest.Cap
     points = json.loads(capsys.readouterr().out)["points"]
     assert [p["loss"] for p in points] == [0.02, 0.1]
     assert out.stat().st_size > 1000  # type: ignore[union-attr]
+
+
+def test_unicast_only_repairs_when_the_threshold_is_the_whole_group() -> None:
+    on = run_stream(spec(0.1)).as_json()
+    only = run_stream(spec(0.1, repair_multicast_fraction=1.0)).as_json()
+    assert on["repairs"]["multicast"] > 0  # 2 of 20 reporters reach the 5% threshold
+    assert only["repairs"]["multicast"] == 0
+    assert only["repairs"]["unicast"] > on["repairs"]["unicast"]
+    assert only["perceived_loss"] < 0.01

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from smocast.sim.topology import PathSpec
-from smocast.sim.transfer import TransferSpec, run_transfer
+from smocast.sim.transfer import TransferSpec, _Run, run_transfer
 from smocast.smo.events import DropReason
 
 MB = 1_000_000
@@ -115,3 +115,31 @@ def test_an_overloaded_source_stalls_some_receivers_as_the_paper_saw_at_1500() -
     assert {e.reason for e in result.drop_events} == {DropReason.NO_PROGRESS}
     assert report["completed"] + report["dropped"] == 100
     assert report["all_identical"]
+
+
+def test_send_rate_paces_the_application_not_the_links() -> None:
+    spec = TransferSpec(receivers=3, size=200 * 1448, mss=1448, source_rate=100 * 1448)  # 100 segments/s
+    run = _Run(spec)
+    report = run.run().as_json()
+    assert report["completed"] == 3 and report["all_identical"]
+    assert report["segments"]["original"] == 200  # whole segments, no runts
+    assert 1.9 < report["sim_time_s"] < 2.3  # two seconds of writing, plus the last round trip
+    source_downlink = run.topology.network.attachments()[0].downlink
+    assert source_downlink.rate == 100e6  # the ACK path keeps the link rate
+
+
+def test_lossy_receivers_limits_loss_to_k_receivers_spread_evenly() -> None:
+    path = PathSpec(loss=0.05, lossy_receivers=4)
+    assert [i for i in range(10) if path.is_lossy(i, 10)] == [2, 4, 7, 9]
+    run = _Run(TransferSpec(receivers=10, size=MB // 4, path=path))
+    assert run.run().as_json()["completed"] == 10
+    receivers = run.topology.network.attachments()[1:]
+    lossy = [i for i, a in enumerate(receivers) if a.downlink.drops_loss > 0]
+    assert lossy == [2, 4, 7, 9]
+
+
+def test_fixed_window_holds_the_window_the_spec_asks_for() -> None:
+    spec = TransferSpec(receivers=2, size=MB // 2, congestion="fixed", max_window=64 * 1024)
+    config = spec.channel_config()
+    assert config.congestion_control == "fixed" and config.max_window == 64 * 1024
+    assert run_transfer(spec).as_json()["completed"] == 2

@@ -6,7 +6,7 @@ from smocast.core.datagram import Address
 from smocast.smo import events as ev
 from smocast.smo.config import ReceiverConfig
 from smocast.smo.receiver import Receiver, ReceiverState
-from smocast.wire import FLAG_RESUME, Packet, PacketType, decode, encode
+from smocast.wire import FLAG_RESUME, Packet, PacketType, ResetCode, decode, encode
 
 SERVER: Address = ("192.0.2.1", 5000)
 
@@ -133,8 +133,9 @@ def test_fin_ends_the_stream_and_is_acked_past_the_end() -> None:
 
 def test_rst_means_leave() -> None:
     rx = connected()
-    rx.receive_packet(Packet(PacketType.RST, 1, rx.connection, payload=b"no-progress"), SERVER, 0.3)
-    assert events(rx) == [ev.ConnectionReset("no-progress", 0.3)]
+    payload = bytes([ResetCode.DROPPED]) + b"no-progress"
+    rx.receive_packet(Packet(PacketType.RST, 1, rx.connection, payload=payload), SERVER, 0.3)
+    assert events(rx) == [ev.ConnectionReset("no-progress", 0.3, ResetCode.DROPPED)]
     assert rx.done
 
 

@@ -16,7 +16,7 @@ from smocast.smo.channel import REFUSED_SAMPLE, Channel
 from smocast.smo.config import ChannelConfig, ReceiverConfig
 from smocast.smo.receiver import Receiver, ReceiverState
 from smocast.smo.standin import validated_syn
-from smocast.wire import HEADER_SIZE, NO_COOKIE, Packet, PacketType, decode, encode
+from smocast.wire import HEADER_SIZE, NO_COOKIE, Packet, PacketType, ResetCode, decode, encode
 
 SERVER: Address = ("192.0.2.1", 5000)
 GROUP: Address = ("232.1.1.1", 5000)
@@ -147,7 +147,7 @@ def connected(start: int = 1000) -> Receiver:
 
 
 def rst(rx: Receiver, seq: int, *, via_group: bool = False, now: float = 1.0) -> list[Packet]:
-    packet = Packet(PacketType.RST, 1, rx.connection, seq, payload=b"bye")
+    packet = Packet(PacketType.RST, 1, rx.connection, seq, payload=bytes([ResetCode.DROPPED]) + b"bye")
     rx.receive_packet(packet, SERVER, now, via_group=via_group)
     return [p for p, _ in sent(rx, now)]
 
@@ -156,7 +156,7 @@ def test_an_rst_at_exactly_the_expected_offset_resets() -> None:
     rx = connected()
     rst(rx, 1000)
     assert rx.state is ReceiverState.CLOSED
-    assert rx.next_event() == ev.ConnectionReset("bye", 1.0)
+    assert rx.next_event() == ev.ConnectionReset("bye", 1.0, ResetCode.DROPPED)
 
 
 @pytest.mark.parametrize("offset", [1, -1, 1400, -65536])

@@ -185,10 +185,11 @@ def test_the_receivers_of_a_killed_relay_fail_over_and_finish_byte_identical(rly
     """Relay h1 is killed once its receivers hold part of the file: they resume at relay h2 (from its
     history), else at the root, and every one of the six still ends with the exact file.
 
-    Relay h2 cannot finish before they arrive: the root holds the rest of the file back until
-    its progress timeout (8 s) drops the dead relay, and the receivers give h1 up after 2 s.
-    While they catch up from h2's history, h2's upstream window stays shut: the root's progress
-    timeout must outlast that too, or it drops h2 ("receive window shut")."""
+    Relay h2 is still receiving when they arrive: the root drops the dead relay within a second
+    (its first probe to h1 draws an ICMP port unreachable; without one, its 8 s progress timeout
+    would), and the receivers give h1 up after 2 s. While they catch up from h2's history, h2's
+    upstream window stays shut: the root's progress timeout must outlast that, or it drops h2
+    ("receive window shut")."""
     path = tmp_path / "payload.bin"
     digest = write_payload(path, KILL_SIZE, seed=82)
     with Testbed(rly_prefix).running(hosts=HOSTS, rate=RATE) as tb, processes() as started:

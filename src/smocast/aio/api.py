@@ -155,7 +155,8 @@ def connect(
 
     ``source`` is the channel's source address S for an SSM join (default: the server's
     address). ``interface`` is the interface to join on, by name (``eth0``) or address (default:
-    the one that routes to the server). ``idle_timeout`` gives up when nothing arrives for that long. Every
+    the one that routes to the server). ``idle_timeout`` gives up when nothing arrives for that long (0:
+    never; default: after a few of the heartbeats the source announces, 4 s for its usual 1 s). Every
     :class:`~smocast.smo.config.ReceiverConfig` field is a keyword (``timeout`` is
     ``connect_timeout``). The connection is secure unless ``secure=False``: the source must
     prove a key ``security`` trusts (default: the one pinned for it in this user's known

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, assert_never
 
 from smocast.aio.driver import Driver, Signal
 from smocast.aio.errors import NetworkError
+from smocast.aio.netaddr import canonical, family_of, format_address, is_unspecified
 from smocast.aio.sockets import resolve, source_socket
 from smocast.core.datagram import Address, Endpoint
 from smocast.core.errors import LocalProtocolError
@@ -30,9 +31,11 @@ from smocast.smo.channel import Channel, ChannelStats, History
 from smocast.smo.config import ChannelConfig
 from smocast.smo.events import ReceiverInfo
 from smocast.smo.framing import frame
+from smocast.wire import ResetCode
 
 if TYPE_CHECKING:
     from smocast.aio.security import SourceSecurity
+    from smocast.secure.identity import Identity
     from smocast.secure.source import ProtectedSource
     from smocast.secure.stats import ProtectionStats
 
@@ -43,7 +46,9 @@ SourceEvent = ev.SourceEvent
 class ReceiverRecord:
     """One receiver's accounting over its whole life. Times are seconds since the channel opened.
 
-    ``status`` is ``joined``, ``completed``, ``dropped``, ``left`` (it closed) or ``refused``.
+    ``status`` is ``joined``, ``completed``, ``dropped``, ``left`` (it closed) or ``refused``;
+    ``reason`` says why one was dropped, refused or left (``disk-full: cannot write ...``: a
+    receiver's own words come from the network, print them with :func:`smocast.text.plain`).
     For a live receiver the figures are as of the call to :meth:`AsyncChannel.records`; for one
     that is gone they are its final accounting, which the event that removed it carried. Refused
     attempts are counted (``ChannelSummary.refused``); only the channel's bounded sample of them
@@ -71,7 +76,7 @@ class ReceiverRecord:
     def as_json(self) -> dict[str, Any]:
         return {
             "receiver": self.receiver,
-            "address": f"{self.address[0]}:{self.address[1]}",
+            "address": format_address(self.address),
             "status": self.status,
             "reason": self.reason,
             "joined_at_s": _round(self.joined_at),
@@ -153,10 +158,9 @@ class AsyncChannel:
     # --- opening ---------------------------------------------------------------------------
 
     async def _open(self) -> AsyncChannel:
-        bind = await resolve(*self._bind) if self._bind[0] not in ("", "0.0.0.0") else self._bind
+        bind = self._bind if is_unspecified(self._bind[0]) else await resolve(*self._bind, family_of(self.group[0]))
         sock = source_socket(bind, self.group, self._interface, self._ttl)
-        host, port = sock.getsockname()[:2]
-        self.address = (str(host), int(port))
+        self.address = canonical(sock.getsockname())
         self._driver = Driver(
             self._protected(asyncio.get_running_loop().time()),
             sock,
@@ -166,6 +170,7 @@ class AsyncChannel:
             peer="receivers",
             unicast_errors_fatal=False,
             after_pump=self._after_pump,
+            on_unreachable=self._channel.unreachable,
         )
         self.opened_at = self._driver.now
         self._driver.pump()
@@ -191,6 +196,12 @@ class AsyncChannel:
     @property
     def secure(self) -> bool:
         return self._security is not None
+
+    @property
+    def identity(self) -> Identity | None:
+        """The key the source proves (None in the insecure mode): it signs what travels outside
+        the channel, such as announcements (:mod:`smocast.secure.signed`)."""
+        return self._layer.identity if self._layer is not None else None
 
     async def __aenter__(self) -> AsyncChannel:
         return self if self._driver is not None else await self._open()
@@ -405,6 +416,7 @@ class AsyncChannel:
             record.reason = f"{event.reason.value}: {event.detail}"
         else:
             record.status = "left"
+            record.reason = _left_reason(event)
 
     def _after_pump(self) -> None:
         if self._room.waiting and self._channel.pending_bytes <= self._low_water:
@@ -437,6 +449,13 @@ class AsyncChannel:
         self._done = True
         self._state.notify()
         self._room.notify()
+
+
+def _left_reason(event: ev.ReceiverLeft) -> str | None:
+    """What a receiver's RST said: ``disk-full: cannot write ...`` (text from the network: print it plainly)."""
+    if event.reason is ResetCode.UNSPECIFIED:
+        return event.detail or None
+    return f"{event.reason.label}: {event.detail}" if event.detail else event.reason.label
 
 
 def _round(value: float | None) -> float | None:

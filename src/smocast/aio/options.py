@@ -5,6 +5,7 @@ Every field of :class:`~smocast.smo.config.ChannelConfig` and of its
 ``smocast.open_channel``); the policies also accept the strings the command line takes::
 
     channel_config(min_receivers=3, policy="quorum:0.9", cwnd_policy="fair:1,4", progress_timeout=5)
+    channel_config(max_rate="50mbit")  # or max_rate=50e6: a pacing ceiling in bits per second
 
 Likewise every field of :class:`~smocast.smo.config.ReceiverConfig` for :func:`receiver_config`.
 An unknown keyword is a :class:`~smocast.core.errors.ConfigError` that lists the known ones.
@@ -19,6 +20,7 @@ from smocast.core.acking import AckFrequency
 from smocast.core.datagram import Address
 from smocast.core.errors import ConfigError
 from smocast.core.rtt import RtoSettings
+from smocast.core.units import parse_rate
 from smocast.smo.config import ChannelConfig, DropRules, ReceiverConfig
 from smocast.smo.policies import CwndPolicy, RttPolicy, WindowPolicy
 
@@ -62,6 +64,7 @@ class ChannelOptions(TypedDict, total=False):
     cwnd_floor_time: float
     progress_timeout: float | None
     handshake_timeout: float
+    max_rate: float | str | None
 
 
 class ReceiverOptions(TypedDict, total=False):
@@ -79,6 +82,7 @@ class ReceiverOptions(TypedDict, total=False):
     playout_delay: float | None
     framing: bool
     source_timeout: float | None
+    silent_heartbeats: int | None
 
 
 class OpenOptions(ChannelOptions, total=False):
@@ -110,16 +114,18 @@ _RECEIVER_ALIASES = {"timeout": "connect_timeout"}
 
 
 def parse_address(value: AddressLike, what: str) -> Address:
-    """``"host:port"`` or ``(host, port)`` -> ``(host, port)``; ConfigError names ``what`` when invalid."""
+    """``"host:port"``, ``"[ipv6]:port"`` or ``(host, port)`` -> ``(host, port)``; ConfigError names ``what``.
+
+    An IPv6 address is written in brackets, ``[ff3e::1]:5000`` (a link-local one with its
+    zone, ``[fe80::1%eth0]:5000``); the host comes back without them.
+    """
     if isinstance(value, tuple):
         if len(value) != 2:
             raise ConfigError(f"{what} must be (host, port), got {value!r}")
         host, port_value = value
         port_text = str(port_value)
     else:
-        host, sep, port_text = str(value).strip().rpartition(":")
-        if not sep:
-            raise ConfigError(f"{what} must look like HOST:PORT, got {value!r}")
+        host, port_text = _split_host_port(str(value).strip(), what)
     try:
         port = int(port_text)
     except ValueError:
@@ -127,6 +133,20 @@ def parse_address(value: AddressLike, what: str) -> Address:
     if not 0 <= port < 65536:
         raise ConfigError(f"{what}: port {port} is not in 0..65535")
     return (str(host) or "0.0.0.0", port)
+
+
+def _split_host_port(text: str, what: str) -> tuple[str, str]:
+    if text.startswith("["):
+        host, bracket, rest = text[1:].partition("]")
+        if not bracket or not rest.startswith(":"):
+            raise ConfigError(f"{what} must look like [IPV6]:PORT, got {text!r}")
+        return host, rest[1:]
+    host, sep, port_text = text.rpartition(":")
+    if not sep:
+        raise ConfigError(f"{what} must look like HOST:PORT, got {text!r}")
+    if ":" in host:
+        raise ConfigError(f"{what}: write an IPv6 address in brackets, [{host}]:{port_text}, got {text!r}")
+    return host, port_text
 
 
 def channel_config(config: ChannelConfig | None = None, **options: Unpack[ChannelOptions]) -> ChannelConfig:
@@ -154,6 +174,8 @@ def channel_config(config: ChannelConfig | None = None, **options: Unpack[Channe
 
 def _parse_channel_value(name: str, value: Any) -> Any:
     if isinstance(value, str):
+        if name == "max_rate":
+            return parse_rate(value)
         if name == "window_policy":
             return WindowPolicy.parse(value)
         if name == "cwnd_policy":

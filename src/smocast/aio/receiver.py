@@ -23,6 +23,7 @@ with it, the receiver skips a hole when the data after it is due.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 from collections import deque
 from collections.abc import AsyncIterator
@@ -32,6 +33,8 @@ from typing import TYPE_CHECKING, Any, assert_never
 
 from smocast.aio.driver import Driver, Signal
 from smocast.aio.errors import ConnectFailedError, NetworkError, ResetError
+from smocast.aio.leaving import leave_reason
+from smocast.aio.netaddr import family_of, format_address
 from smocast.aio.sockets import ReceiverSockets, receiver_sockets, resolve
 from smocast.core.datagram import Address, Endpoint
 from smocast.core.errors import LocalProtocolError
@@ -39,6 +42,7 @@ from smocast.smo import events as ev
 from smocast.smo.config import ReceiverConfig
 from smocast.smo.events import ReceiverEvent
 from smocast.smo.receiver import Receiver, ReceiverState, ReceiverStats
+from smocast.wire import ResetCode
 
 if TYPE_CHECKING:
     from smocast.aio.security import ReceiverSecurity
@@ -70,9 +74,15 @@ class AsyncReceiver:
         rng: random.Random | None = None,
         security: ReceiverSecurity | None = None,
     ) -> None:
-        """``security`` says which source keys to accept (None: the insecure mode)."""
+        """``security`` says which source keys to accept (None: the insecure mode). ``idle_timeout``,
+        when given, is the silence allowed to the source in seconds (the endpoint's
+        ``source_timeout``; 0: wait for ever); by default the endpoint gives up after a few of
+        the source's heartbeats (``ReceiverConfig.silent_heartbeats``)."""
         self.server = server
         self.group = group
+        if idle_timeout is not None and config.source_timeout is None:
+            silence = {"source_timeout": idle_timeout} if idle_timeout > 0 else {"silent_heartbeats": None}
+            config = dataclasses.replace(config, **silence)
         self._security = security
         self._layer: ProtectedReceiver[ReceiverEvent] | None = None
         self.remembered: Path | None = None  # the known-sources file a first use appended the source to
@@ -80,7 +90,6 @@ class AsyncReceiver:
         self._source = source
         self._interface = interface
         self._linger = linger
-        self._idle_timeout = idle_timeout
         self._rng = rng or random.SystemRandom()  # the connection id must not be guessable
         self._receiver: Receiver | None = None
         self._driver: Driver | None = None
@@ -92,8 +101,6 @@ class AsyncReceiver:
         self._closed = False
         self._error: NetworkError | None = None
         self._state = Signal()
-        self._idle_check: asyncio.TimerHandle | None = None
-        self._idle_seen = -1
         self.start: int | None = None  # the stream offset this receiver starts at (0 unless it joined late)
         self.received = 0  # stream bytes delivered in order
         self.connected_at: float | None = None  # loop times
@@ -105,9 +112,9 @@ class AsyncReceiver:
 
     async def _open(self) -> AsyncReceiver:
         name = self.server
-        self.server = await resolve(*name)
+        self.server = await resolve(*name, family_of(self.group[0]))
         self._receiver = Receiver(self.server, self.config, self._rng)
-        endpoint = self._protected(self._receiver, f"{name[0]}:{name[1]}")  # before any socket: it may refuse
+        endpoint = self._protected(self._receiver, format_address(name))  # before any socket: it may refuse
         self.sockets = socks = receiver_sockets(
             self.server, self.group, self._source or self.server[0], self._interface
         )
@@ -118,20 +125,19 @@ class AsyncReceiver:
             [socks.group, socks.unicast],
             on_event=self._on_event,
             on_error=self._on_error,
-            peer=f"the source at {name[0]}:{name[1]}",
+            peer=f"the source at {format_address(name)}",
             unicast_errors_fatal=True,
             after_pump=self._after_pump if skips_on_read else None,
             group=(socks.group, self._from_group),
         )
         self._receiver.connect(self._driver.now)
         self._driver.pump()
-        self._arm_idle_check()
         try:
             while self.start is None:
                 self._raise_if_failed()
                 await self._state.wait()
-        except BaseException:
-            self.close()
+        except BaseException as exc:
+            self.close(*leave_reason(exc))
             raise
         return self
 
@@ -169,7 +175,12 @@ class AsyncReceiver:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        await self.aclose(linger=exc_type is None)
+        """Leave: after the whole stream, linger; on an exception, tell the source why
+        (:func:`~smocast.aio.leaving.leave_reason`: disk full, interrupted...)."""
+        if exc is None:
+            await self.aclose()
+        else:
+            self.close(*leave_reason(exc))
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -328,25 +339,44 @@ class AsyncReceiver:
             raise LocalProtocolError(f"cannot talk to the source: the connection is {receiver.state.value}")
         return receiver, driver
 
-    def close(self) -> None:
-        """Leave the channel now: the source gets RST unless the stream had ended; sockets close."""
+    def close(self, code: ResetCode = ResetCode.CLOSED, reason: str = "") -> None:
+        """Leave the channel now; sockets close. Unless the stream had ended, the source gets an
+        RST that says why: ``code`` and ``reason`` (e.g. ``DISK_FULL`` and the error message;
+        :func:`~smocast.aio.leaving.leave_reason` turns an exception into both)."""
         if self._closed:
             return
         self._closed = True
-        if self._idle_check is not None:
-            self._idle_check.cancel()
         if self._receiver is not None and self._driver is not None and not self._driver.closed:
-            self._receiver.close(self._driver.now)
+            self._receiver.close(self._driver.now, code, reason)
             self._driver.close()
         self._state.notify()
 
     async def aclose(self, *, linger: bool = True) -> None:
-        """Close; after a complete stream first stay ``linger`` seconds to answer a repeated FIN."""
+        """Close; after a complete stream first accept its end (see :meth:`hold_end`) and stay
+        ``linger`` seconds to answer a repeated FIN."""
         try:
-            if linger and self._eof and self._linger > 0 and not self._closed:
-                await asyncio.sleep(self._linger)
+            if self._eof and not self._closed:
+                self._accept_end()
+                if linger and self._linger > 0:
+                    await asyncio.sleep(self._linger)
         finally:
             self.close()
+
+    def hold_end(self) -> None:
+        """Check the whole stream before the source counts it received (a file's hash): its end
+        is acknowledged only when this receiver closes without an error, so a failure found at
+        the very end (``close`` with a reason, or an exception out of ``async with``) still
+        reaches the source. Close soon after the end: the source waits for the answer at most
+        its progress timeout."""
+        if self._receiver is None:
+            raise LocalProtocolError("not connected")
+        self._receiver.hold_end()
+
+    def _accept_end(self) -> None:
+        receiver, driver = self._receiver, self._driver
+        if receiver is not None and driver is not None and not driver.closed:
+            receiver.accept_end(driver.now)
+            driver.pump()
 
     # --- driver callbacks ----------------------------------------------------------------------
 
@@ -368,9 +398,8 @@ class AsyncReceiver:
                 self._remember_source()
             case ev.StreamEnded(_, at):
                 self._eof, self.ended_at = True, at
-            case ev.ConnectionReset(reason, _):
-                verb = "dropped this receiver" if self.start is not None else "refused the connection"
-                self._error = ResetError(f"the source {verb} ({reason})")
+            case ev.ConnectionReset(reason, _, code):
+                self._error = _reset_error(reason, code, joined=self.start is not None)
             case ev.ConnectFailed(reason, _):
                 hint = (
                     " (a source in the insecure mode answers no secure receiver: pass --insecure to both, or neither)"
@@ -430,29 +459,17 @@ class AsyncReceiver:
             self._error = error
         self.close()
 
-    def _arm_idle_check(self) -> None:
-        if self._idle_timeout is not None and self._idle_timeout > 0:
-            self._idle_check = asyncio.get_running_loop().call_later(self._idle_timeout, self._on_idle_check)
-
-    def _on_idle_check(self) -> None:
-        driver = self._driver
-        if driver is None or driver.closed or self._eof:
-            return
-        seen = driver.counters.datagrams_received
-        if seen == self._idle_seen:
-            self._on_error(
-                NetworkError(
-                    f"nothing arrived from the source for {self._idle_timeout:g} s "
-                    "(is it still running, and is the group reachable?)"
-                )
-            )
-            return
-        self._idle_seen = seen
-        self._arm_idle_check()
-
     def _raise_if_failed(self) -> None:
         if self._error is not None:
             raise self._error
 
     def _now(self) -> float:
         return self._driver.now if self._driver is not None else 0.0
+
+
+def _reset_error(reason: str, code: ResetCode, *, joined: bool) -> NetworkError:
+    """The error a reset raises: a silent source is a network failure; the rest are the source's decision."""
+    if code is ResetCode.SOURCE_SILENT:
+        return NetworkError(f"{reason}; is it still running, and does its group reach this host?")
+    verb = "dropped this receiver" if joined else "refused the connection"
+    return ResetError(f"the source {verb} ({reason})")

@@ -35,6 +35,7 @@ from smocast.aio.api import ENVELOPE_OVERHEAD, PACING_BURST_SEGMENTS, Opening, r
 from smocast.aio.channel import AsyncChannel, ChannelSummary
 from smocast.aio.driver import Driver, Signal
 from smocast.aio.errors import ConnectFailedError, NetworkError
+from smocast.aio.netaddr import family_of, format_address
 from smocast.aio.options import AddressLike, ChannelOptions, channel_config, parse_address
 from smocast.aio.sockets import check_group, receiver_sockets, resolve
 from smocast.core.datagram import Address
@@ -167,7 +168,7 @@ class AsyncRelay:
 
     async def _connect_upstream(self) -> None:
         name = self.upstream
-        server = await resolve(*name)
+        server = await resolve(*name, family_of(self.upstream_group[0]))
         socks = receiver_sockets(server, self.upstream_group, self._source or server[0], self._interface)
         receiver = Receiver(server, self._config, self._rng)
         group_input = partial(receiver.receive_datagram, via_group=True)
@@ -184,7 +185,7 @@ class AsyncRelay:
             [socks.group, socks.unicast],
             on_event=self._on_upstream_event,
             on_error=self._on_upstream_error,
-            peer=f"the upstream at {name[0]}:{name[1]}",
+            peer=f"the upstream at {format_address(name)}",
             unicast_errors_fatal=True,
             group=(socks.group, group_input),
         )
@@ -393,4 +394,4 @@ def open_relay(
 
 
 def _text(address: Address) -> str:
-    return f"{address[0]}:{address[1]}"
+    return format_address(address)

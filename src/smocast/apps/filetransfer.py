@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Unpack
 
 from smocast.aio.api import connect
 from smocast.aio.errors import NetworkError, os_error_message
+from smocast.aio.netaddr import format_address
 from smocast.aio.options import ConnectOptions, parse_address
 from smocast.aio.receiver import AsyncReceiver
 from smocast.apps.manifest import (
@@ -36,6 +37,7 @@ from smocast.apps.manifest import (
 )
 from smocast.core.datagram import Address
 from smocast.core.errors import SmocastError
+from smocast.wire import ResetCode
 
 if TYPE_CHECKING:
     from smocast.aio.channel import AsyncChannel, ChannelSummary
@@ -50,6 +52,12 @@ Progress = Callable[[int, int], None]
 
 class FileTransferError(SmocastError):
     """The file could not be sent or received; no partial file was left under its final name."""
+
+
+class IntegrityError(FileTransferError):
+    """The received bytes are not the file the manifest announced (SHA-256 or size)."""
+
+    reset_code = ResetCode.VERIFY_FAILED  # what a receiver tells its source (smocast.aio.leaving)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +221,7 @@ async def receive_file(rx: AsyncReceiver, out_dir: Path | str, *, progress: Prog
             f"joined the stream at byte {rx.start}, not at its start: a file needs the "
             "whole stream (the source must wait for receivers)"
         )
+    rx.hold_end()  # the source hears of a bad hash too: the end is acknowledged once the file is in place
     manifest = await read_manifest(rx)
     final = out / safe_name(manifest.name)
     fd, temp = _create_temp(out, final.name)
@@ -267,14 +276,14 @@ async def _receive_into(
         if progress is not None:
             progress(received, manifest.size)
     if received != manifest.size:
-        raise FileTransferError(f"the stream ended after {received} of {manifest.size} bytes")
+        raise IntegrityError(f"the stream ended after {received} of {manifest.size} bytes")
     return digest
 
 
 def _check(manifest: Manifest, digest: Any, final: Path) -> None:
     got = digest.hexdigest()
     if got != manifest.hexdigest:
-        raise FileTransferError(
+        raise IntegrityError(
             f"SHA-256 mismatch for {final.name}: the manifest says {manifest.hexdigest[:16]}..., "
             f"the received bytes hash to {got[:16]}...; the file was not saved"
         )
@@ -298,7 +307,7 @@ class Server:
     group: Address
 
     def __str__(self) -> str:
-        return f"{self.address[0]}:{self.address[1]}@{self.group[0]}:{self.group[1]}"
+        return f"{format_address(self.address)}@{format_address(self.group)}"
 
 
 def parse_server(text: str, default_group: Address) -> Server:

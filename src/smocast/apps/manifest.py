@@ -74,26 +74,32 @@ def decode_body(body: bytes) -> Manifest:
     return Manifest(name, int(size), bytes(digest))
 
 
+_UNSAFE_CATEGORIES = frozenset(("Cc", "Cf", "Cs", "Zl", "Zp"))
+
+
 def safe_name(name: str) -> str:
     """``name`` if it is a plain file name; otherwise raise :class:`ManifestError`.
 
     Refused: empty names, ``.`` and ``..``, anything with ``/`` or ``\\``, absolute or
     drive paths, NUL and other control characters, and names over 255 bytes.
     """
+    if not name.strip() or name in (".", "..") or "/" in name or "\\" in name or ":" in name[1:2]:
+        raise ManifestError(_refusal(name))
+    if not name.isprintable() and any(unicodedata.category(c) in _UNSAFE_CATEGORIES for c in name):
+        raise ManifestError(f"refusing the file name {ascii(name)[:80]}: it contains control characters")
+    size = len(name.encode("utf-8", "surrogatepass"))
+    if size > MAX_NAME_BYTES:
+        raise ManifestError(f"refusing a file name of {size} bytes (at most {MAX_NAME_BYTES})")
+    return name
+
+
+def _refusal(name: str) -> str:
     shown = ascii(name)[:80]
     if not name.strip():
-        raise ManifestError("refusing an empty file name in the manifest")
+        return "refusing an empty file name in the manifest"
     if name in (".", ".."):
-        raise ManifestError(f"refusing the file name {shown} in the manifest")
-    if "/" in name or "\\" in name or ":" in name[1:2]:
-        raise ManifestError(f"refusing the file name {shown}: it is a path, not a name")
-    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") for c in name):
-        raise ManifestError(f"refusing the file name {shown}: it contains control characters")
-    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
-        raise ManifestError(f"refusing a file name of {len(name.encode('utf-8'))} bytes (at most {MAX_NAME_BYTES})")
-    if Path(name).name != name or Path(name).is_absolute():
-        raise ManifestError(f"refusing the file name {shown}: it is a path, not a name")
-    return name
+        return f"refusing the file name {shown} in the manifest"
+    return f"refusing the file name {shown}: it is a path, not a name"
 
 
 def describe_file(path: Path, name: str | None = None) -> Manifest:

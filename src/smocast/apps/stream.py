@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from smocast.aio.channel import AsyncChannel, ChannelSummary
+from smocast.aio.netaddr import format_address
 from smocast.aio.receiver import AsyncReceiver
 from smocast.smo import events as ev
 
@@ -79,7 +80,7 @@ class StreamReport:
     def as_json(self) -> dict[str, Any]:
         s = self.summary
         dropped = [
-            {"receiver": r.receiver, "address": f"{r.address[0]}:{r.address[1]}", "reason": r.reason}
+            {"receiver": r.receiver, "address": format_address(r.address), "reason": r.reason}
             for r in s.records
             if r.status in ("dropped", "refused")
         ]

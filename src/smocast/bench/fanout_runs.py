@@ -67,6 +67,30 @@ def python(*argv: str) -> list[str]:
     return [sys.executable, "-m", *argv]
 
 
+def smocast_send_argv(payload: Path, group: str, server: str, receivers: int, *extra: str) -> list[str]:
+    """``smocast send`` of ``payload`` to ``group`` (ADDR:PORT), bound to ``server``, for ``receivers``."""
+    options = ["--min-receivers", str(receivers), "--wait", JOIN_WAIT, "--json", *extra]
+    return python("smocast.cli.main", "send", str(payload), "--group", group, "--bind", server, *options)
+
+
+def smocast_recv_argv(server: str, group: str, out: Path, *extra: str) -> list[str]:
+    """``smocast recv`` from ``server`` (ADDR:PORT) on ``group``, writing its copy into directory ``out``."""
+    options = ["-o", str(out), "--timeout", "60s", "--json", *extra]
+    return python("smocast.cli.main", "recv", "--server", server, "--group", group, *options)
+
+
+def tcp_serve_argv(payload: Path, server: str, connections: int) -> list[str]:
+    """The TCP baseline's server: ``payload`` to ``connections`` clients at once, listening on ``server``."""
+    return python(
+        "smocast.bench.tcp_baseline", "serve", str(payload), "--bind", server, "--connections", str(connections)
+    )
+
+
+def tcp_fetch_argv(server: str) -> list[str]:
+    """One TCP baseline client: read the whole stream from ``server`` and hash it."""
+    return python("smocast.bench.tcp_baseline", "fetch", "--server", server)
+
+
 def outcome(proc: subprocess.Popen[str], deadline: float) -> Outcome:
     """Wait for ``proc`` until ``deadline`` (monotonic); its exit code, JSON output, stderr and CPU.
 
@@ -80,10 +104,10 @@ def outcome(proc: subprocess.Popen[str], deadline: float) -> Outcome:
         proc.kill()
         out, err = proc.communicate()
         err = f"gave up after {RUN_LIMIT:g} s; {err}"
-    return Outcome(proc.returncode, _json_object(out), err.strip(), round(_children_cpu() - cpu_before, 3), time.time())
+    return Outcome(proc.returncode, json_object(out), err.strip(), round(_children_cpu() - cpu_before, 3), time.time())
 
 
-def _json_object(out: str) -> dict[str, Any] | None:
+def json_object(out: str) -> dict[str, Any] | None:
     """The JSON object a process printed: its whole output, or else its last line that is one."""
     for text in (out, *reversed(out.strip().splitlines())):
         try:
@@ -106,7 +130,7 @@ def wait_listening(proc: subprocess.Popen[str], port: int, protocol: str) -> Non
     deadline = time.monotonic() + START_LIMIT
     while not _bound(proc.pid, port, protocol):
         if proc.poll() is not None:
-            raise RuntimeError(f"the source exited with {proc.returncode}: {_last_line(proc.communicate()[1])}")
+            raise RuntimeError(f"the source exited with {proc.returncode}: {last_line(proc.communicate()[1])}")
         if time.monotonic() > deadline:
             raise RuntimeError(f"the source did not open port {port} within {START_LIMIT:g} s")
         time.sleep(0.02)
@@ -127,7 +151,7 @@ def _bound(pid: int, port: int, protocol: str) -> bool:
     return False
 
 
-def _last_line(text: str) -> str:
+def last_line(text: str) -> str:
     lines = text.strip().splitlines()
     return lines[-1] if lines else "no message"
 
@@ -219,21 +243,7 @@ def run_smocast(
     with processes() as started:
         sender = tb.popen(
             0,
-            python(
-                "smocast.cli.main",
-                "send",
-                str(payload),
-                "--group",
-                group,
-                "--bind",
-                server,
-                "--min-receivers",
-                str(len(hosts)),
-                "--wait",
-                JOIN_WAIT,
-                "--json",
-                *send_security,
-            ),
+            smocast_send_argv(payload, group, server, len(hosts), *send_security),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -248,20 +258,7 @@ def run_smocast(
             receivers.append(
                 tb.popen(
                     host,
-                    python(
-                        "smocast.cli.main",
-                        "recv",
-                        "--server",
-                        server,
-                        "--group",
-                        group,
-                        "-o",
-                        str(out),
-                        "--timeout",
-                        "60s",
-                        "--json",
-                        *recv_security,
-                    ),
+                    smocast_recv_argv(server, group, out, *recv_security),
                     stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,
                     text=True,
@@ -273,24 +270,24 @@ def run_smocast(
         sent = outcome(sender, deadline)
     sampler.stop()
     transfer.egress_bytes = egress_bytes(tb) - before
-    _smocast_results(transfer, sent, received, digest)
+    smocast_results(transfer, sent, received, digest)
     wall = sent.report.get("wall_time_s") if sent.report else None
     if sampler.exited_at is not None and wall:
         transfer.machine_busy = sampler.busy_between(sampler.exited_at - wall, sampler.exited_at)
     return transfer
 
 
-def _smocast_results(transfer: Transfer, sent: Outcome, received: list[Outcome], digest: str) -> None:
+def smocast_results(transfer: Transfer, sent: Outcome, received: list[Outcome], digest: str) -> None:
     transfer.source_cpu_s = sent.cpu_s
     transfer.receiver_cpu_s = sorted(got.cpu_s for got in received)
     for got in received:
         if got.code == 0 and got.report is not None and got.report.get("sha256") == digest:
             transfer.verified += 1
         else:
-            transfer.errors.append(f"receiver exit {got.code}: {_last_line(got.stderr)}")
+            transfer.errors.append(f"receiver exit {got.code}: {last_line(got.stderr)}")
     report = sent.report
     if report is None:
-        transfer.errors.append(f"sender exit {sent.code}: {_last_line(sent.stderr)}")
+        transfer.errors.append(f"sender exit {sent.code}: {last_line(sent.stderr)}")
         return
     rows = report.get("per_receiver", [])
     ends = [row["ended_at_s"] for row in rows if row["status"] == "completed" and row["ended_at_s"] is not None]
@@ -302,7 +299,8 @@ def _smocast_results(transfer: Transfer, sent: Outcome, received: list[Outcome],
     transfer.extra = {
         "repairs_unicast": segments.get("repair_unicast", 0),
         "repairs_multicast": segments.get("repair_multicast", 0),
-        "receiver_view_goodput_median_bps": _median([got.report["goodput_bps"] for got in received if got.report]),
+        # A receiver that failed reports an error object, without a goodput.
+        "receiver_view_goodput_median_bps": _median([g for got in received if (g := _goodput(got)) is not None]),
     }
 
 
@@ -317,9 +315,7 @@ def run_tcp(tb: Testbed, payload: Path, digest: str, hosts: list[int], port: int
     with processes() as started:
         source = tb.popen(
             0,
-            python(
-                "smocast.bench.tcp_baseline", "serve", str(payload), "--bind", server, "--connections", str(len(hosts))
-            ),
+            tcp_serve_argv(payload, server, len(hosts)),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -331,7 +327,7 @@ def run_tcp(tb: Testbed, payload: Path, digest: str, hosts: list[int], port: int
             clients.append(
                 tb.popen(
                     host,
-                    python("smocast.bench.tcp_baseline", "fetch", "--server", server),
+                    tcp_fetch_argv(server),
                     stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,
                     text=True,
@@ -343,16 +339,16 @@ def run_tcp(tb: Testbed, payload: Path, digest: str, hosts: list[int], port: int
         served = outcome(source, deadline)
     sampler.stop()
     transfer.egress_bytes = egress_bytes(tb) - before
-    _tcp_results(transfer, served, fetched, digest)
+    tcp_results(transfer, served, fetched, digest)
     if served.report is not None and "start_time" in served.report and transfer.times_s:
         start = served.report["start_time"]
         transfer.machine_busy = sampler.busy_between(start, start + transfer.times_s[-1])
     return transfer
 
 
-def _tcp_results(transfer: Transfer, served: Outcome, fetched: list[Outcome], digest: str) -> None:
+def tcp_results(transfer: Transfer, served: Outcome, fetched: list[Outcome], digest: str) -> None:
     if served.report is None or "start_time" not in served.report:
-        transfer.errors.append(f"server exit {served.code}: {_last_line(served.stderr or str(served.report))}")
+        transfer.errors.append(f"server exit {served.code}: {last_line(served.stderr or str(served.report))}")
         return
     start = served.report["start_time"]
     transfer.errors.extend(served.report.get("errors", []))
@@ -364,8 +360,13 @@ def _tcp_results(transfer: Transfer, served: Outcome, fetched: list[Outcome], di
             transfer.verified += 1
             transfer.times_s.append(round(report["done_at"] - start, 4))
         else:
-            transfer.errors.append(f"client exit {got.code}: {_last_line(got.stderr or str(report))}")
+            transfer.errors.append(f"client exit {got.code}: {last_line(got.stderr or str(report))}")
     transfer.times_s.sort()
+
+
+def _goodput(got: Outcome) -> float | None:
+    value = got.report.get("goodput_bps") if got.report is not None else None
+    return float(value) if isinstance(value, (int, float)) else None
 
 
 def _median(values: list[float]) -> float | None:

@@ -38,6 +38,7 @@ class Case:
 
     name: str
     argv: tuple[str, ...]
+    baseline_argv: tuple[str, ...] | None = None  # for a baseline tree that predates an option
 
 
 def default_cases() -> list[Case]:
@@ -46,7 +47,11 @@ def default_cases() -> list[Case]:
     server, group = f"127.0.0.1:{port}", f"{CLOSED_PORT_GROUP}:{port}"
     return [
         Case("recv --help", ("recv", "--help")),
-        Case("recv, closed port", ("recv", "--server", server, "--group", group, "--timeout", "2s", "--json")),
+        Case(
+            "recv, closed port",
+            ("recv", "--server", server, "--group", group, "--timeout", "2s", "--wait", "0", "--json"),
+            ("recv", "--server", server, "--group", group, "--timeout", "2s", "--json"),  # before --wait
+        ),
         Case("send --help", ("send", "--help")),
         Case("--version", ("--version",)),
     ]
@@ -117,7 +122,8 @@ def run(repeat: int = 7, baseline_src: str | None = None, cases: list[Case] | No
         samples.setdefault(("python -c pass", "this"), []).append(cpu_of(bare, _environment(None)))
         for case in cases:
             for tree, src in trees.items():
-                argv = [sys.executable, "-m", "smocast.cli.main", *case.argv]
+                chosen = case.baseline_argv if tree == "baseline" and case.baseline_argv else case.argv
+                argv = [sys.executable, "-m", "smocast.cli.main", *chosen]
                 samples.setdefault((case.name, tree), []).append(cpu_of(argv, _environment(src)))
     return {
         "benchmark": "startup",

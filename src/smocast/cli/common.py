@@ -142,7 +142,7 @@ duration_arg = _argtype(parse_duration, "duration")
 
 
 def address_arg(text: str) -> tuple[str, int]:
-    """``HOST:PORT`` for argparse."""
+    """``HOST:PORT`` (or ``[IPV6]:PORT``) for argparse."""
     from smocast.aio.options import parse_address  # noqa: PLC0415  (the runtime loads when a command runs)
 
     try:
@@ -152,7 +152,7 @@ def address_arg(text: str) -> tuple[str, int]:
 
 
 def group_arg(text: str) -> tuple[str, int]:
-    """``GROUP:PORT`` for argparse: an IPv4 multicast group and a port."""
+    """``GROUP:PORT`` (or ``[GROUP]:PORT`` for IPv6) for argparse: a multicast group and a port."""
     from smocast.aio.sockets import check_group  # noqa: PLC0415
 
     group = address_arg(text)

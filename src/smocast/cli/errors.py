@@ -50,6 +50,8 @@ _KIND_OF_CLASS: tuple[tuple[str, str], ...] = (
     ("ManifestError", "file"),
     ("KeyFileError", "file"),
     ("TrustFileError", "file"),
+    ("OutputError", "file"),
+    ("SourceError", "file"),
     ("TestbedError", "testbed"),
     ("ConfigError", "usage"),
     ("OSError", "file"),

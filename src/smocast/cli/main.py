@@ -30,6 +30,7 @@ COMMANDS = (
     "smocast.cli.demo_cmd",
     "smocast.cli.send_cmd",
     "smocast.cli.recv_cmd",
+    "smocast.cli.recvd_cmd",
     "smocast.cli.stream_cmd",
     "smocast.cli.relay_cmd",
     "smocast.cli.sim_cmd",
@@ -38,6 +39,7 @@ COMMANDS = (
     "smocast.cli.model_cmd",
     "smocast.cli.keygen_cmd",
     "smocast.cli.key_cmd",
+    "smocast.cli.repro_cmd",
 )
 
 DESCRIPTION = """\

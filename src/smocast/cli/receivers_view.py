@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from rich.table import Table
 
+from smocast.aio.netaddr import format_address
 from smocast.cli.units import Units
 from smocast.text import plain
 
@@ -87,7 +88,7 @@ def receiver_rows(records: Sequence[_Record], live: Sequence[_Live], now: float)
         rows.append(
             ReceiverRow(
                 r.receiver,
-                f"{r.address[0]}:{r.address[1]}",
+                format_address(r.address),
                 state,
                 r.acked,
                 r.acked * 8 / span if span > 0 else 0.0,
@@ -145,7 +146,7 @@ def receivers_table(rows: Sequence[ReceiverRow], *, sort: str, top: int, units: 
     for r in shown:
         table.add_row(
             str(r.receiver),
-            r.address,
+            plain(r.address),
             plain(r.state),
             units.bytes(r.acked),
             units.rate_of(r.goodput_bps),

@@ -16,6 +16,7 @@ from typing import Any, BinaryIO
 from rich.table import Table
 
 from smocast.aio import AsyncReceiver, ResetError, connect
+from smocast.aio.netaddr import format_address
 from smocast.apps.stream import LiveTally, stop_on_signals, watch
 from smocast.cli.common import EXIT_FAILURE, console, err_console, fail, print_json
 from smocast.cli.security_args import receiver_options, receiver_security_json
@@ -66,7 +67,7 @@ async def _receive(args: argparse.Namespace, save: BinaryIO | None) -> dict[str,
             source=args.source,
             interface=args.interface,
             timeout=args.timeout,
-            idle_timeout=args.idle_timeout or None,
+            idle_timeout=args.idle_timeout,
             realtime=True,
             framing=True,
             playout_delay=args.playout_delay or None,
@@ -77,8 +78,8 @@ async def _receive(args: argparse.Namespace, save: BinaryIO | None) -> dict[str,
             log_line(RECEIVER, logging.INFO, "connected", f"connected at stream offset {rx.start}", start=rx.start)
             if not args.json:
                 err_console.print(
-                    f"connected to {args.server[0]}:{args.server[1]} from "
-                    f"{rx.local_address[0]}:{rx.local_address[1]}, stream offset {rx.start}"
+                    f"connected to {plain(format_address(args.server))} from "
+                    f"{plain(format_address(rx.local_address))}, stream offset {rx.start}"
                 )
             timer = asyncio.get_running_loop().call_later(args.duration, stop.set) if args.duration else None
             try:

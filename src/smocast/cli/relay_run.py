@@ -11,12 +11,14 @@ import asyncio
 from rich.table import Table
 
 from smocast.aio import NetworkError, RelayReport, open_relay
+from smocast.aio.netaddr import format_address
 from smocast.cli.common import console, err_console, print_json
 from smocast.cli.security_args import receiver_options, source_notes, source_options
 from smocast.cli.transfer_ui import failure
 from smocast.cli.units import Units
 from smocast.logs import log_events, stop_logging
 from smocast.smo.policies import WindowPolicy
+from smocast.text import plain
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,8 +58,8 @@ async def _relay(args: argparse.Namespace) -> RelayReport:
             if not args.json:
                 here, up = relay.channel.address, args.upstream
                 err_console.print(
-                    f"relaying {up[0]}:{up[1]} to {args.group[0]}:{args.group[1]}; "
-                    f"receivers connect to {here[0]}:{here[1]}"
+                    f"relaying {plain(format_address(up))} to {plain(format_address(args.group))}; "
+                    f"receivers connect to {plain(format_address(here))}"
                 )
                 for note in source_notes(relay.channel):
                     err_console.print(note)

@@ -13,25 +13,34 @@ from smocast.cli.common import (
     duration_arg,
     group_arg,
     positive_int,
+    rate_arg,
 )
 from smocast.cli.security_args import add_source_security
 
 DESCRIPTION = """\
-Send FILE to every receiver of a TCP-SMO channel: each byte goes once to the multicast
-group; ACKs and repairs travel by unicast. A manifest (name, size, SHA-256) goes first, and
-each receiver verifies its copy. The command waits for --min-receivers receivers, sends,
-and returns once every receiver completed or was dropped.
+Send files and directories (or standard input, '-') to every receiver of a TCP-SMO channel:
+each byte goes once to the multicast group; ACKs and repairs travel by unicast. A manifest
+(every file's path, size, mode, time and SHA-256) goes first, then the files back to back,
+and each receiver verifies every file. The command announces the channel on the
+announcement group (for 'smocast recvd'), waits for --min-receivers receivers, sends, and
+returns once every receiver completed or was dropped. Receivers that restart resume from
+the files on disk.
 
 examples:
   smocast send image.iso --group 232.1.1.1:5000 --min-receivers 3
-  smocast send data.bin --group 239.1.2.3:6000 --bind 127.0.0.1:6000 --json
+  smocast send photos/ notes.txt --group 232.1.1.1:5000 --description "holiday photos"
+  tar c logs/ | smocast send - --name logs.tar --group 239.1.2.3:6000 --bind 127.0.0.1:6000
+  smocast send image.iso --group 232.1.1.1:5000 --rate 50mbit
+  smocast send image.iso --group [ff3e::1234]:5000 --bind [2001:db8::10]:5000
   smocast send video.ts --group 232.1.1.1:5000 --policy quorum:0.9 --cwnd-policy fair:1,4
   smocast send image.iso --group 232.1.1.1:5000 --min-receivers 500 --watch --watch-sort srtt
   smocast send image.iso --group 232.1.1.1:5000 --stats-file /run/smocast.json --log-level info
 
-receivers run: smocast recv --server <this host>:<port> --group <group>:<port> --trust <this source's key>
+receivers run: smocast recv --server <this host>:<port> --group <group>:<port> -o DIR --trust <this source's key>
+           or: smocast recvd -o DIR --trust <this source's key>   (takes every announced transfer; see docs/daemon.md)
 The transfer is authenticated and encrypted unless --insecure: the source proves this user's key
-(made by 'smocast keygen', or on first use) and prints its fingerprint for the receivers to pin.
+(made by 'smocast keygen', or on first use) and prints its fingerprint for the receivers to pin;
+its announcements are signed with it.
   smocast send image.iso --group 232.1.1.1:5000 --allow receivers.txt   (listed receivers only)
   smocast send image.iso --group 232.1.1.1:5000 --insecure              (no protection, for comparisons)
 Receivers on this same host need the source bound to one address (not 0.0.0.0) on the group port.
@@ -47,8 +56,28 @@ def register(subparsers: Any) -> None:
         description=DESCRIPTION,
         formatter_class=HelpFormatter,
     )
-    p.add_argument("file", type=Path, help="the file to send")
-    p.add_argument("--group", type=group_arg, required=True, help="multicast group and port, e.g. 232.1.1.1:5000")
+    p.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE|DIR|-",
+        help="files and directories to send (directories whole, without the links inside them), "
+        "or - for standard input alone",
+    )
+    p.add_argument(
+        "--group", type=group_arg, required=True, help="multicast group and port, e.g. 232.1.1.1:5000 or [ff3e::1]:5000"
+    )
+    p.add_argument(
+        "--name",
+        default=None,
+        help="what the transfer is called (the file name of standard input; default: the "
+        "first file or directory, or 'stdin')",
+    )
+    p.add_argument(
+        "--rate",
+        type=rate_arg,
+        default=None,
+        help="never send new data faster than this, e.g. 50mbit (a ceiling under congestion control, for shared links)",
+    )
     p.add_argument(
         "--bind",
         type=address_arg,
@@ -86,6 +115,7 @@ def register(subparsers: Any) -> None:
         help="payload bytes per datagram (default 1400, and 1366 in the secure mode: a sealed datagram is as large)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object, no progress bar")
+    _add_announce(p)
     view = p.add_argument_group("live view and monitoring")
     view.add_argument(
         "--watch",
@@ -112,3 +142,24 @@ def register(subparsers: Any) -> None:
     )
     add_source_security(p)
     p.set_defaults(handler=deferred("smocast.cli.send_run"))
+
+
+def _add_announce(p: Any) -> None:
+    group = p.add_argument_group("announcements (for receiver daemons, smocast recvd)")
+    group.add_argument(
+        "--description", default="", help="a line of text for receivers: shown by recvd, matched by its --name filter"
+    )
+    group.add_argument(
+        "--announce-group",
+        type=group_arg,
+        default=None,
+        metavar="GROUP:PORT",
+        help="where to announce the channel (default 239.255.77.77:5077, or [ff15::77:77]:5077 for IPv6 groups)",
+    )
+    group.add_argument(
+        "--announce-interval",
+        type=duration_arg,
+        default="1s",
+        help="announce this often while waiting for receivers (three times slower while sending)",
+    )
+    group.add_argument("--no-announce", action="store_true", help="do not announce the channel")

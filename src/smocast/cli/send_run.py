@@ -1,6 +1,9 @@
-"""``smocast send``: send one file to every receiver of a TCP-SMO channel over IP multicast.
+"""``smocast send``: send files, directories or standard input to every receiver of a TCP-SMO channel.
 
-The parser is in :mod:`smocast.cli.send_cmd`; :func:`run` is its handler.
+The parser is in :mod:`smocast.cli.send_cmd`; :func:`run` is its handler. The set to send is
+:func:`smocast.apps.setsource.scan`'s; the channel is announced
+(:class:`~smocast.apps.announcer.Announcer`) while it lives, and serves resumes from the
+files (:class:`~smocast.apps.setsource.SetHistory`).
 """
 
 from __future__ import annotations
@@ -8,17 +11,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
+import secrets
+import socket
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from rich.table import Table
 
 from smocast.aio import AsyncChannel, NetworkError, open_channel
-from smocast.aio.errors import os_error_message
-from smocast.apps.filehistory import FileHistory
-from smocast.apps.filetransfer import FileTransferError, SendReport, describe, send_file
-from smocast.apps.manifest import Manifest
+from smocast.aio.channel import ChannelSummary
+from smocast.aio.netaddr import family_of, format_address
+from smocast.apps.announce import Announcement, default_group
+from smocast.apps.announcer import Announcer
+from smocast.apps.manifest import ManifestError
+from smocast.apps.setsource import Sent, SetHistory, SourceError, SourceSet, scan_async, send_set
 from smocast.cli.common import console, err_console, fail, print_json
 from smocast.cli.monitor import ChannelMonitor, LiveTable, StatsFile
 from smocast.cli.receivers_view import receiver_rows, receivers_table, table_note
@@ -37,23 +44,27 @@ def run(args: argparse.Namespace) -> int:
     WindowPolicy.parse(args.policy)
     CwndPolicy.parse(args.cwnd_policy)
     RttPolicy.parse(args.rtt_policy)
-    if not args.file.is_file():
-        fail(f"{args.file}: no such file", kind="file")
+    if "-" in args.files and len(args.files) > 1:
+        fail("'-' (standard input) must be the only thing sent", 2)
     stats = StatsFile(args.stats_file) if args.stats_file is not None else None
-    report, protection = asyncio.run(_send(args, stats))
+    source, summary, sent, protection = asyncio.run(_send(args, stats))
+    report = {**report_json(source, summary, sent), "security": protection}
     if args.json:
-        print_json({**report.as_json(), "security": protection})
+        print_json(report)
     else:
-        _summary(report, protection["mss"])
-    s = report.summary
-    return 0 if s.completed and not s.dropped and not s.left else 1
+        _summary(source, summary, report, protection["mss"])
+    return 0 if summary.completed and not summary.dropped and not summary.left else 1
 
 
-async def _send(args: argparse.Namespace, stats: StatsFile | None) -> tuple[SendReport, dict[str, Any]]:
+async def _send(
+    args: argparse.Namespace, stats: StatsFile | None
+) -> tuple[SourceSet, ChannelSummary, Sent, dict[str, Any]]:
     try:
         secure, security = source_options(args)
-        manifest = await describe(args.file)
-        with _file_history(manifest, args.file) as history:
+        source = await scan_async(args.files, args.name)
+        _say_skipped(args, source)
+        history = None if source.is_stream else SetHistory(source)
+        with history or contextlib.nullcontext():
             opening = open_channel(
                 args.group,
                 args.bind,
@@ -64,53 +75,136 @@ async def _send(args: argparse.Namespace, stats: StatsFile | None) -> tuple[Send
                 cwnd_policy=args.cwnd_policy,
                 rtt_policy=args.rtt_policy,
                 progress_timeout=args.progress_timeout,
-                history=history,
                 mss=segment_size(args.mss, secure),
+                max_rate=args.rate,
+                history=history,
                 secure=secure,
                 security=security,
             )
             async with opening as channel:
-                await _serve(channel, args, manifest, stats)
-    except (NetworkError, FileTransferError) as exc:
+                sent = await _serve(channel, args, source, stats)
+    except (NetworkError, SourceError, ManifestError) as exc:
         raise failure(exc) from None
-    return SendReport(manifest, channel.summary()), source_security_json(channel)
+    return source, channel.summary(), sent, source_security_json(channel)
 
 
-def _file_history(manifest: Manifest, path: Path) -> FileHistory:
-    """The stream served again from the disk, for receivers that resume after a fail-over."""
-    try:
-        return FileHistory(manifest.encode(), path)
-    except OSError as exc:
-        raise FileTransferError(os_error_message(exc, f"cannot read {path}")) from None
+def _say_skipped(args: argparse.Namespace, source: SourceSet) -> None:
+    if source.skipped and not args.json:
+        shown = ", ".join(plain(s) for s in source.skipped[:5])
+        more = f" and {len(source.skipped) - 5} more" if len(source.skipped) > 5 else ""
+        err_console.print(f"[yellow]not sent[/] (links and special files are never sent): {shown}{more}")
 
 
-async def _serve(channel: AsyncChannel, args: argparse.Namespace, manifest: Manifest, stats: StatsFile | None) -> None:
-    """Wait for the receivers, send the file, close, and wait until every receiver is done."""
+def announcement_of(channel: AsyncChannel, args: argparse.Namespace, source: SourceSet) -> Announcement:
+    """What the announcer says about ``channel``: where it is, and the manifest's summary.
+
+    A source with an allow-list (``--allow``) says only where it is and the manifest's digest:
+    announcements travel in the clear, and a receiver not on the list learns nothing of the
+    set, not even its name."""
+    fileset = source.fileset
+    private = getattr(args, "allow", None) is not None and channel.secure
+    return Announcement(
+        secrets.token_bytes(8),
+        channel.address,
+        args.group,
+        None,
+        fileset.digest,
+        "" if private else fileset.name,
+        0 if private else fileset.total_bytes,
+        0 if private else fileset.files,
+        0 if private else fileset.directories,
+        "" if private else args.description,
+        history=not source.is_stream,
+        stream=source.is_stream,
+    )
+
+
+def _announcer(channel: AsyncChannel, args: argparse.Namespace, source: SourceSet) -> Announcer | None:
+    if args.no_announce:
+        return None
+    group = args.announce_group or default_group(6 if family_of(args.group[0]) == socket.AF_INET6 else 4)
+    identity = channel.identity
+    sign = None
+    if identity is not None:
+        from smocast.apps.announce_auth import sign_announcement  # noqa: PLC0415  (the secure mode only)
+
+        sign = functools.partial(sign_announcement, identity)
+    return Announcer(
+        announcement_of(channel, args, source),
+        group,
+        interface=args.interface,
+        ttl=args.ttl,
+        interval=args.announce_interval,
+        sending_interval=3 * args.announce_interval,
+        sign=sign,
+    )
+
+
+async def _serve(channel: AsyncChannel, args: argparse.Namespace, source: SourceSet, stats: StatsFile | None) -> Sent:
+    """Announce, wait for the receivers, send the set, close, and wait until every receiver is done."""
     if not args.json:
-        err_console.print(
-            f"source listening on {channel.address[0]}:{channel.address[1]}, "
-            f"multicasting to {args.group[0]}:{args.group[1]}"
-        )
+        here, group = plain(format_address(channel.address)), plain(format_address(args.group))
+        err_console.print(f"source listening on {here}, multicasting to {group}")
         for note in source_notes(channel):
             err_console.print(note)
-    about = {"file": manifest.name, "bytes": manifest.size, "group": f"{args.group[0]}:{args.group[1]}"}
-    total = len(manifest.encode()) + manifest.size
-    with _display(args, total, manifest.size, channel.config.mss) as (progress, table):
+    fileset = source.fileset
+    about = {"file": fileset.name, "bytes": fileset.total_bytes, "group": format_address(args.group)}
+    total = len(source.manifest) + fileset.total_bytes
+    announcer = _announcer(channel, args, source)
+    with _display(args, total, fileset.total_bytes, channel.config.mss) as (progress, table):
         monitor = ChannelMonitor(
             channel, wanted=args.min_receivers, about=about, progress=progress, table=table, stats=stats
         )
-        watching = asyncio.create_task(monitor.run())
+        tasks = [asyncio.create_task(monitor.run())]
+        if announcer is not None:
+            tasks.append(asyncio.create_task(announcer.run(channel)))
         logging = asyncio.create_task(log_events(channel.events()))
         try:
             await _wait_started(channel, args.wait)
-            await send_file(channel, args.file, manifest=manifest)
+            sent = await send_set(channel, source)
             channel.close()
             await channel.wait_closed()
         finally:
-            watching.cancel()
-            await asyncio.gather(watching, return_exceptions=True)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             await stop_logging(logging, finished=channel.finished)
             monitor.write_stats()
+    return sent
+
+
+def report_json(source: SourceSet, s: ChannelSummary, sent: Sent) -> dict[str, Any]:
+    """The JSON report: the set sent, and how the channel ended."""
+    fileset = source.fileset
+    single = fileset.entries[0] if len(fileset.entries) == 1 else None
+    size = sent.bytes
+    digest = fileset.digest.hex()  # of the manifest, for a set of several entries
+    if single is not None:
+        digest = sent.stream_sha256.hex() if sent.stream_sha256 is not None else single.hexdigest
+    return {
+        "file": fileset.name,
+        "sha256": digest,
+        "digest": fileset.digest.hex(),
+        "files": fileset.files,
+        "directories": fileset.directories,
+        "receivers": s.receivers,
+        "completed": s.completed,
+        "dropped": s.dropped,
+        "left": s.left,
+        "refused": s.refused,
+        "bytes": size,
+        "manifest_bytes": len(source.manifest),
+        "wall_time_s": round(s.wall_time_s, 6) if s.wall_time_s is not None else None,
+        "goodput_bps": round(size * 8 / s.wall_time_s, 1) if s.wall_time_s else 0.0,
+        "segments": {
+            "original": s.stats.original_segments,
+            "repair_unicast": s.stats.repair_unicast,
+            "repair_multicast": s.stats.repair_multicast,
+        },
+        "acks_processed": s.stats.acks_processed,
+        "skipped": list(source.skipped),
+        "per_receiver": [r.as_json() for r in s.records],
+    }
 
 
 @contextlib.contextmanager
@@ -121,9 +215,7 @@ def _display(
     if args.json:
         yield None, None
     elif args.watch:
-        with LiveTable(
-            sort=args.watch_sort, top=args.watch_top, units=Units.fitting(size), mss=args.mss or 1400
-        ) as table:
+        with LiveTable(sort=args.watch_sort, top=args.watch_top, units=Units.fitting(size), mss=mss) as table:
             yield None, table
     else:
         with TransferProgress("waiting for receivers", total, enabled=True) as progress:
@@ -139,9 +231,9 @@ async def _wait_started(channel: AsyncChannel, wait: float | None) -> None:
         fail(f"only {joined} of {channel.config.min_receivers} receivers joined within {wait:g} s", kind="timeout")
 
 
-def _summary(report: SendReport, mss: int) -> None:
-    r, s, m = report.as_json(), report.summary, report.manifest
-    units = Units.fitting(m.size)
+def _summary(source: SourceSet, s: ChannelSummary, r: dict[str, Any], mss: int) -> None:
+    fileset = source.fileset
+    units = Units.fitting(r["bytes"])
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()
@@ -150,7 +242,14 @@ def _summary(report: SendReport, mss: int) -> None:
         f"{s.completed} of {s.receivers} completed, {s.dropped} dropped, {s.left} left"
         + (f", {s.refused} refused" if s.refused else ""),
     )
-    table.add_row("file", f"{plain(m.name)}, {units.bytes(m.size)}, SHA-256 {m.hexdigest[:16]}...")
+    if len(fileset.entries) == 1:
+        table.add_row("file", f"{plain(fileset.name)}, {units.bytes(r['bytes'])}, SHA-256 {r['sha256'][:16]}...")
+    else:
+        table.add_row(
+            "files",
+            f"{plain(fileset.name)}: {fileset.files} files, {fileset.directories} directories, "
+            f"{units.bytes(r['bytes'])}, manifest {r['manifest_bytes']} bytes, digest {r['digest'][:16]}...",
+        )
     if s.wall_time_s is not None:
         table.add_row("time", f"{s.wall_time_s:.3f} s, from the start (every receiver joined) to the last completion")
         table.add_row("goodput", units.rate_of(r["goodput_bps"]))

@@ -29,6 +29,8 @@ examples:
   smocast sim transfer --receivers 100 --loss 0.02 --ack-loss 0.02 --json
   smocast sim transfer --receivers 50 --policy quorum:0.9 --cwnd-policy fair:1,4
   smocast sim transfer --receivers 1500 --source-cpu-per-packet 20us   # an overloaded source
+  smocast sim transfer --receivers 1200 --send-rate 1.16mbit --mss 1448  # the application paces itself
+  smocast sim transfer --receivers 1000 --loss 0.01 --lossy-receivers 400  # loss at 400 of them only
   smocast sim transfer --receivers 1000 --secure                         # with the secure mode's CPU cost
   smocast bench crypto --json > costs.json
   smocast sim transfer --receivers 1000 --secure --crypto-costs costs.json   # ... measured on this machine
@@ -69,13 +71,29 @@ def register_transfer(subparsers: Any) -> None:
     p.add_argument(
         "--subtree-size", type=int, default=0, help="receivers behind each shared subtree link (0: no subtrees)"
     )
+    p.add_argument(
+        "--lossy-receivers",
+        type=positive_int,
+        default=None,
+        metavar="K",
+        help="apply --loss to K receivers only, spread evenly over them (default: all)",
+    )
     p.add_argument("--rate", type=rate_arg, default="100mbit", help="link rate, e.g. 100mbit, 1gbit")
+    p.add_argument(
+        "--send-rate",
+        type=rate_arg,
+        default=None,
+        help="the source application writes the file at this rate (default: all at once); "
+        "unlike --rate it leaves the links, and so the ACK path, at full speed",
+    )
     p.add_argument("--delay", type=duration_arg, default="5ms", help="one-way delay of each receiver's path")
     p.add_argument(
         "--delay-max", type=duration_arg, default=None, help="spread receivers' delays evenly from --delay up to this"
     )
     p.add_argument("--policy", default="slowest", help="window advance F: slowest, quorum:<f>, buffer:<bytes>")
     p.add_argument("--cwnd-policy", default="min", help="congestion window G: min or fair:<alpha>,<beta>")
+    p.add_argument("--congestion", default="newreno", help="congestion control: newreno, or fixed (a constant window)")
+    p.add_argument("--window", type=size_arg, default=None, help="send window, e.g. 64K (default: 4M)")
     p.add_argument(
         "--ack-every",
         type=positive_int,
@@ -87,7 +105,13 @@ def register_transfer(subparsers: Any) -> None:
         type=duration_arg,
         default=None,
         metavar="DURATION",
-        help="CPU time the source spends per received packet, e.g. 20us (models an overloaded server)",
+        help="time the source's receive path spends per received packet, e.g. 16us (models an overloaded server)",
+    )
+    p.add_argument(
+        "--source-queue",
+        type=positive_int,
+        default=1000,
+        help="packets that may wait for the source's receive path; more are dropped",
     )
     p.add_argument(
         "--mss", type=positive_int, default=None, help="payload bytes per segment (default 1400; 1366 with --secure)"

@@ -18,6 +18,8 @@ from smocast.smo.policies import CwndPolicy, WindowPolicy
 def run(args: argparse.Namespace) -> int:
     WindowPolicy.parse(args.policy)
     CwndPolicy.parse(args.cwnd_policy)
+    if args.lossy_receivers is not None and args.lossy_receivers > args.receivers:
+        fail(f"--lossy-receivers {args.lossy_receivers} exceeds --receivers {args.receivers}", 2)
     spec = TransferSpec(
         receivers=args.receivers,
         size=args.size,
@@ -30,14 +32,19 @@ def run(args: argparse.Namespace) -> int:
             burst=args.burst,
             shared_loss=args.shared_loss,
             subtree_size=args.subtree_size,
+            lossy_receivers=args.lossy_receivers,
         ),
         policy=args.policy,
         cwnd_policy=args.cwnd_policy,
         ack_every=args.ack_every,
         source_cpu_per_packet=args.source_cpu_per_packet,
+        source_cpu_queue=args.source_queue,
+        source_rate=args.send_rate / 8 if args.send_rate else None,
         seed=args.seed,
         mss=args.mss,
         time_limit=args.time_limit,
+        congestion=args.congestion,
+        max_window=args.window,
         secure=args.secure,
         crypto=_crypto_costs(args),
     )

@@ -16,6 +16,7 @@ from typing import Any, BinaryIO
 from rich.table import Table
 
 from smocast.aio import NetworkError, open_channel
+from smocast.aio.netaddr import format_address
 from smocast.apps.stream import (
     HEADER_SIZE,
     Bodies,
@@ -92,8 +93,8 @@ async def _stream(args: argparse.Namespace, policy: str, source: BinaryIO | None
         async with opening as channel:
             if not args.json:
                 err_console.print(
-                    f"source listening on {channel.address[0]}:{channel.address[1]}, "
-                    f"streaming to {args.group[0]}:{args.group[1]} (Ctrl-C ends the stream)"
+                    f"source listening on {plain(format_address(channel.address))}, "
+                    f"streaming to {plain(format_address(args.group))} (Ctrl-C ends the stream)"
                 )
                 for note in source_notes(channel):
                     err_console.print(note)

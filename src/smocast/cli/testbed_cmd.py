@@ -35,6 +35,7 @@ rounded to 1/1000. Fails without changing anything if the prefix is already up.
 examples:
   smocast testbed up --hosts 3
   smocast testbed up --hosts 10 --rate 100mbit --loss 0.05 --prefix lab
+  smocast testbed up --hosts 3 --ipv6
 """
 
 DOWN_HELP = """\
@@ -100,6 +101,11 @@ def _add_up(group: Any) -> None:
     p.add_argument("--hosts", type=positive_int, required=True, help="number of hosts, the sender included")
     p.add_argument("--rate", type=rate_arg, default=None, help="rate limit of each host's egress, e.g. 100mbit")
     p.add_argument("--loss", type=probability, default=0.0, help="share of UDP each receiver drops on input")
+    p.add_argument(
+        "--ipv6",
+        action="store_true",
+        help="give every host an IPv6 address too (fd77::<n+1>) and the bridge MLDv2 snooping",
+    )
 
 
 def _add_exec(group: Any) -> None:

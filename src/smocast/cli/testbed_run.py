@@ -31,13 +31,15 @@ def _checked(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse
 
 
 def _up(args: argparse.Namespace) -> int:
-    tb = Testbed(args.prefix).up(args.hosts, rate=args.rate, loss=args.loss)
+    tb = Testbed(args.prefix).up(args.hosts, rate=args.rate, loss=args.loss, ipv6=args.ipv6)
     last = args.hosts - 1
     console.print(
         f"testbed [bold]{tb.prefix}[/] is up: {args.hosts} hosts {tb.address(0)}-{tb.address(last)} "
         f"({tb.namespace(0)} .. {tb.namespace(last)}), bridge in {tb.layout.switch}",
         soft_wrap=True,
     )
+    if args.ipv6:
+        console.print(f"IPv6: {tb.address6(0)}-{tb.address6(last)} on eth0", soft_wrap=True)
     shaping = [f"rate {format_rate(args.rate)}" if args.rate else "", f"loss {args.loss:g}" if args.loss else ""]
     if any(shaping):
         console.print("impairments: " + ", ".join(part for part in shaping if part), soft_wrap=True)

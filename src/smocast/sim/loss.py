@@ -86,10 +86,14 @@ class GilbertElliott:
         self.bad = rng.random() < p_bad
 
 
-def make_loss(p: float, burst: float | None = None) -> LossModel:
-    """Bernoulli loss, or Gilbert-Elliott bursts when a mean ``burst`` length is given."""
+def make_loss(p: float, burst: float | None = None, slot: float = 0.001) -> LossModel:
+    """Bernoulli loss, or Gilbert-Elliott bursts when a mean ``burst`` length is given.
+
+    ``slot`` is the idle time that counts as one step of the burst chain: set it near the
+    spacing of the packets, so that a burst of ``burst`` packets lasts about as long in time.
+    """
     if p <= 0:
         return NoLoss()
     if burst is not None and burst > 1:
-        return GilbertElliott.from_mean(p, burst)
+        return GilbertElliott.from_mean(p, burst, slot)
     return Bernoulli(p)

@@ -13,7 +13,11 @@ Reverse path (receivers to source, or to another receiver)::
 
     receiver uplink -> destination's downlink (the source's is shared by all receivers)
 
-computed when the packet is sent, as the forward path is.
+The uplink is computed when the packet is sent; the destination's downlink when the packet
+reaches it (a second event), so that a link shared by receivers at unequal delays serves
+their packets in arrival order: a near receiver's ACK never waits behind a far one's that
+is still on its way. (The forward path can be computed at send time: everything on it
+enters through the source's uplink, in one order.)
 
 A receiver may also multicast (a NAK in the NAK-avoidance classes): it reaches every other
 member and the source through their downlinks.
@@ -156,24 +160,14 @@ class Network:
         if attachment is None:
             return
         self.counters.reverse_packets += 1
-        size = len(datagram.data)
-        arrival = attachment.uplink.transmit(size, now)
-        if arrival is None:
-            return
-        if datagram.multicast:
-            self.sim.schedule(arrival, self._at_source_downlink, (datagram, sender.address))
-            return
-        target = self._hosts.get(datagram.destination)
-        if target is None:
-            return
-        # The destination's downlink is charged now, in send order: one event per packet
-        # instead of two. Arrivals from receivers with different delays may queue there in
-        # send order rather than arrival order; the effect is a few microseconds per ACK.
-        delivered = target.downlink.transmit(size, arrival)
-        if delivered is not None:
-            self.sim.schedule(delivered, self._arrive, (datagram, sender.address, [target.host]))
+        arrival = attachment.uplink.transmit(len(datagram.data), now)
+        if arrival is not None:
+            # The far end's link is charged when the packet gets there, not now: links shared by
+            # many senders at unequal delays (the source's) serve packets in arrival order.
+            self.sim.schedule(arrival, self._at_far_link, (datagram, sender.address))
 
-    def _at_source_downlink(self, item: tuple[Datagram[Any], Address]) -> None:
+    def _at_far_link(self, item: tuple[Datagram[Any], Address]) -> None:
+        """A packet from a receiver reached the far end of its uplink; cross the destination's link."""
         datagram, origin = item
         if datagram.multicast:
             self._fan_out_from_receiver(datagram, origin)

@@ -13,7 +13,7 @@ import hashlib
 import random
 import statistics
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 from smocast.core.acking import AckFrequency
@@ -22,6 +22,7 @@ from smocast.sim.digest import SharedDigest
 from smocast.sim.host import CpuModel, Host
 from smocast.sim.kernel import Simulator, relaxed_gc
 from smocast.sim.topology import PathSpec, StarTopology
+from smocast.sim.transfer import middle_half_rate
 from smocast.smo import events as ev
 from smocast.smo.channel import Channel
 from smocast.smo.config import ChannelConfig, DropRules, ReceiverConfig
@@ -39,7 +40,9 @@ class RelaySpec:
     """A hierarchy. ``relays`` relays at the first level; each relay at a deeper level has
     ``fanout`` relays below it (default: ``relays``); the ``receivers`` leaves are shared
     evenly by the relays of the last level. ``cpu_per_packet`` is each source's (root and
-    relays) CPU time per received packet: 18 µs is the paper's server, about 55,000 ACKs/s."""
+    relays) CPU time per received packet: 18 µs is the paper's server, about 55,000 ACKs/s.
+    ``mss``, ``congestion`` and ``max_window`` (None: the channel's default) set every server's
+    channel, as in :class:`~smocast.sim.transfer.TransferSpec`."""
 
     levels: int = 2
     relays: int = 3
@@ -55,6 +58,9 @@ class RelaySpec:
     kill_at: float = 0.5
     seed: int = 1
     time_limit: float = 3600.0
+    mss: int = 1400
+    congestion: str = "newreno"
+    max_window: int | None = None
 
 
 @dataclass(slots=True)
@@ -81,6 +87,8 @@ class _Leaf:
     digest: int = 0
     delivered: int = 0
     completed_at: float | None = None
+    quarter_at: float | None = None  # when it had a quarter of the file
+    three_quarters_at: float | None = None
     failovers: int = 0
     dropped: str | None = None
 
@@ -124,11 +132,15 @@ class _Hierarchy:
     def _server(self, name: str, level: int, history: Any = None, children: int = 0) -> _Server:
         spec = self.spec
         config = ChannelConfig(
+            mss=spec.mss,
+            congestion_control=spec.congestion,
             min_receivers=max(1, children),
             window_policy=WindowPolicy.parse(spec.policy),
             ack_frequency=AckFrequency(fixed=spec.ack_every),
             drop_rules=DropRules(progress_timeout=10.0),
         )
+        if spec.max_window is not None:
+            config = replace(config, max_window=spec.max_window)
         channel = Channel(self._address(), config, random.Random(self.rng.getrandbits(64)), history=history)
         topology = StarTopology(self.sim, spec.path, self.rng)
         cpu = CpuModel(spec.cpu_per_packet, spec.cpu_queue) if spec.cpu_per_packet else None
@@ -209,6 +221,10 @@ class _Hierarchy:
                 return  # only what continues this leaf's stream counts
             leaf.digest = self.digests.advance(leaf.digest, event.data)
             leaf.delivered += len(event.data)
+            if leaf.quarter_at is None and 4 * leaf.delivered >= self.spec.size:
+                leaf.quarter_at = now
+            if leaf.three_quarters_at is None and 4 * leaf.delivered >= 3 * self.spec.size:
+                leaf.three_quarters_at = now
         elif isinstance(event, ev.StreamEnded):
             if leaf.completed_at is None:
                 leaf.completed_at = now
@@ -279,6 +295,9 @@ class RelayResult:
             "bytes": spec.size,
             "sim_time_s": round(h.sim.now, 6),
             "goodput_bps": round(spec.size * 8 / finish, 1) if finish else 0.0,
+            "steady_goodput_bps": round(
+                middle_half_rate(spec.size, [(x.quarter_at, x.three_quarters_at) for x in done]), 1
+            ),
             "segments": {
                 "original": sum(c.stats.original_segments for c in channels),
                 "repair_unicast": sum(c.stats.repair_unicast for c in channels),

@@ -43,7 +43,9 @@ class StreamSpec:
     ``late_joiners`` more receivers connect at ``late_join_at`` seconds; they start at the
     current sequence (continuous admission) and must pick up at the next whole message.
 
-    ``congestion`` defaults to ``fixed``: the source sends at the media rate, as the TCP-SMO
+    ``repair_multicast_fraction`` is the source's multicast-repair threshold (a segment goes
+    out again by multicast once that share of receivers reported it lost; 1.0 repairs by
+    unicast only). ``congestion`` defaults to ``fixed``: the source sends at the media rate, as the TCP-SMO
     prototype of the paper did (it had no congestion control); with ``newreno`` the
     slowest paths hold the stream back, and it falls behind the media clock.
     """
@@ -61,6 +63,7 @@ class StreamSpec:
     late_join_at: float = 5.0
     seed: int = 1
     time_limit: float | None = None
+    repair_multicast_fraction: float = 0.05  # 1.0: every repair by unicast (unless all miss it)
 
     @property
     def window_policy(self) -> WindowPolicy:
@@ -100,6 +103,7 @@ class StreamResult:
     channel: Channel
     downlink_sent: int
     downlink_lost: int
+    source_egress_bytes: int
     sim_time: float
     wall_time: float
 
@@ -134,6 +138,8 @@ class StreamResult:
             "resets": sum(1 for v in self.viewers if v.reset is not None),
             "late_joiners": [self._late_report(v) for v in self.viewers if v.late],
             "repairs": {"unicast": self.channel.stats.repair_unicast, "multicast": self.channel.stats.repair_multicast},
+            "repair_multicast_fraction": spec.repair_multicast_fraction,
+            "source_egress_bytes": self.source_egress_bytes,
             "policy": str(spec.window_policy),
             "seed": spec.seed,
             "sim_time_s": round(self.sim_time, 3),
@@ -168,6 +174,7 @@ class _Run:
             window_policy=spec.window_policy,
             ack_frequency=AckFrequency(),
             congestion_control=spec.congestion,
+            repair_multicast_fraction=spec.repair_multicast_fraction,
             drop_rules=DropRules(progress_timeout=30.0),
         )
         self.channel = Channel(GROUP_ADDRESS, config, random.Random(self.rng.getrandbits(64)))
@@ -254,6 +261,7 @@ class _Run:
             self.channel,
             sum(link.sent_packets for link in links),
             sum(link.drops_loss for link in links),
+            self.topology.network.counters.source_egress_bytes,
             self.sim.now,
             wall,
         )

@@ -10,7 +10,7 @@ from smocast.core.datagram import Address
 from smocast.sim.host import CpuModel, EventHandler, Host
 from smocast.sim.kernel import Simulator
 from smocast.sim.link import Link
-from smocast.sim.loss import make_loss
+from smocast.sim.loss import LossModel, NoLoss, make_loss
 from smocast.sim.network import Network
 from smocast.smo.receiver import Receiver
 
@@ -28,6 +28,10 @@ class PathSpec:
     (each receiver's downlink, independent per receiver), ``ack_loss`` on each receiver's
     uplink. ``shared_loss`` is on each subtree link in front of ``subtree_size``
     receivers: a packet lost there is lost to all of them (correlated loss).
+    ``burst`` makes the loss bursty (Gilbert-Elliott, mean burst length in packets); its chain
+    also takes a step per ``burst_slot`` seconds of idle time (about the packet spacing).
+    ``lossy_receivers`` K limits ``loss`` to K receivers spread evenly over the indices (so
+    over the delays too); the others lose nothing on their downlinks.
     """
 
     rate: float | None = 100e6
@@ -39,11 +43,20 @@ class PathSpec:
     shared_loss: float = 0.0
     subtree_size: int = 0
     queue_bytes: int = DEFAULT_QUEUE_BYTES
+    lossy_receivers: int | None = None
+    burst_slot: float = 0.001
 
     def receiver_delay(self, index: int, count: int) -> float:
         if self.delay_max is None or count <= 1:
             return self.delay
         return self.delay + (self.delay_max - self.delay) * index / (count - 1)
+
+    def is_lossy(self, index: int, count: int) -> bool:
+        """Whether receiver ``index`` of ``count`` suffers ``loss`` (all do, unless ``lossy_receivers``)."""
+        k = self.lossy_receivers
+        if k is None:
+            return True
+        return (index + 1) * k // count != index * k // count
 
 
 def receiver_address(index: int) -> Address:
@@ -91,7 +104,7 @@ class StarTopology:
         p = self.path
         subtree = index // p.subtree_size if p.subtree_size > 0 else 0
         if subtree not in self._subtree_links:
-            link = Link(None, 0.0, self.rng, loss=make_loss(p.shared_loss, p.burst))
+            link = Link(None, 0.0, self.rng, loss=make_loss(p.shared_loss, p.burst, p.burst_slot))
             self._subtree_links[subtree] = link
             self.network.add_subtree(subtree, link)
         delay = p.receiver_delay(index, count)
@@ -100,8 +113,14 @@ class StarTopology:
             host.group_input = partial(endpoint.receive_packet, via_group=True)
         self.network.attach(
             host,
-            downlink=Link(p.rate, delay, self.rng, loss=make_loss(p.loss, p.burst), queue_bytes=p.queue_bytes),
-            uplink=Link(p.rate, delay, self.rng, loss=make_loss(p.ack_loss, p.burst), queue_bytes=p.queue_bytes),
+            downlink=Link(p.rate, delay, self.rng, loss=self._downlink_loss(index, count), queue_bytes=p.queue_bytes),
+            uplink=Link(
+                p.rate, delay, self.rng, loss=make_loss(p.ack_loss, p.burst, p.burst_slot), queue_bytes=p.queue_bytes
+            ),
             subtree=subtree,
         )
         return host
+
+    def _downlink_loss(self, index: int, count: int) -> LossModel:
+        p = self.path
+        return make_loss(p.loss, p.burst, p.burst_slot) if p.is_lossy(index, count) else NoLoss()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from smocast.core.acking import AckFrequency
@@ -31,7 +31,7 @@ from smocast.smo.config import DEFAULT_MSS, ChannelConfig, DropRules, ReceiverCo
 from smocast.smo.policies import CwndPolicy, WindowPolicy
 from smocast.smo.receiver import Receiver
 
-SOURCE_CHUNK_INTERVAL = 0.01  # a rate-limited source application writes every 10 ms
+SOURCE_CHUNK_INTERVAL = 0.01  # a rate-limited source application writes about every 10 ms
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,11 +41,14 @@ class TransferSpec:
     ``stall`` receivers stop responding (hang) once they received ``stall_at`` of the file.
     ``late_joiners`` connect at ``late_join_at`` seconds (needs ``continuous``).
     ``source_rate`` (bytes/s) makes the source application write at that pace instead of
-    all at once. ``secure`` runs every endpoint behind the protection layer, its keys
-    exchanged in the handshake (seeded: the same seed gives the same datagrams); ``crypto``
-    then charges each host the layer's CPU per datagram and per block
-    (:class:`~smocast.sim.crypto_cost.CryptoCosts`; None: the layer costs no time). ``mss``
-    defaults to 1400, less the layer's 34 bytes when secure.
+    all at once; the links, and so the ACK path, keep their own rate.
+    ``congestion`` is the controller (``fixed`` keeps the window at ``max_window``, as the
+    TCP-SMO prototype without congestion control did); ``max_window`` (bytes) is the send
+    window, the socket send buffer of a kernel TCP. ``secure`` runs every endpoint behind the
+    protection layer, its keys exchanged in the handshake (seeded: the same seed gives the
+    same datagrams); ``crypto`` then charges each host the layer's CPU per datagram and per
+    block (:class:`~smocast.sim.crypto_cost.CryptoCosts`; None: the layer costs no time).
+    ``mss`` defaults to 1400, less the layer's 34 bytes when secure.
     """
 
     receivers: int = 100
@@ -66,6 +69,9 @@ class TransferSpec:
     progress_timeout: float = 10.0
     time_limit: float = 3600.0
     mss: int | None = None
+    congestion: str = "newreno"
+    max_window: int | None = None
+    max_rate: float | None = None  # the source's pacing ceiling, bits/s (ChannelConfig.max_rate)
     secure: bool = False
     crypto: CryptoCosts | None = None
 
@@ -76,15 +82,18 @@ class TransferSpec:
         return DEFAULT_MSS - OVERHEAD if self.secure else DEFAULT_MSS
 
     def channel_config(self) -> ChannelConfig:
-        return ChannelConfig(
+        config = ChannelConfig(
             mss=self.segment_size,
+            congestion_control=self.congestion,
             admission="continuous" if self.continuous else "wait",
             min_receivers=0 if self.continuous else self.receivers,
             window_policy=WindowPolicy.parse(self.policy),
             cwnd_policy=CwndPolicy.parse(self.cwnd_policy),
             ack_frequency=AckFrequency(fixed=self.ack_every),
             drop_rules=DropRules(progress_timeout=self.progress_timeout),
+            max_rate=self.max_rate,
         )
+        return config if self.max_window is None else replace(config, max_window=self.max_window)
 
 
 @dataclass(slots=True)
@@ -96,6 +105,8 @@ class ReceiverOutcome:
     start: int | None = None
     received: int = 0
     completed_at: float | None = None
+    quarter_at: float | None = None  # when it had received a quarter of the file
+    three_quarters_at: float | None = None
     dropped: str | None = None
     identical: bool | None = None
     digest: int = 0  # a state of the run's SharedDigest
@@ -128,6 +139,13 @@ class TransferResult:
         )
 
     @property
+    def steady_goodput(self) -> float:
+        """Bits/s over the middle half of the file, from the last receiver to have a quarter of it
+        to the last to have three quarters: the first window (sent before any ACK) and the last
+        round trip are left out, so a short run gives the rate a long one would. 0 if undefined."""
+        return middle_half_rate(self.spec.size, [(o.quarter_at, o.three_quarters_at) for o in self.outcomes])
+
+    @property
     def all_identical(self) -> bool:
         done = [o for o in self.outcomes if o.completed_at is not None]
         return bool(done) and all(o.identical for o in done)
@@ -143,12 +161,14 @@ class TransferResult:
             "bytes": spec.size,
             "sim_time_s": round(self.sim_time, 6),
             "goodput_bps": round(spec.size * 8 / finish, 1) if finish else 0.0,
+            "steady_goodput_bps": round(self.steady_goodput, 1),
             "segments": {
                 "original": stats.original_segments,
                 "repair_unicast": stats.repair_unicast,
                 "repair_multicast": stats.repair_multicast,
             },
             "acks_processed": stats.acks_processed,
+            "acks_per_s": round(stats.acks_processed / finish, 1) if finish else 0.0,
             "source_egress_bytes": self.source_egress_bytes,
             "source_cpu_drops": self.source_cpu_drops,
             "deliveries": self.deliveries,
@@ -157,6 +177,9 @@ class TransferResult:
             "cwnd_policy": spec.cwnd_policy,
             "loss": spec.path.loss,
             "ack_loss": spec.path.ack_loss,
+            "lossy_receivers": spec.path.lossy_receivers,
+            "send_rate_bps": spec.source_rate * 8 if spec.source_rate else None,
+            "ack_every": spec.ack_every,
             "seed": spec.seed,
             "secure": spec.secure,
             "crypto_costs": spec.crypto.as_json() if spec.crypto is not None else None,
@@ -226,15 +249,18 @@ class _Run:
         self.source.pump()
 
     def _write_chunk(self, _: object) -> None:
-        assert self.spec.source_rate is not None
-        chunk = max(1, int(self.spec.source_rate * SOURCE_CHUNK_INTERVAL))
+        """Write the next whole segments of the file, and schedule the next write at the send rate."""
+        rate = self.spec.source_rate
+        assert rate is not None
+        mss = self.spec.segment_size
+        chunk = max(mss, int(rate * SOURCE_CHUNK_INTERVAL) // mss * mss)  # whole segments, none runt
         piece = self.data[self.written : self.written + chunk]
         self.channel.write(piece)
         self.written += len(piece)
         if self.written >= len(self.data):
             self.channel.close()
         else:
-            self.sim.schedule(self.sim.now + SOURCE_CHUNK_INTERVAL, self._write_chunk)
+            self.sim.schedule(self.sim.now + chunk / rate, self._write_chunk)
         self.source.pump()
 
     def _on_source_event(self, host: Host, event: object, now: float) -> None:
@@ -249,6 +275,10 @@ class _Run:
             _core(host).consumed(len(event.data))  # the application takes it at once
             outcome.digest = self.digests.advance(outcome.digest, event.data)
             outcome.received += len(event.data)
+            if outcome.quarter_at is None and 4 * outcome.received >= self.spec.size:
+                outcome.quarter_at = now
+            if outcome.three_quarters_at is None and 4 * outcome.received >= 3 * self.spec.size:
+                outcome.three_quarters_at = now
             if outcome.index < self.spec.stall and outcome.received >= self.spec.stall_at * self.spec.size:
                 host.frozen = True
         elif isinstance(event, ev.Connected):
@@ -305,6 +335,15 @@ def _core(host: Host) -> Receiver:
     core = endpoint.inner if not isinstance(endpoint, Receiver) else endpoint
     assert isinstance(core, Receiver)
     return core
+
+
+def middle_half_rate(size: int, marks: list[tuple[float | None, float | None]]) -> float:
+    """Bits/s of the middle half of ``size`` bytes, given each receiver's (quarter, three quarters) times."""
+    quarters = [q for q, t in marks if q is not None and t is not None]
+    threes = [t for q, t in marks if q is not None and t is not None]
+    if not quarters or max(threes) <= max(quarters):
+        return 0.0
+    return (size * 3 // 4 - size // 4) * 8 / (max(threes) - max(quarters))
 
 
 def run_transfer(spec: TransferSpec) -> TransferResult:

@@ -31,7 +31,7 @@ from smocast.smo.membership import Membership
 from smocast.smo.outbox import SourceOutbox
 from smocast.smo.sendbuf import SendBuffer
 from smocast.smo.stats import ChannelStats
-from smocast.wire import FLAG_RESUME, Packet
+from smocast.wire import FLAG_RESUME, Packet, ResetCode
 
 AdmissionGate = Callable[[Address, int, bytes, float], bool]
 """A check a validated SYN must also pass before it gets state (the secure mode's key exchange).
@@ -116,7 +116,7 @@ class Admission:
     def _refuse(self, source: Address, connection: int, reason: str, now: float) -> ev.ReceiverDropped:
         """Tell a validated receiver why it may not join; counted, and reported as an event."""
         self._stats.refused += 1
-        self._out.rst(source, connection, 0, reason)
+        self._out.rst(source, connection, 0, reason, code=ResetCode.REFUSED)
         return ev.ReceiverDropped(self._members.next_index(), source, ev.DropReason.REFUSED, reason, now)
 
     def on_established(self, now: float) -> ev.TransferStarted | None:

@@ -39,7 +39,17 @@ from smocast.smo.sendbuf import SendBuffer
 from smocast.smo.stats import ChannelStats
 from smocast.smo.sweep import ChannelWindow, Dissociate, StopPacing, Sweeper
 from smocast.smo.transmit import Transmitter
-from smocast.wire import HEADER_SIZE, SACK_BLOCK_SIZE, DecodeError, Packet, PacketType, decode, plain_ack_fields
+from smocast.smo.unreachable import UnreachableWatch
+from smocast.wire import (
+    HEADER_SIZE,
+    SACK_BLOCK_SIZE,
+    DecodeError,
+    Packet,
+    PacketType,
+    decode,
+    plain_ack_fields,
+    reset_reason,
+)
 
 __all__ = ["Channel", "ChannelStats", "History"]
 
@@ -71,7 +81,7 @@ class Channel:
         self._buf = SendBuffer(cfg.mss)
         self._members = Membership()
         self._timers = TimerQueue()
-        self._out = SourceOutbox(cfg.channel_id, group)
+        self._out = SourceOutbox(cfg.channel_id, group, cfg.keepalive)
         self._admission = Admission(
             cfg, self._buf, self._members, self._timers, self._out, history, rng or random.Random(0), self.stats
         )
@@ -83,6 +93,7 @@ class Channel:
         self._sweeper = Sweeper(cfg, self._members, self._buf, history is not None)
         self._sweep_timer = Timer(self._on_sweep)
         self._keepalive_timer = Timer(self._on_keepalive)
+        self._unreachable = UnreachableWatch(self._buf, self._timers, self._on_unreachable_check)
         self._idle: list[Child] = []  # children with nothing outstanding: arm them on the next send
         self._events: deque[SourceEvent] = deque()
         self._history = history
@@ -116,6 +127,17 @@ class Channel:
         if child is None:
             raise LocalProtocolError(f"no receiver {receiver}")
         self._drop(child, ev.DropReason.APPLICATION, detail, now)
+
+    def unreachable(self, address: Address, now: float) -> None:
+        """Nothing listens at ``address`` any more: the runtime read an ICMP port unreachable.
+
+        The receivers there are dropped (``DropReason.UNREACHABLE``) unless they acknowledge
+        something within a few round trips (:mod:`smocast.smo.unreachable`); receivers that
+        are slow but alive keep the progress timeout. Other addresses are ignored. O(1).
+        """
+        children = self._members.at_address(address)
+        if children:
+            self._unreachable.report(children, now)
 
     @property
     def started(self) -> bool:
@@ -205,7 +227,8 @@ class Channel:
         elif kind is PacketType.RST:
             if child is not None:
                 self._remove(child)
-                self._events.append(ev.ReceiverLeft(child.index, child.address, now, self._info(child)))
+                code, text = reset_reason(packet.payload)
+                self._events.append(ev.ReceiverLeft(child.index, child.address, now, self._info(child), code, text))
         elif kind is PacketType.UPDATA:
             if child is not None and child.established:
                 self._handle_up(child, packet, now)
@@ -455,6 +478,10 @@ class Channel:
         if interval is None or self._finished or not len(self._members):
             return
         self._timers.arm(self._keepalive_timer, self._transmit.keepalive(interval, now))
+
+    def _on_unreachable_check(self, now: float) -> None:
+        for child, detail in self._unreachable.due(now):
+            self._drop(child, ev.DropReason.UNREACHABLE, detail, now)
 
     def _on_sweep(self, now: float) -> None:
         for decision in self._sweeper.run(self.channel_rtt, self.channel_cwnd, now):

@@ -45,7 +45,7 @@ class Child:
         "_buf", "_rules", "_timers", "address", "catchup_next", "cc", "connection", "count_from", "credit", "dupacks",
         "index", "joined_at", "last_progress", "probe_sent", "rack_due", "recovery_point", "repairs_multicast",
         "repairs_unicast", "retransmitted", "rto_lost_upto", "rtt", "rwnd", "sacked", "sample_after", "start",
-        "state", "syn_at", "timer", "timer_base", "una", "up",
+        "state", "syn_at", "timer", "timer_base", "una", "unreachable_at", "up",
     )
     # fmt: on
 
@@ -97,6 +97,7 @@ class Child:
         self.joined_at = now
         self.repairs_unicast = 0
         self.repairs_multicast = 0
+        self.unreachable_at: float | None = None  # an ICMP port unreachable named its address (smo.unreachable)
         timers.arm(self.timer, now + SYN_ACK_INTERVAL)
 
     # --- what the channel reads --------------------------------------------------------------
@@ -223,6 +224,7 @@ class Child:
         repairs to send; the channel must then release the acknowledged bytes and move the
         child's right edge.
         """
+        self.unreachable_at = None  # any ACK shows the receiver alive (the plain path moves last_progress)
         self.rwnd = window
         snd_nxt = self._buf.snd_nxt
         newly_sacked = self._update_sack(sack, snd_nxt) if sack else 0

@@ -12,6 +12,7 @@ from smocast.smo.policies import CwndPolicy, RttPolicy, WindowPolicy
 
 DEFAULT_MSS = 1400  # payload bytes; 1400 + 48 header + 28 UDP/IP fits a 1500-byte MTU with room
 MIB = 1 << 20
+DEFAULT_SILENT_HEARTBEATS = 4  # a receiver gives up a source silent for this many heartbeat intervals
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,10 @@ class ChannelConfig:
     ``keepalive``: after this long without multicasting anything, the source multicasts an
     empty DATA packet at its current sequence: receivers learn it is alive, and one that
     lost the tail of the data learns so and reports it.
+
+    ``max_rate``: a ceiling, in bits per second, on the pacing rate of new data (datagram
+    payloads, smocast header included; repairs are not paced). Congestion control still
+    decides below it; ``None`` leaves the rate to congestion control alone.
     """
 
     channel_id: int = 1
@@ -70,8 +75,11 @@ class ChannelConfig:
     pacing_burst_segments: int = 10
     sweep_interval: float = 0.2
     keepalive: float | None = 1.0
+    max_rate: float | None = None
 
     def __post_init__(self) -> None:
+        if self.max_rate is not None and not self.max_rate > 0:
+            raise ConfigError(f"max_rate must be a positive rate in bits per second, got {self.max_rate}")
         if not 64 <= self.mss <= 65000:
             raise ConfigError(f"mss must be in 64..65000 bytes, got {self.mss}")
         if self.admission not in ("wait", "continuous"):
@@ -102,9 +110,13 @@ class ReceiverConfig:
     (``Channel.send_message``) and the receiver reports whole messages; a skip always lands
     on a message start.
 
-    ``source_timeout``: when nothing at all is heard from the source for this long (the
-    source sends a heartbeat when it has nothing else to send), the receiver gives up with
-    ``ConnectionReset``, so the application can reconnect elsewhere with ``resume_from``.
+    A dead source: the source multicasts a heartbeat when it has sent nothing for a while,
+    and announces how often in its SYN-ACK. When nothing at all is heard from it for
+    ``silent_heartbeats`` of those intervals (at least a second), the receiver gives up with
+    ``ConnectionReset`` (code ``SOURCE_SILENT``) and tells the source with an RST, so the
+    application can reconnect elsewhere with ``resume_from``. ``source_timeout``, when set,
+    is the silence allowed instead, in seconds; with neither (or a source that sends no
+    heartbeat) the receiver waits for ever.
     """
 
     channel_id: int = 1
@@ -118,10 +130,13 @@ class ReceiverConfig:
     playout_delay: float | None = None
     framing: bool = False
     source_timeout: float | None = None
+    silent_heartbeats: int | None = DEFAULT_SILENT_HEARTBEATS
 
     def __post_init__(self) -> None:
         if self.source_timeout is not None and self.source_timeout <= 0:
             raise ConfigError(f"source_timeout must be positive, got {self.source_timeout}")
+        if self.silent_heartbeats is not None and self.silent_heartbeats < 2:
+            raise ConfigError(f"silent_heartbeats must be at least 2, got {self.silent_heartbeats}")
         if self.playout_delay is not None and (not self.realtime or self.playout_delay < 0):
             raise ConfigError("playout_delay needs realtime mode and must be >= 0")
         if self.receive_buffer < 4096:

@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from smocast.core.datagram import Address
+from smocast.wire import ResetCode
 
 
 class DropReason(StrEnum):
@@ -23,6 +24,7 @@ class DropReason(StrEnum):
     HANDSHAKE_TIMEOUT = "handshake-timeout"
     REFUSED = "late-join-refused"
     APPLICATION = "application"
+    UNREACHABLE = "unreachable"  # ICMP port unreachable, then no ACK for a few round trips
 
 
 # --- source side -------------------------------------------------------------------------
@@ -55,12 +57,19 @@ class ReceiverJoined:
 
 @dataclass(frozen=True, slots=True)
 class ReceiverLeft:
-    """The receiver closed its side (sent RST); it is removed, the others go on."""
+    """The receiver closed its side (sent RST); it is removed, the others go on.
+
+    ``reason`` and ``detail`` are what its RST said: why it left (``DISK_FULL``,
+    ``INTERRUPTED``...) and its own words. ``detail`` comes from the network: print it
+    through :func:`smocast.text.plain` (or :func:`~smocast.text.printable`).
+    """
 
     receiver: int
     address: Address
     at: float
     info: ReceiverInfo | None = None  # its accounting when it left
+    reason: ResetCode = ResetCode.UNSPECIFIED
+    detail: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,10 +170,16 @@ class StreamEnded:
 
 @dataclass(frozen=True, slots=True)
 class ConnectionReset:
-    """The source reset this receiver (or the receiver gave up); it has left the channel."""
+    """The source reset this receiver (or the receiver gave up); it has left the channel.
+
+    ``reason`` is for people (from the source's RST, or the receiver's own words); ``code``
+    says whose decision it was: the source's (``DROPPED``, ``REFUSED``...), or the
+    receiver's own, ``SOURCE_SILENT``, when it heard nothing from the source for too long.
+    """
 
     reason: str
     at: float
+    code: ResetCode = ResetCode.UNSPECIFIED
 
 
 @dataclass(frozen=True, slots=True)

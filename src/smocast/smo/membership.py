@@ -24,11 +24,12 @@ from smocast.smo.child import Child
 class Membership:
     """The channel's children, their counts, and the pacing receivers' right edges."""
 
-    __slots__ = ("_by_index", "_by_key", "_next_index", "find", "holders", "live", "pacing")
+    __slots__ = ("_by_address", "_by_index", "_by_key", "_next_index", "find", "holders", "live", "pacing")
 
     def __init__(self) -> None:
         self._by_key: dict[tuple[Address, int], Child] = {}
         self._by_index: dict[int, Child] = {}
+        self._by_address: dict[Address, list[Child]] = {}  # usually one child per address
         self._next_index = 1
         self.holders = 0  # receivers that hold new data back: established, or mid-handshake
         self.live = 0  # established receivers
@@ -47,10 +48,15 @@ class Membership:
     def by_index(self, index: int) -> Child | None:
         return self._by_index.get(index)
 
+    def at_address(self, address: Address) -> list[Child]:
+        """The children whose receivers use ``address`` (an ICMP error names only the address)."""
+        return self._by_address.get(address, [])
+
     def add(self, child: Child) -> None:
         """A child mid-handshake: from now on, new segments wait for it too."""
         self._by_key[(child.address, child.connection)] = child
         self._by_index[child.index] = child
+        self._by_address.setdefault(child.address, []).append(child)
         self.holders += 1
 
     def established(self, child: Child) -> None:
@@ -65,6 +71,10 @@ class Membership:
             self.stop_pacing(child)
         del self._by_key[(child.address, child.connection)]
         del self._by_index[child.index]
+        same = self._by_address[child.address]
+        same.remove(child)
+        if not same:
+            del self._by_address[child.address]
 
     def __len__(self) -> int:
         return len(self._by_key)

@@ -8,20 +8,22 @@ from __future__ import annotations
 
 from smocast.core.datagram import Address, Datagram, multicast, unicast
 from smocast.core.timestamps import timestamp
-from smocast.wire import Packet, PacketType, encode_ack, encode_data
+from smocast.wire import Packet, PacketType, ResetCode, encode_ack, encode_data
 from smocast.wire import build as packets
 
 SourceDatagram = Datagram[Packet]
 
 
 class SourceOutbox:
-    """Datagrams of one channel ``channel_id`` whose group is ``group``."""
+    """Datagrams of one channel ``channel_id`` whose group is ``group``; ``heartbeat`` is the
+    channel's keepalive interval, which each SYN-ACK announces (None: it sends none)."""
 
-    __slots__ = ("_channel", "_group", "_out")
+    __slots__ = ("_channel", "_group", "_heartbeat", "_out")
 
-    def __init__(self, channel_id: int, group: Address) -> None:
+    def __init__(self, channel_id: int, group: Address, heartbeat: float | None = None) -> None:
         self._channel = channel_id
         self._group = group
+        self._heartbeat = heartbeat
         self._out: list[SourceDatagram] = []
 
     def take(self) -> list[SourceDatagram]:
@@ -70,7 +72,13 @@ class SourceOutbox:
 
     def syn_ack(self, to: Address, connection: int, start: int, window: int, echo: int, now: float) -> None:
         data, packet = packets.syn_ack(
-            channel=self._channel, connection=connection, start=start, window=window, tsval=timestamp(now), tsecr=echo
+            channel=self._channel,
+            connection=connection,
+            start=start,
+            window=window,
+            tsval=timestamp(now),
+            tsecr=echo,
+            heartbeat=self._heartbeat,
         )
         self._out.append(unicast(data, packet, to))
 
@@ -78,10 +86,20 @@ class SourceOutbox:
         data, packet = packets.fin(channel=self._channel, connection=connection, end=end, tsval=timestamp(now))
         self._out.append(unicast(data, packet, to))
 
-    def rst(self, to: Address, connection: int, seq: int, reason: str, *, max_reason: int = packets.MAX_REASON) -> None:
-        """Reset ``connection``; ``seq`` is the stream offset its receiver expects next (RFC 5961)."""
+    def rst(
+        self,
+        to: Address,
+        connection: int,
+        seq: int,
+        reason: str,
+        *,
+        code: ResetCode = ResetCode.UNSPECIFIED,
+        max_reason: int = packets.MAX_REASON,
+    ) -> None:
+        """Reset ``connection`` for ``code`` and ``reason``; ``seq`` is the stream offset its
+        receiver expects next (RFC 5961)."""
         data, packet = packets.rst(
-            channel=self._channel, connection=connection, seq=seq, reason=reason, max_reason=max_reason
+            channel=self._channel, connection=connection, seq=seq, code=code, reason=reason, max_reason=max_reason
         )
         self._out.append(unicast(data, packet, to))
 

@@ -40,12 +40,13 @@ from smocast.smo.challenge import ChallengeLimiter, Verdict, judge
 from smocast.smo.config import ReceiverConfig
 from smocast.smo.delivery import Delivery, ReceiverStats
 from smocast.smo.uplink import UpSender
-from smocast.wire import MAX_SACK_BLOCKS, NO_COOKIE, DecodeError, Packet, PacketType, decode, encode_ack
+from smocast.wire import MAX_SACK_BLOCKS, NO_COOKIE, DecodeError, Packet, PacketType, ResetCode, decode, encode_ack
 from smocast.wire import build as packets
 
 __all__ = ["Receiver", "ReceiverState", "ReceiverStats"]
 
 MAX_RETRIES = 4  # RETRYs answered at once per connect; beyond them the SYN timer paces the SYNs
+MIN_SILENCE = 1.0  # seconds of silence a receiver always allows its source, whatever its heartbeat
 
 
 class ReceiverState(Enum):
@@ -87,6 +88,9 @@ class Receiver:
         self.handshake_rtt: float | None = None
         self._up = UpSender()
         self._last_heard: float | None = None  # when the source was last heard from
+        self.heartbeat: float | None = None  # how often the source heartbeats (its SYN-ACK says)
+        self._hold_end = False  # the application checks the stream before the FIN is acknowledged
+        self._end_held = False  # a FIN was honoured but is not acknowledged yet (hold_end)
         self._cookie = NO_COOKIE  # the source's latest RETRY cookie, echoed in each SYN
         self._retries = 0  # RETRYs answered at once
         self._highest = 0  # the highest stream offset seen in data or heartbeats (a FIN may not lie below)
@@ -102,14 +106,38 @@ class Receiver:
         self._syn_first = now
         self._send_syn(now)
 
-    def close(self, now: float) -> None:
-        """Leave the channel now: the source is told with RST and removes this receiver."""
-        if self.state in (ReceiverState.SYN_SENT, ReceiverState.ESTABLISHED):
+    def close(self, now: float, code: ResetCode = ResetCode.CLOSED, reason: str = "") -> None:
+        """Leave the channel now: the source is told with an RST that says why (``code``, and
+        ``reason`` in words, e.g. ``DISK_FULL`` and the error message), and removes this receiver."""
+        self._send_rst(now, code, reason)
+        self.state = ReceiverState.CLOSED
+        self._end_held = False
+
+    def hold_end(self) -> None:
+        """The application checks the whole stream (a file's hash) before it counts as received:
+        the FIN is then not acknowledged until :meth:`accept_end`, and until then :meth:`close`
+        still reaches the source, with its reason (say ``VERIFY_FAILED``). The application must
+        decide soon: the source drops a receiver that leaves its FIN unanswered for its
+        progress timeout."""
+        self._hold_end = True
+
+    def accept_end(self, now: float) -> None:
+        """The application accepts the stream: acknowledge the FIN held back (see :meth:`hold_end`)."""
+        if self._end_held:
+            self._end_held = False
+            self._send_ack(now, fin=True)
+
+    def _send_rst(self, now: float, code: ResetCode, reason: str) -> None:
+        if self.state in (ReceiverState.SYN_SENT, ReceiverState.ESTABLISHED) or self._end_held:
             data, packet = packets.rst(
-                channel=self._channel_id, connection=self.connection, seq=self.rcv_nxt, tsval=timestamp(now)
+                channel=self._channel_id,
+                connection=self.connection,
+                seq=self.rcv_nxt,
+                code=code,
+                reason=reason,
+                tsval=timestamp(now),
             )
             self._out.append(unicast(data, packet, self.server))
-        self.state = ReceiverState.CLOSED
 
     def consumed(self, nbytes: int) -> None:
         """The application took ``nbytes`` of delivered data (of DataReceived or MessageReceived).
@@ -255,7 +283,7 @@ class Receiver:
             self._on_syn_timer(now)
         silence = self._silence_due()
         if silence is not None and now >= silence:
-            self._give_up(f"nothing heard from the source for {self.config.source_timeout:g} s", now)
+            self._give_up_silent_source(now)
             return
         if self._up.due is not None and now >= self._up.due:
             self._up.on_timeout(now)
@@ -275,10 +303,28 @@ class Receiver:
         return self._events.popleft() if self._events else None
 
     def _silence_due(self) -> float | None:
-        timeout = self.config.source_timeout
+        timeout = self._silence_allowed()
         if timeout is None or self._last_heard is None or self.state is not ReceiverState.ESTABLISHED:
             return None
         return self._last_heard + timeout
+
+    def _silence_allowed(self) -> float | None:
+        """How long the source may stay silent: ``source_timeout``, else a few of its heartbeats."""
+        cfg = self.config
+        if cfg.source_timeout is not None:
+            return cfg.source_timeout
+        if cfg.silent_heartbeats is None or self.heartbeat is None:
+            return None
+        return max(cfg.silent_heartbeats * self.heartbeat, MIN_SILENCE)
+
+    def _give_up_silent_source(self, now: float) -> None:
+        """The source is silent for too long: say how long really (the timer may fire late), leave."""
+        assert self._last_heard is not None
+        reason = f"nothing heard from the source for {now - self._last_heard:.1f} s"
+        if self.config.source_timeout is None and self.heartbeat is not None:
+            reason += f" (it sends a heartbeat every {self.heartbeat:g} s)"
+        self._send_rst(now, ResetCode.SOURCE_SILENT, reason)  # if it is alive after all, it learns why
+        self._give_up(reason, now, ResetCode.SOURCE_SILENT)
 
     # --- handshake -------------------------------------------------------------------------
 
@@ -319,6 +365,7 @@ class Receiver:
         if self.state is ReceiverState.SYN_SENT:
             assert self._syn_first is not None
             self.handshake_rtt = now - self._syn_first
+            self.heartbeat = packets.heartbeat_of(packet)
             self.state = ReceiverState.ESTABLISHED
             self.start = packet.seq
             self._data.start_at(packet.seq)
@@ -408,7 +455,8 @@ class Receiver:
         """The stream ends at ``packet.seq``: honoured only at exactly the end of what arrived,
         with nothing held or seen beyond it; a near miss draws a (rate-limited) challenge ACK."""
         if self.state is ReceiverState.FINISHED:
-            self._send_ack(now, fin=True)  # our ACK of the FIN was lost
+            if not self._end_held:
+                self._send_ack(now, fin=True)  # our ACK of the FIN was lost
             return
         if self.state is not ReceiverState.ESTABLISHED:
             return
@@ -420,7 +468,9 @@ class Receiver:
             self.state = ReceiverState.FINISHED
             self.length = packet.seq
             self._events.append(ev.StreamEnded(packet.seq, now))
-            self._send_ack(now, fin=True)
+            self._end_held = self._hold_end
+            if not self._end_held:
+                self._send_ack(now, fin=True)
         else:
             self._not_honoured(verdict, now)
 
@@ -432,7 +482,8 @@ class Receiver:
         if self.state is ReceiverState.ESTABLISHED:
             verdict = judge(packet.seq, self._data.rcv_nxt, self.config.receive_buffer)
         if verdict is Verdict.HONOUR:
-            self._give_up(packet.payload.decode("utf-8", "replace") or "reset by the source", now)
+            code, text = packets.reset_reason(packet.payload)
+            self._give_up(text or "reset by the source", now, code)
         else:
             self._not_honoured(verdict, now)
 
@@ -443,14 +494,14 @@ class Receiver:
             self.stats.challenge_acks += 1
             self._send_ack(now)
 
-    def _give_up(self, reason: str, now: float) -> None:
+    def _give_up(self, reason: str, now: float, code: ResetCode) -> None:
         """Leave the channel (reset, or a silent source) and tell the application why."""
         self.state = ReceiverState.CLOSED
         self._syn_next = None
         self._data.playout_due = None
         self._up.due = None
         self._delack.on_ack_sent()
-        self._events.append(ev.ConnectionReset(reason, now))
+        self._events.append(ev.ConnectionReset(reason, now, code))
 
     # --- acknowledgements ----------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from collections import OrderedDict
 from smocast.core.datagram import Address
 from smocast.smo.outbox import SourceOutbox
 from smocast.smo.stats import ChannelStats
-from smocast.wire import HEADER_SIZE
+from smocast.wire import HEADER_SIZE, ResetCode
 
 AMPLIFICATION = 3  # bytes sent to an address that is not a receiver, per byte received from it (as QUIC)
 REMEMBERED = 1024  # recently reset connections whose reason is kept for the exact RST
@@ -37,8 +37,8 @@ class Resets:
         self._reasons: OrderedDict[tuple[Address, int], str] = OrderedDict()
 
     def reset(self, address: Address, connection: int, seq: int, reason: str) -> None:
-        """Reset a receiver the channel removed; ``seq`` is its acknowledged offset (``una``)."""
-        self._out.rst(address, connection, seq, reason)
+        """Reset a receiver the channel dropped; ``seq`` is its acknowledged offset (``una``)."""
+        self._out.rst(address, connection, seq, reason, code=ResetCode.DROPPED)
         key = (address, connection)
         self._reasons[key] = reason
         self._reasons.move_to_end(key)
@@ -52,6 +52,7 @@ class Resets:
         reason it was reset for; anybody else gets at most :data:`AMPLIFICATION` times ``size``.
         """
         self._stats.unknown_resets += 1
-        reason = self._reasons.get((address, connection), UNKNOWN)
+        reason = self._reasons.get((address, connection))
+        code = ResetCode.UNSPECIFIED if reason is None else ResetCode.DROPPED
         room = max(0, AMPLIFICATION * size - HEADER_SIZE)
-        self._out.rst(address, connection, ack, reason, max_reason=room)
+        self._out.rst(address, connection, ack, reason or UNKNOWN, code=code, max_reason=room)

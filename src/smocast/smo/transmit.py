@@ -28,6 +28,7 @@ class Transmitter:
         "_ack_every",
         "_allowed",
         "_buf",
+        "_ceiling",
         "_config",
         "_last_multicast",
         "_out",
@@ -48,6 +49,7 @@ class Transmitter:
         self._allowed: int | None = None  # how far this turn may send (None: nobody paces)
         self._ack_every = 1
         self.initial_window = config.mss * INITIAL_WINDOW_SEGMENTS
+        self._ceiling = config.max_rate / 8 if config.max_rate is not None else None  # bytes/s
 
     def congestion_seen(self) -> None:
         """A receiver saw loss: the channel's slow start is over (ACK hint and pacing gain)."""
@@ -123,8 +125,12 @@ class Transmitter:
         return cfg.ack_frequency.segments_per_ack(slow_start=slow_start, window_segments=channel_cwnd // cfg.mss)
 
     def _set_pacing_rate(self, now: float, channel_cwnd: int, channel_rtt: float | None) -> None:
-        if not self._config.pacing or not channel_rtt:
-            self._pacer.set_rate(None, now)
-            return
-        gain = PACING_GAIN if self._slow_start_over else PACING_GAIN_SLOW_START
-        self._pacer.set_rate(gain * channel_cwnd / channel_rtt, now)
+        """Pace at the congestion-control rate, never above the configured ceiling (``max_rate``)."""
+        rate: float | None = None
+        if self._config.pacing and channel_rtt:
+            gain = PACING_GAIN if self._slow_start_over else PACING_GAIN_SLOW_START
+            rate = gain * channel_cwnd / channel_rtt
+        ceiling = self._ceiling
+        if ceiling is not None and (rate is None or rate > ceiling):
+            rate = ceiling
+        self._pacer.set_rate(rate, now)

@@ -3,7 +3,8 @@
 A testbed with prefix ``smc`` consists of the namespace ``smc-sw`` holding the bridge
 ``br0`` with one port ``p<i>`` per host, and the namespaces ``smc-h0``, ``smc-h1``, ...
 each holding ``lo`` and ``eth0``, the other end of its port's veth pair. Host ``i`` has
-the address ``10.77.0.<i+1>`` (the /16 continues into ``10.77.1.x`` after host 253).
+the address ``10.77.0.<i+1>`` (the /16 continues into ``10.77.1.x`` after host 253) and,
+on a testbed built with IPv6, ``fd77::<i+1>`` (plus its link-local ``fe80::`` address).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ PREFIX_PATTERN = re.compile(r"[a-z][a-z0-9]{0,7}")
 DEFAULT_PREFIX = "smc"
 
 SUBNET = ipaddress.IPv4Network("10.77.0.0/16")
+SUBNET6 = ipaddress.IPv6Network("fd77::/64")
 MULTICAST = "224.0.0.0/4"
 BRIDGE = "br0"
 HOST_INTERFACE = "eth0"
@@ -67,6 +69,12 @@ class Layout:
         if not 0 <= index < MAX_HOSTS:
             raise TestbedError(f"no host {index}: host indexes run from 0 to {MAX_HOSTS - 1}")
         return str(SUBNET.network_address + index + 1)
+
+    @staticmethod
+    def address6(index: int) -> str:
+        """The IPv6 address of host ``index`` (on a testbed built with IPv6), without the prefix length."""
+        Layout.address(index)  # the same range check
+        return str(SUBNET6.network_address + index + 1)
 
     @staticmethod
     def cidr(index: int) -> str:

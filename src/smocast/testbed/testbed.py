@@ -47,8 +47,10 @@ class Testbed:
 
     # -- life cycle ---------------------------------------------------------------------------
 
-    def up(self, hosts: int, rate: str | float | None = None, loss: float = 0.0) -> Testbed:
+    def up(self, hosts: int, rate: str | float | None = None, loss: float = 0.0, ipv6: bool = False) -> Testbed:
         """Build ``hosts`` hosts, each egress shaped to ``rate`` and receivers (1..) losing ``loss`` of UDP.
+
+        With ``ipv6`` the hosts also have IPv6 addresses (:meth:`address6`) and MLDv2.
 
         Returns once multicast snooping is in force. On failure everything built so far is removed
         and the error raised; if the prefix is already in use nothing is touched. Call :meth:`down`
@@ -66,7 +68,7 @@ class Testbed:
                 f"run `smocast testbed down --prefix {self.prefix}` first"
             )
         try:
-            self._build(hosts, rate, loss)
+            self._build(hosts, rate, loss, ipv6)
         except BaseException:
             with contextlib.suppress(TestbedError):  # the first error is the one to report
                 build.teardown(self.layout)
@@ -74,11 +76,11 @@ class Testbed:
         self._hosts = hosts
         return self
 
-    def _build(self, hosts: int, rate: str | float | None, loss: float) -> None:
-        build.create_namespaces(self.layout, hosts)
-        querier_on = build.build_switch(self.layout, hosts)
+    def _build(self, hosts: int, rate: str | float | None, loss: float, ipv6: bool) -> None:
+        build.create_namespaces(self.layout, hosts, ipv6)
+        querier_on = build.build_switch(self.layout, hosts, ipv6)
         for i in range(hosts):
-            build.configure_host(self.layout, i)
+            build.configure_host(self.layout, i, ipv6)
             if rate is not None:
                 shaping.set_rate(self.layout, i, rate)
             if loss and i > 0:
@@ -95,9 +97,11 @@ class Testbed:
         return build.teardown(self.layout)
 
     @contextmanager
-    def running(self, hosts: int, rate: str | float | None = None, loss: float = 0.0) -> Iterator[Testbed]:
+    def running(
+        self, hosts: int, rate: str | float | None = None, loss: float = 0.0, ipv6: bool = False
+    ) -> Iterator[Testbed]:
         """``up`` on entry, ``down`` on exit, even when the body raises."""
-        self.up(hosts, rate=rate, loss=loss)
+        self.up(hosts, rate=rate, loss=loss, ipv6=ipv6)
         try:
             yield self
         finally:
@@ -124,6 +128,10 @@ class Testbed:
     def address(self, host: int | str) -> str:
         """The IPv4 address of ``host`` on the testbed's subnet (10.77.0.0/16)."""
         return self.layout.address(self.layout.resolve(host))
+
+    def address6(self, host: int | str) -> str:
+        """The IPv6 address of ``host`` (fd77::/64; the testbed must be built with ``ipv6``)."""
+        return self.layout.address6(self.layout.resolve(host))
 
     def exec(self, host: int | str, argv: Sequence[str], **kwargs: Any) -> subprocess.CompletedProcess[Any]:
         """Run ``argv`` in ``host``'s namespace and wait; ``kwargs`` go to :func:`subprocess.run`.
@@ -163,6 +171,11 @@ class Testbed:
         """Shape ``host``'s egress to ``rate`` (None: unshaped); ``inbound`` shapes traffic towards it instead."""
         self._existing(host)
         shaping.set_rate(self.layout, self.layout.resolve(host), rate, inbound=inbound)
+
+    def set_mtu(self, mtu: int) -> None:
+        """Set the MTU of every link (each host's interface and each bridge port), e.g. 9000 for jumbo frames."""
+        check_prerequisites()
+        build.set_mtu(self.layout, self.hosts, mtu)
 
     def cut(self, host: int | str) -> None:
         """Cut ``host`` off entirely: the bridge drops all its frames, both ways, until :meth:`reconnect`."""

@@ -4,6 +4,7 @@
 :class:`DecodeError`; ``encode`` is its exact inverse.
 """
 
+from smocast.wire.build import heartbeat_of, reset_reason
 from smocast.wire.codec import (
     HEADER_SIZE,
     MAX_SACK_BLOCKS,
@@ -25,6 +26,7 @@ from smocast.wire.packet import (
     DecodeError,
     Packet,
     PacketType,
+    ResetCode,
 )
 
 __all__ = [
@@ -41,9 +43,12 @@ __all__ = [
     "DecodeError",
     "Packet",
     "PacketType",
+    "ResetCode",
     "decode",
     "encode",
     "encode_ack",
     "encode_data",
+    "heartbeat_of",
     "plain_ack_fields",
+    "reset_reason",
 ]

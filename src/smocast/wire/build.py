@@ -8,9 +8,10 @@ of their own in :mod:`smocast.wire.codec` (:func:`encode_data`, :func:`encode_ac
 from __future__ import annotations
 
 from smocast.wire.codec import encode
-from smocast.wire.packet import FLAG_RESUME, NO_COOKIE, Packet, PacketType
+from smocast.wire.packet import FLAG_RESUME, NO_COOKIE, Packet, PacketType, ResetCode
 
-MAX_REASON = 200  # bytes of an RST's reason text
+MAX_REASON = 200  # bytes of an RST's reason text (after its one-byte code)
+MAX_HEARTBEAT_MS = 1 << 32  # a SYN-ACK's heartbeat field, in milliseconds (0: the source sends none)
 
 
 def _encoded(packet: Packet) -> tuple[bytes, Packet]:
@@ -49,9 +50,23 @@ def retry(*, channel: int, connection: int, cookie: bytes, tsecr: int) -> tuple[
     return _encoded(Packet(PacketType.RETRY, channel, connection, tsecr=tsecr, payload=cookie))
 
 
-def syn_ack(*, channel: int, connection: int, start: int, window: int, tsval: int, tsecr: int) -> tuple[bytes, Packet]:
-    """The source accepts a connection whose stream starts at ``start``."""
-    return _encoded(Packet(PacketType.SYN_ACK, channel, connection, start, window=window, tsval=tsval, tsecr=tsecr))
+def syn_ack(
+    *, channel: int, connection: int, start: int, window: int, tsval: int, tsecr: int, heartbeat: float | None = None
+) -> tuple[bytes, Packet]:
+    """The source accepts a connection whose stream starts at ``start``.
+
+    ``heartbeat`` is how often (seconds) the source multicasts something even when it has
+    nothing to send; it travels in ``ack`` in milliseconds (0: none), so the receiver knows
+    how long a silence means the source is gone (:func:`heartbeat_of`).
+    """
+    ms = min(round(heartbeat * 1000), MAX_HEARTBEAT_MS - 1) if heartbeat else 0
+    packet = Packet(PacketType.SYN_ACK, channel, connection, start, ack=ms, window=window, tsval=tsval, tsecr=tsecr)
+    return _encoded(packet)
+
+
+def heartbeat_of(syn_ack_packet: Packet) -> float | None:
+    """The heartbeat interval a SYN-ACK announces, in seconds (None: the source sends none)."""
+    return syn_ack_packet.ack / 1000 if syn_ack_packet.ack else None
 
 
 def fin(*, channel: int, connection: int, end: int, tsval: int) -> tuple[bytes, Packet]:
@@ -60,15 +75,45 @@ def fin(*, channel: int, connection: int, end: int, tsval: int) -> tuple[bytes, 
 
 
 def rst(
-    *, channel: int, connection: int, seq: int = 0, reason: str = "", tsval: int = 0, max_reason: int = MAX_REASON
+    *,
+    channel: int,
+    connection: int,
+    seq: int = 0,
+    code: ResetCode = ResetCode.UNSPECIFIED,
+    reason: str = "",
+    tsval: int = 0,
+    max_reason: int = MAX_REASON,
 ) -> tuple[bytes, Packet]:
-    """Reset the connection; ``reason`` (UTF-8, cut to ``max_reason`` bytes) says why, for people.
+    """Reset the connection, saying why: ``code``, then ``reason`` for people.
 
-    ``seq`` must be the stream offset the receiver expects next (the ``ack`` of its latest
-    ACK): a receiver honours an RST only at exactly that offset (RFC 5961).
+    The payload is the code's byte and the reason in UTF-8, cut at a character boundary to
+    ``max_reason`` bytes in all (the code included); with no room at all it is empty. Read it
+    with :func:`reset_reason`. From the source, ``seq`` must be the stream offset the receiver
+    expects next (the ``ack`` of its latest ACK): a receiver honours an RST only at exactly
+    that offset (RFC 5961). From a receiver, ``seq`` is its ``rcv_nxt``.
     """
-    payload = reason.encode()[: min(max_reason, MAX_REASON)]
+    room = min(max_reason, MAX_REASON + 1) - 1
+    payload = b"" if room < 0 else bytes([code]) + _cut(reason, room)
     return _encoded(Packet(PacketType.RST, channel, connection, seq, tsval=tsval, payload=payload))
+
+
+def reset_reason(payload: bytes) -> tuple[ResetCode, str]:
+    """An RST's reason: its code (UNSPECIFIED when empty or unknown) and its text (never raises)."""
+    if not payload:
+        return ResetCode.UNSPECIFIED, ""
+    try:
+        code = ResetCode(payload[0])
+    except ValueError:
+        code = ResetCode.UNSPECIFIED
+    return code, payload[1:].decode("utf-8", "replace")
+
+
+def _cut(text: str, limit: int) -> bytes:
+    """``text`` in UTF-8, at most ``limit`` bytes, never ending inside a character."""
+    data = text.encode("utf-8", "replace")
+    if len(data) <= limit:
+        return data
+    return data[:limit].decode("utf-8", "ignore").encode()
 
 
 def updata(

@@ -47,6 +47,31 @@ class PacketType(IntEnum):
     RETRY = 9
 
 
+class ResetCode(IntEnum):
+    """Why a connection was reset: the first byte of an RST's payload; UTF-8 text for people follows.
+
+    A receiver that fails says why it leaves (its own failures, 1 to 15), so the source can
+    report more than "left"; the source says why it dropped or refused a receiver (16 and up).
+    An empty payload, or a code this version does not know, reads as :attr:`UNSPECIFIED`.
+    """
+
+    UNSPECIFIED = 0
+    CLOSED = 1  # the receiver's application left before the end
+    INTERRUPTED = 2  # its user stopped it (Ctrl-C), or the application was cancelled
+    DISK_FULL = 3  # no space left (or over quota) to store the data
+    NOT_WRITABLE = 4  # the output is read-only, or writing it is not permitted
+    VERIFY_FAILED = 5  # the data does not match what was announced (size, SHA-256)
+    RECEIVER_ERROR = 6  # any other failure of the receiver itself
+    SOURCE_SILENT = 7  # the receiver heard nothing from the source for a few heartbeats
+    DROPPED = 16  # the source dis-associated the receiver (the text names the drop reason)
+    REFUSED = 17  # the source refused the connection (a late join, an impossible resume)
+
+    @property
+    def label(self) -> str:
+        """The code as people read it in tables and logs: ``disk-full``, ``not-writable``..."""
+        return self.name.lower().replace("_", "-")
+
+
 class DecodeError(RemoteProtocolError):
     """The bytes are not a valid smocast packet; the message says what is wrong."""
 

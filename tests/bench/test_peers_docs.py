@@ -1,0 +1,35 @@
+"""The tables of ``bench peers`` in docs/benchmarks.md are rendered from the reports stored in docs/data.
+
+A measured run cannot be repeated bit for bit, so the document is checked against the stored
+JSON reports that the commands beside the tables printed: change a report, or the rendering,
+and this test says which table to paste again.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from smocast.bench import peers_table
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+REPORTS = ["peers-100mbit.json", "peers-unlimited.json", "peers-100mbit-loss.json"]
+
+
+def _report(name: str) -> dict[str, Any]:
+    return json.loads((DOCS / "data" / name).read_text())  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("name", REPORTS)
+def test_each_stored_report_has_its_tables_in_the_document(name: str) -> None:
+    tables = peers_table.markdown(_report(name))
+    assert tables in (DOCS / "benchmarks.md").read_text(), f"paste the tables of docs/data/{name} again:\n{tables}"
+
+
+def test_the_stored_reports_name_no_path_of_the_machine_they_ran_on() -> None:
+    for name in REPORTS:
+        text = (DOCS / "data" / name).read_text()
+        assert "/tmp/" not in text and "/.venv/" not in text, name
