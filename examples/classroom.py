@@ -8,9 +8,12 @@ Run it with no arguments: the teacher and three students run in this process on 
 multicast (127.0.0.1). Or run each role on its own host::
 
     python examples/classroom.py teacher --bind 192.0.2.10:5000 --group 232.1.1.1:5000 --students 3
-    python examples/classroom.py student --server 192.0.2.10:5000 --group 232.1.1.1:5000 --ask "why multicast?"
+    python examples/classroom.py student --server 192.0.2.10:5000 --group 232.1.1.1:5000 \
+        --trust SHA256:... --ask "why multicast?"
 
-It exits with 0 when every student heard every question repeated.
+The class is authenticated and encrypted: the teacher proves this user's key (it prints the
+fingerprint), and each student pins it with ``--trust``. It exits with 0 when every student
+heard every question repeated.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ import asyncio
 import sys
 
 import smocast.aio as smocast
+from smocast.aio.security import load_key
 from smocast.aio.sockets import free_udp_port
+from smocast.core.errors import SmocastError
 
 LECTURE = [
     "Today: reliable multicast with TCP-SMO.",
@@ -37,6 +42,7 @@ ASK_AFTER = 2  # a student with a question asks after hearing this many lines
 async def teacher(bind: str, group: str, students: int, questions: int) -> int:
     """Lecture; repeat each question to the class with who asked it; close after ``questions`` of them."""
     async with smocast.open_channel(group, bind, min_receivers=students) as ch:
+        print(f"teacher: students pin the key {ch.fingerprint}")
         await ch.wait_started()
         print(f"teacher: {students} students joined, starting")
         repeater = asyncio.create_task(repeat_questions(ch, questions))
@@ -64,11 +70,11 @@ async def repeat_questions(ch: smocast.AsyncChannel, wanted: int) -> None:
             return
 
 
-async def student(name: str, server: str, group: str, question: str | None) -> list[str]:
+async def student(name: str, server: str, group: str, question: str | None, trust: str | None) -> list[str]:
     """Listen to the whole lecture; ask ``question`` after a few lines. Returns what was heard."""
     heard: list[str] = []
     pending = b""
-    async with smocast.connect(server, group) as rx:
+    async with smocast.connect(server, group, trust=trust) as rx:
         async for chunk in rx:
             *lines, pending = (pending + chunk).split(b"\n")
             for line in lines:
@@ -85,10 +91,11 @@ async def whole_class(students: int) -> int:
     port = free_udp_port()
     bind, group = f"127.0.0.1:{port}", f"239.255.88.{port % 250 + 1}:{port}"
     question = "What happens when a relay dies?"
+    key = load_key(None, None).identity.public.fingerprint  # the teacher's: this user's key, in this process
     lesson = asyncio.create_task(teacher(bind, group, students, questions=1))
     await asyncio.sleep(0.2)  # let the teacher bind its port
     heard = await asyncio.gather(
-        *(student(f"student {k}", bind, group, question if k == 0 else None) for k in range(students))
+        *(student(f"student {k}", bind, group, question if k == 0 else None, key) for k in range(students))
     )
     await lesson
     everyone = all(any(line.startswith("Q from receiver") and question in line for line in h) for h in heard)
@@ -108,15 +115,16 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--server", required=True, help="the teacher's HOST:PORT")
     s.add_argument("--group", required=True, help="GROUP:PORT of the class")
     s.add_argument("--ask", default=None, help="a question to ask after the first lines")
+    s.add_argument("--trust", default=None, help="the teacher's key (it prints it), SHA256:...")
     args = parser.parse_args(argv)
     try:
         if args.role == "teacher":
             return asyncio.run(teacher(args.bind, args.group, args.students, args.questions))
         if args.role == "student":
-            asyncio.run(student("student", args.server, args.group, args.ask))
+            asyncio.run(student("student", args.server, args.group, args.ask, args.trust))
             return 0
         return asyncio.run(whole_class(students=3))
-    except smocast.NetworkError as exc:
+    except (smocast.NetworkError, SmocastError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

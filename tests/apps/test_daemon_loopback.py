@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import socket
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -155,26 +156,54 @@ def under_way(out: Path, proc: Any) -> None:
         time.sleep(0.05)
 
 
+def announce_forged(receiver: Any, group: str, forged: Announcement, seconds: float = 60.0) -> None:
+    """Send ``forged`` on the announcement group every 0.2 s (as a source would) until the daemon exits."""
+    host, port = group.rsplit(":", 1)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton("127.0.0.1"))
+        deadline = time.monotonic() + seconds
+        while receiver.poll() is None and time.monotonic() < deadline:
+            sock.sendto(forged.encode(), (host, int(port)))
+            time.sleep(0.2)
+
+
 def test_an_announcement_that_lies_about_the_manifest_is_refused(tmp_path: Path) -> None:
-    """A forged announcement points at a real channel with another manifest's digest: the daemon
-    joins, finds the manifest differs, and writes nothing."""
+    """In the insecure mode, a forged announcement points at a real channel with another
+    manifest's digest: the daemon joins, finds the manifest differs, and writes nothing."""
     group = announce_group()
     (tmp_path / "real.bin").write_bytes(b"r" * 5000)
     net = loopback()
     with commands() as run:
-        receiver = daemon(run, tmp_path / "out", group, "--count", "1")
-        sender = run.sender(net, str(tmp_path / "real.bin"), "--no-announce", "--wait", "20s")
+        receiver = daemon(run, tmp_path / "out", group, "--count", "1", "--insecure")
+        sender = run.sender(net, str(tmp_path / "real.bin"), "--no-announce", "--wait", "20s", "--insecure")
         forged = Announcement(b"\x07" * 8, net.server, net.group, None, b"\xee" * 32, "innocent", 5000, 1)
-        host, port = group.rsplit(":", 1)
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton("127.0.0.1"))
-            deadline = time.monotonic() + 60
-            while receiver.poll() is None and time.monotonic() < deadline:  # repeated, as a source would
-                sock.sendto(forged.encode(), (host, int(port)))
-                time.sleep(0.2)
+        announce_forged(receiver, group, forged)
         code, lines, err = finish_lines(receiver)
         finish(sender)
     assert code == 1, err
     (line,) = lines
     assert line["event"] == "failed" and "differs from the one the source announced" in line["error"]["message"]
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_secure_daemon_ignores_a_forged_announcement_and_takes_the_signed_one(tmp_path: Path) -> None:
+    """By default the forged announcement is not even followed (it is not signed by the key pinned
+    for its server); the source's signed announcement is taken."""
+    group = announce_group()
+    (tmp_path / "real.bin").write_bytes(b"r" * 5000)
+    net = loopback()
+    with commands() as run:
+        receiver = daemon(run, tmp_path / "out", group, "--count", "1", "--log-level", "info")
+        forged = Announcement(b"\x07" * 8, net.server, net.group, None, b"\xee" * 32, "innocent", 5000, 1)
+        forging = threading.Thread(target=announce_forged, args=(receiver, group, forged))
+        forging.start()  # until the daemon exits
+        time.sleep(2.0)
+        sender = run.sender(net, str(tmp_path / "real.bin"), "--announce-group", group, "--wait", "30s")
+        code, lines, err = finish_lines(receiver)
+        forging.join()
+        sent = finish(sender)
+    assert code == 0 and sent[0] == 0, err
+    (line,) = lines
+    assert line["event"] == "received" and line["name"] == "real.bin"
+    assert "not taking 'innocent'" in err and "not signed" in err, err
+    assert (tmp_path / "out" / "real.bin").read_bytes() == b"r" * 5000

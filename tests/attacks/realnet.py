@@ -12,9 +12,12 @@ import socket
 import subprocess
 import sys
 import time
+from typing import Any
 
 from smocast.aio.sockets import port_in_use
 from smocast.core.datagram import Address
+from smocast.secure.keyexchange import Trust
+from smocast.secure.tcpsmo import protect_receiver
 from smocast.smo import Receiver
 from smocast.smo import events as ev
 
@@ -37,14 +40,20 @@ def wait_bound(address: Address, process: subprocess.Popen[str], limit: float = 
         time.sleep(0.01)
 
 
-def silent_receiver(server: Address, limit: float = 10.0) -> Address:
-    """Join the channel at ``server`` with a real receiver, then fall silent; return its address."""
-    receiver = Receiver(server, rng=random.Random(77))
+def silent_receiver(server: Address, limit: float = 10.0, *, secure: bool = True) -> Address:
+    """Join the channel at ``server`` with a real receiver, then fall silent; return its address.
+
+    ``secure`` (the commands' default) runs it behind the protection layer, trusting the
+    source's key on first use."""
+    core = Receiver(server, rng=random.Random(77))
+    receiver: Any = core
+    if secure:
+        receiver = protect_receiver(core, server, random.Random(78).randbytes, Trust(first_use=True))
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind(("127.0.0.1", 0))
         sock.connect(server)
         start = time.monotonic()
-        receiver.connect(0.0)
+        core.connect(0.0)
         while time.monotonic() - start < limit:
             now = time.monotonic() - start
             for datagram in receiver.datagrams_to_send(now):

@@ -82,15 +82,26 @@ def test_recv_prints_a_forged_rst_reason_as_plain_text(tmp_path: Path) -> None:
     env = {**os.environ, "FORCE_COLOR": "1", "TERM": "xterm-256color", "COLUMNS": "200"}  # as on a terminal
     with forge.LoopbackSniffer() as sniffer:
         sender = command(
-            "send", str(tmp_path / "file.bin"), "--group", net.group_text, "--bind", net.server_text,
-            "--min-receivers", "2", "--wait", "20s", "--json",
-        )  # fmt: skip
+            "send",
+            str(tmp_path / "file.bin"),
+            "--group",
+            net.group_text,
+            "--bind",
+            net.server_text,
+            "--min-receivers",
+            "2",
+            "--wait",
+            "20s",
+            "--json",
+            "--insecure",
+        )  # fmt: skip  (the plain protocol's own defence: the secure mode never lets this RST through)
         receiver = None
         try:
             wait_bound(net.server, sender)
             receiver = command(
-                "recv", "--server", net.server_text, "--group", net.group_text, "-o", str(tmp_path / "out"), env=env
-            )
+                "recv", "--server", net.server_text, "--group", net.group_text, "-o", str(tmp_path / "out"),
+                "--insecure", env=env,
+            )  # fmt: skip
             ack = wait_for_ack(sniffer, net.server)  # admission waits for a second receiver: nothing moves
             forged = forge.rst(ack[1].connection, seq=ack[1].ack, reason=EVIL_REASON)
             forge.send_spoofed(forged, net.server, ack[0])

@@ -44,7 +44,8 @@ def test_impossible_settings_are_refused(bad: dict[str, int]) -> None:
 @needs_multicast
 @pytest.mark.network
 @pytest.mark.timeout(120)
-def test_a_tiny_run_reports_accepted_acks_that_never_exceed_those_sent() -> None:
+@pytest.mark.parametrize("mode", [[], ["--secure"]], ids=["insecure", "secure"])
+def test_a_tiny_run_reports_accepted_acks_that_never_exceed_those_sent(mode: list[str]) -> None:
     result = subprocess.run(
         [
             sys.executable,
@@ -61,6 +62,7 @@ def test_a_tiny_run_reports_accepted_acks_that_never_exceed_those_sent() -> None
             "--repeat",
             "1",
             "--json",
+            *mode,
         ],
         capture_output=True,
         text=True,

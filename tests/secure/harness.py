@@ -1,9 +1,9 @@
 """A simulated TCP-SMO transfer with every endpoint behind the protection layer, and an attacker.
 
-The key exchange runs for real, in memory (the same calls the handshake will make once it
-carries the messages), and its keys are installed in both wrappers: until the handshake
-carries keys, this is how the layer is tested end to end. ``secure=False`` runs the same
-transfer without the layer, so an attack can be shown to work before it is shown to fail.
+The key exchange rides on the handshake, as in a real run (``protect_channel`` and
+``protect_receiver``). ``secure=False`` runs the same transfer without the layer, so an
+attack can be shown to work before it is shown to fail. ``exchange`` (kept for the tests of
+the layer alone) runs the key exchange in memory for a test that installs keys itself.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from smocast.secure.identity import Identity
 from smocast.secure.keyexchange import Accepted, ReceiverHandshake, SessionKeys, Trust, respond
 from smocast.secure.receiver import ProtectedReceiver
 from smocast.secure.source import ProtectedSource
+from smocast.secure.tcpsmo import SECURE_MSS, protect_channel, protect_receiver
+from smocast.secure.trust import AllowList
 from smocast.sim.host import Host
 from smocast.sim.kernel import Simulator
 from smocast.sim.topology import GROUP_ADDRESS, SOURCE_ADDRESS, PathSpec, StarTopology
@@ -30,7 +32,7 @@ from smocast.smo.channel import Channel
 from smocast.smo.config import ChannelConfig, ReceiverConfig
 from smocast.smo.receiver import Receiver
 
-MSS = 1400 - 34  # room for the envelope
+MSS = SECURE_MSS  # room for the envelope
 
 
 @dataclass
@@ -49,7 +51,6 @@ class Run:
     outcomes: list[Outcome]
     payload: bytes
     source_identity: Identity
-    keys: list[SessionKeys]
     finished: list[bool]
 
     @property
@@ -129,6 +130,9 @@ def build(
     rotation: RotationPolicy | None = None,
     hold: HoldPolicy | None = None,
     payload: bytes | None = None,
+    allow: AllowList | None = None,
+    receiver_identities: list[Identity | None] | None = None,
+    trust: Trust | None = None,
 ) -> Run:
     """A transfer of ``size`` seeded random bytes (or ``payload``) to ``receivers``, ready to run."""
     rng = random.Random(seed)
@@ -138,23 +142,29 @@ def build(
     config = ChannelConfig(mss=MSS, admission="wait", min_receivers=receivers)
     channel = Channel(GROUP_ADDRESS, config, random.Random(rng.getrandbits(64)))
     identity = Identity.generate(rng.randbytes)
-    layer = ProtectedSource(channel, identity, rng.randbytes, blocks=blocks, rotation=rotation) if secure else None
+    layer = (
+        protect_channel(channel, identity, rng.randbytes, blocks=blocks, rotation=rotation, allow=allow)
+        if secure
+        else None
+    )
+    trust = trust or Trust(frozenset({identity.public.digest}))
     finished = [False]
 
     def on_source(host: Host, event: object, now: float) -> None:
         finished[0] = finished[0] or isinstance(event, ev.ChannelFinished)
 
     source = topology.attach_source(layer or channel, on_source)
-    hosts, keys = [], []
+    hosts = []
     for index in range(receivers):
         core = Receiver(SOURCE_ADDRESS, ReceiverConfig(), random.Random(rng.getrandbits(64)))
-        endpoint: Any = ProtectedReceiver(core, SOURCE_ADDRESS, hold=hold) if layer is not None else core
+        own = receiver_identities[index] if receiver_identities is not None else None
+        endpoint: Any = (
+            protect_receiver(core, SOURCE_ADDRESS, rng.randbytes, trust, identity=own, hold=hold)
+            if layer is not None
+            else core
+        )
         host = topology.add_receiver(index, receivers, endpoint, on_receiver)
         host.context = Outcome()
-        if layer is not None:
-            keys.append(exchange(identity, rng, layer.group.grants(), b"channel 1"))
-            endpoint.install(keys[-1])
-            layer.install(host.address, keys[-1])
         topology.network.join(host)
         sim.schedule(0.0, connect, host)
         hosts.append(host)
@@ -165,4 +175,4 @@ def build(
         source.pump()
 
     sim.schedule(0.0, start)
-    return Run(sim, topology, source, hosts, [h.context for h in hosts], payload, identity, keys, finished)
+    return Run(sim, topology, source, hosts, [h.context for h in hosts], payload, identity, finished)

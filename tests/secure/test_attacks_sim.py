@@ -17,14 +17,14 @@ from smocast.secure.blocks import BlockVerifier, Verdict
 from smocast.secure.envelope import Kind
 from smocast.secure.group import GroupGrant, RotationPolicy
 from smocast.secure.identity import Identity
-from smocast.secure.keyexchange import ReceiverHandshake, Refused, Trust
-from smocast.secure.receiver import ProtectedReceiver
+from smocast.secure.keyexchange import Trust
+from smocast.secure.tcpsmo import protect_receiver
 from smocast.secure.trust import AllowList
 from smocast.sim.topology import GROUP_ADDRESS, SOURCE_ADDRESS, PathSpec
 from smocast.smo.config import ReceiverConfig
 from smocast.smo.receiver import Receiver
 from smocast.wire import Packet, PacketType, decode, encode
-from tests.secure.harness import MSS, Run, build
+from tests.secure.harness import MSS, Outcome, Run, build, connect, on_receiver
 
 CHANNEL = 1
 GARBAGE = b"\xee" * MSS
@@ -81,19 +81,19 @@ def test_data_sealed_with_a_guessed_key_fails_its_tag() -> None:
 
 def insider_spray(run: Run, insider: int) -> None:
     """Receiver ``insider`` seals forged DATA under the group key it holds, with the source's next numbers."""
-    grant = run.keys[insider].grants[0]
-    key = grant.packet_key()
     victims = [h for i, h in enumerate(run.hosts) if i != insider]
 
     def spray(now: float) -> None:
         group = run.source_layer.group
-        if group.current.epoch != grant.epoch:
+        held = run.layer(insider).ring.get(group.current.epoch)  # the group key the insider got in its handshake
+        if held is None:
             return
+        key, epoch = held.key, held.epoch
         for victim in victims:
             core = victim.endpoint.inner
             for ahead in (1, 2, 3):
                 number = group.next_number + ahead
-                head = envelope.header(Kind.GROUP, grant.epoch, number)
+                head = envelope.header(Kind.GROUP, epoch, number)
                 plaintext = forged_data(core.rcv_nxt + ahead * MSS)
                 run.inject(now, head + key.seal(number, head, plaintext), SOURCE_ADDRESS, [victim])
 
@@ -192,7 +192,10 @@ def test_forged_acks_rsts_and_fins_are_ignored() -> None:
         for index, host in enumerate(run.hosts):
             if host.address not in connections:
                 continue
-            connection, session = connections[host.address], run.keys[index].session_id
+            own = run.layer(index).session
+            if own is None:
+                continue
+            connection, session = connections[host.address], own.session_id
             for packet in (
                 encode(Packet(PacketType.RST, CHANNEL, connection, payload=b"forged")),
                 encode(Packet(PacketType.FIN, CHANNEL, connection, seq=1000)),
@@ -284,33 +287,33 @@ def test_group_address_is_where_blocks_go() -> None:
 
 def test_a_receiver_not_on_the_allow_list_gets_nothing_not_even_the_file_name() -> None:
     name = b"merger-plans-2031.xlsx"
-    run = build(payload=name + random.Random(4).randbytes(150_000))
-    listed = Identity.generate(random.Random(5).randbytes)
-    stranger = Identity.generate(random.Random(6).randbytes)
-    handshake = ReceiverHandshake(
-        random.Random(7).randbytes, Trust(frozenset({run.source_identity.public.digest})), stranger
+    listed = [Identity.generate(random.Random(5 + i).randbytes) for i in range(3)]
+    allow = AllowList(frozenset(identity.public.digest for identity in listed))
+    run = build(
+        payload=name + random.Random(4).randbytes(150_000),
+        allow=allow,
+        receiver_identities=list[Identity | None](listed),
     )
-    refused = run.source_layer.accept(
-        ("10.9.9.9", 40000),
-        handshake.hello(b"channel 1"),
-        b"channel 1",
-        allow=AllowList(frozenset({listed.public.digest})),
-    )
-    assert isinstance(refused, Refused)
-    assert run.source_layer.sessions == len(run.hosts)  # nothing was installed for it
+    stranger = Identity.generate(random.Random(9).randbytes)
     core = Receiver(SOURCE_ADDRESS, ReceiverConfig(), random.Random(8))
-    eavesdropper: ProtectedReceiver[object] = ProtectedReceiver(core, SOURCE_ADDRESS)
+    trust = Trust(frozenset({run.source_identity.public.digest}))
+    eavesdropper = protect_receiver(core, SOURCE_ADDRESS, random.Random(10).randbytes, trust, identity=stranger)
     seen: list[bytes] = []
 
     def listen(data: bytes, source: tuple[str, int], now: float) -> None:
         seen.append(data)
         eavesdropper.receive_datagram(data, source, now)
 
-    host = run.topology.add_receiver(len(run.hosts), len(run.hosts) + 1, eavesdropper, address=("10.9.9.9", 40000))
+    host = run.topology.add_receiver(len(run.hosts), len(run.hosts) + 1, eavesdropper, on_receiver)
+    host.context = Outcome()
     host.endpoint.receive_packet = listen  # type: ignore[method-assign]
     run.topology.network.join(host)
+    run.sim.schedule(0.0, connect, host)
     run.run()
-    assert all(run.identical())
+    assert all(run.identical())  # the listed receivers got the file
+    assert host.context.reset == "not admitted"  # the stranger was refused in its handshake
+    assert eavesdropper.session is None and run.source_layer.exchange is not None
+    assert run.source_layer.exchange.counts.refused >= 1
     assert len(seen) > 100  # it was on the group the whole time
-    assert eavesdropper.stats.opened == 0 and eavesdropper.stats.no_key == len(seen)
+    assert eavesdropper.stats.opened == 0
     assert not any(name in data for data in seen)

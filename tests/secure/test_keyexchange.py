@@ -88,6 +88,8 @@ def test_any_changed_byte_of_the_reply_fails_the_exchange(index: int) -> None:
     reply[index] ^= 0x40
     with pytest.raises(HandshakeError):
         handshake.finish(bytes(reply))
+    assert handshake.state is HandshakeState.HELLO_SENT  # a forged reply does not end the exchange
+    assert handshake.finish(accepted.reply).session_id == accepted.keys.session_id
 
 
 def test_a_reply_to_another_context_fails() -> None:

@@ -17,11 +17,17 @@ import pytest
 
 from smocast.apps import resume
 from smocast.apps.processes import processes
+from smocast.secure import keyfiles
 from smocast.testbed import Testbed
 
 PORT = 47300
 RUN_LIMIT = 150.0
 ANNOUNCE = "239.255.77.77:5077"  # the default: each testbed is its own network
+
+
+def own_fingerprint() -> str:
+    """The fingerprint of this user's key (the suite's, made by the shared fixture)."""
+    return keyfiles.load_identity(keyfiles.default_key_path()).public.fingerprint
 
 
 def smocast(*argv: str) -> list[str]:
@@ -137,10 +143,11 @@ def test_ipv6_ssm_between_hosts_link_local_and_within_one_host(prefix: str, tmp_
     with Testbed(prefix).running(hosts=3, ipv6=True) as tb, processes() as started:
         link_local = tb.exec(0, ["ip", "-6", "-o", "addr", "show", "dev", "eth0", "scope", "link"],
                              capture_output=True, text=True, check=True).stdout.split()[3].split("/")[0]  # fmt: skip
+        pin = ("--trust", own_fingerprint())  # a link-local address is in no known-sources file: pin the key
         cases = [
             # (server, group, receivers' hosts, receivers' extra options)
             (f"[{tb.address6(0)}]:{PORT}", f"[ff3e::13:1]:{PORT}", (1, 2), ()),
-            (f"[{link_local}%eth0]:{PORT + 1}", f"[ff32::13:2]:{PORT + 1}", (1, 2), ("--interface", "eth0")),
+            (f"[{link_local}%eth0]:{PORT + 1}", f"[ff32::13:2]:{PORT + 1}", (1, 2), ("--interface", "eth0", *pin)),
             (f"[{tb.address6(0)}]:{PORT + 2}", f"[ff15::13:3]:{PORT + 2}", (0,), ()),  # ASM, one host
         ]
         for n, (server, group, hosts, extra) in enumerate(cases):

@@ -32,11 +32,16 @@ from smocast.aio.options import (
 )
 from smocast.aio.receiver import DEFAULT_LINGER, AsyncReceiver
 from smocast.aio.sockets import check_group
-from smocast.smo.config import ChannelConfig, ReceiverConfig
+from smocast.core.errors import ConfigError
+from smocast.smo.config import DEFAULT_MSS, ChannelConfig, ReceiverConfig
 
 if TYPE_CHECKING:
     from smocast.aio.channel import AsyncChannel
+    from smocast.aio.security import ReceiverSecurity, SourceSecurity
     from smocast.smo.channel import History
+
+ENVELOPE_OVERHEAD = 34
+"""Bytes the secure mode adds to each packet (``smocast.secure.envelope.OVERHEAD``, checked by a test)."""
 
 PACING_BURST_SEGMENTS = 44
 """The runtime's default pacing burst: about 64 KB, one GSO super-packet, as Linux TCP sends.
@@ -84,6 +89,8 @@ def open_channel(
     config: ChannelConfig | None = None,
     rng: random.Random | None = None,
     history: History | None = None,
+    secure: bool = True,
+    security: SourceSecurity | None = None,
     **options: Unpack[ChannelOptions],
 ) -> Opening[AsyncChannel]:
     """Open the source of channel (S, G): bind ``bind`` (default ``0.0.0.0:<group port>``) and
@@ -97,8 +104,12 @@ def open_channel(
     :class:`~smocast.smo.config.DropRules` field is a keyword (``min_receivers``,
     ``admission``, ``policy``/``window_policy``, ``cwnd_policy``, ``rtt_policy``,
     ``progress_timeout``, ``mss``...); policies may be strings such as ``"quorum:0.9"``.
-    Raises :class:`~smocast.aio.errors.NetworkError` (port in use, no multicast route) or
-    :class:`~smocast.core.errors.ConfigError`.
+    The channel is secure unless ``secure=False``: every packet is authenticated and
+    encrypted, and receivers must pin this source's key (``security``: the key, an allow-list
+    of receivers; default: this user's key, created on first use). Segments are then 34 bytes
+    smaller unless ``mss`` is given. Raises :class:`~smocast.aio.errors.NetworkError` (port
+    in use, no multicast route), :class:`~smocast.core.errors.ConfigError` or a
+    :class:`~smocast.secure.errors.KeyFileError` (an unsafe key file).
     """
     from smocast.aio.channel import AsyncChannel  # noqa: PLC0415  (a receiver never loads the source side)
 
@@ -107,6 +118,9 @@ def open_channel(
     bind_address = parse_address(bind, "bind") if bind is not None else ("0.0.0.0", group_address[1])
     if config is None:
         options.setdefault("pacing_burst_segments", PACING_BURST_SEGMENTS)
+    protection = source_security(secure, security)
+    if protection is not None and "mss" not in options and (config is None or config.mss == DEFAULT_MSS):
+        options["mss"] = DEFAULT_MSS - ENVELOPE_OVERHEAD
     cfg = channel_config(config, **options)
     channel = AsyncChannel(
         group_address,
@@ -117,6 +131,7 @@ def open_channel(
         max_unsent=max_unsent,
         rng=rng,
         history=history,
+        security=protection,
     )
     return Opening(channel._open)
 
@@ -131,6 +146,9 @@ def connect(
     idle_timeout: float | None = None,
     config: ReceiverConfig | None = None,
     rng: random.Random | None = None,
+    secure: bool = True,
+    security: ReceiverSecurity | None = None,
+    trust: str | None = None,
     **options: Unpack[ReceiverOptions],
 ) -> Opening[AsyncReceiver]:
     """Subscribe to ``group`` and connect to the source listening at ``server`` (``host:port``).
@@ -140,9 +158,13 @@ def connect(
     the one that routes to the server). ``idle_timeout`` gives up when nothing arrives for that long (0:
     never; default: after a few of the heartbeats the source announces, 4 s for its usual 1 s). Every
     :class:`~smocast.smo.config.ReceiverConfig` field is a keyword (``timeout`` is
-    ``connect_timeout``). Raises :class:`~smocast.aio.errors.ConnectFailedError` (no answer,
-    refused), :class:`~smocast.aio.errors.ResetError` (a late join refused) or
-    :class:`~smocast.aio.errors.NetworkError`.
+    ``connect_timeout``). The connection is secure unless ``secure=False``: the source must
+    prove a key ``security`` trusts (default: the one pinned for it in this user's known
+    sources; ``trust="SHA256:..."`` pins one key, as ``smocast recv --trust``). Raises
+    :class:`~smocast.aio.errors.ConnectFailedError` (no answer, refused, a
+    source key that is not trusted), :class:`~smocast.aio.errors.ResetError` (a late join
+    refused), :class:`~smocast.aio.errors.NetworkError` or
+    :class:`~smocast.core.errors.ConfigError` (no key pinned for the source).
     """
     server_address = parse_address(server, "server")
     group_address = parse_address(group, "group")
@@ -157,5 +179,34 @@ def connect(
         linger=linger,
         idle_timeout=idle_timeout,
         rng=rng,
+        security=receiver_security(secure, security, trust),
     )
     return Opening(receiver._open)
+
+
+def source_security(secure: bool, security: SourceSecurity | None) -> SourceSecurity | None:
+    if not secure:
+        if security is not None:
+            raise ConfigError("security settings were given with secure=False")
+        return None
+    if security is not None:
+        return security
+    from smocast.aio.security import SourceSecurity  # noqa: PLC0415  (loads no cryptography)
+
+    return SourceSecurity()
+
+
+def receiver_security(
+    secure: bool, security: ReceiverSecurity | None, trust: str | None = None
+) -> ReceiverSecurity | None:
+    if not secure:
+        if security is not None or trust is not None:
+            raise ConfigError("security settings were given with secure=False")
+        return None
+    if security is not None:
+        if trust is not None:
+            raise ConfigError("give trust= or security=, not both")
+        return security
+    from smocast.aio.security import ReceiverSecurity  # noqa: PLC0415
+
+    return ReceiverSecurity(trust=(trust,) if trust is not None else ())

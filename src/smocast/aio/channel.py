@@ -12,17 +12,19 @@ best by leaving ``async with``, which waits until every receiver completed or wa
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
-from typing import Any, assert_never
+from typing import TYPE_CHECKING, Any, assert_never
 
 from smocast.aio.driver import Driver, Signal
 from smocast.aio.errors import NetworkError
 from smocast.aio.netaddr import canonical, family_of, format_address, is_unspecified
 from smocast.aio.sockets import resolve, source_socket
-from smocast.core.datagram import Address
+from smocast.core.datagram import Address, Endpoint
 from smocast.core.errors import LocalProtocolError
 from smocast.smo import events as ev
 from smocast.smo.channel import Channel, ChannelStats, History
@@ -30,6 +32,12 @@ from smocast.smo.config import ChannelConfig
 from smocast.smo.events import ReceiverInfo
 from smocast.smo.framing import frame
 from smocast.wire import ResetCode
+
+if TYPE_CHECKING:
+    from smocast.aio.security import SourceSecurity
+    from smocast.secure.identity import Identity
+    from smocast.secure.source import ProtectedSource
+    from smocast.secure.stats import ProtectionStats
 
 SourceEvent = ev.SourceEvent
 
@@ -115,10 +123,12 @@ class AsyncChannel:
         rng: random.Random | None = None,
         history: History | None = None,
         on_pump: Callable[[], None] | None = None,
+        security: SourceSecurity | None = None,
     ) -> None:
         """``history(offset, length)`` serves receivers that resume below the send buffer (a relay's
         :class:`~smocast.smo.relay.StreamHistory`, a file); ``on_pump`` is called after every pump
-        (a relay passes its downstream backlog up from there)."""
+        (a relay passes its downstream backlog up from there). ``security`` protects every packet
+        (None: the insecure mode); its key is loaded, or created, when the channel opens."""
         self.group = group
         self.config = config
         self._bind = bind
@@ -126,6 +136,10 @@ class AsyncChannel:
         self._ttl = ttl
         self._channel = Channel(group, config, rng or random.SystemRandom(), history=history)  # cookie secrets
         self._on_pump = on_pump
+        self._security = security
+        self._layer: ProtectedSource[SourceEvent] | None = None
+        self.fingerprint: str | None = None  # the key receivers must pin (secure mode)
+        self.key_created: Path | None = None  # where a key was created on first use, to tell the user
         self._driver: Driver | None = None
         self._high_water = max_unsent or 2 * config.max_window
         self._low_water = self._high_water // 2
@@ -148,7 +162,7 @@ class AsyncChannel:
         sock = source_socket(bind, self.group, self._interface, self._ttl)
         self.address = canonical(sock.getsockname())
         self._driver = Driver(
-            self._channel,
+            self._protected(asyncio.get_running_loop().time()),
             sock,
             [sock],
             on_event=self._on_event,
@@ -161,6 +175,33 @@ class AsyncChannel:
         self.opened_at = self._driver.now
         self._driver.pump()
         return self
+
+    def _protected(self, now: float) -> Endpoint[Any, SourceEvent]:
+        """The endpoint the driver runs: the channel, behind the protection layer in the secure mode."""
+        security = self._security
+        if security is None:
+            return self._channel
+        from smocast.aio.security import source_layer  # noqa: PLC0415  (the insecure mode loads no cryptography)
+
+        self._layer, key = source_layer(self._channel, security, now)
+        self.fingerprint = key.identity.public.fingerprint
+        self.key_created = key.path if key.created else None
+        return self._layer
+
+    @property
+    def protection(self) -> ProtectionStats | None:
+        """What the protection layer sealed, opened and dropped (None in the insecure mode)."""
+        return self._layer.stats if self._layer is not None else None
+
+    @property
+    def secure(self) -> bool:
+        return self._security is not None
+
+    @property
+    def identity(self) -> Identity | None:
+        """The key the source proves (None in the insecure mode): it signs what travels outside
+        the channel, such as announcements (:mod:`smocast.secure.signed`)."""
+        return self._layer.identity if self._layer is not None else None
 
     async def __aenter__(self) -> AsyncChannel:
         return self if self._driver is not None else await self._open()

@@ -14,7 +14,7 @@ An unknown keyword is a :class:`~smocast.core.errors.ConfigError` that lists the
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from smocast.core.acking import AckFrequency
 from smocast.core.datagram import Address
@@ -23,6 +23,9 @@ from smocast.core.rtt import RtoSettings
 from smocast.core.units import parse_rate
 from smocast.smo.config import ChannelConfig, DropRules, ReceiverConfig
 from smocast.smo.policies import CwndPolicy, RttPolicy, WindowPolicy
+
+if TYPE_CHECKING:
+    from smocast.aio.security import ReceiverSecurity, SourceSecurity
 
 AddressLike = tuple[str, int] | str
 """``("232.1.1.1", 5000)`` or ``"232.1.1.1:5000"``."""
@@ -91,6 +94,8 @@ class OpenOptions(ChannelOptions, total=False):
     interface: str | None
     ttl: int
     max_unsent: int | None
+    secure: bool
+    security: SourceSecurity | None
 
 
 class ConnectOptions(ReceiverOptions, total=False):
@@ -100,6 +105,8 @@ class ConnectOptions(ReceiverOptions, total=False):
     interface: str | None
     linger: float
     idle_timeout: float | None
+    secure: bool
+    security: ReceiverSecurity | None
 
 
 _CHANNEL_FIELDS = frozenset(f.name for f in dataclasses.fields(ChannelConfig))

@@ -27,21 +27,27 @@ import dataclasses
 import random
 from collections import deque
 from collections.abc import AsyncIterator
+from pathlib import Path
 from types import TracebackType
-from typing import assert_never
+from typing import TYPE_CHECKING, Any, assert_never
 
 from smocast.aio.driver import Batch, Driver, Signal
 from smocast.aio.errors import ConnectFailedError, NetworkError, ResetError
 from smocast.aio.leaving import leave_reason
 from smocast.aio.netaddr import family_of, format_address
 from smocast.aio.sockets import ReceiverSockets, receiver_sockets, resolve
-from smocast.core.datagram import Address
+from smocast.core.datagram import Address, Endpoint
 from smocast.core.errors import LocalProtocolError
 from smocast.smo import events as ev
 from smocast.smo.config import ReceiverConfig
 from smocast.smo.events import ReceiverEvent
 from smocast.smo.receiver import Receiver, ReceiverState, ReceiverStats
 from smocast.wire import ResetCode
+
+if TYPE_CHECKING:
+    from smocast.aio.security import ReceiverSecurity
+    from smocast.secure.receiver import ProtectedReceiver
+    from smocast.secure.stats import ProtectionStats
 
 DEFAULT_READ = 1 << 16
 DEFAULT_LINGER = 0.5  # seconds to stay after the end, to re-ACK a FIN whose ACK was lost (RTO minimum 0.2 s)
@@ -66,15 +72,20 @@ class AsyncReceiver:
         linger: float = DEFAULT_LINGER,
         idle_timeout: float | None = None,
         rng: random.Random | None = None,
+        security: ReceiverSecurity | None = None,
     ) -> None:
-        """``idle_timeout``, when given, is the silence allowed to the source in seconds (the
-        endpoint's ``source_timeout``; 0: wait for ever); by default the endpoint gives up
-        after a few of the source's heartbeats (``ReceiverConfig.silent_heartbeats``)."""
+        """``security`` says which source keys to accept (None: the insecure mode). ``idle_timeout``,
+        when given, is the silence allowed to the source in seconds (the endpoint's
+        ``source_timeout``; 0: wait for ever); by default the endpoint gives up after a few of
+        the source's heartbeats (``ReceiverConfig.silent_heartbeats``)."""
         self.server = server
         self.group = group
         if idle_timeout is not None and config.source_timeout is None:
             silence = {"source_timeout": idle_timeout} if idle_timeout > 0 else {"silent_heartbeats": None}
             config = dataclasses.replace(config, **silence)
+        self._security = security
+        self._layer: ProtectedReceiver[ReceiverEvent] | None = None
+        self.remembered: Path | None = None  # the known-sources file a first use appended the source to
         self.config = config
         self._source = source
         self._interface = interface
@@ -103,13 +114,14 @@ class AsyncReceiver:
     async def _open(self) -> AsyncReceiver:
         name = self.server
         self.server = await resolve(*name, family_of(self.group[0]))
+        self._receiver = Receiver(self.server, self.config, self._rng)
+        endpoint = self._protected(self._receiver, format_address(name))  # before any socket: it may refuse
         self.sockets = socks = receiver_sockets(
             self.server, self.group, self._source or self.server[0], self._interface
         )
-        self._receiver = Receiver(self.server, self.config, self._rng)
         skips_on_read = self.config.realtime and self.config.playout_delay is None
         self._driver = Driver(
-            self._receiver,
+            endpoint,
             socks.unicast,
             [socks.group, socks.unicast],
             on_event=self._on_event,
@@ -130,6 +142,34 @@ class AsyncReceiver:
             self.close(*leave_reason(exc))
             raise
         return self
+
+    def _protected(self, receiver: Receiver, name: str) -> Endpoint[Any, ReceiverEvent]:
+        """The endpoint the driver runs: the receiver, behind the protection layer in the secure mode.
+
+        Raises ConfigError when no key is pinned for the source (and first use is not allowed).
+        """
+        security = self._security
+        if security is None:
+            return receiver
+        from smocast.aio.security import receiver_layer  # noqa: PLC0415  (no cryptography unless secure)
+
+        self._layer = receiver_layer(receiver, self.server, security, name)
+        return self._layer
+
+    @property
+    def source_fingerprint(self) -> str | None:
+        """The key the source proved in the handshake (None in the insecure mode, or before it)."""
+        source = self._layer.source_identity if self._layer is not None else None
+        return source.fingerprint if source is not None else None
+
+    @property
+    def protection(self) -> ProtectionStats | None:
+        """What the protection layer opened and dropped (None in the insecure mode)."""
+        return self._layer.stats if self._layer is not None else None
+
+    @property
+    def secure(self) -> bool:
+        return self._security is not None
 
     async def __aenter__(self) -> AsyncReceiver:
         return self if self._driver is not None else await self._open()
@@ -364,12 +404,17 @@ class AsyncReceiver:
                     self._items.append(event)
             case ev.Connected(start, at):
                 self.start, self.connected_at = start, at
+                self._remember_source()
             case ev.StreamEnded(_, at):
                 self._eof, self.ended_at = True, at
             case ev.ConnectionReset(reason, _, code):
                 self._error = _reset_error(reason, code, joined=self.start is not None)
             case ev.ConnectFailed(reason, _):
-                self._error = ConnectFailedError(reason)
+                hint = (
+                    " (a source in the insecure mode answers no secure receiver: pass --insecure to both, or neither)"
+                )
+                waited = self._layer is not None and self._layer.session is None and "no answer" in reason
+                self._error = ConnectFailedError(reason + hint if waited else reason)
             case _:
                 assert_never(event)
         self._state.notify()
@@ -380,14 +425,34 @@ class AsyncReceiver:
         if self.first_data_at is None:
             self.first_data_at = self._now()
 
+    def _remember_source(self) -> None:
+        """Trust on first use: the source's key goes into the known-sources file once it is proved."""
+        layer, security = self._layer, self._security
+        if layer is None or security is None or layer.source_identity is None:
+            return
+        from smocast.aio.security import remember_source  # noqa: PLC0415
+
+        self.remembered = remember_source(security, self.server, layer.source_identity)
+
     def _from_group(self, data: bytes, source: Address, now: float) -> None:
-        """A datagram read on the group's socket: the endpoint takes only data from there."""
-        if self._receiver is not None:
+        """A datagram read on the group's socket: the endpoint takes only data from there
+        (in the secure mode, only what opens under the group key and the source signed)."""
+        if self._layer is not None:
+            self._layer.receive_datagram(data, source, now)
+        elif self._receiver is not None:
             self._receiver.receive_datagram(data, source, now, via_group=True)
 
     def _from_group_batch(self, batch: Batch, now: float) -> None:
-        """A batch read on the group's socket (views of the driver's buffer, valid during the call)."""
-        if self._receiver is not None:
+        """A batch read on the group's socket (views of the driver's buffer, valid during the call).
+
+        In the secure mode every datagram goes through the protection layer, one at a time and
+        copied (the layer keeps what waits for its signed block): nothing reaches the receiver
+        that did not open under the group key."""
+        layer = self._layer
+        if layer is not None:
+            for data, source in batch:
+                layer.receive_datagram(bytes(data), source, now)
+        elif self._receiver is not None:
             self._receiver.receive_datagrams(batch, now, via_group=True)
 
     def _after_pump(self) -> None:

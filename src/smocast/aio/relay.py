@@ -29,9 +29,9 @@ import random
 from dataclasses import dataclass
 from functools import partial
 from types import TracebackType
-from typing import Any, Unpack
+from typing import TYPE_CHECKING, Any, Unpack
 
-from smocast.aio.api import PACING_BURST_SEGMENTS, Opening
+from smocast.aio.api import ENVELOPE_OVERHEAD, PACING_BURST_SEGMENTS, Opening, receiver_security, source_security
 from smocast.aio.channel import AsyncChannel, ChannelSummary
 from smocast.aio.driver import Driver, Signal
 from smocast.aio.errors import ConnectFailedError, NetworkError
@@ -41,10 +41,14 @@ from smocast.aio.sockets import check_group, receiver_sockets, resolve
 from smocast.core.datagram import Address
 from smocast.core.errors import LocalProtocolError
 from smocast.smo import events as ev
-from smocast.smo.config import ChannelConfig, ReceiverConfig
+from smocast.smo.config import DEFAULT_MSS, ChannelConfig, ReceiverConfig
 from smocast.smo.events import ReceiverEvent
 from smocast.smo.receiver import Receiver, ReceiverState
 from smocast.smo.relay import RelayNode, StreamHistory
+
+if TYPE_CHECKING:
+    from smocast.aio.security import ReceiverSecurity, SourceSecurity
+    from smocast.secure.receiver import ProtectedReceiver
 
 DEFAULT_HISTORY = 64 << 20
 """Bytes of the stream a relay keeps for receivers that fail over to it: three times the
@@ -115,8 +119,14 @@ class AsyncRelay:
         upstream_interface: str | None,
         receiver_config: ReceiverConfig,
         rng: random.Random | None = None,
+        security: SourceSecurity | None = None,
+        upstream_security: ReceiverSecurity | None = None,
     ) -> None:
+        """``security`` protects the downstream channel with the relay's own key; ``upstream_security``
+        says which key the upstream must prove (None: that side is insecure)."""
         self.upstream = upstream
+        self._upstream_security = upstream_security
+        self._upstream_layer: ProtectedReceiver[ReceiverEvent] | None = None
         self.upstream_group = upstream_group
         self.history = history
         self.channel = AsyncChannel(
@@ -128,6 +138,7 @@ class AsyncRelay:
             rng=rng,
             history=history,
             on_pump=self._sync,
+            security=security,
         )
         self._source = upstream_source
         self._interface = upstream_interface
@@ -160,17 +171,26 @@ class AsyncRelay:
         server = await resolve(*name, family_of(self.upstream_group[0]))
         socks = receiver_sockets(server, self.upstream_group, self._source or server[0], self._interface)
         receiver = Receiver(server, self._config, self._rng)
+        group_input = partial(receiver.receive_datagram, via_group=True)
+        endpoint: Any = receiver
+        if self._upstream_security is not None:
+            from smocast.aio.security import receiver_layer  # noqa: PLC0415  (no cryptography unless secure)
+
+            endpoint = self._upstream_layer = receiver_layer(receiver, server, self._upstream_security, _text(name))
+            group_input = endpoint.receive_datagram
         self._node = RelayNode(receiver, self.channel.endpoint, self.history)
         self._up = Driver(
-            receiver,
+            endpoint,
             socks.unicast,
             [socks.group, socks.unicast],
             on_event=self._on_upstream_event,
             on_error=self._on_upstream_error,
             peer=f"the upstream at {format_address(name)}",
             unicast_errors_fatal=True,
-            group=(socks.group, partial(receiver.receive_datagram, via_group=True)),
-            group_batch=partial(receiver.receive_datagrams, via_group=True),
+            group=(socks.group, group_input),
+            group_batch=None
+            if self._upstream_security is not None
+            else partial(receiver.receive_datagrams, via_group=True),
         )
         receiver.connect(self._up.now)
         self._up.pump()
@@ -329,6 +349,9 @@ def open_relay(
     source_timeout: float = DEFAULT_SOURCE_TIMEOUT,
     connect_timeout: float = 10.0,
     rng: random.Random | None = None,
+    secure: bool = True,
+    security: SourceSecurity | None = None,
+    upstream_security: ReceiverSecurity | None = None,
     **options: Unpack[ChannelOptions],
 ) -> Opening[AsyncRelay]:
     """Open a relay: a channel multicasting to ``group`` from ``bind`` (default
@@ -338,7 +361,10 @@ def open_relay(
     ``source_timeout`` gives the upstream up after that much silence. Every channel keyword of
     :func:`~smocast.aio.open_channel` applies to the downstream channel (``min_receivers``,
     ``policy``, ``progress_timeout``...). The caller must then ``await wait_closed()`` or use
-    ``async with``. Raises :class:`NetworkError`/:class:`ConnectFailedError` or ``ConfigError``.
+    ``async with``. Both sides are secure unless ``secure=False``: the relay pins its upstream's
+    key (``upstream_security``, default: this user's known sources) and proves its own key
+    downstream (``security``, default: this user's key), which its receivers pin. Raises
+    :class:`NetworkError`/:class:`ConnectFailedError` or ``ConfigError``.
     """
     up = parse_address(upstream, "upstream")
     up_group = parse_address(upstream_group, "upstream group")
@@ -347,6 +373,10 @@ def open_relay(
     check_group(down_group)
     bind_address = parse_address(bind, "bind") if bind is not None else ("0.0.0.0", down_group[1])
     options.setdefault("pacing_burst_segments", PACING_BURST_SEGMENTS)
+    down_security = source_security(secure, security)
+    up_security = receiver_security(secure, upstream_security)
+    if down_security is not None:
+        options.setdefault("mss", DEFAULT_MSS - ENVELOPE_OVERHEAD)
     relay = AsyncRelay(
         up,
         up_group,
@@ -360,6 +390,8 @@ def open_relay(
         upstream_interface=upstream_interface,
         receiver_config=ReceiverConfig(source_timeout=source_timeout, connect_timeout=connect_timeout),
         rng=rng,
+        security=down_security,
+        upstream_security=up_security,
     )
     return Opening(relay._open)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from smocast.aio.netaddr import canonical, sockaddr
@@ -40,8 +41,11 @@ class Announcer:
         ttl: int = 1,
         interval: float = INTERVAL,
         sending_interval: float = SENDING_INTERVAL,
+        sign: Callable[[Announcement], Announcement] | None = None,
     ) -> None:
+        """``sign`` (a secure source's) signs each announcement before it goes out."""
         self.announcement = announcement
+        self._sign = sign
         self.group = group
         self.sent = 0
         self._interval = interval
@@ -53,8 +57,9 @@ class Announcer:
         try:
             while not channel.finished:
                 self.announcement = self.announcement.next(sending=channel.started)
+                sent = self._sign(self.announcement) if self._sign is not None else self.announcement
                 with contextlib.suppress(OSError):  # a lost announcement is repeated anyway
-                    self._sock.sendto(self.announcement.encode(), sockaddr(self.group))
+                    self._sock.sendto(sent.encode(), sockaddr(self.group))
                     self.sent += 1
                 await asyncio.sleep(self._sending_interval if channel.started else self._interval)
         finally:

@@ -7,8 +7,9 @@ with the announced manifest digest, so a stream that carries another manifest is
 A transfer already under way is joined from its first byte when its source serves history
 (``smocast send`` does), and an interrupted one is resumed at the next announcement.
 
-Announcements are not authenticated yet: :attr:`Daemon.verify` is where the authenticated
-mode will check the source's signature (:meth:`~smocast.apps.announce.Announcement.signed_bytes`).
+In the secure mode :attr:`Daemon.verify` checks that the key pinned for the announced server
+signed the announcement (:class:`~smocast.apps.announce_auth.AnnouncementCheck`); the
+handshake then proves that key again.
 """
 
 from __future__ import annotations
@@ -126,6 +127,7 @@ class _Seen:
     retry_at: float = 0.0
     finished: bool = False
     skipped: str | None = None
+    unverified: bool = False  # an announcement of this id failed the secure mode's check (said once)
 
 
 @dataclass
@@ -141,8 +143,10 @@ class Daemon:
     options: dict[str, Any] = field(default_factory=dict)
     on_outcome: Callable[[Outcome], None] | None = None
     notice: Callable[[str, str], None] | None = None
-    verify: Callable[[Announcement], bool] = lambda _announcement: True
+    verify: Callable[[Announcement, Address], str | None] = lambda _announcement, _sender: None
+    """Why an announcement (heard from an address) is not authentic, or None: the secure mode's check."""
     heard: int = 0
+    unverified: int = 0  # announcements the secure mode's check refused
     _seen: dict[bytes, _Seen] = field(default_factory=dict)
     _active: dict[bytes, asyncio.Task[Outcome]] = field(default_factory=dict)
 
@@ -180,6 +184,8 @@ class Daemon:
             self._forget_oldest()
         if seen.finished or key in self._active or seen.skipped is not None:
             return
+        if self._unverified(announcement, sender, seen):
+            return
         why = self._refusal(announcement, sender, seen)
         if why is not None:
             seen.skipped = why
@@ -191,6 +197,18 @@ class Daemon:
         seen.attempts += 1
         self._active[key] = asyncio.create_task(self._receive(announcement, sender))
 
+    def _unverified(self, announcement: Announcement, sender: Address, seen: _Seen) -> bool:
+        """True (and counted, said once per transfer) when the announcement is not authentic. It is
+        not remembered as skipped: a forged copy must not make the daemon ignore the real one."""
+        why = self.verify(announcement, sender)
+        if why is None:
+            return False
+        self.unverified += 1
+        if not seen.unverified:
+            seen.unverified = True
+            self._say(f"not taking {announcement.name!r} from {sender[0]}: {why}")
+        return True
+
     def _forget_oldest(self) -> None:
         """Keep memory bounded whatever announcements arrive (each new transfer id is an entry)."""
         while len(self._seen) > SEEN_KEPT:
@@ -198,8 +216,6 @@ class Daemon:
             del self._seen[oldest]
 
     def _refusal(self, announcement: Announcement, sender: Address, seen: _Seen) -> str | None:
-        if not self.verify(announcement):
-            return "its signature does not verify"
         why = self.accept.refuses(announcement, sender)
         if why is not None:
             return why

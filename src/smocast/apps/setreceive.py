@@ -38,7 +38,8 @@ RETRY_MAX = 5.0
 LATE_JOIN = "late joiners are refused"  # what a source's RST says to a receiver that came too late
 
 Notice = Callable[[str, str], None]
-"""Called with an event name and a one-line note for the user: ``connected``, ``waiting`` (for
+"""Called with an event name and a one-line note for the user: ``connected``, ``authenticated``
+(the key the source proved), ``trusted`` (remembered on first use), ``insecure``, ``waiting`` (for
 a source not up yet), ``resuming`` (a partial transfer taken up), ``resumed`` (a fail-over to
 the next server), ``kept`` (a partial kept for a later resume), ``removed`` (a partial that
 cannot be resumed)."""
@@ -56,6 +57,7 @@ class SetResult:
     repairs: int
     failovers: int
     retries: int
+    security: dict[str, Any] | None = None  # the secure mode: the source's proven key, the layer's counts
 
     @property
     def goodput_bps(self) -> float:
@@ -80,6 +82,7 @@ class SetResult:
             "repairs": self.repairs,
             "failovers": self.failovers,
             "connect_retries": self.retries,
+            "security": self.security,
         }
 
 
@@ -92,6 +95,15 @@ class _Run:
     ended_at: float | None = None  # the stream's end (before lingering to re-ACK a lost FIN)
     repairs: int = 0
     retries: int = 0
+    security: dict[str, Any] | None = None
+
+    def secured(self, rx: AsyncReceiver) -> None:
+        """Add what ``rx``'s protection layer counted (summed over the servers of a fail-over)."""
+        stats = rx.protection
+        counts = dict(self.security["protection"]) if self.security and self.security["protection"] else {}
+        for name, value in (stats.as_json() if stats is not None else {}).items():
+            counts[name] = counts.get(name, 0) + value
+        self.security = {"secure": rx.secure, "source_key": rx.source_fingerprint, "protection": counts or None}
 
 
 async def receive_set(
@@ -142,7 +154,9 @@ async def receive_set(
             raise
     now = run.ended_at if run.ended_at is not None else loop.time()
     first = run.first_data_at if run.first_data_at is not None else now
-    return SetResult(report, out, writer.resumed_from, now - run.began, now - first, run.repairs, used, run.retries)
+    return SetResult(
+        report, out, writer.resumed_from, now - run.began, now - first, run.repairs, used, run.retries, run.security
+    )
 
 
 def _restore(writer: SetWriter, out: Path, digest: bytes | None, notice: Notice | None) -> SetWriter:
@@ -220,6 +234,7 @@ async def _take_from(
     rx = await _connect(server, resume_from, run, wait, notice, options)
     if notice is not None:
         notice("connected", f"connected to {format_address(rx.server)} from {format_address(rx.local_address)}")
+        _say_security(rx, notice)
     async with rx:
         try:
             at = rx.start or 0
@@ -235,6 +250,17 @@ async def _take_from(
             run.ended_at = asyncio.get_running_loop().time()
         finally:
             run.repairs += rx.stats.repairs
+            run.secured(rx)
+
+
+def _say_security(rx: AsyncReceiver, notice: Notice) -> None:
+    """Which key the source proved (and where a first use remembered it), or that nothing is protected."""
+    if not rx.secure:
+        notice("insecure", "insecure: nothing is authenticated or encrypted")
+        return
+    notice("authenticated", f"the source proved the key {rx.source_fingerprint}")
+    if rx.remembered is not None:
+        notice("trusted", f"trusted on first use: added to {rx.remembered}")
 
 
 async def _connect(

@@ -30,6 +30,7 @@ import socket
 import struct
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +50,8 @@ _ACK = int(PacketType.ACK)
 # DATA/REPAIR header fields the generator reads: type, seq, TSval, payload length (see smocast.wire.codec)
 _DATA_FIELDS = struct.Struct("!xB14xQ12xI4xH")
 _DATA_TYPES = (int(PacketType.DATA), int(PacketType.REPAIR))
+Send = Callable[[bytes], object]
+Opener = Callable[[bytes], "bytes | None"]
 
 
 @dataclass(slots=True)
@@ -185,7 +188,9 @@ def plain_ack(channel: int, connection: int, ack: int, window: int, tsecr: int) 
     return _ACK_HEADER.pack(VERSION, _ACK, 0, 0, channel, connection, 0, ack, window, 0, tsecr, 0, 0)
 
 
-def _drain_group(group: socket.socket, counters: Counters, tsvals: dict[int, int]) -> int | None:
+def _drain_group(
+    group: socket.socket, counters: Counters, tsvals: dict[int, int], opener: Opener | None = None
+) -> int | None:
     """The highest stream byte in the DATA waiting on the group socket (None if none).
 
     Records each segment's TSval by its first byte in ``tsvals``: an ACK echoes the TSval of
@@ -198,6 +203,11 @@ def _drain_group(group: socket.socket, counters: Counters, tsvals: dict[int, int
             data = group.recv(65536)
         except BlockingIOError:
             break
+        if opener is not None:  # the secure mode: the group's datagrams open under the group key
+            opened = opener(data)
+            if opened is None:
+                continue
+            data = opened
         if len(data) < _DATA_FIELDS.size:
             continue
         kind, seq, tsval, length = unpack(data)
@@ -252,17 +262,26 @@ class Control:
 
 
 def ack_rounds(
-    fleet: Fleet, high: int, step: int, counters: Counters, control: Control, tsvals: dict[int, int]
+    fleet: Fleet,
+    high: int,
+    step: int,
+    counters: Counters,
+    control: Control,
+    tsvals: dict[int, int],
+    secure: tuple[list[Send], Opener] | None = None,
 ) -> None:
-    """Acknowledge in rounds until ``stop``: each receiver behind ``high`` moves ``step`` bytes closer."""
+    """Acknowledge in rounds until ``stop``: each receiver behind ``high`` moves ``step`` bytes closer.
+
+    ``secure``: each receiver's sealing sender, and the group's opener (the secure mode)."""
     connections, acked = fleet.connections, fleet.acked
     channel, window, group = fleet.channel, fleet.window, fleet.group
-    sends = [sock.send for sock in fleet.sockets]
+    sends: list[Send] = [sock.send for sock in fleet.sockets] if secure is None else secure[0]
+    opener = secure[1] if secure is not None else None
     count = len(sends)
     echo = tsvals.get
     pack = _ACK_HEADER.pack
     while not control.stopped:
-        seen = _drain_group(group, counters, tsvals)
+        seen = _drain_group(group, counters, tsvals, opener)
         if seen is not None and seen > high:
             high = seen
         sent = advanced = 0
@@ -310,10 +329,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     counters = Counters()
     try:
         tsvals: dict[int, int] = {}
-        high = handshake(fleet, counters, tsvals)
+        secure = None
+        if args.trust is None:
+            high = handshake(fleet, counters, tsvals)
+        else:
+            from smocast.bench.ack_loadgen_secure import secure_start  # noqa: PLC0415  (only the secure mode)
+
+            secure, high = secure_start(fleet, args.trust, counters, tsvals, _drain_group)
         print("started", flush=True)
         control = Control()
-        ack_rounds(fleet, high, args.step, counters, control, tsvals)
+        ack_rounds(fleet, high, args.step, counters, control, tsvals, secure)
         time.sleep(0.05)
         drain_unicast(fleet, counters)
     finally:
@@ -356,6 +381,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--channel", type=int, default=1, help="the channel id")
     p.add_argument("--window", type=int, default=8 * 1400, help="receive window advertised, in bytes")
     p.add_argument("--step", type=int, default=2 * 1400, help="bytes each ACK acknowledges beyond the last one")
+    p.add_argument("--trust", default=None, help="the secure mode: the source's key (SHA256:...) the receivers pin")
     return p
 
 

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import random
@@ -73,6 +74,13 @@ class Settings:
     generators: int = 1
     window_segments: int = DEFAULT_WINDOW_SEGMENTS
     mss: int = 1400
+    secure: bool = False
+    """The secure mode: every receiver joins through the protection layer and seals its ACKs."""
+
+    @property
+    def segment(self) -> int:
+        """The channel's segment size: the secure mode's leaves room for the layer's 34 bytes."""
+        return self.mss - 34 if self.secure else self.mss
 
     def __post_init__(self) -> None:
         if self.receivers < 1 or self.generators < 1 or self.generators > self.receivers:
@@ -114,7 +122,9 @@ class Generator:
         self.process = process
 
     @classmethod
-    async def start(cls, server: Address, group: Address, count: int, first: int, settings: Settings) -> Generator:
+    async def start(
+        cls, server: Address, group: Address, count: int, first: int, settings: Settings, trust: str | None
+    ) -> Generator:
         argv = [
             sys.executable,
             "-m",
@@ -128,9 +138,10 @@ class Generator:
             "--first-connection",
             str(first),
             "--window",
-            str(settings.window_segments * settings.mss),
+            str(settings.window_segments * settings.segment),
             "--step",
-            str(ACK_EVERY_SEGMENTS * settings.mss),
+            str(ACK_EVERY_SEGMENTS * settings.segment),
+            *(["--trust", trust] if trust is not None else []),
         ]
         process = await asyncio.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
@@ -207,12 +218,20 @@ async def measure_once(settings: Settings) -> dict[str, Any]:
     """One run: a fresh source and fresh generators; the counters of the measured interval."""
     port = free_udp_port()
     group = (f"239.255.{random.randrange(1, 255)}.{random.randrange(1, 255)}", port)
-    channel = await open_channel(group, bind=("127.0.0.1", port), min_receivers=settings.receivers, mss=settings.mss)
+    security, trust = _security(settings)
+    channel = await open_channel(
+        group,
+        bind=("127.0.0.1", port),
+        min_receivers=settings.receivers,
+        mss=settings.segment,
+        secure=settings.secure,
+        security=security,
+    )
     generators: list[Generator] = []
     feeder = asyncio.ensure_future(_feed(channel))
     try:
         for count, first in split(settings.receivers, settings.generators):
-            generators.append(await Generator.start(channel.address, group, count, first, settings))
+            generators.append(await Generator.start(channel.address, group, count, first, settings, trust))
         return await _measure(channel, generators, settings)
     finally:
         feeder.cancel()
@@ -353,6 +372,58 @@ def _baseline_run(settings: Settings, src: str) -> dict[str, Any]:
     return result
 
 
+def _security(settings: Settings) -> tuple[Any, str | None]:
+    """The source's security and the fingerprint the generators pin: a key made for the run."""
+    if not settings.secure:
+        return None, None
+    from smocast.aio.security import SourceSecurity  # noqa: PLC0415  (only the secure mode)
+    from smocast.secure.identity import Identity  # noqa: PLC0415
+    from smocast.secure.keyfiles import system_random  # noqa: PLC0415
+
+    identity = Identity.generate(system_random)
+    return SourceSecurity(identity=identity), identity.public.fingerprint
+
+
+def compare(settings: Settings, repeat: int) -> dict[str, Any]:
+    """Both modes in one run, alternating (insecure first in odd runs, second in even ones):
+    each mode's medians and the secure mode's CPU per ACK against the insecure one's."""
+    plain, secure = dataclasses.replace(settings, secure=False), dataclasses.replace(settings, secure=True)
+    runs: dict[str, list[dict[str, Any]]] = {"insecure": [], "secure": []}
+    for index in range(repeat):
+        for mode, chosen in (
+            (("insecure", plain), ("secure", secure)) if index % 2 == 0 else (("secure", secure), ("insecure", plain))
+        ):
+            runs[mode].append(asyncio.run(measure_once(chosen)))
+    report: dict[str, Any] = {
+        "benchmark": "ack-server --compare-secure",
+        "receivers": settings.receivers,
+        "repeat": repeat,
+    }
+    for mode, done in runs.items():
+        report[mode] = {
+            "cpu_ns_per_ack": _median_or_none([r["cpu_ns_per_ack"] for r in done]),
+            "acks_per_s": round(statistics.median(r["acks_per_s"] for r in done)),
+            "acks_per_cpu_s": _median_or_none([r["acks_per_cpu_s"] for r in done]),
+            "runs": done,
+        }
+    insecure, secure_ns = report["insecure"]["cpu_ns_per_ack"], report["secure"]["cpu_ns_per_ack"]
+    report["secure_cpu_per_ack_ratio"] = round(secure_ns / insecure, 3) if insecure and secure_ns else None
+    return report
+
+
 def _median_or_none(values: list[int | None]) -> int | None:
     present = [v for v in values if v is not None]
     return round(statistics.median(present)) if present else None
+
+
+def compare_markdown(report: dict[str, Any]) -> str:
+    """The ``--compare-secure`` report as the table ``docs/benchmarks.md`` shows (a test keeps them equal)."""
+    lines = [
+        f"| mode ({report['receivers']} receivers) | CPU per ACK (ns) | ACKs per CPU second | ACKs/s processed |",
+        "|---|---:|---:|---:|",
+    ]
+    for mode in ("insecure", "secure"):
+        row = report[mode]
+        lines.append(f"| {mode} | {row['cpu_ns_per_ack']} | {row['acks_per_cpu_s']} | {row['acks_per_s']} |")
+    lines.append(f"| secure / insecure | {report['secure_cpu_per_ack_ratio']} | | |")
+    return "\n".join(lines)

@@ -10,6 +10,10 @@ the namespace testbed (:class:`Place`), and reads their JSON reports:
   restart to the verified file, against the time the remaining bytes take at the cap, and an
   uninterrupted receive measured in the same run.
 * :func:`rate`: goodput against ``--rate`` for several caps, and uncapped in the same run.
+
+Both sides run ``--insecure`` (:data:`MODE`): these measure the file transfer's own costs, as
+documented before the secure mode existed; ``smocast bench secure`` measures what the secure
+mode costs against ``--insecure``.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from smocast.apps.setsource import scan
 from smocast.bench.machine import busy_fraction, machine_ticks
 
 RUN_LIMIT = 600.0
+MODE = ("--insecure",)
 BASE_PORT = 47600
 
 
@@ -79,14 +84,15 @@ def start_transfer(
     """Start ``send path`` on host 0 and one ``recv`` per output directory (on ``hosts``, in turn)."""
     port = next(_ports)
     server, group = f"{place.address(0)}:{port}", f"232.77.{port % 200}.{port % 250 + 1}:{port}"
-    argv = ["send", str(path), "--group", group, "--bind", server, "--json", "--no-announce"]
+    argv = ["send", str(path), "--group", group, "--bind", server, "--json", "--no-announce", *MODE]
     sender = place.popen(0, [*argv, "--wait", "60s", "--min-receivers", str(len(outs)), *send_options])
     time.sleep(0.5)  # the sender binds; receivers that come early retry anyway
     receivers = []
     for i, out in enumerate(outs):
         out.mkdir(parents=True, exist_ok=True)
         host = hosts[i % len(hosts)]
-        receivers.append(place.popen(host, ["recv", "--server", server, "--group", group, "-o", str(out), "--json"]))
+        argv = ["recv", "--server", server, "--group", group, "-o", str(out), "--json", *MODE]
+        receivers.append(place.popen(host, argv))
     return Transfer(place, sender, receivers, server, group)
 
 
@@ -238,7 +244,8 @@ def _killed_run(place: Place, path: Path, out: Path, options: tuple[str, ...]) -
     first.send_signal(signal.SIGKILL)
     first.communicate()
     restarted = time.monotonic()
-    second = place.popen(1, ["recv", "--server", transfer.server, "--group", transfer.group, "-o", str(out), "--json"])
+    argv = ["recv", "--server", transfer.server, "--group", transfer.group, "-o", str(out), "--json", *MODE]
+    second = place.popen(1, argv)
     got = report(second)
     done = time.monotonic() - restarted
     report(transfer.sender)

@@ -73,11 +73,10 @@ def smocast_send_argv(payload: Path, group: str, server: str, receivers: int, *e
     return python("smocast.cli.main", "send", str(payload), "--group", group, "--bind", server, *options)
 
 
-def smocast_recv_argv(server: str, group: str, out: Path) -> list[str]:
+def smocast_recv_argv(server: str, group: str, out: Path, *extra: str) -> list[str]:
     """``smocast recv`` from ``server`` (ADDR:PORT) on ``group``, writing its copy into directory ``out``."""
-    return python(
-        "smocast.cli.main", "recv", "--server", server, "--group", group, "-o", str(out), "--timeout", "60s", "--json"
-    )
+    options = ["-o", str(out), "--timeout", "60s", "--json", *extra]
+    return python("smocast.cli.main", "recv", "--server", server, "--group", group, *options)
 
 
 def tcp_serve_argv(payload: Path, server: str, connections: int) -> list[str]:
@@ -213,17 +212,38 @@ def _children_cpu() -> float:
 # --- smocast -------------------------------------------------------------------------------------------
 
 
+def security_options(secure: bool, workdir: Path) -> tuple[list[str], list[str]]:
+    """The sender's and the receivers' options: a key made for the run and pinned by them, or ``--insecure``."""
+    if not secure:
+        return ["--insecure"], ["--insecure"]
+    from smocast.secure import keyfiles  # noqa: PLC0415  (loads the secure mode only when used)
+
+    key = workdir / "source.key"
+    identity = keyfiles.create_identity(key)
+    return ["--key", str(key)], ["--trust", identity.public.fingerprint]
+
+
 def run_smocast(
-    tb: Testbed, payload: Path, digest: str, hosts: list[int], port: int, group: str, workdir: Path
+    tb: Testbed,
+    payload: Path,
+    digest: str,
+    hosts: list[int],
+    port: int,
+    group: str,
+    workdir: Path,
+    *,
+    secure: bool = True,
 ) -> Transfer:
-    """``smocast send`` to one ``smocast recv`` per entry of ``hosts`` (a host index per receiver)."""
+    """``smocast send`` to one ``smocast recv`` per entry of ``hosts`` (a host index per receiver);
+    ``secure`` (the default mode) with a key made for the run, else ``--insecure``."""
     transfer = Transfer(len(hosts))
+    send_security, recv_security = security_options(secure, workdir)
     server = f"{tb.address(0)}:{port}"
     before, sampler = egress_bytes(tb), CpuSampler()
     with processes() as started:
         sender = tb.popen(
             0,
-            smocast_send_argv(payload, group, server, len(hosts)),
+            smocast_send_argv(payload, group, server, len(hosts), *send_security),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -238,7 +258,7 @@ def run_smocast(
             receivers.append(
                 tb.popen(
                     host,
-                    smocast_recv_argv(server, group, out),
+                    smocast_recv_argv(server, group, out, *recv_security),
                     stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,
                     text=True,

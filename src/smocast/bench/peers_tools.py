@@ -158,13 +158,19 @@ def _sha256(path: Path) -> str:
 
 
 def run_smocast(ctx: RunContext) -> Measured:
-    """``smocast send`` (payload as large as the MTU allows) to one ``smocast recv`` per receiver."""
+    """``smocast send`` (payload as large as the MTU allows) to one ``smocast recv`` per receiver.
+
+    Both run ``--insecure``: udpcast and uftp run without encryption or signatures here, and the
+    secure mode's own cost is measured against ``--insecure`` by ``smocast bench secure``."""
     server, group = f"{ctx.tb.address(0)}:{ctx.port}", f"{ctx.group(232)}:{ctx.port}"
     mss = ctx.mtu - IP_UDP_HEADERS - HEADER_SIZE
+    send = smocast_send_argv(ctx.payload, group, server, ctx.receivers, "--mss", str(mss), "--insecure")
     with processes() as started:
-        sender = ctx.start(0, smocast_send_argv(ctx.payload, group, server, ctx.receivers, "--mss", str(mss)), started)
+        sender = ctx.start(0, send, started)
         ctx.wait_bound(sender, ctx.port, "udp")
-        receivers = [ctx.start(h, smocast_recv_argv(server, group, ctx.out_dir(h)), started) for h in ctx.hosts]
+        receivers = [
+            ctx.start(h, smocast_recv_argv(server, group, ctx.out_dir(h), "--insecure"), started) for h in ctx.hosts
+        ]
         sent, received = ctx.finish(sender, receivers)
     transfer = Transfer(ctx.receivers)
     smocast_results(transfer, outcome(sent), [outcome(r) for r in received], ctx.digest)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from smocast.cli import bench_secure_cmd
 from smocast.cli.bench_congestion_args import register as register_congestion
 from smocast.cli.bench_deploy_args import register as register_deploy
 from smocast.cli.bench_receive_args import register as register_receive
@@ -150,6 +151,7 @@ def register(subparsers: Any) -> None:
     _register_fanout(group)
     _register_startup(group)
     _register_crypto(group)
+    bench_secure_cmd.register(group)
     _register_failures(group)
     register_deploy(group)
     _register_peers(group)
@@ -175,6 +177,7 @@ examples:
   smocast bench ack-server --receivers 1000 --duration 5s --repeat 5 --json
   smocast bench ack-server --receivers 100 --generators 2 --window 16
   smocast bench ack-server --receivers 1000 --repeat 5 --baseline-src ../before/src
+  smocast bench ack-server --receivers 1000 --compare-secure --repeat 3   # the secure mode's CPU per ACK
 """
 
 FANOUT_DESCRIPTION = """\
@@ -216,6 +219,17 @@ def _register_ack_server(group: Any) -> None:
         default=None,
         metavar="DIR",
         help="the src folder of another checkout: one run of its ack-server after each run (ratio reported)",
+    )
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--secure",
+        action="store_true",
+        help="the secure mode: the receivers join through the layer and seal their ACKs",
+    )
+    mode.add_argument(
+        "--compare-secure",
+        action="store_true",
+        help="both modes in one run, alternating: each one's CPU per ACK and their ratio",
     )
     p.add_argument("--json", action="store_true", help="accepted for symmetry; output is always JSON")
     p.set_defaults(handler=_run_ack_server)
@@ -478,16 +492,20 @@ def _run_sim(args: argparse.Namespace) -> int:
 
 
 def _run_ack_server(args: argparse.Namespace) -> int:
-    from smocast.bench.ack_server import Settings, run  # noqa: PLC0415
+    from smocast.bench.ack_server import Settings, compare, run  # noqa: PLC0415
 
     if args.baseline_src is not None and not Path(args.baseline_src, "smocast").is_dir():
         fail(f"--baseline-src {args.baseline_src}: no smocast package in it", EXIT_USAGE)
     try:
-        settings = Settings(args.receivers, args.duration, args.warmup, args.generators, args.window)
+        settings = Settings(
+            args.receivers, args.duration, args.warmup, args.generators, args.window, secure=args.secure
+        )
     except ValueError as exc:
         fail(str(exc), EXIT_USAGE)
     try:
-        print_json(run(settings, args.repeat, args.baseline_src))
+        print_json(
+            compare(settings, args.repeat) if args.compare_secure else run(settings, args.repeat, args.baseline_src)
+        )
     except (RuntimeError, OSError, SmocastError) as exc:  # SmocastError: no multicast on 127.0.0.1, say
         fail(f"bench ack-server: {exc}")
     return 0

@@ -83,6 +83,7 @@ def _multicast(args: argparse.Namespace) -> dict[str, Any]:
         server, group = f"127.0.0.1:{port}", f"{DEMO_GROUP}:{port}"
         deadline = time.monotonic() + args.timeout
         logs = _log_options(args)
+        send_security, recv_security = _demo_security(args, root)
         processes: list[subprocess.Popen[str]] = []
         try:
             sender = _spawn(
@@ -90,7 +91,7 @@ def _multicast(args: argparse.Namespace) -> dict[str, Any]:
                     "send",
                     str(source),
                     *("--bind", server, "--group", group, "--min-receivers", str(args.receivers)),
-                    *("--wait", f"{args.timeout:g}s", "--json", *logs),
+                    *("--wait", f"{args.timeout:g}s", "--json", *logs, *send_security),
                 ]
             )
             processes.append(sender)
@@ -99,7 +100,7 @@ def _multicast(args: argparse.Namespace) -> dict[str, Any]:
                 out = root / f"receiver-{index + 1}"
                 out.mkdir()
                 argv = ["recv", "--server", server, "--group", group, "-o", str(out), "--timeout", "20s", "--json"]
-                processes.append(_spawn([*argv, *logs]))
+                processes.append(_spawn([*argv, *logs, *recv_security]))
             results = [_finish(p, deadline) for p in processes]
         finally:
             for process in processes:
@@ -111,6 +112,17 @@ def _multicast(args: argparse.Namespace) -> dict[str, Any]:
             for i, result in enumerate(results[1:])
         ]
     return _report("multicast", args, rows, results[0], time.perf_counter() - began)
+
+
+def _demo_security(args: argparse.Namespace, folder: Path) -> tuple[list[str], list[str]]:
+    """The sender's and the receivers' options: a key made for this run, which the receivers pin."""
+    if args.insecure:
+        return ["--insecure"], ["--insecure"]
+    from smocast.secure import keyfiles  # noqa: PLC0415  (loads the secure mode only when used)
+
+    key = folder / "demo.key"
+    identity = keyfiles.create_identity(key)
+    return ["--key", str(key)], ["--trust", identity.public.fingerprint]
 
 
 def _log_options(args: argparse.Namespace) -> list[str]:
@@ -192,6 +204,7 @@ def _report(
     done = [r for r in rows if r["completed"]]
     return {
         "transport": transport,
+        "secure": transport == "multicast" and not args.insecure,
         "receivers": args.receivers,
         "completed": len(done),
         "all_identical": bool(done) and len(done) == len(rows) and all(r["identical"] for r in rows),

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from smocast.cli.common import INTERFACE_HELP, HelpFormatter, address_arg, deferred, duration_arg, group_arg
+from smocast.cli.security_args import add_receiver_security
 
 DESCRIPTION = """\
 Join the multicast group, connect to the source, receive the files it sends and check each
@@ -25,6 +26,15 @@ examples:
                --fallback 10.0.0.3:5002@232.1.2.2:5002,10.0.0.1:5000@232.1.1.1:5000
   smocast recv --realtime --server 127.0.0.1:6000 --group 239.1.2.3:6000 --playout-delay 300ms --json
   smocast recv --daemon -o downloads      (the same as smocast recvd -o downloads)
+
+The source must prove the key this receiver pinned: --trust FINGERPRINT (what the source
+prints, or 'smocast key fingerprint' on its host), or a line 'HOST[:PORT] FINGERPRINT' in the
+known_sources file of this user; --trust-on-first-use accepts an unknown source's key and
+remembers it. A source with another key is refused. --insecure turns the protection off.
+With --fallback, every server must prove a pinned key (a relay proves its own: pin each).
+  smocast recv --server 192.0.2.10:5000 --group 232.1.1.1:5000 --trust SHA256:26fq-3ar4-...
+  smocast recv --server 192.0.2.10:5000 --group 232.1.1.1:5000 --trust-on-first-use --identify
+  smocast recv --server [2001:db8::10]:5000 --group [ff3e::1234]:5000 --trust SHA256:26fq-3ar4-...
 
 For a group in 232.0.0.0/8 or ff3x::/96 the join is source-specific (SSM) with the server's
 address as the source; use --source when the source multicasts from another address.
@@ -81,6 +91,7 @@ def register(subparsers: Any) -> None:
     )
     _add_realtime(p)
     _add_fallback(p)
+    add_receiver_security(p)
     p.set_defaults(handler=deferred("smocast.cli.recv_run"))
 
 

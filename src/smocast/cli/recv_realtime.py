@@ -19,6 +19,7 @@ from smocast.aio import AsyncReceiver, ResetError, connect
 from smocast.aio.netaddr import format_address
 from smocast.apps.stream import LiveTally, stop_on_signals, watch
 from smocast.cli.common import EXIT_FAILURE, console, err_console, fail, print_json
+from smocast.cli.security_args import receiver_options, receiver_security_json
 from smocast.cli.transfer_ui import failure
 from smocast.cli.units import Units
 from smocast.core.errors import SmocastError
@@ -59,6 +60,7 @@ async def _receive(args: argparse.Namespace, save: BinaryIO | None) -> dict[str,
     ended, reason = "fin", None
     started = time.monotonic()
     try:
+        secure, security = receiver_options(args)
         opening = connect(
             args.server,
             args.group,
@@ -69,6 +71,8 @@ async def _receive(args: argparse.Namespace, save: BinaryIO | None) -> dict[str,
             realtime=True,
             framing=True,
             playout_delay=args.playout_delay or None,
+            secure=secure,
+            security=security,
         )
         async with opening as rx:
             log_line(RECEIVER, logging.INFO, "connected", f"connected at stream offset {rx.start}", start=rx.start)
@@ -110,6 +114,7 @@ def _report(
             "stream_start": rx.start,
             "segments": {"received": stats.segments, "repairs": stats.repairs, "duplicates": stats.duplicates},
             "acks_sent": stats.acks_sent,
+            "security": receiver_security_json(rx),
         }
     )
     return report

@@ -17,6 +17,7 @@ from smocast.apps.setplan import WritePolicy
 from smocast.apps.setreceive import SetResult, receive_set
 from smocast.cli import common
 from smocast.cli.common import EXIT_USAGE, fail, print_json
+from smocast.cli.security_args import receiver_options
 from smocast.cli.transfer_ui import TransferProgress, failure
 from smocast.core.errors import SmocastError
 from smocast.logs import RECEIVER, log_line
@@ -60,6 +61,7 @@ async def _receive(args: argparse.Namespace) -> SetResult:
         chain = [Server(args.server, args.group)]
         options = {"source": args.source}
     try:
+        secure, security = receiver_options(args)
         with TransferProgress("receiving", 0, enabled=not args.json) as ui:
             return await receive_set(
                 chain,
@@ -72,6 +74,8 @@ async def _receive(args: argparse.Namespace) -> SetResult:
                 interface=args.interface,
                 timeout=args.timeout,
                 idle_timeout=args.idle_timeout or None,
+                secure=secure,
+                security=security,
                 **options,
             )
     except SmocastError as exc:
@@ -80,7 +84,8 @@ async def _receive(args: argparse.Namespace) -> SetResult:
 
 def note(args: argparse.Namespace, event: str, text: str) -> None:
     """A line for the user about the run (connected, waiting, resuming, failing over), logged too."""
-    log_line(RECEIVER, logging.WARNING if event in ("resumed", "removed") else logging.INFO, event, text)
+    warning = event in ("resumed", "removed", "insecure")
+    log_line(RECEIVER, logging.WARNING if warning else logging.INFO, event, text)
     if not args.json:
         from smocast.text import plain  # noqa: PLC0415
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from smocast.cli.common import INTERFACE_HELP, HelpFormatter, deferred, duration_arg, group_arg, positive_int
 from smocast.cli.recv_cmd import add_write_options
+from smocast.cli.security_args import add_receiver_security
 
 DESCRIPTION = """\
 A receiver that stays up: it listens for sources' announcements ('smocast send' announces
@@ -22,6 +23,11 @@ examples:
   smocast recvd -o /srv/incoming --from 10.0.0.5 --name 'nightly-*' --log-level info
   smocast recvd -o downloads --announce-group [ff15::77:77]:5077 --interface eth0
   smocast recvd -o downloads --count 1 --json      (take one transfer, then exit)
+  smocast recvd -o /srv/incoming --trust SHA256:26fq-3ar4-...   (the sources' keys; repeatable)
+
+In the secure mode (the default) the daemon takes only announcements signed by a key pinned
+for the announced server (--trust, or this user's known_sources), and that server must
+prove the same key in the handshake; --insecure takes any announcement, unauthenticated.
 
 sources run: smocast send FILE... --group <group>:<port> [--description TEXT]
 """
@@ -77,4 +83,5 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--json", action="store_true", help="one JSON object per line, one line per transfer")
     add_write_options(p)
+    add_receiver_security(p)
     p.set_defaults(handler=deferred("smocast.cli.recvd_run"))

@@ -11,13 +11,17 @@ import json
 import logging
 import signal
 import sys
+from typing import Any
 
 from smocast.apps.announce import DEFAULT_GROUP_V4
 from smocast.apps.daemon import Daemon, Filter, Outcome
 from smocast.apps.setplan import WritePolicy
 from smocast.cli import common
 from smocast.cli.common import EXIT_USAGE, fail
+from smocast.cli.security_args import receiver_options
+from smocast.cli.transfer_ui import failure
 from smocast.cli.units import Units
+from smocast.core.errors import SmocastError
 from smocast.logs import RECEIVER, log_line
 from smocast.text import printable
 
@@ -40,6 +44,12 @@ def from_recv(args: argparse.Namespace) -> argparse.Namespace:
         overwrite=args.overwrite,
         backup=args.backup,
         no_resume=args.no_resume,
+        insecure=args.insecure,
+        trust=args.trust,
+        known_sources=args.known_sources,
+        trust_on_first_use=args.trust_on_first_use,
+        identify=args.identify,
+        key=args.key,
     )
 
 
@@ -52,6 +62,15 @@ def run(args: argparse.Namespace) -> int:
         accept = Filter.parse(args.sources, args.names)
     except ValueError as exc:
         fail(f"--from: {exc}", EXIT_USAGE)
+    try:
+        secure, security = receiver_options(args)
+    except SmocastError as exc:
+        raise failure(exc) from None
+    verify: dict[str, Any] = {}
+    if security is not None:
+        from smocast.apps.announce_auth import AnnouncementCheck  # noqa: PLC0415  (the secure mode only)
+
+        verify["verify"] = AnnouncementCheck(security)
     daemon = Daemon(
         args.output,
         args.announce_group,
@@ -59,9 +78,15 @@ def run(args: argparse.Namespace) -> int:
         accept=accept,
         policy=WritePolicy(overwrite=args.overwrite, backup=args.backup, keep_partial=not args.no_resume),
         max_concurrent=args.max_concurrent,
-        options={"timeout": args.timeout, "idle_timeout": args.idle_timeout or None},
+        options={
+            "timeout": args.timeout,
+            "idle_timeout": args.idle_timeout or None,
+            "secure": secure,
+            "security": security,
+        },
         on_outcome=lambda outcome: _report(args, outcome),
         notice=lambda event, text: _notice(args, text, event),
+        **verify,
     )
     outcomes = asyncio.run(_until_stopped(daemon, args.count))
     if outcomes is None:

@@ -16,6 +16,7 @@ from smocast.cli.common import (
     rate_fraction,
     size_arg,
 )
+from smocast.cli.security_args import add_source_security
 
 DEFAULT_HISTORY = "64M"
 """``smocast.aio.relay.DEFAULT_HISTORY`` as a user types it (a test keeps the two equal)."""
@@ -35,6 +36,10 @@ the demo's 20 MiB file), so receivers whose relay died can resume here from thei
 (`smocast recv --fallback`). It exits once the upstream stream ended and every downstream
 receiver completed or was dropped. If it loses its upstream first, it resets its receivers
 (so they fail over at once) and exits with 1.
+
+Secure unless --insecure, hop by hop: the relay pins its upstream's key (--trust, or this
+user's known sources) and proves its own key downstream, which its receivers pin. It opens
+and re-seals every packet, and signs the blocks itself.
 
 examples:
   smocast relay --upstream 192.0.2.10:5000 --upstream-group 232.1.1.1:5000 --group 232.1.2.1:5001
@@ -118,4 +123,5 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--timeout", type=duration_arg, default="10s", help="give up connecting upstream after this long")
     p.add_argument("--json", action="store_true", help="print one JSON object at the end")
+    add_source_security(p, relay=True)
     p.set_defaults(handler=deferred("smocast.cli.relay_run"))

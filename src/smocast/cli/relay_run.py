@@ -13,6 +13,7 @@ from rich.table import Table
 from smocast.aio import NetworkError, RelayReport, open_relay
 from smocast.aio.netaddr import format_address
 from smocast.cli.common import console, err_console, print_json
+from smocast.cli.security_args import receiver_options, source_notes, source_options
 from smocast.cli.transfer_ui import failure
 from smocast.cli.units import Units
 from smocast.logs import log_events, stop_logging
@@ -32,6 +33,8 @@ def run(args: argparse.Namespace) -> int:
 
 async def _relay(args: argparse.Namespace) -> RelayReport:
     try:
+        secure, security = source_options(args)
+        upstream_security = receiver_options(args, upstream=True)[1]
         opening = open_relay(
             args.upstream,
             args.upstream_group,
@@ -48,6 +51,9 @@ async def _relay(args: argparse.Namespace) -> RelayReport:
             policy=args.policy,
             progress_timeout=args.progress_timeout,
             min_rate_fraction=args.min_rate_fraction,
+            secure=secure,
+            security=security,
+            upstream_security=upstream_security,
         )
         async with opening as relay:
             if not args.json:
@@ -56,6 +62,8 @@ async def _relay(args: argparse.Namespace) -> RelayReport:
                     f"relaying {plain(format_address(up))} to {plain(format_address(args.group))}; "
                     f"receivers connect to {plain(format_address(here))}"
                 )
+                for note in source_notes(relay.channel):
+                    err_console.print(note)
             logging = asyncio.create_task(log_events(relay.channel.events()))
             try:
                 return await relay.wait_closed()

@@ -17,6 +17,7 @@ from smocast.cli.common import (
     rate_arg,
     rate_fraction,
 )
+from smocast.cli.security_args import add_source_security
 
 DESCRIPTION = """\
 Send files and directories (or standard input, '-') to every receiver of a TCP-SMO channel:
@@ -38,8 +39,13 @@ examples:
   smocast send image.iso --group 232.1.1.1:5000 --min-receivers 500 --watch --watch-sort srtt
   smocast send image.iso --group 232.1.1.1:5000 --stats-file /run/smocast.json --log-level info
 
-receivers run: smocast recv --server <this host>:<port> --group <group>:<port> -o DIR
-           or: smocast recvd -o DIR   (takes every announced transfer; see docs/daemon.md)
+receivers run: smocast recv --server <this host>:<port> --group <group>:<port> -o DIR --trust <this source's key>
+           or: smocast recvd -o DIR --trust <this source's key>   (takes every announced transfer; see docs/daemon.md)
+The transfer is authenticated and encrypted unless --insecure: the source proves this user's key
+(made by 'smocast keygen', or on first use) and prints its fingerprint for the receivers to pin;
+its announcements are signed with it.
+  smocast send image.iso --group 232.1.1.1:5000 --allow receivers.txt   (listed receivers only)
+  smocast send image.iso --group 232.1.1.1:5000 --insecure              (no protection, for comparisons)
 Receivers on this same host need the source bound to one address (not 0.0.0.0) on the group port.
 """
 
@@ -113,7 +119,12 @@ def register(subparsers: Any) -> None:
         help="drop a receiver that acknowledges nothing new and answers no retransmission for this long",
     )
     p.add_argument("--min-rate-fraction", type=rate_fraction, default="0.05", metavar="F", help=MIN_RATE_HELP)
-    p.add_argument("--mss", type=positive_int, default=1400, help="payload bytes per datagram")
+    p.add_argument(
+        "--mss",
+        type=positive_int,
+        default=None,
+        help="payload bytes per datagram (default 1400, and 1366 in the secure mode: a sealed datagram is as large)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object, no progress bar")
     _add_announce(p)
     view = p.add_argument_group("live view and monitoring")
@@ -140,6 +151,7 @@ def register(subparsers: Any) -> None:
         metavar="FILE",
         help="write every receiver's accounting to FILE as JSON every second (replaced atomically)",
     )
+    add_source_security(p)
     p.set_defaults(handler=deferred("smocast.cli.send_run"))
 
 

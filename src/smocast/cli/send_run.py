@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import secrets
 import socket
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from smocast.apps.setsource import Sent, SetHistory, SourceError, SourceSet, sca
 from smocast.cli.common import console, err_console, fail, print_json
 from smocast.cli.monitor import ChannelMonitor, LiveTable, StatsFile
 from smocast.cli.receivers_view import receiver_rows, receivers_table, table_note
+from smocast.cli.security_args import segment_size, source_notes, source_options, source_security_json
 from smocast.cli.transfer_ui import TransferProgress, failure
 from smocast.cli.units import Units
 from smocast.core.congestion import controller_factory
@@ -47,13 +49,13 @@ def run(args: argparse.Namespace) -> int:
     if "-" in args.files and len(args.files) > 1:
         fail("'-' (standard input) must be the only thing sent", 2)
     stats = StatsFile(args.stats_file) if args.stats_file is not None else None
-    source, summary, sent = asyncio.run(_send(args, stats))
+    source, summary, sent, protection = asyncio.run(_send(args, stats))
     code, verdict = outcome(summary, policy)
-    report = {**report_json(source, summary, sent), "outcome": verdict}
+    report = {**report_json(source, summary, sent), "outcome": verdict, "security": protection}
     if args.json:
         print_json(report)
     else:
-        _summary(source, summary, report, args.mss, verdict)
+        _summary(source, summary, report, protection["mss"], verdict)
     return code
 
 
@@ -79,8 +81,11 @@ def outcome(summary: ChannelSummary, policy: WindowPolicy) -> tuple[int, str]:
     )
 
 
-async def _send(args: argparse.Namespace, stats: StatsFile | None) -> tuple[SourceSet, ChannelSummary, Sent]:
+async def _send(
+    args: argparse.Namespace, stats: StatsFile | None
+) -> tuple[SourceSet, ChannelSummary, Sent, dict[str, Any]]:
     try:
+        secure, security = source_options(args)
         source = await scan_async(args.files, args.name)
         _say_skipped(args, source)
         history = None if source.is_stream else SetHistory(source)
@@ -97,15 +102,17 @@ async def _send(args: argparse.Namespace, stats: StatsFile | None) -> tuple[Sour
                 congestion_control=args.congestion,
                 progress_timeout=args.progress_timeout,
                 min_rate_fraction=args.min_rate_fraction,
-                mss=args.mss,
+                mss=segment_size(args.mss, secure),
                 max_rate=args.rate,
                 history=history,
+                secure=secure,
+                security=security,
             )
             async with opening as channel:
                 sent = await _serve(channel, args, source, stats)
     except (NetworkError, SourceError, ManifestError) as exc:
         raise failure(exc) from None
-    return source, channel.summary(), sent
+    return source, channel.summary(), sent, source_security_json(channel)
 
 
 def _say_skipped(args: argparse.Namespace, source: SourceSet) -> None:
@@ -116,19 +123,24 @@ def _say_skipped(args: argparse.Namespace, source: SourceSet) -> None:
 
 
 def announcement_of(channel: AsyncChannel, args: argparse.Namespace, source: SourceSet) -> Announcement:
-    """What the announcer says about ``channel``: where it is, and the manifest's summary."""
+    """What the announcer says about ``channel``: where it is, and the manifest's summary.
+
+    A source with an allow-list (``--allow``) says only where it is and the manifest's digest:
+    announcements travel in the clear, and a receiver not on the list learns nothing of the
+    set, not even its name."""
     fileset = source.fileset
+    private = getattr(args, "allow", None) is not None and channel.secure
     return Announcement(
         secrets.token_bytes(8),
         channel.address,
         args.group,
         None,
         fileset.digest,
-        fileset.name,
-        fileset.total_bytes,
-        fileset.files,
-        fileset.directories,
-        args.description,
+        "" if private else fileset.name,
+        0 if private else fileset.total_bytes,
+        0 if private else fileset.files,
+        0 if private else fileset.directories,
+        "" if private else args.description,
         history=not source.is_stream,
         stream=source.is_stream,
     )
@@ -138,6 +150,12 @@ def _announcer(channel: AsyncChannel, args: argparse.Namespace, source: SourceSe
     if args.no_announce:
         return None
     group = args.announce_group or default_group(6 if family_of(args.group[0]) == socket.AF_INET6 else 4)
+    identity = channel.identity
+    sign = None
+    if identity is not None:
+        from smocast.apps.announce_auth import sign_announcement  # noqa: PLC0415  (the secure mode only)
+
+        sign = functools.partial(sign_announcement, identity)
     return Announcer(
         announcement_of(channel, args, source),
         group,
@@ -145,6 +163,7 @@ def _announcer(channel: AsyncChannel, args: argparse.Namespace, source: SourceSe
         ttl=args.ttl,
         interval=args.announce_interval,
         sending_interval=3 * args.announce_interval,
+        sign=sign,
     )
 
 
@@ -153,11 +172,13 @@ async def _serve(channel: AsyncChannel, args: argparse.Namespace, source: Source
     if not args.json:
         here, group = plain(format_address(channel.address)), plain(format_address(args.group))
         err_console.print(f"source listening on {here}, multicasting to {group}")
+        for note in source_notes(channel):
+            err_console.print(note)
     fileset = source.fileset
     about = {"file": fileset.name, "bytes": fileset.total_bytes, "group": format_address(args.group)}
     total = len(source.manifest) + fileset.total_bytes
     announcer = _announcer(channel, args, source)
-    with _display(args, total, fileset.total_bytes) as (progress, table):
+    with _display(args, total, fileset.total_bytes, channel.config.mss) as (progress, table):
         monitor = ChannelMonitor(
             channel, wanted=args.min_receivers, about=about, progress=progress, table=table, stats=stats
         )
@@ -215,13 +236,13 @@ def report_json(source: SourceSet, s: ChannelSummary, sent: Sent) -> dict[str, A
 
 @contextlib.contextmanager
 def _display(
-    args: argparse.Namespace, total: int, size: int
+    args: argparse.Namespace, total: int, size: int, mss: int
 ) -> Iterator[tuple[TransferProgress | None, LiveTable | None]]:
     """The progress bar, or with ``--watch`` the live table; neither with ``--json``."""
     if args.json:
         yield None, None
     elif args.watch:
-        with LiveTable(sort=args.watch_sort, top=args.watch_top, units=Units.fitting(size), mss=args.mss) as table:
+        with LiveTable(sort=args.watch_sort, top=args.watch_top, units=Units.fitting(size), mss=mss) as table:
             yield None, table
     else:
         with TransferProgress("waiting for receivers", total, enabled=True) as progress:

@@ -6,6 +6,7 @@ only when it runs.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from smocast.cli.common import (
@@ -39,6 +40,14 @@ examples:
   smocast sim transfer --receivers 1500 --source-cpu-per-packet 20us   # an overloaded source
   smocast sim transfer --receivers 1200 --send-rate 1.16mbit --mss 1448  # the application paces itself
   smocast sim transfer --receivers 1000 --loss 0.01 --lossy-receivers 400  # loss at 400 of them only
+  smocast sim transfer --receivers 1000 --secure                         # with the secure mode's CPU cost
+  smocast bench crypto --json > costs.json
+  smocast sim transfer --receivers 1000 --secure --crypto-costs costs.json   # ... measured on this machine
+
+The simulator runs plain TCP-SMO unless --secure: then every endpoint runs the protection
+layer (keys exchanged in the handshake, packets sealed, blocks signed), and each host spends
+the CPU the layer costs per datagram and per block (the figures of docs/security.md, or of
+--crypto-costs), on one CPU per host. The same seed gives the same result.
 """
 
 
@@ -120,7 +129,23 @@ def register_transfer(subparsers: Any) -> None:
         help="drop a receiver that acknowledges nothing new and answers no retransmission for this long",
     )
     p.add_argument("--min-rate-fraction", type=rate_fraction, default="0.05", metavar="F", help=MIN_RATE_HELP)
-    p.add_argument("--mss", type=positive_int, default=1400, help="payload bytes per segment")
+    p.add_argument(
+        "--mss", type=positive_int, default=None, help="payload bytes per segment (default 1400; 1366 with --secure)"
+    )
+    secure = p.add_argument_group("the secure mode")
+    secure.add_argument(
+        "--secure", action="store_true", help="run every endpoint behind the protection layer, with its CPU cost"
+    )
+    secure.add_argument(
+        "--crypto-costs",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="the layer's costs from 'smocast bench crypto --json' (default: the figures in docs/security.md)",
+    )
+    secure.add_argument(
+        "--no-crypto-cost", action="store_true", help="with --secure: run the layer but charge no CPU time for it"
+    )
     p.add_argument("--time-limit", type=duration_arg, default="60min", help="simulated time before giving up")
     p.add_argument("--seed", type=int, default=1, help="random seed; the same seed gives the same result")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 from typing import Any
 
 from rich.table import Table
 
-from smocast.cli.common import (
-    console,
-    fail,
-    print_json,
-)
+from smocast.cli.common import EXIT_USAGE, console, fail, print_json
 from smocast.core.congestion import controller_factory
 from smocast.core.units import format_rate, format_size
 from smocast.sim.topology import PathSpec
@@ -52,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
         min_rate_fraction=args.min_rate_fraction,
         congestion=args.congestion,
         max_window=args.window,
+        secure=args.secure,
+        crypto=_crypto_costs(args),
     )
     with (
         console.status(f"simulating a transfer to {args.receivers} receivers...", spinner="dots")
@@ -66,6 +65,24 @@ def run(args: argparse.Namespace) -> int:
         _summary(report)
     complete = report["completed"] == report["receivers"] and not report["dropped"]
     return 0 if complete and report["all_identical"] else 1  # a dropped receiver is a failure
+
+
+def _crypto_costs(args: argparse.Namespace) -> Any:
+    """The secure mode's cost model: none without --secure or with --no-crypto-cost."""
+    if (args.crypto_costs is not None or args.no_crypto_cost) and not args.secure:
+        fail("--crypto-costs and --no-crypto-cost go with --secure", EXIT_USAGE)
+    if not args.secure or args.no_crypto_cost:
+        return None
+    from smocast.sim.crypto_cost import CryptoCosts  # noqa: PLC0415
+
+    if args.crypto_costs is None:
+        return CryptoCosts()
+    try:
+        return CryptoCosts.from_bench(json.loads(args.crypto_costs.read_text()))
+    except OSError as exc:
+        fail(f"cannot read {args.crypto_costs}: {exc.strerror}", kind="file")
+    except (ValueError, KeyError, TypeError) as exc:
+        fail(f"{args.crypto_costs} is not a 'smocast bench crypto --json' report ({exc!r})", EXIT_USAGE)
 
 
 def _summary(r: dict[str, Any]) -> None:
@@ -84,6 +101,13 @@ def _summary(r: dict[str, Any]) -> None:
         f"{seg['repair_multicast']} multicast repairs",
     )
     table.add_row("ACKs processed", str(r["acks_processed"]))
+    if r["secure"]:
+        source, receivers = r["protection"]["source"], r["protection"]["receivers"]
+        costs = "with its CPU cost" if r["crypto_costs"] else "costing no CPU time"
+        table.add_row(
+            "secure",
+            f"{source['blocks_signed']} blocks signed, {receivers['dropped']} datagrams dropped by receivers ({costs})",
+        )
     console.print(table)
 
 

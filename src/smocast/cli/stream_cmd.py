@@ -15,6 +15,7 @@ from smocast.cli.common import (
     positive_int,
     rate_fraction,
 )
+from smocast.cli.security_args import add_source_security
 
 HEADER_SIZE = 16
 """Bytes of each message's header (message number, send time): ``smocast.apps.stream.HEADER_SIZE``,
@@ -101,6 +102,12 @@ def register(subparsers: Any) -> None:
         help=INTERFACE_HELP.format(what="multicast from", default="the bound address, or the route to the group"),
     )
     p.add_argument("--ttl", type=positive_int, default=1, help="multicast TTL (hops)")
-    p.add_argument("--mss", type=positive_int, default=1400, help="payload bytes per datagram")
+    p.add_argument(
+        "--mss",
+        type=positive_int,
+        default=None,
+        help="payload bytes per datagram (default 1400, and 1366 in the secure mode: a sealed datagram is as large)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_source_security(p)
     p.set_defaults(handler=deferred("smocast.cli.stream_run"))

@@ -29,6 +29,7 @@ from smocast.apps.stream import (
     wait_for_receivers,
 )
 from smocast.cli.common import EXIT_USAGE, console, err_console, fail, print_json
+from smocast.cli.security_args import segment_size, source_notes, source_options
 from smocast.cli.transfer_ui import failure
 from smocast.cli.units import Units
 from smocast.logs import log_events, stop_logging
@@ -74,6 +75,7 @@ async def _stream(args: argparse.Namespace, policy: str, source: BinaryIO | None
     bodies: Bodies = synthetic_bodies(args.size) if source is None else file_bodies(source, args.size)
     stop = stop_on_signals()
     try:
+        secure, security = source_options(args, live=True)
         opening = open_channel(
             args.group,
             args.bind,
@@ -85,7 +87,9 @@ async def _stream(args: argparse.Namespace, policy: str, source: BinaryIO | None
             progress_timeout=args.progress_timeout,
             min_rate_fraction=args.min_rate_fraction,
             congestion_control=args.congestion,
-            mss=args.mss,
+            mss=segment_size(args.mss, secure),
+            secure=secure,
+            security=security,
         )
         async with opening as channel:
             if not args.json:
@@ -93,6 +97,8 @@ async def _stream(args: argparse.Namespace, policy: str, source: BinaryIO | None
                     f"source listening on {plain(format_address(channel.address))}, "
                     f"streaming to {plain(format_address(args.group))} (Ctrl-C ends the stream)"
                 )
+                for note in source_notes(channel):
+                    err_console.print(note)
             logging = asyncio.create_task(log_events(channel.events()))
             try:
                 await _wait_for_receivers(channel, args.min_receivers, args.wait, stop)

@@ -39,6 +39,10 @@ class Kind(IntEnum):
     """A block of packet hashes signed by the source, to the group under the epoch's key."""
     CLEAR = 5
     """A core packet in the clear: only the handshake's, when the caller allows it."""
+    HELLO = 6
+    """A receiver's handshake packet in the clear with its key-exchange hello (:mod:`smocast.secure.handshake`)."""
+    HANDSHAKE = 7
+    """The source's answer: the key-exchange reply in the clear, then the core's packet under the new session."""
 
 
 _KINDS = {int(k): k for k in Kind}
@@ -57,7 +61,7 @@ def parse(data: bytes) -> tuple[Kind, int, int] | None:
     found = _KINDS.get(kind)
     if found is None:
         return None
-    if found is not Kind.CLEAR and len(data) < OVERHEAD:
+    if found is not Kind.CLEAR and found is not Kind.HELLO and len(data) < OVERHEAD:
         return None
     return found, key_id, number
 

@@ -220,9 +220,15 @@ class HandshakeState(Enum):
 _TRANSITIONS: dict[tuple[HandshakeState, str], HandshakeState] = {
     (HandshakeState.START, "hello"): HandshakeState.HELLO_SENT,
     (HandshakeState.HELLO_SENT, "reply"): HandshakeState.ESTABLISHED,
-    (HandshakeState.HELLO_SENT, "bad reply"): HandshakeState.FAILED,
+    (HandshakeState.HELLO_SENT, "forged reply"): HandshakeState.HELLO_SENT,
+    (HandshakeState.HELLO_SENT, "untrusted source"): HandshakeState.FAILED,
 }
-"""Every move of the receiver's side: (state, what happened) -> next state. Anything else is misuse."""
+"""Every move of the receiver's side: (state, what happened) -> next state. Anything else is misuse.
+
+A reply that does not verify leaves the exchange waiting: anyone can send one from the
+source's address, and it must not end the connection. A reply the source's own key signed
+that this receiver does not trust ends it (the user must be told).
+"""
 
 
 class ReceiverHandshake:
@@ -266,16 +272,19 @@ class ReceiverHandshake:
     def finish(self, reply: bytes) -> SessionKeys:
         """Check the source's reply and derive the session's keys.
 
-        Raises HandshakeError (malformed, or its signature fails: drop it, the exchange is
-        over) or UntrustedSourceError (a valid signature by a key this receiver does not
-        trust: refuse the source, say so to the user).
+        Raises HandshakeError (malformed, or its signature fails: drop it and keep waiting,
+        the exchange is still open) or UntrustedSourceError (a valid signature by a key this
+        receiver does not trust: the exchange failed; refuse the source, say so to the user).
         """
         if self.state is not HandshakeState.HELLO_SENT:
             self._move("reply")  # raises: a reply is only expected after the hello
         try:
             keys = self._check_reply(reply)
-        except (HandshakeError, UntrustedSourceError):
-            self._move("bad reply")
+        except HandshakeError:
+            self._move("forged reply")
+            raise
+        except UntrustedSourceError:
+            self._move("untrusted source")
             raise
         self._move("reply")
         return keys

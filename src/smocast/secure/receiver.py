@@ -21,6 +21,7 @@ until then nothing but the handshake's packets (``clear``) passes either way.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from smocast.core.datagram import Address, Datagram, Endpoint, unicast
@@ -28,7 +29,9 @@ from smocast.core.errors import LocalProtocolError
 from smocast.secure import control, envelope
 from smocast.secure.blocks import BlockVerifier, SignedBlock, Verdict
 from smocast.secure.envelope import HEADER_SIZE, Kind
+from smocast.secure.errors import HandshakeError, UntrustedSourceError
 from smocast.secure.group import EpochKey, GroupKeyRing
+from smocast.secure.handshake import ReceiverExchange, hello_datagram, parse_handshake
 from smocast.secure.hold import HeldPackets, HoldPolicy
 from smocast.secure.identity import PublicIdentity
 from smocast.secure.keyexchange import SessionKeys
@@ -50,9 +53,22 @@ class ProtectedReceiver(Generic[E]):
         hold: HoldPolicy | None = None,
         clear: ClearPolicy | None = None,
         key_request_interval: float = 0.05,
+        exchange: ReceiverExchange | None = None,
+        failure: Callable[[str, float], E] | None = None,
     ) -> None:
+        """With ``exchange``, the keys come from the handshake: the layer adds the hello to the
+        SYN that echoes a cookie and finishes the exchange with the source's HANDSHAKE
+        (``clear`` defaults to the exchange's wire). A source this receiver does not trust ends
+        it: ``failure(message, now)`` makes the event the application gets, and nothing more
+        passes either way (:attr:`failed` holds the message)."""
         self.inner = inner
         self.source = source
+        self.exchange = exchange
+        self._failure = failure
+        self._failure_event: E | None = None
+        self.failed: str | None = None
+        if clear is None and exchange is not None:
+            clear = exchange.wire.clear
         self._clear = clear
         self._key_request_interval = key_request_interval
         self._next_key_request = float("-inf")
@@ -84,13 +100,17 @@ class ProtectedReceiver(Generic[E]):
             self.stats.malformed += 1
             return
         kind, key_id, number = parsed
+        if self.failed is not None:
+            return
         if kind is Kind.GROUP:
             self._receive_group(key_id, number, data, source, now)
         elif kind is Kind.UNICAST or kind is Kind.CONTROL:
             self._receive_unicast(kind, key_id, number, data, source, now)
         elif kind is Kind.BLOCK:
             self._receive_block(key_id, number, data, now)
-        elif self._clear is not None and self._clear(data[HEADER_SIZE:]):
+        elif kind is Kind.HANDSHAKE:
+            self._receive_handshake(key_id, number, data, source, now)
+        elif self.session is None and self._clear is not None and self._clear(data[HEADER_SIZE:]):
             self.inner.receive_datagram(data[HEADER_SIZE:], source, now)
         else:
             self.stats.cleartext += 1
@@ -118,6 +138,44 @@ class ProtectedReceiver(Generic[E]):
             self.inner.receive_datagram(plaintext, source, now)
         else:
             self._on_control(plaintext, now)
+
+    def _receive_handshake(self, key_id: int, number: int, data: bytes, source: Address, now: float) -> None:
+        """The source's reply with the sealed SYN-ACK: finish the exchange, install its keys, open the packet."""
+        parsed = parse_handshake(data)
+        if parsed is None or self.exchange is None:
+            self.stats.malformed += 1
+            return
+        aad, reply, ciphertext = parsed
+        if source != self.source:
+            self.stats.wrong_address += 1
+            return
+        if self.session is None:
+            try:
+                keys = self.exchange.finish(reply)
+            except HandshakeError:
+                self.stats.forged += 1  # anyone can send one from the source's address: keep waiting
+                return
+            except UntrustedSourceError as error:
+                self._fail(str(error), now)
+                return
+            self.install(keys)
+        session = self.session
+        assert session is not None
+        if key_id != session.session_id:
+            self.stats.unknown_session += 1
+            return
+        plaintext = session.open_with(number, aad, ciphertext)
+        if plaintext is None:
+            self.stats.forged += 1
+            return
+        self.stats.opened += 1
+        self.inner.receive_datagram(plaintext, source, now)
+
+    def _fail(self, message: str, now: float) -> None:
+        self.failed = message
+        self.stats.untrusted += 1
+        if self._failure is not None:
+            self._failure_event = self._failure(message, now)
 
     def _open_group(self, epoch: int, number: int, data: bytes, now: float) -> tuple[EpochKey, bytes] | None:
         key = self.ring.get(epoch)
@@ -234,10 +292,12 @@ class ProtectedReceiver(Generic[E]):
         for datagram in self.inner.datagrams_to_send(now):
             if datagram.multicast:
                 raise LocalProtocolError("a protected receiver sends to its source only, never to the group")
+            if self.failed is not None:
+                continue
             if self.session is not None:
                 sealed = self.session.seal(Kind.UNICAST, datagram.data)
             elif self._clear is not None and self._clear(datagram.data):
-                sealed = envelope.clear(datagram.data)
+                sealed = self._clear_datagram(datagram.data)
             else:
                 self.stats.no_session_out += 1
                 continue
@@ -245,6 +305,14 @@ class ProtectedReceiver(Generic[E]):
             self._out.append(unicast(sealed, sealed, datagram.destination))
         out, self._out = self._out, []
         return out
+
+    def _clear_datagram(self, packet: bytes) -> bytes:
+        """A handshake packet in the clear; the SYN that echoes a cookie carries the hello."""
+        exchange = self.exchange
+        context = exchange.wire.hello_context(packet) if exchange is not None else None
+        if exchange is None or context is None:
+            return envelope.clear(packet)
+        return hello_datagram(packet, exchange.hello_for(context))
 
     def next_deadline(self) -> float | None:
         """The earlier of the core's deadline and the next round of held packets."""
@@ -271,5 +339,9 @@ class ProtectedReceiver(Generic[E]):
             self.stats.signature_requests_sent += 1
 
     def next_event(self) -> E | None:
-        """The core's next event for the application."""
+        """The layer's failure (an untrusted source) first, then the core's next event for the application."""
+        failure = self._failure_event
+        if failure is not None:
+            self._failure_event = None
+            return failure
         return self.inner.next_event()

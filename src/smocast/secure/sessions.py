@@ -22,7 +22,7 @@ RECEIVER_TO_SOURCE = b"receiver to source"
 class UnicastSession:
     """One peer's keys: seals what goes to it, opens what comes from it (each number once)."""
 
-    __slots__ = ("_receive", "_send", "next_number", "peer", "replay", "replied", "session_id")
+    __slots__ = ("_receive", "_send", "hello", "next_number", "peer", "replay", "replied", "reply", "session_id")
 
     def __init__(self, session_id: int, peer: Address, send: PacketKey, receive: PacketKey) -> None:
         self.session_id = session_id
@@ -32,6 +32,8 @@ class UnicastSession:
         self.next_number = 0
         self.replay = ReplayWindow()
         self.replied: dict[object, float] = {}  # the source's rate limit of answers to this peer's requests
+        self.hello = b""  # the source's end: the receiver's hello that made this session
+        self.reply: bytes | None = None  # the source's end: the key-exchange reply, until the receiver confirms
 
     @classmethod
     def at_source(cls, keys: SessionKeys, peer: Address) -> UnicastSession:
@@ -53,6 +55,22 @@ class UnicastSession:
         self.next_number = number + 1
         head = envelope.header(kind, self.session_id, number)
         return head + self._send.seal(number, head, plaintext)
+
+    def seal_with(self, kind: Kind, prefix: bytes, plaintext: bytes) -> bytes:
+        """Like :meth:`seal`, with ``prefix`` (clear, authenticated) between the header and the ciphertext."""
+        number = self.next_number
+        self.next_number = number + 1
+        head = envelope.header(kind, self.session_id, number) + prefix
+        return head + self._send.seal(number, head, plaintext)
+
+    def open_with(self, number: int, aad: bytes, ciphertext: bytes) -> bytes | None:
+        """Like :meth:`open`, for a datagram whose clear part ``aad`` (header and prefix) is given apart."""
+        if not self.replay.fresh(number):
+            return None
+        plaintext = self._receive.open(number, aad, ciphertext)
+        if plaintext is not None:
+            self.replay.mark(number)
+        return plaintext
 
     def open(self, number: int, data: bytes) -> bytes | None:
         """The plaintext of a datagram from the peer, or None (forged, or a replay).

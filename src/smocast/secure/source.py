@@ -32,6 +32,7 @@ from smocast.secure import control, envelope
 from smocast.secure.blocks import FILE_BLOCKS, BlockPolicy, BlockSigner, BlockStore
 from smocast.secure.envelope import HEADER_SIZE, Kind
 from smocast.secure.group import GroupGrant, GroupSchedule, RotationPolicy
+from smocast.secure.handshake import SourceExchange, parse_hello, reply_prefix
 from smocast.secure.identity import Identity
 from smocast.secure.keyexchange import Accepted, Refused, SessionKeys, respond
 from smocast.secure.primitives import RandomBytes
@@ -43,6 +44,10 @@ E = TypeVar("E")
 
 ClearPolicy = Callable[[bytes], bool]
 """``clear(packet)``: True when this core packet may travel unprotected (the handshake's own packets)."""
+
+Departure = Callable[[Any], "tuple[Address, bool] | None"]
+"""``departure(event)``: for a core event that removes a receiver, ``(its address, rekey)``; else None.
+``rekey`` is True when the receiver left before the end (dropped, left): the group key moves on."""
 
 MAX_REPLIED = 64
 """Requests remembered per receiver for the rate limit of answers."""
@@ -63,8 +68,18 @@ class ProtectedSource(Generic[E]):
         retain_blocks: int = 1024,
         clear: ClearPolicy | None = None,
         reply_interval: float = 0.05,
+        exchange: SourceExchange | None = None,
+        departure: Departure | None = None,
     ) -> None:
+        """With ``exchange``, receivers get their keys in the handshake: the core must call
+        :meth:`admit` for each SYN whose cookie is valid (``Channel.set_admission_gate``), and
+        ``clear`` defaults to the exchange's wire. ``departure`` lets the layer forget the
+        sessions of receivers the core removed (it watches the core's events)."""
         self.inner = inner
+        self.exchange = exchange
+        self._departure = departure
+        if clear is None and exchange is not None:
+            clear = exchange.wire.clear
         self.identity = identity
         self._randbytes = randbytes
         self.group = GroupSchedule(randbytes, rotation, now)
@@ -122,6 +137,33 @@ class ProtectedSource(Generic[E]):
     def sessions(self) -> int:
         return len(self._by_id)
 
+    def admit(self, peer: Address, connection: int, cookie: bytes, now: float) -> bool:
+        """The core's admission gate: a SYN with a valid cookie is admitted once its hello is.
+
+        Runs the key exchange for a new hello (the address is validated: only now is the cost
+        spent), installs the session and keeps the reply to send with the SYN-ACK; a repeated
+        SYN with the same hello is admitted at no cost. False refuses the SYN, and is counted.
+        """
+        exchange = self.exchange
+        if exchange is None:
+            return True
+        hello = exchange.hello_of(peer)
+        session = self._by_peer.get(peer)
+        if hello is None:
+            if session is not None and session.reply is None:
+                return True  # the receiver holds its keys: its SYN came sealed
+            exchange.counts.no_hello += 1
+            return False
+        if session is not None and session.hello == hello:
+            return True
+        accepted = exchange.respond(hello, exchange.wire.context(connection, cookie), self.group.grants())
+        if accepted is None:
+            return False
+        self.install(peer, accepted.keys)
+        session = self._by_peer[peer]
+        session.hello, session.reply = hello, accepted.reply
+        return True
+
     # --- the Endpoint contract --------------------------------------------------------------
 
     def receive_datagram(self, data: bytes, source: Address, now: float) -> None:
@@ -129,10 +171,16 @@ class ProtectedSource(Generic[E]):
         parsed = envelope.parse(data)
         if parsed is None:
             self.stats.malformed += 1
+            refusal = self.exchange.wire.plain_refusal(data) if self.exchange is not None else None
+            if refusal is not None:  # a receiver in the insecure mode: tell it, statelessly
+                self._out.append(unicast(refusal, refusal, source))
             return
         kind, key_id, number = parsed
         if kind is Kind.CLEAR:
             self._receive_clear(data, source, now)
+            return
+        if kind is Kind.HELLO:
+            self._receive_hello(data, source, now)
             return
         if kind is not Kind.UNICAST and kind is not Kind.CONTROL:
             self.stats.malformed += 1  # group traffic comes from the source alone
@@ -151,6 +199,7 @@ class ProtectedSource(Generic[E]):
         if plaintext is None:
             self.stats.forged += 1
             return
+        session.reply = None  # the receiver holds the keys: no more HANDSHAKE for it
         if kind is Kind.UNICAST:
             self.stats.opened += 1
             self.inner.receive_datagram(plaintext, source, now)
@@ -167,6 +216,23 @@ class ProtectedSource(Generic[E]):
             self.stats.cleartext += 1
             return
         self.inner.receive_datagram(plaintext, source, now)
+
+    def _receive_hello(self, data: bytes, source: Address, now: float) -> None:
+        """A SYN with the receiver's hello: the core checks the cookie, and its gate (:meth:`admit`) the hello."""
+        parsed = parse_hello(data)
+        exchange = self.exchange
+        if parsed is None or exchange is None:
+            self.stats.malformed += 1
+            return
+        packet, hello = parsed
+        if self._clear is None or not self._clear(packet):
+            self.stats.cleartext += 1
+            return
+        exchange.offer(source, hello)
+        try:
+            self.inner.receive_datagram(packet, source, now)
+        finally:
+            exchange.withdraw()
 
     def datagrams_to_send(self, now: float) -> list[Datagram[bytes]]:
         """The core's datagrams, sealed, with the blocks that cover them and the layer's own messages."""
@@ -206,14 +272,25 @@ class ProtectedSource(Generic[E]):
             self._flush_block()
 
     def next_event(self) -> E | None:
-        """The core's next event for the application."""
-        return self.inner.next_event()
+        """The core's next event for the application (a receiver's departure also ends its session)."""
+        event: E | None = self.inner.next_event()
+        if event is not None and self._departure is not None:
+            gone = self._departure(event)
+            if gone is not None:
+                peer, rekey = gone
+                if rekey:
+                    self.revoke(peer)
+                else:
+                    self.revoke_session(peer)
+        return event
 
     # --- sealing ---------------------------------------------------------------------------
 
     def _seal_unicast(self, datagram: Datagram[Any]) -> None:
         session = self._by_peer.get(datagram.destination)
-        if session is not None:
+        if session is not None and session.reply is not None and self._is_reply(datagram.data):
+            sealed = session.seal_with(Kind.HANDSHAKE, reply_prefix(session.reply), datagram.data)
+        elif session is not None:
             sealed = session.seal(Kind.UNICAST, datagram.data)
         elif self._clear is not None and self._clear(datagram.data):
             sealed = envelope.clear(datagram.data)
@@ -223,6 +300,9 @@ class ProtectedSource(Generic[E]):
         self.stats.sealed += 1
         # Behind group packets that wait for their block, a unicast packet waits too: the core's order stays.
         (self._waiting if self._waiting else self._out).append(unicast(sealed, sealed, datagram.destination))
+
+    def _is_reply(self, packet: bytes) -> bool:
+        return self.exchange is not None and self.exchange.wire.is_reply(packet)
 
     def _seal_group(self, datagram: Datagram[Any], now: float) -> None:
         epoch, number, key = self.group.number()

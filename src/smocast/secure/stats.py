@@ -37,6 +37,8 @@ class ProtectionStats:
     """A signed block whose signature does not verify."""
     unverified: int = 0
     """Group packets dropped because their signed block did not come in time, or the hold was full."""
+    untrusted: int = 0
+    """Key-exchange replies signed by a source key this receiver does not trust (the connection ended)."""
     no_session_out: int = 0
     """Core packets to a peer without a session, not sent."""
     blocks_signed: int = 0

@@ -33,10 +33,17 @@ EventHandler = Callable[["Host", Any, float], None]
 
 @dataclass(frozen=True, slots=True)
 class CpuModel:
-    """Each received packet costs ``per_packet`` seconds; at most ``queue`` wait, the rest drop."""
+    """Each received packet costs ``per_packet`` seconds; at most ``queue`` wait, the rest drop.
+
+    ``receive_cost(data)``, when given, is the cost of each received datagram instead, and
+    ``send_cost(data)`` makes each sent datagram leave only after that much CPU time (on the
+    same CPU as the input): the secure mode's cost model (:mod:`smocast.sim.crypto_cost`).
+    """
 
     per_packet: float
     queue: int = 1000
+    receive_cost: Callable[[bytes], float] | None = None
+    send_cost: Callable[[bytes], float] | None = None
 
 
 def _ignore(event: object, now: float) -> None:
@@ -103,7 +110,8 @@ class Host:
         if self.waiting >= cpu.queue:
             self.cpu_drops += 1
             return
-        done = max(self.sim.now, self._busy_until) + cpu.per_packet
+        cost = cpu.per_packet if cpu.receive_cost is None else cpu.receive_cost(data or packet)
+        done = max(self.sim.now, self._busy_until) + cost
         self._busy_until = done
         self.waiting += 1
         self.sim.schedule(done, self._process_queued, (packet, data, source, via_group))
@@ -142,8 +150,24 @@ class Host:
 
     def _transmit(self, datagrams: list[Datagram[Any]]) -> None:
         send, now = self._network.send, self.sim.now
+        cpu = self._cpu
+        if cpu is not None and cpu.send_cost is not None:
+            self._transmit_after_cpu(datagrams, cpu.send_cost)
+            return
         for datagram in datagrams:
             send(datagram, self, now)
+
+    def _transmit_after_cpu(self, datagrams: list[Datagram[Any]], cost: Callable[[bytes], float]) -> None:
+        """Each datagram leaves once the CPU has made it (sealed, signed), in order."""
+        busy = max(self.sim.now, self._busy_until)
+        for datagram in datagrams:
+            busy += cost(datagram.data)
+            self.sim.schedule(busy, self._send_later, datagram)
+        self._busy_until = busy
+
+    def _send_later(self, datagram: Datagram[Any]) -> None:
+        if not self.frozen:
+            self._network.send(datagram, self, self.sim.now)
 
     def _on_timer(self, at: float) -> None:
         if self._timer_at == at:

@@ -97,8 +97,10 @@ class StarTopology:
         endpoint: object,
         on_event: EventHandler | None = None,
         address: Address | None = None,
+        cpu: CpuModel | None = None,
     ) -> Host:
-        """Attach receiver ``index`` of ``count``; it is not yet in the group (call ``join``)."""
+        """Attach receiver ``index`` of ``count``; it is not yet in the group (call ``join``).
+        ``cpu`` makes its input (and output, if the model says so) take time."""
         p = self.path
         subtree = index // p.subtree_size if p.subtree_size > 0 else 0
         if subtree not in self._subtree_links:
@@ -106,7 +108,7 @@ class StarTopology:
             self._subtree_links[subtree] = link
             self.network.add_subtree(subtree, link)
         delay = p.receiver_delay(index, count)
-        host = Host(self.sim, self.network, address or receiver_address(index), endpoint, on_event)  # type: ignore[arg-type]
+        host = Host(self.sim, self.network, address or receiver_address(index), endpoint, on_event, cpu)  # type: ignore[arg-type]
         if isinstance(endpoint, Receiver):
             host.group_input = partial(endpoint.receive_packet, via_group=True)
         self.network.attach(

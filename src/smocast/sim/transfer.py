@@ -11,17 +11,23 @@ import hashlib
 import random
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any, cast
+from typing import Any
 
 from smocast.core.acking import AckFrequency
 from smocast.core.datagram import Address
+from smocast.secure.envelope import OVERHEAD
+from smocast.secure.identity import Identity
+from smocast.secure.keyexchange import Trust
+from smocast.secure.source import ProtectedSource
+from smocast.secure.tcpsmo import protect_channel, protect_receiver
+from smocast.sim.crypto_cost import CryptoCosts
 from smocast.sim.digest import SharedDigest
 from smocast.sim.host import CpuModel, Host
 from smocast.sim.kernel import Simulator, relaxed_gc
 from smocast.sim.topology import GROUP_ADDRESS, SOURCE_ADDRESS, PathSpec, StarTopology
 from smocast.smo import events as ev
 from smocast.smo.channel import Channel
-from smocast.smo.config import ChannelConfig, DropRules, ReceiverConfig
+from smocast.smo.config import DEFAULT_MSS, ChannelConfig, DropRules, ReceiverConfig
 from smocast.smo.policies import CwndPolicy, WindowPolicy
 from smocast.smo.receiver import Receiver
 
@@ -38,7 +44,11 @@ class TransferSpec:
     all at once; the links, and so the ACK path, keep their own rate.
     ``congestion`` is the controller (``fixed`` keeps the window at ``max_window``, as the
     TCP-SMO prototype without congestion control did); ``max_window`` (bytes) is the send
-    window, the socket send buffer of a kernel TCP.
+    window, the socket send buffer of a kernel TCP. ``secure`` runs every endpoint behind the
+    protection layer, its keys exchanged in the handshake (seeded: the same seed gives the
+    same datagrams); ``crypto`` then charges each host the layer's CPU per datagram and per
+    block (:class:`~smocast.sim.crypto_cost.CryptoCosts`; None: the layer costs no time).
+    ``mss`` defaults to 1400, less the layer's 34 bytes when secure.
     """
 
     receivers: int = 100
@@ -59,14 +69,22 @@ class TransferSpec:
     progress_timeout: float = 10.0
     min_rate_fraction: float | None = DropRules().min_rate_fraction
     time_limit: float = 3600.0
-    mss: int = 1400
+    mss: int | None = None
     congestion: str = "newreno"
     max_window: int | None = None
     max_rate: float | None = None  # the source's pacing ceiling, bits/s (ChannelConfig.max_rate)
+    secure: bool = False
+    crypto: CryptoCosts | None = None
+
+    @property
+    def segment_size(self) -> int:
+        if self.mss is not None:
+            return self.mss
+        return DEFAULT_MSS - OVERHEAD if self.secure else DEFAULT_MSS
 
     def channel_config(self) -> ChannelConfig:
         config = ChannelConfig(
-            mss=self.mss,
+            mss=self.segment_size,
             congestion_control=self.congestion,
             admission="continuous" if self.continuous else "wait",
             min_receivers=0 if self.continuous else self.receivers,
@@ -107,6 +125,7 @@ class TransferResult:
     source_egress_bytes: int
     source_cpu_drops: int
     drop_events: list[ev.ReceiverDropped]
+    protection: dict[str, Any] | None = None
 
     @property
     def completed(self) -> int:
@@ -163,6 +182,9 @@ class TransferResult:
             "send_rate_bps": spec.source_rate * 8 if spec.source_rate else None,
             "ack_every": spec.ack_every,
             "seed": spec.seed,
+            "secure": spec.secure,
+            "crypto_costs": spec.crypto.as_json() if spec.crypto is not None else None,
+            "protection": self.protection,
             "wall_time_s": round(self.wall_time, 3),
         }
 
@@ -178,7 +200,14 @@ class _Run:
         self.topology = StarTopology(self.sim, spec.path, self.rng)
         self.channel = Channel(GROUP_ADDRESS, spec.channel_config(), random.Random(self.rng.getrandbits(64)))
         cpu = CpuModel(spec.source_cpu_per_packet, spec.source_cpu_queue) if spec.source_cpu_per_packet else None
-        self.source = self.topology.attach_source(self.channel, self._on_source_event, cpu)
+        self.layer: ProtectedSource[ev.SourceEvent] | None = None
+        endpoint: Any = self.channel
+        if spec.secure:
+            self.identity = Identity.generate(self.rng.randbytes)
+            endpoint = self.layer = protect_channel(self.channel, self.identity, self.rng.randbytes)
+            if spec.crypto is not None:
+                cpu = spec.crypto.at_source()
+        self.source = self.topology.attach_source(endpoint, self._on_source_event, cpu)
         self.outcomes: list[ReceiverOutcome] = []
         self.hosts: list[Host] = []
         self.drops: list[ev.ReceiverDropped] = []
@@ -192,7 +221,13 @@ class _Run:
 
     def _add_receiver(self, index: int, total: int) -> None:
         receiver = Receiver(SOURCE_ADDRESS, ReceiverConfig(), random.Random(self.rng.getrandbits(64)))
-        host = self.topology.add_receiver(index, total, receiver, self._on_receiver_event)
+        endpoint: Any = receiver
+        cpu = None
+        if self.layer is not None:
+            trust = Trust(frozenset({self.identity.public.digest}))
+            endpoint = protect_receiver(receiver, SOURCE_ADDRESS, self.rng.randbytes, trust)
+            cpu = self.spec.crypto.at_receiver() if self.spec.crypto is not None else None
+        host = self.topology.add_receiver(index, total, endpoint, self._on_receiver_event, cpu=cpu)
         outcome = host.context = ReceiverOutcome(index, host.address)
         self.outcomes.append(outcome)
         self.hosts.append(host)
@@ -201,8 +236,7 @@ class _Run:
 
     def _connect(self, host: Host) -> None:
         self.topology.network.join(host)
-        receiver = host.endpoint
-        assert isinstance(receiver, Receiver)
+        receiver = _core(host)
         receiver.connect(self.sim.now)
         host.pump()
 
@@ -219,7 +253,7 @@ class _Run:
         """Write the next whole segments of the file, and schedule the next write at the send rate."""
         rate = self.spec.source_rate
         assert rate is not None
-        mss = self.spec.mss
+        mss = self.spec.segment_size
         chunk = max(mss, int(rate * SOURCE_CHUNK_INTERVAL) // mss * mss)  # whole segments, none runt
         piece = self.data[self.written : self.written + chunk]
         self.channel.write(piece)
@@ -239,7 +273,7 @@ class _Run:
     def _on_receiver_event(self, host: Host, event: object, now: float) -> None:
         outcome: ReceiverOutcome = host.context
         if isinstance(event, ev.DataReceived):
-            cast(Receiver, host.endpoint).consumed(len(event.data))  # the application takes it at once
+            _core(host).consumed(len(event.data))  # the application takes it at once
             outcome.digest = self.digests.advance(outcome.digest, event.data)
             outcome.received += len(event.data)
             if outcome.quarter_at is None and 4 * outcome.received >= self.spec.size:
@@ -281,7 +315,27 @@ class _Run:
             counters.source_egress_bytes,
             self.source.cpu_drops,
             self.drops,
+            self._protection(),
         )
+
+    def _protection(self) -> dict[str, Any] | None:
+        """The layer's counters: the source's, and every receiver's summed."""
+        if self.layer is None:
+            return None
+        totals: dict[str, int] = {}
+        for host in self.hosts:
+            endpoint: Any = host.endpoint
+            for name, value in endpoint.stats.as_json().items():
+                totals[name] = totals.get(name, 0) + value
+        return {"source": self.layer.stats.as_json(), "receivers": totals}
+
+
+def _core(host: Host) -> Receiver:
+    """The receiver core of ``host`` (behind the layer in the secure mode)."""
+    endpoint: Any = host.endpoint
+    core = endpoint.inner if not isinstance(endpoint, Receiver) else endpoint
+    assert isinstance(core, Receiver)
+    return core
 
 
 def middle_half_rate(size: int, marks: list[tuple[float | None, float | None]]) -> float:

@@ -33,6 +33,17 @@ from smocast.smo.sendbuf import SendBuffer
 from smocast.smo.stats import ChannelStats
 from smocast.wire import FLAG_RESUME, Packet, ResetCode
 
+AdmissionGate = Callable[[Address, int, bytes, float], bool]
+"""A check a validated SYN must also pass before it gets state (the secure mode's key exchange).
+
+``gate(address, connection, cookie, now)`` is called only for a SYN whose cookie is valid, so
+whatever it costs is spent on proven addresses only; False refuses the SYN.
+"""
+
+
+NOT_ADMITTED = "not admitted"
+"""The reason an RST gives when the gate refused: it says nothing of the channel."""
+
 
 class Admission:
     """The channel's handshakes: creates children, answers SYNs, refuses late joiners."""
@@ -64,6 +75,7 @@ class Admission:
             history=history,
         )
         self.started = config.admission == "continuous"
+        self.gate: AdmissionGate | None = None  # set by a wrapper that must approve each validated SYN
 
     def on_syn(
         self, packet: Packet, source: Address, on_timer: Callable[[Child, float], None], now: float
@@ -79,8 +91,11 @@ class Admission:
             self._stats.retries += 1
             self._out.retry(source, connection, self._cookies.make(source, connection, now), packet.tsval)
             return None
+        gate = self.gate
         child = self._members.find((source, connection))
         if child is not None:
+            if gate is not None and not gate(source, connection, packet.payload, now):
+                return self._refuse(source, connection, NOT_ADMITTED, now)
             self.send_syn_ack(child, packet.tsval, now)  # our SYN-ACK was lost
             return None
         start = self._buf.snd_nxt
@@ -91,6 +106,8 @@ class Admission:
             start = resume
         elif self.started and self._config.admission != "continuous":
             return self._refuse(source, connection, "transfer in progress; late joiners are refused", now)
+        if gate is not None and not gate(source, connection, packet.payload, now):
+            return self._refuse(source, connection, NOT_ADMITTED, now)  # last: the gate's work is the dearest
         child = self._new_child(source, connection, start, on_timer, now)
         self._members.add(child)
         self.send_syn_ack(child, packet.tsval, now)

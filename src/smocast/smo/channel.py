@@ -27,7 +27,7 @@ from smocast.core.datagram import Address
 from smocast.core.errors import LocalProtocolError
 from smocast.core.timers import Timer, TimerQueue
 from smocast.smo import events as ev
-from smocast.smo.admission import Admission
+from smocast.smo.admission import Admission, AdmissionGate
 from smocast.smo.child import Child, ChildState, History, Outcome
 from smocast.smo.config import ChannelConfig
 from smocast.smo.events import ReceiverInfo, SourceEvent
@@ -273,6 +273,10 @@ class Channel:
         return self._events.popleft() if self._events else None
 
     # --- admission -----------------------------------------------------------------------------
+
+    def set_admission_gate(self, gate: AdmissionGate | None) -> None:
+        """Make every SYN with a valid cookie also pass ``gate`` (the secure mode's key exchange)."""
+        self._admission.gate = gate
 
     def _handle_syn(self, packet: Packet, source: Address, now: float) -> None:
         refused = self._admission.on_syn(packet, source, self._on_child_timer, now)

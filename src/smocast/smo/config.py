@@ -13,7 +13,9 @@ from smocast.smo.policies import CwndPolicy, RttPolicy, WindowPolicy
 
 DEFAULT_MSS = 1400  # payload bytes; 1400 + 48 header + 28 UDP/IP fits a 1500-byte MTU with room
 MIB = 1 << 20
-DEFAULT_SILENT_HEARTBEATS = 8  # a receiver gives up a source silent for this many heartbeat intervals (bursty loss can take four)
+DEFAULT_SILENT_HEARTBEATS = (
+    8  # a receiver gives up a source silent for this many heartbeat intervals (bursty loss can take four)
+)
 
 
 @dataclass(frozen=True, slots=True)
