@@ -150,15 +150,24 @@ def send_spoofed(payload: bytes, source: Address, destination: Address, interfac
 
 
 class LoopbackSniffer:
-    """Reads every UDP datagram on ``lo`` (needs root): what an on-path observer sees."""
+    """Reads every UDP datagram on ``lo`` (needs root): what an on-path observer sees.
+
+    A source's GSO burst crosses the loopback as one large packet, where a real link carries
+    each datagram on its own: the capture asks for each frame's virtio-net header
+    (``PACKET_VNET_HDR``) and splits a UDP GSO packet at its segment size, as the wire would.
+    """
 
     ETH_P_ALL = 0x0003
     SO_RCVBUFFORCE = 33  # root may exceed rmem_max: the loopback carries every test's traffic
     BUFFER = 32 << 20
+    SOL_PACKET, PACKET_VNET_HDR = 263, 15
+    VNET_HEADER = struct.Struct("=BBHHHH")  # flags, gso_type, hdr_len, gso_size, csum_start, csum_offset
+    GSO_UDP_L4 = 5  # VIRTIO_NET_HDR_GSO_UDP_L4
 
     def __init__(self) -> None:
         self._sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(self.ETH_P_ALL))
         self._sock.setsockopt(socket.SOL_SOCKET, self.SO_RCVBUFFORCE, self.BUFFER)
+        self._sock.setsockopt(self.SOL_PACKET, self.PACKET_VNET_HDR, 1)
         self._sock.bind(("lo", 0))
         self._sock.setblocking(False)
 
@@ -179,8 +188,15 @@ class LoopbackSniffer:
                 frame = self._sock.recv(70000)
             except BlockingIOError:
                 return seen
+            _, gso_type, _, gso_size, _, _ = self.VNET_HEADER.unpack_from(frame)
+            frame = frame[self.VNET_HEADER.size :]
             parsed = _udp_of(frame[14:])  # lo frames carry a 14-byte (zero) Ethernet header
-            if parsed is not None:
+            if parsed is None:
+                continue
+            source, destination, payload = parsed
+            if gso_type == self.GSO_UDP_L4 and gso_size:
+                seen.extend((source, destination, payload[i : i + gso_size]) for i in range(0, len(payload), gso_size))
+            else:
                 seen.append(parsed)
 
 
