@@ -16,7 +16,7 @@ import pytest
 from smocast.bench import peers_table
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-REPORTS = ["peers-100mbit.json", "peers-unlimited.json", "peers-100mbit-loss.json"]
+REPORTS = ["peers-100mbit.json", "peers-unlimited.json", "peers-100mbit-loss.json", "peers-after-batching.json"]
 
 
 def _report(name: str) -> dict[str, Any]:

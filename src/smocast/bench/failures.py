@@ -44,8 +44,13 @@ TRANSFER_RUNNING = 0.5  # seconds of transfer before a receiver is killed
 LIMIT = 180.0  # seconds a run may take (the old idle check needed up to 120)
 
 
-def run(cases: Sequence[str], repeat: int, size: int, receivers: int, baseline_src: str | None) -> dict[str, Any]:
-    """Every case ``repeat`` times for this tree (and the baseline's, interleaved); the JSON report."""
+def run(
+    cases: Sequence[str], repeat: int, size: int, receivers: int, baseline_src: str | None, insecure: bool = False
+) -> dict[str, Any]:
+    """Every case ``repeat`` times for this tree (and the baseline's, interleaved); the JSON report.
+
+    ``insecure`` runs the commands with ``--insecure`` (a tree that has the secure mode needs it
+    here: the receivers pin no key); give it only when every tree measured knows the option."""
     trees = {"this": None} if baseline_src is None else {"this": None, "baseline": baseline_src}
     ticks = machine_ticks()
     report: dict[str, Any] = {}
@@ -57,18 +62,26 @@ def run(cases: Sequence[str], repeat: int, size: int, receivers: int, baseline_s
                 for name, src in trees.items():
                     place = work / f"{case}-{name}-{attempt}"
                     place.mkdir()
-                    runs[name].append(_one(case, place, src, size, receivers))
+                    runs[name].append(_one(case, place, src, size, receivers, ("--insecure",) if insecure else ()))
                     shutil.rmtree(place, ignore_errors=True)  # the received copies
             report[case] = _summary(runs)
-    report["settings"] = {"repeat": repeat, "size": size, "receivers": receivers, "baseline_src": baseline_src}
+    report["settings"] = {
+        "repeat": repeat,
+        "size": size,
+        "receivers": receivers,
+        "baseline_src": baseline_src,
+        "insecure": insecure,
+    }
     report["machine_busy"] = busy_fraction(ticks, machine_ticks())
     return report
 
 
-def _one(case: str, place: Path, src: str | None, size: int, receivers: int) -> dict[str, Any]:
+def _one(
+    case: str, place: Path, src: str | None, size: int, receivers: int, mode: tuple[str, ...] = ()
+) -> dict[str, Any]:
     if case == "dead-source":
-        return dead_source(place, src)
-    return dead_receiver(place, src, size, receivers)
+        return dead_source(place, src, mode)
+    return dead_receiver(place, src, size, receivers, mode)
 
 
 def _summary(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
@@ -84,14 +97,14 @@ def _summary(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
 # --- the two cases -----------------------------------------------------------------------------
 
 
-def dead_source(place: Path, src: str | None) -> dict[str, Any]:
+def dead_source(place: Path, src: str | None, mode: tuple[str, ...] = ()) -> dict[str, Any]:
     """Kill a waiting ``smocast send`` under one ``smocast recv``; time until the receiver gives up."""
     server, group = _addresses()
     (place / "f.bin").write_bytes(b"x" * 1000)
-    send = _start(src, "send", str(place / "f.bin"), "--bind", server, "--group", group, "--min-receivers", "2")
+    send = _start(src, "send", str(place / "f.bin"), "--bind", server, "--group", group, "--min-receivers", "2", *mode)
     with _reaped(send):
         _wait_bound(server)
-        recv = _start(src, "recv", "--server", server, "--group", group, "-o", str(place), errors=True)
+        recv = _start(src, "recv", "--server", server, "--group", group, "-o", str(place), *mode, errors=True)
         with _reaped(recv):
             assert recv.stderr is not None
             if _line_with(recv.stderr, "connected", LIMIT) is None:
@@ -108,7 +121,9 @@ def dead_source(place: Path, src: str | None) -> dict[str, Any]:
     return {"seconds": round(took, 3), "exit_code": recv.returncode, "error": said[-1] if said else None}
 
 
-def dead_receiver(place: Path, src: str | None, size: int, receivers: int) -> dict[str, Any]:
+def dead_receiver(
+    place: Path, src: str | None, size: int, receivers: int, mode: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """Kill one ``smocast recv`` mid-transfer; time until ``smocast send`` drops it."""
     server, group = _addresses()
     data = place / "f.bin"
@@ -117,13 +132,15 @@ def dead_receiver(place: Path, src: str | None, size: int, receivers: int) -> di
     log = place / "send.log"
     send = _start(
         src, "send", str(data), "--bind", server, "--group", group, "--min-receivers", str(receivers), "--json",
-        "--log-level", "info", "--log-format", "json", "--log-file", str(log), output=True,
+        "--log-level", "info", "--log-format", "json", "--log-file", str(log), *mode, output=True,
     )  # fmt: skip
     with _reaped(send):
         _wait_bound(server)
-        victim = _start(src, "recv", "--server", server, "--group", group, "-o", str(_dir(place, 0)), errors=True)
+        victim = _start(
+            src, "recv", "--server", server, "--group", group, "-o", str(_dir(place, 0)), *mode, errors=True
+        )
         others = [
-            _start(src, "recv", "--server", server, "--group", group, "-o", str(_dir(place, i)), "--json")
+            _start(src, "recv", "--server", server, "--group", group, "-o", str(_dir(place, i)), "--json", *mode)
             for i in range(1, receivers)
         ]
         with _reaped(victim), contextlib.ExitStack() as stack:

@@ -398,6 +398,11 @@ def _register_failures(group: Any) -> None:
     p.add_argument("--size", type=size_arg, default="100M", help="file size of the dead-receiver transfer")
     p.add_argument("--receivers", type=positive_int, default=3, help="receivers of the dead-receiver transfer")
     p.add_argument("--baseline-src", default=None, metavar="DIR", help="the src folder of another checkout")
+    p.add_argument(
+        "--insecure",
+        action="store_true",
+        help="run send and recv with --insecure (the receivers pin no key; every tree measured must know the option)",
+    )
     p.add_argument("--json", action="store_true", help="accepted for symmetry; output is always JSON")
     p.set_defaults(handler=_run_failures)
 
@@ -412,7 +417,7 @@ def _run_failures(args: argparse.Namespace) -> int:
         fail("--receivers: at least 2 (one is killed, the others go on)", EXIT_USAGE)
     if args.baseline_src is not None and not Path(args.baseline_src, "smocast").is_dir():
         fail(f"--baseline-src {args.baseline_src}: no smocast package in it", EXIT_USAGE)
-    print_json(run(cases, args.repeat, int(args.size), args.receivers, args.baseline_src))
+    print_json(run(cases, args.repeat, int(args.size), args.receivers, args.baseline_src, args.insecure))
     return 0
 
 
