@@ -35,7 +35,7 @@ RUN_LIMIT = 600.0
 def _transfer(tb: Testbed, payload: Path, work: Path, receivers: int, congestion: str, tag: str) -> dict[str, Any]:
     """One ``smocast send`` to ``receivers`` ``smocast recv``; its wall time and exit codes."""
     server = f"{tb.address(0)}:{PORT}"
-    send = ["send", str(payload), "--group", GROUP, "--bind", server, "--min-receivers", str(receivers)]
+    send = ["send", str(payload), "--group", GROUP, "--bind", server, "--min-receivers", str(receivers), "--insecure"]
     with processes() as started:
         pipes: dict[str, Any] = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
         sender = tb.popen(0, python("smocast.cli.main", *send, "--congestion", congestion, "--json"), **pipes)
@@ -46,6 +46,7 @@ def _transfer(tb: Testbed, payload: Path, work: Path, receivers: int, congestion
             out = work / f"{tag}-r{i}"
             out.mkdir()
             recv = ["recv", "--server", server, "--group", GROUP, "-o", str(out), "--timeout", "60s", "--json"]
+            recv.append("--insecure")  # congestion control is measured on the plain protocol
             receiving.append(tb.popen(1 + i % RECEIVER_HOSTS, python("smocast.cli.main", *recv), **pipes))
             started.append(receiving[-1])
         deadline = time.monotonic() + RUN_LIMIT

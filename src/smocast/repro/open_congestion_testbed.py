@@ -86,7 +86,7 @@ def testbed_point(tcp_flows: int, seconds: int, policy: str, congestion: str = "
             argv = ["iperf3", "-s", "-1", "-p", str(IPERF_PORT + k)]
             started.append(tb.popen(1, argv, text=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         send = ["send", str(payload), "--group", GROUP, "--bind", server, "--min-receivers", str(RECEIVERS)]
-        send += ["--cwnd-policy", policy, "--congestion", congestion]
+        send += ["--cwnd-policy", policy, "--congestion", congestion, "--insecure"]  # the paper's protocol, as measured
         sender = tb.popen(0, _python(*send), text=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         started.append(sender)
         time.sleep(1.0)
@@ -95,7 +95,7 @@ def testbed_point(tcp_flows: int, seconds: int, policy: str, congestion: str = "
             out = Path(work) / f"r{r}"
             out.mkdir()
             outs.append(out)
-            recv = ["recv", "--server", server, "--group", GROUP, "-o", str(out), "--timeout", "60s"]
+            recv = ["recv", "--server", server, "--group", GROUP, "-o", str(out), "--timeout", "60s", "--insecure"]
             started.append(tb.popen(1, _python(*recv), text=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         _wait_for_data(outs, [sender])
         clients = []
