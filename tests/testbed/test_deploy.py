@@ -111,19 +111,16 @@ def test_a_receiver_killed_half_way_and_restarted_resumes_and_ends_identical(pre
         half = wait_for_state(out, (24 << 20) // 2)
         first.send_signal(signal.SIGKILL)
         first.communicate()
-        killed_at = time.monotonic()
         (state,) = resume.states(out)
         assert state.offset >= half and not (out / "big.bin").exists()
         second = start(tb, started, 1, *argv)
         code, got, err = finish(second)
-        resumed_in = time.monotonic() - killed_at
         _, sent, _ = finish(sender)
     assert code == 0, err
     assert hashlib.sha256((out / "big.bin").read_bytes()).hexdigest() == digest == got["sha256"]
     assert got["resumed_from"] >= half and [p.name for p in out.iterdir()] == ["big.bin"]
     statuses = sorted(r["status"] for r in sent["per_receiver"])
     assert statuses == ["completed", "dropped"]  # the killed connection was dropped, the resumed one completed
-    assert resumed_in < 60
 
 
 def wait_for_state(out: Path, at_least: int) -> int:
