@@ -12,10 +12,9 @@ RST and FIN are honoured only when they come from the server's address on the un
 the expected stream offset; a near miss draws a rate-limited challenge ACK (RFC 5961, see
 :mod:`smocast.smo.challenge`).
 
-Flow control lives here, in one place: the advertised window is the receive buffer less
-what is held out of order, what was delivered but not yet taken by the application (it
-says so with :meth:`Receiver.consumed`), and any backlog it reports (:meth:`set_backlog`,
-for relays). ``next_event`` only hands events over; it never changes the window.
+Its parts: the :class:`~smocast.smo.intake.Intake` takes the data segments of the
+established connection and ACKs them; the :class:`~smocast.smo.flowcontrol.ReceiveWindow`
+is its flow control (``next_event`` only hands events over; it never changes the window).
 
 In real-time mode (TCP-RTM, paper section V.C) a hole that cannot be repaired in time is
 skipped: the data after it is delivered, a :class:`~smocast.smo.events.Skipped` event
@@ -32,7 +31,6 @@ from collections import deque
 from collections.abc import Sequence
 from enum import Enum
 
-from smocast.core.acking import DelayedAck
 from smocast.core.datagram import Address, Datagram
 from smocast.core.errors import LocalProtocolError
 from smocast.smo import events as ev
@@ -40,19 +38,12 @@ from smocast.smo.challenge import ChallengeLimiter, Verdict, judge
 from smocast.smo.config import ReceiverConfig
 from smocast.smo.connecting import Handshake, SynTimer
 from smocast.smo.delivery import Delivery, ReceiverStats
+from smocast.smo.flowcontrol import ReceiveWindow
+from smocast.smo.intake import Intake
 from smocast.smo.receiver_outbox import ReceiverOutbox
 from smocast.smo.silence import SilenceWatch
 from smocast.smo.uplink import UpSender
-from smocast.wire import (
-    HEADER_SIZE,
-    MAX_SACK_BLOCKS,
-    DecodeError,
-    Packet,
-    PacketType,
-    ResetCode,
-    decode,
-    plain_data_fields,
-)
+from smocast.wire import DecodeError, Packet, PacketType, ResetCode, decode
 from smocast.wire import build as packets
 
 __all__ = ["Receiver", "ReceiverState", "ReceiverStats"]
@@ -82,23 +73,17 @@ class Receiver:
         self.length: int | None = None  # stream length, once the FIN arrived
         self._events: deque[ev.ReceiverEvent] = deque()
         self._data = Delivery(cfg, self._events, self.stats)
-        self._delack = DelayedAck(cfg.ack_delay)
-        self._ts_recent = 0
-        self._last_ack_sent = 0
-        self._consumed = 0  # delivered bytes the application took (consumed)
-        self._backlog = 0  # delivered bytes the application still holds elsewhere (set_backlog)
-        self._advertised = cfg.receive_buffer  # the window in the last ACK
+        self._window = ReceiveWindow(cfg.receive_buffer, self._data)
+        self._out = ReceiverOutbox(cfg.channel_id, self.connection, server)
+        self._intake = Intake(cfg, self._data, self._window, self._out, self.stats)
         self._early: list[Packet] = []  # data that arrived before the SYN-ACK
         self._early_bytes = 0  # their payload, at most the receive buffer
         self._handshake = Handshake(cfg)
-        self._out = ReceiverOutbox(cfg.channel_id, self.connection, server)
-        self._ack_now = False
         self.handshake_rtt: float | None = None
         self._up = UpSender()
         self._silence = SilenceWatch(cfg)
         self._hold_end = False  # the application checks the stream before the FIN is acknowledged
         self._end_held = False  # a FIN was honoured but is not acknowledged yet (hold_end)
-        self._highest = 0  # the highest stream offset seen in data or heartbeats (a FIN may not lie below)
         self._challenges = ChallengeLimiter()
 
     # --- application API -------------------------------------------------------------------
@@ -130,7 +115,7 @@ class Receiver:
         """The application accepts the stream: acknowledge the FIN held back (see :meth:`hold_end`)."""
         if self._end_held:
             self._end_held = False
-            self._send_ack(now, fin=True)
+            self._intake.send_ack(now, fin=True)
 
     def _send_rst(self, now: float, code: ResetCode, reason: str) -> None:
         if self.state in (ReceiverState.SYN_SENT, ReceiverState.ESTABLISHED) or self._end_held:
@@ -142,8 +127,8 @@ class Receiver:
         Until it does, those bytes count against the window. When the window has opened by a
         quarter of the buffer, the next ``datagrams_to_send`` carries a window update.
         """
-        self._consumed += nbytes
-        self._note_window_opened()
+        if self._window.consumed(nbytes) and self.state is ReceiverState.ESTABLISHED:
+            self._intake.ack_soon()
 
     def set_backlog(self, nbytes: int) -> None:
         """The application still holds ``nbytes`` of delivered data elsewhere (a relay's downstream).
@@ -151,8 +136,8 @@ class Receiver:
         The window shrinks by it, so the source slows down; the window update rule is the
         same as for :meth:`consumed`.
         """
-        self._backlog = max(0, nbytes)
-        self._note_window_opened()
+        if self._window.set_backlog(nbytes) and self.state is ReceiverState.ESTABLISHED:
+            self._intake.ack_soon()
 
     def send_up(self, message: bytes, now: float) -> bool:
         """Send a message up to the source (session relay); False when the buffer is full."""
@@ -175,7 +160,7 @@ class Receiver:
         target = self._data.skip_target()
         if target is None:
             return False
-        self._skip(target, now)
+        self._intake.skip(target, now)
         return True
 
     @property
@@ -186,13 +171,12 @@ class Receiver:
     @property
     def unconsumed(self) -> int:
         """Bytes delivered in events that the application has not yet taken (see :meth:`consumed`)."""
-        return self._data.delivered - self._consumed
+        return self._window.unconsumed
 
     @property
     def window(self) -> int:
-        """The receive window advertised to the source."""
-        used = self._data.held_bytes + self.unconsumed + self._backlog
-        return max(0, min(self.config.receive_buffer - used, 0xFFFFFFFF))
+        """The receive window offered to the source now."""
+        return self._window.offered
 
     @property
     def heartbeat(self) -> float | None:
@@ -202,22 +186,11 @@ class Receiver:
     @property
     def ack_pending(self) -> bool:
         """True when the next ``datagrams_to_send`` will carry an ACK (drive it soon)."""
-        return self._ack_now
+        return self._intake.ack_due
 
     @property
     def done(self) -> bool:
         return self.state in (ReceiverState.FINISHED, ReceiverState.CLOSED)
-
-    def _note_window_opened(self) -> None:
-        """Receiver-side silly window avoidance: announce a window that opened by a quarter of the
-        buffer since the last ACK, when the last one offered less than half of it."""
-        buffer = self.config.receive_buffer
-        if (
-            self.state is ReceiverState.ESTABLISHED
-            and self._advertised < buffer // 2
-            and self.window - self._advertised >= buffer // 4
-        ):
-            self._ack_now = True
 
     # --- sans-IO contract ------------------------------------------------------------------
 
@@ -244,48 +217,14 @@ class Receiver:
         index, count = 0, len(batch)
         while index < count:
             if fast and self.state is ReceiverState.ESTABLISHED and not self._data.holds_data:
-                after = self._take_in_order_run(batch, index, now)
+                after = self._intake.take_run(batch, index, now)
                 if after > index:
+                    self._silence.heard(now)
                     index = after
                     continue
             data, source = batch[index]
             self.receive_datagram(data, source, now, via_group=via_group)
             index += 1
-
-    def _take_in_order_run(self, batch: Sequence[tuple[bytes | memoryview, Address]], index: int, now: float) -> int:
-        """The batch's common case: plain DATA packets, each the next expected segment, within the
-        window; what :meth:`_handle_data` does for each, with the state read and written once for
-        the run. Returns the index of the first datagram not taken (``index``: none was)."""
-        delivery, delayed_ack = self._data, self._delack.on_data
-        start = expected = delivery.rcv_nxt
-        room = self.config.receive_buffer - self.unconsumed - self._backlog  # the window left
-        channel, last_ack_sent = self._channel_id, self._last_ack_sent
-        payloads: list[bytes | memoryview] = []
-        echo: int | None = None
-        ack_now = False
-        for data, _ in batch[index:]:
-            fields = plain_data_fields(data)
-            if fields is None or fields[0] != channel or fields[1] != expected or room <= 0:
-                break
-            if expected <= last_ack_sent:
-                echo = fields[2]  # RFC 7323: echo the oldest unacknowledged segment
-            payloads.append(data[HEADER_SIZE:])
-            size = len(data) - HEADER_SIZE
-            expected += size
-            room -= size
-            if delayed_ack(True, fields[4] or 2, now):
-                ack_now = True
-        if not payloads:
-            return index
-        delivery.take_run(start, payloads)
-        self.stats.segments += len(payloads)
-        self._silence.heard(now)
-        self._highest = max(self._highest, expected)
-        if echo is not None:
-            self._ts_recent = echo
-        if ack_now:
-            self._ack_now = True
-        return index + len(payloads)
 
     def receive_packet(self, packet: Packet, source: Address, now: float, *, via_group: bool = False) -> None:
         """Handle one decoded packet, from the group (``via_group``) or from the server."""
@@ -294,12 +233,12 @@ class Receiver:
             return
         self._silence.heard(now)
         kind = packet.type
-        if kind is PacketType.DATA:
-            self._handle_data(packet, now)
-            return
-        if kind is PacketType.REPAIR:
-            if packet.connection in (0, self.connection):
-                self._handle_data(packet, now)
+        if kind is PacketType.DATA or kind is PacketType.REPAIR:
+            if kind is PacketType.DATA or packet.connection in (0, self.connection):
+                if self.state is ReceiverState.ESTABLISHED:
+                    self._intake.segment(packet, now)
+                else:
+                    self._data_outside_established(packet)
             return
         if via_group or source != self.server or packet.connection != self.connection:
             self.stats.foreign += 1
@@ -318,14 +257,15 @@ class Receiver:
             self.stats.foreign += 1
 
     def datagrams_to_send(self, now: float) -> list[Datagram[Packet]]:
-        if self._ack_now:
-            self._send_ack(now)
+        intake = self._intake
+        if intake.ack_due:
+            intake.send_ack(now)
         if self._up.next < self._up.base + self._up.queued and self.state is ReceiverState.ESTABLISHED:
             self._send_up(now)
         return self._out.take()
 
     def next_deadline(self) -> float | None:
-        syn, delack = self._handshake.next_syn, self._delack.deadline
+        syn, delack = self._handshake.next_syn, self._intake.delayed_ack.deadline
         due = delack if syn is None or (delack is not None and delack < syn) else syn
         for other in (self._data.playout_due, self._up.due, self._silence_due()):
             if other is not None and (due is None or other < due):
@@ -346,9 +286,9 @@ class Receiver:
             if target is None:
                 self._data.playout_due = None
             else:
-                self._skip(target, now)
-        if self._delack.due(now) and self.state is ReceiverState.ESTABLISHED:
-            self._send_ack(now)
+                self._intake.skip(target, now)
+        if self.state is ReceiverState.ESTABLISHED:
+            self._intake.on_timer(now)
 
     def next_event(self) -> ev.ReceiverEvent | None:
         """Pop the next event. For the bytes of each DataReceived or MessageReceived, the
@@ -368,7 +308,7 @@ class Receiver:
 
     def _send_syn(self, now: float) -> None:
         handshake = self._handshake
-        self._out.syn(self.window, self.config.resume_from, handshake.cookie, now)
+        self._out.syn(self._window.offered, self.config.resume_from, handshake.cookie, now)
         handshake.sent(now)
 
     def _on_syn_timer(self, now: float) -> None:
@@ -393,66 +333,17 @@ class Receiver:
             self.state = ReceiverState.ESTABLISHED
             self.start = packet.seq
             self._data.start_at(packet.seq)
-            self._last_ack_sent = packet.seq
+            self._intake.start_at(packet.seq)
             self._events.append(ev.Connected(packet.seq, now))
         if self.state is ReceiverState.ESTABLISHED:
-            self._ts_recent = packet.tsval
-            self._send_ack(now)  # completes (or repeats) the handshake
+            intake = self._intake
+            intake.echo(packet.tsval)
+            intake.send_ack(now)  # completes (or repeats) the handshake
             early, self._early, self._early_bytes = self._early, [], 0
             for data in early:
-                self._handle_data(data, now)
+                intake.segment(data, now)
 
-    # --- data --------------------------------------------------------------------------------
-
-    def _handle_data(self, packet: Packet, now: float) -> None:
-        if self.state is not ReceiverState.ESTABLISHED:
-            self._data_outside_established(packet)
-            return
-        seq = packet.seq
-        data = self._data
-        if not packet.payload:
-            self._on_heartbeat(seq)
-            return
-        rcv_nxt = data.rcv_nxt
-        end = seq + len(packet.payload)
-        self._highest = max(self._highest, end)
-        if seq >= rcv_nxt + self.config.receive_buffer - self.unconsumed - self._backlog:
-            self._refuse_beyond_window()
-            return
-        stats = self.stats
-        stats.segments += 1
-        deadline = data.deadline_of(packet, now) if self.config.playout_delay is not None else None
-        if packet.type is PacketType.REPAIR:
-            stats.repairs += 1
-        elif seq == rcv_nxt and not data.holds_data:
-            self._next_in_order(packet, now)
-            return
-        if not data.is_new(seq, seq + len(packet.payload)):
-            stats.duplicates += 1
-            self._ack_now = True  # a duplicate may mean our ACK was lost: repeat it at once
-            return
-        in_order = seq <= rcv_nxt
-        if in_order and seq <= self._last_ack_sent:
-            self._ts_recent = packet.tsval  # RFC 7323: echo the oldest unacknowledged segment
-        filled_hole = in_order and data.holds_data
-        data.take(packet, deadline, now)
-        if self._delack.on_data(in_order and not filled_hole, packet.ack_every or 2, now):
-            self._ack_now = True
-
-    def _next_in_order(self, packet: Packet, now: float) -> None:
-        """The common case, kept short: the next expected segment, nothing held out of order."""
-        if packet.seq <= self._last_ack_sent:
-            self._ts_recent = packet.tsval  # RFC 7323: echo the oldest unacknowledged segment
-        self._data.take_next(packet, now)
-        if self._delack.on_data(True, packet.ack_every or 2, now):
-            self._ack_now = True
-
-    def _refuse_beyond_window(self) -> None:
-        """TCP's unacceptable segment: it starts past the window offered, so it is dropped and
-        memory stays bounded by the receive buffer; the source repairs it once there is room."""
-        self.stats.beyond_window += 1
-        if self.window != self._advertised:
-            self._ack_now = True  # tell the source the window it missed, once per change
+    # --- data before the SYN-ACK or after the FIN -------------------------------------------
 
     def _data_outside_established(self, packet: Packet) -> None:
         if self.state is ReceiverState.SYN_SENT and len(self._early) < self.config.max_early_segments:
@@ -460,19 +351,7 @@ class Receiver:
                 self._early.append(packet)  # multicast that beat the SYN-ACK: kept for later
                 self._early_bytes += len(packet.payload)
         elif self.state is ReceiverState.FINISHED and packet.type is PacketType.REPAIR:
-            self._ack_now = True  # our last ACK was lost: say again that we have it all
-
-    def _on_heartbeat(self, seq: int) -> None:
-        """An empty DATA packet: the source is alive, and its stream has reached ``seq``."""
-        data = self._data
-        self._highest = max(self._highest, seq)
-        tail_lost = seq > data.rcv_nxt and not data.has(seq - 1)
-        if tail_lost or self.window != self._advertised:
-            self._ack_now = True  # a lost tail, or a window update the source may have missed
-
-    def _skip(self, target: int, now: float) -> None:
-        self._data.skip(target, now)
-        self._ack_now = True  # acknowledge past the hole so the source stops repairing it
+            self._intake.ack_soon()  # our last ACK was lost: say again that we have it all
 
     # --- end of stream -------------------------------------------------------------------------
 
@@ -481,13 +360,13 @@ class Receiver:
         with nothing held or seen beyond it; a near miss draws a (rate-limited) challenge ACK."""
         if self.state is ReceiverState.FINISHED:
             if not self._end_held:
-                self._send_ack(now, fin=True)  # our ACK of the FIN was lost
+                self._intake.send_ack(now, fin=True)  # our ACK of the FIN was lost
             return
         if self.state is not ReceiverState.ESTABLISHED:
             return
         data = self._data
         verdict = judge(packet.seq, data.rcv_nxt, self.config.receive_buffer)
-        if verdict is Verdict.HONOUR and (data.holds_data or self._highest > data.rcv_nxt):
+        if verdict is Verdict.HONOUR and (data.holds_data or self._intake.highest > data.rcv_nxt):
             verdict = Verdict.CHALLENGE  # the stream went on beyond it: a lie, or a FIN overtaking data
         if verdict is Verdict.HONOUR:
             self.state = ReceiverState.FINISHED
@@ -495,7 +374,7 @@ class Receiver:
             self._events.append(ev.StreamEnded(packet.seq, now))
             self._end_held = self._hold_end
             if not self._end_held:
-                self._send_ack(now, fin=True)
+                self._intake.send_ack(now, fin=True)
         else:
             self._not_honoured(verdict, now)
 
@@ -517,7 +396,7 @@ class Receiver:
         self.stats.refused_controls += 1
         if verdict is Verdict.CHALLENGE and self._challenges.allow(now):
             self.stats.challenge_acks += 1
-            self._send_ack(now)
+            self._intake.send_ack(now)
 
     def _give_up(self, reason: str, now: float, code: ResetCode) -> None:
         """Leave the channel (reset, or a silent source) and tell the application why."""
@@ -525,21 +404,11 @@ class Receiver:
         self._handshake.stop()
         self._data.playout_due = None
         self._up.due = None
-        self._delack.on_ack_sent()
+        self._intake.stop()
         self._events.append(ev.ConnectionReset(reason, now, code))
 
-    # --- acknowledgements ----------------------------------------------------------------------
-
-    def _send_ack(self, now: float, *, fin: bool = False) -> None:
-        self._ack_now = False
-        rcv_nxt = self._data.rcv_nxt
-        window = self._advertised = self.window
-        sack = self._data.sack_blocks(MAX_SACK_BLOCKS)
-        self._out.ack(rcv_nxt + (1 if fin else 0), window, self._ts_recent, sack, now)
-        self._last_ack_sent = rcv_nxt
-        self._delack.on_ack_sent()
-        self.stats.acks_sent += 1
+    # --- session relay ----------------------------------------------------------------------
 
     def _send_up(self, now: float) -> None:
         for offset, payload, flags in self._up.segments(now):
-            self._out.updata(offset, payload, flags, self._data.rcv_nxt, self.window, self._ts_recent, now)
+            self._out.updata(offset, payload, flags, self._data.rcv_nxt, self.window, self._intake.ts_recent, now)
