@@ -1,25 +1,22 @@
 """The TCP-SMO receiver: one TCP-like connection to the source, fed by the group's multicast.
 
 It opens the connection (receiver-initiated three-way handshake), takes data from the group
-and from unicast repairs alike, and ACKs with SACK blocks and its receive window. Its
-:class:`~smocast.smo.delivery.Delivery` turns the data into in-order events. RST from the
-source means: leave the channel. FIN means the stream is complete.
+and from unicast repairs alike, and ACKs with SACK blocks and its receive window. RST from the
+source means: leave the channel. FIN means the stream is complete. Both are honoured only from
+the server's address on the unicast path (never through the group: the runtime says which with
+``via_group``).
 
-The handshake starts with a SYN that carries no cookie; the source answers it with a RETRY
-whose cookie the receiver echoes in its next SYN (address validation), then with a SYN-ACK.
-RST and FIN are honoured only when they come from the server's address on the unicast path
-(never through the group: the runtime says which with ``via_group``) and only at exactly
-the expected stream offset; a near miss draws a rate-limited challenge ACK (RFC 5961, see
-:mod:`smocast.smo.challenge`).
+The receiver is the connection's state machine; each of its parts owns one thing:
 
-Its parts: the :class:`~smocast.smo.intake.Intake` takes the data segments of the
-established connection and ACKs them; the :class:`~smocast.smo.flowcontrol.ReceiveWindow`
-is its flow control (``next_event`` only hands events over; it never changes the window).
-
-In real-time mode (TCP-RTM, paper section V.C) a hole that cannot be repaired in time is
-skipped: the data after it is delivered, a :class:`~smocast.smo.events.Skipped` event
-names the range given up, and the next ACK acknowledges past the hole so the source stops
-repairing it. See :class:`~smocast.smo.config.ReceiverConfig`.
+- :class:`~smocast.smo.connecting.Handshake`: the SYNs, the source's cookie, data that arrives early;
+- :class:`~smocast.smo.intake.Intake`: the established connection's data segments, and its ACKs;
+- :class:`~smocast.smo.flowcontrol.ReceiveWindow`: flow control (``next_event`` only hands
+  events over; it never changes the window);
+- :class:`~smocast.smo.delivery.Delivery`: reassembly into in-order events, framing, and in
+  real-time mode (TCP-RTM, paper section V.C) the holes given up
+  (:class:`~smocast.smo.events.Skipped`; see :class:`~smocast.smo.config.ReceiverConfig`);
+- :class:`~smocast.smo.challenge.ControlGate`: which FIN and RST it honours (RFC 5961);
+- :class:`~smocast.smo.silence.SilenceWatch`: when a silent source is given up.
 
 Sans-IO: the runtime joins the multicast group before calling :meth:`Receiver.connect`.
 """
@@ -34,9 +31,9 @@ from enum import Enum
 from smocast.core.datagram import Address, Datagram
 from smocast.core.errors import LocalProtocolError
 from smocast.smo import events as ev
-from smocast.smo.challenge import ChallengeLimiter, Verdict, judge
+from smocast.smo.challenge import ControlGate, Verdict
 from smocast.smo.config import ReceiverConfig
-from smocast.smo.connecting import Handshake, SynTimer
+from smocast.smo.connecting import Handshake
 from smocast.smo.delivery import Delivery, ReceiverStats
 from smocast.smo.flowcontrol import ReceiveWindow
 from smocast.smo.intake import Intake
@@ -76,15 +73,13 @@ class Receiver:
         self._window = ReceiveWindow(cfg.receive_buffer, self._data)
         self._out = ReceiverOutbox(cfg.channel_id, self.connection, server)
         self._intake = Intake(cfg, self._data, self._window, self._out, self.stats)
-        self._early: list[Packet] = []  # data that arrived before the SYN-ACK
-        self._early_bytes = 0  # their payload, at most the receive buffer
-        self._handshake = Handshake(cfg)
+        self._handshake = Handshake(cfg, self._out, self._window)
         self.handshake_rtt: float | None = None
         self._up = UpSender()
         self._silence = SilenceWatch(cfg)
         self._hold_end = False  # the application checks the stream before the FIN is acknowledged
         self._end_held = False  # a FIN was honoured but is not acknowledged yet (hold_end)
-        self._challenges = ChallengeLimiter()
+        self._gate = ControlGate(cfg.receive_buffer, self.stats)
 
     # --- application API -------------------------------------------------------------------
 
@@ -94,7 +89,6 @@ class Receiver:
             raise LocalProtocolError(f"connect() in state {self.state.value}")
         self.state = ReceiverState.SYN_SENT
         self._handshake.start(now)
-        self._send_syn(now)
 
     def close(self, now: float, code: ResetCode = ResetCode.CLOSED, reason: str = "") -> None:
         """Leave the channel now: the source is told with an RST that says why (``code``, and
@@ -306,16 +300,8 @@ class Receiver:
 
     # --- handshake -------------------------------------------------------------------------
 
-    def _send_syn(self, now: float) -> None:
-        handshake = self._handshake
-        self._out.syn(self._window.offered, self.config.resume_from, handshake.cookie, now)
-        handshake.sent(now)
-
     def _on_syn_timer(self, now: float) -> None:
-        action = self._handshake.on_timer(now)
-        if action is SynTimer.SEND_SYN:
-            self._send_syn(now)
-        elif action is SynTimer.GIVE_UP:
+        if self._handshake.on_timer(now):
             self.state = ReceiverState.CLOSED
             server = f"{self.server[0]}:{self.server[1]}"
             waited = f"{self.config.connect_timeout:g} s"
@@ -323,8 +309,8 @@ class Receiver:
 
     def _handle_retry(self, packet: Packet, now: float) -> None:
         """The source validates our address: echo its cookie in a new SYN (at once, a few times)."""
-        if self.state is ReceiverState.SYN_SENT and self._handshake.on_retry(packet.payload):
-            self._send_syn(now)
+        if self.state is ReceiverState.SYN_SENT:
+            self._handshake.on_retry(packet.payload, now)
 
     def _handle_syn_ack(self, packet: Packet, now: float) -> None:
         if self.state is ReceiverState.SYN_SENT:
@@ -339,17 +325,14 @@ class Receiver:
             intake = self._intake
             intake.echo(packet.tsval)
             intake.send_ack(now)  # completes (or repeats) the handshake
-            early, self._early, self._early_bytes = self._early, [], 0
-            for data in early:
+            for data in self._handshake.take_early():
                 intake.segment(data, now)
 
     # --- data before the SYN-ACK or after the FIN -------------------------------------------
 
     def _data_outside_established(self, packet: Packet) -> None:
-        if self.state is ReceiverState.SYN_SENT and len(self._early) < self.config.max_early_segments:
-            if self._early_bytes + len(packet.payload) <= self.config.receive_buffer:
-                self._early.append(packet)  # multicast that beat the SYN-ACK: kept for later
-                self._early_bytes += len(packet.payload)
+        if self.state is ReceiverState.SYN_SENT:
+            self._handshake.keep_early(packet)  # multicast that beat the SYN-ACK: kept for later
         elif self.state is ReceiverState.FINISHED and packet.type is PacketType.REPAIR:
             self._intake.ack_soon()  # our last ACK was lost: say again that we have it all
 
@@ -365,9 +348,8 @@ class Receiver:
         if self.state is not ReceiverState.ESTABLISHED:
             return
         data = self._data
-        verdict = judge(packet.seq, data.rcv_nxt, self.config.receive_buffer)
-        if verdict is Verdict.HONOUR and (data.holds_data or self._intake.highest > data.rcv_nxt):
-            verdict = Verdict.CHALLENGE  # the stream went on beyond it: a lie, or a FIN overtaking data
+        beyond = data.holds_data or self._intake.highest > data.rcv_nxt
+        verdict = self._gate.fin(packet.seq, data.rcv_nxt, beyond=beyond, now=now)
         if verdict is Verdict.HONOUR:
             self.state = ReceiverState.FINISHED
             self.length = packet.seq
@@ -375,27 +357,19 @@ class Receiver:
             self._end_held = self._hold_end
             if not self._end_held:
                 self._intake.send_ack(now, fin=True)
-        else:
-            self._not_honoured(verdict, now)
+        elif verdict is Verdict.CHALLENGE:
+            self._intake.send_ack(now)
 
     def _handle_rst(self, packet: Packet, now: float) -> None:
         """Leave the channel: honoured in SYN-SENT (a refusal), else only at exactly ``rcv_nxt``."""
         if self.state in (ReceiverState.CLOSED, ReceiverState.FINISHED):
             return  # after the FIN the source may have forgotten us; nothing was lost
-        verdict = Verdict.HONOUR
-        if self.state is ReceiverState.ESTABLISHED:
-            verdict = judge(packet.seq, self._data.rcv_nxt, self.config.receive_buffer)
+        expected = self._data.rcv_nxt if self.state is ReceiverState.ESTABLISHED else None
+        verdict = self._gate.rst(packet.seq, expected, now)
         if verdict is Verdict.HONOUR:
             code, text = packets.reset_reason(packet.payload)
             self._give_up(text or "reset by the source", now, code)
-        else:
-            self._not_honoured(verdict, now)
-
-    def _not_honoured(self, verdict: Verdict, now: float) -> None:
-        """An RST or FIN off the expected offset: counted; a near miss draws a challenge ACK."""
-        self.stats.refused_controls += 1
-        if verdict is Verdict.CHALLENGE and self._challenges.allow(now):
-            self.stats.challenge_acks += 1
+        elif verdict is Verdict.CHALLENGE:
             self._intake.send_ack(now)
 
     def _give_up(self, reason: str, now: float, code: ResetCode) -> None:
