@@ -1,8 +1,9 @@
 """A receiver's outgoing datagrams: one builder per kind of packet it sends, all to its server.
 
-The receiver decides what to send and when; the outbox builds each datagram for its one
-connection (channel, connection id, server address) and queues it until the runtime takes
-them with :meth:`ReceiverOutbox.take`. It is the receiver's twin of
+The receiver and its parts (its :class:`~smocast.smo.connecting.Handshake` sends the SYNs,
+its :class:`~smocast.smo.intake.Intake` the ACKs) decide what to send and when; the outbox
+builds each datagram for its one connection (channel, connection id, server address) and
+queues it until the runtime takes them with :meth:`ReceiverOutbox.take`. It is the receiver's twin of
 :class:`~smocast.smo.outbox.SourceOutbox`.
 """
 
