@@ -7,7 +7,9 @@ measured in the same run with a 1 KiB file and subtracted, so the figure is the 
 receiving the data costs: ``(cpu - fixed) / megabytes``; the sender's likewise (its fixed
 cost includes hashing the file, so the figure for it is only a guide). With ``baseline_src`` (the ``src``
 folder of another checkout) every transfer also runs with that tree, interleaved: before and
-after in one run.
+after in one run. Both run the plain protocol (``--insecure``): the figure is the receiver's data
+path, not the protection layer's cryptography, and a secure ``recv`` would need the source's
+key pinned.
 
 With ``calls``, one more receiver per tree runs under :mod:`cProfile`: the Python function
 calls (C functions included) per delivered datagram, the 1 KiB transfer's calls subtracted,
@@ -37,6 +39,7 @@ TINY = 1024  # bytes of the transfer that measures a receiver's fixed cost
 RUN_LIMIT = 600.0  # seconds for one transfer
 MSS = 1400  # the default segment size: datagrams per megabyte follow from it
 TOP_FUNCTIONS = 12
+PLAIN = ("--insecure",)  # every tree measured must know the option
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +92,7 @@ def transfer(path: Path, receivers: int, src: str | None, work: Path, profile: P
     """One ``send`` of ``path`` to ``receivers`` ``recv`` processes; their CPU and the time."""
     port = free_udp_port()
     server, group = f"127.0.0.1:{port}", f"239.255.{random.randrange(1, 255)}.{random.randrange(1, 255)}:{port}"
-    argv = ["send", str(path), "--group", group, "--bind", server, "--json", "--no-announce", "--wait", "60s"]
+    argv = ["send", str(path), "--group", group, "--bind", server, "--json", "--no-announce", "--wait", "60s", *PLAIN]
     sender = _start([*argv, "--min-receivers", str(receivers)], src)
     time.sleep(0.5)  # the source binds first; receivers retry anyway
     procs: list[Process] = []
@@ -98,7 +101,7 @@ def transfer(path: Path, receivers: int, src: str | None, work: Path, profile: P
         for i in range(receivers):
             out = work / f"out-{port}-{i}"
             out.mkdir()
-            argv = ["recv", "--server", server, "--group", group, "-o", str(out), "--json"]
+            argv = ["recv", "--server", server, "--group", group, "-o", str(out), "--json", *PLAIN]
             procs.append(_start(argv, src, profile if i == 0 else None))
         for proc in procs:
             proc.finish()
