@@ -66,8 +66,37 @@ def test_a_recv_run_loads_nothing_heavy_and_no_rich_with_json() -> None:
     argv = ["recv", "--server", f"127.0.0.1:{port}", "--group", f"239.255.91.1:{port}", "--wait", "0", "--json"]
     modules = modules_after(f"from smocast.cli.main import main\nmain({argv!r})\n")
     assert "smocast.aio.receiver" in modules  # it did run
+    assert "smocast.aio.security" in modules  # secure by default: the layer loaded
     assert heavy_in(modules) == []
     assert [m for m in modules if m == "rich" or m.startswith("rich.")] == []
+    assert source_side_in(modules) == []
+
+
+SOURCE_SIDE = (
+    "smocast.aio.channel",
+    "smocast.aio.relay",
+    "smocast.smo.channel",
+    "smocast.smo.child",
+    "smocast.smo.source_events",
+    "smocast.secure.source",
+    "cryptography.hazmat.primitives.serialization",  # PEM keys: a receiver that does not identify reads none
+)
+
+
+def source_side_in(modules: list[str]) -> list[str]:
+    """What only a source (or a key file's reader) needs, among ``modules``."""
+    return [m for m in modules if any(m == s or m.startswith(s + ".") for s in SOURCE_SIDE)]
+
+
+def test_the_source_side_events_load_on_first_use_and_are_the_same_classes() -> None:
+    modules = modules_after(
+        "from smocast.smo import events as ev\n"
+        "import sys\n"
+        "assert 'smocast.smo.source_events' not in sys.modules\n"
+        "from smocast.smo import source_events\n"
+        "assert ev.ReceiverJoined is source_events.ReceiverJoined and ev.SourceEvent == source_events.SourceEvent\n"
+    )
+    assert "smocast.smo.source_events" in modules
 
 
 def test_recv_help_loads_neither_the_runtime_nor_rich() -> None:
