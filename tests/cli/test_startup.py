@@ -78,6 +78,9 @@ SOURCE_SIDE = (
     "smocast.smo.channel",
     "smocast.smo.child",
     "smocast.smo.source_events",
+    "smocast.smo.config",  # the channel's settings; a receiver's are in smocast.smo.receiver_config
+    "smocast.smo.policies",
+    "smocast.core.congestion",
     "smocast.secure.source",
     "cryptography.hazmat.primitives.serialization",  # PEM keys: a receiver that does not identify reads none
 )
@@ -97,6 +100,12 @@ def test_the_source_side_events_load_on_first_use_and_are_the_same_classes() -> 
         "assert ev.ReceiverJoined is source_events.ReceiverJoined and ev.SourceEvent == source_events.SourceEvent\n"
     )
     assert "smocast.smo.source_events" in modules
+
+
+def test_the_channel_settings_still_offer_the_receivers() -> None:
+    from smocast.smo import config, receiver_config
+
+    assert config.ReceiverConfig is receiver_config.ReceiverConfig and config.DEFAULT_MSS == receiver_config.DEFAULT_MSS
 
 
 def test_recv_help_loads_neither_the_runtime_nor_rich() -> None:

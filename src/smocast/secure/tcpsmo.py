@@ -26,7 +26,7 @@ from smocast.secure.envelope import OVERHEAD
 from smocast.secure.handshake import ReceiverExchange, SourceExchange
 from smocast.secure.receiver import ProtectedReceiver
 from smocast.smo import events as ev
-from smocast.smo.config import DEFAULT_MSS
+from smocast.smo.receiver_config import DEFAULT_MSS
 from smocast.wire import NO_COOKIE, DecodeError, PacketType, decode
 from smocast.wire.build import rst
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from smocast.smo.config import ReceiverConfig
+from smocast.smo.receiver_config import ReceiverConfig
 from smocast.wire import NO_COOKIE
 
 MAX_RETRIES = 4  # RETRYs answered at once per connect; beyond them the SYN timer paces the SYNs

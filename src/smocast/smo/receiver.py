@@ -37,9 +37,9 @@ from smocast.core.datagram import Address, Datagram
 from smocast.core.errors import LocalProtocolError
 from smocast.smo import events as ev
 from smocast.smo.challenge import ChallengeLimiter, Verdict, judge
-from smocast.smo.config import ReceiverConfig
 from smocast.smo.connecting import Handshake, SynTimer
 from smocast.smo.delivery import Delivery, ReceiverStats
+from smocast.smo.receiver_config import ReceiverConfig
 from smocast.smo.receiver_outbox import ReceiverOutbox
 from smocast.smo.silence import SilenceWatch
 from smocast.smo.uplink import UpSender
