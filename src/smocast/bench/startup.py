@@ -17,6 +17,14 @@ The case ``recv, secure receive`` is a whole receive that a user pays for: a sec
 tiny file is started first (:mod:`smocast.bench.startup_secure`), and ``smocast recv --trust``
 runs to the verified file. Its CPU is the start-up plus the handshake and a 1 KiB transfer; the
 closed-port case stops before the handshake, so it cannot show what the secure mode loads.
+
+Bytecode: an installed package has its ``.pyc`` files (pip compiles them at install; a checkout
+writes them on its first run), so by default every child reads and writes its bytecode under a
+temporary ``PYTHONPYCACHEPREFIX`` (no tree is written to), ``PYTHONDONTWRITEBYTECODE`` is
+dropped from its environment, and each case runs once, unmeasured, before the measured runs.
+With ``bytecode_cache=False`` the children inherit the environment as it is: where it sets
+``PYTHONDONTWRITEBYTECODE`` and the tree has no ``__pycache__``, every run compiles every module
+it imports from source, which no installed copy does.
 """
 
 from __future__ import annotations
@@ -76,10 +84,14 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _environment(src: str | None) -> dict[str, str]:
+def _environment(src: str | None, pycache: str | None = None) -> dict[str, str]:
+    """The children's environment: ``src`` first on the path; bytecode cached under ``pycache`` if given."""
     env = dict(os.environ)
     if src is not None:
         env["PYTHONPATH"] = src
+    if pycache is not None:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = pycache
     return env
 
 
@@ -127,78 +139,96 @@ def _median_ms(values: list[float]) -> float:
     return round(statistics.median(values) * 1e3, 1)
 
 
-def run(repeat: int = 7, baseline_src: str | None = None, cases: list[Case] | None = None) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class _Trees:
+    """The trees measured (``this`` and maybe ``baseline``), the bytecode cache and the secure source's setup."""
+
+    sources: dict[str, str | None]
+    pycache: str | None
+    setup: startup_secure.SecureSetup | None
+
+    def env(self, tree: str) -> dict[str, str]:
+        return _environment(self.sources[tree], self.pycache)
+
+
+def run(
+    repeat: int = 7, baseline_src: str | None = None, cases: list[Case] | None = None, *, bytecode_cache: bool = True
+) -> dict[str, Any]:
     """Start every case ``repeat`` times (interleaved, with the baseline tree if given); report medians."""
     cases = cases if cases is not None else default_cases()
-    trees: dict[str, str | None] = {"this": None}
+    sources: dict[str, str | None] = {"this": None}
     if baseline_src is not None:
-        trees["baseline"] = str(Path(baseline_src).resolve())
+        sources["baseline"] = str(Path(baseline_src).resolve())
     bare = [sys.executable, "-c", "pass"]
     samples: dict[tuple[str, str], list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="smocast-startup-") as folder:
+        pycache = str(Path(folder, "pycache")) if bytecode_cache else None
         setup = None
         if any(case.secure_source for case in cases):
-            setup = startup_secure.prepare(Path(folder), _environment(None))
+            setup = startup_secure.prepare(Path(folder), _environment(None, pycache))
+        trees = _Trees(sources, pycache, setup)
+        if bytecode_cache:  # one unmeasured run of each, so the measured ones find their bytecode
+            cpu_of(bare, trees.env("this"))
+            for case in cases:
+                for tree in sources:
+                    _measure(case, tree, trees)
         ticks = machine_ticks()
         for _ in range(repeat):
-            samples.setdefault(("python -c pass", "this"), []).append(cpu_of(bare, _environment(None)))
+            samples.setdefault(("python -c pass", "this"), []).append(cpu_of(bare, trees.env("this")))
             for case in cases:
-                for tree, src in trees.items():
-                    samples.setdefault((case.name, tree), []).append(_measure(case, tree, src, setup))
+                for tree in sources:
+                    samples.setdefault((case.name, tree), []).append(_measure(case, tree, trees))
         busy = busy_fraction(ticks, machine_ticks())
-        reports = [_case_report(case, samples, trees, setup) for case in cases]
+        reports = [_case_report(case, samples, trees) for case in cases]
     return {
         "benchmark": "startup",
         "repeat": repeat,
         "python": sys.version.split()[0],
-        "baseline_src": trees.get("baseline"),
+        "baseline_src": sources.get("baseline"),
+        "bytecode_cache": bytecode_cache,
         "machine_busy": busy,
         "interpreter_cpu_ms": _median_ms(samples[("python -c pass", "this")]),
         "cases": reports,
     }
 
 
-def _measure(case: Case, tree: str, src: str | None, setup: startup_secure.SecureSetup | None) -> float:
-    """The CPU of one run of ``case`` with the tree ``src`` (a secure source serves it first if the case asks)."""
-    env = _environment(src)
+def _measure(case: Case, tree: str, trees: _Trees) -> float:
+    """The CPU of one run of ``case`` with the tree ``tree`` (a secure source serves it first if the case asks)."""
+    env = trees.env(tree)
     if not case.secure_source:
         chosen = case.baseline_argv if tree == "baseline" and case.baseline_argv else case.argv
         return cpu_of([sys.executable, "-m", "smocast.cli.main", *chosen], env)
-    assert setup is not None  # run() prepares it for such a case
-    source, argv = startup_secure.serve(setup, env)
+    assert trees.setup is not None  # run() prepares it for such a case
+    source, argv = startup_secure.serve(trees.setup, env)
     try:
         return cpu_of([sys.executable, "-m", "smocast.cli.main", *argv], env, must_succeed=True)
     finally:
         startup_secure.finish_source(source)
 
 
-def _import_times_of(case: Case, src: str | None, setup: startup_secure.SecureSetup | None) -> dict[str, Any]:
+def _import_times_of(case: Case, tree: str, trees: _Trees) -> dict[str, Any]:
+    env = trees.env(tree)
     if not case.secure_source:
-        return import_times(case.argv, _environment(src))
-    assert setup is not None
-    source, argv = startup_secure.serve(setup, _environment(src))
+        return import_times(case.argv, env)
+    assert trees.setup is not None
+    source, argv = startup_secure.serve(trees.setup, env)
     try:
-        return import_times(argv, _environment(src))
+        return import_times(argv, env)
     finally:
         startup_secure.finish_source(source)
 
 
-def _case_report(
-    case: Case,
-    samples: dict[tuple[str, str], list[float]],
-    trees: dict[str, str | None],
-    setup: startup_secure.SecureSetup | None = None,
-) -> dict[str, Any]:
+def _case_report(case: Case, samples: dict[tuple[str, str], list[float]], trees: _Trees) -> dict[str, Any]:
     report: dict[str, Any] = {"command": "smocast " + " ".join(case.argv), "name": case.name}
     if case.secure_source:
         report["source"] = f"smocast send (a secure source of {startup_secure.TINY} bytes, started first)"
-    for tree, src in trees.items():
+    for tree in trees.sources:
         report[tree] = {
             "cpu_ms_median": _median_ms(samples[(case.name, tree)]),
             "cpu_ms_runs": [round(v * 1e3, 1) for v in samples[(case.name, tree)]],
-            "imports": _import_times_of(case, src, setup),
+            "imports": _import_times_of(case, tree, trees),
         }
-    if "baseline" in trees:
+    if "baseline" in trees.sources:
         base = statistics.median(samples[(case.name, "baseline")])
         this = statistics.median(samples[(case.name, "this")])
         report["ratio_to_baseline"] = round(this / base, 3) if base > 0 else None
