@@ -70,6 +70,7 @@ def test_a_recv_run_loads_nothing_heavy_and_no_rich_with_json() -> None:
     assert heavy_in(modules) == []
     assert [m for m in modules if m == "rich" or m.startswith("rich.")] == []
     assert source_side_in(modules) == []
+    assert "datetime" not in modules  # only JSON log lines need it
 
 
 SOURCE_SIDE = (
@@ -89,6 +90,45 @@ SOURCE_SIDE = (
 def source_side_in(modules: list[str]) -> list[str]:
     """What only a source (or a key file's reader) needs, among ``modules``."""
     return [m for m in modules if any(m == s or m.startswith(s + ".") for s in SOURCE_SIDE)]
+
+
+@pytest.mark.network
+def test_the_recv_program_loads_no_ssl_and_ssl_still_imports_after() -> None:
+    port = free_udp_port()
+    argv = ["smocast", "recv", "--server", f"127.0.0.1:{port}", "--group", f"239.255.91.2:{port}", "--wait", "0"]
+    modules = modules_after(
+        "import sys\n"
+        f"sys.argv = {[*argv, '--insecure', '--json']!r}\n"
+        "from smocast.cli.main import main\n"
+        "main()\n"  # as the program runs it: its own argv
+        "assert 'ssl' not in sys.modules and 'asyncio' in sys.modules\n"
+        "print('RAN')\n"
+    )
+    assert "smocast.aio.receiver" in modules
+    assert "ssl" not in modules and "_ssl" not in modules
+
+
+def test_asyncio_without_tls_still_runs_a_loop_and_leaves_ssl_importable() -> None:
+    modules = modules_after(
+        "from smocast.cli.common import asyncio_without_tls\n"
+        "asyncio_without_tls()\n"
+        "import sys, asyncio\n"
+        "assert 'ssl' not in sys.modules\n"
+        "assert asyncio.run(asyncio.sleep(0, result=7)) == 7\n"
+        "import ssl\n"
+        "assert ssl.PROTOCOL_TLS_CLIENT\n"
+    )
+    assert "ssl" in modules  # imported on purpose at the end
+
+
+def test_asyncio_without_tls_changes_nothing_where_asyncio_is_loaded() -> None:
+    modules = modules_after(
+        "import asyncio, sys\n"
+        "from smocast.cli.common import asyncio_without_tls\n"
+        "asyncio_without_tls()\n"
+        "assert sys.modules.get('ssl') is not None\n"
+    )
+    assert "ssl" in modules
 
 
 def test_the_source_side_events_load_on_first_use_and_are_the_same_classes() -> None:

@@ -84,6 +84,23 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def asyncio_without_tls() -> None:
+    """Make the first ``import asyncio`` of this process load no ``ssl``: no command speaks TLS.
+
+    asyncio imports ``ssl`` only in case a program opens a TLS connection (about a tenth of
+    its import's CPU). Once asyncio is loaded without it, asyncio refuses TLS in this process;
+    ``import ssl`` itself still works. Call it first thing in a command's process; where asyncio
+    or ssl is loaded already (an embedding program, a test), it does nothing.
+    """
+    if "asyncio" in sys.modules or "ssl" in sys.modules:
+        return
+    sys.modules["ssl"] = None  # type: ignore[assignment]  # what a Python built without ssl has
+    try:
+        import asyncio  # noqa: F401, PLC0415
+    finally:
+        del sys.modules["ssl"]
+
+
 def deferred(module: str, function: str = "run") -> Handler:
     """A handler that imports ``module`` only when the command runs, then calls ``function(args)``.
 
