@@ -71,6 +71,7 @@ def test_a_recv_run_loads_nothing_heavy_and_no_rich_with_json() -> None:
     assert [m for m in modules if m == "rich" or m.startswith("rich.")] == []
     assert source_side_in(modules) == []
     assert "datetime" not in modules  # only JSON log lines need it
+    assert "ctypes.util" not in modules  # recvmmsg is found among the interpreter's symbols, no ldconfig run
 
 
 SOURCE_SIDE = (
