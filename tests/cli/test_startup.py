@@ -101,7 +101,7 @@ def test_the_recv_program_loads_no_ssl_and_ssl_still_imports_after() -> None:
         "import sys\n"
         f"sys.argv = {[*argv, '--insecure', '--json']!r}\n"
         "from smocast.cli.main import main\n"
-        "main()\n"  # as the program runs it: its own argv
+        "main()\n"
         "assert 'ssl' not in sys.modules and 'asyncio' in sys.modules\n"
         "print('RAN')\n"
     )
@@ -156,6 +156,15 @@ def test_recv_help_loads_neither_the_runtime_nor_rich() -> None:
     assert "smocast.cli.recv_cmd" in modules
     loaded = [m for m in modules if m.startswith(("smocast.aio", "smocast.smo", "rich"))]
     assert loaded == []
+    assert "asyncio" not in modules  # help loads no runtime, not even asyncio without its ssl
+
+
+def test_the_version_loads_no_asyncio() -> None:
+    modules = modules_after(
+        "from smocast.cli.main import main\ntry:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
+    )
+    assert "smocast.cli.main" in modules
+    assert "asyncio" not in modules
 
 
 def test_a_named_command_builds_its_own_parser_alone() -> None:

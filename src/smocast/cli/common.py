@@ -89,8 +89,10 @@ def asyncio_without_tls() -> None:
 
     asyncio imports ``ssl`` only in case a program opens a TLS connection (about a tenth of
     its import's CPU). Once asyncio is loaded without it, asyncio refuses TLS in this process;
-    ``import ssl`` itself still works. Call it first thing in a command's process; where asyncio
-    or ssl is loaded already (an embedding program, a test), it does nothing.
+    ``import ssl`` itself still works. The commands load the runtime through here: parsing a
+    group (:func:`group_arg`) and ``deferred(..., runtime=True)`` (``recv``, ``recvd``) call it
+    first. Where asyncio or ssl is loaded already (an embedding program, a test), it does
+    nothing.
     """
     if "asyncio" in sys.modules or "ssl" in sys.modules:
         return
@@ -101,14 +103,18 @@ def asyncio_without_tls() -> None:
         del sys.modules["ssl"]
 
 
-def deferred(module: str, function: str = "run") -> Handler:
+def deferred(module: str, function: str = "run", *, runtime: bool = False) -> Handler:
     """A handler that imports ``module`` only when the command runs, then calls ``function(args)``.
 
     Parsers are built from light modules; the code that runs (and what it imports: the
     runtime, the simulator, plotting) loads only for the command the user asked for.
+    ``runtime``: the module runs the asyncio runtime, which then loads without ``ssl``
+    (:func:`asyncio_without_tls`); ``--help`` and the other commands load neither.
     """
 
     def handler(args: argparse.Namespace) -> int:
+        if runtime:
+            asyncio_without_tls()
         run: Handler = getattr(importlib.import_module(module), function)
         return run(args)
 
@@ -170,6 +176,7 @@ def address_arg(text: str) -> tuple[str, int]:
 
 def group_arg(text: str) -> tuple[str, int]:
     """``GROUP:PORT`` (or ``[GROUP]:PORT`` for IPv6) for argparse: a multicast group and a port."""
+    asyncio_without_tls()  # the socket helpers load asyncio: the runtime starts here
     from smocast.aio.sockets import check_group  # noqa: PLC0415
 
     group = address_arg(text)

@@ -22,7 +22,6 @@ from smocast.cli.common import (
     CommandError,
     HelpFormatter,
     all_parsers,
-    asyncio_without_tls,
     leaf_parsers,
 )
 from smocast.cli.errors import classify, message_of, report, usage_json
@@ -115,8 +114,6 @@ def add_log_options(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    if argv is None:  # the program itself (a caller passing argv keeps its own asyncio as it is)
-        asyncio_without_tls()
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv)
     args = _parse(parser, argv)
