@@ -9,6 +9,7 @@ import argparse
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -193,3 +194,66 @@ def test_the_key_commands_load_no_cryptography_until_they_run() -> None:
     )
     assert "smocast.cli.key_cmd" in modules and "smocast.cli.keygen_cmd" in modules
     assert [m for m in modules if m.startswith(("cryptography", "smocast.secure"))] == []
+
+
+# --- the end of a receiver's process ----------------------------------------------------------------
+
+
+def _closed_recv_argv(tmp_path: Path) -> list[str]:
+    port = free_udp_port()
+    server, group = f"127.0.0.1:{port}", f"239.255.91.3:{port}"
+    logging = ["--log-file", str(tmp_path / "recv.log"), "--log-level", "info"]
+    return ["recv", "--server", server, "--group", group, "--wait", "0", "--insecure", "--json", *logging]
+
+
+@pytest.mark.network
+def test_a_receiver_program_ends_at_once_with_its_output_its_log_and_its_code(tmp_path: Path) -> None:
+    argv = _closed_recv_argv(tmp_path)
+    marker = tmp_path / "atexit-ran"
+    code = (
+        "import atexit, pathlib, sys\n"
+        f"atexit.register(pathlib.Path({str(marker)!r}).write_text, 'yes')\n"
+        f"sys.argv = ['smocast', *{argv!r}]\n"
+        "import smocast.cli.main as m\n"
+        "m.run()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1  # connection refused: a failure, reported
+    assert json.loads(done.stdout)["error"]["kind"] == "connect-failed"  # stdout flushed whole
+    assert (tmp_path / "recv.log").read_text().endswith("nothing is listening there)\n")  # logging flushed, closed
+    assert marker.read_text() == "yes"  # the atexit functions ran
+
+
+@pytest.mark.network
+def test_under_a_profiler_the_receiver_program_exits_normally_so_the_profile_is_written(tmp_path: Path) -> None:
+    profile = tmp_path / "recv.prof"
+    argv = [
+        sys.executable,
+        "-m",
+        "cProfile",
+        "-o",
+        str(profile),
+        "-m",
+        "smocast.cli.main",
+        *_closed_recv_argv(tmp_path),
+    ]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    assert json.loads(done.stdout)["error"]["kind"] == "connect-failed"  # it ran (cProfile swallows the exit code)
+    assert profile.stat().st_size > 0
+
+
+def test_other_commands_exit_normally(tmp_path: Path) -> None:
+    code = "import sys\nsys.argv = ['smocast', '--version']\nimport smocast.cli.main as m\nm.run()\n"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0 and done.stdout.strip()
+    from smocast.cli import common
+
+    assert common._QuickExit.allowed is False  # nothing in this process ran a receiver
+
+
+def test_the_console_script_runs_the_program_entry() -> None:
+    import tomllib
+
+    project = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    module, _, name = project["project"]["scripts"]["smocast"].partition(":")
+    assert (module, name) == ("smocast.cli.main", "run")
