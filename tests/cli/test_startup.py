@@ -242,13 +242,33 @@ def test_under_a_profiler_the_receiver_program_exits_normally_so_the_profile_is_
     assert profile.stat().st_size > 0
 
 
-def test_other_commands_exit_normally(tmp_path: Path) -> None:
-    code = "import sys\nsys.argv = ['smocast', '--version']\nimport smocast.cli.main as m\nm.run()\n"
+def _teardown_seen(tmp_path: Path, argv: list[str]) -> tuple[subprocess.CompletedProcess[str], bool]:
+    """Run the program with ``argv``; whether the interpreter's teardown ran (a finalizer it calls wrote a file)."""
+    marker = tmp_path / "teardown-ran"
+    code = (
+        "import pathlib, sys\n"
+        "class Witness:\n"
+        f"    def __del__(self): pathlib.Path({str(marker)!r}).write_text('yes')\n"
+        "witness = Witness()\n"  # freed when the interpreter tears __main__ down
+        f"sys.argv = ['smocast', *{argv!r}]\n"
+        "import smocast.cli.main as m\n"
+        "m.run()\n"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
-    assert done.returncode == 0 and done.stdout.strip()
-    from smocast.cli import common
+    return done, marker.exists()
 
-    assert common._QuickExit.allowed is False  # nothing in this process ran a receiver
+
+def test_other_commands_exit_normally(tmp_path: Path) -> None:
+    done, teardown = _teardown_seen(tmp_path, ["--version"])
+    assert done.returncode == 0 and done.stdout.strip()
+    assert teardown
+
+
+@pytest.mark.network
+def test_a_receiver_skips_the_teardown(tmp_path: Path) -> None:
+    done, teardown = _teardown_seen(tmp_path, _closed_recv_argv(tmp_path))
+    assert done.returncode == 1 and json.loads(done.stdout)["error"]["kind"] == "connect-failed"
+    assert not teardown
 
 
 def test_the_console_script_runs_the_program_entry() -> None:
