@@ -277,3 +277,23 @@ def test_the_console_script_runs_the_program_entry() -> None:
     project = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
     module, _, name = project["project"]["scripts"]["smocast"].partition(":")
     assert (module, name) == ("smocast.cli.main", "run")
+
+
+def test_imports_run_with_the_collector_paused_and_its_state_comes_back() -> None:
+    import gc
+
+    from smocast.cli.common import load, paused_gc
+
+    assert gc.isenabled()
+    with paused_gc():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        assert load("smocast.cli.units").__name__ == "smocast.cli.units"
+        assert not gc.isenabled()  # a paused collector stays paused
+    finally:
+        gc.enable()
+    with pytest.raises(ModuleNotFoundError), paused_gc():
+        load("smocast.no_such_module")
+    assert gc.isenabled()
