@@ -18,7 +18,6 @@ This module imports nothing of the protocol: events are told apart by their clas
 from __future__ import annotations
 
 import contextlib
-import datetime
 import json
 import logging
 import sys
@@ -62,6 +61,8 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line: time (UTC, ISO 8601), level, logger, event, message, and the fields."""
 
     def format(self, record: logging.LogRecord) -> str:
+        import datetime  # noqa: PLC0415  (loaded by the first JSON line, not by every command)
+
         obj: dict[str, Any] = {
             "time": datetime.datetime.fromtimestamp(record.created, datetime.UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),

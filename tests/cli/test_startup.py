@@ -9,6 +9,7 @@ import argparse
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -66,8 +67,87 @@ def test_a_recv_run_loads_nothing_heavy_and_no_rich_with_json() -> None:
     argv = ["recv", "--server", f"127.0.0.1:{port}", "--group", f"239.255.91.1:{port}", "--wait", "0", "--json"]
     modules = modules_after(f"from smocast.cli.main import main\nmain({argv!r})\n")
     assert "smocast.aio.receiver" in modules  # it did run
+    assert "smocast.aio.security" in modules  # secure by default: the layer loaded
     assert heavy_in(modules) == []
     assert [m for m in modules if m == "rich" or m.startswith("rich.")] == []
+    assert source_side_in(modules) == []
+    assert "datetime" not in modules  # only JSON log lines need it
+    assert "ctypes.util" not in modules  # recvmmsg is found among the interpreter's symbols, no ldconfig run
+
+
+SOURCE_SIDE = (
+    "smocast.aio.channel",
+    "smocast.aio.relay",
+    "smocast.smo.channel",
+    "smocast.smo.child",
+    "smocast.smo.source_events",
+    "smocast.smo.config",  # the channel's settings; a receiver's are in smocast.smo.receiver_config
+    "smocast.smo.policies",
+    "smocast.core.congestion",
+    "smocast.secure.source",
+    "cryptography.hazmat.primitives.serialization",  # PEM keys: a receiver that does not identify reads none
+)
+
+
+def source_side_in(modules: list[str]) -> list[str]:
+    """What only a source (or a key file's reader) needs, among ``modules``."""
+    return [m for m in modules if any(m == s or m.startswith(s + ".") for s in SOURCE_SIDE)]
+
+
+@pytest.mark.network
+def test_the_recv_program_loads_no_ssl_and_ssl_still_imports_after() -> None:
+    port = free_udp_port()
+    argv = ["smocast", "recv", "--server", f"127.0.0.1:{port}", "--group", f"239.255.91.2:{port}", "--wait", "0"]
+    modules = modules_after(
+        "import sys\n"
+        f"sys.argv = {[*argv, '--insecure', '--json']!r}\n"
+        "from smocast.cli.main import main\n"
+        "main()\n"
+        "assert 'ssl' not in sys.modules and 'asyncio' in sys.modules\n"
+        "print('RAN')\n"
+    )
+    assert "smocast.aio.receiver" in modules
+    assert "ssl" not in modules and "_ssl" not in modules
+
+
+def test_asyncio_without_tls_still_runs_a_loop_and_leaves_ssl_importable() -> None:
+    modules = modules_after(
+        "from smocast.cli.common import asyncio_without_tls\n"
+        "asyncio_without_tls()\n"
+        "import sys, asyncio\n"
+        "assert 'ssl' not in sys.modules\n"
+        "assert asyncio.run(asyncio.sleep(0, result=7)) == 7\n"
+        "import ssl\n"
+        "assert ssl.PROTOCOL_TLS_CLIENT\n"
+    )
+    assert "ssl" in modules  # imported on purpose at the end
+
+
+def test_asyncio_without_tls_changes_nothing_where_asyncio_is_loaded() -> None:
+    modules = modules_after(
+        "import asyncio, sys\n"
+        "from smocast.cli.common import asyncio_without_tls\n"
+        "asyncio_without_tls()\n"
+        "assert sys.modules.get('ssl') is not None\n"
+    )
+    assert "ssl" in modules
+
+
+def test_the_source_side_events_load_on_first_use_and_are_the_same_classes() -> None:
+    modules = modules_after(
+        "from smocast.smo import events as ev\n"
+        "import sys\n"
+        "assert 'smocast.smo.source_events' not in sys.modules\n"
+        "from smocast.smo import source_events\n"
+        "assert ev.ReceiverJoined is source_events.ReceiverJoined and ev.SourceEvent == source_events.SourceEvent\n"
+    )
+    assert "smocast.smo.source_events" in modules
+
+
+def test_the_channel_settings_still_offer_the_receivers() -> None:
+    from smocast.smo import config, receiver_config
+
+    assert config.ReceiverConfig is receiver_config.ReceiverConfig and config.DEFAULT_MSS == receiver_config.DEFAULT_MSS
 
 
 def test_recv_help_loads_neither_the_runtime_nor_rich() -> None:
@@ -77,6 +157,15 @@ def test_recv_help_loads_neither_the_runtime_nor_rich() -> None:
     assert "smocast.cli.recv_cmd" in modules
     loaded = [m for m in modules if m.startswith(("smocast.aio", "smocast.smo", "rich"))]
     assert loaded == []
+    assert "asyncio" not in modules  # help loads no runtime, not even asyncio without its ssl
+
+
+def test_the_version_loads_no_asyncio() -> None:
+    modules = modules_after(
+        "from smocast.cli.main import main\ntry:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
+    )
+    assert "smocast.cli.main" in modules
+    assert "asyncio" not in modules
 
 
 def test_a_named_command_builds_its_own_parser_alone() -> None:
@@ -105,3 +194,106 @@ def test_the_key_commands_load_no_cryptography_until_they_run() -> None:
     )
     assert "smocast.cli.key_cmd" in modules and "smocast.cli.keygen_cmd" in modules
     assert [m for m in modules if m.startswith(("cryptography", "smocast.secure"))] == []
+
+
+# --- the end of a receiver's process ----------------------------------------------------------------
+
+
+def _closed_recv_argv(tmp_path: Path) -> list[str]:
+    port = free_udp_port()
+    server, group = f"127.0.0.1:{port}", f"239.255.91.3:{port}"
+    logging = ["--log-file", str(tmp_path / "recv.log"), "--log-level", "info"]
+    return ["recv", "--server", server, "--group", group, "--wait", "0", "--insecure", "--json", *logging]
+
+
+@pytest.mark.network
+def test_a_receiver_program_ends_at_once_with_its_output_its_log_and_its_code(tmp_path: Path) -> None:
+    argv = _closed_recv_argv(tmp_path)
+    marker = tmp_path / "atexit-ran"
+    code = (
+        "import atexit, pathlib, sys\n"
+        f"atexit.register(pathlib.Path({str(marker)!r}).write_text, 'yes')\n"
+        f"sys.argv = ['smocast', *{argv!r}]\n"
+        "import smocast.cli.main as m\n"
+        "m.run()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1  # connection refused: a failure, reported
+    assert json.loads(done.stdout)["error"]["kind"] == "connect-failed"  # stdout flushed whole
+    assert (tmp_path / "recv.log").read_text().endswith("nothing is listening there)\n")  # logging flushed, closed
+    assert marker.read_text() == "yes"  # the atexit functions ran
+
+
+@pytest.mark.network
+def test_under_a_profiler_the_receiver_program_exits_normally_so_the_profile_is_written(tmp_path: Path) -> None:
+    profile = tmp_path / "recv.prof"
+    argv = [
+        sys.executable,
+        "-m",
+        "cProfile",
+        "-o",
+        str(profile),
+        "-m",
+        "smocast.cli.main",
+        *_closed_recv_argv(tmp_path),
+    ]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    assert json.loads(done.stdout)["error"]["kind"] == "connect-failed"  # it ran (cProfile swallows the exit code)
+    assert profile.stat().st_size > 0
+
+
+def _teardown_seen(tmp_path: Path, argv: list[str]) -> tuple[subprocess.CompletedProcess[str], bool]:
+    """Run the program with ``argv``; whether the interpreter's teardown ran (a finalizer it calls wrote a file)."""
+    marker = tmp_path / "teardown-ran"
+    code = (
+        "import pathlib, sys\n"
+        "class Witness:\n"
+        f"    def __del__(self): pathlib.Path({str(marker)!r}).write_text('yes')\n"
+        "witness = Witness()\n"  # freed when the interpreter tears __main__ down
+        f"sys.argv = ['smocast', *{argv!r}]\n"
+        "import smocast.cli.main as m\n"
+        "m.run()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    return done, marker.exists()
+
+
+def test_other_commands_exit_normally(tmp_path: Path) -> None:
+    done, teardown = _teardown_seen(tmp_path, ["--version"])
+    assert done.returncode == 0 and done.stdout.strip()
+    assert teardown
+
+
+@pytest.mark.network
+def test_a_receiver_skips_the_teardown(tmp_path: Path) -> None:
+    done, teardown = _teardown_seen(tmp_path, _closed_recv_argv(tmp_path))
+    assert done.returncode == 1 and json.loads(done.stdout)["error"]["kind"] == "connect-failed"
+    assert not teardown
+
+
+def test_the_console_script_runs_the_program_entry() -> None:
+    import tomllib
+
+    project = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    module, _, name = project["project"]["scripts"]["smocast"].partition(":")
+    assert (module, name) == ("smocast.cli.main", "run")
+
+
+def test_imports_run_with_the_collector_paused_and_its_state_comes_back() -> None:
+    import gc
+
+    from smocast.cli.common import load, paused_gc
+
+    assert gc.isenabled()
+    with paused_gc():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        assert load("smocast.cli.units").__name__ == "smocast.cli.units"
+        assert not gc.isenabled()  # a paused collector stays paused
+    finally:
+        gc.enable()
+    with pytest.raises(ModuleNotFoundError), paused_gc():
+        load("smocast.no_such_module")
+    assert gc.isenabled()

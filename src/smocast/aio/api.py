@@ -33,12 +33,13 @@ from smocast.aio.options import (
 from smocast.aio.receiver import DEFAULT_LINGER, AsyncReceiver
 from smocast.aio.sockets import check_group
 from smocast.core.errors import ConfigError
-from smocast.smo.config import DEFAULT_MSS, ChannelConfig, ReceiverConfig
+from smocast.smo.receiver_config import DEFAULT_MSS, ReceiverConfig
 
 if TYPE_CHECKING:
     from smocast.aio.channel import AsyncChannel
     from smocast.aio.security import ReceiverSecurity, SourceSecurity
     from smocast.smo.channel import History
+    from smocast.smo.config import ChannelConfig
 
 ENVELOPE_OVERHEAD = 34
 """Bytes the secure mode adds to each packet (``smocast.secure.envelope.OVERHEAD``, checked by a test)."""

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import errno
 import mmap
 import os
@@ -74,15 +73,32 @@ class _MMsgHdr(ctypes.Structure):
 
 
 def _load_recvmmsg() -> Callable[..., int] | None:
-    """libc's ``recvmmsg``, or None where there is none (not Linux, no libc found)."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-        function = libc.recvmmsg
-    except (OSError, AttributeError):
+    """libc's ``recvmmsg``, or None where there is none (not Linux, no libc found).
+
+    The interpreter's own symbols come first: it is linked against libc, so this costs no
+    search. ``ctypes.util.find_library`` (which runs ``ldconfig -p``, a few milliseconds of
+    every receiver's start) is the fallback for an interpreter that does not export libc.
+    """
+    function: Any = _symbol(None, "recvmmsg")
+    if function is None:
+        from ctypes.util import find_library  # noqa: PLC0415
+
+        name = find_library("c")
+        function = _symbol(name, "recvmmsg") if name else None
+    if function is None:
         return None
     function.argtypes = [ctypes.c_int, ctypes.POINTER(_MMsgHdr), ctypes.c_uint, ctypes.c_int, ctypes.c_void_p]
     function.restype = ctypes.c_int
-    return function
+    loaded: Callable[..., int] = function
+    return loaded
+
+
+def _symbol(library: str | None, name: str) -> Any:
+    """``name`` in ``library`` (None: the interpreter and what it links), or None."""
+    try:
+        return getattr(ctypes.CDLL(library, use_errno=True), name)
+    except (OSError, AttributeError):
+        return None
 
 
 _recvmmsg = _load_recvmmsg()

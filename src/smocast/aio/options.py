@@ -19,13 +19,14 @@ from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 from smocast.core.acking import AckFrequency
 from smocast.core.datagram import Address
 from smocast.core.errors import ConfigError
-from smocast.core.rtt import RtoSettings
 from smocast.core.units import parse_rate
-from smocast.smo.config import ChannelConfig, DropRules, ReceiverConfig
-from smocast.smo.policies import CwndPolicy, RttPolicy, WindowPolicy
+from smocast.smo.receiver_config import ReceiverConfig
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # a receiver loads none of the channel's settings: they load in channel_config()
     from smocast.aio.security import ReceiverSecurity, SourceSecurity
+    from smocast.core.rtt import RtoSettings
+    from smocast.smo.config import ChannelConfig, DropRules
+    from smocast.smo.policies import CwndPolicy, RttPolicy, WindowPolicy
 
 AddressLike = tuple[str, int] | str
 """``("232.1.1.1", 5000)`` or ``"232.1.1.1:5000"``."""
@@ -109,8 +110,6 @@ class ConnectOptions(ReceiverOptions, total=False):
     security: ReceiverSecurity | None
 
 
-_CHANNEL_FIELDS = frozenset(f.name for f in dataclasses.fields(ChannelConfig))
-_DROP_FIELDS = frozenset(f.name for f in dataclasses.fields(DropRules))
 _RECEIVER_FIELDS = frozenset(f.name for f in dataclasses.fields(ReceiverConfig))
 _CHANNEL_ALIASES = {"policy": "window_policy"}
 _RECEIVER_ALIASES = {"timeout": "connect_timeout"}
@@ -154,6 +153,10 @@ def _split_host_port(text: str, what: str) -> tuple[str, str]:
 
 def channel_config(config: ChannelConfig | None = None, **options: Unpack[ChannelOptions]) -> ChannelConfig:
     """``config`` (or the defaults) with ``options`` applied; policies may be strings."""
+    from smocast.smo.config import ChannelConfig, DropRules  # noqa: PLC0415  (only a source loads them)
+
+    channel_fields = frozenset(f.name for f in dataclasses.fields(ChannelConfig))
+    drop_fields = frozenset(f.name for f in dataclasses.fields(DropRules))
     base = config or ChannelConfig()
     changes: dict[str, Any] = {}
     drop_changes: dict[str, Any] = {}
@@ -162,12 +165,12 @@ def channel_config(config: ChannelConfig | None = None, **options: Unpack[Channe
         name = _CHANNEL_ALIASES.get(key, key)
         if name == "ack_every":
             changes["ack_frequency"] = AckFrequency(fixed=value)
-        elif name in _DROP_FIELDS:
+        elif name in drop_fields:
             drop_changes[name] = value
-        elif name in _CHANNEL_FIELDS:
+        elif name in channel_fields:
             changes[name] = _parse_channel_value(name, value)
         else:
-            known = sorted(_CHANNEL_FIELDS | _DROP_FIELDS | set(_CHANNEL_ALIASES) | {"ack_every"})
+            known = sorted(channel_fields | drop_fields | set(_CHANNEL_ALIASES) | {"ack_every"})
             raise ConfigError(f"unknown channel option {key!r}; known options: {', '.join(known)}")
     if drop_changes:
         rules = changes.get("drop_rules", base.drop_rules)
@@ -176,6 +179,8 @@ def channel_config(config: ChannelConfig | None = None, **options: Unpack[Channe
 
 
 def _parse_channel_value(name: str, value: Any) -> Any:
+    from smocast.smo.policies import CwndPolicy, RttPolicy, WindowPolicy  # noqa: PLC0415
+
     if isinstance(value, str):
         if name == "max_rate":
             return parse_rate(value)

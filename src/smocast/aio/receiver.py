@@ -39,9 +39,9 @@ from smocast.aio.sockets import ReceiverSockets, receiver_sockets, resolve
 from smocast.core.datagram import Address, Endpoint
 from smocast.core.errors import LocalProtocolError
 from smocast.smo import events as ev
-from smocast.smo.config import ReceiverConfig
 from smocast.smo.events import ReceiverEvent
 from smocast.smo.receiver import Receiver, ReceiverState, ReceiverStats
+from smocast.smo.receiver_config import ReceiverConfig
 from smocast.wire import ResetCode
 
 if TYPE_CHECKING:

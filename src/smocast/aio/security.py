@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from smocast.core.datagram import Address
 from smocast.core.errors import ConfigError
@@ -28,13 +29,15 @@ from smocast.secure import keyfiles
 from smocast.secure.blocks import FILE_BLOCKS, BlockPolicy
 from smocast.secure.identity import Identity, PublicIdentity, parse_fingerprint
 from smocast.secure.keyexchange import Trust
-from smocast.secure.receiver import ProtectedReceiver
-from smocast.secure.source import ProtectedSource
 from smocast.secure.tcpsmo import protect_channel, protect_receiver
 from smocast.secure.trust import AllowList, KnownSource
-from smocast.smo import events as ev
-from smocast.smo.channel import Channel
-from smocast.smo.receiver import Receiver
+
+if TYPE_CHECKING:  # a receiver loads no source side: these are types here
+    from smocast.secure.receiver import ProtectedReceiver
+    from smocast.secure.source import ProtectedSource
+    from smocast.smo import events as ev
+    from smocast.smo.channel import Channel
+    from smocast.smo.receiver import Receiver
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,19 @@ median to the baseline's: before and after in one run.
 
 ``python -X importtime`` of the same commands gives the import time by top-level module
 (wall time in microseconds, from one run), to show where the rest goes.
+
+The case ``recv, secure receive`` is a whole receive that a user pays for: a secure source of a
+tiny file is started first (:mod:`smocast.bench.startup_secure`), and ``smocast recv --trust``
+runs to the verified file. Its CPU is the start-up plus the handshake and a 1 KiB transfer; the
+closed-port case stops before the handshake, so it cannot show what the secure mode loads.
+
+Bytecode: an installed package has its ``.pyc`` files (pip compiles them at install; a checkout
+writes them on its first run), so by default every child reads and writes its bytecode under a
+temporary ``PYTHONPYCACHEPREFIX`` (no tree is written to), ``PYTHONDONTWRITEBYTECODE`` is
+dropped from its environment, and each case runs once, unmeasured, before the measured runs.
+With ``bytecode_cache=False`` the children inherit the environment as it is: where it sets
+``PYTHONDONTWRITEBYTECODE`` and the tree has no ``__pycache__``, every run compiles every module
+it imports from source, which no installed copy does.
 """
 
 from __future__ import annotations
@@ -22,11 +35,13 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from smocast.bench import startup_secure
 from smocast.bench.machine import busy_fraction, machine_ticks
 
 CLOSED_PORT_GROUP = "239.255.77.9"
@@ -39,10 +54,15 @@ class Case:
     name: str
     argv: tuple[str, ...]
     baseline_argv: tuple[str, ...] | None = None  # for a baseline tree that predates an option
+    secure_source: bool = False  # a secure source of a tiny file serves it; ``argv`` is then the receiver's own
+
+
+SECURE_RECEIVE = Case("recv, secure receive", ("recv", "--json", "--trust", "FINGERPRINT"), secure_source=True)
 
 
 def default_cases() -> list[Case]:
-    """``recv --help``, ``recv`` against a closed port (ICMP refuses it at once), ``send --help``, ``--version``."""
+    """``recv --help``, ``recv`` against a closed port (ICMP refuses it at once), a whole secure receive of a
+    tiny file, ``send --help``, ``--version``."""
     port = _closed_port()
     server, group = f"127.0.0.1:{port}", f"{CLOSED_PORT_GROUP}:{port}"
     return [
@@ -52,6 +72,7 @@ def default_cases() -> list[Case]:
             ("recv", "--server", server, "--group", group, "--timeout", "2s", "--wait", "0", "--json"),
             ("recv", "--server", server, "--group", group, "--timeout", "2s", "--json"),  # before --wait
         ),
+        SECURE_RECEIVE,
         Case("send --help", ("send", "--help")),
         Case("--version", ("--version",)),
     ]
@@ -63,18 +84,27 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _environment(src: str | None) -> dict[str, str]:
+def _environment(src: str | None, pycache: str | None = None) -> dict[str, str]:
+    """The children's environment: ``src`` first on the path; bytecode cached under ``pycache`` if given."""
     env = dict(os.environ)
     if src is not None:
         env["PYTHONPATH"] = src
+    if pycache is not None:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = pycache
     return env
 
 
-def cpu_of(argv: Sequence[str], env: dict[str, str]) -> float:
-    """User+sys CPU seconds of one child process running ``argv`` to its end (its output discarded)."""
+def cpu_of(argv: Sequence[str], env: dict[str, str], *, must_succeed: bool = False) -> float:
+    """User+sys CPU seconds of one child process running ``argv`` to its end (its output discarded).
+
+    With ``must_succeed``, a failing command raises :class:`RuntimeError`: a failed receive is no
+    measure of one."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, timeout=60)
+    done = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False, timeout=60)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if must_succeed and done.returncode != 0:
+        raise RuntimeError(f"smocast {' '.join(argv[3:5])} failed: {os.fsdecode(done.stderr[-300:]).strip()}")
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
@@ -109,44 +139,96 @@ def _median_ms(values: list[float]) -> float:
     return round(statistics.median(values) * 1e3, 1)
 
 
-def run(repeat: int = 7, baseline_src: str | None = None, cases: list[Case] | None = None) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class _Trees:
+    """The trees measured (``this`` and maybe ``baseline``), the bytecode cache and the secure source's setup."""
+
+    sources: dict[str, str | None]
+    pycache: str | None
+    setup: startup_secure.SecureSetup | None
+
+    def env(self, tree: str) -> dict[str, str]:
+        return _environment(self.sources[tree], self.pycache)
+
+
+def run(
+    repeat: int = 7, baseline_src: str | None = None, cases: list[Case] | None = None, *, bytecode_cache: bool = True
+) -> dict[str, Any]:
     """Start every case ``repeat`` times (interleaved, with the baseline tree if given); report medians."""
     cases = cases if cases is not None else default_cases()
-    trees: dict[str, str | None] = {"this": None}
+    sources: dict[str, str | None] = {"this": None}
     if baseline_src is not None:
-        trees["baseline"] = str(Path(baseline_src).resolve())
+        sources["baseline"] = str(Path(baseline_src).resolve())
     bare = [sys.executable, "-c", "pass"]
     samples: dict[tuple[str, str], list[float]] = {}
-    ticks = machine_ticks()
-    for _ in range(repeat):
-        samples.setdefault(("python -c pass", "this"), []).append(cpu_of(bare, _environment(None)))
-        for case in cases:
-            for tree, src in trees.items():
-                chosen = case.baseline_argv if tree == "baseline" and case.baseline_argv else case.argv
-                argv = [sys.executable, "-m", "smocast.cli.main", *chosen]
-                samples.setdefault((case.name, tree), []).append(cpu_of(argv, _environment(src)))
+    with tempfile.TemporaryDirectory(prefix="smocast-startup-") as folder:
+        pycache = str(Path(folder, "pycache")) if bytecode_cache else None
+        setup = None
+        if any(case.secure_source for case in cases):
+            setup = startup_secure.prepare(Path(folder), _environment(None, pycache))
+        trees = _Trees(sources, pycache, setup)
+        if bytecode_cache:  # one unmeasured run of each, so the measured ones find their bytecode
+            cpu_of(bare, trees.env("this"))
+            for case in cases:
+                for tree in sources:
+                    _measure(case, tree, trees)
+        ticks = machine_ticks()
+        for _ in range(repeat):
+            samples.setdefault(("python -c pass", "this"), []).append(cpu_of(bare, trees.env("this")))
+            for case in cases:
+                for tree in sources:
+                    samples.setdefault((case.name, tree), []).append(_measure(case, tree, trees))
+        busy = busy_fraction(ticks, machine_ticks())
+        reports = [_case_report(case, samples, trees) for case in cases]
     return {
         "benchmark": "startup",
         "repeat": repeat,
         "python": sys.version.split()[0],
-        "baseline_src": trees.get("baseline"),
-        "machine_busy": busy_fraction(ticks, machine_ticks()),
+        "baseline_src": sources.get("baseline"),
+        "bytecode_cache": bytecode_cache,
+        "machine_busy": busy,
         "interpreter_cpu_ms": _median_ms(samples[("python -c pass", "this")]),
-        "cases": [_case_report(case, samples, trees) for case in cases],
+        "cases": reports,
     }
 
 
-def _case_report(
-    case: Case, samples: dict[tuple[str, str], list[float]], trees: dict[str, str | None]
-) -> dict[str, Any]:
+def _measure(case: Case, tree: str, trees: _Trees) -> float:
+    """The CPU of one run of ``case`` with the tree ``tree`` (a secure source serves it first if the case asks)."""
+    env = trees.env(tree)
+    if not case.secure_source:
+        chosen = case.baseline_argv if tree == "baseline" and case.baseline_argv else case.argv
+        return cpu_of([sys.executable, "-m", "smocast.cli.main", *chosen], env)
+    assert trees.setup is not None  # run() prepares it for such a case
+    source, argv = startup_secure.serve(trees.setup, env)
+    try:
+        return cpu_of([sys.executable, "-m", "smocast.cli.main", *argv], env, must_succeed=True)
+    finally:
+        startup_secure.finish_source(source)
+
+
+def _import_times_of(case: Case, tree: str, trees: _Trees) -> dict[str, Any]:
+    env = trees.env(tree)
+    if not case.secure_source:
+        return import_times(case.argv, env)
+    assert trees.setup is not None
+    source, argv = startup_secure.serve(trees.setup, env)
+    try:
+        return import_times(argv, env)
+    finally:
+        startup_secure.finish_source(source)
+
+
+def _case_report(case: Case, samples: dict[tuple[str, str], list[float]], trees: _Trees) -> dict[str, Any]:
     report: dict[str, Any] = {"command": "smocast " + " ".join(case.argv), "name": case.name}
-    for tree, src in trees.items():
+    if case.secure_source:
+        report["source"] = f"smocast send (a secure source of {startup_secure.TINY} bytes, started first)"
+    for tree in trees.sources:
         report[tree] = {
             "cpu_ms_median": _median_ms(samples[(case.name, tree)]),
             "cpu_ms_runs": [round(v * 1e3, 1) for v in samples[(case.name, tree)]],
-            "imports": import_times(case.argv, _environment(src)),
+            "imports": _import_times_of(case, tree, trees),
         }
-    if "baseline" in trees:
+    if "baseline" in trees.sources:
         base = statistics.median(samples[(case.name, "baseline")])
         this = statistics.median(samples[(case.name, "this")])
         report["ratio_to_baseline"] = round(this / base, 3) if base > 0 else None

@@ -71,15 +71,22 @@ examples:
 STARTUP_DESCRIPTION = """\
 The CPU a command spends to start (the interpreter, the imports, the parser), measured as
 the user+sys CPU of whole processes: `smocast recv --help`, `smocast recv` against a closed
-port (refused at once), `smocast send --help` and `smocast --version`, each --repeat times,
-interleaved, with `python -c pass` as the floor. With --baseline-src (the src folder of
-another checkout) every case also runs against that tree, interleaved, and the report gives
-the ratio: before and after in one run. Also reports `python -X importtime` by top-level
-module.
+port (refused at once), a whole secure `smocast recv` of a 1 KiB file from a secure
+`smocast send` started first (what a receiver pays), `smocast send --help` and `smocast
+--version`, each --repeat times, interleaved, with `python -c pass` as the floor. With
+--baseline-src (the src folder of another checkout) every case also runs against that tree,
+interleaved, and the report gives the ratio: before and after in one run. Also reports
+`python -X importtime` by top-level module.
+
+The children find their bytecode cached, as an installed copy does (under a temporary
+PYTHONPYCACHEPREFIX, warmed by one unmeasured run of each case; no tree is written to);
+--no-bytecode-cache leaves their environment as it is (with PYTHONDONTWRITEBYTECODE set,
+every run then compiles the tree's modules from source).
 
 examples:
   smocast bench startup
   smocast bench startup --repeat 15 --baseline-src ../main/src
+  smocast bench startup --repeat 5 --no-bytecode-cache
 """
 
 
@@ -350,6 +357,11 @@ def _register_startup(group: Any) -> None:
         metavar="DIR",
         help="the src folder of another checkout, measured in the same run (its ratio is reported)",
     )
+    p.add_argument(
+        "--no-bytecode-cache",
+        action="store_true",
+        help="run the children in this environment as it is (no bytecode cache of their own, no warm-up run)",
+    )
     p.add_argument("--json", action="store_true", help="accepted for symmetry; output is always JSON")
     p.set_defaults(handler=_run_startup)
 
@@ -461,7 +473,7 @@ def _run_startup(args: argparse.Namespace) -> int:
 
     if args.baseline_src is not None and not Path(args.baseline_src, "smocast").is_dir():
         fail(f"--baseline-src {args.baseline_src}: no smocast package in it", EXIT_USAGE)
-    print_json(run(args.repeat, args.baseline_src))
+    print_json(run(args.repeat, args.baseline_src, bytecode_cache=not args.no_bytecode_cache))
     return 0
 
 

@@ -10,13 +10,17 @@ only where it prints.
 from __future__ import annotations
 
 import argparse
+import atexit
+import contextlib
+import gc
 import importlib
 import json
 import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, NoReturn
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from smocast.core.errors import ConfigError
 from smocast.core.units import parse_duration, parse_rate, parse_size
@@ -84,15 +88,89 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def deferred(module: str, function: str = "run") -> Handler:
+def asyncio_without_tls() -> None:
+    """Make the first ``import asyncio`` of this process load no ``ssl``: no command speaks TLS.
+
+    asyncio imports ``ssl`` only in case a program opens a TLS connection (about a tenth of
+    its import's CPU). Once asyncio is loaded without it, asyncio refuses TLS in this process;
+    ``import ssl`` itself still works. The commands load the runtime through here: parsing a
+    group (:func:`group_arg`) and ``deferred(..., receiver=True)`` (``recv``, ``recvd``) call it
+    first. Where asyncio or ssl is loaded already (an embedding program, a test), it does
+    nothing.
+    """
+    if "asyncio" in sys.modules or "ssl" in sys.modules:
+        return
+    sys.modules["ssl"] = None  # type: ignore[assignment]  # what a Python built without ssl has
+    try:
+        load("asyncio")
+    finally:
+        del sys.modules["ssl"]
+
+
+class _QuickExit:
+    """Whether the program may end without the interpreter's teardown (see :func:`program_exit`)."""
+
+    allowed = False
+
+
+def program_exit(code: int) -> None:
+    """End the ``smocast`` program with ``code``; a receiver's process skips the interpreter's teardown.
+
+    A receiver process (``recv``, ``recvd``: started once per receiver) ends as a normal exit
+    would, through the ``atexit`` functions (logging's flush and close among them) and a
+    flush of stdout and stderr, then leaves with ``os._exit``: the interpreter does not free
+    its few hundred modules one object at a time (about a tenth of such a process's CPU);
+    the kernel reclaims the memory at once. Other commands, and any run under a profiler or a
+    tracer (whose report is written at the normal exit), exit normally (``sys.exit``).
+    """
+    if not _QuickExit.allowed or sys.getprofile() is not None or sys.gettrace() is not None:
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe loses nothing more than at a normal exit
+            stream.flush()
+    os._exit(code)
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector for a block of imports; its state is restored after.
+
+    An import allocates mostly what lives as long as the process (functions, classes), and
+    the collector's passes over a growing heap of them find nothing to free: a few percent of
+    a command's start-up.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def load(module: str) -> ModuleType:
+    """Import ``module`` with the garbage collector paused (:func:`paused_gc`)."""
+    with paused_gc():
+        return importlib.import_module(module)
+
+
+def deferred(module: str, function: str = "run", *, receiver: bool = False) -> Handler:
     """A handler that imports ``module`` only when the command runs, then calls ``function(args)``.
 
     Parsers are built from light modules; the code that runs (and what it imports: the
     runtime, the simulator, plotting) loads only for the command the user asked for.
+    ``receiver``: the command is a receiver's process (started once per receiver), so its
+    start-up and its end are kept short: asyncio loads without ``ssl``
+    (:func:`asyncio_without_tls`), and the program ends without the interpreter's teardown
+    (:func:`program_exit`).
     """
 
     def handler(args: argparse.Namespace) -> int:
-        run: Handler = getattr(importlib.import_module(module), function)
+        if receiver:
+            asyncio_without_tls()
+            _QuickExit.allowed = True
+        run: Handler = getattr(load(module), function)
         return run(args)
 
     handler.__qualname__ = f"deferred({module}:{function})"
@@ -143,17 +221,17 @@ duration_arg = _argtype(parse_duration, "duration")
 
 def address_arg(text: str) -> tuple[str, int]:
     """``HOST:PORT`` (or ``[IPV6]:PORT``) for argparse."""
-    from smocast.aio.options import parse_address  # noqa: PLC0415  (the runtime loads when a command runs)
-
+    parse_address = load("smocast.aio.options").parse_address  # the runtime loads when a command runs
     try:
-        return parse_address(text, "address")
+        return cast("tuple[str, int]", parse_address(text, "address"))
     except ConfigError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def group_arg(text: str) -> tuple[str, int]:
     """``GROUP:PORT`` (or ``[GROUP]:PORT`` for IPv6) for argparse: a multicast group and a port."""
-    from smocast.aio.sockets import check_group  # noqa: PLC0415
+    asyncio_without_tls()  # the socket helpers load asyncio: the runtime starts here
+    check_group = load("smocast.aio.sockets").check_group
 
     group = address_arg(text)
     try:

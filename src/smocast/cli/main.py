@@ -23,6 +23,7 @@ from smocast.cli.common import (
     HelpFormatter,
     all_parsers,
     leaf_parsers,
+    program_exit,
 )
 from smocast.cli.errors import classify, message_of, report, usage_json
 
@@ -168,5 +169,10 @@ def _ours(exc: BaseException) -> bool:
     return any(cls.__name__ == "SmocastError" for cls in type(exc).__mro__)
 
 
+def run() -> None:
+    """The ``smocast`` program: :func:`main` with this process's arguments, then its exit."""
+    program_exit(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -92,7 +92,7 @@ def register(subparsers: Any) -> None:
     _add_realtime(p)
     _add_fallback(p)
     add_receiver_security(p)
-    p.set_defaults(handler=deferred("smocast.cli.recv_run"))
+    p.set_defaults(handler=deferred("smocast.cli.recv_run", receiver=True))
 
 
 def add_write_options(p: Any) -> None:

@@ -84,4 +84,4 @@ def register(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true", help="one JSON object per line, one line per transfer")
     add_write_options(p)
     add_receiver_security(p)
-    p.set_defaults(handler=deferred("smocast.cli.recvd_run"))
+    p.set_defaults(handler=deferred("smocast.cli.recvd_run", receiver=True))

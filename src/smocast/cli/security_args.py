@@ -105,8 +105,11 @@ def receiver_options(args: argparse.Namespace, *, upstream: bool = False) -> tup
     """The ``secure`` and ``security`` keywords of ``connect`` from the parsed options."""
     if args.insecure:
         return False, None
-    from smocast.aio.security import ReceiverSecurity  # noqa: PLC0415
-    from smocast.secure.identity import parse_fingerprint  # noqa: PLC0415
+    from smocast.cli.common import paused_gc  # noqa: PLC0415
+
+    with paused_gc():  # the secure layer and cryptography: imports only
+        from smocast.aio.security import ReceiverSecurity  # noqa: PLC0415
+        from smocast.secure.identity import parse_fingerprint  # noqa: PLC0415
 
     for text in args.trust:
         parse_fingerprint(text)  # a typo is an error now, not a refused source later

@@ -24,7 +24,6 @@ import stat
 from collections.abc import Mapping
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from smocast.secure.errors import KeyFileError
@@ -82,6 +81,8 @@ def create_identity(path: Path, *, force: bool = False) -> Identity:
 def write_identity(identity: Identity, path: Path) -> None:
     """Write the private key (mode 0600, atomically) and the public line beside it."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # an existing folder keeps its mode
+    from cryptography.hazmat.primitives import serialization  # noqa: PLC0415  (a receiver never writes a key)
+
     pem = identity.private_key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
@@ -119,6 +120,8 @@ def load_identity(path: Path) -> Identity:
         data = _read_limited(fd, path)
     finally:
         os.close(fd)
+    from cryptography.hazmat.primitives import serialization  # noqa: PLC0415  (only a key that is proved loads it)
+
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as exc:

@@ -22,7 +22,7 @@ until then nothing but the handshake's packets (``clear``) passes either way.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from smocast.core.datagram import Address, Datagram, Endpoint, unicast
 from smocast.core.errors import LocalProtocolError
@@ -36,8 +36,10 @@ from smocast.secure.hold import HeldPackets, HoldPolicy
 from smocast.secure.identity import PublicIdentity
 from smocast.secure.keyexchange import SessionKeys
 from smocast.secure.sessions import UnicastSession
-from smocast.secure.source import ClearPolicy
 from smocast.secure.stats import ProtectionStats
+
+if TYPE_CHECKING:
+    from smocast.secure.source import ClearPolicy
 
 E = TypeVar("E")
 

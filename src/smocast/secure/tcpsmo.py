@@ -18,26 +18,29 @@ cookie handshake (:mod:`smocast.secure.handshake`), and every packet after it is
 from __future__ import annotations
 
 import struct
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from smocast.core.datagram import Address
-from smocast.secure.blocks import FILE_BLOCKS, BlockPolicy
+from smocast.secure.blocks import FILE_BLOCKS
 from smocast.secure.envelope import OVERHEAD
-from smocast.secure.group import RotationPolicy
 from smocast.secure.handshake import ReceiverExchange, SourceExchange
-from smocast.secure.hold import HoldPolicy
-from smocast.secure.identity import Identity
-from smocast.secure.keyexchange import Trust
-from smocast.secure.primitives import RandomBytes
 from smocast.secure.receiver import ProtectedReceiver
-from smocast.secure.source import ProtectedSource
-from smocast.secure.trust import AllowList
 from smocast.smo import events as ev
-from smocast.smo.channel import Channel
-from smocast.smo.config import DEFAULT_MSS
-from smocast.smo.receiver import Receiver
+from smocast.smo.receiver_config import DEFAULT_MSS
 from smocast.wire import NO_COOKIE, DecodeError, PacketType, decode
 from smocast.wire.build import rst
+
+if TYPE_CHECKING:
+    from smocast.secure.blocks import BlockPolicy
+    from smocast.secure.group import RotationPolicy
+    from smocast.secure.hold import HoldPolicy
+    from smocast.secure.identity import Identity
+    from smocast.secure.keyexchange import Trust
+    from smocast.secure.primitives import RandomBytes
+    from smocast.secure.source import ProtectedSource
+    from smocast.secure.trust import AllowList
+    from smocast.smo.channel import Channel
+    from smocast.smo.receiver import Receiver
 
 SECURE_MSS = DEFAULT_MSS - OVERHEAD
 """The default segment size of a secure channel: a sealed datagram is as large as a plain one."""
@@ -115,6 +118,8 @@ def protect_channel(
     ``allow`` admits only receivers that prove a listed key. ``randbytes`` must be the OS's
     on a real network (``keyfiles.system_random``), a seeded one in a simulation.
     """
+    from smocast.secure.source import ProtectedSource  # noqa: PLC0415  (a receiver loads no source side)
+
     exchange = SourceExchange(identity, randbytes, SmoWire(channel.config.channel_id), allow=allow)
     layer: ProtectedSource[ev.SourceEvent] = ProtectedSource(
         channel, identity, randbytes, blocks=blocks, rotation=rotation, now=now, exchange=exchange, departure=departure

@@ -10,8 +10,8 @@ receive buffer, for the receiver to take once it is established.
 
 from __future__ import annotations
 
-from smocast.smo.config import ReceiverConfig
 from smocast.smo.flowcontrol import ReceiveWindow
+from smocast.smo.receiver_config import ReceiverConfig
 from smocast.smo.receiver_outbox import ReceiverOutbox
 from smocast.wire import NO_COOKIE, Packet
 

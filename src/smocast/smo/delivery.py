@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 from smocast.core.timestamps import elapsed_since
 from smocast.smo import events as ev
-from smocast.smo.config import ReceiverConfig
 from smocast.smo.framing import MessageFramer
 from smocast.smo.reassembly import MAX_MARKS, Reassembly
+from smocast.smo.receiver_config import ReceiverConfig
 from smocast.wire import FLAG_MSG_START, Packet
 
 

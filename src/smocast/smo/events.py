@@ -1,17 +1,65 @@
 """Events the TCP-SMO endpoints report to the application (frozen, as h11's are).
 
-Source side: receivers joining, leaving, being dropped (with the reason), completing.
-Receiver side: connection, data, end of stream, reset.
+Receiver side, here: connection, data, end of stream, reset. Source side (receivers joining,
+leaving, being dropped with the reason, completing): :mod:`smocast.smo.source_events`, loaded
+on first use, so a receiver never creates those classes; ``smocast.smo.events.ReceiverJoined``
+and the like keep working.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from smocast.core.datagram import Address
+from smocast.core.lazy import lazy_exports
 from smocast.wire import ResetCode
+
+if TYPE_CHECKING:  # the source side, re-exported (loaded on first use below)
+    from smocast.smo.source_events import (
+        ChannelFinished,
+        ReceiverCompleted,
+        ReceiverDropped,
+        ReceiverInfo,
+        ReceiverJoined,
+        ReceiverLeft,
+        SessionData,
+        SourceEvent,
+        TransferStarted,
+    )
+
+_SOURCE_SIDE = (
+    "ChannelFinished",
+    "ReceiverCompleted",
+    "ReceiverDropped",
+    "ReceiverInfo",
+    "ReceiverJoined",
+    "ReceiverLeft",
+    "SessionData",
+    "SourceEvent",
+    "TransferStarted",
+)
+__all__ = [
+    "ChannelFinished",
+    "ConnectFailed",
+    "Connected",
+    "ConnectionReset",
+    "DataReceived",
+    "DropReason",
+    "MessageReceived",
+    "ReceiverCompleted",
+    "ReceiverDropped",
+    "ReceiverEvent",
+    "ReceiverInfo",
+    "ReceiverJoined",
+    "ReceiverLeft",
+    "SessionData",
+    "Skipped",
+    "SourceEvent",
+    "StreamEnded",
+    "TransferStarted",
+]
+__getattr__, __dir__ = lazy_exports(__name__, globals(), dict.fromkeys(_SOURCE_SIDE, "smocast.smo.source_events"))
 
 
 class DropReason(StrEnum):
@@ -27,101 +75,6 @@ class DropReason(StrEnum):
     APPLICATION = "application"
     MESSAGE_TOO_LARGE = "message-too-large"
     UNREACHABLE = "unreachable"  # ICMP port unreachable, then no ACK for a few round trips
-
-
-# --- source side -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ReceiverInfo:
-    """Accounting for one receiver: who, since when, how far, and how its path looks."""
-
-    receiver: int
-    address: Address
-    state: str
-    joined_at: float
-    start: int
-    acked: int
-    srtt: float | None
-    cwnd: int
-    repairs_unicast: int
-    repairs_multicast: int
-    passive: bool
-
-
-@dataclass(frozen=True, slots=True)
-class ReceiverJoined:
-    receiver: int
-    address: Address
-    start: int
-    at: float
-
-
-@dataclass(frozen=True, slots=True)
-class ReceiverLeft:
-    """The receiver closed its side (sent RST); it is removed, the others go on.
-
-    ``reason`` and ``detail`` are what its RST said: why it left (``DISK_FULL``,
-    ``INTERRUPTED``...) and its own words. ``detail`` comes from the network: print it
-    through :func:`smocast.text.plain` (or :func:`~smocast.text.printable`).
-    """
-
-    receiver: int
-    address: Address
-    at: float
-    info: ReceiverInfo | None = None  # its accounting when it left
-    reason: ResetCode = ResetCode.UNSPECIFIED
-    detail: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class ReceiverDropped:
-    """The source dis-associated the receiver: it was sent RST and removed."""
-
-    receiver: int
-    address: Address
-    reason: DropReason
-    detail: str
-    at: float
-    info: ReceiverInfo | None = None  # its accounting when it was dropped
-
-
-@dataclass(frozen=True, slots=True)
-class ReceiverCompleted:
-    """The receiver acknowledged everything up to and including the FIN."""
-
-    receiver: int
-    address: Address
-    acked: int
-    at: float
-    info: ReceiverInfo | None = None  # its final accounting
-
-
-@dataclass(frozen=True, slots=True)
-class SessionData:
-    """A receiver sent ``data`` up its connection (session relay); the source may multicast it."""
-
-    receiver: int
-    address: Address
-    data: bytes
-    at: float
-
-
-@dataclass(frozen=True, slots=True)
-class TransferStarted:
-    """Admission is satisfied; data is flowing."""
-
-    receivers: int
-    at: float
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelFinished:
-    """Every receiver completed or was removed after ``close()``; the channel is done."""
-
-    completed: int
-    dropped: int
-    at: float
 
 
 # --- receiver side -----------------------------------------------------------------------
@@ -192,13 +145,4 @@ class ConnectFailed:
     at: float
 
 
-SourceEvent = (
-    ReceiverJoined
-    | ReceiverLeft
-    | ReceiverDropped
-    | ReceiverCompleted
-    | SessionData
-    | TransferStarted
-    | ChannelFinished
-)
 ReceiverEvent = Connected | DataReceived | MessageReceived | Skipped | StreamEnded | ConnectionReset | ConnectFailed

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 
 from smocast.core.acking import DelayedAck
 from smocast.core.datagram import Address
-from smocast.smo.config import ReceiverConfig
 from smocast.smo.delivery import Delivery, ReceiverStats
 from smocast.smo.flowcontrol import ReceiveWindow
+from smocast.smo.receiver_config import ReceiverConfig
 from smocast.smo.receiver_outbox import ReceiverOutbox
 from smocast.wire import HEADER_SIZE, MAX_SACK_BLOCKS, Packet, PacketType, plain_data_fields
 

@@ -32,11 +32,11 @@ from smocast.core.datagram import Address, Datagram
 from smocast.core.errors import LocalProtocolError
 from smocast.smo import events as ev
 from smocast.smo.challenge import ControlGate, Verdict
-from smocast.smo.config import ReceiverConfig
 from smocast.smo.connecting import Handshake
 from smocast.smo.delivery import Delivery, ReceiverStats
 from smocast.smo.flowcontrol import ReceiveWindow
 from smocast.smo.intake import Intake
+from smocast.smo.receiver_config import ReceiverConfig
 from smocast.smo.receiver_outbox import ReceiverOutbox
 from smocast.smo.silence import SilenceWatch
 from smocast.smo.uplink import UpSender

@@ -7,7 +7,7 @@ leaves with a reason that says how long it really waited.
 
 from __future__ import annotations
 
-from smocast.smo.config import ReceiverConfig
+from smocast.smo.receiver_config import ReceiverConfig
 
 MIN_SILENCE = 1.0  # seconds of silence a receiver always allows its source, whatever its heartbeat
 
