@@ -4,7 +4,8 @@ It wraps one sans-IO :class:`~smocast.smo.channel.Channel` in a
 :class:`~smocast.aio.driver.Driver` and adds what an application needs around it:
 backpressure (``send`` waits while too much is unsent), waiting for admission and for
 completion, an async iterator of membership events, and accounting that outlives each
-receiver (the sans-IO channel forgets a receiver once it completes or leaves).
+receiver (the sans-IO channel forgets a receiver once it completes or leaves;
+:mod:`smocast.aio.records` keeps the records).
 
 Open it with :func:`smocast.open_channel`; the caller must then ``send`` and finally close,
 best by leaving ``async with``, which waits until every receiver completed or was dropped.

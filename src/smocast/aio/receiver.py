@@ -18,6 +18,10 @@ messages (:data:`Message`) or gap notices (:data:`Gap`), never half a message. W
 framing, ``read`` returns the data after a hole and ``stats.skips``/``stats.skipped_bytes``
 count what was given up. Without ``playout_delay`` a read that would wait skips at once;
 with it, the receiver skips a hole when the data after it is due.
+
+Its parts: :class:`~smocast.aio.inbox.Inbox` holds what waits to be read (and reopens the
+window as it is read), :class:`~smocast.aio.uplink.UpLink` sends messages up, and
+:class:`~smocast.aio.protection.ReceiverProtection` is the secure mode.
 """
 
 from __future__ import annotations
@@ -163,6 +167,7 @@ class AsyncReceiver:
 
     @property
     def _layer(self) -> ProtectedReceiver[ReceiverEvent] | None:
+        """The protection layer that datagrams go through (None in the insecure mode)."""
         return self._protection.layer
 
     async def __aenter__(self) -> AsyncReceiver:
