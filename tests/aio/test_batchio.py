@@ -17,7 +17,7 @@ from tests.aio.netutil import loopback, payload, run, sha
 import smocast
 from smocast.aio import batchio
 from smocast.aio.batchio import BatchReader, GsoSender, batch_reading_available, enable_gro, gso_runs
-from smocast.aio.receiver import AsyncReceiver
+from smocast.aio.inbox import Inbox
 from smocast.aio.sockets import listener_socket, loopback_multicast_works
 from smocast.smo.config import ReceiverConfig
 
@@ -164,13 +164,14 @@ def test_a_transfer_is_the_same_on_the_batched_path_and_the_general_one(
 )
 def test_reads_of_any_size_return_the_stream_in_order(chunks: list[bytes], sizes: list[int]) -> None:
     """A chunk may be a whole batch's run: reads take it piece by piece, in order, nothing lost."""
-    rx = AsyncReceiver(("127.0.0.1", 1), ("239.1.1.1", 1), source=None, interface=None, config=ReceiverConfig())
-    rx._chunks.extend(chunks)
+    inbox = Inbox(ReceiverConfig())  # an AsyncReceiver's reading side
+    for chunk in chunks:
+        inbox.add_bytes(chunk)
     out: list[bytes] = []
     index = 0
-    while rx._chunks:
+    while inbox.has_bytes:
         n = sizes[index % len(sizes)]
-        piece = rx._take(n)
+        piece = inbox.take(n)
         assert 1 <= len(piece) <= n
         out.append(piece)
         index += 1

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from smocast.aio import sockets
+from smocast.aio import sockopts
 from smocast.aio.driver import Driver
 from smocast.aio.errors import NetworkError
 from smocast.core.datagram import Address, Datagram
@@ -236,7 +236,7 @@ def test_an_icmp_port_unreachable_names_the_dead_receiver_and_sending_goes_on(fa
     source = socket.socket(family, socket.SOCK_DGRAM)
     source.setblocking(False)
     source.bind((host, 0))
-    sockets.report_unreachable(source)
+    sockopts.report_unreachable(source)
     live = socket.socket(family, socket.SOCK_DGRAM)
     live.bind((host, 0))
     live.settimeout(2.0)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from smocast.bench.ack_server import compare_markdown
+from smocast.bench.ack_report import compare_markdown
 from smocast.bench.secure import GOAL_RATIO, SecureSettings, markdown, order, run, summarise
 
 ROOT = Path(__file__).resolve().parents[2]

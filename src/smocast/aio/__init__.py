@@ -2,7 +2,7 @@
 
 :func:`open_channel` opens a source, :func:`connect` a receiver, :func:`open_relay` a relay
 (both at once). All drive the same sans-IO endpoints as the simulator (:mod:`smocast.smo`) with the same pump
-(:mod:`smocast.aio.driver`); every socket option is set in :mod:`smocast.aio.sockets`.
+(:mod:`smocast.aio.driver`); every socket option is set in :mod:`smocast.aio.sockopts`.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ _EXPORTS: dict[str, str] = {
     "connect": "smocast.aio.api",
     "open_channel": "smocast.aio.api",
     "AsyncChannel": "smocast.aio.channel",
-    "ChannelSummary": "smocast.aio.channel",
-    "ReceiverRecord": "smocast.aio.channel",
+    "ChannelSummary": "smocast.aio.records",
+    "ReceiverRecord": "smocast.aio.records",
     "ConnectFailedError": "smocast.aio.errors",
     "NetworkError": "smocast.aio.errors",
     "ResetError": "smocast.aio.errors",
@@ -33,10 +33,11 @@ _EXPORTS: dict[str, str] = {
 
 if TYPE_CHECKING:
     from smocast.aio.api import Opening, connect, open_channel
-    from smocast.aio.channel import AsyncChannel, ChannelSummary, ReceiverRecord
+    from smocast.aio.channel import AsyncChannel
     from smocast.aio.errors import ConnectFailedError, NetworkError, ResetError
     from smocast.aio.options import channel_config, parse_address, receiver_config
     from smocast.aio.receiver import AsyncReceiver
+    from smocast.aio.records import ChannelSummary, ReceiverRecord
     from smocast.aio.relay import AsyncRelay, RelayReport, open_relay
 
 __all__ = [

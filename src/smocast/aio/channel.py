@@ -4,7 +4,8 @@ It wraps one sans-IO :class:`~smocast.smo.channel.Channel` in a
 :class:`~smocast.aio.driver.Driver` and adds what an application needs around it:
 backpressure (``send`` waits while too much is unsent), waiting for admission and for
 completion, an async iterator of membership events, and accounting that outlives each
-receiver (the sans-IO channel forgets a receiver once it completes or leaves).
+receiver (the sans-IO channel forgets a receiver once it completes or leaves;
+:mod:`smocast.aio.records` keeps the records).
 
 Open it with :func:`smocast.open_channel`; the caller must then ``send`` and finally close,
 best by leaving ``async with``, which waits until every receiver completed or was dropped.
@@ -15,14 +16,14 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, assert_never
 
 from smocast.aio.driver import Driver, Signal
 from smocast.aio.errors import NetworkError
-from smocast.aio.netaddr import canonical, family_of, format_address, is_unspecified
+from smocast.aio.netaddr import canonical, family_of, is_unspecified
+from smocast.aio.records import ChannelSummary, ReceiverBook, ReceiverRecord, summarise
 from smocast.aio.sockets import resolve, source_socket
 from smocast.core.datagram import Address, Endpoint
 from smocast.core.errors import LocalProtocolError
@@ -31,7 +32,6 @@ from smocast.smo.channel import Channel, ChannelStats, History
 from smocast.smo.config import ChannelConfig
 from smocast.smo.events import ReceiverInfo
 from smocast.smo.framing import frame
-from smocast.wire import ResetCode
 
 if TYPE_CHECKING:
     from smocast.aio.security import SourceSecurity
@@ -40,72 +40,7 @@ if TYPE_CHECKING:
     from smocast.secure.stats import ProtectionStats
 
 SourceEvent = ev.SourceEvent
-
-
-@dataclass(slots=True)
-class ReceiverRecord:
-    """One receiver's accounting over its whole life. Times are seconds since the channel opened.
-
-    ``status`` is ``joined``, ``completed``, ``dropped``, ``left`` (it closed) or ``refused``;
-    ``reason`` says why one was dropped, refused or left (``disk-full: cannot write ...``: a
-    receiver's own words come from the network, print them with :func:`smocast.text.plain`).
-    For a live receiver the figures are as of the call to :meth:`AsyncChannel.records`; for one
-    that is gone they are its final accounting, which the event that removed it carried. Refused
-    attempts are counted (``ChannelSummary.refused``); only the channel's bounded sample of them
-    has a record.
-    """
-
-    receiver: int
-    address: Address
-    status: str
-    joined_at: float | None = None
-    ended_at: float | None = None
-    start: int = 0
-    acked: int = 0
-    srtt: float | None = None
-    cwnd: int = 0
-    repairs_unicast: int = 0
-    repairs_multicast: int = 0
-    reason: str | None = None
-
-    def take(self, info: ReceiverInfo) -> None:
-        """Copy the receiver's accounting ``info`` into this record."""
-        self.acked, self.srtt, self.cwnd = info.acked, info.srtt, info.cwnd
-        self.repairs_unicast, self.repairs_multicast = info.repairs_unicast, info.repairs_multicast
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "receiver": self.receiver,
-            "address": format_address(self.address),
-            "status": self.status,
-            "reason": self.reason,
-            "joined_at_s": _round(self.joined_at),
-            "ended_at_s": _round(self.ended_at),
-            "start": self.start,
-            "bytes_acked": self.acked,
-            "srtt_ms": _round(self.srtt * 1e3 if self.srtt is not None else None),
-            "cwnd": self.cwnd,
-            "repairs_unicast": self.repairs_unicast,
-            "repairs_multicast": self.repairs_multicast,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelSummary:
-    """The outcome of a channel. ``wall_time_s`` runs from the start of the transfer (admission)
-    to the last receiver's completion; ``goodput_bps`` is ``bytes`` over it. ``refused`` counts
-    every refused attempt; ``records`` holds a bounded sample of them."""
-
-    receivers: int
-    completed: int
-    dropped: int
-    left: int
-    refused: int
-    bytes: int
-    wall_time_s: float | None
-    goodput_bps: float
-    stats: ChannelStats
-    records: tuple[ReceiverRecord, ...]
+__all__ = ["AsyncChannel", "ChannelSummary", "ReceiverRecord", "SourceEvent"]  # the records live in aio/records.py
 
 
 class AsyncChannel:
@@ -146,7 +81,7 @@ class AsyncChannel:
         self._state = Signal()  # membership, admission, completion, errors
         self._room = Signal()  # the unsent bytes fell to the low-water mark
         self._log: list[SourceEvent] = []
-        self._records: dict[int, ReceiverRecord] = {}
+        self._book = ReceiverBook()  # every receiver's record, also once the channel forgot it
         self._error: NetworkError | None = None
         self._closing = False
         self._done = False
@@ -172,7 +107,7 @@ class AsyncChannel:
             after_pump=self._after_pump,
             on_unreachable=self._channel.unreachable,
         )
-        self.opened_at = self._driver.now
+        self.opened_at = self._book.opened_at = self._driver.now
         self._driver.pump()
         return self
 
@@ -326,11 +261,7 @@ class AsyncChannel:
 
     def records(self) -> list[ReceiverRecord]:
         """Every receiver that ever joined or was refused, with its outcome (O(receivers))."""
-        for info in self._channel.receivers():
-            record = self._records.get(info.receiver)
-            if record is not None and record.status == "joined":
-                record.take(info)
-        return list(self._records.values())
+        return self._book.records(self._channel.receivers())
 
     async def events(self) -> AsyncIterator[SourceEvent]:
         """Every event since the channel opened, then new ones as they come; ends when the channel does.
@@ -360,36 +291,17 @@ class AsyncChannel:
                 yield event
 
     def summary(self) -> ChannelSummary:
-        records = self.records()
-        count = {s: sum(1 for r in records if r.status == s) for s in ("completed", "dropped", "left")}
-        length = self._channel.end if self._channel.end is not None else self._channel.snd_nxt
-        finish = max((r.ended_at for r in records if r.status == "completed" and r.ended_at is not None), default=None)
-        wall = finish - self.started_at if finish is not None and self.started_at is not None else None
-        goodput = length * 8 / wall if wall else 0.0
-        joined = sum(1 for r in records if r.status != "refused")
-        return ChannelSummary(
-            joined,
-            count["completed"],
-            count["dropped"],
-            count["left"],
-            self._channel.stats.refused,
-            length,
-            wall,
-            goodput,
-            self._channel.stats,
-            tuple(records),
-        )
+        return summarise(self.records(), self._channel, self.started_at)
 
     # --- driver callbacks ----------------------------------------------------------------------
 
     def _on_event(self, event: SourceEvent) -> None:
         self._log.append(event)
         match event:
-            case ev.ReceiverJoined(receiver, address, start, at):
-                joined = at - self.opened_at
-                self._records[receiver] = ReceiverRecord(receiver, address, "joined", joined_at=joined, start=start)
+            case ev.ReceiverJoined():
+                self._book.joined(event)
             case ev.ReceiverCompleted() | ev.ReceiverDropped() | ev.ReceiverLeft():
-                self._on_receiver_gone(event)
+                self._book.gone(event)
             case ev.TransferStarted(_, at):
                 self.started_at = at - self.opened_at
             case ev.ChannelFinished(_, _, at):
@@ -399,24 +311,6 @@ class AsyncChannel:
             case _:
                 assert_never(event)
         self._state.notify()
-
-    def _on_receiver_gone(self, event: ev.ReceiverCompleted | ev.ReceiverDropped | ev.ReceiverLeft) -> None:
-        """Close the receiver's record with the final accounting its event carries: O(1)."""
-        record = self._records.get(event.receiver)
-        if record is None:
-            record = self._records[event.receiver] = ReceiverRecord(event.receiver, event.address, "joined")
-        if event.info is not None:
-            record.take(event.info)
-        record.ended_at = event.at - self.opened_at
-        if isinstance(event, ev.ReceiverCompleted):
-            record.status, record.acked = "completed", event.acked
-        elif isinstance(event, ev.ReceiverDropped):
-            refused = event.reason is ev.DropReason.REFUSED
-            record.status = "refused" if refused else "dropped"
-            record.reason = f"{event.reason.value}: {event.detail}"
-        else:
-            record.status = "left"
-            record.reason = _left_reason(event)
 
     def _after_pump(self) -> None:
         if self._room.waiting and self._channel.pending_bytes <= self._low_water:
@@ -449,14 +343,3 @@ class AsyncChannel:
         self._done = True
         self._state.notify()
         self._room.notify()
-
-
-def _left_reason(event: ev.ReceiverLeft) -> str | None:
-    """What a receiver's RST said: ``disk-full: cannot write ...`` (text from the network: print it plainly)."""
-    if event.reason is ResetCode.UNSPECIFIED:
-        return event.detail or None
-    return f"{event.reason.label}: {event.detail}" if event.detail else event.reason.label
-
-
-def _round(value: float | None) -> float | None:
-    return round(value, 6) if value is not None else None

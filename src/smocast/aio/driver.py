@@ -47,7 +47,7 @@ from smocast.aio.batchio import BatchReader, batch_reading_available, enable_gro
 from smocast.aio.errors import NetworkError, network_error
 from smocast.aio.netaddr import canonical
 from smocast.aio.output import Output
-from smocast.aio.sockets import unreachable_addresses
+from smocast.aio.sockopts import unreachable_addresses
 from smocast.core.datagram import Address, Endpoint
 from smocast.core.pump import Pump
 
@@ -119,7 +119,7 @@ class Driver:
         on_error: Callable[[NetworkError], None],
         peer: str,
         unicast_errors_fatal: bool,
-        after_pump: Callable[[], None] | None = None,
+        after_pump: Callable[[], object] | None = None,
         group: tuple[socket.socket, DatagramInput] | None = None,
         group_batch: BatchInput | None = None,
         on_unreachable: Unreachable | None = None,

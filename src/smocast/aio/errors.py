@@ -12,6 +12,7 @@ import errno
 import socket
 
 from smocast.core.errors import SmocastError
+from smocast.wire import ResetCode
 
 
 class NetworkError(SmocastError):
@@ -82,3 +83,20 @@ def network_error(exc: OSError, action: str) -> NetworkError:
     if exc.errno == errno.ECONNREFUSED:
         return ConnectFailedError(message, exc.errno)
     return NetworkError(message, exc.errno)
+
+
+def reset_error(reason: str, code: ResetCode, *, joined: bool) -> NetworkError:
+    """The error a receiver's reset raises: a silent source is a network failure; the rest are
+    the source's decision (a drop once ``joined``, else a refusal)."""
+    if code is ResetCode.SOURCE_SILENT:
+        return NetworkError(f"{reason}; is it still running, and does its group reach this host?")
+    verb = "dropped this receiver" if joined else "refused the connection"
+    return ResetError(f"the source {verb} ({reason})")
+
+
+def connect_failed_error(reason: str, *, secure_unanswered: bool) -> ConnectFailedError:
+    """The error of a failed handshake; ``secure_unanswered``: a secure receiver heard nothing of
+    the source's key exchange, so the message says the two modes do not meet."""
+    if secure_unanswered and "no answer" in reason:
+        reason += " (a source in the insecure mode answers no secure receiver: pass --insecure to both, or neither)"
+    return ConnectFailedError(reason)

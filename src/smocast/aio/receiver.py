@@ -18,6 +18,10 @@ messages (:data:`Message`) or gap notices (:data:`Gap`), never half a message. W
 framing, ``read`` returns the data after a hole and ``stats.skips``/``stats.skipped_bytes``
 count what was given up. Without ``playout_delay`` a read that would wait skips at once;
 with it, the receiver skips a hole when the data after it is due.
+
+Its parts: :class:`~smocast.aio.inbox.Inbox` holds what waits to be read (and reopens the
+window as it is read), :class:`~smocast.aio.uplink.UpLink` sends messages up, and
+:class:`~smocast.aio.protection.ReceiverProtection` is the secure mode.
 """
 
 from __future__ import annotations
@@ -25,22 +29,24 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import random
-from collections import deque
 from collections.abc import AsyncIterator
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, assert_never
+from typing import TYPE_CHECKING, assert_never
 
 from smocast.aio.driver import Batch, Driver, Signal
-from smocast.aio.errors import ConnectFailedError, NetworkError, ResetError
+from smocast.aio.errors import NetworkError, connect_failed_error, reset_error
+from smocast.aio.inbox import Inbox
 from smocast.aio.leaving import leave_reason
 from smocast.aio.netaddr import family_of, format_address
+from smocast.aio.protection import ReceiverProtection
 from smocast.aio.sockets import ReceiverSockets, receiver_sockets, resolve
-from smocast.core.datagram import Address, Endpoint
+from smocast.aio.uplink import UpLink
+from smocast.core.datagram import Address
 from smocast.core.errors import LocalProtocolError
 from smocast.smo import events as ev
 from smocast.smo.events import ReceiverEvent
-from smocast.smo.receiver import Receiver, ReceiverState, ReceiverStats
+from smocast.smo.receiver import Receiver, ReceiverStats
 from smocast.smo.receiver_config import ReceiverConfig
 from smocast.wire import ResetCode
 
@@ -55,7 +61,6 @@ Message = ev.MessageReceived
 """A whole message (framing mode): ``offset`` in the stream and ``data``."""
 Gap = ev.Skipped
 """A gap notice (real-time mode): stream bytes ``[start, end)`` were given up ``at`` (loop time)."""
-UP_POLL = 0.01  # seconds between checks while messages sent up wait for room or for their ACK
 
 
 class AsyncReceiver:
@@ -83,9 +88,7 @@ class AsyncReceiver:
         if idle_timeout is not None and config.source_timeout is None:
             silence = {"source_timeout": idle_timeout} if idle_timeout > 0 else {"silent_heartbeats": None}
             config = dataclasses.replace(config, **silence)
-        self._security = security
-        self._layer: ProtectedReceiver[ReceiverEvent] | None = None
-        self.remembered: Path | None = None  # the known-sources file a first use appended the source to
+        self._protection = ReceiverProtection(security)
         self.config = config
         self._source = source
         self._interface = interface
@@ -94,10 +97,8 @@ class AsyncReceiver:
         self._receiver: Receiver | None = None
         self._driver: Driver | None = None
         self.sockets: ReceiverSockets | None = None
-        self._chunks: deque[bytes] = deque()
-        self._head = 0  # bytes of the first chunk already read
-        self._items: deque[Message | Gap] = deque()  # framing mode: messages and gap notices, in stream order
-        self._reader_waiting = False
+        self._inbox = Inbox(config)  # what was delivered and not read yet
+        self._up = UpLink(self._raise_if_failed)  # session relay: messages up to the source
         self._eof = False
         self._closed = False
         self._error: NetworkError | None = None
@@ -115,7 +116,7 @@ class AsyncReceiver:
         name = self.server
         self.server = await resolve(*name, family_of(self.group[0]))
         self._receiver = Receiver(self.server, self.config, self._rng)
-        endpoint = self._protected(self._receiver, format_address(name))  # before any socket: it may refuse
+        endpoint = self._protection.wrap(self._receiver, self.server, format_address(name))  # it may refuse
         self.sockets = socks = receiver_sockets(
             self.server, self.group, self._source or self.server[0], self._interface
         )
@@ -128,10 +129,12 @@ class AsyncReceiver:
             on_error=self._on_error,
             peer=f"the source at {format_address(name)}",
             unicast_errors_fatal=True,
-            after_pump=self._after_pump if skips_on_read else None,
+            after_pump=self._inbox.skip_if_reader_waits if skips_on_read else None,
             group=(socks.group, self._from_group),
             group_batch=self._from_group_batch,
         )
+        self._inbox.attach(self._receiver, self._driver)
+        self._up.attach(self._receiver, self._driver)
         self._receiver.connect(self._driver.now)
         self._driver.pump()
         try:
@@ -143,33 +146,29 @@ class AsyncReceiver:
             raise
         return self
 
-    def _protected(self, receiver: Receiver, name: str) -> Endpoint[Any, ReceiverEvent]:
-        """The endpoint the driver runs: the receiver, behind the protection layer in the secure mode.
-
-        Raises ConfigError when no key is pinned for the source (and first use is not allowed).
-        """
-        security = self._security
-        if security is None:
-            return receiver
-        from smocast.aio.security import receiver_layer  # noqa: PLC0415  (no cryptography unless secure)
-
-        self._layer = receiver_layer(receiver, self.server, security, name)
-        return self._layer
-
     @property
     def source_fingerprint(self) -> str | None:
         """The key the source proved in the handshake (None in the insecure mode, or before it)."""
-        source = self._layer.source_identity if self._layer is not None else None
-        return source.fingerprint if source is not None else None
+        return self._protection.source_fingerprint
 
     @property
     def protection(self) -> ProtectionStats | None:
         """What the protection layer opened and dropped (None in the insecure mode)."""
-        return self._layer.stats if self._layer is not None else None
+        return self._protection.stats
 
     @property
     def secure(self) -> bool:
-        return self._security is not None
+        return self._protection.security is not None
+
+    @property
+    def remembered(self) -> Path | None:
+        """The known-sources file a first use appended the source to (None: nothing was added)."""
+        return self._protection.remembered
+
+    @property
+    def _layer(self) -> ProtectedReceiver[ReceiverEvent] | None:
+        """The protection layer that datagrams go through (None in the insecure mode)."""
+        return self._protection.layer
 
     async def __aenter__(self) -> AsyncReceiver:
         return self if self._driver is not None else await self._open()
@@ -196,12 +195,12 @@ class AsyncReceiver:
             raise ValueError(f"read size must be positive, got {n}")
         if self.config.framing:
             raise LocalProtocolError("this stream carries messages (framing=True): use messages() or read_message()")
-        while not self._chunks:
+        while not self._inbox.has_bytes:
             self._raise_if_failed()
             if self._eof or self._closed:
                 return b""
-            await self._wait_for_data()
-        return self._take(n)
+            await self._inbox.wait(self._state)
+        return self._inbox.take(n)
 
     async def read_message(self) -> Message | Gap | None:
         """The next whole message or gap notice, in stream order; ``None`` at the end of the stream.
@@ -211,28 +210,17 @@ class AsyncReceiver:
         """
         if not self.config.framing:
             raise LocalProtocolError("read_message() needs framing=True (a stream of messages)")
-        while not self._items:
+        while not self._inbox.has_items:
             self._raise_if_failed()
             if self._eof or self._closed:
                 return None
-            await self._wait_for_data()
-        item = self._items.popleft()
-        if isinstance(item, ev.MessageReceived):
-            self._consumed(len(item.data))
-        return item
+            await self._inbox.wait(self._state)
+        return self._inbox.pop_item()
 
     async def messages(self) -> AsyncIterator[Message | Gap]:
         """``async for item in rx.messages()``: each :data:`Message` or :data:`Gap` until the end."""
         while (item := await self.read_message()) is not None:
             yield item
-
-    async def _wait_for_data(self) -> None:
-        self._reader_waiting = True
-        try:
-            if not self._skip_if_reader_waits():
-                await self._state.wait()
-        finally:
-            self._reader_waiting = False
 
     async def readexactly(self, n: int) -> bytes:
         """Exactly ``n`` bytes; ``asyncio.IncompleteReadError`` if the stream ends first."""
@@ -254,40 +242,6 @@ class AsyncReceiver:
         if not chunk:
             raise StopAsyncIteration
         return chunk
-
-    def _take(self, n: int) -> bytes:
-        """Up to ``n`` bytes, at least one: from the first chunk without copying the rest of it (a
-        batch delivers a run of segments as one chunk, which may be large), or whole chunks joined
-        while they fit."""
-        chunks, head = self._chunks, self._head
-        first = chunks[0]
-        left = len(first) - head
-        if left >= n:
-            data = first if head == 0 and left == n else first[head : head + n]
-            if left > n:
-                self._head = head + n
-            else:
-                chunks.popleft()
-                self._head = 0
-        else:
-            parts, size = [first[head:] if head else first], left
-            chunks.popleft()
-            self._head = 0
-            while chunks and size + len(chunks[0]) <= n:
-                parts.append(chunks.popleft())
-                size += len(parts[-1])
-            data = b"".join(parts)
-        self._consumed(len(data))
-        return data
-
-    def _consumed(self, nbytes: int) -> None:
-        """The application took ``nbytes``: the window reopens; a window update goes out when due."""
-        receiver, driver = self._receiver, self._driver
-        if receiver is None or driver is None or driver.closed:
-            return
-        receiver.consumed(nbytes)
-        if receiver.ack_pending:
-            driver.pump()
 
     # --- state -----------------------------------------------------------------------------
 
@@ -320,33 +274,16 @@ class AsyncReceiver:
         sent again. Waits while 1 MiB is already queued; then ``await flush_up()`` to know it
         arrived. Raises :class:`ResetError`/:class:`NetworkError` once the connection is gone.
         """
-        data = bytes(message)
-        while True:
-            receiver, driver = self._live_endpoint()
-            if receiver.send_up(data, driver.now):
-                driver.pump()
-                return
-            await asyncio.sleep(UP_POLL)
+        await self._up.send(bytes(message))
 
     @property
     def up_pending(self) -> int:
         """Bytes sent up (framing included) that the source has not acknowledged yet."""
-        return self._receiver.up_pending if self._receiver is not None else 0
+        return self._up.pending
 
     async def flush_up(self) -> None:
         """Wait until the source acknowledged everything sent up (polled: the ACK is no event)."""
-        while self.up_pending:
-            self._live_endpoint()
-            await asyncio.sleep(UP_POLL)
-
-    def _live_endpoint(self) -> tuple[Receiver, Driver]:
-        self._raise_if_failed()
-        receiver, driver = self._receiver, self._driver
-        if receiver is None or driver is None:
-            raise LocalProtocolError("not connected")
-        if driver.closed or receiver.state is not ReceiverState.ESTABLISHED:
-            raise LocalProtocolError(f"cannot talk to the source: the connection is {receiver.state.value}")
-        return receiver, driver
+        await self._up.flush()
 
     def close(self, code: ResetCode = ResetCode.CLOSED, reason: str = "") -> None:
         """Leave the channel now; sockets close. Unless the stream had ended, the source gets an
@@ -393,28 +330,24 @@ class AsyncReceiver:
         match event:
             case ev.DataReceived(_, data):
                 if data:
-                    self._chunks.append(data)
+                    self._inbox.add_bytes(data)
                     self._arrived(len(data))
             case ev.MessageReceived():
-                self._items.append(event)
+                self._inbox.add_item(event)
                 self._arrived(len(event.data))
             case ev.Skipped():
                 self.last_gap = event
                 if self.config.framing:
-                    self._items.append(event)
+                    self._inbox.add_item(event)
             case ev.Connected(start, at):
                 self.start, self.connected_at = start, at
-                self._remember_source()
+                self._protection.remember_source(self.server)
             case ev.StreamEnded(_, at):
                 self._eof, self.ended_at = True, at
             case ev.ConnectionReset(reason, _, code):
-                self._error = _reset_error(reason, code, joined=self.start is not None)
+                self._error = reset_error(reason, code, joined=self.start is not None)
             case ev.ConnectFailed(reason, _):
-                hint = (
-                    " (a source in the insecure mode answers no secure receiver: pass --insecure to both, or neither)"
-                )
-                waited = self._layer is not None and self._layer.session is None and "no answer" in reason
-                self._error = ConnectFailedError(reason + hint if waited else reason)
+                self._error = connect_failed_error(reason, secure_unanswered=self._protection.unanswered)
             case _:
                 assert_never(event)
         self._state.notify()
@@ -424,15 +357,6 @@ class AsyncReceiver:
         self.received += nbytes
         if self.first_data_at is None:
             self.first_data_at = self._now()
-
-    def _remember_source(self) -> None:
-        """Trust on first use: the source's key goes into the known-sources file once it is proved."""
-        layer, security = self._layer, self._security
-        if layer is None or security is None or layer.source_identity is None:
-            return
-        from smocast.aio.security import remember_source  # noqa: PLC0415
-
-        self.remembered = remember_source(security, self.server, layer.source_identity)
 
     def _from_group(self, data: bytes, source: Address, now: float) -> None:
         """A datagram read on the group's socket: the endpoint takes only data from there
@@ -455,27 +379,6 @@ class AsyncReceiver:
         elif self._receiver is not None:
             self._receiver.receive_datagrams(batch, now, via_group=True)
 
-    def _after_pump(self) -> None:
-        self._skip_if_reader_waits()
-
-    def _skip_if_reader_waits(self) -> bool:
-        """TCP-RTM read (no playout delay): the application waits and later data is held, so
-        skip the hole; True when something was skipped (and the data after it delivered)."""
-        receiver, driver = self._receiver, self._driver
-        if (
-            not self._reader_waiting
-            or receiver is None
-            or driver is None
-            or driver.closed
-            or receiver.state is not ReceiverState.ESTABLISHED
-            or not self.config.realtime
-            or self.config.playout_delay is not None
-            or not receiver.skip_hole(driver.now)
-        ):
-            return False
-        driver.pump()
-        return True
-
     def _on_error(self, error: NetworkError) -> None:
         if self._error is None:
             self._error = error
@@ -487,11 +390,3 @@ class AsyncReceiver:
 
     def _now(self) -> float:
         return self._driver.now if self._driver is not None else 0.0
-
-
-def _reset_error(reason: str, code: ResetCode, *, joined: bool) -> NetworkError:
-    """The error a reset raises: a silent source is a network failure; the rest are the source's decision."""
-    if code is ResetCode.SOURCE_SILENT:
-        return NetworkError(f"{reason}; is it still running, and does its group reach this host?")
-    verb = "dropped this receiver" if joined else "refused the connection"
-    return ResetError(f"the source {verb} ({reason})")

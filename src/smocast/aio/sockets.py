@@ -1,4 +1,4 @@
-"""Every socket the runtime opens, and every ``setsockopt`` it makes (all of them live here).
+"""Every socket the runtime opens; the options it sets on them and the joins are in :mod:`smocast.aio.sockopts`.
 
 * The source: one UDP socket bound to ``bind``. It receives SYNs and ACKs, sends unicast
   control and repairs, and sends to the group (TTL or hop limit, outgoing interface,
@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import errno
 import socket
-import struct
 import time
 from dataclasses import dataclass
 
@@ -33,7 +32,6 @@ from smocast.aio.netaddr import (
     canonical,
     check_group,
     family_of,
-    find_interface,
     format_address,
     host_interfaces,
     interface_for,
@@ -41,7 +39,18 @@ from smocast.aio.netaddr import (
     is_ssm,
     is_unspecified,
     sockaddr,
-    split_zone,
+)
+from smocast.aio.sockopts import (
+    interface_index,
+    join_v4,
+    join_v6,
+    multicast_sending,
+    own_groups_only,
+    report_unreachable,
+    set_multicast_interface,
+    set_receive_buffer,
+    set_send_buffer,
+    share_port,
 )
 from smocast.core.datagram import Address
 from smocast.core.errors import ConfigError
@@ -61,26 +70,6 @@ __all__ = [
     "resolve",
     "source_socket",
 ]
-
-# Linux values, for Python builds whose socket module lacks the names.
-IP_ADD_SOURCE_MEMBERSHIP: int = getattr(socket, "IP_ADD_SOURCE_MEMBERSHIP", 39)
-IP_MULTICAST_ALL: int = getattr(socket, "IP_MULTICAST_ALL", 49)
-IPV6_MULTICAST_ALL: int = getattr(socket, "IPV6_MULTICAST_ALL", 29)
-MCAST_JOIN_SOURCE_GROUP: int = getattr(socket, "MCAST_JOIN_SOURCE_GROUP", 46)
-SO_SNDBUFFORCE: int = getattr(socket, "SO_SNDBUFFORCE", 32)
-SO_RCVBUFFORCE: int = getattr(socket, "SO_RCVBUFFORCE", 33)
-IP_RECVERR: int = getattr(socket, "IP_RECVERR", 11)
-MSG_ERRQUEUE: int = getattr(socket, "MSG_ERRQUEUE", 0x2000)
-IPV6_RECVERR: int = getattr(socket, "IPV6_RECVERR", 25)
-SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_ICMP6 = 2, 3  # <linux/errqueue.h>: the error came in an ICMP (ICMPv6) message
-ICMP_DEST_UNREACH, ICMP_PORT_UNREACH = 3, 3
-ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOPORT = 1, 4
-_PORT_UNREACHABLE = {
-    (socket.IPPROTO_IP, IP_RECVERR): (SO_EE_ORIGIN_ICMP, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH),
-    (socket.IPPROTO_IPV6, IPV6_RECVERR): (SO_EE_ORIGIN_ICMP6, ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOPORT),
-}
-_EXTENDED_ERR = struct.Struct("=IBBBB")  # struct sock_extended_err: ee_errno, ee_origin, ee_type, ee_code, ee_pad
-ERROR_QUEUE_BATCH = 64  # error-queue entries read per call
 
 RECEIVE_BUFFER = 4 << 20  # asked for on every receiving socket; 1 MiB or more avoids drops at high rates
 SEND_BUFFER = 4 << 20
@@ -130,54 +119,10 @@ def interface_address(interface: str, family: socket.AddressFamily = socket.AF_I
     return interface_for(interface, family)[1]
 
 
-def _set_buffer(sock: socket.socket, option: int, forced: int, size: int) -> int:
-    """Ask for ``size`` bytes; past the sysctl limit try the root-only FORCE variant."""
-    with contextlib.suppress(OSError):
-        sock.setsockopt(socket.SOL_SOCKET, option, size)
-    if sock.getsockopt(socket.SOL_SOCKET, option) < size:  # Linux reports double what it grants
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, forced, size)
-    return sock.getsockopt(socket.SOL_SOCKET, option)
-
-
 def _udp_socket(family: socket.AddressFamily = socket.AF_INET) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_DGRAM)
     sock.setblocking(False)
     return sock
-
-
-def _interface_index(interface: str | None) -> int:
-    """The index of an IPv6 interface (a name, an address, a zoned address); 0 lets the kernel route."""
-    if interface is None or is_unspecified(interface):
-        return 0
-    host, zone = split_zone(interface)
-    if zone:
-        return find_interface(zone).index
-    return find_interface(host).index
-
-
-def _set_multicast_interface(sock: socket.socket, interface: str) -> None:
-    try:
-        if sock.family == socket.AF_INET6:
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, _interface_index(interface))
-        else:
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(interface))
-    except OSError as exc:
-        raise network_error(exc, f"cannot send multicast from interface {interface}") from None
-
-
-def _multicast_sending(sock: socket.socket, ttl: int) -> None:
-    """Hop limit, loopback to this host's receivers, and no other groups' traffic on this socket."""
-    if sock.family == socket.AF_INET6:
-        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, ttl)
-        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_LOOP, 1)
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.IPPROTO_IPV6, IPV6_MULTICAST_ALL, 0)
-    else:
-        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, ttl)
-        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
-        with contextlib.suppress(OSError):  # only groups this socket joined (none): not its own data
-            sock.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_ALL, 0)
 
 
 def _check_family(group: Address, other: str, what: str) -> None:
@@ -196,13 +141,13 @@ def source_socket(bind: Address, group: Address, interface: str | None, ttl: int
         interface = interface_address(interface, family)
     sock = _udp_socket(family)
     try:
-        _set_buffer(sock, socket.SO_SNDBUF, SO_SNDBUFFORCE, SEND_BUFFER)
-        _set_buffer(sock, socket.SO_RCVBUF, SO_RCVBUFFORCE, RECEIVE_BUFFER)  # ACKs of many receivers
-        _multicast_sending(sock, ttl)
+        set_send_buffer(sock, SEND_BUFFER)
+        set_receive_buffer(sock, RECEIVE_BUFFER)  # ACKs of many receivers
+        multicast_sending(sock, ttl)
         report_unreachable(sock)
         interface = interface or (bind[0] if not is_unspecified(bind[0]) else None)
         if interface is not None:
-            _set_multicast_interface(sock, interface)
+            set_multicast_interface(sock, interface)
         try:
             sock.bind(sockaddr(bind))
         except OSError as exc:
@@ -214,47 +159,12 @@ def source_socket(bind: Address, group: Address, interface: str | None, ttl: int
     return sock
 
 
-def report_unreachable(sock: socket.socket) -> None:
-    """Ask for ICMP (or ICMPv6) errors, a receiver gone, on ``sock``'s error queue, with the address they name."""
-    with contextlib.suppress(OSError):
-        if sock.family == socket.AF_INET6:
-            sock.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVERR, 1)
-        else:
-            sock.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
-
-
-def unreachable_addresses(sock: socket.socket) -> tuple[list[Address], int]:
-    """Drain ``sock``'s error queue (``IP_RECVERR``/``IPV6_RECVERR``): the addresses an ICMP port unreachable named
-    (nothing listens there any more), and how many entries were read in all.
-
-    The kernel reports such an error once through a failing ``sendto``/``recvfrom`` (usually
-    ``ECONNREFUSED``, about an earlier datagram) and keeps the details here; read them then, and
-    whenever the socket polls readable with nothing to read.
-    """
-    found: list[Address] = []
-    read = 0
-    while read < ERROR_QUEUE_BATCH:
-        try:
-            _, ancillary, _, address = sock.recvmsg(0, 512, MSG_ERRQUEUE)
-        except OSError:  # empty (EAGAIN), or no error queue here
-            break
-        read += 1
-        for level, kind, data in ancillary:
-            expected = _PORT_UNREACHABLE.get((level, kind))
-            if expected is None or len(data) < _EXTENDED_ERR.size:
-                continue
-            _, origin, icmp_type, icmp_code, _ = _EXTENDED_ERR.unpack_from(data)
-            if (origin, icmp_type, icmp_code) == expected:
-                found.append(canonical(address))
-    return found, read
-
-
 def _check_route(group: Address, interface: str | None) -> None:
     """Fail now, not at the first send, when the kernel has no route to the group."""
     probe = _udp_socket(family_of(group[0]))
     try:
         if interface is not None:
-            _set_multicast_interface(probe, interface)
+            set_multicast_interface(probe, interface)
         probe.connect(sockaddr(group))
     except OSError as exc:
         raise network_error(exc, f"no multicast route to {group[0]}") from None
@@ -274,7 +184,7 @@ def receiver_sockets(server: Address, group: Address, source: str, interface: st
         interface = interface_address(interface, family)
     unicast = _udp_socket(family)
     try:
-        _set_buffer(unicast, socket.SO_RCVBUF, SO_RCVBUFFORCE, RECEIVE_BUFFER)  # unicast repairs
+        set_receive_buffer(unicast, RECEIVE_BUFFER)  # unicast repairs
         try:
             unicast.bind(sockaddr((interface or (ANY_V6 if family == socket.AF_INET6 else ANY_V4), 0)))
             unicast.connect(sockaddr(server))
@@ -295,13 +205,13 @@ def announcer_socket(group: Address, interface: str | None, ttl: int, bind_host:
     where = interface_address(interface, family) if interface is not None else None
     sock = _udp_socket(family)
     try:
-        _multicast_sending(sock, ttl)
+        multicast_sending(sock, ttl)
         host = bind_host if bind_host is not None and not is_unspecified(bind_host) else None
         if host is not None and family_of(host) == family:
             where = where or host
             sock.bind(sockaddr((host, 0)))
         if where is not None:
-            _set_multicast_interface(sock, where)
+            set_multicast_interface(sock, where)
         _check_route(group, where)
     except OSError as exc:
         sock.close()
@@ -325,19 +235,15 @@ def _group_socket(group: Address, source: str | None, interface: str | None) -> 
     family = family_of(group[0])
     sock = _udp_socket(family)
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # one socket per receiver on a host
-        granted = _set_buffer(sock, socket.SO_RCVBUF, SO_RCVBUFFORCE, RECEIVE_BUFFER)
-        with contextlib.suppress(OSError):
-            if family == socket.AF_INET6:
-                sock.setsockopt(socket.IPPROTO_IPV6, IPV6_MULTICAST_ALL, 0)
-            else:
-                sock.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_ALL, 0)
-        index = _interface_index(interface) if family == socket.AF_INET6 else 0
+        share_port(sock)  # one socket per receiver on a host
+        granted = set_receive_buffer(sock, RECEIVE_BUFFER)
+        own_groups_only(sock)
+        index = interface_index(interface) if family == socket.AF_INET6 else 0
         _bind_group(sock, group, index)
         if family == socket.AF_INET6:
-            _join_v6(sock, group[0], source if is_ssm(group[0]) else None, index)
+            join_v6(sock, group[0], source if is_ssm(group[0]) else None, index)
         else:
-            _join(sock, group[0], source if is_ssm(group[0]) else None, interface or ANY_V4)
+            join_v4(sock, group[0], source if is_ssm(group[0]) else None, interface or ANY_V4)
     except BaseException:
         sock.close()
         raise
@@ -357,53 +263,6 @@ def _bind_group(sock: socket.socket, group: Address, index: int) -> None:
             )
         message = os_error_message(exc, f"cannot bind the group port {group[1]}")
         raise NetworkError(message + hint, exc.errno) from None
-
-
-def _join(sock: socket.socket, group: str, source: str | None, interface: str) -> None:
-    """Subscribe an IPv4 ``sock`` to the channel: (S, G) with a source, G otherwise."""
-    try:
-        if source is not None:
-            mreq = socket.inet_aton(group) + socket.inet_aton(interface) + socket.inet_aton(source)
-            sock.setsockopt(socket.IPPROTO_IP, IP_ADD_SOURCE_MEMBERSHIP, mreq)
-        else:
-            mreq = socket.inet_aton(group) + socket.inet_aton(interface)
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
-    except OSError as exc:
-        raise network_error(exc, f"cannot join {group} on interface {interface}") from None
-
-
-def _sockaddr_in6(address: str, scope: int = 0) -> bytes:
-    """A ``struct sockaddr_in6`` padded to ``sockaddr_storage`` (128 bytes), port 0."""
-    packed = struct.pack("=H", socket.AF_INET6) + struct.pack("!HI", 0, 0)
-    packed += socket.inet_pton(socket.AF_INET6, address) + struct.pack("=I", scope)
-    return packed.ljust(128, b"\0")
-
-
-def _join_v6(sock: socket.socket, group: str, source: str | None, index: int) -> None:
-    """Subscribe an IPv6 ``sock``: ``MCAST_JOIN_SOURCE_GROUP`` with a source, ``IPV6_JOIN_GROUP`` otherwise."""
-    where = _zone_text(index)
-    try:
-        if source is not None:
-            host, zone = split_zone(source)
-            scope = _interface_index(f"::%{zone}") if zone else 0
-            head = struct.pack("=I", index)
-            head += bytes(-len(head) % struct.calcsize("P"))  # gsr_group is aligned like a pointer
-            request = head + _sockaddr_in6(group) + _sockaddr_in6(host, scope)
-            sock.setsockopt(socket.IPPROTO_IPV6, MCAST_JOIN_SOURCE_GROUP, request)
-        else:
-            request = socket.inet_pton(socket.AF_INET6, group) + struct.pack("=I", index)
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, request)
-    except OSError as exc:
-        raise network_error(exc, f"cannot join {group} on {where}") from None
-
-
-def _zone_text(index: int) -> str:
-    if not index:
-        return "the interface routing to it"
-    try:
-        return f"interface {socket.if_indextoname(index)}"
-    except OSError:
-        return f"interface {index}"
 
 
 def free_udp_port(host: str = "127.0.0.1") -> int:
@@ -433,8 +292,8 @@ def loopback_multicast_works(group: str = "239.255.41.41", timeout: float = 0.5,
         return False
     sender = _udp_socket(family)
     try:
-        _set_multicast_interface(sender, interface)
-        _multicast_sending(sender, 1)
+        set_multicast_interface(sender, interface)
+        multicast_sending(sender, 1)
         sender.sendto(b"smocast-probe", (group, receiver.getsockname()[1]))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

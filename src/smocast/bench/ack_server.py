@@ -31,7 +31,8 @@ The floor, measured after each run (:mod:`smocast.bench.ack_bare`): a bare ``rec
 drain loop that does nothing with what it reads, fed 48-byte datagrams by a blaster process;
 ``ratio_to_bare_loop`` is the source's CPU per ACK over the loop's CPU per datagram. With
 ``--baseline-src`` each run is followed by a run of another tree's ``bench ack-server``
-(before and after in one run: ``ratio_to_baseline``).
+(before and after in one run: ``ratio_to_baseline``). The figures and reports are built in
+:mod:`smocast.bench.ack_report`.
 """
 
 from __future__ import annotations
@@ -42,10 +43,8 @@ import dataclasses
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,10 +53,9 @@ from smocast.aio.batchio import batch_reading_available
 from smocast.aio.sockets import free_udp_port
 from smocast.bench.ack_bare import drain_cost
 from smocast.bench.ack_bare import measure as measure_bare
-from smocast.bench.machine import busy_fraction, machine_ticks
+from smocast.bench.ack_report import Snapshot, add_baseline, compare_report, medians_report, run_report
 from smocast.core.datagram import Address
 
-GOAL_ACKS_PER_S = 250_000
 START_LIMIT = 60.0  # seconds for every receiver to join
 STOP_LIMIT = 30.0  # seconds for a generator to report after "stop"
 SETTLE = 0.2  # seconds the source keeps draining after the generators stopped
@@ -89,30 +87,6 @@ class Settings:
             raise ValueError("the duration must be positive and the warm-up not negative")
         if self.window_segments < ACK_EVERY_SEGMENTS:
             raise ValueError(f"the window must hold at least {ACK_EVERY_SEGMENTS} segments")
-
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """The source's counters at one moment."""
-
-    at: float
-    cpu: float
-    acks: int
-    segments: int
-    repairs: int
-    ticks: tuple[int, int]
-
-    @classmethod
-    def take(cls, channel: AsyncChannel) -> Snapshot:
-        stats = channel.stats
-        return cls(
-            time.monotonic(),
-            time.process_time(),
-            stats.acks_processed,
-            stats.original_segments,
-            stats.repair_unicast + stats.repair_multicast,
-            machine_ticks(),
-        )
 
 
 class Generator:
@@ -256,49 +230,7 @@ async def _measure(channel: AsyncChannel, generators: list[Generator], settings:
         await generator.tell("stop")
     reports = [await generator.result() for generator in generators]
     await asyncio.sleep(SETTLE)
-    return _run_report(channel, before, after, acked_after - acked_before, reports)
-
-
-def _run_report(
-    channel: AsyncChannel, before: Snapshot, after: Snapshot, bytes_acked: int, reports: list[dict[str, Any]]
-) -> dict[str, Any]:
-    seconds = after.at - before.at
-    acks = after.acks - before.acks
-    cpu = after.cpu - before.cpu
-    sent_window = sum(r["window_acks_sent"] for r in reports)
-    sent_total = sum(r["acks_sent_total"] for r in reports)
-    processed_total = channel.stats.acks_processed
-    gen_seconds = max(r["window_seconds"] for r in reports) or seconds
-    return {
-        "seconds": round(seconds, 4),
-        "acks_processed": acks,
-        "acks_per_s": round(acks / seconds),
-        "source_cpu_s": round(cpu, 4),
-        "cpu_ns_per_ack": round(cpu / acks * 1e9) if acks else None,
-        "acks_per_cpu_s": round(acks / cpu) if cpu > 0 else None,
-        "source_cpu_utilisation": round(cpu / seconds, 3),
-        "mean_bytes_per_ack": round(bytes_acked / acks) if acks else None,
-        "generator_acks_sent": sent_window,
-        "generator_send_rate_acks_per_s": round(sent_window / gen_seconds),
-        "generator_cpu_utilisation": round(sum(r["window_cpu_seconds"] for r in reports) / gen_seconds, 3),
-        "machine_busy": busy_fraction(before.ticks, after.ticks),
-        "acks_sent_total": sent_total,
-        "acks_processed_total": processed_total,
-        "acks_lost": sent_total - processed_total,
-        "ack_loss": round((sent_total - processed_total) / sent_total, 5) if sent_total else 0.0,
-        "data_segments_sent": after.segments - before.segments,
-        "repairs_sent": after.repairs - before.repairs,
-        "receivers_live_at_end": len(channel.receivers()),
-        "received_by_generators": _merge(r["received_by_type"] for r in reports),
-    }
-
-
-def _merge(counts: Any) -> dict[str, int]:
-    total: dict[str, int] = {}
-    for count in counts:
-        for kind, n in count.items():
-            total[kind] = total.get(kind, 0) + n
-    return total
+    return run_report(channel, before, after, acked_after - acked_before, reports)
 
 
 def run(settings: Settings, repeat: int, baseline_src: str | None = None) -> dict[str, Any]:
@@ -314,11 +246,16 @@ def run(settings: Settings, repeat: int, baseline_src: str | None = None) -> dic
         saturated.append(drain_cost())
         if baseline_src is not None:
             baseline.append(_baseline_run(settings, baseline_src))
-    median = statistics.median
-    rate = median(r["acks_per_s"] for r in runs)
-    per_ack = _median_or_none([r["cpu_ns_per_ack"] for r in runs])
-    bare_ns = _median_or_none([b["cpu_ns_per_datagram"] for b in bare])
-    report: dict[str, Any] = {
+    batched = drain_cost(batched=True) if batch_reading_available() else None
+    report = medians_report(_head(settings, repeat), runs, bare, saturated, batched)
+    if baseline:
+        add_baseline(report, baseline_src, baseline)
+    return report
+
+
+def _head(settings: Settings, repeat: int) -> dict[str, Any]:
+    """What was run, as the report's first fields."""
+    return {
         "benchmark": "ack-server",
         "receivers": settings.receivers,
         "generators": settings.generators,
@@ -327,34 +264,7 @@ def run(settings: Settings, repeat: int, baseline_src: str | None = None) -> dic
         "window_segments": settings.window_segments,
         "ack_every_segments": ACK_EVERY_SEGMENTS,
         "repeat": repeat,
-        "acks_per_s": round(rate),
-        "cpu_ns_per_ack": per_ack,
-        "acks_per_cpu_s": _median_or_none([r["acks_per_cpu_s"] for r in runs]),
-        "source_cpu_utilisation": median(r["source_cpu_utilisation"] for r in runs),
-        "generator_send_rate_acks_per_s": round(median(r["generator_send_rate_acks_per_s"] for r in runs)),
-        "ack_loss": median(r["ack_loss"] for r in runs),
-        "bare_recvfrom_into_ns_per_datagram": bare_ns,
-        "ratio_to_bare_loop": round(per_ack / bare_ns, 3) if per_ack and bare_ns else None,
-        "bare_saturated_ns_per_datagram": round(statistics.median(saturated)),
-        "batch_reader_saturated_ns_per_datagram": drain_cost(batched=True) if batch_reading_available() else None,
-        "ratio_to_saturated_bare_loop": round(per_ack / statistics.median(saturated), 3) if per_ack else None,
-        "cpus": len(os.sched_getaffinity(0)),
-        "goal_acks_per_s": GOAL_ACKS_PER_S,
-        "meets_goal": rate >= GOAL_ACKS_PER_S,
-        "runs": runs,
-        "bare_runs": bare,
     }
-    if baseline:
-        before = _median_or_none([b["cpu_ns_per_ack"] for b in baseline])
-        report["baseline"] = {
-            "src": baseline_src,
-            "cpu_ns_per_ack": before,
-            "acks_per_s": round(median(b["acks_per_s"] for b in baseline)),
-            "ratio_to_bare_loop": round(before / bare_ns, 3) if before and bare_ns else None,
-            "runs": [b["runs"][0] for b in baseline],
-        }
-        report["ratio_to_baseline"] = round(per_ack / before, 3) if per_ack and before else None
-    return report
 
 
 def _baseline_run(settings: Settings, src: str) -> dict[str, Any]:
@@ -394,36 +304,4 @@ def compare(settings: Settings, repeat: int) -> dict[str, Any]:
             (("insecure", plain), ("secure", secure)) if index % 2 == 0 else (("secure", secure), ("insecure", plain))
         ):
             runs[mode].append(asyncio.run(measure_once(chosen)))
-    report: dict[str, Any] = {
-        "benchmark": "ack-server --compare-secure",
-        "receivers": settings.receivers,
-        "repeat": repeat,
-    }
-    for mode, done in runs.items():
-        report[mode] = {
-            "cpu_ns_per_ack": _median_or_none([r["cpu_ns_per_ack"] for r in done]),
-            "acks_per_s": round(statistics.median(r["acks_per_s"] for r in done)),
-            "acks_per_cpu_s": _median_or_none([r["acks_per_cpu_s"] for r in done]),
-            "runs": done,
-        }
-    insecure, secure_ns = report["insecure"]["cpu_ns_per_ack"], report["secure"]["cpu_ns_per_ack"]
-    report["secure_cpu_per_ack_ratio"] = round(secure_ns / insecure, 3) if insecure and secure_ns else None
-    return report
-
-
-def _median_or_none(values: list[int | None]) -> int | None:
-    present = [v for v in values if v is not None]
-    return round(statistics.median(present)) if present else None
-
-
-def compare_markdown(report: dict[str, Any]) -> str:
-    """The ``--compare-secure`` report as the table ``docs/benchmarks.md`` shows (a test keeps them equal)."""
-    lines = [
-        f"| mode ({report['receivers']} receivers) | CPU per ACK (ns) | ACKs per CPU second | ACKs/s processed |",
-        "|---|---:|---:|---:|",
-    ]
-    for mode in ("insecure", "secure"):
-        row = report[mode]
-        lines.append(f"| {mode} | {row['cpu_ns_per_ack']} | {row['acks_per_cpu_s']} | {row['acks_per_s']} |")
-    lines.append(f"| secure / insecure | {report['secure_cpu_per_ack_ratio']} | | |")
-    return "\n".join(lines)
+    return compare_report(settings.receivers, repeat, runs)

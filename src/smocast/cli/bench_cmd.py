@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import signal
-import sys
 from pathlib import Path
 from typing import Any
 
 from smocast.cli import bench_secure_cmd
+from smocast.cli.bench_ack_server_args import register as register_ack_server
 from smocast.cli.bench_congestion_args import register as register_congestion
 from smocast.cli.bench_deploy_args import register as register_deploy
+from smocast.cli.bench_peers_args import register as register_peers
 from smocast.cli.bench_receive_args import register as register_receive
 from smocast.cli.common import (
     EXIT_USAGE,
@@ -25,7 +25,6 @@ from smocast.cli.common import (
     show_help,
     size_arg,
 )
-from smocast.core.errors import SmocastError
 
 DESCRIPTION = """\
 Benchmarks: measurements of speed and scale, printed as JSON. They are not tests; the
@@ -154,38 +153,18 @@ def register(subparsers: Any) -> None:
     agg.add_argument("--repeat", type=int, default=5, help="runs per group size; the median is reported")
     agg.add_argument("--json", action="store_true", help="accepted for symmetry; output is always JSON")
     agg.set_defaults(handler=_run_aggregate)
-    _register_ack_server(group)
+    register_ack_server(group)
     _register_fanout(group)
     _register_startup(group)
     _register_crypto(group)
     bench_secure_cmd.register(group)
     _register_failures(group)
     register_deploy(group)
-    _register_peers(group)
+    register_peers(group)
     register_receive(group)
     register_congestion(group)
     parser.set_defaults(handler=show_help(parser))
 
-
-ACK_SERVER_DESCRIPTION = """\
-The ACKs per second a real source processes over real UDP: the source is what `smocast send`
-runs (the asyncio runtime's drain loop and the sans-IO channel) on 127.0.0.1; load-generator
-processes play --receivers receivers, one UDP socket each, with a real handshake, then ACK
-two segments at a time behind the data the source multicasts, so every ACK is accepted and
-releases data. Reports the median over --repeat runs of: ACKs processed per second, the
-source's CPU per ACK and CPU utilisation (below 1.0 the generators limited the rate), the
-generators' send rate, and the ACKs lost (sent but never processed). After each run, a bare
-`recvfrom_into` loop reads 48-byte datagrams from a blaster process: its CPU per datagram is
-the floor, and the report gives the source's ratio to it. With --baseline-src, each run is
-followed by one run of that tree's ack-server (before and after in one run).
-
-examples:
-  smocast bench ack-server --receivers 1000 --json
-  smocast bench ack-server --receivers 1000 --duration 5s --repeat 5 --json
-  smocast bench ack-server --receivers 100 --generators 2 --window 16
-  smocast bench ack-server --receivers 1000 --repeat 5 --baseline-src ../before/src
-  smocast bench ack-server --receivers 1000 --compare-secure --repeat 3   # the secure mode's CPU per ACK
-"""
 
 FANOUT_DESCRIPTION = """\
 One generated file to N receivers on the namespace testbed (needs root): for each N, one
@@ -202,46 +181,6 @@ examples:
 """
 
 
-def _register_ack_server(group: Any) -> None:
-    p = group.add_parser(
-        "ack-server",
-        help="ACKs/s a real source processes over UDP (load-generator process)",
-        description=ACK_SERVER_DESCRIPTION,
-        formatter_class=HelpFormatter,
-    )
-    p.add_argument("--receivers", type=positive_int, default=1000, help="receivers the generators play")
-    p.add_argument("--duration", type=duration_arg, default="5s", help="measured interval per run")
-    p.add_argument("--warmup", type=duration_arg, default="0.5s", help="steady state before measuring")
-    p.add_argument("--repeat", type=positive_int, default=3, help="runs; the medians are reported")
-    p.add_argument("--generators", type=positive_int, default=1, help="load-generator processes")
-    p.add_argument(
-        "--window",
-        type=positive_int,
-        default=8,
-        help="segments each receiver advertises: how far the source may run ahead (more queues "
-        "more ACKs at the source; too many overflow its socket buffer)",
-    )
-    p.add_argument(
-        "--baseline-src",
-        default=None,
-        metavar="DIR",
-        help="the src folder of another checkout: one run of its ack-server after each run (ratio reported)",
-    )
-    mode = p.add_mutually_exclusive_group()
-    mode.add_argument(
-        "--secure",
-        action="store_true",
-        help="the secure mode: the receivers join through the layer and seal their ACKs",
-    )
-    mode.add_argument(
-        "--compare-secure",
-        action="store_true",
-        help="both modes in one run, alternating: each one's CPU per ACK and their ratio",
-    )
-    p.add_argument("--json", action="store_true", help="accepted for symmetry; output is always JSON")
-    p.set_defaults(handler=_run_ack_server)
-
-
 def _register_fanout(group: Any) -> None:
     p = group.add_parser(
         "fanout",
@@ -256,91 +195,6 @@ def _register_fanout(group: Any) -> None:
     p.add_argument("--prefix", default="bfo", help="testbed prefix (namespaces PREFIX-h0...)")
     p.add_argument("--json", action="store_true", help="accepted for symmetry; output is always JSON")
     p.set_defaults(handler=_run_fanout)
-
-
-PEERS_DESCRIPTION = """\
-The same generated file from testbed host 0 to N receivers (receiver i on host i), sent by
-smocast, udpcast, UFTP and N parallel TCP transfers, interleaved and repeated: for each N,
---repeat rounds of one run of every peer (needs root). Reports per run and as medians:
-completion time, goodput per receiver, the source's bytes on the wire over the file size,
-source and receivers' CPU (in all, and during the transfer), whether every copy is identical
-(SHA-256), and smocast's ratio against each peer, per round and of the medians; also `bench
-startup`'s CPU for one `smocast recv`. A peer whose tool is missing is skipped with a message
-(install: apt install udpcast uftp). Each peer's settings are in the report ("commands") and
-explained in docs/benchmarks.md. The testbed is torn down afterwards, also on errors and Ctrl-C.
-
-examples:
-  smocast bench peers --receivers 1,4,16,32 --size 20M --rate 100mbit --repeat 3 --json
-  smocast bench peers --receivers 4,16,32 --loss 0.02 --markdown --plot loss.png
-  smocast bench peers --receivers 1,16 --rate unlimited --peers smocast,udpcast
-  smocast bench peers --receivers 2 --size 1M --repeat 1 --mtu 9000
-  smocast bench peers --receivers 4,16 --peers smocast,smocast-baseline --baseline-src ../main/src
-"""
-
-
-def _register_peers(group: Any) -> None:
-    p = group.add_parser(
-        "peers",
-        help="smocast against udpcast, UFTP and N x TCP on the testbed (root)",
-        description=PEERS_DESCRIPTION,
-        formatter_class=HelpFormatter,
-    )
-    p.add_argument("--receivers", type=int_list, default="1,4,16,32", metavar="N,...", help="group sizes N")
-    p.add_argument("--size", type=size_arg, default="20M", help="file size")
-    p.add_argument("--rate", default="100mbit", help="the source's link rate (tc tbf), or 'unlimited'")
-    p.add_argument("--loss", type=probability, default=0.0, help="random loss of UDP at each receiver host")
-    p.add_argument("--repeat", type=positive_int, default=3, help="rounds per N; medians are reported")
-    p.add_argument("--mtu", type=positive_int, default=1500, help="MTU of every link; each peer fills it")
-    p.add_argument(
-        "--peers",
-        default="smocast,udpcast,uftp,tcp",
-        help="which to run, in this order each round (also smocast-baseline, with --baseline-src)",
-    )
-    p.add_argument(
-        "--baseline-src",
-        default=None,
-        metavar="DIR",
-        help="the src folder of another checkout: smocast-baseline runs smocast from it (before and after)",
-    )
-    p.add_argument("--startup-runs", type=int, default=5, help="start-ups of smocast recv to time (0: none)")
-    p.add_argument("--prefix", default="bpe", help="testbed prefix (namespaces PREFIX-h0...)")
-    p.add_argument("--plot", metavar="FILE.png", default=None, help="also draw the medians against N")
-    output = p.add_mutually_exclusive_group()
-    output.add_argument("--json", action="store_true", help="print the whole report as JSON")
-    output.add_argument("--markdown", action="store_true", help="print the medians and ratios as Markdown tables")
-    p.set_defaults(handler=_run_peers)
-
-
-def _run_peers(args: argparse.Namespace) -> int:
-    from smocast.bench import peers, peers_plot, peers_table  # noqa: PLC0415
-    from smocast.cli.common import console, err_console  # noqa: PLC0415
-    from smocast.testbed.runner import TestbedError  # noqa: PLC0415
-
-    try:
-        names = [name.strip() for name in args.peers.split(",") if name.strip()]
-        settings = peers.PeersSettings(
-            args.receivers, int(args.size), args.rate, args.loss, args.repeat, args.mtu, names, args.prefix,
-            startup_runs=args.startup_runs, baseline_src=args.baseline_src,
-        )  # fmt: skip
-    except (ValueError, TestbedError, SmocastError) as exc:
-        fail(str(exc), EXIT_USAGE)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))  # tear the testbed down, as on Ctrl-C
-    try:
-        report = peers.run(settings, progress=lambda line: err_console.print(line, markup=False))
-    except (TestbedError, RuntimeError, OSError) as exc:
-        fail(f"bench peers: {exc}")
-    if args.plot:
-        peers_plot.plot(report, Path(args.plot))
-    if args.json:
-        print_json(report)
-        return 0
-    if args.markdown:
-        sys.stdout.write(peers_table.markdown(report))
-        return 0
-    console.print(peers_table.medians_table(report))
-    for line in peers_table.goals_lines(report):
-        console.print(line, markup=False)
-    return 0
 
 
 def _register_startup(group: Any) -> None:
@@ -505,26 +359,6 @@ def _run_sim(args: argparse.Namespace) -> int:
     from smocast.bench.sim import run  # noqa: PLC0415
 
     print_json(run(args.receivers, args.size, args.loss, args.repeat))
-    return 0
-
-
-def _run_ack_server(args: argparse.Namespace) -> int:
-    from smocast.bench.ack_server import Settings, compare, run  # noqa: PLC0415
-
-    if args.baseline_src is not None and not Path(args.baseline_src, "smocast").is_dir():
-        fail(f"--baseline-src {args.baseline_src}: no smocast package in it", EXIT_USAGE)
-    try:
-        settings = Settings(
-            args.receivers, args.duration, args.warmup, args.generators, args.window, secure=args.secure
-        )
-    except ValueError as exc:
-        fail(str(exc), EXIT_USAGE)
-    try:
-        print_json(
-            compare(settings, args.repeat) if args.compare_secure else run(settings, args.repeat, args.baseline_src)
-        )
-    except (RuntimeError, OSError, SmocastError) as exc:  # SmocastError: no multicast on 127.0.0.1, say
-        fail(f"bench ack-server: {exc}")
     return 0
 
 
