@@ -90,7 +90,19 @@ class Membership:
 
     def info(self, child: Child) -> ReceiverInfo:
         """``child``'s accounting now, with whether it paces the channel."""
-        return child.info(pacing=child.index in self.pacing.value_of)
+        return ReceiverInfo(
+            child.index,
+            child.address,
+            child.state.value,
+            child.joined_at,
+            child.start,
+            child.una - child.start,
+            child.rtt.srtt,
+            child.cc.cwnd,
+            child.repairs_unicast,
+            child.repairs_multicast,
+            child.index not in self.pacing.value_of,
+        )
 
     def start_pacing(self, child: Child, edge: int) -> None:
         """The child paces the channel (again), with right edge ``edge``."""
