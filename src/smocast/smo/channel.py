@@ -26,25 +26,26 @@ from collections.abc import Sequence
 
 from smocast.core.datagram import Address
 from smocast.core.errors import LocalProtocolError
-from smocast.core.timers import Timer, TimerQueue
+from smocast.core.timers import TimerQueue
 from smocast.smo import events as ev
+from smocast.smo.actions import ChildActions
 from smocast.smo.admission import Admission, AdmissionGate
 from smocast.smo.aggregate_window import AggregateWindow
-from smocast.smo.child import Child, ChildState, History, Outcome
+from smocast.smo.child import Child, ChildState, History
 from smocast.smo.closing import Closing
 from smocast.smo.config import ChannelConfig
 from smocast.smo.events import ReceiverInfo, SourceEvent
 from smocast.smo.framing import MessageTooLarge, frame
 from smocast.smo.membership import Membership
 from smocast.smo.outbox import SourceDatagram, SourceOutbox
+from smocast.smo.periodic import Periodic
 from smocast.smo.repairs import RepairRouter
 from smocast.smo.resets import Resets
 from smocast.smo.sendbuf import SendBuffer
+from smocast.smo.session import SessionRelay
 from smocast.smo.stats import ChannelStats
-from smocast.smo.sweep import ChannelWindow, Dissociate, StopPacing, Sweeper
+from smocast.smo.sweep import Sweeper
 from smocast.smo.transmit import Transmitter
-from smocast.smo.unreachable import UnreachableWatch
-from smocast.smo.uplink import UpBudget, UpReceiver
 from smocast.wire import (
     HEADER_SIZE,
     SACK_BLOCK_SIZE,
@@ -97,11 +98,13 @@ class Channel:
             cfg, self._buf, self._members, self._sweeper.rates, self._transmit.initial_window
         )
         self._closing = Closing(self._buf, self._members, self._sweeper, self._out, self._resets)
-        self._up_budget = UpBudget(cfg.session_limit)  # every receiver's session relay, together
-        self._sweep_timer = Timer(self._on_sweep)
-        self._keepalive_timer = Timer(self._on_keepalive)
-        self._unreachable = UnreachableWatch(self._buf, self._timers, self._on_unreachable_check)
+        self._session = SessionRelay(cfg.session_limit, cfg.session_message_limit, self._out)
         self._events: deque[SourceEvent] = deque()
+        self._actions = ChildActions(
+            self._transmit, self._window, self._closing, self._repairs, self._admission, self._events
+        )
+        parts = (self._sweeper, self._window, self._transmit, self._closing)
+        self._periodic = Periodic(cfg, self._timers, self._buf, self._members, parts, self._actions)
         self._history = history
 
     # --- application API -------------------------------------------------------------------
@@ -125,7 +128,7 @@ class Channel:
         child = self._members.by_index(receiver)
         if child is None:
             raise LocalProtocolError(f"no receiver {receiver}")
-        self._drop(child, ev.DropReason.APPLICATION, detail, now)
+        self._actions.drop(child, ev.DropReason.APPLICATION, detail, now)
 
     def unreachable(self, address: Address, now: float) -> None:
         """Nothing listens at ``address`` any more: the runtime read an ICMP port unreachable.
@@ -136,7 +139,7 @@ class Channel:
         """
         children = self._members.at_address(address)
         if children:
-            self._unreachable.report(children, now)
+            self._periodic.unreachable(children, now)
 
     @property
     def started(self) -> bool:
@@ -262,10 +265,7 @@ class Channel:
 
     def datagrams_to_send(self, now: float) -> list[SourceDatagram]:
         """Everything to send now: control packets, repairs, then new data as the window allows."""
-        if self._sweep_timer.due is None and len(self._members):
-            self._timers.arm(self._sweep_timer, now + self.config.sweep_interval)
-            if self.config.keepalive is not None and self._keepalive_timer.due is None:
-                self._timers.arm(self._keepalive_timer, now + self.config.keepalive)
+        self._periodic.start(now)
         if self._admission.started:
             self._send_new_data(now)
         if self._closing.requested:
@@ -293,7 +293,7 @@ class Channel:
         self._admission.gate = gate
 
     def _handle_syn(self, packet: Packet, source: Address, now: float) -> None:
-        refused = self._admission.on_syn(packet, source, self._on_child_timer, now)
+        refused = self._admission.on_syn(packet, source, self._actions.on_timer, now)
         if refused is not None and self.stats.refused <= REFUSED_SAMPLE:
             self._events.append(refused)  # a bounded sample: the rest are counted only
 
@@ -304,7 +304,7 @@ class Channel:
         self._members.established(child)
         self._window.start_pacing(child)
         self._sweeper.track(child, now)
-        self._act(child, child.repair_on_join(now), now)
+        self._actions.act(child, child.repair_on_join(now), now)
         if child.state is ChildState.CLOSED:
             return
         if child.una < self._buf.snd_nxt:
@@ -363,7 +363,7 @@ class Channel:
             buf.on_acked(max(old, count_from), ack)
         if ack > old:
             self._window.on_acked_more(child, ack, now)
-        self._act(child, outcome, now)
+        self._actions.act(child, outcome, now)
         self._window.sync_edge(child)
         if child.una == self._closing.end and child.state is ChildState.ESTABLISHED:
             self._closing.send_fin(child, now)
@@ -383,85 +383,15 @@ class Channel:
 
     def _handle_up(self, child: Child, packet: Packet, now: float) -> None:
         """Session relay: a receiver's own stream, up its connection, within the channel's budget."""
-        up = child.up
-        if up is None:
-            up = child.up = UpReceiver(self._up_budget, self.config.session_message_limit)
         try:
-            messages = up.offer(packet.seq, packet.payload)
+            self._events.extend(self._session.offer(child, packet, now))
         except MessageTooLarge as exc:
-            self._drop(child, ev.DropReason.MESSAGE_TOO_LARGE, f"session {exc}", now)
-            return
-        for message in messages:
-            self._events.append(ev.SessionData(child.index, child.address, message, now))
-        self._out.up_ack(child.address, child.connection, up.acked, packet.tsval, now)
-
-    # --- acting on what a child needs ----------------------------------------------------------
-
-    def _act(self, child: Child, outcome: Outcome, now: float) -> None:
-        """Do what ``child`` asked for, in the order :class:`~smocast.smo.child.Outcome` gives."""
-        if outcome.congestion:
-            self._transmit.congestion_seen()
-        if outcome.stop_pacing:
-            self._window.timed_out(child)
-        if outcome.drop is not None:
-            self._drop(child, outcome.drop[0], outcome.drop[1], now)
-            return
-        repairs = self._repairs
-        if outcome.history:
-            repairs.from_history(child, outcome.history, now)
-        for segment in outcome.repairs:
-            repairs.route(segment, child, now)
-        if outcome.probe is not None:
-            repairs.to_child(outcome.probe, child, now)
-        if outcome.syn_ack:
-            self._admission.send_syn_ack(child, 0, now)
-        if outcome.fin:
-            self._closing.send_fin(child, now)
-
-    def _on_child_timer(self, child: Child, now: float) -> None:
-        for outcome in child.on_timer(now):
-            self._act(child, outcome, now)
-            if child.state is ChildState.CLOSED:
-                return
-            if outcome.stop_pacing:  # a retransmission timeout changed its window
-                self._window.sync_edge(child)
+            self._actions.drop(child, ev.DropReason.MESSAGE_TOO_LARGE, f"session {exc}", now)
 
     # --- closing ------------------------------------------------------------------------------
 
     def _check_finished(self, now: float) -> None:
         finished = self._closing.finish(self._admission.started, now)
         if finished is not None:
-            self._timers.disarm(self._sweep_timer)
-            self._timers.disarm(self._keepalive_timer)
+            self._periodic.stop()
             self._events.append(finished)
-
-    def _drop(self, child: Child, reason: ev.DropReason, detail: str, now: float) -> None:
-        dropped = self._closing.drop(child, reason, detail, now)
-        if dropped is not None:
-            self._events.append(dropped)
-
-    # --- periodic work -------------------------------------------------------------------------
-
-    def _on_keepalive(self, now: float) -> None:
-        """Nothing multicast for a while: tell the group where the stream stands."""
-        interval = self.config.keepalive
-        if interval is None or self._closing.finished or not len(self._members):
-            return
-        self._timers.arm(self._keepalive_timer, self._transmit.keepalive(interval, now))
-
-    def _on_unreachable_check(self, now: float) -> None:
-        for child, detail in self._unreachable.due(now):
-            self._drop(child, ev.DropReason.UNREACHABLE, detail, now)
-
-    def _on_sweep(self, now: float) -> None:
-        window = self._window
-        for decision in self._sweeper.run(window.rtt, window.cwnd, now):
-            match decision:
-                case Dissociate(child, reason, detail):
-                    self._drop(child, reason, detail, now)
-                case StopPacing(child):
-                    self._members.stop_pacing(child)
-                case ChannelWindow(rtt, cwnd):
-                    window.set(rtt, cwnd)
-        if len(self._members):
-            self._timers.arm(self._sweep_timer, now + self.config.sweep_interval)
