@@ -75,6 +75,13 @@ class AggregateWindow:
         if ack >= self._buf.snd_nxt:
             self.park(child, now)
 
+    def time_or_park(self, child: Child, now: float) -> None:
+        """A child that just joined: arm its timer if data is outstanding, else park it."""
+        if child.una < self._buf.snd_nxt:
+            child.arm_timer(now)
+        else:
+            self.park(child, now)
+
     def park(self, child: Child, now: float) -> None:
         """Everything sent is acknowledged: no timer until new data goes out (see :meth:`resume_idle`)."""
         child.park(now)

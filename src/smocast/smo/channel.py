@@ -47,8 +47,6 @@ from smocast.smo.stats import ChannelStats
 from smocast.smo.sweep import Sweeper
 from smocast.smo.transmit import Transmitter
 from smocast.wire import (
-    HEADER_SIZE,
-    SACK_BLOCK_SIZE,
     DecodeError,
     Packet,
     PacketType,
@@ -57,8 +55,6 @@ from smocast.wire import (
 )
 
 __all__ = ["Channel", "ChannelStats", "History"]
-
-REFUSED_SAMPLE = 16  # refusals reported as events; the rest are only counted (stats.refused)
 
 
 class Channel:
@@ -250,8 +246,7 @@ class Channel:
         child = self._members.find((source, packet.connection))
         if kind is PacketType.ACK:
             if child is None:
-                size = HEADER_SIZE + SACK_BLOCK_SIZE * len(packet.sack) + len(packet.payload) + len(packet.trailer)
-                self._resets.unknown(source, packet.connection, packet.ack, size)
+                self._resets.unknown(packet, source)
             else:
                 self._handle_ack(child, packet.ack, packet.window, packet.tsecr, packet.sack, now)
         elif kind is PacketType.RST:
@@ -294,8 +289,8 @@ class Channel:
 
     def _handle_syn(self, packet: Packet, source: Address, now: float) -> None:
         refused = self._admission.on_syn(packet, source, self._actions.on_timer, now)
-        if refused is not None and self.stats.refused <= REFUSED_SAMPLE:
-            self._events.append(refused)  # a bounded sample: the rest are counted only
+        if refused is not None:
+            self._events.append(refused)
 
     def _establish(self, child: Child, window: int, tsecr: int, now: float) -> None:
         child.establish(window, tsecr, now)
@@ -307,14 +302,8 @@ class Channel:
         self._actions.act(child, child.repair_on_join(now), now)
         if child.state is ChildState.CLOSED:
             return
-        if child.una < self._buf.snd_nxt:
-            child.arm_timer(now)
-        else:
-            self._window.park(child, now)
-        self._events.append(ev.ReceiverJoined(child.index, child.address, child.start, now))
-        started = self._admission.on_established(now)
-        if started is not None:
-            self._events.append(started)
+        self._window.time_or_park(child, now)
+        self._events.extend(self._admission.on_established(child, now))
 
     # --- new data ------------------------------------------------------------------------------
 
