@@ -1,17 +1,19 @@
 """The TCP-SMO source: a master control block over one per-receiver sender (child) per receiver.
 
 Data is sent once to the group. Each :class:`~smocast.smo.child.Child` runs its receiver's
-TCP (ACKs, SACK, RTT, congestion window, loss recovery) and says what it needs; the channel
-acts on it. The channel owns:
+TCP (ACKs, SACK, RTT, congestion window, loss recovery) and returns what it needs as an
+outcome, which :class:`~smocast.smo.actions.ChildActions` carries out. The channel owns the
+send buffer, the timer queue and the events, runs the per-ACK path, and holds one object
+per responsibility:
 
-* membership and admission (:mod:`smocast.smo.admission`, :mod:`smocast.smo.membership`);
-* the send buffer, new data and pacing (:mod:`smocast.smo.sendbuf`, :mod:`smocast.smo.transmit`);
-* the choice of unicast or multicast for each repair;
+* admission and membership (:mod:`smocast.smo.admission`, :mod:`smocast.smo.membership`);
+* new data and pacing (:mod:`smocast.smo.transmit`); unicast or multicast for each repair
+  (:mod:`smocast.smo.repairs`);
 * the aggregate windows: policy F's window edge (per-segment counters in the send buffer)
-  and policy G's congestion window (the pacing right edges and the parked receivers in
-  :class:`~smocast.smo.aggregate_window.AggregateWindow`, the periodic
-  :class:`~smocast.smo.sweep.Sweeper`);
-* closing (:class:`~smocast.smo.closing.Closing`: FINs, completions, drops, the end).
+  and policy G's window with the pacing right edges (:mod:`smocast.smo.aggregate_window`),
+  which the periodic sweep refreshes (:mod:`smocast.smo.periodic`, :mod:`smocast.smo.sweep`);
+* closing (:mod:`smocast.smo.closing`: FINs, completions, drops, the end), session relay
+  (:mod:`smocast.smo.session`).
 
 Sans-IO: drive it with ``receive_datagram``/``receive_packet``/``handle_timer``, then
 drain ``datagrams_to_send`` and ``next_event`` (see :class:`smocast.core.pump.Pump`). The
