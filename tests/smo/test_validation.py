@@ -11,8 +11,9 @@ import pytest
 
 from smocast.core.datagram import Address
 from smocast.smo import events as ev
+from smocast.smo.admission import REFUSED_SAMPLE
 from smocast.smo.challenge import CHALLENGE_ACKS_PER_SECOND
-from smocast.smo.channel import REFUSED_SAMPLE, Channel
+from smocast.smo.channel import Channel
 from smocast.smo.config import ChannelConfig, ReceiverConfig
 from smocast.smo.receiver import Receiver, ReceiverState
 from smocast.smo.standin import validated_syn

@@ -41,6 +41,8 @@ whatever it costs is spent on proven addresses only; False refuses the SYN.
 """
 
 
+REFUSED_SAMPLE = 16  # refusals reported as events; the rest are only counted (stats.refused)
+
 NOT_ADMITTED = "not admitted"
 """The reason an RST gives when the gate refused: it says nothing of the channel."""
 
@@ -82,9 +84,9 @@ class Admission:
     ) -> ev.ReceiverDropped | None:
         """A SYN from ``source``: send a RETRY, answer it, create its child, or refuse it.
 
-        Returns the event to report for a refusal; the channel decides whether it joins the
-        bounded sample of refusals it reports. ``on_timer(child, now)`` is the channel's
-        handler of a new child's timer.
+        Returns the event the channel must report for a refusal, for the first
+        :data:`REFUSED_SAMPLE` only (a bounded sample: the rest are counted). ``on_timer(child,
+        now)`` is the channel's handler of a new child's timer.
         """
         connection = packet.connection
         if not self._cookies.check(packet.payload, source, connection, now):
@@ -113,18 +115,23 @@ class Admission:
         self.send_syn_ack(child, packet.tsval, now)
         return None
 
-    def _refuse(self, source: Address, connection: int, reason: str, now: float) -> ev.ReceiverDropped:
-        """Tell a validated receiver why it may not join; counted, and reported as an event."""
+    def _refuse(self, source: Address, connection: int, reason: str, now: float) -> ev.ReceiverDropped | None:
+        """Tell a validated receiver why it may not join; counted, and the first ones reported."""
         self._stats.refused += 1
         self._out.rst(source, connection, 0, reason, code=ResetCode.REFUSED)
-        return ev.ReceiverDropped(self._members.next_index(), source, ev.DropReason.REFUSED, reason, now)
-
-    def on_established(self, now: float) -> ev.TransferStarted | None:
-        """A receiver completed its handshake; the event when that satisfies admission."""
-        if self.started or self._members.live < self._config.min_receivers:
+        index = self._members.next_index()
+        if self._stats.refused > REFUSED_SAMPLE:
             return None
+        return ev.ReceiverDropped(index, source, ev.DropReason.REFUSED, reason, now)
+
+    def on_established(self, child: Child, now: float) -> list[ev.SourceEvent]:
+        """``child`` completed its handshake: the events the channel must report (it joined,
+        and the transfer started if that satisfies admission)."""
+        joined = ev.ReceiverJoined(child.index, child.address, child.start, now)
+        if self.started or self._members.live < self._config.min_receivers:
+            return [joined]
         self.started = True
-        return ev.TransferStarted(self._members.live, now)
+        return [joined, ev.TransferStarted(self._members.live, now)]
 
     def send_syn_ack(self, child: Child, echo: int, now: float) -> None:
         """Answer (or repeat the answer to) ``child``'s SYN, echoing its timestamp ``echo``."""

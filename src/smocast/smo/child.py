@@ -4,7 +4,9 @@ A child has no send buffer of its own: it reads the channel's (:class:`SendBuffe
 changes it. It owns everything else of its receiver's connection: the cumulative ACK
 (``una``), the SACK scoreboard, congestion and RTT state, loss recovery (fast retransmit,
 RACK, tail loss probes, the retransmission timeout), catch-up from history after a resume,
-FIN timing, and its one timer in the channel's timer queue.
+and the FIN's retransmission. Its one timer in the channel's timer queue is a
+:class:`~smocast.smo.timing.ChildTimer` it owns: the timer decides when a step is due and asks
+the child for it.
 
 Its methods change only its own state and return an :class:`Outcome`: what the channel must
 do for it (repair these segments, send these history bytes, send the FIN, drop it for this
@@ -23,19 +25,20 @@ from smocast.core.congestion import CongestionController
 from smocast.core.datagram import Address
 from smocast.core.ranges import RangeSet
 from smocast.core.rtt import RttEstimator
-from smocast.core.timers import Timer, TimerQueue
+from smocast.core.timers import TimerQueue
 from smocast.core.timestamps import elapsed_since
-from smocast.smo.events import DropReason, ReceiverInfo
+from smocast.smo.catchup import CatchUp
+from smocast.smo.events import DropReason
 from smocast.smo.loss import lost_segments
 from smocast.smo.outcome import ChildRules, ChildState, History, Outcome
 from smocast.smo.reassembly import MAX_HELD_RANGES
+from smocast.smo.sampling import RttSamples
 from smocast.smo.sendbuf import SendBuffer
-from smocast.smo.timing import next_due, probe_due
+from smocast.smo.timing import ChildTimer
 from smocast.smo.uplink import UpReceiver
 
 __all__ = ["Child", "ChildRules", "ChildState", "History", "Outcome"]
 
-SYN_ACK_INTERVAL = 0.5  # first SYN-ACK retransmission, doubled each time
 PROBES_PER_PROGRESS_TIMEOUT = 8
 """RTO back-off stops at progress_timeout / this: a lossy receiver is probed this often
 before it could be dropped, and each probe it answers restarts its progress clock."""
@@ -46,10 +49,10 @@ class Child:
 
     # fmt: off
     __slots__ = (
-        "_buf", "_rules", "_timers", "address", "catchup_next", "cc", "connection", "count_from", "credit", "dupacks",
-        "idle_since", "idle_total", "index", "joined_at", "last_progress", "probe_sent", "rack_due", "recovery_point",
-        "repairs_multicast", "repairs_unicast", "retransmitted", "rto_lost_upto", "rtt", "rwnd", "sacked",
-        "sample_after", "start", "state", "syn_at", "timer", "timer_base", "una", "unreachable_at", "up",
+        "_buf", "_rules", "address", "catch_up", "cc", "connection", "count_from", "credit", "dupacks",
+        "idle_since", "idle_total", "index", "joined_at", "last_progress", "recovery_point", "repairs_multicast",
+        "repairs_unicast", "retransmitted", "rto_lost_upto", "rtt", "rwnd", "sacked", "samples", "start",
+        "state", "timer", "una", "unreachable_at", "up",
     )
     # fmt: on
 
@@ -76,7 +79,8 @@ class Child:
         self.state = ChildState.SYN_RECEIVED
         self.start = start  # first stream byte this receiver gets
         self.count_from = buffer.snd_nxt  # first byte whose release it holds back (later when resuming)
-        self.catchup_next = start  # resuming below the send buffer: next byte to send from history
+        history = rules.history  # resuming below the send buffer: what it misses comes from there
+        self.catch_up = None if history is None else CatchUp(history, rules.mss, start)
         self.up: UpReceiver | None = None  # its session-relay stream, once it sends one (the channel makes it)
         self.una = start
         self.rwnd = 0
@@ -85,12 +89,8 @@ class Child:
         self.rtt = rtt
         self._buf = buffer
         self._rules = rules
-        self._timers = timers
-        self.timer = Timer(partial(on_timer, self))
-        self.timer_base = now  # when the retransmission timer last (re)started
-        self.probe_sent = False  # a tail loss probe went out since timer_base
-        self.rack_due: float | None = None  # when a reordering window ends (RFC 8985 RACK)
-        self.sample_after = 0.0  # take the next RTT sample no earlier than this
+        self.timer = ChildTimer(timers, buffer, rules, partial(on_timer, self), now)  # armed for the SYN-ACK
+        self.samples = RttSamples(rtt, cc, buffer)  # its RTT samples, for the RTO and for cc
         self.dupacks = 0
         self.recovery_point: int | None = None  # snd_nxt when the current recovery began
         self.rto_lost_upto = 0  # after a timeout, every un-SACKed byte below this is lost
@@ -99,12 +99,10 @@ class Child:
         self.last_progress = now  # new data acknowledged, or a probe answered
         self.idle_since: float | None = None  # parked (everything acknowledged) since then
         self.idle_total = 0.0  # seconds parked before idle_since
-        self.syn_at = now
         self.joined_at = now
         self.repairs_unicast = 0
         self.repairs_multicast = 0
         self.unreachable_at: float | None = None  # an ICMP port unreachable named its address (smo.unreachable)
-        timers.arm(self.timer, now + SYN_ACK_INTERVAL)
 
     # --- what the channel reads --------------------------------------------------------------
 
@@ -126,37 +124,6 @@ class Child:
         """
         return self.una + min(self.sacked.total + window, self.rwnd)
 
-    def repair_due_at(self, start: int, multicast_at: float | None) -> float:
-        """When a repair of ``start`` may be sent: at once, or once the last one is overdue.
-
-        The last repair is this receiver's own unicast one or the channel's latest multicast
-        one (``multicast_at``), whichever is newer; it is overdue (a RACK-style timer) when
-        its ACK should long have arrived.
-        """
-        sent = self.retransmitted.get(start)
-        if multicast_at is not None and (sent is None or multicast_at > sent):
-            sent = multicast_at
-        if sent is None:
-            return 0.0
-        srtt = self.rtt.srtt
-        return sent + (self.rtt.rto if srtt is None else srtt * 1.25 + 0.002)
-
-    def info(self, *, pacing: bool) -> ReceiverInfo:
-        """Its accounting now; ``pacing`` is whether it paces the channel (the channel knows)."""
-        return ReceiverInfo(
-            self.index,
-            self.address,
-            self.state.value,
-            self.joined_at,
-            self.start,
-            self.una - self.start,
-            self.rtt.srtt,
-            self.cc.cwnd,
-            self.repairs_unicast,
-            self.repairs_multicast,
-            not pacing,
-        )
-
     # --- the handshake and the end -------------------------------------------------------------
 
     def establish(self, window: int, tsecr: int, now: float) -> None:
@@ -169,7 +136,7 @@ class Child:
         if tsecr:
             self.rtt.on_sample(elapsed_since(tsecr, now))
         self.rwnd = window
-        self.timer_base = now
+        self.timer.base = now
 
     def repair_on_join(self, now: float) -> Outcome:
         """A receiver that resumed behind the head is repaired what it missed, at once.
@@ -182,20 +149,20 @@ class Child:
             return Outcome()
         self.recovery_point = self.rto_lost_upto = snd_nxt
         self.credit = self.cc.cwnd
-        self.catchup_next = self.una
+        if self.catch_up is not None:
+            self.catch_up.restart(self.una)
         return self._repairs(now)
 
     def fin_sent(self, now: float) -> None:
         """The channel sent the FIN: wait for its ACK, with the retransmission timeout."""
         if self.state is ChildState.ESTABLISHED:
             self.state = ChildState.FIN_SENT
-        self.timer_base = now
-        self._timers.arm(self.timer, now + self.rtt.rto)
+        self.timer.arm_fin(self.rtt.rto, now)
 
     def close(self) -> None:
         """The channel removed this receiver: stop its timer; it handles nothing more."""
         self.state = ChildState.CLOSED
-        self._timers.disarm(self.timer)
+        self.timer.disarm()
         if self.up is not None:
             self.up.release()
 
@@ -213,14 +180,16 @@ class Child:
         if ack <= old or self.recovery_point is not None or self.sacked.total or self.retransmitted:
             return False
         self.rwnd = window
-        if tsecr and not repaired and now >= self.sample_after:
-            self._sample_rtt(tsecr, now)
+        samples = self.samples
+        if tsecr and not repaired and now >= samples.after:
+            samples.echoed(tsecr, now)
             if self.cc.wants_rtt:
-                self._sample_delivery(ack, now)
+                samples.delivered(ack, now)
         self.una = ack
         self.dupacks = 0
-        self.last_progress = self.timer_base = now
-        self.probe_sent = False
+        timer = self.timer
+        self.last_progress = timer.base = now
+        timer.probe_sent = False
         self.cc.on_ack(ack - old, now)
         return True
 
@@ -242,12 +211,12 @@ class Child:
         newly_sacked = self._update_sack(sack, snd_nxt) if sack else 0
         newest = max(self.sacked.last_end or ack, ack)
         if newest > delivered and self.cc.wants_rtt:
-            self._sample_delivery(newest, now)
+            self.samples.delivered(newest, now)
         if ack > old:
             self._on_new_ack(ack, tsecr, repaired or self._covers_retransmission(ack), now)
         elif old < snd_nxt:
             self.dupacks += 1
-            if self.probe_sent:
+            if self.timer.probe_sent:
                 self.last_progress = now  # it answered a probe: alive, however lossy its path
         if self.recovery_point is not None:
             self.credit = min(self.credit + newly_sacked, self.cc.cwnd)
@@ -278,9 +247,10 @@ class Child:
         return any(start < ack for start in self.retransmitted)
 
     def _on_new_ack(self, ack: int, tsecr: int, ambiguous: bool, now: float) -> None:
-        self.catchup_next = max(self.catchup_next, ack)
-        if tsecr and not ambiguous and now >= self.sample_after:
-            self._sample_rtt(tsecr, now)
+        if self.catch_up is not None:
+            self.catch_up.acked(ack)
+        if tsecr and not ambiguous and now >= self.samples.after:
+            self.samples.echoed(tsecr, now)
         acked = ack - self.una
         self.una = ack
         self.sacked.discard_below(ack)
@@ -298,31 +268,7 @@ class Child:
             if self.cc.loss_ignored:  # a random loss: the window keeps growing while it is repaired
                 self.cc.on_ack(acked, now)
             self.credit = min(self.credit + acked, self.cc.cwnd)
-        self.timer_base = now
-        self.probe_sent = False
-
-    def _sample_rtt(self, tsecr: int, now: float) -> None:
-        """One RTT sample per round trip, from the echoed timestamp, on both ACK paths.
-
-        RFC 6298's gains assume about one sample per RTT (one timed segment per flight); a
-        sample from every ACK collapses RTTVAR and with it the RTO. The caller has applied
-        Karn's rule: an ACK that covers repaired data gives no sample.
-        """
-        rtt = self.rtt
-        rtt.update(elapsed_since(tsecr, now))
-        self.sample_after = now + rtt.srtt  # type: ignore[operator]
-
-    def _sample_delivery(self, delivered: int, now: float) -> None:
-        """Data up to ``delivered`` reached the receiver for the first time: the congestion
-        controller's RTT sample, from the send time of the newest segment delivered.
-
-        Unlike the echoed timestamp (of the oldest segment an ACK covers) it leaves out the
-        receiver's ACK aggregation, and it is valid in loss recovery: the newest segment was
-        sent once (as Linux gives controllers the RTT of the last segment acked, and RACK).
-        """
-        sent_at = self._buf.sent_at_of(delivered - 1)
-        if sent_at is not None:
-            self.cc.on_rtt_sample(now - sent_at, now)
+        self.timer.restart(now)
 
     def note_unicast_repair(self, start: int, now: float) -> None:
         """The channel sent the segment at ``start`` to this receiver alone."""
@@ -340,16 +286,14 @@ class Child:
         buf, rules = self._buf, self._rules
         outcome = Outcome()
         if self.una < buf.base:
-            if rules.history is None:
+            if self.catch_up is None:
                 outcome.drop = (DropReason.FELL_BEHIND, f"needs byte {self.una}, the buffer starts at {buf.base}")
                 return outcome
-            outcome.history = self._catch_up(rules.history, buf.base)
+            outcome.history = self.catch_up.pieces(self.una, buf.base, self.credit)
+            self.credit -= sum(len(payload) for _, payload in outcome.history)
         budget = max(self.credit, rules.mss) if self.recovery_point is not None else self.cc.cwnd
         lost, rack_due = lost_segments(self, buf, now, budget)
-        if rack_due != self.rack_due:
-            self.rack_due = rack_due
-            if rack_due is not None and (self.timer.due is None or rack_due < self.timer.due):
-                self._timers.arm(self.timer, rack_due if rack_due > now else now + 1e-6)
+        self.timer.note_rack(rack_due, now)
         for segment in lost:
             if self.recovery_point is None:
                 self._enter_recovery(now)
@@ -360,79 +304,30 @@ class Child:
             outcome.repairs.append(segment)
         return outcome
 
-    def _catch_up(self, history: History, base: int) -> list[tuple[int, bytes]]:
-        """What a resumed receiver misses below the send buffer, from history (go-back-N)."""
-        pieces: list[tuple[int, bytes]] = []
-        mss = self._rules.mss
-        self.catchup_next = max(self.catchup_next, self.una)
-        while self.catchup_next < base and self.credit > 0:
-            start = self.catchup_next
-            payload = history(start, min(mss, base - start))
-            if not payload:
-                break
-            self.credit -= len(payload)
-            self.catchup_next = start + len(payload)
-            pieces.append((start, payload))
-        return pieces
-
     def _enter_recovery(self, now: float) -> None:
         self.recovery_point = self._buf.snd_nxt
         self.cc.on_congestion_event(now)
         self.credit = max(self.credit, self._rules.mss)
 
-    # --- the one timer -------------------------------------------------------------------------
+    # --- the steps its timer asks for -------------------------------------------------------
 
     def on_timer(self, now: float) -> Iterator[Outcome]:
-        """The child's timer fired: yield what is due, one step at a time.
+        """The child's timer fired: yield what is due, one step at a time (see
+        :meth:`ChildTimer.fire <smocast.smo.timing.ChildTimer.fire>`). The channel must act on
+        each outcome before asking for the next, and stop when the child was dropped."""
+        return self.timer.fire(self, now)
 
-        The channel must act on each outcome before asking for the next (a step looks at the
-        repairs the previous one sent), and stop when the child was dropped.
-        """
-        if self.state is ChildState.SYN_RECEIVED:
-            yield self._on_handshake_timer(now)
-            return
-        timeout = self._rules.progress_timeout
-        if timeout is not None and now - self.last_progress >= timeout:
-            why = "receive window shut" if self.rwnd < self._rules.mss else "no acknowledgement"
-            yield Outcome(drop=(DropReason.NO_PROGRESS, f"{why} for {timeout:g} s"))
-            return
-        if self.state is ChildState.FIN_SENT:
-            yield self._on_fin_timer(now)
-            return
-        snd_nxt = self._buf.snd_nxt
-        if self.una >= snd_nxt:
-            return  # parked: everything is acknowledged
-        if self.rack_due is not None and now >= self.rack_due:
-            self.rack_due = None
-            yield self._repairs(now)
-        if self.closed:  # the channel dropped it while acting on the step before
-            return
-        if now >= self.timer_base + self.rtt.rto:
-            yield self._on_retransmission_timeout(now)
-        else:
-            probe = probe_due(self, self._buf, self._rules.mss)
-            if probe is not None and now >= probe:
-                self.probe_sent = True
-                yield self._probe()
-        if not self.closed:
-            self.arm_timer(now)
+    def repairs_due(self, now: float) -> Outcome:
+        """The RACK step: the repairs loss detection finds due now."""
+        return self._repairs(now)
 
-    def _on_handshake_timer(self, now: float) -> Outcome:
-        waited = now - self.syn_at
-        if waited >= self._rules.handshake_timeout:
-            return Outcome(drop=(DropReason.HANDSHAKE_TIMEOUT, "the handshake never completed"))
-        self._timers.arm(self.timer, now + max(SYN_ACK_INTERVAL, waited))
-        return Outcome(syn_ack=True)
+    def fin_timeout(self) -> Outcome:
+        """The FIN's ACK is overdue: back the RTO off and send the FIN again."""
+        self.rtt.back_off(self._backoff_ceiling())
+        return Outcome(fin=True)
 
-    def _on_fin_timer(self, now: float) -> Outcome:
-        due = self.timer_base + self.rtt.rto
-        if now >= due:
-            self.rtt.back_off(self._backoff_ceiling())
-            return Outcome(fin=True)
-        self._timers.arm(self.timer, due)
-        return Outcome()
-
-    def _on_retransmission_timeout(self, now: float) -> Outcome:
+    def retransmission_timeout(self, now: float) -> Outcome:
+        """The retransmission timer expired: everything outstanding and not SACKed is lost."""
         snd_nxt = self._buf.snd_nxt
         if self.una >= snd_nxt:
             return Outcome()
@@ -440,12 +335,12 @@ class Child:
         self.rtt.back_off(self._backoff_ceiling())
         self.recovery_point = snd_nxt
         self.rto_lost_upto = snd_nxt
-        self.catchup_next = self.una
+        if self.catch_up is not None:
+            self.catch_up.restart(self.una)
         self.retransmitted.clear()
         self.dupacks = 0
         self.credit = self._rules.mss
-        self.timer_base = now
-        self.probe_sent = True
+        self.timer.timed_out(now)
         outcome = self._repairs(now)
         outcome.stop_pacing = outcome.congestion = True
         return outcome
@@ -455,7 +350,7 @@ class Child:
         timeout = self._rules.progress_timeout
         return None if timeout is None else timeout / PROBES_PER_PROGRESS_TIMEOUT
 
-    def _probe(self) -> Outcome:
+    def tail_loss_probe(self) -> Outcome:
         """Tail loss probe (RFC 8985 TLP): repair the first missing segment, without a cwnd cut."""
         for segment in self._buf.segments_from(self.una):
             if not self.sacked.contains(segment.start, segment.end):
@@ -464,20 +359,18 @@ class Child:
 
     def arm_timer(self, now: float) -> None:
         """Arm the one timer at the earliest due time: RTO, probe, RACK or progress (see timing)."""
-        due = next_due(self, self._buf, self._rules.mss, self._rules.progress_timeout)
-        self._timers.arm(self.timer, due if due > now else now + 1e-6)
+        self.timer.arm_next(self, now)
 
     def park(self, now: float) -> None:
         """Everything sent is acknowledged: no timer until new data goes out (then :meth:`resume`)."""
-        self.rack_due = None
-        self._timers.disarm(self.timer)
+        self.timer.park()
         if self.idle_since is None:
             self.idle_since = now
 
     def resume(self, now: float) -> None:
         """New data went out after the child was parked: time it from now."""
-        self.last_progress = self.timer_base = now  # "no progress" counts from here
-        self.probe_sent = False
+        self.last_progress = now  # "no progress" counts from here
+        self.timer.restart(now)
         if self.idle_since is not None:
             self.idle_total += now - self.idle_since
             self.idle_since = None

@@ -31,10 +31,7 @@ class LossState(Protocol):
     una: int
     dupacks: int
     rto_lost_upto: int
-
-    def repair_due_at(self, start: int, multicast_at: float | None) -> float:
-        """When a repair of the segment at ``start`` that is in flight becomes overdue."""
-        ...
+    retransmitted: dict[int, float]  # segment start -> when its unicast repair was sent
 
 
 def reorder_wait(child: LossState) -> float:
@@ -43,6 +40,22 @@ def reorder_wait(child: LossState) -> float:
     if base is None:
         return child.rtt.rto
     return base * (1 + REORDER_FRACTION) + REORDER_FLOOR
+
+
+def repair_due_at(child: LossState, start: int, multicast_at: float | None) -> float:
+    """When a repair of ``start`` may be sent: at once, or once the last one is overdue.
+
+    The last repair is this receiver's own unicast one or the channel's latest multicast
+    one (``multicast_at``), whichever is newer; it is overdue (a RACK-style timer) when
+    its ACK should long have arrived.
+    """
+    sent = child.retransmitted.get(start)
+    if multicast_at is not None and (sent is None or multicast_at > sent):
+        sent = multicast_at
+    if sent is None:
+        return 0.0
+    srtt = child.rtt.srtt
+    return sent + (child.rtt.rto if srtt is None else srtt * 1.25 + 0.002)
 
 
 def lost_segments(child: LossState, buf: SendBuffer, now: float, budget: int) -> tuple[list[Segment], float | None]:
@@ -80,7 +93,7 @@ def lost_segments(child: LossState, buf: SendBuffer, now: float, budget: int) ->
             ):
                 # every rule only weakens further up the stream
                 return lost, _earliest(recheck, segment.sent_at + wait if above else None)
-            due = child.repair_due_at(segment.start, segment.mcast_at)
+            due = repair_due_at(child, segment.start, segment.mcast_at)
             if due > now:
                 recheck = _earliest(recheck, due)
                 continue

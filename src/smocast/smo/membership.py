@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from smocast.core.aggregate import KeyedMin
 from smocast.core.datagram import Address
 from smocast.smo.child import Child
+from smocast.smo.events import ReceiverInfo
 
 
 class Membership:
@@ -86,6 +87,22 @@ class Membership:
 
     def is_pacing(self, child: Child) -> bool:
         return child.index in self.pacing.value_of
+
+    def info(self, child: Child) -> ReceiverInfo:
+        """``child``'s accounting now, with whether it paces the channel."""
+        return ReceiverInfo(
+            child.index,
+            child.address,
+            child.state.value,
+            child.joined_at,
+            child.start,
+            child.una - child.start,
+            child.rtt.srtt,
+            child.cc.cwnd,
+            child.repairs_unicast,
+            child.repairs_multicast,
+            child.index not in self.pacing.value_of,
+        )
 
     def start_pacing(self, child: Child, edge: int) -> None:
         """The child paces the channel (again), with right edge ``edge``."""

@@ -19,7 +19,7 @@ from collections import OrderedDict
 from smocast.core.datagram import Address
 from smocast.smo.outbox import SourceOutbox
 from smocast.smo.stats import ChannelStats
-from smocast.wire import HEADER_SIZE, ResetCode
+from smocast.wire import HEADER_SIZE, SACK_BLOCK_SIZE, Packet, ResetCode
 
 AMPLIFICATION = 3  # bytes sent to an address that is not a receiver, per byte received from it (as QUIC)
 REMEMBERED = 1024  # recently reset connections whose reason is kept for the exact RST
@@ -45,14 +45,17 @@ class Resets:
         if len(self._reasons) > REMEMBERED:
             self._reasons.popitem(last=False)
 
-    def unknown(self, address: Address, connection: int, ack: int, size: int) -> None:
-        """An ACK of ``size`` bytes for a connection the channel does not hold: reset it at ``ack``.
+    def unknown(self, packet: Packet, address: Address) -> None:
+        """An ACK from ``address`` for a connection the channel does not hold: reset it at its ``ack``.
 
         A receiver whose first RST missed (a challenge ACK) gets the exact one, with the
-        reason it was reset for; anybody else gets at most :data:`AMPLIFICATION` times ``size``.
+        reason it was reset for; anybody else gets at most :data:`AMPLIFICATION` times the
+        ACK's size.
         """
         self._stats.unknown_resets += 1
+        connection = packet.connection
+        size = HEADER_SIZE + SACK_BLOCK_SIZE * len(packet.sack) + len(packet.payload) + len(packet.trailer)
         reason = self._reasons.get((address, connection))
         code = ResetCode.UNSPECIFIED if reason is None else ResetCode.DROPPED
         room = max(0, AMPLIFICATION * size - HEADER_SIZE)
-        self._out.rst(address, connection, ack, reason or UNKNOWN, code=code, max_reason=room)
+        self._out.rst(address, connection, packet.ack, reason or UNKNOWN, code=code, max_reason=room)

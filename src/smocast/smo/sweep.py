@@ -13,8 +13,9 @@ whole audience runs here, every ``sweep_interval`` seconds, in O(N log N):
   back waiting data, stop pacing the channel.
 
 The :class:`Sweeper` owns what it observes over time (each receiver's average cwnd and since
-when it breaks a rule) and returns decisions; the channel applies them, in the order its
-``_on_sweep`` asks for them, and tells the sweeper when a receiver is gone.
+when it breaks a rule) and returns decisions; the channel's periodic work
+(:class:`~smocast.smo.periodic.Periodic`) applies them in the order it gives them, and the
+channel's closing tells the sweeper when a receiver is gone.
 """
 
 from __future__ import annotations
