@@ -53,7 +53,7 @@ def header(kind: Kind, key_id: int, number: int) -> bytes:
     return _HEADER.pack(MARKER, kind, key_id, number)
 
 
-def parse(data: bytes) -> tuple[Kind, int, int] | None:
+def parse(data: bytes | memoryview) -> tuple[Kind, int, int] | None:
     """``(kind, key id, packet number)`` of a protected datagram, or None if it is not one."""
     if len(data) < HEADER_SIZE or data[0] != MARKER:
         return None

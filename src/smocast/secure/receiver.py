@@ -21,7 +21,7 @@ until then nothing but the handshake's packets (``clear``) passes either way.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from smocast.core.datagram import Address, Datagram, Endpoint, unicast
@@ -77,6 +77,7 @@ class ProtectedReceiver(Generic[E]):
         self.verifier: BlockVerifier | None = None
         self.held = HeldPackets(hold or HoldPolicy())
         self._out: list[Datagram[bytes]] = []
+        self._released: list[tuple[bytes, Address]] | None = None  # during a batch: what goes to the core
         self.stats = ProtectionStats()
 
     def install(self, keys: SessionKeys) -> None:
@@ -111,13 +112,57 @@ class ProtectedReceiver(Generic[E]):
         elif kind is Kind.HANDSHAKE:
             self._receive_handshake(key_id, number, data, source, now)
         elif self.session is None and self._clear is not None and self._clear(data[HEADER_SIZE:]):
-            self.inner.receive_datagram(data[HEADER_SIZE:], source, now)
+            self._deliver(data[HEADER_SIZE:], source, now)
         else:
             self.stats.cleartext += 1
 
     def receive_packet(self, packet: bytes, source: Address, now: float) -> None:
         """The simulator's shortcut: a protected datagram is its own packet."""
         self.receive_datagram(packet, source, now)
+
+    def receive_datagrams(
+        self, batch: Sequence[tuple[bytes | memoryview, Address]], now: float, *, via_group: bool = False
+    ) -> None:
+        """A batch of datagrams that arrived by ``now``, each ``(data, source)``, in order: the same
+        as :meth:`receive_datagram` for each, except that everything the batch releases reaches
+        the core in one ``receive_datagrams`` call, in order, at the end.
+
+        ``data`` may be a view of the runtime's buffer, valid during the call only: a group
+        datagram is opened from it, and only what outlives the call is copied (the plaintext,
+        and the header of a packet that waits for its block). ``via_group`` is accepted for the
+        driver's contract; like :meth:`receive_datagram`, the layer decides by the datagram's
+        kind (a GROUP datagram reaches the core only once the source's signed block lists it).
+        """
+        released: list[tuple[bytes, Address]] = []
+        self._released = released
+        try:
+            for data, source in batch:
+                parsed = envelope.parse(data)
+                if parsed is not None and parsed[0] is Kind.GROUP and self.failed is None:
+                    self._receive_group(parsed[1], parsed[2], data, source, now)
+                else:
+                    self.receive_datagram(data if isinstance(data, bytes) else bytes(data), source, now)
+        finally:
+            self._released = None
+        if released:
+            self._to_core(released, now)
+
+    def _to_core(self, released: list[tuple[bytes, Address]], now: float) -> None:
+        inner = self.inner
+        batch_input = getattr(inner, "receive_datagrams", None)
+        if batch_input is not None:
+            batch_input(released, now)
+        else:
+            for plaintext, source in released:
+                inner.receive_datagram(plaintext, source, now)
+
+    def _deliver(self, plaintext: bytes, source: Address, now: float) -> None:
+        """Hand an opened (and, for the group, verified) packet to the core, or to the batch's list."""
+        released = self._released
+        if released is None:
+            self.inner.receive_datagram(plaintext, source, now)
+        else:
+            released.append((plaintext, source))
 
     def _receive_unicast(self, kind: Kind, key_id: int, number: int, data: bytes, source: Address, now: float) -> None:
         session = self.session
@@ -135,7 +180,7 @@ class ProtectedReceiver(Generic[E]):
             self.stats.forged += 1
         elif kind is Kind.UNICAST:
             self.stats.opened += 1
-            self.inner.receive_datagram(plaintext, source, now)
+            self._deliver(plaintext, source, now)
         else:
             self._on_control(plaintext, now)
 
@@ -169,7 +214,7 @@ class ProtectedReceiver(Generic[E]):
             self.stats.forged += 1
             return
         self.stats.opened += 1
-        self.inner.receive_datagram(plaintext, source, now)
+        self._deliver(plaintext, source, now)
 
     def _fail(self, message: str, now: float) -> None:
         self.failed = message
@@ -177,7 +222,9 @@ class ProtectedReceiver(Generic[E]):
         if self._failure is not None:
             self._failure_event = self._failure(message, now)
 
-    def _open_group(self, epoch: int, number: int, data: bytes, now: float) -> tuple[EpochKey, bytes] | None:
+    def _open_group(
+        self, epoch: int, number: int, head: bytes, data: bytes | memoryview, now: float
+    ) -> tuple[EpochKey, bytes] | None:
         key = self.ring.get(epoch)
         if key is None:
             self.stats.no_key += 1
@@ -187,32 +234,33 @@ class ProtectedReceiver(Generic[E]):
         if not key.replay.fresh(number):
             self.stats.replayed += 1
             return None
-        plaintext = key.key.open(number, data[:HEADER_SIZE], data[HEADER_SIZE:])
+        plaintext = key.key.open(number, head, data[HEADER_SIZE:])
         if plaintext is None:
             self.stats.forged += 1
             return None
         return key, plaintext
 
-    def _receive_group(self, epoch: int, number: int, data: bytes, source: Address, now: float) -> None:
-        opened = self._open_group(epoch, number, data, now)
+    def _receive_group(self, epoch: int, number: int, data: bytes | memoryview, source: Address, now: float) -> None:
+        head = bytes(data[:HEADER_SIZE])
+        opened = self._open_group(epoch, number, head, data, now)
         if opened is None:
             return
         key, plaintext = opened
         assert self.verifier is not None  # a ring holds keys only after install()
-        verdict = self.verifier.check(epoch, number, data[:HEADER_SIZE], plaintext)
+        verdict = self.verifier.check(epoch, number, head, plaintext)
         if verdict is Verdict.VERIFIED:
             key.replay.mark(number)
             self.stats.opened += 1
-            self.inner.receive_datagram(plaintext, source, now)
+            self._deliver(plaintext, source, now)
         elif verdict is Verdict.FORGED:
             self.stats.insider_forged += 1
-        elif self.held.add(epoch, number, data[:HEADER_SIZE], plaintext, source, now):
+        elif self.held.add(epoch, number, head, plaintext, source, now):
             self.stats.held += 1
         else:
             self.stats.unverified += 1
 
     def _receive_block(self, epoch: int, number: int, data: bytes, now: float) -> None:
-        opened = self._open_group(epoch, number, data, now)
+        opened = self._open_group(epoch, number, data[:HEADER_SIZE], data, now)
         if opened is None:
             return
         key, plaintext = opened
@@ -258,7 +306,7 @@ class ProtectedReceiver(Generic[E]):
             else:
                 key.replay.mark(number)
                 self.stats.opened += 1
-                self.inner.receive_datagram(waiting.plaintext, waiting.source, now)
+                self._deliver(waiting.plaintext, waiting.source, now)
 
     def _on_control(self, message: bytes, now: float) -> None:
         try:
