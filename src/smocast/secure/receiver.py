@@ -28,7 +28,7 @@ from smocast.core.datagram import Address, Datagram, Endpoint, unicast
 from smocast.core.errors import LocalProtocolError
 from smocast.secure import control, envelope
 from smocast.secure.blocks import BlockVerifier, SignedBlock, Verdict
-from smocast.secure.envelope import HEADER_SIZE, Kind
+from smocast.secure.envelope import HEADER_SIZE, KEY_AND_NUMBER, MARKER, OVERHEAD, Kind
 from smocast.secure.errors import HandshakeError, UntrustedSourceError
 from smocast.secure.group import EpochKey, GroupKeyRing
 from smocast.secure.handshake import ReceiverExchange, hello_datagram, parse_handshake
@@ -40,6 +40,7 @@ from smocast.secure.source import ClearPolicy
 from smocast.secure.stats import ProtectionStats
 
 E = TypeVar("E")
+_GROUP = int(Kind.GROUP)
 
 
 class ProtectedReceiver(Generic[E]):
@@ -123,38 +124,30 @@ class ProtectedReceiver(Generic[E]):
     def receive_datagrams(
         self, batch: Sequence[tuple[bytes | memoryview, Address]], now: float, *, via_group: bool = False
     ) -> None:
-        """A batch of datagrams that arrived by ``now``, each ``(data, source)``, in order: the same
-        as :meth:`receive_datagram` for each, except that everything the batch releases reaches
-        the core in one ``receive_datagrams`` call, in order, at the end.
+        """A batch, each ``(data, source)`` in arrival order: :meth:`receive_datagram` for each, but
+        what the batch releases reaches the core in one ``receive_datagrams`` call, in order.
 
         ``data`` may be a view of the runtime's buffer, valid during the call only: a group
-        datagram is opened from it, and only what outlives the call is copied (the plaintext,
-        and the header of a packet that waits for its block). ``via_group`` is accepted for the
-        driver's contract; like :meth:`receive_datagram`, the layer decides by the datagram's
-        kind (a GROUP datagram reaches the core only once the source's signed block lists it).
+        datagram opens from it; only what outlives the call is copied. ``via_group`` is the
+        driver's contract; the layer decides by the datagram's kind, as one at a time.
         """
         released: list[tuple[bytes, Address]] = []
         self._released = released
         try:
             for data, source in batch:
-                parsed = envelope.parse(data)
-                if parsed is not None and parsed[0] is Kind.GROUP and self.failed is None:
-                    self._receive_group(parsed[1], parsed[2], data, source, now)
+                if len(data) >= OVERHEAD and data[0] == MARKER and data[1] == _GROUP and self.failed is None:
+                    epoch, number = KEY_AND_NUMBER.unpack_from(data, 2)
+                    self._receive_group(epoch, number, data, source, now)
                 else:
                     self.receive_datagram(data if isinstance(data, bytes) else bytes(data), source, now)
         finally:
             self._released = None
-        if released:
-            self._to_core(released, now)
-
-    def _to_core(self, released: list[tuple[bytes, Address]], now: float) -> None:
-        inner = self.inner
-        batch_input = getattr(inner, "receive_datagrams", None)
-        if batch_input is not None:
+        batch_input = getattr(self.inner, "receive_datagrams", None)
+        if released and batch_input is not None:
             batch_input(released, now)
         else:
             for plaintext, source in released:
-                inner.receive_datagram(plaintext, source, now)
+                self.inner.receive_datagram(plaintext, source, now)
 
     def _deliver(self, plaintext: bytes, source: Address, now: float) -> None:
         """Hand an opened (and, for the group, verified) packet to the core, or to the batch's list."""
@@ -222,36 +215,47 @@ class ProtectedReceiver(Generic[E]):
         if self._failure is not None:
             self._failure_event = self._failure(message, now)
 
-    def _open_group(
-        self, epoch: int, number: int, head: bytes, data: bytes | memoryview, now: float
-    ) -> tuple[EpochKey, bytes] | None:
+    def _open_group(self, epoch: int, number: int, data: bytes, now: float) -> tuple[EpochKey, bytes] | None:
         key = self.ring.get(epoch)
-        if key is None:
-            self.stats.no_key += 1
-            if epoch > self.ring.newest:
-                self._ask_for_key(epoch, now)
+        if key is None or not key.replay.fresh(number):
+            self._count_unopened(epoch, key, now)
             return None
-        if not key.replay.fresh(number):
-            self.stats.replayed += 1
-            return None
-        plaintext = key.key.open(number, head, data[HEADER_SIZE:])
+        plaintext = key.key.open(number, data[:HEADER_SIZE], data[HEADER_SIZE:])
         if plaintext is None:
             self.stats.forged += 1
             return None
         return key, plaintext
 
-    def _receive_group(self, epoch: int, number: int, data: bytes | memoryview, source: Address, now: float) -> None:
-        head = bytes(data[:HEADER_SIZE])
-        opened = self._open_group(epoch, number, head, data, now)
-        if opened is None:
+    def _count_unopened(self, epoch: int, key: EpochKey | None, now: float) -> None:
+        """A group datagram not opened: no key for its epoch (ask for a newer one), or a replay."""
+        if key is not None:
+            self.stats.replayed += 1
             return
-        key, plaintext = opened
+        self.stats.no_key += 1
+        if epoch > self.ring.newest:
+            self._ask_for_key(epoch, now)
+
+    def _receive_group(self, epoch: int, number: int, data: bytes | memoryview, source: Address, now: float) -> None:
+        """Open, check against the signed blocks, then deliver, hold or drop (the per-packet hot path)."""
+        key = self.ring.get(epoch)
+        if key is None or not key.replay.fresh(number):
+            self._count_unopened(epoch, key, now)
+            return
+        head = bytes(data[:HEADER_SIZE])  # a view's bytes must not outlive the call
+        plaintext = key.key.open(number, head, data[HEADER_SIZE:])
+        if plaintext is None:
+            self.stats.forged += 1
+            return
         assert self.verifier is not None  # a ring holds keys only after install()
         verdict = self.verifier.check(epoch, number, head, plaintext)
         if verdict is Verdict.VERIFIED:
             key.replay.mark(number)
             self.stats.opened += 1
-            self._deliver(plaintext, source, now)
+            released = self._released
+            if released is not None:
+                released.append((plaintext, source))
+            else:
+                self.inner.receive_datagram(plaintext, source, now)
         elif verdict is Verdict.FORGED:
             self.stats.insider_forged += 1
         elif self.held.add(epoch, number, head, plaintext, source, now):
@@ -260,7 +264,7 @@ class ProtectedReceiver(Generic[E]):
             self.stats.unverified += 1
 
     def _receive_block(self, epoch: int, number: int, data: bytes, now: float) -> None:
-        opened = self._open_group(epoch, number, data[:HEADER_SIZE], data, now)
+        opened = self._open_group(epoch, number, data, now)
         if opened is None:
             return
         key, plaintext = opened
