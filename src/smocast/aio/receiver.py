@@ -369,13 +369,10 @@ class AsyncReceiver:
     def _from_group_batch(self, batch: Batch, now: float) -> None:
         """A batch read on the group's socket (views of the driver's buffer, valid during the call).
 
-        In the secure mode every datagram goes through the protection layer, one at a time and
-        copied (the layer keeps what waits for its signed block): nothing reaches the receiver
-        that did not open under the group key."""
-        layer = self._layer
-        if layer is not None:
-            for data, source in batch:
-                layer.receive_datagram(bytes(data), source, now)
+        In the secure mode the whole batch goes through the protection layer, which hands the
+        receiver what opened under the group key and the source signed, in one call."""
+        if self._layer is not None:
+            self._layer.receive_datagrams(batch, now, via_group=True)
         elif self._receiver is not None:
             self._receiver.receive_datagrams(batch, now, via_group=True)
 

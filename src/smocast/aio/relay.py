@@ -188,9 +188,7 @@ class AsyncRelay:
             peer=f"the upstream at {format_address(name)}",
             unicast_errors_fatal=True,
             group=(socks.group, group_input),
-            group_batch=None
-            if self._upstream_security is not None
-            else partial(receiver.receive_datagrams, via_group=True),
+            group_batch=partial(endpoint.receive_datagrams, via_group=True),
         )
         receiver.connect(self._up.now)
         self._up.pump()

@@ -148,6 +148,9 @@ def source_layer(
     layer = protect_channel(
         channel, key.identity, keyfiles.system_random, allow=security.allow, blocks=security.blocks, now=now
     )
+    from smocast.secure.warmup import warm_up  # noqa: PLC0415 - the source side only
+
+    warm_up()  # the first receiver's handshake must not pay the libraries' first use inside its round trip
     return layer, key
 
 

@@ -14,6 +14,9 @@ key pinned.
 With ``calls``, one more receiver per tree runs under :mod:`cProfile`: the Python function
 calls (C functions included) per delivered datagram, the 1 KiB transfer's calls subtracted,
 and the functions called most, to say where the rest goes.
+
+With ``secure``, every transfer runs in the secure mode (a key made for the run, pinned by the
+receivers); otherwise both sides pass ``--insecure``.
 """
 
 from __future__ import annotations
@@ -33,13 +36,13 @@ from pathlib import Path
 from typing import Any
 
 from smocast.aio.sockets import free_udp_port
+from smocast.bench.fanout_runs import security_options
 from smocast.bench.machine import busy_fraction, machine_ticks
 
 TINY = 1024  # bytes of the transfer that measures a receiver's fixed cost
 RUN_LIMIT = 600.0  # seconds for one transfer
 MSS = 1400  # the default segment size: datagrams per megabyte follow from it
 TOP_FUNCTIONS = 12
-PLAIN = ("--insecure",)  # every tree measured must know the option
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +52,7 @@ class ReceiveSettings:
     repeat: int
     baseline_src: str | None = None
     calls: bool = False
+    secure: bool = False
 
     def __post_init__(self) -> None:
         if not self.receivers or min(self.receivers) < 1 or self.size <= TINY or self.repeat < 1:
@@ -88,12 +92,21 @@ def _start(argv: list[str], src: str | None, profile: Path | None = None) -> Pro
     return Process(popen)
 
 
-def transfer(path: Path, receivers: int, src: str | None, work: Path, profile: Path | None = None) -> dict[str, Any]:
-    """One ``send`` of ``path`` to ``receivers`` ``recv`` processes; their CPU and the time."""
+def transfer(
+    path: Path,
+    receivers: int,
+    src: str | None,
+    work: Path,
+    profile: Path | None = None,
+    security: tuple[list[str], list[str]] = (["--insecure"], ["--insecure"]),
+) -> dict[str, Any]:
+    """One ``send`` of ``path`` to ``receivers`` ``recv`` processes; their CPU and the time.
+    ``security``: the sender's and the receivers' options (``fanout_runs.security_options``)."""
+    send_security, recv_security = security
     port = free_udp_port()
     server, group = f"127.0.0.1:{port}", f"239.255.{random.randrange(1, 255)}.{random.randrange(1, 255)}:{port}"
-    argv = ["send", str(path), "--group", group, "--bind", server, "--json", "--no-announce", "--wait", "60s", *PLAIN]
-    sender = _start([*argv, "--min-receivers", str(receivers)], src)
+    argv = ["send", str(path), "--group", group, "--bind", server, "--json", "--no-announce", "--wait", "60s"]
+    sender = _start([*argv, "--min-receivers", str(receivers), *send_security], src)
     time.sleep(0.5)  # the source binds first; receivers retry anyway
     procs: list[Process] = []
     began = time.monotonic()
@@ -101,7 +114,7 @@ def transfer(path: Path, receivers: int, src: str | None, work: Path, profile: P
         for i in range(receivers):
             out = work / f"out-{port}-{i}"
             out.mkdir()
-            argv = ["recv", "--server", server, "--group", group, "-o", str(out), "--json", *PLAIN]
+            argv = ["recv", "--server", server, "--group", group, "-o", str(out), "--json", *recv_security]
             procs.append(_start(argv, src, profile if i == 0 else None))
         for proc in procs:
             proc.finish()
@@ -133,14 +146,15 @@ def run(settings: ReceiveSettings) -> dict[str, Any]:
         big, tiny = work / "file.bin", work / "tiny.bin"
         big.write_bytes(random.Random(1).randbytes(settings.size))
         tiny.write_bytes(random.Random(2).randbytes(TINY))
+        security = security_options(settings.secure, work)
         for _ in range(settings.repeat):
             for name, src in trees.items():
-                small = transfer(tiny, 1, src, work)
+                small = transfer(tiny, 1, src, work, security=security)
                 fixed.setdefault(name, []).extend(small["receivers_cpu_s"])
                 fixed_sender.setdefault(name, []).append(small["sender_cpu_s"])
                 for n in settings.receivers:
-                    samples.setdefault((name, n), []).append(transfer(big, n, src, work))
-        calls = _profile_calls(settings, trees, work, big, tiny) if settings.calls else None
+                    samples.setdefault((name, n), []).append(transfer(big, n, src, work, security=security))
+        calls = _profile_calls(settings, trees, work, big, tiny, security) if settings.calls else None
     report = _report(settings, trees, samples, fixed, fixed_sender)
     if calls is not None:
         report["calls"] = calls
@@ -156,7 +170,13 @@ def _report(
     fixed_sender: dict[str, list[float]],
 ) -> dict[str, Any]:
     megabytes = settings.size / 1e6
-    out: dict[str, Any] = {"benchmark": "receive", "size": settings.size, "repeat": settings.repeat, "results": []}
+    out: dict[str, Any] = {
+        "benchmark": "receive",
+        "secure": settings.secure,
+        "size": settings.size,
+        "repeat": settings.repeat,
+        "results": [],
+    }
     out["fixed_cpu_s"] = {name: round(statistics.median(values), 4) for name, values in fixed.items()}
     out["sender_fixed_cpu_s"] = {name: round(statistics.median(v), 4) for name, v in fixed_sender.items()}
     for n in settings.receivers:
@@ -181,7 +201,12 @@ def _report(
 
 
 def _profile_calls(
-    settings: ReceiveSettings, trees: dict[str, str | None], work: Path, big: Path, tiny: Path
+    settings: ReceiveSettings,
+    trees: dict[str, str | None],
+    work: Path,
+    big: Path,
+    tiny: Path,
+    security: tuple[list[str], list[str]],
 ) -> dict[str, Any]:
     """Python calls per delivered datagram, per tree: one profiled receiver of each file."""
     datagrams = settings.size / MSS
@@ -190,7 +215,7 @@ def _profile_calls(
         counts = []
         for path in (tiny, big):
             profile = work / f"{name}-{path.stem}.prof"
-            transfer(path, 1, src, work, profile)
+            transfer(path, 1, src, work, profile, security)
             counts.append(_calls(profile))
         (small, _), (total, rows) = counts
         small_rows = dict(counts[0][1])

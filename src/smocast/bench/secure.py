@@ -10,12 +10,16 @@
   modes: the block signatures add the wait of ``LIVE_BLOCKS`` (at most 2 ms) and one
   verification; the report gives the median and the 99th percentile, and the difference.
 
-The secure runs prove a key made for the run, which the receivers pin with ``--trust``.
+The secure runs prove a key made for the run, which the receivers pin with ``--trust``. The
+report ends with how busy the whole machine was over the run (``machine_busy``, every CPU,
+other work included) and its load average before and after: on a shared machine the figures
+mean little without them.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import statistics
 import tempfile
@@ -23,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from smocast.bench.machine import busy_fraction, machine_ticks
 from smocast.bench.secure_runs import local_stream, local_transfer
 
 GOAL_RATIO = 0.8
@@ -149,6 +154,7 @@ def stream(settings: SecureSettings, workdir: Path) -> dict[str, Any]:
 
 def run(settings: SecureSettings) -> dict[str, Any]:
     """Every measurement of ``settings``; the JSON report ``smocast bench secure --json`` prints."""
+    ticks, load_before = machine_ticks(), os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="smocast-bench-secure-") as tmp:
         workdir = Path(tmp)
         payload = workdir / "payload.bin"
@@ -168,6 +174,8 @@ def run(settings: SecureSettings) -> dict[str, Any]:
         if settings.testbed:
             report["testbed"] = testbed(settings, payload, digest, workdir)
         report["stream"] = stream(settings, workdir)
+    report["machine_busy"] = busy_fraction(ticks, machine_ticks())  # the whole machine, other work included
+    report["load_average"] = {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2)}
     return report
 
 

@@ -17,10 +17,12 @@ measured in the same run with a 1 KiB file and subtracted. Reports medians per N
 per MB and per 1400-byte datagram, the sender's CPU per MB, the wall time. With --baseline-src
 (the src folder of another checkout) every transfer also runs with that tree, interleaved, and
 the ratio is reported. With --calls, one receiver per tree also runs under cProfile: Python
-calls per delivered datagram and the functions called most.
+calls per delivered datagram and the functions called most. Both sides run with --insecure
+unless --secure is given (then with a key made for the run, pinned by the receivers).
 
 examples:
   smocast bench receive --receivers 1,4 --size 50M --repeat 3
+  smocast bench receive --receivers 1 --size 20M --secure --calls
   smocast bench receive --receivers 1,4 --size 50M --baseline-src ../before/src --calls --json
 """
 
@@ -53,6 +55,7 @@ def register(group: Any) -> None:
     p.add_argument("--repeat", type=positive_int, default=3, help="runs of each transfer; the medians are reported")
     p.add_argument("--baseline-src", default=None, metavar="DIR", help="the src folder of another checkout")
     p.add_argument("--calls", action="store_true", help="also count Python calls per datagram under cProfile")
+    p.add_argument("--secure", action="store_true", help="run the secure mode (default: --insecure on both sides)")
     p.add_argument("--json", action="store_true", help="accepted for symmetry; output is always JSON")
     p.set_defaults(handler=_run_receive)
 
@@ -63,7 +66,9 @@ def _run_receive(args: argparse.Namespace) -> int:
     if args.baseline_src is not None and not Path(args.baseline_src, "smocast").is_dir():
         fail(f"--baseline-src {args.baseline_src}: no smocast package in it", EXIT_USAGE)
     try:
-        settings = ReceiveSettings(args.receivers, int(args.size), args.repeat, args.baseline_src, args.calls)
+        settings = ReceiveSettings(
+            args.receivers, int(args.size), args.repeat, args.baseline_src, args.calls, args.secure
+        )
     except ValueError as exc:
         fail(str(exc), EXIT_USAGE)
     try:

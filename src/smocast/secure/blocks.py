@@ -21,6 +21,7 @@ import struct
 from collections import deque
 from dataclasses import dataclass
 from enum import Enum
+from hashlib import sha256 as _sha256
 from typing import NamedTuple
 
 from smocast.core.errors import ConfigError, LocalProtocolError
@@ -216,7 +217,7 @@ class BlockVerifier:
         if entry is None:
             return Verdict.UNKNOWN
         salt, expected = entry
-        if packet_hash(salt, header, plaintext) != expected:
+        if _sha256(salt + header + plaintext).digest()[:HASH_SIZE] != expected:  # packet_hash, inlined: per packet
             return Verdict.FORGED
         del self._expected[(epoch, number)]
         return Verdict.VERIFIED

@@ -77,7 +77,7 @@ class PacketKey:
         """The ciphertext and tag of ``plaintext`` as packet ``number``."""
         return self._aead.encrypt((self._iv ^ number).to_bytes(IV_SIZE, "big"), plaintext, aad)
 
-    def open(self, number: int, aad: bytes, ciphertext: bytes) -> bytes | None:
+    def open(self, number: int, aad: bytes, ciphertext: bytes | memoryview) -> bytes | None:
         """The plaintext, or None when the tag does not verify (the failure is counted).
 
         A key past :data:`INTEGRITY_LIMIT` failures opens nothing more: the caller must

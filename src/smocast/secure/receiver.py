@@ -21,14 +21,14 @@ until then nothing but the handshake's packets (``clear``) passes either way.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from smocast.core.datagram import Address, Datagram, Endpoint, unicast
 from smocast.core.errors import LocalProtocolError
 from smocast.secure import control, envelope
 from smocast.secure.blocks import BlockVerifier, SignedBlock, Verdict
-from smocast.secure.envelope import HEADER_SIZE, Kind
+from smocast.secure.envelope import HEADER_SIZE, KEY_AND_NUMBER, MARKER, OVERHEAD, Kind
 from smocast.secure.errors import HandshakeError, UntrustedSourceError
 from smocast.secure.group import EpochKey, GroupKeyRing
 from smocast.secure.handshake import ReceiverExchange, hello_datagram, parse_handshake
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from smocast.secure.source import ClearPolicy
 
 E = TypeVar("E")
+_GROUP = int(Kind.GROUP)
 
 
 class ProtectedReceiver(Generic[E]):
@@ -79,6 +80,7 @@ class ProtectedReceiver(Generic[E]):
         self.verifier: BlockVerifier | None = None
         self.held = HeldPackets(hold or HoldPolicy())
         self._out: list[Datagram[bytes]] = []
+        self._released: list[tuple[bytes, Address]] | None = None  # during a batch: what goes to the core
         self.stats = ProtectionStats()
 
     def install(self, keys: SessionKeys) -> None:
@@ -113,13 +115,49 @@ class ProtectedReceiver(Generic[E]):
         elif kind is Kind.HANDSHAKE:
             self._receive_handshake(key_id, number, data, source, now)
         elif self.session is None and self._clear is not None and self._clear(data[HEADER_SIZE:]):
-            self.inner.receive_datagram(data[HEADER_SIZE:], source, now)
+            self._deliver(data[HEADER_SIZE:], source, now)
         else:
             self.stats.cleartext += 1
 
     def receive_packet(self, packet: bytes, source: Address, now: float) -> None:
         """The simulator's shortcut: a protected datagram is its own packet."""
         self.receive_datagram(packet, source, now)
+
+    def receive_datagrams(
+        self, batch: Sequence[tuple[bytes | memoryview, Address]], now: float, *, via_group: bool = False
+    ) -> None:
+        """A batch, each ``(data, source)`` in arrival order: :meth:`receive_datagram` for each, but
+        what the batch releases reaches the core in one ``receive_datagrams`` call, in order.
+
+        ``data`` may be a view of the runtime's buffer, valid during the call only: a group
+        datagram opens from it; only what outlives the call is copied. ``via_group`` is the
+        driver's contract; the layer decides by the datagram's kind, as one at a time.
+        """
+        released: list[tuple[bytes, Address]] = []
+        self._released = released
+        try:
+            for data, source in batch:
+                if len(data) >= OVERHEAD and data[0] == MARKER and data[1] == _GROUP and self.failed is None:
+                    epoch, number = KEY_AND_NUMBER.unpack_from(data, 2)
+                    self._receive_group(epoch, number, data, source, now)
+                else:
+                    self.receive_datagram(data if isinstance(data, bytes) else bytes(data), source, now)
+        finally:
+            self._released = None
+        batch_input = getattr(self.inner, "receive_datagrams", None)
+        if released and batch_input is not None:
+            batch_input(released, now)
+        else:
+            for plaintext, source in released:
+                self.inner.receive_datagram(plaintext, source, now)
+
+    def _deliver(self, plaintext: bytes, source: Address, now: float) -> None:
+        """Hand an opened (and, for the group, verified) packet to the core, or to the batch's list."""
+        released = self._released
+        if released is None:
+            self.inner.receive_datagram(plaintext, source, now)
+        else:
+            released.append((plaintext, source))
 
     def _receive_unicast(self, kind: Kind, key_id: int, number: int, data: bytes, source: Address, now: float) -> None:
         session = self.session
@@ -137,7 +175,7 @@ class ProtectedReceiver(Generic[E]):
             self.stats.forged += 1
         elif kind is Kind.UNICAST:
             self.stats.opened += 1
-            self.inner.receive_datagram(plaintext, source, now)
+            self._deliver(plaintext, source, now)
         else:
             self._on_control(plaintext, now)
 
@@ -171,7 +209,7 @@ class ProtectedReceiver(Generic[E]):
             self.stats.forged += 1
             return
         self.stats.opened += 1
-        self.inner.receive_datagram(plaintext, source, now)
+        self._deliver(plaintext, source, now)
 
     def _fail(self, message: str, now: float) -> None:
         self.failed = message
@@ -181,13 +219,8 @@ class ProtectedReceiver(Generic[E]):
 
     def _open_group(self, epoch: int, number: int, data: bytes, now: float) -> tuple[EpochKey, bytes] | None:
         key = self.ring.get(epoch)
-        if key is None:
-            self.stats.no_key += 1
-            if epoch > self.ring.newest:
-                self._ask_for_key(epoch, now)
-            return None
-        if not key.replay.fresh(number):
-            self.stats.replayed += 1
+        if key is None or not key.replay.fresh(number):
+            self._count_unopened(epoch, key, now)
             return None
         plaintext = key.key.open(number, data[:HEADER_SIZE], data[HEADER_SIZE:])
         if plaintext is None:
@@ -195,20 +228,39 @@ class ProtectedReceiver(Generic[E]):
             return None
         return key, plaintext
 
-    def _receive_group(self, epoch: int, number: int, data: bytes, source: Address, now: float) -> None:
-        opened = self._open_group(epoch, number, data, now)
-        if opened is None:
+    def _count_unopened(self, epoch: int, key: EpochKey | None, now: float) -> None:
+        """A group datagram not opened: no key for its epoch (ask for a newer one), or a replay."""
+        if key is not None:
+            self.stats.replayed += 1
             return
-        key, plaintext = opened
+        self.stats.no_key += 1
+        if epoch > self.ring.newest:
+            self._ask_for_key(epoch, now)
+
+    def _receive_group(self, epoch: int, number: int, data: bytes | memoryview, source: Address, now: float) -> None:
+        """Open, check against the signed blocks, then deliver, hold or drop (the per-packet hot path)."""
+        key = self.ring.get(epoch)
+        if key is None or not key.replay.fresh(number):
+            self._count_unopened(epoch, key, now)
+            return
+        head = bytes(data[:HEADER_SIZE])  # a view's bytes must not outlive the call
+        plaintext = key.key.open(number, head, data[HEADER_SIZE:])
+        if plaintext is None:
+            self.stats.forged += 1
+            return
         assert self.verifier is not None  # a ring holds keys only after install()
-        verdict = self.verifier.check(epoch, number, data[:HEADER_SIZE], plaintext)
+        verdict = self.verifier.check(epoch, number, head, plaintext)
         if verdict is Verdict.VERIFIED:
             key.replay.mark(number)
             self.stats.opened += 1
-            self.inner.receive_datagram(plaintext, source, now)
+            released = self._released
+            if released is not None:
+                released.append((plaintext, source))
+            else:
+                self.inner.receive_datagram(plaintext, source, now)
         elif verdict is Verdict.FORGED:
             self.stats.insider_forged += 1
-        elif self.held.add(epoch, number, data[:HEADER_SIZE], plaintext, source, now):
+        elif self.held.add(epoch, number, head, plaintext, source, now):
             self.stats.held += 1
         else:
             self.stats.unverified += 1
@@ -260,7 +312,7 @@ class ProtectedReceiver(Generic[E]):
             else:
                 key.replay.mark(number)
                 self.stats.opened += 1
-                self.inner.receive_datagram(waiting.plaintext, waiting.source, now)
+                self._deliver(waiting.plaintext, waiting.source, now)
 
     def _on_control(self, message: bytes, now: float) -> None:
         try:
