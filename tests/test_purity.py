@@ -173,3 +173,22 @@ def test_the_layer_check_catches_an_upward_import(tmp_path: Path) -> None:
     module.write_text("from smocast.aio.driver import Driver\nimport smocast.sim.kernel\n")
     assert smocast_imports(module) == {"aio", "sim"}
     assert not {"aio", "sim"} <= (layer_table()["smo"] or set())
+
+
+MAX_MODULE_LINES = 400  # "small modules (about 400 lines at most)": docs/design.md, "Who owns what"
+
+
+def modules_over(limit: int, root: Path = SOURCE) -> list[tuple[str, int]]:
+    """Every module under ``root`` longer than ``limit`` lines, with its length."""
+    lengths = ((path, len(path.read_text(encoding="utf-8").splitlines())) for path in sorted(root.rglob("*.py")))
+    return [(str(path.relative_to(root)), lines) for path, lines in lengths if lines > limit]
+
+
+def test_every_module_stays_small() -> None:
+    assert modules_over(MAX_MODULE_LINES) == []
+
+
+def test_the_size_check_catches_a_long_module(tmp_path: Path) -> None:
+    (tmp_path / "long.py").write_text("x = 1\n" * (MAX_MODULE_LINES + 1), encoding="utf-8")
+    (tmp_path / "short.py").write_text("x = 1\n" * MAX_MODULE_LINES, encoding="utf-8")
+    assert modules_over(MAX_MODULE_LINES, tmp_path) == [("long.py", MAX_MODULE_LINES + 1)]

@@ -95,8 +95,6 @@ class ProtectedReceiver(Generic[E]):
         """The source key the session was made with (None before :meth:`install`)."""
         return self.verifier.source if self.verifier is not None else None
 
-    # --- arriving datagrams -----------------------------------------------------------------
-
     def receive_datagram(self, data: bytes, source: Address, now: float) -> None:
         """Open a datagram and hand it to the core (or the layer); else count the drop."""
         parsed = envelope.parse(data)
@@ -326,8 +324,6 @@ class ProtectedReceiver(Generic[E]):
                 raise ValueError("a receiver takes key updates and signatures only")
         except ValueError:
             self.stats.malformed += 1
-
-    # --- what the layer sends ------------------------------------------------------------------
 
     def _send(self, message: bytes) -> None:
         assert self.session is not None
