@@ -112,8 +112,7 @@ def transfer(
     began = time.monotonic()
     try:
         for i in range(receivers):
-            out = work / f"out-{port}-{i}"
-            out.mkdir()
+            out = Path(tempfile.mkdtemp(prefix=f"out-{i}-", dir=work))  # a port the OS hands out twice cannot collide
             argv = ["recv", "--server", server, "--group", group, "-o", str(out), "--json", *recv_security]
             procs.append(_start(argv, src, profile if i == 0 else None))
         for proc in procs:
