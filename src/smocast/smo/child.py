@@ -28,7 +28,7 @@ from smocast.core.rtt import RttEstimator
 from smocast.core.timers import TimerQueue
 from smocast.core.timestamps import elapsed_since
 from smocast.smo.catchup import CatchUp
-from smocast.smo.events import DropReason
+from smocast.smo.drop_reason import DropReason
 from smocast.smo.loss import lost_segments
 from smocast.smo.outcome import ChildRules, ChildState, History, Outcome
 from smocast.smo.reassembly import MAX_HELD_RANGES

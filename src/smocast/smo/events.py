@@ -9,13 +9,13 @@ and the like keep working.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import TYPE_CHECKING, NamedTuple
 
 from smocast.core.lazy import lazy_exports
 from smocast.wire import ResetCode
 
 if TYPE_CHECKING:  # the source side, re-exported (loaded on first use below)
+    from smocast.smo.drop_reason import DropReason
     from smocast.smo.source_events import (
         ChannelFinished,
         ReceiverCompleted,
@@ -59,22 +59,11 @@ __all__ = [
     "StreamEnded",
     "TransferStarted",
 ]
-__getattr__, __dir__ = lazy_exports(__name__, globals(), dict.fromkeys(_SOURCE_SIDE, "smocast.smo.source_events"))
-
-
-class DropReason(StrEnum):
-    """Why the source dis-associated a receiver."""
-
-    RTT_EXCESSIVE = "rtt-excessive"
-    CWND_FLOOR = "cwnd-below-floor"
-    NO_PROGRESS = "no-progress"
-    TOO_SLOW = "too-slow"
-    FELL_BEHIND = "fell-behind-buffer"
-    HANDSHAKE_TIMEOUT = "handshake-timeout"
-    REFUSED = "late-join-refused"
-    APPLICATION = "application"
-    MESSAGE_TOO_LARGE = "message-too-large"
-    UNREACHABLE = "unreachable"  # ICMP port unreachable, then no ACK for a few round trips
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    globals(),
+    {**dict.fromkeys(_SOURCE_SIDE, "smocast.smo.source_events"), "DropReason": "smocast.smo.drop_reason"},
+)
 
 
 # --- receiver side -----------------------------------------------------------------------

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
-from smocast.smo.events import DropReason
+from smocast.smo.drop_reason import DropReason
 from smocast.smo.sendbuf import Segment
 
 History = Callable[[int, int], bytes]

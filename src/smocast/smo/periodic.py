@@ -22,7 +22,7 @@ from smocast.smo.aggregate_window import AggregateWindow
 from smocast.smo.child import Child
 from smocast.smo.closing import Closing
 from smocast.smo.config import ChannelConfig
-from smocast.smo.events import DropReason
+from smocast.smo.drop_reason import DropReason
 from smocast.smo.membership import Membership
 from smocast.smo.sendbuf import SendBuffer
 from smocast.smo.sweep import ChannelWindow, Dissociate, StopPacing, Sweeper

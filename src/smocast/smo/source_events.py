@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TypeAlias
 
 from smocast.core.datagram import Address
-from smocast.smo.events import DropReason
+from smocast.smo.drop_reason import DropReason
 from smocast.wire import ResetCode
 
 

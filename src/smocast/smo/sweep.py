@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 from smocast.smo.child import Child
 from smocast.smo.config import ChannelConfig
-from smocast.smo.events import DropReason
+from smocast.smo.drop_reason import DropReason
 from smocast.smo.membership import Membership
 from smocast.smo.progress import RateWatch
 from smocast.smo.sendbuf import SendBuffer

@@ -21,7 +21,7 @@ from typing import Protocol
 
 from smocast.core.rtt import RttEstimator
 from smocast.core.timers import Timer, TimerQueue
-from smocast.smo.events import DropReason
+from smocast.smo.drop_reason import DropReason
 from smocast.smo.outcome import ChildRules, ChildState, Outcome
 from smocast.smo.sendbuf import SendBuffer
 
