@@ -43,6 +43,7 @@ PREFIX = "bpt"
         ({"prefix": "Bad-Prefix"}, "prefix"),
         ({"peers": ["smocast", "smocast-baseline"]}, "--baseline-src"),
         ({"baseline_src": "."}, "--baseline-src"),
+        ({"congestion": "cubic"}, "unknown congestion controller 'cubic'; known: .*lossfilter"),
     ],
 )
 def test_bad_settings_are_refused_with_the_option_named(change: dict[str, Any], complaint: str) -> None:
@@ -288,3 +289,19 @@ def test_smocast_baseline_runs_smocast_from_the_other_tree(tmp_path: Path) -> No
     [mine], [theirs] = row["runs"]["smocast"], row["runs"]["smocast-baseline"]
     assert mine["all_identical"]
     assert not theirs["all_identical"] and "this tree cannot send" in theirs["errors"][0]
+
+
+@pytest.mark.root
+@pytest.mark.timeout(200)
+@pytest.mark.usefixtures("testbed_down")
+def test_smocast_runs_with_the_congestion_control_asked_for() -> None:
+    argv = ["bench", "peers", "--receivers", "1", "--size", "64K", "--repeat", "1", "--startup-runs", "0"]
+    argv += ["--peers", "smocast", "--congestion", "lossfilter", "--prefix", PREFIX]
+    command = [sys.executable, "-m", "smocast.cli.main", *argv, "--json"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    [row] = report["results"]
+    [run] = row["runs"]["smocast"]
+    assert report["smocast_congestion"] == "lossfilter"
+    assert run["all_identical"] and "--congestion lossfilter" in run["commands"]["source"]

@@ -16,7 +16,15 @@ import pytest
 from smocast.bench import peers_table
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-REPORTS = ["peers-100mbit.json", "peers-unlimited.json", "peers-100mbit-loss.json", "peers-after-batching.json"]
+REPORTS = [
+    "peers-100mbit.json",
+    "peers-unlimited.json",
+    "peers-100mbit-loss.json",
+    "peers-after-batching.json",
+    "peers-quiet.json",
+    "peers-quiet-loss.json",
+    "peers-quiet-loss-lossfilter.json",
+]
 
 
 def _report(name: str) -> dict[str, Any]:

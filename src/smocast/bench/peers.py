@@ -28,6 +28,7 @@ from smocast.bench.fanout import require_root, write_payload
 from smocast.bench.fanout_runs import RUN_LIMIT, Transfer, cpu_count, egress_bytes
 from smocast.bench.peers_procs import Sampler
 from smocast.bench.peers_tools import PEERS, Measured, RunContext
+from smocast.core.congestion import controller_factory
 from smocast.core.units import parse_rate
 from smocast.testbed import Testbed
 from smocast.testbed.layout import MAX_HOSTS, validate_prefix
@@ -55,6 +56,7 @@ class PeersSettings:
     seed: int = 1
     startup_runs: int = 5  # 0: do not measure smocast recv's start-up
     baseline_src: str | None = None  # the src folder smocast-baseline runs from
+    congestion: str | None = None  # smocast send's --congestion; None: its default
 
     def __post_init__(self) -> None:
         if not self.receivers or min(self.receivers) < 1:
@@ -78,6 +80,8 @@ class PeersSettings:
             raise ValueError(f"--baseline-src {self.baseline_src}: no smocast package in it")
         if self.startup_runs < 0:
             raise ValueError("--startup-runs must not be negative")
+        if self.congestion is not None:
+            controller_factory(self.congestion)  # a ConfigError naming the known controllers
         if self.rate_bps is not None and self.rate_bps < 8000:
             raise ValueError(f"--rate {self.rate!r} is below 8 kbit/s")
         validate_prefix(self.prefix)
@@ -180,6 +184,7 @@ class _Bench:
             self.tb, self.payload, self.digest, n, PORT + 4 * index, index, workdir,
             self.settings.mtu, self.settings.rate_bps, sampler, time.monotonic() + RUN_LIMIT,
             self.baseline_path if peer == "smocast-baseline" else None,
+            () if self.settings.congestion is None else ("--congestion", self.settings.congestion),
         )  # fmt: skip
         try:
             measured = PEERS[peer].run(ctx)
@@ -225,6 +230,7 @@ def _report(
         "repeat": settings.repeat,
         "peers": ready,
         "baseline_src": settings.baseline_src,
+        "smocast_congestion": settings.congestion,
         "skipped": skipped,
         "order": "per N, rounds of " + ", ".join(ready) + "; receiver i on testbed host i",
         "cpus": cpu_count(),

@@ -70,6 +70,7 @@ class RunContext:
     sampler: Sampler
     deadline: float  # time.monotonic() by which every process must have finished
     python_path: str | None = None  # another tree's src folder, for the processes of smocast-baseline
+    smocast_send_options: tuple[str, ...] = ()  # more options of smocast send (e.g. its congestion control)
 
     @property
     def hosts(self) -> range:
@@ -164,7 +165,9 @@ def run_smocast(ctx: RunContext) -> Measured:
     secure mode's own cost is measured against ``--insecure`` by ``smocast bench secure``."""
     server, group = f"{ctx.tb.address(0)}:{ctx.port}", f"{ctx.group(232)}:{ctx.port}"
     mss = ctx.mtu - IP_UDP_HEADERS - HEADER_SIZE
-    send = smocast_send_argv(ctx.payload, group, server, ctx.receivers, "--mss", str(mss), "--insecure")
+    send = smocast_send_argv(
+        ctx.payload, group, server, ctx.receivers, "--mss", str(mss), "--insecure", *ctx.smocast_send_options
+    )
     with processes() as started:
         sender = ctx.start(0, send, started)
         ctx.wait_bound(sender, ctx.port, "udp")

@@ -34,6 +34,7 @@ explained in docs/benchmarks.md. The testbed is torn down afterwards, also on er
 examples:
   smocast bench peers --receivers 1,4,16,32 --size 20M --rate 100mbit --repeat 3 --json
   smocast bench peers --receivers 4,16,32 --loss 0.02 --markdown --plot loss.png
+  smocast bench peers --receivers 16,32 --loss 0.02 --congestion lossfilter --peers smocast,udpcast,uftp
   smocast bench peers --receivers 1,16 --rate unlimited --peers smocast,udpcast
   smocast bench peers --receivers 2 --size 1M --repeat 1 --mtu 9000
   smocast bench peers --receivers 4,16 --peers smocast,smocast-baseline --baseline-src ../main/src
@@ -64,6 +65,11 @@ def register(group: Any) -> None:
         metavar="DIR",
         help="the src folder of another checkout: smocast-baseline runs smocast from it (before and after)",
     )
+    p.add_argument(
+        "--congestion",
+        default=None,
+        help="smocast send's congestion control (newreno, lossfilter, ...); default: send's own default",
+    )
     p.add_argument("--startup-runs", type=int, default=5, help="start-ups of smocast recv to time (0: none)")
     p.add_argument("--prefix", default="bpe", help="testbed prefix (namespaces PREFIX-h0...)")
     p.add_argument("--plot", metavar="FILE.png", default=None, help="also draw the medians against N")
@@ -82,7 +88,7 @@ def _run(args: argparse.Namespace) -> int:
         names = [name.strip() for name in args.peers.split(",") if name.strip()]
         settings = peers.PeersSettings(
             args.receivers, int(args.size), args.rate, args.loss, args.repeat, args.mtu, names, args.prefix,
-            startup_runs=args.startup_runs, baseline_src=args.baseline_src,
+            startup_runs=args.startup_runs, baseline_src=args.baseline_src, congestion=args.congestion,
         )  # fmt: skip
     except (ValueError, TestbedError, SmocastError) as exc:
         fail(str(exc), EXIT_USAGE)
