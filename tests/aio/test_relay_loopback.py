@@ -176,7 +176,9 @@ def test_a_receiver_whose_relay_is_killed_fails_over_and_finishes_byte_identical
     digest = write_file(path, 24 << 20, seed=73)
     root, a, b = new_node(), new_node(), new_node()
     with processes() as started:
-        sender = start_root(started, path, root, "--min-receivers", "2", "--progress-timeout", "6s")
+        # Capped, so the transfer outlasts the fail-over (2 s of silence): on a quiet machine the root
+        # and B had finished, leaving nothing to fail over to, before A's receiver noticed.
+        sender = start_root(started, path, root, "--min-receivers", "2", "--progress-timeout", "6s", "--rate", "30mbit")
         relay_a = start_relay(started, root, a)
         relay_b = start_relay(started, root, b)
         leaf_a = start_receiver(
