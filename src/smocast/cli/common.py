@@ -274,6 +274,13 @@ MIN_RATE_HELP = (
     "channel's median rate over three progress timeouts in a row is dropped under the policy slowest "
     "and stops pacing under quorum and buffer; 0 or off turns the rule off"
 )
+PROGRESS_HELP = "drop a receiver that acknowledges nothing new and answers no retransmission for this long"
+
+
+def add_drop_rules(p: Any, progress_timeout: str = "10s", progress_help: str = PROGRESS_HELP) -> None:
+    """``--progress-timeout`` and ``--min-rate-fraction``: when a source gives up on a receiver."""
+    p.add_argument("--progress-timeout", type=duration_arg, default=progress_timeout, help=progress_help)
+    p.add_argument("--min-rate-fraction", type=rate_fraction, default="0.05", metavar="F", help=MIN_RATE_HELP)
 
 
 def positive_int(text: str) -> int:

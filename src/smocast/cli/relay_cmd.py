@@ -6,14 +6,13 @@ from typing import Any
 
 from smocast.cli.common import (
     INTERFACE_HELP,
-    MIN_RATE_HELP,
     HelpFormatter,
+    add_drop_rules,
     address_arg,
     deferred,
     duration_arg,
     group_arg,
     positive_int,
-    rate_fraction,
     size_arg,
 )
 from smocast.cli.security_args import add_source_security
@@ -101,13 +100,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--ttl", type=positive_int, default=1, help="multicast TTL (hops)")
     p.add_argument("--min-receivers", type=positive_int, default=1, help="receivers to wait for before sending")
     p.add_argument("--policy", default="slowest", help="window advance F: slowest, quorum:<f>, buffer:<bytes>")
-    p.add_argument(
-        "--progress-timeout",
-        type=duration_arg,
-        default="10s",
-        help="drop a receiver that acknowledges nothing new and answers no retransmission for this long",
-    )
-    p.add_argument("--min-rate-fraction", type=rate_fraction, default="0.05", metavar="F", help=MIN_RATE_HELP)
+    add_drop_rules(p)
     p.add_argument(
         "--history",
         type=size_arg,

@@ -7,15 +7,14 @@ from typing import Any
 
 from smocast.cli.common import (
     INTERFACE_HELP,
-    MIN_RATE_HELP,
     HelpFormatter,
+    add_drop_rules,
     address_arg,
     deferred,
     duration_arg,
     group_arg,
     positive_int,
     rate_arg,
-    rate_fraction,
 )
 from smocast.cli.security_args import add_source_security
 
@@ -112,13 +111,7 @@ def register(subparsers: Any) -> None:
         "smallest window, strictly TCP-fair), lossfilter (halves only for losses that come with RTT growth: "
         "a lossy but uncongested LAN keeps its rate; see docs/transfers.md), or fixed (a constant window)",
     )
-    p.add_argument(
-        "--progress-timeout",
-        type=duration_arg,
-        default="10s",
-        help="drop a receiver that acknowledges nothing new and answers no retransmission for this long",
-    )
-    p.add_argument("--min-rate-fraction", type=rate_fraction, default="0.05", metavar="F", help=MIN_RATE_HELP)
+    add_drop_rules(p)
     p.add_argument(
         "--mss",
         type=positive_int,

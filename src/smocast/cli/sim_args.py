@@ -10,15 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from smocast.cli.common import (
-    MIN_RATE_HELP,
     HelpFormatter,
+    add_drop_rules,
     deferred,
     duration_arg,
     float_list,
     positive_int,
     probability,
     rate_arg,
-    rate_fraction,
     size_arg,
 )
 
@@ -122,13 +121,7 @@ def register_transfer(subparsers: Any) -> None:
         default=1000,
         help="packets that may wait for the source's receive path; more are dropped",
     )
-    p.add_argument(
-        "--progress-timeout",
-        type=duration_arg,
-        default="10s",
-        help="drop a receiver that acknowledges nothing new and answers no retransmission for this long",
-    )
-    p.add_argument("--min-rate-fraction", type=rate_fraction, default="0.05", metavar="F", help=MIN_RATE_HELP)
+    add_drop_rules(p)
     p.add_argument(
         "--mss", type=positive_int, default=None, help="payload bytes per segment (default 1400; 1366 with --secure)"
     )

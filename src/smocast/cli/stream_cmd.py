@@ -6,14 +6,13 @@ from typing import Any
 
 from smocast.cli.common import (
     INTERFACE_HELP,
-    MIN_RATE_HELP,
     HelpFormatter,
+    add_drop_rules,
     address_arg,
     deferred,
     duration_arg,
     group_arg,
     positive_int,
-    rate_fraction,
 )
 from smocast.cli.security_args import add_source_security
 
@@ -75,13 +74,7 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--policy", default=None, help="window policy: buffer:<bytes> (default: two seconds of media) or quorum:<f>"
     )
-    p.add_argument(
-        "--progress-timeout",
-        type=duration_arg,
-        default="3s",
-        help="reset a receiver whose window stays shut, or that acknowledges nothing, this long",
-    )
-    p.add_argument("--min-rate-fraction", type=rate_fraction, default="0.05", metavar="F", help=MIN_RATE_HELP)
+    add_drop_rules(p, "3s", "reset a receiver whose window stays shut, or that acknowledges nothing, this long")
     p.add_argument(
         "--congestion",
         default="newreno",
