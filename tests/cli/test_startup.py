@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -85,13 +86,37 @@ SOURCE_SIDE = (
     "smocast.smo.policies",
     "smocast.core.congestion",
     "smocast.secure.source",
+    "smocast.secure.exchange_source",  # the source's half of the key exchange
+    "smocast.secure.rotation",  # the group key schedule
+    "smocast.secure.allowlist",
+    "smocast.secure.signing",  # the block signer and its policies
+    "smocast.aio.source_security",
     "cryptography.hazmat.primitives.serialization",  # PEM keys: a receiver that does not identify reads none
+    "shutil",  # argparse's formatter loads it for the terminal's width (with bz2 and lzma)
 )
 
 
 def source_side_in(modules: list[str]) -> list[str]:
     """What only a source (or a key file's reader) needs, among ``modules``."""
     return [m for m in modules if any(m == s or m.startswith(s + ".") for s in SOURCE_SIDE)]
+
+
+@pytest.mark.network
+def test_a_whole_secure_receive_loads_no_source_side(tmp_path: Path) -> None:
+    """The closed-port run stops before the handshake; this one verifies a source's key and a file."""
+    from smocast.bench import startup_secure
+
+    env = dict(os.environ)
+    setup = startup_secure.prepare(tmp_path, env)
+    source, argv = startup_secure.serve(setup, env)
+    try:
+        modules = modules_after(f"from smocast.cli.main import main\nassert main({list(argv)!r}) == 0\n")
+    finally:
+        startup_secure.finish_source(source)
+    assert "smocast.secure.keyexchange" in modules and "smocast.apps.setreceive" in modules  # it did receive
+    assert source_side_in(modules) == []
+    assert heavy_in(modules) == []
+    assert [m for m in modules if m == "rich" or m.startswith("rich.")] == []
 
 
 @pytest.mark.network

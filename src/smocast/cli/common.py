@@ -320,13 +320,36 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefau
 
     Options that are required, or whose default is None, a plain switch's False or a
     repeatable option's empty list, show none: "(default: None)" teaches nothing.
+
+    The width is the terminal's, as argparse's own (``COLUMNS``, else stdout's terminal, else
+    80, less 2), found without ``shutil``: argparse makes a formatter for every option it adds,
+    and ``shutil`` (with the compression modules it imports) is otherwise loaded by every
+    command, a receiver's start-up included.
     """
+
+    def __init__(
+        self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None
+    ) -> None:
+        super().__init__(prog, indent_increment, max_help_position, terminal_columns() - 2 if width is None else width)
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         empty = action.default is None or action.default is False or action.default == []
         if action.required or empty:
             return action.help
         return super()._get_help_string(action)
+
+
+def terminal_columns(fallback: int = 80) -> int:
+    """The terminal's width as ``shutil.get_terminal_size`` finds it: ``COLUMNS``, else stdout's, else ``fallback``."""
+    with contextlib.suppress(ValueError):
+        columns = int(os.environ.get("COLUMNS", "0"))
+        if columns > 0:
+            return columns
+    try:
+        columns = os.get_terminal_size(sys.__stdout__.fileno()).columns if sys.__stdout__ is not None else 0
+    except (AttributeError, ValueError, OSError):
+        columns = 0
+    return columns if columns > 0 else fallback
 
 
 def show_help(parser: argparse.ArgumentParser) -> Handler:
