@@ -322,3 +322,34 @@ def test_imports_run_with_the_collector_paused_and_its_state_comes_back() -> Non
     with pytest.raises(ModuleNotFoundError), paused_gc():
         load("smocast.no_such_module")
     assert gc.isenabled()
+    assert gc.get_freeze_count() == 0  # a caller of main() in its own process freezes nothing
+
+
+def test_the_program_freezes_what_its_imports_made_and_the_collector_resumes() -> None:
+    modules = modules_after(
+        "import gc\n"
+        "from smocast.cli.common import freeze_imports, load\n"
+        "load('smocast.cli.units')\n"
+        "assert gc.get_freeze_count() == 0\n"
+        "freeze_imports()\n"
+        "load('smocast.core.ranges')\n"
+        "assert gc.get_freeze_count() > 1000 and gc.isenabled()\n"
+    )
+    assert "smocast.core.ranges" in modules
+
+
+@pytest.mark.network
+def test_a_receiver_program_runs_with_its_imports_frozen(tmp_path: Path) -> None:
+    """Through ``run()``: the program's entry turns the freezing on (the deferred imports are frozen)."""
+    argv = ["smocast", *_closed_recv_argv(tmp_path)]
+    script = (
+        "import atexit, gc, sys\n"
+        f"sys.argv = {argv!r}\n"
+        "atexit.register(lambda: print('FROZEN', gc.get_freeze_count(), gc.isenabled()))\n"
+        "from smocast.cli.main import run\n"
+        "run()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
+    line = next(line for line in done.stdout.splitlines() if line.startswith("FROZEN"))
+    count, enabled = line.split()[1:]
+    assert int(count) > 10_000 and enabled == "True"
