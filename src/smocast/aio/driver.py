@@ -70,6 +70,7 @@ class DriverCounters:
     """What the driver did on its sockets (a plain class: made once per driver, read by reports)."""
 
     __slots__ = (
+        "batch_sends",
         "datagrams_received",
         "datagrams_sent",
         "gso_sends",
@@ -88,6 +89,7 @@ class DriverCounters:
         self.icmp_errors: int = 0  # entries read from the error queue (on_unreachable)
         self.reads: int = 0  # system calls that returned datagrams (recvmmsg or recvfrom)
         self.gso_sends: int = 0  # runs of datagrams sent with one GSO sendmsg
+        self.batch_sends: int = 0  # sendmmsg calls (datagrams to several destinations at once)
 
 
 class Signal:
