@@ -15,7 +15,7 @@ from tests.aio.netutil import loopback, payload, run, sha
 
 import smocast
 from smocast.aio.batchio import BatchReader
-from smocast.aio.batchsend import BatchSender, batch_sending_available, encode_name
+from smocast.aio.batchsend import SEND_MIN, BatchSender, batch_sending_available, encode_name
 from smocast.aio.driver import Driver
 from smocast.aio.errors import NetworkError
 from smocast.core.datagram import Address, Datagram
@@ -96,13 +96,13 @@ def test_a_call_stops_at_a_failing_datagram_and_the_next_reports_its_error(sende
 def test_what_cannot_go_this_way_is_left_to_sendto(sender: socket.socket) -> None:
     peer = receivers(1)[0]
     here = address_of(peer)
-    batch = BatchSender(sender, capacity=100)
+    batch = BatchSender(sender, slot=100)
     named = [unicast(b"a", ("localhost", here[1])), unicast(b"b", here)]
     assert batch.send(named, 0, 2) == 0 and batch.calls == 0  # a name, not an address: sendto resolves it
-    large = [unicast(b"x" * 60, here), unicast(b"y" * 60, here)]
-    assert batch.send(large, 0, 2) == 1  # the second does not fit the buffer: the next call takes it
-    assert batch.send(large, 1, 2) == 1
-    assert batch.send([unicast(b"z" * 101, here)], 0, 1) == 0
+    sizes = [unicast(b"x" * 100, here), unicast(b"y" * 101, here)]
+    assert batch.send(sizes, 0, 2) == 1  # the second does not fit a slot: it stops the batch
+    assert batch.send(sizes, 1, 2) == 0 and batch.calls == 1  # and is left to sendto
+    assert peer.recv(200) == b"x" * 100
     assert encode_name(("10.1", 5), socket.AF_INET) is None and encode_name(("10.0.0.1", 5), socket.AF_INET)
     batch.close()
     peer.close()
@@ -230,10 +230,10 @@ def test_repairs_to_several_receivers_go_out_in_one_call(scripted: type[Scripted
 
 def test_a_partial_send_goes_on_from_the_first_datagram_not_sent(scripted: type[ScriptedBatch]) -> None:
     scripted.outcomes = [2, 1]
-    batch = repairs(6)
-    driver, _, errors = drive(batch, wait_for=6)
+    batch = repairs(8)
+    driver, _, errors = drive(batch, wait_for=8)
     (sender,) = scripted.made
-    assert sender.calls == [(0, 6), (2, 6), (3, 6)]
+    assert sender.calls == [(0, 8), (2, 8), (3, 8)]
     assert sender.sent == [d.data for d in batch] and driver.counters.batch_sends == 3
     assert errors == []
 
@@ -251,29 +251,30 @@ def test_a_full_socket_keeps_the_unsent_queued_in_order(scripted: type[ScriptedB
 
 def test_an_unreachable_receiver_does_not_stop_the_others_repairs(scripted: type[ScriptedBatch]) -> None:
     scripted.outcomes = [1, "ECONNREFUSED", "EHOSTUNREACH"]
-    batch = repairs(6)
-    driver, _, errors = drive(batch, wait_for=6)
+    batch = repairs(8)
+    driver, _, errors = drive(batch, wait_for=8)
     (sender,) = scripted.made
-    assert sender.calls == [(0, 6), (1, 6), (2, 6), (3, 6)]
+    assert sender.calls == [(0, 8), (1, 8), (2, 8), (3, 8)]
     assert sender.sent == [batch[0].data, *[d.data for d in batch[3:]]]
-    assert driver.counters.unicast_send_errors == 2 and driver.counters.datagrams_sent == 4
+    assert driver.counters.unicast_send_errors == 2 and driver.counters.datagrams_sent == 6
     assert errors == []  # nothing fatal
 
 
-def test_a_single_datagram_and_a_name_go_by_sendto(scripted: type[ScriptedBatch]) -> None:
-    driver, sock, _ = drive(repairs(1), wait_for=1)
-    assert scripted.made[0].calls == [] and len(sock.sent) == 1 and driver.counters.batch_sends == 0
+def test_a_few_datagrams_and_a_name_go_by_sendto(scripted: type[ScriptedBatch]) -> None:
+    driver, sock, _ = drive(repairs(SEND_MIN - 1), wait_for=SEND_MIN - 1)
+    assert scripted.made[0].calls == [] and len(sock.sent) == SEND_MIN - 1 and driver.counters.batch_sends == 0
     scripted.outcomes = [0, 1]  # the first cannot go this way (a name): sendto, then the batch again
-    driver, sock, _ = drive(repairs(3), wait_for=3)
-    assert scripted.made[1].calls == [(0, 3), (1, 3)] and len(sock.sent) == 2  # the first, and the last alone
-    assert driver.counters.batch_sends == 1 and driver.counters.datagrams_sent == 3
+    driver, sock, _ = drive(repairs(SEND_MIN + 1), wait_for=SEND_MIN + 1)
+    assert scripted.made[1].calls == [(0, SEND_MIN + 1), (1, SEND_MIN + 1)]
+    assert len(sock.sent) == SEND_MIN  # the first, and the last ones: too few left for a batch
+    assert driver.counters.batch_sends == 1 and driver.counters.datagrams_sent == SEND_MIN + 1
 
 
 def test_group_runs_keep_their_gso_send_between_batches_of_unicast(scripted: type[ScriptedBatch]) -> None:
     """Unicast repairs before and after a run to the group: two batches around one GSO send."""
     group: Address = ("239.255.1.1", 9)
     burst = [Datagram(bytes(100), group, True, None) for _ in range(4)]
-    batch = [*repairs(3), *burst, *repairs(2)]
+    batch = [*repairs(4), *burst, *repairs(4)]
     gso_runs: list[int] = []
 
     class GsoSocket(DatagramSocket):
@@ -300,8 +301,8 @@ def test_group_runs_keep_their_gso_send_between_batches_of_unicast(scripted: typ
 
     driver = asyncio.run(main())
     sock.close()
-    assert gso_runs == [4] and scripted.made[0].calls == [(0, 3), (7, 9)]
-    assert driver.counters.datagrams_sent == 9 and errors == []
+    assert gso_runs == [4] and scripted.made[0].calls == [(0, 4), (8, 12)]
+    assert driver.counters.datagrams_sent == 12 and errors == []
 
 
 def test_without_sendmmsg_every_datagram_goes_by_sendto(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,8 +3,10 @@
 UDP GSO (:class:`~smocast.aio.batchio.GsoSender`) carries a run of equal-size datagrams to
 one address; the source's unicast repairs go to different receivers, so they cannot share
 one. :class:`BatchSender` sends up to ``batch`` datagrams, each to its own address, with one
-``sendmmsg`` call: it copies them into one buffer (a few hundred nanoseconds each against a
-system call per datagram), with their socket addresses (encoded once per destination).
+``sendmmsg`` call: it copies each into a slot of one buffer, with its socket address (encoded
+once per destination). Whether that saves CPU depends on how the system call's entry compares
+with the kernel's own work per datagram: ``docs/benchmarks.md`` ("Unicast repairs in one
+``sendmmsg``") has the measurements.
 
 ``sendmmsg`` stops at the first datagram it cannot send and reports how many it sent; the
 error of that datagram is lost when others went before it. :meth:`BatchSender.send` returns
@@ -24,7 +26,6 @@ import errno
 import mmap
 import os
 import socket
-from array import array
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -34,11 +35,16 @@ from smocast.core.datagram import Datagram
 from smocast.core.errors import ConfigError
 
 SEND_BATCH = 64  # datagrams per sendmmsg call
-SEND_BYTES = 1 << 18  # the buffer the datagrams of one call are copied into
+SEND_SLOT = 65536  # bytes per message: the largest UDP datagram fits
+SEND_MIN = 4
+"""Fewer datagrams than this go one ``sendto`` each: the call's own cost (ctypes, the copies)
+then exceeds the system calls it saves (on loopback it broke even at 4 and saved 5-20% per
+datagram from 8 on; ``docs/benchmarks.md``, "Unicast repairs in one ``sendmmsg``")."""
 NAME_CACHE = 4096  # destinations whose encoded socket address is kept
 _NAME_STRIDE = 32  # bytes per socket address slot: sizeof(struct sockaddr_in6) rounded up to 8
 _SOCKADDR_IN = 16
 _SOCKADDR_IN6 = 28
+_UNKNOWN = bytes(1)  # a destination not encoded yet (no encoded name is one byte long)
 
 
 def _load_sendmmsg() -> Callable[..., int] | None:
@@ -46,8 +52,7 @@ def _load_sendmmsg() -> Callable[..., int] | None:
     function: Any = _symbol(None, "sendmmsg")
     if function is None:
         return None
-    function.argtypes = [ctypes.c_int, ctypes.POINTER(_MMsgHdr), ctypes.c_uint, ctypes.c_int]
-    function.restype = ctypes.c_int
+    function.restype = ctypes.c_int  # no argtypes: the caller passes ints and a ready c_void_p (cheaper)
     loaded: Callable[..., int] = function
     return loaded
 
@@ -95,40 +100,45 @@ class BatchSender:
     """Sends datagrams to their own destinations from one non-blocking UDP socket, many per system call.
 
     Call :meth:`send` with a list of datagrams and the range to send; it sends up to
-    ``batch`` of them (and no more than ``capacity`` bytes) with one ``sendmmsg``. See the
-    module docstring for what it returns and raises.
+    ``batch`` of them with one ``sendmmsg``. See the module docstring for what it returns and
+    raises. Each message has a slot of its own (``slot`` bytes of one anonymous mapping, so
+    only the pages written become resident, and its socket address): filling one costs a
+    copy, a length and, when the slot's last destination was another, its address.
     """
 
-    def __init__(self, sock: socket.socket, batch: int = SEND_BATCH, capacity: int = SEND_BYTES) -> None:
+    def __init__(self, sock: socket.socket, batch: int = SEND_BATCH, slot: int = SEND_SLOT) -> None:
         if not batch_sending_available():
             raise OSError(errno.ENOSYS, "sendmmsg is not available here")
         self._fd = sock.fileno()
         self._family = sock.family
         self._batch = batch
-        self._capacity = capacity
-        self._memory = mmap.mmap(-1, capacity)
+        self._slot = slot
+        self._memory = mmap.mmap(-1, batch * slot)
         self._data = memoryview(self._memory)
-        self._base = ctypes.addressof(ctypes.c_char.from_buffer(self._memory))
+        base = ctypes.addressof(ctypes.c_char.from_buffer(self._memory))
         self._names = (ctypes.c_char * (batch * _NAME_STRIDE))()
         self._iovecs = (_IoVec * batch)()
         self._headers = (_MMsgHdr * batch)()
+        self._headers_at = ctypes.c_void_p(ctypes.addressof(self._headers))  # converted once, not per call
         name_size = _SOCKADDR_IN6 if self._family == socket.AF_INET6 else _SOCKADDR_IN
         names = ctypes.addressof(self._names)
         for i in range(batch):
+            self._iovecs[i].iov_base = base + i * slot
             header = self._headers[i].msg_hdr
             header.msg_name = names + i * _NAME_STRIDE
             header.msg_namelen = name_size
             header.msg_iov = ctypes.pointer(self._iovecs[i])
             header.msg_iovlen = 1
-        self._iov_fields = memoryview(self._iovecs).cast("B").cast("Q")  # base, length, base, length...
+        self._lengths = memoryview(self._iovecs).cast("B").cast("Q")[1::2]  # each iovec's iov_len
         self._name_bytes = memoryview(self._names).cast("B")
+        self._slot_names: list[bytes | None] = [None] * batch  # the address each slot holds
         self._encoded: dict[Any, bytes | None] = {}
         self.calls = 0  # sendmmsg calls made
         self.sent = 0  # datagrams they sent
 
     def close(self) -> None:
         """Release the buffer (the sender cannot be used after)."""
-        for view in (self._iov_fields, self._name_bytes, self._data):
+        for view in (self._lengths, self._name_bytes, self._data):
             view.release()
         self._memory.close()
 
@@ -137,14 +147,14 @@ class BatchSender:
 
         Returns how many the kernel took, from ``start`` on (at least 1); then call again from
         the first one not taken. Returns 0, sending nothing, when ``datagrams[start]`` cannot
-        go this way (its destination is not a numeric address, or it is larger than the
-        buffer): send that one with ``sendto``. Raises ``datagrams[start]``'s error as
-        ``sendto`` would (``BlockingIOError`` when the socket is full).
+        go this way (its destination is not a numeric address, or it is larger than a slot):
+        send that one with ``sendto``. Raises ``datagrams[start]``'s error as ``sendto`` would
+        (``BlockingIOError`` when the socket is full).
         """
         count = self._fill(datagrams, start, min(end, start + self._batch))
         if count == 0:
             return 0
-        sent = _sendmmsg(self._fd, self._headers, count, 0)  # type: ignore[misc]
+        sent = _sendmmsg(self._fd, self._headers_at, count, 0)  # type: ignore[misc]
         self.calls += 1
         if sent < 0:
             code = ctypes.get_errno()
@@ -157,33 +167,37 @@ class BatchSender:
         return sent
 
     def _fill(self, datagrams: Sequence[Datagram[Any]], start: int, end: int) -> int:
-        """Copy ``datagrams[start:end]`` and their addresses into the buffers; how many fit."""
-        data, base, capacity = self._data, self._base, self._capacity
-        fields: list[int] = []
-        names: list[bytes] = []
-        offset = 0
+        """Copy ``datagrams[start:end]`` and their addresses into the slots; how many fit."""
+        data, lengths, slot, slot_names, encoded = (
+            self._data,
+            self._lengths,
+            self._slot,
+            self._slot_names,
+            self._encoded,
+        )
+        count = at = 0
         for index in range(start, end):
             datagram = datagrams[index]
-            name = self._name_of(datagram.destination)
-            size = len(datagram.data)
-            if name is None or offset + size > capacity:
+            payload = datagram[0]
+            size = len(payload)
+            name = encoded.get(datagram[1], _UNKNOWN)
+            if name is _UNKNOWN:
+                name = self._encode(datagram[1])
+            if name is None or size > slot:
                 break
-            data[offset : offset + size] = datagram.data
-            fields += (base + offset, size)
-            names.append(name)
-            offset += size
-        count = len(names)
-        if count:
-            self._iov_fields[: 2 * count] = array("Q", fields)
-            self._name_bytes[: count * _NAME_STRIDE] = b"".join(names)
+            data[at : at + size] = payload
+            lengths[count] = size
+            if slot_names[count] is not name:
+                self._name_bytes[count * _NAME_STRIDE : (count + 1) * _NAME_STRIDE] = name
+                slot_names[count] = name
+            count += 1
+            at += slot
         return count
 
-    def _name_of(self, destination: Any) -> bytes | None:
+    def _encode(self, destination: Any) -> bytes | None:
         cache = self._encoded
-        try:
-            return cache[destination]
-        except KeyError:
-            if len(cache) >= NAME_CACHE:
-                cache.clear()  # bounded, whatever addresses peers send from
-            name = cache[destination] = encode_name(destination, self._family)
-            return name
+        if len(cache) >= NAME_CACHE:
+            cache.clear()  # bounded, whatever addresses peers send from
+            self._slot_names = [None] * self._batch  # the cleared names may be made again: compare afresh
+        name = cache[destination] = encode_name(destination, self._family)
+        return name

@@ -3,13 +3,13 @@
 Runs of equal-size datagrams to the group go out as one UDP GSO ``sendmsg`` each
 (:class:`~smocast.aio.batchio.GsoSender`; off for good after the kernel's first refusal), the
 rest (unicast repairs to several receivers, single datagrams) up to 64 per ``sendmmsg``
-(:class:`~smocast.aio.batchsend.BatchSender`; one ``sendto`` each where the C library lacks
-it), until the kernel says EAGAIN; the rest stays queued in order, and
-``loop.add_writer`` resumes when the socket drains (then the owner is told, to pump again).
-ENOBUFS (a full device queue; the socket still polls writable) retries after a short sleep
-instead, so the loop never spins. Nothing is dropped silently: a unicast datagram to a
-vanished receiver is skipped and counted (its timers deal with it), any other failure goes to
-the owner's ``fail``.
+(:class:`~smocast.aio.batchsend.BatchSender`) when at least ``SEND_MIN`` of them are waiting,
+else (and where the C library lacks it) one ``sendto`` each, until the kernel says EAGAIN;
+the rest stays queued in order, and ``loop.add_writer`` resumes when the socket drains (then
+the owner is told, to pump again). ENOBUFS (a full device queue; the socket still polls
+writable) retries after a short sleep instead, so the loop never spins. Nothing is dropped
+silently: a unicast datagram to a vanished receiver is skipped and counted (its timers deal
+with it), any other failure goes to the owner's ``fail``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from smocast.aio.batchio import GsoSender, gso_runs
-from smocast.aio.batchsend import BatchSender, batch_sending_available
+from smocast.aio.batchsend import SEND_MIN, BatchSender, batch_sending_available
 from smocast.aio.netaddr import format_address, sockaddr
 from smocast.core.datagram import Datagram
 
@@ -147,7 +147,7 @@ class Output:
         while index < end:
             datagram = datagrams[index]
             try:
-                taken = batch.send(datagrams, index, end) if batch is not None and end - index > 1 else 0
+                taken = batch.send(datagrams, index, end) if batch is not None and end - index >= SEND_MIN else 0
                 if taken:
                     self._counters.batch_sends += 1
                 else:
