@@ -38,7 +38,7 @@ SEND_BATCH = 64  # datagrams per sendmmsg call
 SEND_SLOT = 65536  # bytes per message: the largest UDP datagram fits
 SEND_MIN = 4
 """Fewer datagrams than this go one ``sendto`` each: the call's own cost (ctypes, the copies)
-then exceeds the system calls it saves (on loopback it broke even at 4 and saved 5-20% per
+then exceeds the system calls it saves (on loopback it broke even at 4 and saved 8-12% per
 datagram from 8 on; ``docs/benchmarks.md``, "Unicast repairs in one ``sendmmsg``")."""
 NAME_CACHE = 4096  # destinations whose encoded socket address is kept
 _NAME_STRIDE = 32  # bytes per socket address slot: sizeof(struct sockaddr_in6) rounded up to 8
