@@ -19,7 +19,8 @@ def test_the_benchmark_reports_both_ways_for_each_batch_size() -> None:
     for row in report["results"]:
         assert len(row["sendto_runs"]) == len(row["sendmmsg_runs"]) == 2
         assert row["sendto_cpu_ns_per_datagram"] > 0 and row["sendmmsg_cpu_ns_per_datagram"] > 0
-    assert report["send_min"] >= 2 and 0.0 <= report["machine_busy"] <= 1.0
+    busy = report["machine_busy"]
+    assert report["send_min"] >= 2 and (busy is None or 0.0 <= busy <= 1.0)  # None: too short a run to tell
 
 
 def test_the_command_refuses_a_batch_larger_than_the_sender_takes() -> None:
