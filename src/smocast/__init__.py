@@ -33,7 +33,7 @@ _EXPORTS: dict[str, str] = {
     "open_channel": "smocast.aio",
     "open_relay": "smocast.aio",
     "ReceiverSecurity": "smocast.aio.security",
-    "SourceSecurity": "smocast.aio.security",
+    "SourceSecurity": "smocast.aio.source_security",
     "Gap": "smocast.aio.receiver",
     "Message": "smocast.aio.receiver",
     "ChannelConfig": "smocast.smo",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -85,13 +86,37 @@ SOURCE_SIDE = (
     "smocast.smo.policies",
     "smocast.core.congestion",
     "smocast.secure.source",
+    "smocast.secure.exchange_source",  # the source's half of the key exchange
+    "smocast.secure.rotation",  # the group key schedule
+    "smocast.secure.allowlist",
+    "smocast.secure.signing",  # the block signer and its policies
+    "smocast.aio.source_security",
     "cryptography.hazmat.primitives.serialization",  # PEM keys: a receiver that does not identify reads none
+    "shutil",  # argparse's formatter loads it for the terminal's width (with bz2 and lzma)
 )
 
 
 def source_side_in(modules: list[str]) -> list[str]:
     """What only a source (or a key file's reader) needs, among ``modules``."""
     return [m for m in modules if any(m == s or m.startswith(s + ".") for s in SOURCE_SIDE)]
+
+
+@pytest.mark.network
+def test_a_whole_secure_receive_loads_no_source_side(tmp_path: Path) -> None:
+    """The closed-port run stops before the handshake; this one verifies a source's key and a file."""
+    from smocast.bench import startup_secure
+
+    env = dict(os.environ)
+    setup = startup_secure.prepare(tmp_path, env)
+    source, argv = startup_secure.serve(setup, env)
+    try:
+        modules = modules_after(f"from smocast.cli.main import main\nassert main({list(argv)!r}) == 0\n")
+    finally:
+        startup_secure.finish_source(source)
+    assert "smocast.secure.keyexchange" in modules and "smocast.apps.setreceive" in modules  # it did receive
+    assert source_side_in(modules) == []
+    assert heavy_in(modules) == []
+    assert [m for m in modules if m == "rich" or m.startswith("rich.")] == []
 
 
 @pytest.mark.network
@@ -297,3 +322,34 @@ def test_imports_run_with_the_collector_paused_and_its_state_comes_back() -> Non
     with pytest.raises(ModuleNotFoundError), paused_gc():
         load("smocast.no_such_module")
     assert gc.isenabled()
+    assert gc.get_freeze_count() == 0  # a caller of main() in its own process freezes nothing
+
+
+def test_the_program_freezes_what_its_imports_made_and_the_collector_resumes() -> None:
+    modules = modules_after(
+        "import gc\n"
+        "from smocast.cli.common import freeze_imports, load\n"
+        "load('smocast.cli.units')\n"
+        "assert gc.get_freeze_count() == 0\n"
+        "freeze_imports()\n"
+        "load('smocast.core.ranges')\n"
+        "assert gc.get_freeze_count() > 1000 and gc.isenabled()\n"
+    )
+    assert "smocast.core.ranges" in modules
+
+
+@pytest.mark.network
+def test_a_receiver_program_runs_with_its_imports_frozen(tmp_path: Path) -> None:
+    """Through ``run()``: the program's entry turns the freezing on (the deferred imports are frozen)."""
+    argv = ["smocast", *_closed_recv_argv(tmp_path)]
+    script = (
+        "import atexit, gc, sys\n"
+        f"sys.argv = {argv!r}\n"
+        "atexit.register(lambda: print('FROZEN', gc.get_freeze_count(), gc.isenabled()))\n"
+        "from smocast.cli.main import run\n"
+        "run()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
+    line = next(line for line in done.stdout.splitlines() if line.startswith("FROZEN"))
+    count, enabled = line.split()[1:]
+    assert int(count) > 10_000 and enabled == "True"

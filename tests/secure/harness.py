@@ -15,15 +15,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from smocast.core.datagram import Address
-from smocast.secure.blocks import FILE_BLOCKS, BlockPolicy
-from smocast.secure.group import RotationPolicy
+from smocast.secure.allowlist import AllowList
+from smocast.secure.exchange_source import Accepted, respond
 from smocast.secure.hold import HoldPolicy
 from smocast.secure.identity import Identity
-from smocast.secure.keyexchange import Accepted, ReceiverHandshake, SessionKeys, Trust, respond
+from smocast.secure.keyexchange import ReceiverHandshake, SessionKeys, Trust
 from smocast.secure.receiver import ProtectedReceiver
+from smocast.secure.rotation import RotationPolicy
+from smocast.secure.signing import FILE_BLOCKS, BlockPolicy
 from smocast.secure.source import ProtectedSource
 from smocast.secure.tcpsmo import SECURE_MSS, protect_channel, protect_receiver
-from smocast.secure.trust import AllowList
 from smocast.sim.host import Host
 from smocast.sim.kernel import Simulator
 from smocast.sim.topology import GROUP_ADDRESS, SOURCE_ADDRESS, PathSpec, StarTopology

@@ -13,13 +13,14 @@ import random
 import pytest
 
 from smocast.secure import envelope
+from smocast.secure.allowlist import AllowList
 from smocast.secure.blocks import BlockVerifier, Verdict
 from smocast.secure.envelope import Kind
-from smocast.secure.group import GroupGrant, RotationPolicy
+from smocast.secure.group import GroupGrant
 from smocast.secure.identity import Identity
 from smocast.secure.keyexchange import Trust
+from smocast.secure.rotation import RotationPolicy
 from smocast.secure.tcpsmo import protect_receiver
-from smocast.secure.trust import AllowList
 from smocast.sim.topology import GROUP_ADDRESS, SOURCE_ADDRESS, PathSpec
 from smocast.smo.config import ReceiverConfig
 from smocast.smo.receiver import Receiver

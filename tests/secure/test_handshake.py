@@ -7,6 +7,7 @@ from typing import Any
 
 from smocast.core.datagram import Address
 from smocast.secure import envelope
+from smocast.secure.allowlist import AllowList
 from smocast.secure.envelope import Kind
 from smocast.secure.handshake import hello_datagram, parse_hello
 from smocast.secure.identity import Identity
@@ -14,7 +15,6 @@ from smocast.secure.keyexchange import Trust
 from smocast.secure.receiver import ProtectedReceiver
 from smocast.secure.source import ProtectedSource
 from smocast.secure.tcpsmo import SECURE_MSS, protect_channel, protect_receiver
-from smocast.secure.trust import AllowList
 from smocast.smo import events as ev
 from smocast.smo.channel import Channel
 from smocast.smo.config import ChannelConfig, ReceiverConfig

@@ -8,9 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from smocast.secure.allowlist import parse_allow_list
 from smocast.secure.errors import FingerprintError, TrustFileError
 from smocast.secure.identity import Identity, PublicIdentity, format_fingerprint, parse_fingerprint
-from smocast.secure.trust import parse_allow_list, parse_known_sources
+from smocast.secure.trust import parse_known_sources
 
 SEEDED = random.Random(11).randbytes
 

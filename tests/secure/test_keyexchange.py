@@ -7,19 +7,12 @@ import random
 import pytest
 
 from smocast.core.errors import LocalProtocolError
+from smocast.secure.allowlist import AllowList
 from smocast.secure.errors import HandshakeError, UntrustedSourceError
+from smocast.secure.exchange_source import Accepted, Refused, respond
 from smocast.secure.group import GroupGrant
 from smocast.secure.identity import Identity
-from smocast.secure.keyexchange import (
-    Accepted,
-    HandshakeState,
-    ReceiverHandshake,
-    Refused,
-    SessionKeys,
-    Trust,
-    respond,
-)
-from smocast.secure.trust import AllowList
+from smocast.secure.keyexchange import HandshakeState, ReceiverHandshake, SessionKeys, Trust
 
 RNG = random.Random(5)
 SOURCE = Identity.generate(RNG.randbytes)

@@ -12,12 +12,13 @@ from hypothesis import strategies as st
 from smocast.core.datagram import Address, Datagram, multicast, unicast
 from smocast.core.errors import LocalProtocolError
 from smocast.secure import control, envelope
-from smocast.secure.blocks import BlockPolicy
 from smocast.secure.envelope import Kind
-from smocast.secure.group import RotationPolicy
+from smocast.secure.exchange_source import Accepted
 from smocast.secure.identity import Identity
-from smocast.secure.keyexchange import Accepted, ReceiverHandshake, SessionKeys, Trust
+from smocast.secure.keyexchange import ReceiverHandshake, SessionKeys, Trust
 from smocast.secure.receiver import ProtectedReceiver
+from smocast.secure.rotation import RotationPolicy
+from smocast.secure.signing import BlockPolicy
 from smocast.secure.source import ProtectedSource
 
 GROUP: Address = ("232.1.1.1", 5000)
@@ -177,7 +178,7 @@ def test_a_forged_segment_of_an_insider_is_refused_though_it_opens_under_the_gro
 
 def test_a_block_signed_by_an_insider_is_refused() -> None:
     pair = Pair()
-    from smocast.secure.blocks import BlockSigner
+    from smocast.secure.signing import BlockSigner
 
     grant = pair.keys[1].grants[0]
     insider = Identity.generate(random.Random(77).randbytes)

@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 
 from smocast.core.datagram import Address, multicast, unicast
 from smocast.secure import envelope
-from smocast.secure.blocks import BlockPolicy
 from smocast.secure.envelope import Kind
 from smocast.secure.primitives import PacketKey
 from smocast.secure.receiver import ProtectedReceiver
+from smocast.secure.signing import BlockPolicy
 from tests.secure.test_layer import GROUP, PEERS, SOURCE, Core, Pair
 
 

@@ -10,21 +10,15 @@ from hypothesis import strategies as st
 
 from smocast.core.errors import ConfigError, LocalProtocolError
 from smocast.secure import control, envelope
-from smocast.secure.blocks import (
-    MAX_BLOCK_PACKETS,
-    BlockPolicy,
-    BlockSigner,
-    BlockStore,
-    BlockVerifier,
-    SignedBlock,
-    Verdict,
-)
+from smocast.secure.blocks import MAX_BLOCK_PACKETS, BlockVerifier, SignedBlock, Verdict
 from smocast.secure.envelope import Kind
-from smocast.secure.group import GroupGrant, GroupKeyRing, GroupSchedule, RotationPolicy, decode_grants, encode_grants
+from smocast.secure.group import GroupGrant, GroupKeyRing, decode_grants, encode_grants
 from smocast.secure.hold import HeldPackets, HoldPolicy
 from smocast.secure.identity import Identity
 from smocast.secure.primitives import PacketKey
 from smocast.secure.replay import ReplayWindow
+from smocast.secure.rotation import GroupSchedule, RotationPolicy
+from smocast.secure.signing import BlockPolicy, BlockSigner, BlockStore
 
 RNG = random.Random(9)
 SOURCE = Identity.generate(RNG.randbytes)

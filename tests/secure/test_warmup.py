@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from smocast.aio import security
+from smocast.aio import source_security
 from smocast.core.datagram import Address
 from smocast.secure import warmup
 from smocast.secure.identity import Identity
@@ -22,7 +22,7 @@ def test_the_runtime_source_layer_runs_the_warm_up_once_before_any_receiver(monk
     monkeypatch.setattr(warmup, "warm_up", lambda: calls.append(1))  # the runtime imports it when it builds the layer
     identity = Identity.generate(random.Random(3).randbytes)
     channel = Channel(GROUP, ChannelConfig(), random.Random(1))
-    layer, _ = security.source_layer(channel, security.SourceSecurity(identity=identity), 0.0)
+    layer, _ = source_security.source_layer(channel, source_security.SourceSecurity(identity=identity), 0.0)
     assert calls == [1] and layer.sessions == 0
 
 

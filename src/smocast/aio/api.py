@@ -37,7 +37,8 @@ from smocast.smo.receiver_config import DEFAULT_MSS, ReceiverConfig
 
 if TYPE_CHECKING:
     from smocast.aio.channel import AsyncChannel
-    from smocast.aio.security import ReceiverSecurity, SourceSecurity
+    from smocast.aio.security import ReceiverSecurity
+    from smocast.aio.source_security import SourceSecurity
     from smocast.smo.channel import History
     from smocast.smo.config import ChannelConfig
 
@@ -192,7 +193,7 @@ def source_security(secure: bool, security: SourceSecurity | None) -> SourceSecu
         return None
     if security is not None:
         return security
-    from smocast.aio.security import SourceSecurity  # noqa: PLC0415  (loads no cryptography)
+    from smocast.aio.source_security import SourceSecurity  # noqa: PLC0415  (loads no cryptography)
 
     return SourceSecurity()
 

@@ -34,7 +34,7 @@ from smocast.smo.events import ReceiverInfo
 from smocast.smo.framing import frame
 
 if TYPE_CHECKING:
-    from smocast.aio.security import SourceSecurity
+    from smocast.aio.source_security import SourceSecurity
     from smocast.secure.identity import Identity
     from smocast.secure.source import ProtectedSource
     from smocast.secure.stats import ProtectionStats
@@ -116,7 +116,7 @@ class AsyncChannel:
         security = self._security
         if security is None:
             return self._channel
-        from smocast.aio.security import source_layer  # noqa: PLC0415  (the insecure mode loads no cryptography)
+        from smocast.aio.source_security import source_layer  # noqa: PLC0415  (the insecure mode loads no cryptography)
 
         self._layer, key = source_layer(self._channel, security, now)
         self.fingerprint = key.identity.public.fingerprint

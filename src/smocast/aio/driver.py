@@ -40,7 +40,6 @@ import asyncio
 import errno
 import socket
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from smocast.aio.batchio import BatchReader, batch_reading_available, enable_gro
@@ -67,15 +66,30 @@ Unreachable = Callable[[Address, float], None]
 """Told ``(address, now)`` when an ICMP port unreachable says nothing listens at ``address``."""
 
 
-@dataclass(slots=True)
 class DriverCounters:
-    datagrams_received: int = 0
-    datagrams_sent: int = 0
-    send_waits: int = 0  # times the socket was full and sending waited (backpressure)
-    unicast_send_errors: int = 0  # unicast datagrams to an unreachable peer (the endpoint's timers deal with it)
-    icmp_errors: int = 0  # entries read from the error queue (on_unreachable)
-    reads: int = 0  # system calls that returned datagrams (recvmmsg or recvfrom)
-    gso_sends: int = 0  # runs of datagrams sent with one GSO sendmsg
+    """What the driver did on its sockets (a plain class: made once per driver, read by reports)."""
+
+    __slots__ = (
+        "batch_sends",
+        "datagrams_received",
+        "datagrams_sent",
+        "gso_sends",
+        "icmp_errors",
+        "reads",
+        "send_waits",
+        "unicast_send_errors",
+    )
+
+    def __init__(self) -> None:
+        self.datagrams_received: int = 0
+        self.datagrams_sent: int = 0
+        self.send_waits: int = 0  # times the socket was full and sending waited (backpressure)
+        # unicast datagrams to an unreachable peer (the endpoint's timers deal with it)
+        self.unicast_send_errors: int = 0
+        self.icmp_errors: int = 0  # entries read from the error queue (on_unreachable)
+        self.reads: int = 0  # system calls that returned datagrams (recvmmsg or recvfrom)
+        self.gso_sends: int = 0  # runs of datagrams sent with one GSO sendmsg
+        self.batch_sends: int = 0  # sendmmsg calls (datagrams to several destinations at once)
 
 
 class Signal:

@@ -23,7 +23,8 @@ from smocast.core.units import parse_rate
 from smocast.smo.receiver_config import ReceiverConfig
 
 if TYPE_CHECKING:  # a receiver loads none of the channel's settings: they load in channel_config()
-    from smocast.aio.security import ReceiverSecurity, SourceSecurity
+    from smocast.aio.security import ReceiverSecurity
+    from smocast.aio.source_security import SourceSecurity
     from smocast.core.rtt import RtoSettings
     from smocast.smo.config import ChannelConfig, DropRules
     from smocast.smo.policies import CwndPolicy, RttPolicy, WindowPolicy

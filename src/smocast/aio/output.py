@@ -2,12 +2,14 @@
 
 Runs of equal-size datagrams to the group go out as one UDP GSO ``sendmsg`` each
 (:class:`~smocast.aio.batchio.GsoSender`; off for good after the kernel's first refusal), the
-rest one ``sendto`` each, until the kernel says EAGAIN; the rest stays queued in order, and
-``loop.add_writer`` resumes when the socket drains (then the owner is told, to pump again).
-ENOBUFS (a full device queue; the socket still polls writable) retries after a short sleep
-instead, so the loop never spins. Nothing is dropped silently: a unicast datagram to a
-vanished receiver is skipped and counted (its timers deal with it), any other failure goes to
-the owner's ``fail``.
+rest (unicast repairs to several receivers, single datagrams) up to 64 per ``sendmmsg``
+(:class:`~smocast.aio.batchsend.BatchSender`) when at least ``SEND_MIN`` of them are waiting,
+else (and where the C library lacks it) one ``sendto`` each, until the kernel says EAGAIN;
+the rest stays queued in order, and ``loop.add_writer`` resumes when the socket drains (then
+the owner is told, to pump again). ENOBUFS (a full device queue; the socket still polls
+writable) retries after a short sleep instead, so the loop never spins. Nothing is dropped
+silently: a unicast datagram to a vanished receiver is skipped and counted (its timers deal
+with it), any other failure goes to the owner's ``fail``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from smocast.aio.batchio import GsoSender, gso_runs
+from smocast.aio.batchsend import SEND_MIN, BatchSender, batch_sending_available
 from smocast.aio.netaddr import format_address, sockaddr
 from smocast.core.datagram import Datagram
 
@@ -33,6 +36,7 @@ class Counters(Protocol):
     send_waits: int
     unicast_send_errors: int
     gso_sends: int
+    batch_sends: int
 
 
 class Output:
@@ -67,7 +71,9 @@ class Output:
         self._ipv6 = getattr(sock, "family", socket.AF_INET) == socket.AF_INET6
         self._sendto: Callable[[bytes, Any], int] = self._sendto_v6 if self._ipv6 else sock.sendto
         self._sockaddrs: dict[Any, Any] = {}  # IPv6: destination -> scoped socket address
-        self._gso = GsoSender(enabled=batched and getattr(sock, "type", None) == socket.SOCK_DGRAM)
+        datagram_socket = batched and getattr(sock, "type", None) == socket.SOCK_DGRAM
+        self._gso = GsoSender(enabled=datagram_socket)
+        self._batch = BatchSender(sock) if datagram_socket and batch_sending_available() else None
         self.closed = False
 
     @property
@@ -85,6 +91,9 @@ class Output:
             self._loop.remove_writer(self._sock.fileno())
             self._writer_added = False
         self._queue.clear()
+        if self._batch is not None:
+            self._batch.close()
+            self._batch = None
 
     def send(self, datagrams: list[Datagram[Any]]) -> None:
         if self._queue:
@@ -95,13 +104,16 @@ class Output:
             return
         sizes = [len(d.data) for d in datagrams]
         keys = [d.destination if d.multicast else None for d in datagrams]
+        singles = 0  # the first datagram not sent yet: runs of one wait to go out together
         for start, end in gso_runs(sizes, keys):
             if end - start > 1 and self._gso.enabled:
-                stopped = self._send_run(datagrams, start, end)
-            else:
-                stopped = not self._send_each(datagrams, start, end)
-            if stopped:
-                return
+                if singles < start and not self._send_each(datagrams, singles, start):
+                    return
+                if self._send_run(datagrams, start, end):
+                    return
+                singles = end
+        if singles < len(datagrams):
+            self._send_each(datagrams, singles, len(datagrams))
 
     def _send_run(self, datagrams: list[Datagram[Any]], start: int, end: int) -> bool:
         """One GSO send of ``datagrams[start:end]`` (same size, same group); True when sending
@@ -125,15 +137,22 @@ class Output:
         return False
 
     def _send_each(self, datagrams: list[Datagram[Any]], start: int, end: int) -> bool:
-        """``sendto`` for each of ``datagrams[start:end]``; False when sending stopped (the rest,
-        up to the end of the list, is queued; or the driver closed)."""
-        sendto = self._sendto
+        """Send ``datagrams[start:end]``, many per ``sendmmsg`` where it is available, else one
+        ``sendto`` each; False when sending stopped (the rest, up to the end of the list, is
+        queued; or the driver closed)."""
+        sendto, batch = self._sendto, self._batch
         sent = 0
+        index = start
         going = True
-        for index in range(start, end):
+        while index < end:
             datagram = datagrams[index]
             try:
-                sendto(datagram.data, datagram.destination)
+                taken = batch.send(datagrams, index, end) if batch is not None and end - index >= SEND_MIN else 0
+                if taken:
+                    self._counters.batch_sends += 1
+                else:
+                    sendto(datagram.data, datagram.destination)
+                    taken = 1
             except (BlockingIOError, InterruptedError):
                 self._queue.extend(datagrams[index:])
                 self._wait_writable()
@@ -145,8 +164,10 @@ class Output:
                         self._queue.extend(datagrams[index:])
                     going = False
                     break
+                index += 1
                 continue
-            sent += 1
+            index += taken
+            sent += taken
         self._counters.datagrams_sent += sent
         return going
 
@@ -165,21 +186,10 @@ class Output:
     def _flush(self) -> None:
         """Send what waited for room; when all is out, let the endpoint send again."""
         self._retry = None
-        queue, sendto = self._queue, self._sendto
-        while queue:
-            datagram = queue[0]
-            try:
-                sendto(datagram.data, datagram.destination)
-            except (BlockingIOError, InterruptedError):
-                self._wait_writable()
-                return
-            except OSError as exc:
-                if not self._send_failed(exc, datagram):
-                    return
-                queue.popleft()
-                continue
-            queue.popleft()
-            self._counters.datagrams_sent += 1
+        waiting = list(self._queue)
+        self._queue.clear()
+        if not self._send_each(waiting, 0, len(waiting)):
+            return  # the rest is queued again, in order (or the driver closed)
         if self._writer_added:
             self._loop.remove_writer(self._sock.fileno())
             self._writer_added = False

@@ -47,7 +47,8 @@ from smocast.smo.receiver import Receiver, ReceiverState
 from smocast.smo.relay import RelayNode, StreamHistory
 
 if TYPE_CHECKING:
-    from smocast.aio.security import ReceiverSecurity, SourceSecurity
+    from smocast.aio.security import ReceiverSecurity
+    from smocast.aio.source_security import SourceSecurity
     from smocast.secure.receiver import ProtectedReceiver
 
 DEFAULT_HISTORY = 64 << 20

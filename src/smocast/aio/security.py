@@ -14,7 +14,8 @@ A source with an ``allow`` list admits only receivers that prove a listed key; s
 receiver must ``identify`` (prove this user's key, or ``key_file``'s).
 
 This module reads files (through :mod:`smocast.secure.keyfiles`); the protocol layer it
-configures stays sans-IO.
+configures stays sans-IO. A source's settings (:class:`~smocast.aio.source_security.SourceSecurity`)
+are in :mod:`smocast.aio.source_security`, which a receiver never loads.
 """
 
 from __future__ import annotations
@@ -26,33 +27,15 @@ from typing import TYPE_CHECKING
 from smocast.core.datagram import Address
 from smocast.core.errors import ConfigError
 from smocast.secure import keyfiles
-from smocast.secure.blocks import FILE_BLOCKS, BlockPolicy
 from smocast.secure.identity import Identity, PublicIdentity, parse_fingerprint
 from smocast.secure.keyexchange import Trust
-from smocast.secure.tcpsmo import protect_channel, protect_receiver
-from smocast.secure.trust import AllowList, KnownSource
+from smocast.secure.tcpsmo import protect_receiver
+from smocast.secure.trust import KnownSource
 
 if TYPE_CHECKING:  # a receiver loads no source side: these are types here
     from smocast.secure.receiver import ProtectedReceiver
-    from smocast.secure.source import ProtectedSource
     from smocast.smo import events as ev
-    from smocast.smo.channel import Channel
     from smocast.smo.receiver import Receiver
-
-
-@dataclass(frozen=True, slots=True)
-class SourceSecurity:
-    """How a source protects its channel; the defaults prove this user's key to anyone.
-
-    ``identity`` (or ``key_file``; default: this user's key, created on first use) is the key
-    receivers pin; ``allow`` admits only listed receivers; ``blocks`` is the signing policy
-    (live streams pass ``LIVE_BLOCKS``).
-    """
-
-    identity: Identity | None = None
-    key_file: Path | None = None
-    allow: AllowList | None = None
-    blocks: BlockPolicy = FILE_BLOCKS
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,20 +121,6 @@ def receiver_identity(security: ReceiverSecurity) -> Identity | None:
     if not security.identify and security.identity is None and security.key_file is None:
         return None
     return load_key(security.identity, security.key_file).identity
-
-
-def source_layer(
-    channel: Channel, security: SourceSecurity, now: float
-) -> tuple[ProtectedSource[ev.SourceEvent], LoadedKey]:
-    """``channel`` behind the protection layer, with the key it proves (loaded, or created now)."""
-    key = load_key(security.identity, security.key_file)
-    layer = protect_channel(
-        channel, key.identity, keyfiles.system_random, allow=security.allow, blocks=security.blocks, now=now
-    )
-    from smocast.secure.warmup import warm_up  # noqa: PLC0415 - the source side only
-
-    warm_up()  # the first receiver's handshake must not pay the libraries' first use inside its round trip
-    return layer, key
 
 
 def receiver_layer(

@@ -86,16 +86,18 @@ class SetResult:
         }
 
 
-@dataclass(slots=True)
 class _Run:
     """The counters of one receive."""
 
-    began: float
-    first_data_at: float | None = None
-    ended_at: float | None = None  # the stream's end (before lingering to re-ACK a lost FIN)
-    repairs: int = 0
-    retries: int = 0
-    security: dict[str, Any] | None = None
+    __slots__ = ("began", "ended_at", "first_data_at", "repairs", "retries", "security")
+
+    def __init__(self, began: float) -> None:
+        self.began: float = began
+        self.first_data_at: float | None = None
+        self.ended_at: float | None = None  # the stream's end (before lingering to re-ACK a lost FIN)
+        self.repairs: int = 0
+        self.retries: int = 0
+        self.security: dict[str, Any] | None = None
 
     def secured(self, rx: AsyncReceiver) -> None:
         """Add what ``rx``'s protection layer counted (summed over the servers of a fail-over)."""

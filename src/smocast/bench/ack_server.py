@@ -286,7 +286,7 @@ def _security(settings: Settings) -> tuple[Any, str | None]:
     """The source's security and the fingerprint the generators pin: a key made for the run."""
     if not settings.secure:
         return None, None
-    from smocast.aio.security import SourceSecurity  # noqa: PLC0415  (only the secure mode)
+    from smocast.aio.source_security import SourceSecurity  # noqa: PLC0415  (only the secure mode)
     from smocast.secure.identity import Identity  # noqa: PLC0415
     from smocast.secure.keyfiles import system_random  # noqa: PLC0415
 

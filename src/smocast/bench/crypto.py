@@ -31,12 +31,14 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 
 from smocast.bench.machine import busy_fraction, machine_ticks
 from smocast.core.datagram import Address, Datagram, multicast
-from smocast.secure.blocks import FILE_BLOCKS, LIVE_BLOCKS, BlockPolicy, packet_hash
+from smocast.secure.blocks import packet_hash
 from smocast.secure.envelope import OVERHEAD
+from smocast.secure.exchange_source import Accepted
 from smocast.secure.identity import Identity
-from smocast.secure.keyexchange import Accepted, ReceiverHandshake, SessionKeys, Trust
+from smocast.secure.keyexchange import ReceiverHandshake, SessionKeys, Trust
 from smocast.secure.primitives import sha256
 from smocast.secure.receiver import ProtectedReceiver
+from smocast.secure.signing import FILE_BLOCKS, LIVE_BLOCKS, BlockPolicy
 from smocast.secure.source import ProtectedSource
 
 GROUP: Address = ("232.1.1.1", 5000)

@@ -15,11 +15,12 @@ import random
 import time
 from typing import Any
 
-from smocast.secure.blocks import BlockPolicy
 from smocast.secure.envelope import OVERHEAD
+from smocast.secure.exchange_source import Accepted
 from smocast.secure.identity import Identity
-from smocast.secure.keyexchange import Accepted, ReceiverHandshake, Trust
+from smocast.secure.keyexchange import ReceiverHandshake, Trust
 from smocast.secure.receiver import ProtectedReceiver
+from smocast.secure.signing import BlockPolicy
 from smocast.secure.source import ProtectedSource
 from smocast.sim.host import Host
 from smocast.sim.kernel import Simulator

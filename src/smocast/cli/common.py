@@ -132,19 +132,41 @@ def program_exit(code: int) -> None:
     os._exit(code)
 
 
+class _Imports:
+    """Whether :func:`paused_gc` also freezes what it imported (the program does: :func:`freeze_imports`)."""
+
+    frozen = False
+
+
+def freeze_imports() -> None:
+    """From now on, the objects alive when a :func:`paused_gc` block ends are moved out of the collector's way.
+
+    For the ``smocast`` program (:func:`smocast.cli.main.run`), not for a caller of
+    :func:`smocast.cli.main.main` in its own process: what the imports make (modules,
+    functions, classes) lives as long as the program, yet the first collection after each
+    paused block walked all of it (about 1 ms a block, five blocks in a receiver's start-up).
+    ``gc.freeze`` keeps it alive without walking it again; the cost is that a cycle of garbage
+    alive at that moment is never freed (a start-up makes few).
+    """
+    _Imports.frozen = True
+
+
 @contextlib.contextmanager
 def paused_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector for a block of imports; its state is restored after.
 
     An import allocates mostly what lives as long as the process (functions, classes), and
     the collector's passes over a growing heap of them find nothing to free: a few percent of
-    a command's start-up.
+    a command's start-up. After :func:`freeze_imports`, what is alive at the end of the block
+    is frozen (``gc.freeze``) before the collector resumes.
     """
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        if _Imports.frozen:
+            gc.freeze()
         if enabled:
             gc.enable()
 
@@ -320,13 +342,36 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefau
 
     Options that are required, or whose default is None, a plain switch's False or a
     repeatable option's empty list, show none: "(default: None)" teaches nothing.
+
+    The width is the terminal's, as argparse's own (``COLUMNS``, else stdout's terminal, else
+    80, less 2), found without ``shutil``: argparse makes a formatter for every option it adds,
+    and ``shutil`` (with the compression modules it imports) is otherwise loaded by every
+    command, a receiver's start-up included.
     """
+
+    def __init__(
+        self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None
+    ) -> None:
+        super().__init__(prog, indent_increment, max_help_position, terminal_columns() - 2 if width is None else width)
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         empty = action.default is None or action.default is False or action.default == []
         if action.required or empty:
             return action.help
         return super()._get_help_string(action)
+
+
+def terminal_columns(fallback: int = 80) -> int:
+    """The terminal's width as ``shutil.get_terminal_size`` finds it: ``COLUMNS``, else stdout's, else ``fallback``."""
+    with contextlib.suppress(ValueError):
+        columns = int(os.environ.get("COLUMNS", "0"))
+        if columns > 0:
+            return columns
+    try:
+        columns = os.get_terminal_size(sys.__stdout__.fileno()).columns if sys.__stdout__ is not None else 0
+    except (AttributeError, ValueError, OSError):
+        columns = 0
+    return columns if columns > 0 else fallback
 
 
 def show_help(parser: argparse.ArgumentParser) -> Handler:

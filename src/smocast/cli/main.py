@@ -22,6 +22,7 @@ from smocast.cli.common import (
     CommandError,
     HelpFormatter,
     all_parsers,
+    freeze_imports,
     leaf_parsers,
     program_exit,
 )
@@ -170,7 +171,11 @@ def _ours(exc: BaseException) -> bool:
 
 
 def run() -> None:
-    """The ``smocast`` program: :func:`main` with this process's arguments, then its exit."""
+    """The ``smocast`` program: :func:`main` with this process's arguments, then its exit.
+
+    What its start-up imports is frozen out of the collector's way (:func:`freeze_imports`).
+    """
+    freeze_imports()
     program_exit(main())
 
 

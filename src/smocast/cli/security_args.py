@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from smocast.aio.security import ReceiverSecurity, SourceSecurity
+    from smocast.aio.security import ReceiverSecurity
+    from smocast.aio.source_security import SourceSecurity
 
 INSECURE_HELP = (
     "no authentication or encryption (for comparisons and the papers' experiments): anyone on the "
@@ -92,9 +93,9 @@ def source_options(args: argparse.Namespace, *, live: bool = False) -> tuple[boo
 
             raise ConfigError("--key and --allow protect a channel: they make no sense with --insecure")
         return False, None
-    from smocast.aio.security import SourceSecurity  # noqa: PLC0415  (loads the secure mode only when used)
+    from smocast.aio.source_security import SourceSecurity  # noqa: PLC0415  (loads the secure mode only when used)
     from smocast.secure import keyfiles  # noqa: PLC0415
-    from smocast.secure.blocks import FILE_BLOCKS, LIVE_BLOCKS  # noqa: PLC0415
+    from smocast.secure.signing import FILE_BLOCKS, LIVE_BLOCKS  # noqa: PLC0415
 
     blocks = LIVE_BLOCKS if live else FILE_BLOCKS
     allow = keyfiles.read_allow_list(args.allow) if args.allow is not None else None

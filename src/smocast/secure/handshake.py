@@ -10,7 +10,8 @@ the layer adds the key exchange to two of its packets::
 * The first SYN (no cookie yet) and the RETRY travel as CLEAR datagrams: the source spends
   nothing on an address it has not validated, and its RETRY stays as small as the SYN.
 * The hello rides only on a SYN that echoes a cookie. The source's core checks the cookie
-  first and only then asks the layer's gate (:class:`SourceExchange`), which runs the
+  first and only then asks the layer's gate
+  (:class:`~smocast.secure.exchange_source.SourceExchange`, which a receiver never loads), which runs the
   source's side of the exchange (an X25519 agreement and a signature) and installs the
   session. A refused receiver (not on the allow-list) gets an RST in the clear that says
   "not admitted", and no key: nothing of the channel, not even a file's name.
@@ -28,18 +29,14 @@ packets are the handshake's (:mod:`smocast.secure.smo` has TCP-SMO's).
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from typing import Protocol
 
-from smocast.core.datagram import Address
 from smocast.secure import envelope
 from smocast.secure.envelope import HEADER_SIZE, Kind
 from smocast.secure.errors import HandshakeError
-from smocast.secure.group import GroupGrant
 from smocast.secure.identity import Identity
-from smocast.secure.keyexchange import Accepted, ReceiverHandshake, Refused, SessionKeys, Trust, respond
+from smocast.secure.keyexchange import ReceiverHandshake, SessionKeys, Trust
 from smocast.secure.primitives import RandomBytes
-from smocast.secure.trust import AllowList
 
 _LENGTH = struct.Struct("!H")
 MIN_HELLO_DATAGRAM = 0
@@ -112,76 +109,6 @@ def parse_handshake(data: bytes) -> tuple[bytes, bytes, bytes] | None:
 def reply_prefix(reply: bytes) -> bytes:
     """The clear part a HANDSHAKE carries after its header: the reply and its length."""
     return _LENGTH.pack(len(reply)) + reply
-
-
-# --- the source's side -------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class ExchangeCounts:
-    """What the source's side of the exchange did; ``refused`` attempts leave no state."""
-
-    accepted: int = 0
-    refused: int = 0
-    no_hello: int = 0
-    malformed: int = 0
-
-
-class SourceExchange:
-    """The source's side: the gate a validated SYN passes, and the hello of the datagram in hand.
-
-    The layer calls :meth:`offer` with a HELLO's hello just before it hands the SYN to the
-    core, and :meth:`withdraw` right after: nothing is kept between datagrams. The core calls
-    the gate (:meth:`admit`) only for a SYN whose cookie is valid.
-    """
-
-    def __init__(
-        self,
-        identity: Identity,
-        randbytes: RandomBytes,
-        wire: HandshakeWire,
-        *,
-        allow: AllowList | None = None,
-    ) -> None:
-        self.identity = identity
-        self.wire = wire
-        self.allow = allow
-        self._randbytes = randbytes
-        self._offered: tuple[Address, bytes] | None = None
-        self.counts = ExchangeCounts()
-        self.refusals: list[str] = []  # the latest few reasons, for the source's own log (never sent)
-
-    def offer(self, peer: Address, hello: bytes) -> None:
-        """The hello that came with the SYN about to reach the core."""
-        self._offered = (peer, hello)
-
-    def withdraw(self) -> None:
-        self._offered = None
-
-    def hello_of(self, peer: Address) -> bytes | None:
-        """The hello offered for ``peer`` in the datagram in hand, if any."""
-        offered = self._offered
-        return offered[1] if offered is not None and offered[0] == peer else None
-
-    def respond(self, hello: bytes, context: bytes, grants: tuple[GroupGrant, ...]) -> Accepted | None:
-        """Run the source's side for ``hello`` (an address the cookie validated): Accepted, or None (counted)."""
-        try:
-            result = respond(
-                hello, context, identity=self.identity, randbytes=self._randbytes, grants=grants, allow=self.allow
-            )
-        except HandshakeError as error:
-            self.counts.malformed += 1
-            self._note(str(error))
-            return None
-        if isinstance(result, Refused):
-            self.counts.refused += 1
-            self._note(result.reason)
-            return None
-        self.counts.accepted += 1
-        return result
-
-    def _note(self, reason: str) -> None:
-        self.refusals = [*self.refusals[-7:], reason]
 
 
 # --- the receiver's side -----------------------------------------------------------------------

@@ -18,7 +18,10 @@ key; the receiver's signature covers the context (so a captured hello is useless
 cookie expires) and its share (so nobody else can finish the exchange with it). A refused
 receiver gets no key, hence nothing of the channel, not even a file's name.
 
-Both sides are sans-IO: private shares and nonces come from the injected ``randbytes``.
+Both sides are sans-IO: private shares and nonces come from the injected ``randbytes``. The
+source's side (:func:`~smocast.secure.exchange_source.respond`) is in
+:mod:`smocast.secure.exchange_source`, which a receiver never loads; the helpers both sides
+use are here.
 """
 
 from __future__ import annotations
@@ -31,10 +34,9 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 
 from smocast.core.errors import LocalProtocolError
 from smocast.secure.errors import HandshakeError, UntrustedSourceError
-from smocast.secure.group import GroupGrant, decode_grants, encode_grants
+from smocast.secure.group import GroupGrant, decode_grants
 from smocast.secure.identity import PUBLIC_KEY_SIZE, SIGNATURE_SIZE, Identity, PublicIdentity, format_fingerprint
 from smocast.secure.primitives import SECRET_SIZE, PacketKey, RandomBytes, hkdf_extract_expand, sha256
-from smocast.secure.trust import AllowList
 
 VERSION = 1
 LABEL = b"smocast key exchange v1"
@@ -88,21 +90,6 @@ class Trust:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Accepted:
-    """The source admits the receiver: send ``reply``; install ``keys``."""
-
-    reply: bytes
-    keys: SessionKeys
-
-
-@dataclass(frozen=True, slots=True)
-class Refused:
-    """The source refuses the receiver; ``reason`` is for the source's own log, never sent."""
-
-    reason: str
-
-
 def _with_length(data: bytes) -> bytes:
     if len(data) > MAX_CONTEXT:
         raise LocalProtocolError(f"a key exchange context is at most {MAX_CONTEXT} bytes")
@@ -130,31 +117,6 @@ def _derive(shared: bytes, transcript: bytes) -> tuple[bytes, bytes, PacketKey]:
     return material[:SECRET_SIZE], material[SECRET_SIZE : 2 * SECRET_SIZE], wrap
 
 
-@dataclass(frozen=True, slots=True)
-class ReceiverHello:
-    """The receiver's message, decoded."""
-
-    share: bytes
-    nonce: bytes
-    identity: PublicIdentity | None
-    signature: bytes
-
-    @staticmethod
-    def decode(data: bytes) -> ReceiverHello:
-        """Parse a hello; raise HandshakeError when it is not one."""
-        if len(data) < _HELLO.size or data[0] != VERSION:
-            raise HandshakeError("not a key-exchange hello of version 1")
-        _, flags, share, nonce = _HELLO.unpack_from(data)
-        if not flags & FLAG_IDENTITY:
-            if len(data) != _HELLO.size:
-                raise HandshakeError("a hello without a receiver key has trailing bytes")
-            return ReceiverHello(share, nonce, None, b"")
-        if len(data) != _HELLO.size + _IDENTITY.size:
-            raise HandshakeError("a hello with a receiver key has the wrong length")
-        raw, signature = _IDENTITY.unpack_from(data, _HELLO.size)
-        return ReceiverHello(share, nonce, _public(raw), signature)
-
-
 def _public(raw: bytes) -> PublicIdentity:
     try:
         return PublicIdentity(raw)
@@ -164,50 +126,6 @@ def _public(raw: bytes) -> PublicIdentity:
 
 def _receiver_signed(context: bytes, share: bytes, nonce: bytes, identity: bytes) -> bytes:
     return _RECEIVER_LABEL + _with_length(context) + share + nonce + identity
-
-
-def respond(
-    hello: bytes,
-    context: bytes,
-    *,
-    identity: Identity,
-    randbytes: RandomBytes,
-    grants: tuple[GroupGrant, ...],
-    allow: AllowList | None = None,
-) -> Accepted | Refused:
-    """The source's side, in one call (it keeps no state between the messages).
-
-    Call it only for a receiver whose address the cookie exchange validated: it costs an
-    X25519 agreement and a signature. With ``allow``, a receiver must prove a listed key.
-    Raises HandshakeError for a malformed hello (drop it, count it).
-    """
-    parsed = ReceiverHello.decode(hello)
-    if allow is not None:
-        refusal = _check_allowed(parsed, context, allow)
-        if refusal is not None:
-            return refusal
-    private = _share_private(randbytes)
-    shared = _agree(private, parsed.share)
-    share = private.public_key().public_bytes_raw()
-    session_id = int.from_bytes(randbytes(8), "big")
-    transcript = _transcript(context, hello, share, identity.public.raw, session_id)
-    to_receiver, to_source, wrap = _derive(shared, transcript)
-    sealed = wrap.seal(0, transcript, encode_grants(grants))
-    signature = identity.sign(_SOURCE_LABEL + transcript + sealed)
-    reply = _REPLY.pack(VERSION, share, identity.public.raw, session_id, len(sealed)) + sealed + signature
-    keys = SessionKeys(session_id, identity.public, parsed.identity, to_receiver, to_source, grants)
-    return Accepted(reply, keys)
-
-
-def _check_allowed(hello: ReceiverHello, context: bytes, allow: AllowList) -> Refused | None:
-    if hello.identity is None:
-        return Refused("the receiver proved no key, and this source admits listed receivers only")
-    if hello.identity.digest not in allow:
-        return Refused(f"the receiver's key {hello.identity.fingerprint} is not on the allow-list")
-    message = _receiver_signed(context, hello.share, hello.nonce, hello.identity.raw)
-    if not hello.identity.verify(hello.signature, message):
-        return Refused(f"the hello's signature does not verify for {hello.identity.fingerprint}")
-    return None
 
 
 class HandshakeState(Enum):

@@ -29,16 +29,18 @@ from typing import Any, Generic, TypeVar
 
 from smocast.core.datagram import Address, Datagram, Endpoint, multicast, unicast
 from smocast.secure import control, envelope
-from smocast.secure.blocks import FILE_BLOCKS, BlockPolicy, BlockSigner, BlockStore
+from smocast.secure.allowlist import AllowList
 from smocast.secure.envelope import HEADER_SIZE, Kind
-from smocast.secure.group import GroupGrant, GroupSchedule, RotationPolicy
-from smocast.secure.handshake import SourceExchange, parse_hello, reply_prefix
+from smocast.secure.exchange_source import Accepted, Refused, SourceExchange, respond
+from smocast.secure.group import GroupGrant
+from smocast.secure.handshake import parse_hello, reply_prefix
 from smocast.secure.identity import Identity
-from smocast.secure.keyexchange import Accepted, Refused, SessionKeys, respond
+from smocast.secure.keyexchange import SessionKeys
 from smocast.secure.primitives import RandomBytes
+from smocast.secure.rotation import GroupSchedule, RotationPolicy
 from smocast.secure.sessions import UnicastSession
+from smocast.secure.signing import FILE_BLOCKS, BlockPolicy, BlockSigner, BlockStore
 from smocast.secure.stats import ProtectionStats
-from smocast.secure.trust import AllowList
 
 E = TypeVar("E")
 

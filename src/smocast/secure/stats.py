@@ -6,51 +6,79 @@ timer. ``as_json`` is what a command reports.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from smocast.core.counters import Counters
+
+_COUNTERS = (
+    "sealed",
+    "opened",
+    "malformed",
+    "cleartext",
+    "unknown_session",
+    "wrong_address",
+    "replayed",
+    "forged",
+    "no_key",
+    "insider_forged",
+    "bad_signature",
+    "unverified",
+    "untrusted",
+    "no_session_out",
+    "blocks_signed",
+    "block_packets",
+    "blocks_verified",
+    "held",
+    "key_updates_sent",
+    "key_requests_sent",
+    "signature_requests_sent",
+    "signatures_resent",
+)
+"""The counters, in the order a report lists them."""
 
 
-@dataclass(slots=True)
-class ProtectionStats:
+class ProtectionStats(Counters):
     """Counters of one protected endpoint."""
 
-    sealed: int = 0
-    """Datagrams sealed for the core (unicast and group)."""
-    opened: int = 0
-    """Datagrams opened and handed to the core."""
-    malformed: int = 0
-    """Not a protected datagram (a plain packet, too short, an unknown kind), or a bad layer message."""
-    cleartext: int = 0
-    """A CLEAR datagram (a packet sent unprotected on purpose) where the caller allows none of its kind."""
-    unknown_session: int = 0
-    """A unicast datagram whose session id names no session."""
-    wrong_address: int = 0
-    """A session's datagram from another address than the session's peer."""
-    replayed: int = 0
-    """A packet number already accepted (or older than the replay window)."""
-    forged: int = 0
-    """The AEAD tag did not verify: made without the key (an outsider), or damaged."""
-    no_key: int = 0
-    """A group datagram of an epoch whose key this receiver does not hold (yet)."""
-    insider_forged: int = 0
-    """Opened under the group key, but not what the source signed: forged by a key holder."""
-    bad_signature: int = 0
-    """A signed block whose signature does not verify."""
-    unverified: int = 0
-    """Group packets dropped because their signed block did not come in time, or the hold was full."""
-    untrusted: int = 0
-    """Key-exchange replies signed by a source key this receiver does not trust (the connection ended)."""
-    no_session_out: int = 0
-    """Core packets to a peer without a session, not sent."""
-    blocks_signed: int = 0
-    block_packets: int = 0
-    """Group packets the signed blocks covered (their mean size is block_packets / blocks_signed)."""
-    blocks_verified: int = 0
-    held: int = 0
-    """Group packets that waited for their signed block."""
-    key_updates_sent: int = 0
-    key_requests_sent: int = 0
-    signature_requests_sent: int = 0
-    signatures_resent: int = 0
+    __slots__ = _COUNTERS
+
+    def __init__(self) -> None:
+        self.sealed: int = 0
+        """Datagrams sealed for the core (unicast and group)."""
+        self.opened: int = 0
+        """Datagrams opened and handed to the core."""
+        self.malformed: int = 0
+        """Not a protected datagram (a plain packet, too short, an unknown kind), or a bad layer message."""
+        self.cleartext: int = 0
+        """A CLEAR datagram (a packet sent unprotected on purpose) where the caller allows none of its kind."""
+        self.unknown_session: int = 0
+        """A unicast datagram whose session id names no session."""
+        self.wrong_address: int = 0
+        """A session's datagram from another address than the session's peer."""
+        self.replayed: int = 0
+        """A packet number already accepted (or older than the replay window)."""
+        self.forged: int = 0
+        """The AEAD tag did not verify: made without the key (an outsider), or damaged."""
+        self.no_key: int = 0
+        """A group datagram of an epoch whose key this receiver does not hold (yet)."""
+        self.insider_forged: int = 0
+        """Opened under the group key, but not what the source signed: forged by a key holder."""
+        self.bad_signature: int = 0
+        """A signed block whose signature does not verify."""
+        self.unverified: int = 0
+        """Group packets dropped because their signed block did not come in time, or the hold was full."""
+        self.untrusted: int = 0
+        """Key-exchange replies signed by a source key this receiver does not trust (the connection ended)."""
+        self.no_session_out: int = 0
+        """Core packets to a peer without a session, not sent."""
+        self.blocks_signed: int = 0
+        self.block_packets: int = 0
+        """Group packets the signed blocks covered (their mean size is block_packets / blocks_signed)."""
+        self.blocks_verified: int = 0
+        self.held: int = 0
+        """Group packets that waited for their signed block."""
+        self.key_updates_sent: int = 0
+        self.key_requests_sent: int = 0
+        self.signature_requests_sent: int = 0
+        self.signatures_resent: int = 0
 
     @property
     def dropped(self) -> int:
@@ -69,4 +97,4 @@ class ProtectionStats:
         )
 
     def as_json(self) -> dict[str, int]:
-        return {**asdict(self), "dropped": self.dropped}
+        return {**{name: getattr(self, name) for name in _COUNTERS}, "dropped": self.dropped}

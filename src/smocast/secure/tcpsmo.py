@@ -21,9 +21,8 @@ import struct
 from typing import TYPE_CHECKING, Any
 
 from smocast.core.datagram import Address
-from smocast.secure.blocks import FILE_BLOCKS
 from smocast.secure.envelope import OVERHEAD
-from smocast.secure.handshake import ReceiverExchange, SourceExchange
+from smocast.secure.handshake import ReceiverExchange
 from smocast.secure.receiver import ProtectedReceiver
 from smocast.smo import events as ev
 from smocast.smo.receiver_config import DEFAULT_MSS
@@ -31,14 +30,14 @@ from smocast.wire import NO_COOKIE, DecodeError, PacketType, decode
 from smocast.wire.build import rst
 
 if TYPE_CHECKING:
-    from smocast.secure.blocks import BlockPolicy
-    from smocast.secure.group import RotationPolicy
+    from smocast.secure.allowlist import AllowList
     from smocast.secure.hold import HoldPolicy
     from smocast.secure.identity import Identity
     from smocast.secure.keyexchange import Trust
     from smocast.secure.primitives import RandomBytes
+    from smocast.secure.rotation import RotationPolicy
+    from smocast.secure.signing import BlockPolicy
     from smocast.secure.source import ProtectedSource
-    from smocast.secure.trust import AllowList
     from smocast.smo.channel import Channel
     from smocast.smo.receiver import Receiver
 
@@ -109,20 +108,30 @@ def protect_channel(
     randbytes: RandomBytes,
     *,
     allow: AllowList | None = None,
-    blocks: BlockPolicy = FILE_BLOCKS,
+    blocks: BlockPolicy | None = None,
     rotation: RotationPolicy | None = None,
     now: float = 0.0,
 ) -> ProtectedSource[ev.SourceEvent]:
     """``channel`` behind the layer, its handshake carrying the key exchange; drive the result.
 
-    ``allow`` admits only receivers that prove a listed key. ``randbytes`` must be the OS's
+    ``allow`` admits only receivers that prove a listed key; ``blocks`` is the signing policy
+    (default :data:`~smocast.secure.signing.FILE_BLOCKS`). ``randbytes`` must be the OS's
     on a real network (``keyfiles.system_random``), a seeded one in a simulation.
     """
-    from smocast.secure.source import ProtectedSource  # noqa: PLC0415  (a receiver loads no source side)
+    from smocast.secure.exchange_source import SourceExchange  # noqa: PLC0415  (a receiver loads no source side)
+    from smocast.secure.signing import FILE_BLOCKS  # noqa: PLC0415
+    from smocast.secure.source import ProtectedSource  # noqa: PLC0415
 
     exchange = SourceExchange(identity, randbytes, SmoWire(channel.config.channel_id), allow=allow)
     layer: ProtectedSource[ev.SourceEvent] = ProtectedSource(
-        channel, identity, randbytes, blocks=blocks, rotation=rotation, now=now, exchange=exchange, departure=departure
+        channel,
+        identity,
+        randbytes,
+        blocks=FILE_BLOCKS if blocks is None else blocks,
+        rotation=rotation,
+        now=now,
+        exchange=exchange,
+        departure=departure,
     )
     channel.set_admission_gate(layer.admit)
     return layer

@@ -20,11 +20,14 @@ Allow-list (a source's, the receivers it admits)::
 
 A line that does not parse is an error naming the file and the line, never skipped: a typo
 in a trust file must not silently trust or refuse someone.
+
+The allow-list is the source's (:mod:`smocast.secure.allowlist`, which a receiver never
+loads); it shares this module's line format.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from smocast.secure.errors import FingerprintError, TrustFileError
 from smocast.secure.identity import format_fingerprint, parse_fingerprint
@@ -101,26 +104,3 @@ def parse_known_sources(text: str, name: str = "known sources") -> KnownSources:
         digest = _fingerprint_at(fields[1], name, number)
         entries.append(KnownSource(fields[0], digest, " ".join(fields[2:]), number))
     return KnownSources(tuple(entries))
-
-
-@dataclass(frozen=True, slots=True)
-class AllowList:
-    """The receivers a source admits, by fingerprint digest; ``comments`` name them for logs."""
-
-    digests: frozenset[bytes] = frozenset()
-    comments: dict[bytes, str] = field(default_factory=dict, compare=False)
-
-    def __contains__(self, digest: object) -> bool:
-        return digest in self.digests
-
-    def __len__(self) -> int:
-        return len(self.digests)
-
-
-def parse_allow_list(text: str, name: str = "allow-list") -> AllowList:
-    """Parse an allow-list file; raise TrustFileError naming ``name`` and the line at fault."""
-    digests: dict[bytes, str] = {}
-    for number, fields in _entries(text, name):
-        digest = _fingerprint_at(fields[0], name, number)
-        digests[digest] = " ".join(fields[1:])
-    return AllowList(frozenset(digests), digests)

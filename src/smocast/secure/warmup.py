@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import random
 
-from smocast.secure.blocks import FILE_BLOCKS, BlockSigner, BlockVerifier
+from smocast.secure.blocks import BlockVerifier
 from smocast.secure.envelope import Kind, header
+from smocast.secure.exchange_source import Accepted, respond
 from smocast.secure.group import GroupGrant
 from smocast.secure.identity import Identity
-from smocast.secure.keyexchange import Accepted, ReceiverHandshake, Trust, respond
+from smocast.secure.keyexchange import ReceiverHandshake, Trust
+from smocast.secure.signing import FILE_BLOCKS, BlockSigner
 
 _CONTEXT = b"smocast warm-up"
 

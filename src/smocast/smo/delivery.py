@@ -12,8 +12,8 @@ sees data, gaps and the end of the stream in the order they happened.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
 
+from smocast.core.counters import Counters
 from smocast.core.timestamps import elapsed_since
 from smocast.smo import events as ev
 from smocast.smo.framing import MessageFramer
@@ -22,21 +22,37 @@ from smocast.smo.receiver_config import ReceiverConfig
 from smocast.wire import FLAG_MSG_START, Packet
 
 
-@dataclass(slots=True)
-class ReceiverStats:
-    segments: int = 0
-    duplicates: int = 0
-    repairs: int = 0
-    bytes_delivered: int = 0
-    acks_sent: int = 0
-    malformed: int = 0
-    foreign: int = 0
-    skips: int = 0
-    skipped_bytes: int = 0
-    messages: int = 0
-    beyond_window: int = 0  # segments dropped because they started past the offered window
-    refused_controls: int = 0  # RSTs and FINs not honoured: off the expected offset (see smo.challenge)
-    challenge_acks: int = 0  # ACKs sent in answer to a near miss (RFC 5961)
+class ReceiverStats(Counters):
+    __slots__ = (
+        "acks_sent",
+        "beyond_window",
+        "bytes_delivered",
+        "challenge_acks",
+        "duplicates",
+        "foreign",
+        "malformed",
+        "messages",
+        "refused_controls",
+        "repairs",
+        "segments",
+        "skipped_bytes",
+        "skips",
+    )
+
+    def __init__(self) -> None:
+        self.segments: int = 0
+        self.duplicates: int = 0
+        self.repairs: int = 0
+        self.bytes_delivered: int = 0
+        self.acks_sent: int = 0
+        self.malformed: int = 0
+        self.foreign: int = 0
+        self.skips: int = 0
+        self.skipped_bytes: int = 0
+        self.messages: int = 0
+        self.beyond_window: int = 0  # segments dropped because they started past the offered window
+        self.refused_controls: int = 0  # RSTs and FINs not honoured: off the expected offset (see smo.challenge)
+        self.challenge_acks: int = 0  # ACKs sent in answer to a near miss (RFC 5961)
 
 
 class Delivery:
