@@ -103,10 +103,12 @@ class Intake:
 
     def take_run(self, batch: Sequence[tuple[bytes | memoryview, Address]], index: int, now: float) -> int:
         """The batch's common case: plain DATA packets from ``index`` on, each the next expected
-        segment, within the window; what :meth:`segment` does for each, with the state read and
-        written once for the run. Call it only while nothing is held out of order (nor framing or
-        a playout delay configured). Returns the index of the first datagram not taken (``index``:
-        none was)."""
+        segment (or, while data is held out of order, each continuing the highest held range),
+        within the window; what :meth:`segment` does for each, with the state read and written
+        once for the run. Call it only without framing or a playout delay. Returns the index of
+        the first datagram not taken (``index``: none was)."""
+        if self._data.holds_data:
+            return self._take_held_run(batch, index, now)
         delivery, delayed_ack = self._data, self.delayed_ack.on_data
         start = expected = delivery.rcv_nxt
         room = self._window.room
@@ -139,6 +141,34 @@ class Intake:
         self.taken += 1
         if ack_now:
             self.ack_due = True
+        return index + len(payloads)
+
+    def _take_held_run(self, batch: Sequence[tuple[bytes | memoryview, Address]], index: int, now: float) -> int:
+        """:meth:`take_run` above a hole: the stream goes on past the held data, so each plain
+        DATA packet from ``index`` on that continues the highest held range, within the window,
+        is held with the others in one store; one ACK goes out for the run (out-of-order data is
+        acknowledged at once, RFC 5681 (4.2))."""
+        delivery = self._data
+        start = expected = delivery.held_end or 0
+        limit = delivery.rcv_nxt + self._window.room  # segment() refuses what starts at or past it
+        channel = self._channel
+        payloads: list[bytes | memoryview] = []
+        newest = 0
+        for data, _ in batch[index:]:
+            fields = plain_data_fields(data)
+            if fields is None or fields[0] != channel or fields[1] != expected or expected >= limit:
+                break
+            newest = fields[2]
+            payloads.append(data[HEADER_SIZE:])
+            expected += len(data) - HEADER_SIZE
+        if not payloads or not delivery.hold_run(start, payloads):
+            return index
+        self._stats.segments += len(payloads)
+        self.highest = max(self.highest, expected)
+        self.newest_tsval, self.newest_at = newest, now
+        self.taken += 1
+        self.delayed_ack.on_data(False, 2, now)
+        self.ack_due = True
         return index + len(payloads)
 
     def segment(self, packet: Packet, now: float) -> None:

@@ -219,7 +219,7 @@ class Receiver:
         mark = self._intake.taken
         index, count = 0, len(batch)
         while index < count:
-            if fast and self.state is ReceiverState.ESTABLISHED and not self._data.holds_data:
+            if fast and self.state is ReceiverState.ESTABLISHED:
                 after = self._intake.take_run(batch, index, now)
                 if after > index:
                     self._silence.heard(now)
