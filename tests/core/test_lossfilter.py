@@ -144,9 +144,18 @@ def test_only_the_filter_asks_for_delay_samples_and_validates_its_window() -> No
     assert not NewReno.wants_delay and not NewReno.validates_window
 
 
-def test_a_window_the_sender_does_not_use_does_not_grow() -> None:
+def test_slow_start_doubles_only_a_window_that_is_used() -> None:
     cc = _filter()
+    cc.ssthresh = 1 << 20  # slow start
     cc.on_ack(10 * MSS, 0.0, cwnd_limited=False)
     assert cc.cwnd == 40 * MSS
-    cc.on_ack(40 * MSS, 0.1, cwnd_limited=True)
+    cc.on_ack(10 * MSS, 0.1, cwnd_limited=True)
+    assert cc.cwnd == 50 * MSS
+
+
+def test_congestion_avoidance_grows_used_or_not() -> None:
+    """The channel paces at the smallest window over its RTT: a receiver with a shorter RTT keeps
+    less than half its window in flight, and must still grow."""
+    cc = _filter()
+    cc.on_ack(40 * MSS, 0.0, cwnd_limited=False)
     assert cc.cwnd == 41 * MSS

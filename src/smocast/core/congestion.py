@@ -167,7 +167,7 @@ class LossFilter(NewReno):
     name = "lossfilter"
     wants_rtt = True
     wants_delay = True
-    validates_window = True  # a window that losses do not cut must not grow where it is not used
+    validates_window = True  # a window that losses do not cut must not double where it is not used
 
     def __init__(self, mss: int, initial_window: int, max_window: int) -> None:
         super().__init__(mss, initial_window, max_window)
@@ -202,6 +202,15 @@ class LossFilter(NewReno):
         if delay is None or floor is None:
             return True
         return delay > max(QUEUE_FRACTION * floor, QUEUE_DELAY_FLOOR)
+
+    def on_ack(self, acked: int, now: float, *, cwnd_limited: bool = True) -> None:
+        """Slow start doubles only a window that is used (RFC 7661; Linux's rule too): the
+        channel's pacer follows the smallest window once per sweep, so for a sweep's time a
+        window that losses do not cut could otherwise double past anything sent, and then empty
+        into the path at once. Congestion avoidance grows as NewReno's, used or not: a receiver
+        whose round trip is shorter than the channel's keeps less than half its window in flight
+        at the pacer's rate, and would never grow."""
+        super().on_ack(acked, now, cwnd_limited=cwnd_limited or not self.in_slow_start)
 
     def on_rtt_sample(self, rtt: float, now: float) -> None:
         self._now = now
