@@ -124,17 +124,23 @@ def _connected(config: ReceiverConfig) -> Receiver:
     return rx
 
 
-def _stream(seed: int, count: int, mss: int, reorder: bool) -> list[bytes]:
+def _stream(seed: int, count: int, mss: int, reorder: bool, late: bool = False) -> list[bytes]:
     """Datagrams a receiver might read from the group: mostly in order, some duplicated, repaired,
-    empty (heartbeats), of another channel, or garbage; with ``reorder``, some swapped."""
+    empty (heartbeats), of another channel, or garbage; with ``reorder``, some swapped; with
+    ``late``, some lost and repaired after the rest (the stream goes on above each hole)."""
     rng = random.Random(seed)
     out: list[bytes] = []
+    repaired_later: list[bytes] = []
     seq = 0
     for i in range(count):
         payload = bytes([i % 256]) * rng.choice([mss, mss, mss, mss // 3 + 1])
         kind = PacketType.REPAIR if rng.random() < 0.05 else PacketType.DATA
         flags = FLAG_MSG_START if rng.random() < 0.2 else 0
         packet = Packet(kind, 1, 0, seq, tsval=i, flags=flags, ack_every=rng.choice([0, 2, 4]), payload=payload)
+        if late and rng.random() < 0.05:
+            repaired_later.append(encode(packet._replace(type=PacketType.REPAIR)))
+            seq += len(payload)
+            continue
         out.append(encode(packet))
         roll = rng.random()
         if roll < 0.05:
@@ -149,7 +155,7 @@ def _stream(seed: int, count: int, mss: int, reorder: bool) -> list[bytes]:
     for _ in range(count // 10 if reorder else 0):
         a, b = rng.randrange(len(out)), rng.randrange(len(out))
         out[a], out[b] = out[b], out[a]
-    return out
+    return out + repaired_later
 
 
 def _merged(events: list[object]) -> list[object]:
@@ -177,7 +183,7 @@ def _drain(rx: Receiver, consume: bool) -> list[object]:
     return out
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     seed=st.integers(0, 10_000),
     cuts=st.lists(st.integers(1, 20), min_size=1, max_size=40),
@@ -185,16 +191,17 @@ def _drain(rx: Receiver, consume: bool) -> list[object]:
     small_buffer=st.booleans(),
     consume=st.booleans(),
     reorder=st.booleans(),
+    late=st.booleans(),
 )
 def test_a_batch_equals_its_datagrams_one_by_one(
-    seed: int, cuts: list[int], framing: bool, small_buffer: bool, consume: bool, reorder: bool
+    seed: int, cuts: list[int], framing: bool, small_buffer: bool, consume: bool, reorder: bool, late: bool
 ) -> None:
     """Same ACKs after every batch, same bytes at the same offsets, same counters and window;
     and the batch's views may be overwritten after the call (nothing keeps them)."""
     mss = 100
     config = ReceiverConfig(framing=framing, receive_buffer=4096 if small_buffer else 1 << 20, source_timeout=5.0)
     batched, single = _connected(config), _connected(config)
-    stream = _stream(seed, 120, mss, reorder)
+    stream = _stream(seed, 120, mss, reorder, late)
     got_batched: list[object] = []
     got_single: list[object] = []
     at, step = 0, 0

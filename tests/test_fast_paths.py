@@ -20,7 +20,17 @@ from smocast.smo import events as ev
 from smocast.smo.child import Child
 from smocast.smo.config import ChannelConfig, ReceiverConfig
 from smocast.smo.receiver import Receiver
-from smocast.wire import HEADER_SIZE, Packet, PacketType, decode, encode, encode_ack, encode_data, plain_ack_fields
+from smocast.wire import (
+    HEADER_SIZE,
+    Packet,
+    PacketType,
+    decode,
+    delay_sample,
+    encode,
+    encode_ack,
+    encode_data,
+    plain_ack_fields,
+)
 from tests.fakenet import FakeNet, Terrible
 
 u32 = st.integers(0, 2**32 - 1)
@@ -77,13 +87,20 @@ def test_encode_data_is_encode(
     assert decode(data) == packet
 
 
-@given(channel=u32, connection=u32, ack=u64, window=u32, tsval=u32, tsecr=u32)
+@given(
+    channel=u32, connection=u32, ack=u64, window=u32, tsval=u32, tsecr=u32, delay=st.none() | st.integers(0, 2**32 - 1)
+)
 def test_plain_ack_fields_agree_with_decode_on_every_plain_ack(
-    channel: int, connection: int, ack: int, window: int, tsval: int, tsecr: int
+    channel: int, connection: int, ack: int, window: int, tsval: int, tsecr: int, delay: int | None
 ) -> None:
-    data, _ = encode_ack(channel=channel, connection=connection, ack=ack, window=window, tsval=tsval, tsecr=tsecr)
+    data, built = encode_ack(
+        channel=channel, connection=connection, ack=ack, window=window, tsval=tsval, tsecr=tsecr, delay=delay
+    )
     packet = decode(data)
-    assert plain_ack_fields(data) == (packet.channel, packet.connection, packet.ack, packet.window, packet.tsecr)
+    assert packet == built
+    fields = plain_ack_fields(data)
+    assert fields == (packet.channel, packet.connection, packet.ack, packet.window, packet.tsecr, packet.seq)
+    assert delay_sample(packet.seq) == delay  # the one-way delay sample rides in seq, or nothing does
 
 
 @settings(max_examples=400)
@@ -94,7 +111,7 @@ def test_plain_ack_fields_accept_nothing_decode_would_not_call_a_plain_ack(data:
         return
     packet = decode(data)  # a plain ACK always decodes
     assert packet.type is PacketType.ACK and not packet.sack and not packet.payload and not packet.flags
-    assert fields == (packet.channel, packet.connection, packet.ack, packet.window, packet.tsecr)
+    assert fields == (packet.channel, packet.connection, packet.ack, packet.window, packet.tsecr, packet.seq)
 
 
 # --- RTT -----------------------------------------------------------------------------------
@@ -156,7 +173,8 @@ def _connected(config: ReceiverConfig) -> Receiver:
 )
 def test_the_in_order_shortcut_equals_the_general_path(order: list[int], cut: int, framing: bool, every: int) -> None:
     """A REPAIR takes the general path even when in order; as DATA the same bytes may take the
-    shortcut. Delivered events and ACKs must be the same (only the repair counter differs)."""
+    shortcut. Delivered events and ACKs must be the same (only the repair counter differs, and
+    the one-way delay sample an ACK after DATA carries in ``seq``: a repair is not one)."""
     config = ReceiverConfig(framing=framing)
     fast, general = _connected(config), _connected(config)
     segments = [(i * 100, bytes([i]) * 100) for i in range(12)]
@@ -167,7 +185,9 @@ def test_the_in_order_shortcut_equals_the_general_path(order: list[int], cut: in
         for rx, kind in ((fast, PacketType.DATA), (general, PacketType.REPAIR)):
             packet = Packet(kind, 1, 0, seq, tsval=seq, flags=flags, ack_every=every, payload=payload)
             rx.receive_packet(packet, SERVER, now)
-        assert _acks(fast, now) == _acks(general, now)
+        fast_acks, general_acks = _acks(fast, now), _acks(general, now)
+        assert [a._replace(seq=0) for a in fast_acks] == general_acks
+        assert all(delay_sample(a.seq) == (int(now * 1e6) - seq) % 2**32 for a in fast_acks)
         assert _drain(fast) == _drain(general)
         assert fast.window == general.window
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import select
 import socket
 import time
 from typing import Any
@@ -110,6 +111,39 @@ def test_the_reader_returns_every_datagram_whole_and_in_order(gro: bool) -> None
 
 
 @needs_batches
+@pytest.mark.network
+@pytest.mark.parametrize("gro", [True, False], ids=["gro", "no-gro"])
+def test_the_reader_stamps_each_batch_with_the_kernels_arrival_time(gro: bool) -> None:
+    """With ``SO_TIMESTAMPNS`` (and ``UDP_GRO``: two control messages in one slot) every read says
+    when its last message reached the host, and the data still comes back whole."""
+    if not loopback_multicast_works():
+        pytest.skip("no multicast on loopback")
+    net = loopback()
+    receiver, sender = _group_pair(net.group)
+    assert batchio.enable_timestamps(receiver)
+    if gro:
+        assert enable_gro(receiver)
+    reader = BatchReader(receiver, batch=4, gro=gro, timestamps=True)
+    gso = GsoSender()
+    try:
+        for round_ in range(3):
+            before = time.time()
+            burst = [bytes([round_, i]) * 700 for i in range(3)]
+            assert gso.send(sender, burst, 1400, net.group)
+            select.select([receiver], [], [], 5.0)  # it arrived (the burst travels in one piece)
+            time.sleep(0.05)
+            read_at = time.time()  # the stamp is the arrival, before this, not the read
+            got = _read_all(reader, len(burst))
+            assert [data for data, _ in got] == burst
+            assert reader.arrival is not None
+            assert before <= reader.arrival <= read_at
+    finally:
+        reader.close()
+        receiver.close()
+        sender.close()
+
+
+@needs_batches
 def test_the_reader_decodes_both_families() -> None:
     name4 = socket.AF_INET.to_bytes(2, "little") + (5000).to_bytes(2, "big") + socket.inet_aton("10.1.2.3")
     assert batchio._decode_name(name4) == ("10.1.2.3", 5000)
@@ -176,3 +210,38 @@ def test_reads_of_any_size_return_the_stream_in_order(chunks: list[bytes], sizes
         out.append(piece)
         index += 1
     assert b"".join(out) == b"".join(chunks)
+
+
+@pytest.mark.network
+def test_the_sources_loss_filter_gets_the_receivers_one_way_delays(monkeypatch: pytest.MonkeyPatch) -> None:
+    """End to end over loopback: the receiver stamps the group's batches (SO_TIMESTAMPNS), its
+    ACKs carry the one-way delay, and the source's loss filter takes them."""
+    if not loopback_multicast_works():
+        pytest.skip("no multicast on loopback")
+    from smocast.core.congestion import LossFilter
+
+    samples: list[int] = []
+    original = LossFilter.on_delay_sample
+
+    def record(self: LossFilter, sample: int, now: float) -> None:
+        samples.append(sample)
+        original(self, sample, now)
+
+    monkeypatch.setattr(LossFilter, "on_delay_sample", record)
+    net = loopback()
+    data = payload(2 << 20)
+
+    async def main() -> bytes:
+        async def receive() -> bytes:
+            async with smocast.connect(net.server, net.group, linger=0.1) as rx:
+                return b"".join([chunk async for chunk in rx])
+
+        async with smocast.open_channel(net.group, net.server, min_receivers=1, congestion_control="lossfilter") as ch:
+            task = asyncio.create_task(receive())
+            await ch.send(data)
+        return await task
+
+    assert sha(run(main())) == sha(data)
+    assert len(samples) > 10
+    queueing = [(s - min(samples)) % 2**32 for s in samples]
+    assert sorted(queueing)[len(queueing) // 2] < 50_000  # microseconds: one-way delays on loopback, not garbage

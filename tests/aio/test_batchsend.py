@@ -320,8 +320,8 @@ class LossyReader(BatchReader):
     server: Address = ("", 0)
     seeds = itertools.count(1)
 
-    def __init__(self, sock: socket.socket, batch: int = 64, *, gro: bool = False) -> None:
-        super().__init__(sock, batch, gro=gro)
+    def __init__(self, sock: socket.socket, batch: int = 64, *, gro: bool = False, timestamps: bool = False) -> None:
+        super().__init__(sock, batch, gro=gro, timestamps=timestamps)
         self._rng = random.Random(next(LossyReader.seeds))
 
     def read(self) -> list[tuple[memoryview, Address]]:

@@ -22,7 +22,7 @@ needs_multicast = pytest.mark.skipif(not loopback_multicast_works(), reason="mul
 def test_the_generators_fast_ack_is_byte_for_byte_the_wire_format() -> None:
     data = ack_loadgen.plain_ack(7, 42, 123_456_789, 11_200, 987_654)
     assert data == encode_ack(channel=7, connection=42, ack=123_456_789, window=11_200, tsval=0, tsecr=987_654)[0]
-    assert plain_ack_fields(data) == (7, 42, 123_456_789, 11_200, 987_654)
+    assert plain_ack_fields(data) == (7, 42, 123_456_789, 11_200, 987_654, 0)
 
 
 def test_receivers_are_split_over_generators_with_distinct_connection_ids() -> None:

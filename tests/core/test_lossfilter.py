@@ -96,3 +96,66 @@ def test_one_late_sample_is_not_a_queue_but_a_lasting_rise_is() -> None:
     for k in range(30):
         cc.on_rtt_sample(0.030, 0.03 + k * 0.002)  # every sample up for three round trips
     assert cc.queueing
+
+
+# --- one-way delay samples (the ACK's DELAY_SAMPLE) --------------------------------------------
+
+OFFSET_US = 2**32 - 5_000  # the receiver's clock stands 5 ms behind the source's: samples wrap
+
+
+def _busy_receiver(cc: LossFilter, one_way_queue_us: int) -> None:
+    """RTT samples that stand 6 ms above their 0.2 ms floor (a receiver not scheduled), while
+    the one-way samples show ``one_way_queue_us`` of queue over their own floor."""
+    cc.on_rtt_sample(0.0002, 0.0)
+    cc.on_delay_sample((OFFSET_US + 150) % 2**32, 0.0)
+    for k in range(1, 30):
+        now = k * 0.002
+        cc.on_rtt_sample(0.0062, now)
+        cc.on_delay_sample((OFFSET_US + 150 + one_way_queue_us) % 2**32, now)
+
+
+def test_a_busy_receivers_rtt_is_not_a_queue_when_its_one_way_delay_is_flat() -> None:
+    cc = _filter()
+    _busy_receiver(cc, one_way_queue_us=100)
+    assert cc.standing_rtt == pytest.approx(0.0062)  # by the RTT alone, a queue
+    cc.on_congestion_event(0.06)
+    assert cc.loss_ignored
+    assert cc.cwnd == 40 * MSS
+
+
+def test_a_one_way_queue_is_congestion_whatever_the_clock_offset() -> None:
+    cc = _filter()
+    _busy_receiver(cc, one_way_queue_us=8_000)
+    assert cc.queueing_delay == pytest.approx(0.008)
+    cc.on_congestion_event(0.06)
+    assert not cc.loss_ignored
+    assert cc.cwnd == 20 * MSS
+
+
+def test_stale_one_way_samples_give_way_to_the_rtt() -> None:
+    cc = _filter()
+    _busy_receiver(cc, one_way_queue_us=100)
+    cc.on_rtt_sample(0.0062, 5.0)  # no ACK has carried a one-way sample for seconds
+    assert cc.queueing
+
+
+def test_only_the_filter_asks_for_delay_samples_and_validates_its_window() -> None:
+    assert LossFilter.wants_delay and LossFilter.validates_window
+    assert not NewReno.wants_delay and not NewReno.validates_window
+
+
+def test_slow_start_doubles_only_a_window_that_is_used() -> None:
+    cc = _filter()
+    cc.ssthresh = 1 << 20  # slow start
+    cc.on_ack(10 * MSS, 0.0, cwnd_limited=False)
+    assert cc.cwnd == 40 * MSS
+    cc.on_ack(10 * MSS, 0.1, cwnd_limited=True)
+    assert cc.cwnd == 50 * MSS
+
+
+def test_congestion_avoidance_grows_used_or_not() -> None:
+    """The channel paces at the smallest window over its RTT: a receiver with a shorter RTT keeps
+    less than half its window in flight, and must still grow."""
+    cc = _filter()
+    cc.on_ack(40 * MSS, 0.0, cwnd_limited=False)
+    assert cc.cwnd == 41 * MSS

@@ -43,3 +43,16 @@ def test_a_queue_too_short_to_show_in_the_rtt_hides_congestion_from_the_filter()
         shares = run_sharing(replace(shallow, congestion=congestion)).as_json()["steady"]["share_of_fair"]
         tcp = statistics.fmean(v for name, v in shares.items() if name != SMOCAST)
         assert (shares[SMOCAST] > 2 * tcp) is unfair
+
+
+def test_a_window_the_filter_keeps_through_random_loss_grows_only_where_it_is_used() -> None:
+    """One receiver, 2% loss, a 4 ms round trip: ignoring random losses, the filter's window
+    once grew far past what the source could send (RFC 7661), then emptied into the source's
+    queue in one burst: 40 ms of queue, repairs sent again and again (2.3 times the file went
+    out). Grown only while used, it stays near the path's capacity."""
+    spec = TransferSpec(receivers=1, size=4 << 20, path=PathSpec(rate=LINK_BPS, delay=0.002, loss=0.02))
+    result = run_transfer(replace(spec, congestion="lossfilter"))
+    assert result.completed == 1 and result.all_identical
+    out = result.as_json()
+    assert out["source_egress_bytes"] / out["bytes"] < 1.15
+    assert out["goodput_bps"] > 0.5 * LINK_BPS

@@ -6,7 +6,7 @@ from smocast.core.datagram import Address
 from smocast.smo import events as ev
 from smocast.smo.config import ReceiverConfig
 from smocast.smo.receiver import Receiver, ReceiverState
-from smocast.wire import FLAG_RESUME, Packet, PacketType, ResetCode, decode, encode
+from smocast.wire import FLAG_RESUME, Packet, PacketType, ResetCode, decode, delay_sample, encode
 
 SERVER: Address = ("192.0.2.1", 5000)
 
@@ -195,3 +195,41 @@ def test_close_sends_rst() -> None:
     rx.close(1.0)
     (rst,) = sent(rx, 1.0)
     assert rst.type is PacketType.RST
+
+
+# --- the one-way delay sample of the ACKs -----------------------------------------------------
+
+
+def _batch(*packets: Packet) -> list[tuple[bytes | memoryview, Address]]:
+    return [(encode(p), SERVER) for p in packets]
+
+
+def test_an_ack_reports_the_one_way_delay_of_the_newest_data_to_the_batchs_arrival() -> None:
+    rx = connected()
+    stamped = Packet(PacketType.DATA, 1, 0, 0, tsval=1_000_000, ack_every=1, payload=b"a" * 100)
+    newest = Packet(PacketType.DATA, 1, 0, 100, tsval=1_000_400, ack_every=1, payload=b"b" * 100)
+    rx.receive_datagrams(_batch(stamped, newest), 1.5, via_group=True, arrival=1.0025)  # read 0.5 s late
+    (ack,) = sent(rx, 1.5)
+    assert ack.ack == 200
+    assert delay_sample(ack.seq) == 1_002_500 - 1_000_400  # to the kernel's arrival, not to the read
+
+
+def test_without_an_arrival_time_the_sample_runs_to_now_and_a_repair_is_none() -> None:
+    rx = connected()
+    rx.receive_packet(data(0, b"a" * 100, every=1), SERVER, 0.02)
+    (ack,) = sent(rx, 0.02)
+    assert delay_sample(ack.seq) == 20_000 - 0  # data() stamps tsval = seq
+    repair = Packet(PacketType.REPAIR, 1, rx.connection, 100, tsval=5, ack_every=1, payload=b"r" * 100)
+    rx.receive_packet(repair, SERVER, 0.03)
+    (ack,) = sent(rx, 0.03)
+    assert ack.ack == 200 and ack.seq == 0  # a repair's TSval is no delay sample: no sample at all
+
+
+def test_a_batch_without_data_does_not_move_an_earlier_samples_arrival() -> None:
+    rx = connected()
+    rx.receive_datagrams(_batch(data(0, b"a" * 100, every=4)), 0.02, via_group=True, arrival=0.019)
+    heartbeat_free = Packet(PacketType.RETRY, 1, rx.connection, payload=bytes(16))
+    rx.receive_datagrams(_batch(heartbeat_free), 0.5, arrival=0.499)  # no DATA: the sample stays
+    rx.handle_timer(rx.next_deadline() or 0.5)
+    (ack,) = sent(rx, 0.5)
+    assert delay_sample(ack.seq) == 19_000

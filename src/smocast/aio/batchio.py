@@ -48,8 +48,11 @@ _GSO_REFUSED = frozenset({errno.EIO, errno.EINVAL, errno.ENOPROTOOPT, errno.EOPN
 _NAME_SIZE = 28  # sizeof(struct sockaddr_in6), the larger of the two families
 _SOCKADDR_IN = 16  # sizeof(struct sockaddr_in)
 _NAME_STRIDE = 32  # bytes between two messages' names (8-byte aligned)
-_CONTROL_SIZE = 32  # CMSG_SPACE(sizeof(int)): one UDP_GRO control message
-_CMSG = struct.Struct("=QiiH")  # cmsg_len (size_t), cmsg_level, cmsg_type, then the u16 segment size
+SO_TIMESTAMPNS = 35  # <asm-generic/socket.h>: the kernel's receive time, a (SOL_SOCKET, SO_TIMESTAMPNS) timespec
+_CONTROL_SIZE = 64  # CMSG_SPACE(sizeof(struct timespec)) + CMSG_SPACE(sizeof(int)): a timestamp and a UDP_GRO size
+_CMSG = struct.Struct("=Qii")  # cmsg_len (size_t), cmsg_level, cmsg_type; the data follows
+_GRO_SIZE = struct.Struct("=H")  # the UDP_GRO segment size (an int; its low half, little-endian)
+_TIMESPEC = struct.Struct("=qq")  # tv_sec, tv_nsec
 
 
 class _IoVec(ctypes.Structure):
@@ -116,6 +119,16 @@ def batch_reading_available() -> bool:
     return _recvmmsg is not None and _ALIGNED and _U64 == 8
 
 
+def enable_timestamps(sock: socket.socket) -> bool:
+    """Ask the kernel to stamp each datagram on ``sock`` with its arrival time (``SO_TIMESTAMPNS``,
+    Linux); False if it refuses."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    except OSError:
+        return False
+    return True
+
+
 def enable_gro(sock: socket.socket) -> bool:
     """Ask the kernel to coalesce same-size datagrams on ``sock`` (``UDP_GRO``); False if it refuses."""
     try:
@@ -133,18 +146,25 @@ class BatchReader:
     overwrites. It raises ``BlockingIOError`` when nothing waits, and any other ``OSError``
     of the socket (an ICMP error reported on it, for instance), as ``recvfrom`` would.
     ``gro``: the socket has ``UDP_GRO`` (:func:`enable_gro`); coalesced messages are split.
+    ``timestamps``: the socket has ``SO_TIMESTAMPNS`` (:func:`enable_timestamps`); after each
+    :meth:`read`, :attr:`arrival` is when the batch's last message reached the host (the
+    kernel's ``CLOCK_REALTIME``, seconds), or None.
 
     The per-datagram work is a few list operations done in C (``tolist`` of strided views of
     the headers, ``map``): the lengths and sources of a batch are read in one go, and sources
     are decoded once per peer (a cache keyed by the raw IPv4 address and port).
     """
 
-    def __init__(self, sock: socket.socket, batch: int = READ_BATCH, *, gro: bool = False) -> None:
+    def __init__(
+        self, sock: socket.socket, batch: int = READ_BATCH, *, gro: bool = False, timestamps: bool = False
+    ) -> None:
         if not batch_reading_available():
             raise OSError(errno.ENOSYS, "recvmmsg is not available here")
         self._fd = sock.fileno()
         self._batch = batch
         self._gro = gro
+        self.timestamps = timestamps
+        self.arrival: float | None = None  # the kernel's receive time of the last read's last message
         self._v4 = sock.family == socket.AF_INET
         self._memory = mmap.mmap(-1, batch * (SLOT + _NAME_STRIDE + _CONTROL_SIZE))
         self._view = memoryview(self._memory)
@@ -173,8 +193,9 @@ class BatchReader:
             header.msg_namelen = name_size  # the kernel writes back the same size for this family
             header.msg_iov = ctypes.pointer(self._iovecs[i])
             header.msg_iovlen = 1
-            header.msg_control = controls + i * _CONTROL_SIZE if self._gro else None
-            header.msg_controllen = _CONTROL_SIZE if self._gro else 0
+            control = self._gro or self.timestamps
+            header.msg_control = controls + i * _CONTROL_SIZE if control else None
+            header.msg_controllen = _CONTROL_SIZE if control else 0
 
     def close(self) -> None:
         """Release the mapping (no view handed out may be used after)."""
@@ -193,6 +214,12 @@ class BatchReader:
         self.messages = count
         lens = self._lens[:count].tolist()
         sources = self._sources(count)
+        if self.timestamps:
+            self.arrival = self._arrival(count - 1)
+            if not self._gro:
+                controls = self._controls
+                for i in range(count):
+                    controls[i] = _CONTROL_SIZE  # the kernel wrote back what it used: give the room again
         if self._gro:
             return self._split_coalesced(count, lens, sources)
         starts = self._starts
@@ -235,9 +262,31 @@ class BatchReader:
 
     def _segment_size(self, index: int) -> int:
         """The ``UDP_GRO`` segment size in message ``index``'s control data, else 0."""
-        at = self._batch * (SLOT + _NAME_STRIDE) + index * _CONTROL_SIZE
-        length, level, kind, size = _CMSG.unpack_from(self._view, at)
-        return size if level == SOL_UDP and kind == UDP_GRO and length >= _CMSG.size else 0
+        at = self._control_data(index, SOL_UDP, UDP_GRO, _GRO_SIZE.size)
+        return 0 if at is None else int(_GRO_SIZE.unpack_from(self._view, at)[0])
+
+    def _arrival(self, index: int) -> float | None:
+        """The ``SO_TIMESTAMPNS`` receive time in message ``index``'s control data, else None."""
+        at = self._control_data(index, socket.SOL_SOCKET, SO_TIMESTAMPNS, _TIMESPEC.size)
+        if at is None:
+            return None
+        seconds, nanoseconds = _TIMESPEC.unpack_from(self._view, at)
+        return float(seconds + nanoseconds * 1e-9)
+
+    def _control_data(self, index: int, level: int, kind: int, size: int) -> int | None:
+        """Where the data of message ``index``'s ``(level, kind)`` control message starts, if it
+        holds at least ``size`` bytes; None if there is none."""
+        start = self._batch * (SLOT + _NAME_STRIDE) + index * _CONTROL_SIZE
+        used = min(int(self._controls[index]), _CONTROL_SIZE)
+        at, end = start, start + used
+        while at + _CMSG.size <= end:
+            length, cmsg_level, cmsg_kind = _CMSG.unpack_from(self._view, at)
+            if length < _CMSG.size:
+                return None
+            if cmsg_level == level and cmsg_kind == kind:
+                return at + _CMSG.size if length >= _CMSG.size + size else None
+            at += (length + 7) & ~7  # CMSG_ALIGN
+        return None
 
 
 def _split(

@@ -39,10 +39,11 @@ from __future__ import annotations
 import asyncio
 import errno
 import socket
+import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
-from smocast.aio.batchio import BatchReader, batch_reading_available, enable_gro
+from smocast.aio.batchio import BatchReader, batch_reading_available, enable_gro, enable_timestamps
 from smocast.aio.errors import NetworkError, network_error
 from smocast.aio.netaddr import canonical
 from smocast.aio.output import Output
@@ -62,6 +63,14 @@ DatagramInput = Callable[[bytes, Address, float], None]
 Batch = list[tuple[memoryview, Address]]
 BatchInput = Callable[[Batch, float], None]
 """Takes a batch of datagrams ``[(data, source), ...]`` and ``now``; the views are valid during the call."""
+
+
+class ArrivalBatchInput(Protocol):
+    """Takes a batch, ``now``, and the kernel's arrival time of its last datagram (or None)."""
+
+    def __call__(self, batch: Batch, now: float, *, arrival: float | None) -> None: ...
+
+
 Unreachable = Callable[[Address, float], None]
 """Told ``(address, now)`` when an ICMP port unreachable says nothing listens at ``address``."""
 
@@ -138,11 +147,14 @@ class Driver:
         group_batch: BatchInput | None = None,
         on_unreachable: Unreachable | None = None,
         batched: bool = True,
+        group_arrival: ArrivalBatchInput | None = None,
     ) -> None:
         """``group``: the group's socket (one of ``read_sockets``) and the input its datagrams go
         to, e.g. ``receive_datagram(..., via_group=True)``; others go to ``receive_datagram``.
         ``group_batch``: the same for a whole batch (``receive_datagrams(..., via_group=True)``).
         ``batched`` False reads one datagram per call and sends without GSO (the general path).
+        ``group_arrival``: takes the group's batches instead of ``group_batch``, with the kernel's
+        arrival time of each on the loop's clock (``SO_TIMESTAMPNS``) where the socket gives one.
         ``on_unreachable``: for a source whose ``send_socket`` has ``IP_RECVERR`` (see
         :func:`~smocast.aio.sockets.source_socket`), told each address that ICMP says is gone."""
         self._loop = asyncio.get_running_loop()
@@ -165,7 +177,9 @@ class Driver:
         self._ipv6 = getattr(send_socket, "family", socket.AF_INET) == socket.AF_INET6
         self._group_batch = group_batch
         self._endpoint_batch: BatchInput | None = getattr(endpoint, "receive_datagrams", None)
-        self._readers = _batch_readers(self._read_sockets, group[0] if group else None) if batched else {}
+        self._group_arrival = group_arrival
+        group_socket = group[0] if group else None
+        self._readers = _batch_readers(self._read_sockets, group_socket, group_arrival is not None) if batched else {}
         self.closed = False
         self.counters = DriverCounters()
         self._output = Output(
@@ -227,8 +241,9 @@ class Driver:
         receive: DatagramInput = group[1] if group is not None and via_group else self._endpoint.receive_datagram
         reader = self._readers.get(sock)
         if reader is not None:
+            stamped = self._group_arrival if via_group and reader.timestamps else None
             batch_input = self._group_batch if via_group else self._endpoint_batch
-            return self._drain_batches(reader, batch_input, receive)
+            return self._drain_batches(reader, batch_input, receive, stamped)
         recv_into = sock.recvfrom_into
         buffer, view, ipv6 = self._buffer, self._view, self._ipv6
         now = self._loop.time()
@@ -248,10 +263,15 @@ class Driver:
         return count, None
 
     def _drain_batches(
-        self, reader: BatchReader, batch_input: BatchInput | None, receive: DatagramInput
+        self,
+        reader: BatchReader,
+        batch_input: BatchInput | None,
+        receive: DatagramInput,
+        stamped: ArrivalBatchInput | None = None,
     ) -> tuple[int, OSError | None]:
-        """:meth:`_drain` with ``recvmmsg``: whole batches to ``batch_input``, or one by one as bytes."""
-        now = self._loop.time()
+        """:meth:`_drain` with ``recvmmsg``: whole batches to ``batch_input``, or one by one as bytes;
+        or to ``stamped`` with each batch's arrival time (``CLOCK_REALTIME``, on the loop's clock)."""
+        now, wall = self._loop.time(), time.time()
         count = 0
         try:
             while count < DRAIN_BATCH:
@@ -261,7 +281,10 @@ class Driver:
                     break
                 self.counters.reads += 1
                 count += len(batch)
-                if batch_input is not None:
+                if stamped is not None:
+                    stamp = reader.arrival
+                    stamped(batch, now, arrival=None if stamp is None else now - max(0.0, wall - stamp))
+                elif batch_input is not None:
                     batch_input(batch, now)
                 else:
                     for data, source in batch:
@@ -350,13 +373,17 @@ class Driver:
         self._on_error(network_error(exc, action))
 
 
-def _batch_readers(sockets: Sequence[socket.socket], group: socket.socket | None) -> dict[socket.socket, BatchReader]:
-    """A :class:`BatchReader` for each UDP socket where ``recvmmsg`` works; GRO on the group's socket."""
+def _batch_readers(
+    sockets: Sequence[socket.socket], group: socket.socket | None, stamp_group: bool = False
+) -> dict[socket.socket, BatchReader]:
+    """A :class:`BatchReader` for each UDP socket where ``recvmmsg`` works; GRO on the group's
+    socket, and with ``stamp_group`` its arrival times too."""
     if not batch_reading_available():
         return {}
     readers = {}
     for sock in sockets:
         if getattr(sock, "type", None) != socket.SOCK_DGRAM:
             continue
-        readers[sock] = BatchReader(sock, gro=sock is group and enable_gro(sock))
+        stamped = sock is group and stamp_group and enable_timestamps(sock)
+        readers[sock] = BatchReader(sock, gro=sock is group and enable_gro(sock), timestamps=stamped)
     return readers

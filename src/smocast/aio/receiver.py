@@ -132,6 +132,7 @@ class AsyncReceiver:
             after_pump=self._inbox.skip_if_reader_waits if skips_on_read else None,
             group=(socks.group, self._from_group),
             group_batch=self._from_group_batch,
+            group_arrival=self._from_group_stamped,
         )
         self._inbox.attach(self._receiver, self._driver)
         self._up.attach(self._receiver, self._driver)
@@ -375,6 +376,14 @@ class AsyncReceiver:
             self._layer.receive_datagrams(batch, now, via_group=True)
         elif self._receiver is not None:
             self._receiver.receive_datagrams(batch, now, via_group=True)
+
+    def _from_group_stamped(self, batch: Batch, now: float, *, arrival: float | None) -> None:
+        """:meth:`_from_group_batch` with the kernel's arrival time of the batch: the receiver
+        measures the one-way delay its ACKs report to it."""
+        if self._layer is not None:
+            self._layer.receive_datagrams(batch, now, via_group=True, arrival=arrival)
+        elif self._receiver is not None:
+            self._receiver.receive_datagrams(batch, now, via_group=True, arrival=arrival)
 
     def _on_error(self, error: NetworkError) -> None:
         if self._error is None:

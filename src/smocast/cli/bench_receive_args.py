@@ -56,9 +56,25 @@ examples:
 """
 
 
+CORE_DESCRIPTION = """\
+The receiver core's cost per datagram on a lossy stream, without sockets: a seeded stream of
+--datagrams 1400-byte DATA segments, --loss of them missing and repaired --repair-after batches
+later (about a round trip of data), read in batches of --batch as the runtime reads them, through
+the sans-IO receiver, each batch followed by its ACKs and events. For each loss rate, --repeat
+runs in a fresh process; reports the median microseconds per datagram. With --baseline-src (the
+src folder of another checkout) the same replay runs with that tree, alternating, and the ratio
+is reported; with --calls, Python calls per datagram (one more run under cProfile).
+
+examples:
+  smocast bench receive-core
+  smocast bench receive-core --loss 0,0.02,0.05 --calls --baseline-src ../before/src --json
+"""
+
+
 def register(group: Any) -> None:
     _register_offload(group)
     _register_sendmmsg(group)
+    _register_core(group)
     p: argparse.ArgumentParser = group.add_parser(
         "receive",
         help="receivers' CPU per delivered MB on loopback (and Python calls per datagram)",
@@ -150,4 +166,47 @@ def _run_sendmmsg(args: argparse.Namespace) -> int:
         print_json(run(args.counts, int(args.size), args.repeat))
     except OSError as exc:
         fail(f"bench sendmmsg: {exc}")
+    return 0
+
+
+def _loss_list(text: str) -> list[float]:
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected loss rates like 0,0.02, got {text!r}") from None
+    if not values or any(not 0 <= v < 1 for v in values):
+        raise argparse.ArgumentTypeError(f"loss rates must lie in [0, 1), got {text!r}")
+    return values
+
+
+def _register_core(group: Any) -> None:
+    p: argparse.ArgumentParser = group.add_parser(
+        "receive-core",
+        help="the receiver core's microseconds per datagram on a replayed lossy stream (no sockets)",
+        description=CORE_DESCRIPTION,
+        formatter_class=HelpFormatter,
+    )
+    p.add_argument("--loss", type=_loss_list, default="0,0.02", metavar="P,...", help="loss rates to replay")
+    p.add_argument("--datagrams", type=positive_int, default=20000, help="DATA segments in the stream")
+    p.add_argument("--batch", type=positive_int, default=16, help="datagrams per read")
+    p.add_argument("--repair-after", type=positive_int, default=4, help="batches between a loss and its repair")
+    p.add_argument("--repeat", type=positive_int, default=5, help="runs per loss rate and tree; medians reported")
+    p.add_argument("--baseline-src", default=None, metavar="DIR", help="the src folder of another checkout")
+    p.add_argument("--calls", action="store_true", help="also count Python calls per datagram under cProfile")
+    p.add_argument("--json", action="store_true", help="accepted for symmetry; output is always JSON")
+    p.set_defaults(handler=_run_core)
+
+
+def _run_core(args: argparse.Namespace) -> int:
+    from smocast.bench.receive_core import CoreSettings, run  # noqa: PLC0415  (benchmarks load only when asked for)
+
+    if args.baseline_src is not None and not Path(args.baseline_src, "smocast").is_dir():
+        fail(f"--baseline-src {args.baseline_src}: no smocast package in it", EXIT_USAGE)
+    settings = CoreSettings(
+        args.loss, args.datagrams, args.batch, args.repair_after, args.repeat, args.baseline_src, args.calls
+    )
+    try:
+        print_json(run(settings))
+    except (RuntimeError, OSError) as exc:
+        fail(f"bench receive-core: {exc}")
     return 0

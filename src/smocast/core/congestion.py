@@ -6,19 +6,32 @@ a controller only does the window arithmetic for the four signals below.
 
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 
+from smocast.core.delaytrack import MIN_RTT_WINDOW, STANDING_WINDOW_FLOOR, DelayTrack
 from smocast.core.errors import ConfigError
+
+__all__ = [
+    "CONTROLLERS",
+    "INITIAL_WINDOW_SEGMENTS",
+    "MIN_RTT_WINDOW",
+    "STANDING_WINDOW_FLOOR",
+    "CongestionController",
+    "FixedWindow",
+    "LossFilter",
+    "NewReno",
+    "controller_factory",
+    "make_controller",
+    "register_controller",
+]
 
 INITIAL_WINDOW_SEGMENTS = 10  # RFC 6928
 MIN_SSTHRESH_SEGMENTS = 2  # RFC 5681 (4): ssthresh >= 2 * SMSS
 LOSS_WINDOW_SEGMENTS = 1  # RFC 5681 (3.1): cwnd after a retransmission timeout
 QUEUE_FRACTION = 0.25  # LossFilter: RTT growth over the minimum, as a fraction of it, that shows a queue
 QUEUE_DELAY_FLOOR = 0.002  # LossFilter: and at least this much (s), above delayed-ACK and scheduling jitter
-MIN_RTT_WINDOW = 10.0  # LossFilter: the minimum RTT is renewed after this long (s), as BBR's RTprop
-STANDING_WINDOW_FLOOR = 0.005  # LossFilter: the standing RTT's bucket is at least this long (s)
+ONE_WAY_FRESH = 1.0  # LossFilter: one-way delay samples stand for the path this long after the last (s)
 
 
 class CongestionController(ABC):
@@ -26,6 +39,8 @@ class CongestionController(ABC):
 
     name = "abstract"
     wants_rtt = False  # True: the caller must feed on_rtt_sample (it costs a lookup per ACK)
+    wants_delay = False  # True: the caller must feed on_delay_sample with the ACKs' one-way delays
+    validates_window = False  # True: the caller must say in on_ack whether the window was used (RFC 7661)
 
     def __init__(self, mss: int, initial_window: int, max_window: int) -> None:
         if mss <= 0 or initial_window <= 0 or max_window < mss:
@@ -57,6 +72,10 @@ class CongestionController(ABC):
 
     def on_rtt_sample(self, rtt: float, now: float) -> None:  # noqa: B027 (optional: only some controllers use RTT)
         """One RTT sample of the path, from the newest segment delivered; only when ``wants_rtt``."""
+
+    def on_delay_sample(self, sample: int, now: float) -> None:  # noqa: B027 (optional, as on_rtt_sample)
+        """A one-way delay sample of the path (an ACK's, :data:`~smocast.wire.codec.DELAY_SAMPLE`):
+        microseconds modulo 2**32 against an unknown clock offset; only when ``wants_delay``."""
 
     @property
     def loss_ignored(self) -> bool:
@@ -128,30 +147,33 @@ class FixedWindow(CongestionController):
 class LossFilter(NewReno):
     """NewReno that halves only for losses that come with a queue: random loss is not congestion.
 
-    A loss is congestion when the path's standing RTT (the smallest sample of the last one
-    or two minimum RTTs, as Copa's) exceeds its minimum RTT (over the last
-    ``MIN_RTT_WINDOW`` seconds) by ``QUEUE_FRACTION`` of it and at least
-    ``QUEUE_DELAY_FLOOR``: a drop-tail or tbf bottleneck drops only once its queue is full,
-    so every congestion loss there comes with that growth and gets NewReno's response,
-    while a loss on an empty path (a noisy wireless or LAN segment) only gets its repair.
-    Without any RTT sample yet every loss is congestion. A retransmission timeout on a path
-    with no queue halves the window instead of collapsing it to one segment.
+    A loss is congestion when the path's queueing delay exceeds ``QUEUE_FRACTION`` of its
+    minimum RTT and at least ``QUEUE_DELAY_FLOOR``: a drop-tail or tbf bottleneck drops only
+    once its queue is full, so every congestion loss there comes with that growth and gets
+    NewReno's response, while a loss on an empty path (a noisy wireless or LAN segment) only
+    gets its repair. Without any RTT sample yet every loss is congestion. A retransmission
+    timeout on a path with no queue halves the window instead of collapsing it to one segment.
 
-    It stays TCP-fair only where congestion builds a queue the RTT shows: behind an AQM
+    The queueing delay is the standing delay over its minimum (:class:`DelayTrack`), from the
+    receiver's one-way delay samples where its ACKs carry them (``on_delay_sample``: measured
+    to the kernel's arrival time, they leave out the receiver's scheduling and ACK delays, which
+    on a busy host stand milliseconds above the path's), else from RTT samples.
+
+    It stays TCP-fair only where congestion builds a queue the delay shows: behind an AQM
     that drops early, or a bottleneck queue smaller than ``QUEUE_FRACTION`` of the RTT,
     its losses look random and it takes more than its share. See docs/design.md.
     """
 
     name = "lossfilter"
     wants_rtt = True
+    wants_delay = True
+    validates_window = True  # a window that losses do not cut must not double where it is not used
 
     def __init__(self, mss: int, initial_window: int, max_window: int) -> None:
         super().__init__(mss, initial_window, max_window)
-        self._min_rtt: float | None = None
-        self._min_rtt_at = 0.0
-        self._bucket_at = 0.0  # the standing RTT: the smallest sample of this bucket and the one before
-        self._bucket_min = math.inf
-        self._previous_min = math.inf
+        self._rtt = DelayTrack()
+        self._one_way = DelayTrack()
+        self._now = 0.0
         self._ignored = False
 
     @property
@@ -160,36 +182,53 @@ class LossFilter(NewReno):
 
     @property
     def standing_rtt(self) -> float | None:
-        """The smallest RTT sample of the last one or two ``max(min RTT, STANDING_WINDOW_FLOOR)``:
+        """The smallest RTT sample of the last one or two ``max(min RTT / 2, STANDING_WINDOW_FLOOR)``:
         a queue keeps every sample up, a delayed ACK or a busy receiver only some."""
-        standing = min(self._bucket_min, self._previous_min)
-        return None if standing == math.inf else standing
+        return self._rtt.standing
+
+    @property
+    def queueing_delay(self) -> float | None:
+        """The path's queueing delay: from one-way samples if one came in the last
+        ``ONE_WAY_FRESH`` seconds, else from RTT samples; None before any sample."""
+        one_way = self._one_way
+        if one_way.last_at is not None and self._now - one_way.last_at <= ONE_WAY_FRESH:
+            return one_way.queueing_delay
+        return self._rtt.queueing_delay
 
     @property
     def queueing(self) -> bool:
-        """The standing RTT shows a queue on the path (or there is no sample yet)."""
-        standing, floor = self.standing_rtt, self._min_rtt
-        if standing is None or floor is None:
+        """The path shows a queue (or there is no RTT sample yet)."""
+        delay, floor = self.queueing_delay, self._rtt.base
+        if delay is None or floor is None:
             return True
-        return standing - floor > max(QUEUE_FRACTION * floor, QUEUE_DELAY_FLOOR)
+        return delay > max(QUEUE_FRACTION * floor, QUEUE_DELAY_FLOOR)
+
+    def on_ack(self, acked: int, now: float, *, cwnd_limited: bool = True) -> None:
+        """Slow start doubles only a window that is used (RFC 7661; Linux's rule too): the
+        channel's pacer follows the smallest window once per sweep, so for a sweep's time a
+        window that losses do not cut could otherwise double past anything sent, and then empty
+        into the path at once. Congestion avoidance grows as NewReno's, used or not: a receiver
+        whose round trip is shorter than the channel's keeps less than half its window in flight
+        at the pacer's rate, and would never grow."""
+        super().on_ack(acked, now, cwnd_limited=cwnd_limited or not self.in_slow_start)
 
     def on_rtt_sample(self, rtt: float, now: float) -> None:
-        if self._min_rtt is None or rtt <= self._min_rtt or now - self._min_rtt_at > MIN_RTT_WINDOW:
-            self._min_rtt, self._min_rtt_at = rtt, now
-        window = max(self._min_rtt / 2, STANDING_WINDOW_FLOOR)
-        elapsed = now - self._bucket_at
-        if elapsed < window:
-            self._bucket_min = min(self._bucket_min, rtt)
-            return
-        self._previous_min = self._bucket_min if elapsed < 2 * window else math.inf  # else it is stale
-        self._bucket_min, self._bucket_at = rtt, now
+        self._now = now
+        self._rtt.add(rtt, now)
+
+    def on_delay_sample(self, sample: int, now: float) -> None:
+        self._now = now
+        base = self._rtt.base
+        self._one_way.add_one_way(sample, now, None if base is None else base / 2)
 
     def on_congestion_event(self, now: float) -> None:
+        self._now = now
         self._ignored = not self.queueing
         if not self._ignored:
             super().on_congestion_event(now)
 
     def on_retransmission_timeout(self, now: float) -> None:
+        self._now = now
         self._ignored = False
         if self.queueing:
             super().on_retransmission_timeout(now)

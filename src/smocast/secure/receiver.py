@@ -14,10 +14,8 @@ around a receiver core, which sees plaintext packets only:
 * what the core sends goes to the source sealed under the session's key. A receiver core
   that multicasts (the NAK classes) is not supported: the group key's packet numbers
   belong to the source alone.
-
 Install the session's keys (from the key exchange) with :meth:`ProtectedReceiver.install`;
-until then nothing but the handshake's packets (``clear``) passes either way.
-"""
+until then nothing but the handshake's packets (``clear``) passes either way."""
 
 from __future__ import annotations
 
@@ -122,15 +120,19 @@ class ProtectedReceiver(Generic[E]):
         self.receive_datagram(packet, source, now)
 
     def receive_datagrams(
-        self, batch: Sequence[tuple[bytes | memoryview, Address]], now: float, *, via_group: bool = False
+        self,
+        batch: Sequence[tuple[bytes | memoryview, Address]],
+        now: float,
+        *,
+        via_group: bool = False,
+        arrival: float | None = None,
     ) -> None:
         """A batch, each ``(data, source)`` in arrival order: :meth:`receive_datagram` for each, but
-        what the batch releases reaches the core in one ``receive_datagrams`` call, in order.
-
-        ``data`` may be a view of the runtime's buffer, valid during the call only: a group
-        datagram opens from it; only what outlives the call is copied. ``via_group`` is the
-        driver's contract; the layer decides by the datagram's kind, as one at a time.
-        """
+        what the batch releases reaches the core in one ``receive_datagrams`` call, in order, with
+        ``arrival`` (the kernel's arrival time of the batch, for the core's one-way delay). ``data``
+        may be a view of the runtime's buffer, valid during the call only: a group datagram opens
+        from it; only what outlives the call is copied. ``via_group`` is the driver's contract; the
+        layer decides by the datagram's kind, as one at a time."""
         released: list[tuple[bytes, Address]] = []
         self._released = released
         try:
@@ -144,7 +146,7 @@ class ProtectedReceiver(Generic[E]):
             self._released = None
         batch_input = getattr(self.inner, "receive_datagrams", None)
         if released and batch_input is not None:
-            batch_input(released, now)
+            batch_input(released, now, **({} if arrival is None else {"arrival": arrival}))
         else:
             for plaintext, source in released:
                 self.inner.receive_datagram(plaintext, source, now)

@@ -48,13 +48,7 @@ from smocast.smo.session import SessionRelay
 from smocast.smo.stats import ChannelStats
 from smocast.smo.sweep import Sweeper
 from smocast.smo.transmit import Transmitter
-from smocast.wire import (
-    DecodeError,
-    Packet,
-    PacketType,
-    decode,
-    plain_ack_fields,
-)
+from smocast.wire import DecodeError, Packet, PacketType, decode, delay_sample, plain_ack_fields
 
 __all__ = ["Channel", "ChannelStats", "History"]
 
@@ -227,6 +221,8 @@ class Channel:
         if fields is not None and fields[0] == self._channel_id:
             child = self._members.find((source, fields[1]))
             if child is not None:
+                if fields[5] and child.cc.wants_delay:
+                    self._delay_sample(child, fields[5], now)
                 self._handle_ack(child, fields[2], fields[3], fields[4], (), now)
                 return
         try:
@@ -250,6 +246,8 @@ class Channel:
             if child is None:
                 self._resets.unknown(packet, source)
             else:
+                if packet.seq and child.cc.wants_delay:
+                    self._delay_sample(child, packet.seq, now)
                 self._handle_ack(child, packet.ack, packet.window, packet.tsecr, packet.sack, now)
         elif kind is PacketType.RST:
             if child is not None:
@@ -358,6 +356,13 @@ class Channel:
         self._window.sync_edge(child)
         if child.una == self._closing.end and child.state is ChildState.ESTABLISHED:
             self._closing.send_fin(child, now)
+
+    @staticmethod
+    def _delay_sample(child: Child, seq: int, now: float) -> None:
+        """An ACK's ``seq`` carries a one-way delay sample for ``child``'s controller."""
+        sample = delay_sample(seq)
+        if sample is not None:
+            child.cc.on_delay_sample(sample, now)
 
     def _ack_outside_established(self, child: Child, ack: int, window: int, tsecr: int, now: float) -> bool:
         """The handshake's last ACK, or the ACK of the FIN; True when the ACK needs more handling."""

@@ -190,7 +190,8 @@ class Child:
         timer = self.timer
         self.last_progress = timer.base = now
         timer.probe_sent = False
-        self.cc.on_ack(ack - old, now)
+        cc = self.cc
+        cc.on_ack(ack - old, now, cwnd_limited=not cc.validates_window or 2 * (self._buf.snd_nxt - old) >= cc.cwnd)
         return True
 
     def on_ack(
@@ -262,12 +263,14 @@ class Child:
         if self.recovery_point is not None and ack >= self.recovery_point:
             self.recovery_point = None
             self.rto_lost_upto = 0
+        cc = self.cc
+        limited = not cc.validates_window or 2 * (self._buf.snd_nxt - ack + acked - self.sacked.total) >= cc.cwnd
         if self.recovery_point is None:
-            self.cc.on_ack(acked, now)
+            cc.on_ack(acked, now, cwnd_limited=limited)
         else:
-            if self.cc.loss_ignored:  # a random loss: the window keeps growing while it is repaired
-                self.cc.on_ack(acked, now)
-            self.credit = min(self.credit + acked, self.cc.cwnd)
+            if cc.loss_ignored:  # a random loss: the window keeps growing while it is repaired
+                cc.on_ack(acked, now, cwnd_limited=limited)
+            self.credit = min(self.credit + acked, cc.cwnd)
         self.timer.restart(now)
 
     def note_unicast_repair(self, start: int, now: float) -> None:

@@ -135,6 +135,17 @@ class Delivery:
         self.delivered += size
         self._events.append(ev.DataReceived(offset, chunk))
 
+    def hold_run(self, start: int, payloads: list[bytes | memoryview]) -> bool:
+        """The batch path above a hole (no framing, no playout delay): ``payloads`` continue the
+        highest held range from ``start``; held in one go. False: not held (see
+        :meth:`Reassembly.extend_top`)."""
+        return self._reasm.extend_top(start, payloads)
+
+    @property
+    def held_end(self) -> int | None:
+        """The end of the highest held range (None: nothing held)."""
+        return self._reasm.ranges.last_end
+
     def take(self, packet: Packet, deadline: float | None, now: float) -> None:
         """Any new segment (the caller checked :meth:`is_new`): hold it, or deliver what it completes.
 

@@ -7,8 +7,10 @@ common case, through :meth:`Intake.take_run`). The intake refuses what starts pa
 :class:`~smocast.smo.delivery.Delivery`, answers heartbeats, and decides when an ACK is due:
 every few in-order segments (the source's hint, :class:`~smocast.core.acking.DelayedAck`), at
 once for anything out of order, a duplicate, a skip, or a window the source may have missed.
-Each ACK carries the SACK blocks, the window, and the TSval of the oldest unacknowledged
-segment (RFC 7323).
+Each ACK carries the SACK blocks, the window, the TSval of the oldest unacknowledged
+segment (RFC 7323), and the one-way delay of the newest data segment read
+(:data:`~smocast.wire.codec.DELAY_SAMPLE`), timed by ``now`` unless the runtime gives the
+kernel's arrival time of a batch (:meth:`Intake.arrived`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Sequence
 
 from smocast.core.acking import DelayedAck
 from smocast.core.datagram import Address
+from smocast.core.timestamps import TS_MODULUS, timestamp
 from smocast.smo.delivery import Delivery, ReceiverStats
 from smocast.smo.flowcontrol import ReceiveWindow
 from smocast.smo.receiver_config import ReceiverConfig
@@ -38,6 +41,9 @@ class Intake:
         "delayed_ack",
         "highest",
         "last_ack_sent",
+        "newest_at",
+        "newest_tsval",
+        "taken",
         "ts_recent",
     )
 
@@ -60,6 +66,9 @@ class Intake:
         self.ts_recent = 0  # the TSval the next ACK echoes (read-only)
         self.last_ack_sent = 0  # rcv_nxt in the last ACK (read-only)
         self.highest = 0  # the highest stream offset seen in data or heartbeats (read-only)
+        self.newest_tsval: int | None = None  # TSval of the newest DATA segment since the last ACK (read-only)
+        self.newest_at = 0.0  # when it arrived (read-only: see arrived)
+        self.taken = 0  # DATA segments taken with a TSval, ever: the runtime's mark for arrived()
 
     def start_at(self, offset: int) -> None:
         """The handshake fixed the stream's first byte: nothing below it is unacknowledged."""
@@ -79,6 +88,13 @@ class Intake:
         if self.delayed_ack.due(now):
             self.send_ack(now)
 
+    def arrived(self, arrival: float, mark: int) -> None:
+        """The batch just handed in reached the host at ``arrival`` (the kernel's timestamp),
+        and :attr:`taken` was ``mark`` before it: if it held DATA, the newest arrived then,
+        not at the ``now`` it was handed in with."""
+        if self.taken != mark:
+            self.newest_at = arrival
+
     def stop(self) -> None:
         """The connection ended: no delayed ACK is due any more."""
         self.delayed_ack.on_ack_sent()
@@ -87,23 +103,27 @@ class Intake:
 
     def take_run(self, batch: Sequence[tuple[bytes | memoryview, Address]], index: int, now: float) -> int:
         """The batch's common case: plain DATA packets from ``index`` on, each the next expected
-        segment, within the window; what :meth:`segment` does for each, with the state read and
-        written once for the run. Call it only while nothing is held out of order (nor framing or
-        a playout delay configured). Returns the index of the first datagram not taken (``index``:
-        none was)."""
+        segment (or, while data is held out of order, each continuing the highest held range),
+        within the window; what :meth:`segment` does for each, with the state read and written
+        once for the run. Call it only without framing or a playout delay. Returns the index of
+        the first datagram not taken (``index``: none was)."""
+        if self._data.holds_data:
+            return self._take_held_run(batch, index, now)
         delivery, delayed_ack = self._data, self.delayed_ack.on_data
         start = expected = delivery.rcv_nxt
         room = self._window.room
         channel, last_ack_sent = self._channel, self.last_ack_sent
         payloads: list[bytes | memoryview] = []
         echo: int | None = None
+        newest = 0
         ack_now = False
         for data, _ in batch[index:]:
             fields = plain_data_fields(data)
             if fields is None or fields[0] != channel or fields[1] != expected or room <= 0:
                 break
+            newest = fields[2]
             if expected <= last_ack_sent:
-                echo = fields[2]  # RFC 7323: echo the oldest unacknowledged segment
+                echo = newest  # RFC 7323: echo the oldest unacknowledged segment
             payloads.append(data[HEADER_SIZE:])
             size = len(data) - HEADER_SIZE
             expected += size
@@ -117,14 +137,47 @@ class Intake:
         self.highest = max(self.highest, expected)
         if echo is not None:
             self.ts_recent = echo
+        self.newest_tsval, self.newest_at = newest, now
+        self.taken += 1
         if ack_now:
             self.ack_due = True
+        return index + len(payloads)
+
+    def _take_held_run(self, batch: Sequence[tuple[bytes | memoryview, Address]], index: int, now: float) -> int:
+        """:meth:`take_run` above a hole: the stream goes on past the held data, so each plain
+        DATA packet from ``index`` on that continues the highest held range, within the window,
+        is held with the others in one store; one ACK goes out for the run (out-of-order data is
+        acknowledged at once, RFC 5681 (4.2))."""
+        delivery = self._data
+        start = expected = delivery.held_end or 0
+        limit = delivery.rcv_nxt + self._window.room  # segment() refuses what starts at or past it
+        channel = self._channel
+        payloads: list[bytes | memoryview] = []
+        newest = 0
+        for data, _ in batch[index:]:
+            fields = plain_data_fields(data)
+            if fields is None or fields[0] != channel or fields[1] != expected or expected >= limit:
+                break
+            newest = fields[2]
+            payloads.append(data[HEADER_SIZE:])
+            expected += len(data) - HEADER_SIZE
+        if not payloads or not delivery.hold_run(start, payloads):
+            return index
+        self._stats.segments += len(payloads)
+        self.highest = max(self.highest, expected)
+        self.newest_tsval, self.newest_at = newest, now
+        self.taken += 1
+        self.delayed_ack.on_data(False, 2, now)
+        self.ack_due = True
         return index + len(payloads)
 
     def segment(self, packet: Packet, now: float) -> None:
         """A DATA or REPAIR segment (or an empty DATA, a heartbeat) for this receiver."""
         seq = packet.seq
         data = self._data
+        if packet.type is PacketType.DATA:  # sent to the group as it was stamped: a delay sample
+            self.newest_tsval, self.newest_at = packet.tsval, now
+            self.taken += 1
         if not packet.payload:
             self._on_heartbeat(seq)
             return
@@ -189,7 +242,11 @@ class Intake:
         data = self._data
         rcv_nxt = data.rcv_nxt
         window = self._window.advertise()
-        self._out.ack(rcv_nxt + (1 if fin else 0), window, self.ts_recent, data.sack_blocks(MAX_SACK_BLOCKS), now)
+        sack = data.sack_blocks(MAX_SACK_BLOCKS)
+        tsval = self.newest_tsval
+        delay = None if tsval is None else (timestamp(self.newest_at) - tsval) % TS_MODULUS
+        self._out.ack(rcv_nxt + (1 if fin else 0), window, self.ts_recent, sack, now, delay)
+        self.newest_tsval = None
         self.last_ack_sent = rcv_nxt
         self.delayed_ack.on_ack_sent()
         self._stats.acks_sent += 1

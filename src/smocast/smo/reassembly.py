@@ -83,6 +83,18 @@ class Reassembly:
             return [payload[rcv_nxt - seq :] if seq < rcv_nxt else payload]
         return self._fill(seq, payload, end)
 
+    def extend_top(self, start: int, payloads: list[bytes | memoryview]) -> bool:
+        """Hold ``payloads``, back to back from ``start``, the end of the highest held range
+        (the common case after a hole: the stream goes on above it): one store, one range
+        update. False, holding nothing, when they would pass the capacity (the caller then
+        takes them one by one, and the refusals are counted there)."""
+        size = sum(map(len, payloads))
+        if start != self.ranges.last_end or self.ranges.total + size > self.capacity:
+            return False
+        self._store(start, b"".join(payloads))
+        self.ranges.add(start, start + size)
+        return True
+
     def skip_to(self, offset: int) -> list[bytes]:
         """Give up on everything below ``offset`` (real-time mode); return what follows in order."""
         if offset <= self.rcv_nxt:

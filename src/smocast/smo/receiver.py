@@ -201,16 +201,25 @@ class Receiver:
         self.receive_packet(packet, source, now, via_group=via_group)
 
     def receive_datagrams(
-        self, batch: Sequence[tuple[bytes | memoryview, Address]], now: float, *, via_group: bool = False
+        self,
+        batch: Sequence[tuple[bytes | memoryview, Address]],
+        now: float,
+        *,
+        via_group: bool = False,
+        arrival: float | None = None,
     ) -> None:
         """A batch of datagrams that arrived by ``now``, each ``(data, source)``, in order: the
         same as :meth:`receive_datagram` for each, except that each run of consecutive in-order
         data comes out as one :class:`~smocast.smo.events.DataReceived`. ``data`` may be a view
-        of the runtime's buffer: nothing keeps it past the call. Then run the pump once."""
+        of the runtime's buffer: nothing keeps it past the call. ``arrival``: when the batch's
+        last datagram reached the host, on the clock of ``now`` (the kernel's receive timestamp,
+        where the runtime has one): the one-way delay the next ACK reports is measured to it.
+        Then run the pump once."""
         fast = self.config.playout_delay is None and not self.config.framing
+        mark = self._intake.taken
         index, count = 0, len(batch)
         while index < count:
-            if fast and self.state is ReceiverState.ESTABLISHED and not self._data.holds_data:
+            if fast and self.state is ReceiverState.ESTABLISHED:
                 after = self._intake.take_run(batch, index, now)
                 if after > index:
                     self._silence.heard(now)
@@ -219,6 +228,8 @@ class Receiver:
             data, source = batch[index]
             self.receive_datagram(data, source, now, via_group=via_group)
             index += 1
+        if arrival is not None:
+            self._intake.arrived(arrival, mark)
 
     def receive_packet(self, packet: Packet, source: Address, now: float, *, via_group: bool = False) -> None:
         """Handle one decoded packet, from the group (``via_group``) or from the server."""

@@ -46,8 +46,11 @@ class ReceiverOutbox:
         )
         self._out.append(unicast(data, packet, self._server))
 
-    def ack(self, ack: int, window: int, echo: int, sack: tuple[tuple[int, int], ...], now: float) -> None:
-        """Acknowledge the stream up to ``ack`` with the SACK blocks above it and the window."""
+    def ack(
+        self, ack: int, window: int, echo: int, sack: tuple[tuple[int, int], ...], now: float, delay: int | None = None
+    ) -> None:
+        """Acknowledge the stream up to ``ack`` with the SACK blocks above it and the window
+        (and ``delay``, a one-way delay sample: :data:`~smocast.wire.codec.DELAY_SAMPLE`)."""
         data, packet = encode_ack(
             channel=self._channel,
             connection=self._connection,
@@ -56,6 +59,7 @@ class ReceiverOutbox:
             tsval=timestamp(now),
             tsecr=echo,
             sack=sack,
+            delay=delay,
         )
         self._out.append(unicast(data, packet, self._server))
 

@@ -6,10 +6,12 @@
 
 from smocast.wire.build import heartbeat_of, reset_reason
 from smocast.wire.codec import (
+    DELAY_SAMPLE,
     HEADER_SIZE,
     MAX_SACK_BLOCKS,
     SACK_BLOCK_SIZE,
     decode,
+    delay_sample,
     encode,
     encode_ack,
     encode_data,
@@ -32,6 +34,7 @@ from smocast.wire.packet import (
 
 __all__ = [
     "COOKIE_SIZE",
+    "DELAY_SAMPLE",
     "FLAG_AUTH",
     "FLAG_MSG_START",
     "FLAG_RESUME",
@@ -46,6 +49,7 @@ __all__ = [
     "PacketType",
     "ResetCode",
     "decode",
+    "delay_sample",
     "encode",
     "encode_ack",
     "encode_data",

@@ -4,7 +4,7 @@ Layout, big-endian, 48-byte header (version 2)::
 
     0  u8   version (2)            1  u8   type           2  u8  flags     3  u8  SACK block count
     4  u32  channel id             8  u64  connection id
-    16 u64  seq                    24 u64  ack
+    16 u64  seq (ACK: DELAY_SAMPLE)  24 u64  ack
     32 u32  receive window         36 u32  TSval          40 u32 TSecr
     44 u16  payload length         46 u8   ACK frequency  47 u8  reserved (0)
     48 SACK blocks: count x (u64 start, u64 end)
@@ -20,7 +20,7 @@ from smocast.core.errors import LocalProtocolError
 from smocast.wire.packet import COOKIE_SIZE, FLAG_AUTH, KNOWN_FLAGS, VERSION, DecodeError, Packet, PacketType
 
 _HEADER = struct.Struct("!BBBBIQQQIIIHBx")
-_PLAIN_ACK = struct.Struct("!4xIQ8xQI4xIH2x")  # channel, connection, ack, window, tsecr, payload length
+_PLAIN_ACK = struct.Struct("!4xIQQQI4xIH2x")  # channel, connection, seq, ack, window, tsecr, payload length
 _PLAIN_DATA = struct.Struct(
     "!BBBxI8xQ12xI4xHBx"
 )  # version, type, flags, channel, seq, tsval, payload length, ack_every
@@ -34,6 +34,22 @@ _ACK = int(PacketType.ACK)
 _DATA = int(PacketType.DATA)
 _PLAIN_DATA_REFUSED_FLAGS = ~KNOWN_FLAGS | FLAG_AUTH
 _COOKIE_TYPES = frozenset({int(PacketType.SYN), int(PacketType.RETRY)})
+DELAY_SAMPLE = 1 << 63
+"""In an ACK's ``seq``: the low 32 bits carry a one-way delay sample (see :func:`delay_sample`).
+
+A receiver that knows when the newest data segment it read reached its host (the kernel's
+receive timestamp) reports ``DELAY_SAMPLE | (arrival - TSval) mod 2**32``, in microseconds of
+its own clock against the source's. The clocks' offset is unknown but constant, so the source
+compares samples with their minimum: what rises above it is queueing on the path towards the
+receiver, free of the receiver's scheduling and ACK delays (LEDBAT's one-way delay, RFC 6817).
+An ACK without a sample has ``seq`` 0, as before.
+"""
+_DELAY_MASK = 0xFFFFFFFF
+
+
+def delay_sample(seq: int) -> int | None:
+    """The one-way delay sample an ACK's ``seq`` carries (microseconds mod 2**32), or None."""
+    return seq & _DELAY_MASK if seq & DELAY_SAMPLE else None
 
 
 def encode(packet: Packet) -> bytes:
@@ -100,15 +116,19 @@ def encode_ack(
     tsval: int,
     tsecr: int,
     sack: tuple[tuple[int, int], ...] = (),
+    delay: int | None = None,
 ) -> tuple[bytes, Packet]:
     """An ACK and its bytes, built without the general checks of :func:`encode`.
 
     The caller guarantees what ``encode`` would check: fields in range, at most four blocks.
+    ``delay``: a one-way delay sample in microseconds (mod 2**32), carried in ``seq``
+    (:data:`DELAY_SAMPLE`).
     """
+    seq = 0 if delay is None else DELAY_SAMPLE | (delay & _DELAY_MASK)
     header = _HEADER.pack(
-        VERSION, PacketType.ACK, 0, len(sack), channel, connection, 0, ack, window, tsval, tsecr, 0, 0
+        VERSION, PacketType.ACK, 0, len(sack), channel, connection, seq, ack, window, tsval, tsecr, 0, 0
     )
-    packet = Packet(PacketType.ACK, channel, connection, 0, ack, window, tsval, tsecr, 0, 0, sack, b"", b"")
+    packet = Packet(PacketType.ACK, channel, connection, seq, ack, window, tsval, tsecr, 0, 0, sack, b"", b"")
     if sack:
         header += b"".join([_SACK.pack(start, end) for start, end in sack])
     return header, packet
@@ -158,8 +178,9 @@ def decode(data: bytes | bytearray | memoryview) -> Packet:
     )
 
 
-def plain_ack_fields(data: bytes | memoryview) -> tuple[int, int, int, int, int] | None:
-    """``(channel, connection, ack, window, tsecr)`` of a plain ACK, else None.
+def plain_ack_fields(data: bytes | memoryview) -> tuple[int, int, int, int, int, int] | None:
+    """``(channel, connection, ack, window, tsecr, seq)`` of a plain ACK, else None (``seq``:
+    0, or a one-way delay sample, :func:`delay_sample`).
 
     A plain ACK is exactly a header: no flags, no SACK blocks, no payload. It is by far the
     most common packet a source receives, so this skips building a :class:`Packet`. For
@@ -167,10 +188,10 @@ def plain_ack_fields(data: bytes | memoryview) -> tuple[int, int, int, int, int]
     """
     if len(data) != HEADER_SIZE or data[0] != VERSION or data[1] != _ACK or data[2] or data[3]:
         return None
-    channel, connection, ack, window, tsecr, payload_len = _PLAIN_ACK.unpack_from(data)
+    channel, connection, seq, ack, window, tsecr, payload_len = _PLAIN_ACK.unpack_from(data)
     if payload_len:
         return None
-    return channel, connection, ack, window, tsecr
+    return channel, connection, ack, window, tsecr, seq
 
 
 def plain_data_fields(data: bytes | memoryview) -> tuple[int, int, int, int, int] | None:

@@ -1,0 +1,100 @@
+"""The child program of ``smocast bench receive-core``: one tree's receiver core on a replayed stream.
+
+Run as a script with ``PYTHONPATH`` naming the tree's ``src``; it uses only the receiver's
+stable interface (``Receiver``, ``ReceiverConfig``, ``encode_data``), so an older tree runs it
+too. Arguments: loss, datagrams, batch, batches until a repair, seed, repeat, calls (0 or 1).
+Prints one JSON object: microseconds per delivered datagram (the median of ``repeat`` runs) and,
+with ``calls``, Python function calls per datagram (one more run under :mod:`cProfile`).
+
+The stream: ``datagrams`` DATA segments of 1400 bytes, ``loss`` of them (seeded) missing and
+repaired by a REPAIR ``batches until a repair`` batches later, read in batches of ``batch`` as
+the runtime reads them (``receive_datagrams``), each batch followed by the pump's steps
+(``datagrams_to_send``, the events taken and consumed). Every byte is checked delivered.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import json
+import pstats
+import random
+import statistics
+import sys
+import time
+from typing import Any
+
+from smocast.smo.config import ReceiverConfig
+from smocast.smo.receiver import Receiver
+from smocast.wire import Packet, PacketType, encode_data
+
+SERVER = ("192.0.2.1", 5000)
+MSS = 1400
+
+
+def _connected() -> Receiver:
+    rx = Receiver(SERVER, ReceiverConfig(receive_buffer=64 << 20), random.Random(3))
+    rx.connect(0.0)
+    rx.datagrams_to_send(0.0)
+    rx.receive_packet(Packet(PacketType.SYN_ACK, 1, rx.connection, seq=0, tsval=7), SERVER, 0.01)
+    rx.datagrams_to_send(0.01)
+    while rx.next_event() is not None:
+        pass
+    return rx
+
+
+def _segment(kind: PacketType, index: int, connection: int) -> bytes:
+    data, _ = encode_data(
+        kind, channel=1, connection=connection, seq=index * MSS, tsval=index, flags=0, ack_every=8, payload=bytes(MSS)
+    )
+    return data
+
+
+def _batches(rx: Receiver, loss: float, count: int, batch: int, delay: int, seed: int) -> list[list[bytes]]:
+    rng = random.Random(seed)
+    lost = {i for i in range(count) if rng.random() < loss}
+    stream = [_segment(PacketType.DATA, i, 0) for i in range(count) if i not in lost]
+    repairs: dict[int, list[bytes]] = {}
+    for i in sorted(lost):
+        repairs.setdefault(i // batch + delay, []).append(_segment(PacketType.REPAIR, i, rx.connection))
+    out = [stream[k : k + batch] + repairs.pop(n, []) for n, k in enumerate(range(0, len(stream), batch))]
+    return out + [repairs[n] for n in sorted(repairs)]
+
+
+def _replay(rx: Receiver, batches: list[list[bytes]]) -> int:
+    delivered, now = 0, 0.02
+    for datagrams in batches:
+        rx.receive_datagrams([(data, SERVER) for data in datagrams], now, via_group=True)
+        rx.datagrams_to_send(now)
+        while (event := rx.next_event()) is not None:
+            data = getattr(event, "data", None)
+            if data is not None:
+                rx.consumed(len(data))
+                delivered += len(data)
+        now += 0.0001
+    return delivered
+
+
+def measure(loss: float, count: int, batch: int, delay: int, seed: int, repeat: int, calls: bool) -> dict[str, Any]:
+    times = []
+    for _ in range(repeat):
+        rx = _connected()
+        batches = _batches(rx, loss, count, batch, delay, seed)
+        started = time.perf_counter()
+        delivered = _replay(rx, batches)
+        times.append(time.perf_counter() - started)
+        if delivered != count * MSS:
+            raise SystemExit(f"delivered {delivered} bytes of {count * MSS}")
+    result: dict[str, Any] = {"us_per_datagram": round(statistics.median(times) / count * 1e6, 3)}
+    if calls:
+        rx = _connected()
+        batches = _batches(rx, loss, count, batch, delay, seed)
+        profile = cProfile.Profile()
+        profile.runcall(_replay, rx, batches)
+        result["calls_per_datagram"] = round(pstats.Stats(profile).total_calls / count, 2)  # type: ignore[attr-defined]
+    return result
+
+
+if __name__ == "__main__":
+    loss_, count_, batch_, delay_, seed_, repeat_, calls_ = sys.argv[1:8]
+    numbers = (int(count_), int(batch_), int(delay_), int(seed_), int(repeat_))
+    print(json.dumps(measure(float(loss_), *numbers, calls_ == "1")))

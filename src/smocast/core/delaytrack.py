@@ -1,0 +1,71 @@
+"""The minimum and the standing value of a path's delay samples, for a delay-aware controller.
+
+:class:`DelayTrack` keeps, for one path, the smallest sample of the last ``MIN_RTT_WINDOW``
+seconds (the base: an empty queue, as BBR's RTprop) and the *standing* delay: the smallest
+sample of the last one or two buckets of about half a round trip (as Copa's). A queue keeps
+every sample up, so the standing delay rises with it; a delayed ACK or a busy host raises only
+some samples, so it does not. Their difference is the queueing delay the path shows.
+
+It takes round-trip times in seconds (:meth:`DelayTrack.add`), or one-way delays in
+microseconds of two unsynchronised 32-bit clocks (:meth:`DelayTrack.add_one_way`): those carry
+an unknown but constant offset, which the difference with the base cancels.
+"""
+
+from __future__ import annotations
+
+import math
+
+from smocast.core.timestamps import TS_MODULUS, TS_UNITS_PER_SECOND
+
+MIN_RTT_WINDOW = 10.0  # the base is renewed after this long (s), as BBR's RTprop
+STANDING_WINDOW_FLOOR = 0.005  # a standing bucket lasts at least this long (s)
+_HALF = TS_MODULUS // 2
+
+
+class DelayTrack:
+    """The base and standing delay of one path's samples (seconds)."""
+
+    __slots__ = ("_bucket_at", "_bucket_min", "_previous_min", "_reference", "base", "base_at", "last_at")
+
+    def __init__(self) -> None:
+        self.base: float | None = None  # the smallest sample of the last MIN_RTT_WINDOW (read-only)
+        self.base_at = 0.0
+        self.last_at: float | None = None  # when the newest sample came (read-only)
+        self._bucket_at = 0.0
+        self._bucket_min = math.inf
+        self._previous_min = math.inf
+        self._reference: int | None = None  # the first one-way sample: the others count from it
+
+    @property
+    def standing(self) -> float | None:
+        """The smallest sample of the last one or two buckets, or None before any."""
+        standing = min(self._bucket_min, self._previous_min)
+        return None if standing == math.inf else standing
+
+    @property
+    def queueing_delay(self) -> float | None:
+        """How far the standing delay stands above the base, or None before any sample."""
+        standing, base = self.standing, self.base
+        return None if standing is None or base is None else standing - base
+
+    def add(self, delay: float, now: float, bucket: float | None = None) -> None:
+        """One sample. A standing bucket lasts ``bucket`` seconds (default: half the base), and
+        at least :data:`STANDING_WINDOW_FLOOR`."""
+        self.last_at = now
+        if self.base is None or delay <= self.base or now - self.base_at > MIN_RTT_WINDOW:
+            self.base, self.base_at = delay, now
+        window = max(self.base / 2 if bucket is None else bucket, STANDING_WINDOW_FLOOR)
+        elapsed = now - self._bucket_at
+        if elapsed < window:
+            self._bucket_min = min(self._bucket_min, delay)
+            return
+        self._previous_min = self._bucket_min if elapsed < 2 * window else math.inf  # else it is stale
+        self._bucket_min, self._bucket_at = delay, now
+
+    def add_one_way(self, sample: int, now: float, bucket: float | None) -> None:
+        """One one-way delay sample in microseconds modulo 2**32, against an unknown offset."""
+        reference = self._reference
+        if reference is None:
+            reference = self._reference = sample
+        relative = (sample - reference + _HALF) % TS_MODULUS - _HALF
+        self.add(relative / TS_UNITS_PER_SECOND, now, bucket)
