@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import socket
+import time
 from typing import Any
 
 import pytest
@@ -283,3 +284,44 @@ def test_an_icmp_port_unreachable_names_the_dead_receiver_and_sending_goes_on(fa
     assert driver.counters.icmp_errors == 1
     driver.close()
     live.close()
+
+
+class SlowStampedReader:
+    """Two batches, each arriving while the drain loop runs (30 ms after the read before)."""
+
+    timestamps = True
+
+    def __init__(self) -> None:
+        self.arrival: float | None = None
+        self.left = 2
+
+    def read(self) -> list[tuple[memoryview, Address]]:
+        if not self.left:
+            raise BlockingIOError
+        self.left -= 1
+        time.sleep(0.03)
+        self.arrival = time.time()  # the kernel's stamp: CLOCK_REALTIME
+        return [(memoryview(b"x"), PEER)]
+
+
+def test_each_batchs_arrival_is_measured_when_it_is_read_not_when_the_drain_began() -> None:
+    """A batch that arrived after the drain loop began is not dated back to its start: a
+    one-way delay sample must never come out lower than the truth (the filter keeps minima)."""
+    got: list[tuple[float, float | None]] = []
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+
+    def stamped(batch: Any, now: float, *, arrival: float | None) -> None:
+        got.append((now, arrival))
+
+    async def main() -> None:
+        driver = make_driver(Endpoint(), sock, [])
+        driver._drain_batches(SlowStampedReader(), None, lambda *_: None, stamped)  # type: ignore[arg-type]
+        driver.close()
+
+    try:
+        asyncio.run(main())
+    finally:
+        sock.close()
+    (now, first), (_, second) = got
+    assert first is not None and second is not None
+    assert first - now >= 0.025 and second - now >= 0.055

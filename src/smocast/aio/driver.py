@@ -270,8 +270,8 @@ class Driver:
         stamped: ArrivalBatchInput | None = None,
     ) -> tuple[int, OSError | None]:
         """:meth:`_drain` with ``recvmmsg``: whole batches to ``batch_input``, or one by one as bytes;
-        or to ``stamped`` with each batch's arrival time (``CLOCK_REALTIME``, on the loop's clock)."""
-        now, wall = self._loop.time(), time.time()
+        or to ``stamped`` with each batch's arrival time (``CLOCK_REALTIME``, moved to the loop's clock)."""
+        now = self._loop.time()
         count = 0
         try:
             while count < DRAIN_BATCH:
@@ -281,9 +281,10 @@ class Driver:
                     break
                 self.counters.reads += 1
                 count += len(batch)
-                if stamped is not None:
+                if stamped is not None:  # the stamp's age now, on the loop's clock: it arrived before this read
                     stamp = reader.arrival
-                    stamped(batch, now, arrival=None if stamp is None else now - max(0.0, wall - stamp))
+                    age = None if stamp is None else max(0.0, time.time() - stamp)
+                    stamped(batch, now, arrival=None if age is None else self._loop.time() - age)
                 elif batch_input is not None:
                     batch_input(batch, now)
                 else:
