@@ -58,11 +58,9 @@ if TYPE_CHECKING:
 DEFAULT_READ = 1 << 16
 DEFAULT_LINGER = 0.5  # seconds to stay after the end, to re-ACK a FIN whose ACK was lost (RTO minimum 0.2 s)
 JOIN_SETTLE = 0.02
-"""Seconds between joining the group and the first SYN. The kernel sends the join's IGMPv3 or
-MLDv2 report up to two clock ticks later (8 ms at 250 Hz, 20 ms at 100 Hz), and a snooping
-switch forwards the group to this host only from then on: a receiver whose handshake ended
-sooner lost the source's whole first flight, and with it a loss probe's wait and a halved
-window (measured on the testbed: 40 to 55 ms of a 1.8 s transfer)."""
+"""Seconds from the group join to the first SYN: the kernel sends the join's IGMP/MLD report up to
+two clock ticks later, and a snooping switch forwards the group only from then on (a quicker
+handshake lost the source's whole first flight: a loss probe's wait and a halved window)."""
 Message = ev.MessageReceived
 """A whole message (framing mode): ``offset`` in the stream and ``data``."""
 Gap = ev.Skipped
