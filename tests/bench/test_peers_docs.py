@@ -24,6 +24,7 @@ REPORTS = [
     "peers-quiet.json",
     "peers-quiet-loss.json",
     "peers-quiet-loss-lossfilter.json",
+    "peers-edges.json",
 ]
 
 

@@ -57,6 +57,10 @@ if TYPE_CHECKING:
 
 DEFAULT_READ = 1 << 16
 DEFAULT_LINGER = 0.5  # seconds to stay after the end, to re-ACK a FIN whose ACK was lost (RTO minimum 0.2 s)
+JOIN_SETTLE = 0.02
+"""Seconds from the group join to the first SYN: the kernel sends the join's IGMP/MLD report up to
+two clock ticks later, and a snooping switch forwards the group only from then on (a quicker
+handshake lost the source's whole first flight: a loss probe's wait and a halved window)."""
 Message = ev.MessageReceived
 """A whole message (framing mode): ``offset`` in the stream and ``data``."""
 Gap = ev.Skipped
@@ -120,6 +124,12 @@ class AsyncReceiver:
         self.sockets = socks = receiver_sockets(
             self.server, self.group, self._source or self.server[0], self._interface
         )
+        try:
+            await asyncio.sleep(JOIN_SETTLE)  # the join reaches the network before the data can start
+        except BaseException:
+            socks.unicast.close()
+            socks.group.close()
+            raise
         skips_on_read = self.config.realtime and self.config.playout_delay is None
         self._driver = Driver(
             endpoint,

@@ -26,6 +26,7 @@ from smocast.apps.processes import processes
 from smocast.bench import peers_report, startup
 from smocast.bench.fanout import require_root, write_payload
 from smocast.bench.fanout_runs import RUN_LIMIT, Transfer, cpu_count, egress_bytes
+from smocast.bench.peers_egress import wire_egress
 from smocast.bench.peers_procs import Sampler
 from smocast.bench.peers_tools import PEERS, Measured, RunContext
 from smocast.core.congestion import controller_factory
@@ -179,7 +180,7 @@ class _Bench:
         index, self.runs_done = self.runs_done, self.runs_done + 1
         workdir = Path(tempfile.mkdtemp(prefix=f"{peer}-n{n}-", dir=self.tmp))
         sampler = Sampler(self.anchor_pid, self.tb.interface)
-        before = egress_bytes(self.tb)
+        before, wire_before = egress_bytes(self.tb), wire_egress(self.tb)
         ctx = RunContext(
             self.tb, self.payload, self.digest, n, PORT + 4 * index, index, workdir,
             self.settings.mtu, self.settings.rate_bps, sampler, time.monotonic() + RUN_LIMIT,
@@ -194,7 +195,9 @@ class _Bench:
             sampler.stop()
             shutil.rmtree(workdir, ignore_errors=True)
         egress = egress_bytes(self.tb) - before
-        record = peers_report.run_record(peer, round_, measured, sampler, egress, self.settings.size)
+        wire_after = wire_egress(self.tb)
+        wire = wire_after - wire_before if wire_after is not None and wire_before is not None else None
+        record = peers_report.run_record(peer, round_, measured, sampler, egress, self.settings.size, wire)
         record["commands"] = {role: portable(line, self.tmp) for role, line in record["commands"].items()}
         record["errors"] = [portable(error, self.tmp) for error in record["errors"]]
         return record

@@ -25,6 +25,7 @@ METRICS = (
     "goodput_median_bps",
     "goodput_min_bps",
     "egress_ratio",
+    "wire_egress_ratio",
     "sender_cpu_total_s",
     "sender_cpu_during_s",
     "receivers_cpu_total_s",
@@ -39,8 +40,13 @@ GOAL_RECEIVERS_CPU_VS_UDPCAST = 1.5  # per delivered megabyte
 GOAL_STARTUP_CPU_S = 0.15
 
 
-def run_record(peer: str, round_: int, measured: Measured, sampler: Sampler, egress: int, size: int) -> dict[str, Any]:
-    """The record of one peer's run: copies, times, goodput, egress and CPU."""
+def run_record(
+    peer: str, round_: int, measured: Measured, sampler: Sampler, egress: int, size: int, wire_bytes: int | None = None
+) -> dict[str, Any]:
+    """The record of one peer's run: copies, times, goodput, egress and CPU.
+
+    ``egress``: the bytes host 0's interface counted; ``wire_bytes``: those its shaper sent, each
+    segment of a GSO batch with its own headers (None: no shaper)."""
     transfer = measured.transfer
     n = transfer.receivers
     identical = transfer.verified == n and len(transfer.times_s) == n
@@ -58,6 +64,10 @@ def run_record(peer: str, round_: int, measured: Measured, sampler: Sampler, egr
         "goodput_min_bps": _rounded(size * 8 / completion) if completion else None,
         "egress_bytes": egress,
         "egress_ratio": round(egress / size, 4),
+        # The interface counts a GSO batch once, with one set of headers; the shaper, like the
+        # wire, counts each of its segments whole: the egress to compare across tools.
+        "wire_egress_bytes": wire_bytes,
+        "wire_egress_ratio": round(wire_bytes / size, 4) if wire_bytes is not None else None,
         "start_from": "wire" if measured.start_at is None else "tool",
         "wire_lag_s": round(measured.start_at - wire, 4) if measured.start_at is not None and wire else None,
         **_cpu(measured, sampler, start, completion, n * size / 1e6),

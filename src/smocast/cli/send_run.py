@@ -182,13 +182,17 @@ async def _serve(channel: AsyncChannel, args: argparse.Namespace, source: Source
         monitor = ChannelMonitor(
             channel, wanted=args.min_receivers, about=about, progress=progress, table=table, stats=stats
         )
-        tasks = [asyncio.create_task(monitor.run())]
+        tasks: list[asyncio.Task[Any]] = [asyncio.create_task(monitor.run())]
         if announcer is not None:
             tasks.append(asyncio.create_task(announcer.run(channel)))
         logging = asyncio.create_task(log_events(channel.events()))
+        # The set is queued while the receivers join (the channel holds it until they have), so
+        # the first ACKs find data waiting, not a source busy reading the first megabytes.
+        sending = asyncio.create_task(send_set(channel, source))
+        tasks.append(sending)
         try:
             await _wait_started(channel, args.wait)
-            sent = await send_set(channel, source)
+            sent = await sending
             channel.close()
             await channel.wait_closed()
         finally:

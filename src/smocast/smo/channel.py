@@ -114,6 +114,7 @@ class Channel:
     def close(self) -> None:
         """No more data: each receiver gets a FIN once it has acknowledged everything."""
         self._closing.close()
+        self._transmit.closed()
 
     def drop(self, receiver: int, now: float, detail: str = "dropped by the application") -> None:
         """Dis-associate ``receiver``: send it RST and remove it; the others go on."""

@@ -30,6 +30,7 @@ class Transmitter:
         "_buf",
         "_buffer_policy",
         "_ceiling",
+        "_closed",
         "_config",
         "_last_multicast",
         "_out",
@@ -50,12 +51,17 @@ class Transmitter:
         self._last_multicast = 0.0
         self._allowed: int | None = None  # how far this turn may send (None: nobody paces)
         self._ack_every = 1
+        self._closed = False  # the application wrote its last byte: the segment that drains the queue ends the stream
         self.initial_window = config.mss * INITIAL_WINDOW_SEGMENTS
         self._ceiling = config.max_rate / 8 if config.max_rate is not None else None  # bytes/s
 
     def congestion_seen(self) -> None:
         """A receiver saw loss: the channel's slow start is over (ACK hint and pacing gain)."""
         self._slow_start_over = True
+
+    def closed(self) -> None:
+        """The application closed the channel: no byte will be queued after those already queued."""
+        self._closed = True
 
     def multicast_sent(self, now: float) -> None:
         """Something went to the group (a multicast repair): the group heard from the source."""
@@ -96,9 +102,12 @@ class Transmitter:
         if not self._pacer.allowed(length + HEADER_SIZE, now):
             self.pacing_wakeup = self._pacer.next_send_time(length + HEADER_SIZE, now)
             return None
-        segment = buf.take(now, cfg.window_policy.acks_needed(holders), holders, self._ack_every)
+        # The stream's last segment asks for an ACK at once: nothing follows it to fill the
+        # receivers' delayed-ACK count, so each would otherwise hold its final ACK for the timer.
+        ack_every = 1 if self._closed and length == buf.pending else self._ack_every
+        segment = buf.take(now, cfg.window_policy.acks_needed(holders), holders, ack_every)
         self._last_multicast = now
-        self._out.original(segment.start, segment.payload, segment.flags, self._ack_every, now)
+        self._out.original(segment.start, segment.payload, segment.flags, ack_every, now)
         return segment
 
     def keepalive(self, interval: float, now: float) -> float:
