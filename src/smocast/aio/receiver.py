@@ -142,7 +142,7 @@ class AsyncReceiver:
             after_pump=self._inbox.skip_if_reader_waits if skips_on_read else None,
             group=(socks.group, self._from_group),
             group_batch=self._from_group_batch,
-            group_arrival=self._from_group_stamped,
+            group_arrival=self._from_group_batch,
         )
         self._inbox.attach(self._receiver, self._driver)
         self._up.attach(self._receiver, self._driver)
@@ -377,19 +377,11 @@ class AsyncReceiver:
         elif self._receiver is not None:
             self._receiver.receive_datagram(data, source, now, via_group=True)
 
-    def _from_group_batch(self, batch: Batch, now: float) -> None:
-        """A batch read on the group's socket (views of the driver's buffer, valid during the call).
-
+    def _from_group_batch(self, batch: Batch, now: float, *, arrival: float | None = None) -> None:
+        """A batch read on the group's socket (views of the driver's buffer, valid during the call),
+        with the kernel's arrival time where the socket gives one (for the ACKs' one-way delay).
         In the secure mode the whole batch goes through the protection layer, which hands the
         receiver what opened under the group key and the source signed, in one call."""
-        if self._layer is not None:
-            self._layer.receive_datagrams(batch, now, via_group=True)
-        elif self._receiver is not None:
-            self._receiver.receive_datagrams(batch, now, via_group=True)
-
-    def _from_group_stamped(self, batch: Batch, now: float, *, arrival: float | None) -> None:
-        """:meth:`_from_group_batch` with the kernel's arrival time of the batch: the receiver
-        measures the one-way delay its ACKs report to it."""
         if self._layer is not None:
             self._layer.receive_datagrams(batch, now, via_group=True, arrival=arrival)
         elif self._receiver is not None:
