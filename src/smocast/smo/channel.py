@@ -41,6 +41,8 @@ from smocast.smo.framing import MessageTooLarge, frame
 from smocast.smo.membership import Membership
 from smocast.smo.outbox import SourceDatagram, SourceOutbox
 from smocast.smo.periodic import Periodic
+from smocast.smo.pmtu import ProbePlan
+from smocast.smo.probing import ChannelProbing
 from smocast.smo.repairs import RepairRouter
 from smocast.smo.resets import Resets
 from smocast.smo.sendbuf import SendBuffer
@@ -49,6 +51,7 @@ from smocast.smo.stats import ChannelStats
 from smocast.smo.sweep import Sweeper
 from smocast.smo.transmit import Transmitter
 from smocast.wire import (
+    HEADER_SIZE,
     DecodeError,
     Packet,
     PacketType,
@@ -104,6 +107,8 @@ class Channel:
         parts = (self._sweeper, self._window, self._transmit, self._closing)
         self._periodic = Periodic(cfg, self._timers, self._buf, self._members, parts, self._actions)
         self._history = history
+        self._probing = ChannelProbing(_probe_plan(cfg), self._buf, self._timers, self._out)
+        self._members.on_remove = self._probing.removed
 
     # --- application API -------------------------------------------------------------------
 
@@ -207,6 +212,22 @@ class Channel:
         """Policy G's channel window, as the last sweep measured it."""
         return self._window.cwnd
 
+    @property
+    def segment_size(self) -> int:
+        """The payload size of new segments now: ``mss``, or what path MTU discovery confirmed
+        for every receiver that holds data back."""
+        return self._buf.mss
+
+    def plpmtu_of(self, receiver: int) -> int | None:
+        """The packet size (header included, before the secure layer) path MTU discovery confirmed
+        for ``receiver`` (None: probing is off, or the receiver is gone)."""
+        return self._probing.plpmtu_of(receiver)
+
+    @property
+    def probing(self) -> ChannelProbing:
+        """Path MTU discovery: probes sent, acknowledgements, each receiver's confirmed size (read-only)."""
+        return self._probing
+
     def receivers(self) -> list[ReceiverInfo]:
         """A snapshot of every receiver's accounting."""
         return [self._members.info(c) for c in self._members]
@@ -254,6 +275,9 @@ class Channel:
         elif kind is PacketType.RST:
             if child is not None:
                 self._events.append(self._closing.left(child, packet.payload, now))
+        elif kind is PacketType.PROBE_ACK:
+            if child is not None:
+                self._probing.on_probe_ack(child, packet.seq, packet.window, now)
         elif kind is PacketType.UPDATA:
             if child is not None and child.established:
                 self._handle_up(child, packet, now)
@@ -293,12 +317,17 @@ class Channel:
         refused = self._admission.on_syn(packet, source, self._actions.on_timer, now)
         if refused is not None:
             self._events.append(refused)
+            return
+        child = self._members.find((source, packet.connection))
+        if child is not None and child.state is ChildState.SYN_RECEIVED:
+            self._probing.joined(child)
 
     def _establish(self, child: Child, window: int, tsecr: int, now: float) -> None:
         child.establish(window, tsecr, now)
         if tsecr:
             self._window.first_rtt(child.rtt.srtt)
         self._members.established(child)
+        self._probing.established(child, now, self._probing.on_timer)
         self._window.start_pacing(child)
         self._sweeper.track(child, now)
         self._actions.act(child, child.repair_on_join(now), now)
@@ -386,3 +415,11 @@ class Channel:
         if finished is not None:
             self._periodic.stop()
             self._events.append(finished)
+
+
+def _probe_plan(config: ChannelConfig) -> ProbePlan | None:
+    """What path MTU discovery probes for (None: it is off, or the ceiling is not above the base)."""
+    if config.pmtu_ceiling is None:
+        return None
+    plan = ProbePlan(config.mss + HEADER_SIZE, config.pmtu_ceiling - config.pmtu_overhead, config.pmtu_overhead)
+    return plan if plan.ceiling > plan.base else None

@@ -237,6 +237,11 @@ class Receiver:
         if via_group or source != self.server or packet.connection != self.connection:
             self.stats.foreign += 1
             return
+        self._from_server(packet, now)
+
+    def _from_server(self, packet: Packet, now: float) -> None:
+        """A packet of this connection from the server (not data)."""
+        kind = packet.type
         if kind is PacketType.RETRY:
             self._handle_retry(packet, now)
         elif kind is PacketType.SYN_ACK:
@@ -247,6 +252,9 @@ class Receiver:
             self._handle_rst(packet, now)
         elif kind is PacketType.ACK:
             self._up.on_ack(packet.ack, now)
+        elif kind is PacketType.PROBE:
+            if self.state is ReceiverState.ESTABLISHED:
+                self._out.probe_ack(packet.seq, packet.window)
         else:
             self.stats.foreign += 1
 
