@@ -37,7 +37,7 @@ CONFIRM_INTERVAL = 5.0
 """Seconds between two probes that confirm the path still takes ``plpmtu`` (black holes)."""
 RAISE_INTERVAL = 60.0
 """Seconds after a black hole before the search starts again (RFC 8899's PMTU_RAISE_TIMER is 600)."""
-COMMON_MTUS = (65535, 16384, 9216, 9000, 4352, 1500, 1492, 1280)
+COMMON_MTUS = (65535, 16384, 9216, 9000, 1500, 1492, 1280)
 """Link MTUs to try below the ceiling, largest first (IP MTUs; the overhead is taken off)."""
 
 

@@ -51,6 +51,8 @@ def encode(packet: Packet) -> bytes:
         raise LocalProtocolError(f"payload of {len(packet.payload)} bytes exceeds {MAX_PAYLOAD}")
     if packet.type in _COOKIE_TYPES and len(packet.payload) != COOKIE_SIZE:
         raise LocalProtocolError(f"a {packet.type.name} carries a {COOKIE_SIZE}-byte cookie, got {len(packet.payload)}")
+    if packet.type in _PROBE_TYPES:
+        _check_probe_fields(packet)
     try:
         header = _HEADER.pack(
             VERSION,
@@ -198,6 +200,17 @@ def plain_data_fields(data: bytes | memoryview) -> tuple[int, int, int, int, int
     ):
         return None
     return channel, seq, tsval, flags, ack_every
+
+
+def _check_probe_fields(packet: Packet) -> None:
+    """What :func:`decode` refuses in a PROBE or PROBE_ACK, refused before it is sent."""
+    size = HEADER_SIZE + len(packet.payload)
+    if packet.flags or packet.sack or packet.trailer:
+        raise LocalProtocolError(f"a {packet.type.name} carries no flags, SACK blocks or trailer")
+    if packet.type is PacketType.PROBE_ACK and packet.payload:
+        raise LocalProtocolError("a PROBE_ACK carries no payload")
+    if packet.type is PacketType.PROBE and (packet.window != size or packet.payload.count(0) != len(packet.payload)):
+        raise LocalProtocolError(f"a PROBE of {size} bytes must say its size and carry only zeros")
 
 
 def _check_probe(
