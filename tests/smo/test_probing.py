@@ -185,3 +185,14 @@ def test_mixed_segment_sizes_arrive_whole_through_loss_and_late_joins(
     smallest = min((p for p in paths if p is not None), default=JUMBO)
     largest_sent = max(size for kind, size in sent if kind in ("DATA", "REPAIR"))
     assert largest_sent <= max(smallest, BASE_MSS + HEADER_SIZE) or late
+
+
+def test_a_window_smaller_than_one_large_segment_cuts_shorter_segments_instead_of_stalling() -> None:
+    """A fixed 6000-byte window never holds one 8924-byte segment: without shorter cuts nothing
+    would be in flight, no ACK would come, and the transfer would stall for good."""
+    net, sent = _net(2, congestion_control="fixed", max_window=6000)
+    data = _transfer(net, 500_000, until=60)
+    assert net.finished() and all(bytes(p.data) == data for p in net.peers)
+    assert net.channel.probing.largest_segment == JUMBO - HEADER_SIZE
+    sizes = {size for kind, size in sent if kind == "DATA" and size > 1000}
+    assert max(sizes) <= 6000 + HEADER_SIZE and max(sizes) > BASE_MSS + HEADER_SIZE

@@ -228,6 +228,10 @@ class Channel:
         """Path MTU discovery: probes sent, acknowledgements, each receiver's confirmed size (read-only)."""
         return self._probing
 
+    def children(self) -> list[tuple[int, Child]]:
+        """Every receiver the channel holds now, by index (read-only; not for a per-packet path)."""
+        return [(c.index, c) for c in self._members]
+
     def receivers(self) -> list[ReceiverInfo]:
         """A snapshot of every receiver's accounting."""
         return [self._members.info(c) for c in self._members]

@@ -19,12 +19,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from smocast.core.aggregate import KeyedMin
+from smocast.core.datagram import Address
 from smocast.core.timers import Timer, TimerQueue
 from smocast.smo.child import Child
 from smocast.smo.outbox import SourceOutbox
 from smocast.smo.pmtu import PathProber, ProbePlan
 from smocast.smo.sendbuf import SendBuffer
 from smocast.wire import HEADER_SIZE
+
+KEEP_GONE = 4096
+"""Receivers that left whose confirmed size the channel remembers (for the end-of-transfer report)."""
 
 
 class _Probed:
@@ -41,7 +45,19 @@ class _Probed:
 class ChannelProbing:
     """Path MTU discovery of one channel; ``plan`` None turns probing off (every segment is the base)."""
 
-    __slots__ = ("_buf", "_out", "_plan", "_probed", "_timers", "confirmed", "probe_acks", "probes_sent", "stale")
+    __slots__ = (
+        "_buf",
+        "_out",
+        "_plan",
+        "_probed",
+        "_timers",
+        "confirmed",
+        "gone",
+        "largest_segment",
+        "probe_acks",
+        "probes_sent",
+        "stale",
+    )
 
     def __init__(self, plan: ProbePlan | None, buffer: SendBuffer, timers: TimerQueue, out: SourceOutbox) -> None:
         self._plan = plan
@@ -53,6 +69,17 @@ class ChannelProbing:
         self.probes_sent = 0
         self.probe_acks = 0  # acknowledgements that confirmed (or re-confirmed) a probe
         self.stale = 0  # acknowledgements that matched no outstanding probe (ignored)
+        self.gone: dict[int, tuple[Address, int]] = {}  # receivers that left: address and last confirmed size
+        self.largest_segment = buffer.mss  # the largest segment size the channel has cut
+
+    @property
+    def enabled(self) -> bool:
+        return self._plan is not None
+
+    @property
+    def overhead(self) -> int:
+        """Bytes below a smocast packet on the wire (IP, UDP, the secure layer): packet size + this = IP size."""
+        return self._plan.overhead if self._plan is not None else 0
 
     @property
     def segment_size(self) -> int:
@@ -86,6 +113,9 @@ class ChannelProbing:
         if probed is not None:
             self._timers.disarm(probed.timer)
         if child.index in self.confirmed.value_of:
+            self.gone[child.index] = (child.address, self.confirmed.value_of[child.index])
+            if len(self.gone) > KEEP_GONE:
+                del self.gone[next(iter(self.gone))]
             self.confirmed.discard(child.index)
             self._resize()
 
@@ -132,3 +162,4 @@ class ChannelProbing:
         smallest = self.confirmed.minimum()
         if smallest is not None and self._plan is not None:
             self._buf.mss = smallest - HEADER_SIZE
+            self.largest_segment = max(self.largest_segment, self._buf.mss)
