@@ -346,9 +346,12 @@ class Channel:
         transmit, members, stats, window = self._transmit, self._members, self.stats, self._window
         if not transmit.open(now, members.smallest_edge(), window.cwnd, window.rtt):
             return
+        probing = self._probing
         while (segment := transmit.send_one(now, members.holders)) is not None:
+            size = segment.end - segment.start
             stats.original_segments += 1
-            stats.bytes_original += segment.end - segment.start
+            stats.bytes_original += size
+            probing.largest_segment = max(probing.largest_segment, size)
             if window.idle:
                 window.resume_idle(now)
 

@@ -70,7 +70,7 @@ class ChannelProbing:
         self.probe_acks = 0  # acknowledgements that confirmed (or re-confirmed) a probe
         self.stale = 0  # acknowledgements that matched no outstanding probe (ignored)
         self.gone: dict[int, tuple[Address, int]] = {}  # receivers that left: address and last confirmed size
-        self.largest_segment = buffer.mss  # the largest segment size the channel has cut
+        self.largest_segment = 0  # the largest new segment the channel sent (the channel counts it)
 
     @property
     def enabled(self) -> bool:
@@ -162,4 +162,3 @@ class ChannelProbing:
         smallest = self.confirmed.minimum()
         if smallest is not None and self._plan is not None:
             self._buf.mss = smallest - HEADER_SIZE
-            self.largest_segment = max(self.largest_segment, self._buf.mss)
