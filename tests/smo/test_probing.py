@@ -85,13 +85,13 @@ def test_a_late_joiner_drops_new_segments_back_to_the_base_until_it_confirms() -
     net, sent = _net(2, admission="continuous", min_receivers=0)
     net.channel.write(random.Random(1).randbytes(3_000_000))
     net.run(until=0.5)
-    assert net.channel.segment_size == JUMBO - HEADER_SIZE
+    assert net.channel.probing.segment_size == JUMBO - HEADER_SIZE
     net.channel.write(random.Random(3).randbytes(3_000_000))
     net.run(until=net.now + 0.3)
     late = net.add_receiver()
     late.max_packet = ETHERNET
     sizes: list[int] = []
-    net.run(until=net.now + 0.2, stop=lambda: sizes.append(net.channel.segment_size) and False)
+    net.run(until=net.now + 0.2, stop=lambda: sizes.append(net.channel.probing.segment_size) and False)
     assert BASE_MSS in sizes  # the joiner holds it at the base first
     net.channel.write(random.Random(2).randbytes(3_000_000))
     net.channel.close()
@@ -120,7 +120,7 @@ def test_a_forged_or_stale_probe_ack_changes_nothing() -> None:
     garbage[-1] = 7
     net.channel.receive_datagram(bytes(garbage), net.peers[0].address, net.now)
     assert net.channel.stats.malformed == 1
-    assert net.channel.segment_size == BASE_MSS and probing.probe_acks == 0 and probing.stale >= 8
+    assert net.channel.probing.segment_size == BASE_MSS and probing.probe_acks == 0 and probing.stale >= 8
 
 
 def test_the_receiver_answers_a_probe_with_its_number_and_size_only_once_connected() -> None:
@@ -145,12 +145,12 @@ def test_a_black_hole_brings_the_channel_back_to_the_base() -> None:
     net, _ = _net(2, admission="continuous", min_receivers=0)
     net.channel.write(random.Random(1).randbytes(1_000_000))
     net.run(until=0.5)
-    assert net.channel.segment_size == JUMBO - HEADER_SIZE
+    assert net.channel.probing.segment_size == JUMBO - HEADER_SIZE
     net.peers[0].max_packet = ETHERNET  # a route change: jumbo frames vanish, small packets pass
     net.run(until=0.5 + CONFIRM_INTERVAL + (MAX_PROBES + 1) * MIN_PROBE_TIMER + 0.1)
-    assert net.channel.segment_size == BASE_MSS
-    assert net.channel.plpmtu_of(1) == BASE_MSS + HEADER_SIZE
-    assert net.channel.plpmtu_of(2) == JUMBO
+    assert net.channel.probing.segment_size == BASE_MSS
+    assert net.channel.probing.plpmtu_of(1) == BASE_MSS + HEADER_SIZE
+    assert net.channel.probing.plpmtu_of(2) == JUMBO
 
 
 @settings(max_examples=12, deadline=None)
@@ -193,7 +193,7 @@ def test_a_window_smaller_than_one_large_segment_cuts_shorter_segments_instead_o
     net, sent = _net(2, congestion_control="fixed", max_window=6000)
     data = _transfer(net, 500_000, until=60)
     assert net.finished() and all(bytes(p.data) == data for p in net.peers)
-    assert net.channel.segment_size == JUMBO - HEADER_SIZE  # what the receivers confirmed
+    assert net.channel.probing.segment_size == JUMBO - HEADER_SIZE  # what the receivers confirmed
     sizes = {size for kind, size in sent if kind == "DATA" and size > 1000}
     assert max(sizes) <= 6000 + HEADER_SIZE and max(sizes) > BASE_MSS + HEADER_SIZE
     assert net.channel.probing.largest_segment == max(sizes) - HEADER_SIZE

@@ -295,23 +295,20 @@ class AsyncChannel:
     def path_mtu(self) -> dict[str, Any]:
         """Path MTU discovery as a report says it: on or off, the ceiling, the channel's segment
         size (now, and the largest it cut), and each receiver's confirmed size (IP MTU terms too)."""
-        channel, probing = self._channel, self._channel.probing
+        probing = self._channel.probing
         overhead = probing.overhead
-        confirmed = {index: (c.address, probing.plpmtu_of(index)) for index, c in channel.children()}
-        confirmed.update(probing.gone)
         return {
             "enabled": probing.enabled,
             "ceiling_mtu": self.config.pmtu_ceiling,
             "overhead_bytes": overhead,
             "base_segment": self.config.mss,
-            "segment_size": channel.segment_size,
+            "segment_size": probing.segment_size,
             "largest_segment": probing.largest_segment,
             "probes_sent": probing.probes_sent,
             "probe_acks": probing.probe_acks,
             "receivers": [
                 {"receiver": index, "address": format_address(address), "plpmtu": size, "mtu": size + overhead}
-                for index, (address, size) in sorted(confirmed.items())
-                if size is not None
+                for index, address, size in probing.sizes()
             ],
         }
 

@@ -41,8 +41,7 @@ from smocast.smo.framing import MessageTooLarge, frame
 from smocast.smo.membership import Membership
 from smocast.smo.outbox import SourceDatagram, SourceOutbox
 from smocast.smo.periodic import Periodic
-from smocast.smo.pmtu import ProbePlan
-from smocast.smo.probing import ChannelProbing
+from smocast.smo.probing import ChannelProbing, probe_plan
 from smocast.smo.repairs import RepairRouter
 from smocast.smo.resets import Resets
 from smocast.smo.sendbuf import SendBuffer
@@ -51,7 +50,6 @@ from smocast.smo.stats import ChannelStats
 from smocast.smo.sweep import Sweeper
 from smocast.smo.transmit import Transmitter
 from smocast.wire import (
-    HEADER_SIZE,
     DecodeError,
     Packet,
     PacketType,
@@ -107,8 +105,8 @@ class Channel:
         parts = (self._sweeper, self._window, self._transmit, self._closing)
         self._periodic = Periodic(cfg, self._timers, self._buf, self._members, parts, self._actions)
         self._history = history
-        self._probing = ChannelProbing(_probe_plan(cfg), self._buf, self._timers, self._out)
-        self._members.on_remove = self._probing.removed
+        self._probing = ChannelProbing(probe_plan(cfg), self._buf, self._timers, self._out)
+        self._members.on_add, self._members.on_remove = self._probing.joined, self._probing.removed
 
     # --- application API -------------------------------------------------------------------
 
@@ -213,24 +211,9 @@ class Channel:
         return self._window.cwnd
 
     @property
-    def segment_size(self) -> int:
-        """The payload size of new segments now: ``mss``, or what path MTU discovery confirmed
-        for every receiver that holds data back."""
-        return self._buf.mss
-
-    def plpmtu_of(self, receiver: int) -> int | None:
-        """The packet size (header included, before the secure layer) path MTU discovery confirmed
-        for ``receiver`` (None: probing is off, or the receiver is gone)."""
-        return self._probing.plpmtu_of(receiver)
-
-    @property
     def probing(self) -> ChannelProbing:
-        """Path MTU discovery: probes sent, acknowledgements, each receiver's confirmed size (read-only)."""
+        """Path MTU discovery: the segment size now, each receiver's confirmed size (read-only)."""
         return self._probing
-
-    def children(self) -> list[tuple[int, Child]]:
-        """Every receiver the channel holds now, by index (read-only; not for a per-packet path)."""
-        return [(c.index, c) for c in self._members]
 
     def receivers(self) -> list[ReceiverInfo]:
         """A snapshot of every receiver's accounting."""
@@ -321,10 +304,6 @@ class Channel:
         refused = self._admission.on_syn(packet, source, self._actions.on_timer, now)
         if refused is not None:
             self._events.append(refused)
-            return
-        child = self._members.find((source, packet.connection))
-        if child is not None and child.state is ChildState.SYN_RECEIVED:
-            self._probing.joined(child)
 
     def _establish(self, child: Child, window: int, tsecr: int, now: float) -> None:
         child.establish(window, tsecr, now)
@@ -346,12 +325,9 @@ class Channel:
         transmit, members, stats, window = self._transmit, self._members, self.stats, self._window
         if not transmit.open(now, members.smallest_edge(), window.cwnd, window.rtt):
             return
-        probing = self._probing
         while (segment := transmit.send_one(now, members.holders)) is not None:
-            size = segment.end - segment.start
             stats.original_segments += 1
-            stats.bytes_original += size
-            probing.largest_segment = max(probing.largest_segment, size)
+            stats.bytes_original += segment.end - segment.start
             if window.idle:
                 window.resume_idle(now)
 
@@ -422,11 +398,3 @@ class Channel:
         if finished is not None:
             self._periodic.stop()
             self._events.append(finished)
-
-
-def _probe_plan(config: ChannelConfig) -> ProbePlan | None:
-    """What path MTU discovery probes for (None: it is off, or the ceiling is not above the base)."""
-    if config.pmtu_ceiling is None:
-        return None
-    plan = ProbePlan(config.mss + HEADER_SIZE, config.pmtu_ceiling - config.pmtu_overhead, config.pmtu_overhead)
-    return plan if plan.ceiling > plan.base else None

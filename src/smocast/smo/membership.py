@@ -33,6 +33,7 @@ class Membership:
         "find",
         "holders",
         "live",
+        "on_add",
         "on_remove",
         "pacing",
     )
@@ -47,6 +48,8 @@ class Membership:
         self.pacing = KeyedMin()  # the pacing children's right edges, by child index
         self.find = self._by_key.get
         """``find((address, connection))``: the child of that connection, or None (a dict lookup)."""
+        self.on_add: Callable[[Child], None] | None = None
+        """Called with each child :meth:`add` adds (the channel's path MTU discovery counts it at the base)."""
         self.on_remove: Callable[[Child], None] | None = None
         """Called with each child :meth:`remove` removes (the channel's path MTU discovery forgets it)."""
 
@@ -71,6 +74,8 @@ class Membership:
         self._by_index[child.index] = child
         self._by_address.setdefault(child.address, []).append(child)
         self.holders += 1
+        if self.on_add is not None:
+            self.on_add(child)
 
     def established(self, child: Child) -> None:
         """The child completed its handshake."""

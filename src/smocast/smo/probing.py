@@ -22,6 +22,7 @@ from smocast.core.aggregate import KeyedMin
 from smocast.core.datagram import Address
 from smocast.core.timers import Timer, TimerQueue
 from smocast.smo.child import Child
+from smocast.smo.config import ChannelConfig
 from smocast.smo.outbox import SourceOutbox
 from smocast.smo.pmtu import PathProber, ProbePlan
 from smocast.smo.sendbuf import SendBuffer
@@ -46,6 +47,7 @@ class ChannelProbing:
     """Path MTU discovery of one channel; ``plan`` None turns probing off (every segment is the base)."""
 
     __slots__ = (
+        "_address_of",
         "_buf",
         "_out",
         "_plan",
@@ -53,7 +55,6 @@ class ChannelProbing:
         "_timers",
         "confirmed",
         "gone",
-        "largest_segment",
         "probe_acks",
         "probes_sent",
         "stale",
@@ -69,8 +70,13 @@ class ChannelProbing:
         self.probes_sent = 0
         self.probe_acks = 0  # acknowledgements that confirmed (or re-confirmed) a probe
         self.stale = 0  # acknowledgements that matched no outstanding probe (ignored)
+        self._address_of: dict[int, Address] = {}  # each holder's address, for the report
         self.gone: dict[int, tuple[Address, int]] = {}  # receivers that left: address and last confirmed size
-        self.largest_segment = 0  # the largest new segment the channel sent (the channel counts it)
+
+    @property
+    def largest_segment(self) -> int:
+        """The longest new segment the channel has sent."""
+        return self._buf.largest_cut
 
     @property
     def enabled(self) -> bool:
@@ -90,11 +96,17 @@ class ChannelProbing:
         """Receiver ``index``'s confirmed packet size (None: it holds nothing back)."""
         return self.confirmed.value_of.get(index)
 
+    def sizes(self) -> list[tuple[int, Address, int]]:
+        """Every receiver's confirmed packet size, by index: those here now, then those gone (a report's)."""
+        here = [(index, self._address_of[index], size) for index, size in self.confirmed.value_of.items()]
+        return sorted(here + [(index, address, size) for index, (address, size) in self.gone.items()])
+
     def joined(self, child: Child) -> None:
         """``child`` holds new data back from now on: it counts at the base until it confirms more."""
         if self._plan is None:
             return
         self.confirmed.set(child.index, self._plan.base)
+        self._address_of[child.index] = child.address
         self._resize()
 
     def established(self, child: Child, now: float, on_timer: Callable[[Child, float], None]) -> None:
@@ -113,6 +125,7 @@ class ChannelProbing:
         if probed is not None:
             self._timers.disarm(probed.timer)
         if child.index in self.confirmed.value_of:
+            self._address_of.pop(child.index, None)
             self.gone[child.index] = (child.address, self.confirmed.value_of[child.index])
             if len(self.gone) > KEEP_GONE:
                 del self.gone[next(iter(self.gone))]
@@ -162,3 +175,11 @@ class ChannelProbing:
         smallest = self.confirmed.minimum()
         if smallest is not None and self._plan is not None:
             self._buf.mss = smallest - HEADER_SIZE
+
+
+def probe_plan(config: ChannelConfig) -> ProbePlan | None:
+    """What path MTU discovery probes for (None: it is off, or the ceiling is not above the base)."""
+    if config.pmtu_ceiling is None:
+        return None
+    plan = ProbePlan(config.mss + HEADER_SIZE, config.pmtu_ceiling - config.pmtu_overhead, config.pmtu_overhead)
+    return plan if plan.ceiling > plan.base else None

@@ -60,6 +60,7 @@ class SendBuffer:
         self.multicast_ends: list[int] = []  # sorted ends of retained segments repaired by multicast (read-only)
         self.ack_hint = 2  # the ACK frequency the newest segment carried: receivers may hold one less (read-only)
         self.last_sent_at = float("-inf")  # when the newest segment was sent (read-only)
+        self.largest_cut = 0  # the longest segment cut so far (read-only)
 
     # --- the application side ------------------------------------------------------------
 
@@ -109,6 +110,8 @@ class SendBuffer:
             payload = self._gather(flags, mss)
         start = self.snd_nxt
         segment = Segment(start, payload, flags, sent_at, needed, needed_all)
+        if len(payload) > self.largest_cut:  # noqa: PLR1730  (per segment: a comparison is cheaper than max())
+            self.largest_cut = len(payload)
         segs = self._segs
         self._index[start] = self._offset + len(segs)
         segs.append(segment)
