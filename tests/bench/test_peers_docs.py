@@ -24,6 +24,8 @@ REPORTS = [
     "peers-quiet.json",
     "peers-quiet-loss.json",
     "peers-quiet-loss-lossfilter.json",
+    "peers-jumbo-9000.json",
+    "peers-jumbo-1500.json",
 ]
 
 
