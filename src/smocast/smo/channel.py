@@ -105,7 +105,7 @@ class Channel:
         parts = (self._sweeper, self._window, self._transmit, self._closing)
         self._periodic = Periodic(cfg, self._timers, self._buf, self._members, parts, self._actions)
         self._history = history
-        self._probing = ChannelProbing(probe_plan(cfg), self._buf, self._timers, self._out, self._transmit.resized)
+        self._probing = ChannelProbing(probe_plan(cfg), self._buf, self._timers, self._out)
         self._members.on_add, self._members.on_remove = self._probing.joined, self._probing.removed
 
     # --- application API -------------------------------------------------------------------

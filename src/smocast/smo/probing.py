@@ -49,7 +49,6 @@ class ChannelProbing:
     __slots__ = (
         "_address_of",
         "_buf",
-        "_on_resize",
         "_out",
         "_plan",
         "_probed",
@@ -61,17 +60,8 @@ class ChannelProbing:
         "stale",
     )
 
-    def __init__(
-        self,
-        plan: ProbePlan | None,
-        buffer: SendBuffer,
-        timers: TimerQueue,
-        out: SourceOutbox,
-        on_resize: Callable[[int], None] | None = None,
-    ) -> None:
-        """``on_resize(segment_size)`` is called whenever the segment size for new data changes."""
+    def __init__(self, plan: ProbePlan | None, buffer: SendBuffer, timers: TimerQueue, out: SourceOutbox) -> None:
         self._plan = plan
-        self._on_resize = on_resize
         self._buf = buffer
         self._timers = timers
         self._out = out
@@ -183,10 +173,8 @@ class ChannelProbing:
     def _resize(self) -> None:
         """New segments are cut at the smallest size every holder confirmed."""
         smallest = self.confirmed.minimum()
-        if smallest is not None and self._plan is not None and smallest - HEADER_SIZE != self._buf.mss:
+        if smallest is not None and self._plan is not None:
             self._buf.mss = smallest - HEADER_SIZE
-            if self._on_resize is not None:
-                self._on_resize(self._buf.mss)
 
 
 def probe_plan(config: ChannelConfig) -> ProbePlan | None:

@@ -53,10 +53,6 @@ class Transmitter:
         self.initial_window = config.mss * INITIAL_WINDOW_SEGMENTS
         self._ceiling = config.max_rate / 8 if config.max_rate is not None else None  # bytes/s
 
-    def resized(self, segment_size: int) -> None:
-        """Path MTU discovery changed the segment size: the pacing burst holds as many segments as before."""
-        self._pacer.burst = self._config.pacing_burst_segments * (segment_size + HEADER_SIZE)
-
     def congestion_seen(self) -> None:
         """A receiver saw loss: the channel's slow start is over (ACK hint and pacing gain)."""
         self._slow_start_over = True
