@@ -44,6 +44,7 @@ class Peer:
     events: list[object] = field(default_factory=list)
     frozen: bool = False
     dead: bool = False  # its process is gone: unicast to it draws an ICMP port unreachable
+    max_packet: int | None = None  # its path's MTU, as a smocast packet's size: larger ones are lost
 
 
 class FakeNet:
@@ -144,6 +145,8 @@ class FakeNet:
             if peer.address == target and peer.dead and not datagram.multicast:
                 self._seq += 1
                 heapq.heappush(self._queue, (self.now + self.net.delay, self._seq, target, SERVER, UNREACHABLE))
+            if peer.max_packet is not None and len(datagram.data) > peer.max_packet:
+                continue
             if peer.address == target and not peer.frozen:
                 peer.receiver.receive_datagram(datagram.data, SERVER, self.now)
                 self._pump_peer(peer)

@@ -74,3 +74,47 @@ def test_demo_in_the_simulator_reports_the_same_shape(capsys: pytest.CaptureFixt
     assert code == 0
     assert report["transport"] == "simulated"
     assert (report["receivers"], report["completed"], report["all_identical"]) == (3, 3, True)
+
+
+@pytest.mark.parametrize(
+    ("options", "enabled", "segment", "mtus"),
+    [
+        (("--max-mtu", "9000"), True, 9000 - 28 - 34 - 48, [9000]),  # the secure mode's envelope included
+        (("--no-pmtu",), False, 1400 - 34, []),
+    ],
+)
+def test_send_finds_the_largest_datagram_on_loopback_unless_told_not_to(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    options: tuple[str, ...],
+    enabled: bool,
+    segment: int,
+    mtus: list[int],
+) -> None:
+    net = loopback(ssm=True)
+    data = payload(2_000_000, seed=32)
+    source = tmp_path / "payload.bin"
+    source.write_bytes(data)
+    out = tmp_path / "out"
+    out.mkdir()
+    sender = smocast("send", str(source), "--group", net.group_text, "--bind", net.server_text, "--json", *options)
+    try:
+        deadline = time.monotonic() + 10
+        while not port_in_use(net.server) and time.monotonic() < deadline and sender.poll() is None:
+            time.sleep(0.01)
+        code = main(["recv", "--server", net.server_text, "--group", net.group_text, "-o", str(out), "--json"])
+        sent_out, sent_err = sender.communicate(timeout=30)
+    finally:
+        sender.kill()
+    pmtu = json.loads(sent_out)["pmtu"]
+    assert code == 0 and sender.returncode == 0, sent_err
+    assert (out / "payload.bin").read_bytes() == data
+    assert pmtu["enabled"] is enabled and pmtu["largest_segment"] == segment
+    assert [row["mtu"] for row in pmtu["receivers"]] == mtus
+
+
+def test_max_mtu_without_path_mtu_discovery_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "f").write_bytes(b"x")
+    argv = ["send", str(tmp_path / "f"), "--group", "232.1.1.1:5000", "--no-pmtu", "--max-mtu", "9000"]
+    assert main(argv) == 2
+    assert "--max-mtu" in capsys.readouterr().err

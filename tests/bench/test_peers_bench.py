@@ -249,7 +249,9 @@ def test_every_available_peer_delivers_identical_copies_and_the_report_says_so(t
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     tables = peers_table.markdown(report)
     assert "| 2 | smocast | 1 of 1 |" in tables
-    assert sum(line.startswith("| 2 |") for line in tables.splitlines()) == len(ran) + 1  # a row per peer, and ratios
+    # a row per peer, the ratios, and what smocast's path MTU discovery found (its one run at N = 2)
+    assert sum(line.startswith("| 2 |") for line in tables.splitlines()) == len(ran) + 2
+    assert "| 2 | 1 | 1424 B | 1500 | yes |" in tables
     assert Testbed(PREFIX).hosts == 0  # torn down
 
 

@@ -25,6 +25,8 @@ REPORTS = [
     "peers-quiet-loss.json",
     "peers-quiet-loss-lossfilter.json",
     "peers-edges.json",
+    "peers-jumbo-9000.json",
+    "peers-jumbo-1500.json",
 ]
 
 

@@ -34,6 +34,8 @@ def packets(draw: st.DrawFn) -> Packet:
     kind = draw(st.sampled_from(list(PacketType)))
     cookie = kind in (PacketType.SYN, PacketType.RETRY)
     payload = draw(st.binary(min_size=COOKIE_SIZE, max_size=COOKIE_SIZE) if cookie else st.binary(max_size=1500))
+    if kind in (PacketType.PROBE, PacketType.PROBE_ACK):
+        return _probe_packet(draw, kind)
     return Packet(
         type=kind,
         channel=draw(u32),
@@ -48,6 +50,15 @@ def packets(draw: st.DrawFn) -> Packet:
         sack=tuple(draw(st.lists(sack_block, max_size=4))),
         payload=payload,
         trailer=trailer,
+    )
+
+
+def _probe_packet(draw: st.DrawFn, kind: PacketType) -> Packet:
+    """A valid PROBE (zeros, its size in ``window``) or PROBE_ACK (no payload)."""
+    padding = draw(st.integers(0, 1500)) if kind is PacketType.PROBE else 0
+    window = HEADER_SIZE + padding if kind is PacketType.PROBE else draw(u32)
+    return Packet(
+        kind, draw(u32), draw(u64), draw(u64), draw(u64), window, draw(u32), draw(u32), payload=bytes(padding)
     )
 
 

@@ -18,6 +18,7 @@ Both calls return an object that is an async context manager and can also be awa
 from __future__ import annotations
 
 import random
+import socket
 from collections.abc import Awaitable, Callable, Generator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, Unpack
@@ -44,6 +45,11 @@ if TYPE_CHECKING:
 
 ENVELOPE_OVERHEAD = 34
 """Bytes the secure mode adds to each packet (``smocast.secure.envelope.OVERHEAD``, checked by a test)."""
+
+IPV4_UDP_OVERHEAD, IPV6_UDP_OVERHEAD = 28, 48
+"""Bytes of the IP and UDP headers below each datagram."""
+MIN_MTU, MAX_MTU = 576, 65535
+"""The IP MTUs path MTU discovery accepts as its ceiling."""
 
 PACING_BURST_SEGMENTS = 44
 """The runtime's default pacing burst: about 64 KB, one GSO super-packet, as Linux TCP sends.
@@ -93,6 +99,8 @@ def open_channel(
     history: History | None = None,
     secure: bool = True,
     security: SourceSecurity | None = None,
+    pmtu: bool = False,
+    max_mtu: int | None = None,
     **options: Unpack[ChannelOptions],
 ) -> Opening[AsyncChannel]:
     """Open the source of channel (S, G): bind ``bind`` (default ``0.0.0.0:<group port>``) and
@@ -109,8 +117,11 @@ def open_channel(
     The channel is secure unless ``secure=False``: every packet is authenticated and
     encrypted, and receivers must pin this source's key (``security``: the key, an allow-list
     of receivers; default: this user's key, created on first use). Segments are then 34 bytes
-    smaller unless ``mss`` is given. Raises :class:`~smocast.aio.errors.NetworkError` (port
-    in use, no multicast route), :class:`~smocast.core.errors.ConfigError` or a
+    smaller unless ``mss`` is given. With ``pmtu``, the channel probes each receiver's path
+    for larger datagrams (path MTU discovery, RFC 8899) up to the MTU of the interface it
+    multicasts from, or ``max_mtu``: ``mss`` is then where segments start. Raises
+    :class:`~smocast.aio.errors.NetworkError` (port in use, no multicast route),
+    :class:`~smocast.core.errors.ConfigError` or a
     :class:`~smocast.secure.errors.KeyFileError` (an unsafe key file).
     """
     from smocast.aio.channel import AsyncChannel  # noqa: PLC0415  (a receiver never loads the source side)
@@ -123,6 +134,10 @@ def open_channel(
     protection = source_security(secure, security)
     if protection is not None and "mss" not in options and (config is None or config.mss == DEFAULT_MSS):
         options["mss"] = DEFAULT_MSS - ENVELOPE_OVERHEAD
+    if pmtu:
+        options.update(_probe_options(group_address, interface, bind_address, max_mtu, protection is not None))
+    elif max_mtu is not None:
+        raise ConfigError("max_mtu caps path MTU discovery: it needs pmtu=True")
     cfg = channel_config(config, **options)
     channel = AsyncChannel(
         group_address,
@@ -136,6 +151,23 @@ def open_channel(
         security=protection,
     )
     return Opening(channel._open)
+
+
+def _probe_options(
+    group: tuple[str, int], interface: str | None, bind: tuple[str, int], max_mtu: int | None, secure: bool
+) -> ChannelOptions:
+    """Path MTU discovery's ceiling (the interface's MTU, at most ``max_mtu``) and overhead."""
+    from smocast.aio.netaddr import family_of, is_unspecified  # noqa: PLC0415
+    from smocast.aio.sockets import interface_mtu  # noqa: PLC0415
+
+    if max_mtu is not None and not MIN_MTU <= max_mtu <= MAX_MTU:
+        raise ConfigError(f"max_mtu must be in {MIN_MTU}..{MAX_MTU}, got {max_mtu}")
+    mtu = min(interface_mtu(group, interface or (None if is_unspecified(bind[0]) else bind[0])), MAX_MTU)
+    headers = IPV6_UDP_OVERHEAD if family_of(group[0]) == socket.AF_INET6 else IPV4_UDP_OVERHEAD
+    return {
+        "pmtu_ceiling": mtu if max_mtu is None else min(mtu, max_mtu),
+        "pmtu_overhead": headers + (ENVELOPE_OVERHEAD if secure else 0),
+    }
 
 
 def connect(

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, assert_never
 
 from smocast.aio.driver import Driver, Signal
 from smocast.aio.errors import NetworkError
-from smocast.aio.netaddr import canonical, family_of, is_unspecified
+from smocast.aio.netaddr import canonical, family_of, format_address, is_unspecified
 from smocast.aio.records import ChannelSummary, ReceiverBook, ReceiverRecord, summarise
 from smocast.aio.sockets import resolve, source_socket
 from smocast.core.datagram import Address, Endpoint
@@ -94,7 +94,9 @@ class AsyncChannel:
 
     async def _open(self) -> AsyncChannel:
         bind = self._bind if is_unspecified(self._bind[0]) else await resolve(*self._bind, family_of(self.group[0]))
-        sock = source_socket(bind, self.group, self._interface, self._ttl)
+        sock = source_socket(
+            bind, self.group, self._interface, self._ttl, probe_mtu=self.config.pmtu_ceiling is not None
+        )
         self.address = canonical(sock.getsockname())
         self._driver = Driver(
             self._protected(asyncio.get_running_loop().time()),
@@ -289,6 +291,26 @@ class AsyncChannel:
         async for event in self.events():
             if isinstance(event, ev.SessionData):
                 yield event
+
+    def path_mtu(self) -> dict[str, Any]:
+        """Path MTU discovery as a report says it: on or off, the ceiling, the channel's segment
+        size (now, and the largest it cut), and each receiver's confirmed size (IP MTU terms too)."""
+        probing = self._channel.probing
+        overhead = probing.overhead
+        return {
+            "enabled": probing.enabled,
+            "ceiling_mtu": self.config.pmtu_ceiling,
+            "overhead_bytes": overhead,
+            "base_segment": self.config.mss,
+            "segment_size": probing.segment_size,
+            "largest_segment": probing.largest_segment,
+            "probes_sent": probing.probes_sent,
+            "probe_acks": probing.probe_acks,
+            "receivers": [
+                {"receiver": index, "address": format_address(address), "plpmtu": size, "mtu": size + overhead}
+                for index, address, size in probing.sizes()
+            ],
+        }
 
     def summary(self) -> ChannelSummary:
         return summarise(self.records(), self._channel, self.started_at)

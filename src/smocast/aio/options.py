@@ -70,6 +70,8 @@ class ChannelOptions(TypedDict, total=False):
     min_rate_fraction: float | None
     handshake_timeout: float
     max_rate: float | str | None
+    pmtu_ceiling: int | None
+    pmtu_overhead: int
 
 
 class ReceiverOptions(TypedDict, total=False):

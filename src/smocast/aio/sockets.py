@@ -46,7 +46,9 @@ from smocast.aio.sockopts import (
     join_v6,
     multicast_sending,
     own_groups_only,
+    probe_path_mtu,
     report_unreachable,
+    route_mtu,
     set_multicast_interface,
     set_receive_buffer,
     set_send_buffer,
@@ -130,8 +132,13 @@ def _check_family(group: Address, other: str, what: str) -> None:
         raise ConfigError(f"{what} {other} and the group {group[0]} are of different IP versions")
 
 
-def source_socket(bind: Address, group: Address, interface: str | None, ttl: int) -> socket.socket:
-    """The source's socket, bound to ``bind``, ready to send to ``group`` (IPv4 or IPv6)."""
+def source_socket(
+    bind: Address, group: Address, interface: str | None, ttl: int, *, probe_mtu: bool = False
+) -> socket.socket:
+    """The source's socket, bound to ``bind``, ready to send to ``group`` (IPv4 or IPv6).
+
+    ``probe_mtu``: it sends path MTU probes (:func:`~smocast.aio.sockopts.probe_path_mtu`: DF on
+    every datagram, no cached path MTU in the way)."""
     check_group(group)
     family = family_of(group[0])
     _check_family(group, bind[0], "the bound address")
@@ -145,6 +152,8 @@ def source_socket(bind: Address, group: Address, interface: str | None, ttl: int
         set_receive_buffer(sock, RECEIVE_BUFFER)  # ACKs of many receivers
         multicast_sending(sock, ttl)
         report_unreachable(sock)
+        if probe_mtu:
+            probe_path_mtu(sock)
         interface = interface or (bind[0] if not is_unspecified(bind[0]) else None)
         if interface is not None:
             set_multicast_interface(sock, interface)
@@ -166,6 +175,22 @@ def _check_route(group: Address, interface: str | None) -> None:
         if interface is not None:
             set_multicast_interface(probe, interface)
         probe.connect(sockaddr(group))
+    except OSError as exc:
+        raise network_error(exc, f"no multicast route to {group[0]}") from None
+    finally:
+        probe.close()
+
+
+def interface_mtu(group: Address, interface: str | None) -> int:
+    """The MTU of the interface the source multicasts to ``group`` from (``interface``: a name or
+    an address, None: the route's): the ceiling of path MTU discovery."""
+    family = family_of(group[0])
+    probe = _udp_socket(family)
+    try:
+        if interface is not None:
+            set_multicast_interface(probe, interface_address(interface, family))
+        probe.connect(sockaddr(group))
+        return route_mtu(probe)
     except OSError as exc:
         raise network_error(exc, f"no multicast route to {group[0]}") from None
     finally:

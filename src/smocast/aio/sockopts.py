@@ -37,6 +37,12 @@ SO_RCVBUFFORCE: int = getattr(socket, "SO_RCVBUFFORCE", 33)
 IP_RECVERR: int = getattr(socket, "IP_RECVERR", 11)
 MSG_ERRQUEUE: int = getattr(socket, "MSG_ERRQUEUE", 0x2000)
 IPV6_RECVERR: int = getattr(socket, "IPV6_RECVERR", 25)
+IP_MTU_DISCOVER: int = getattr(socket, "IP_MTU_DISCOVER", 10)
+IPV6_MTU_DISCOVER: int = getattr(socket, "IPV6_MTU_DISCOVER", 23)
+IP_PMTUDISC_PROBE: int = getattr(socket, "IP_PMTUDISC_PROBE", 3)
+IPV6_PMTUDISC_PROBE: int = getattr(socket, "IPV6_PMTUDISC_PROBE", 3)
+IP_MTU: int = getattr(socket, "IP_MTU", 14)
+IPV6_MTU: int = getattr(socket, "IPV6_MTU", 24)
 SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_ICMP6 = 2, 3  # <linux/errqueue.h>: the error came in an ICMP (ICMPv6) message
 ICMP_DEST_UNREACH, ICMP_PORT_UNREACH = 3, 3
 ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOPORT = 1, 4
@@ -66,6 +72,26 @@ def _set_buffer(sock: socket.socket, option: int, forced: int, size: int) -> int
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, forced, size)
     return sock.getsockopt(socket.SOL_SOCKET, option)
+
+
+def probe_path_mtu(sock: socket.socket) -> None:
+    """Path MTU discovery in user space: every datagram leaves with DF set (never fragmented on
+    the way), and the kernel refuses none for a path MTU it cached (``*_PMTUDISC_PROBE``), so a
+    probe larger than a stale cached value still goes out; only the interface's MTU bounds it."""
+    try:
+        if sock.family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_PROBE)
+        else:
+            sock.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_PROBE)
+    except OSError as exc:
+        raise network_error(exc, "cannot set the socket to probe the path MTU") from None
+
+
+def route_mtu(sock: socket.socket) -> int:
+    """The MTU of the route of a connected socket: its interface's (or a smaller cached path MTU)."""
+    if sock.family == socket.AF_INET6:
+        return sock.getsockopt(socket.IPPROTO_IPV6, IPV6_MTU)
+    return sock.getsockopt(socket.IPPROTO_IP, IP_MTU)
 
 
 def interface_index(interface: str | None) -> int:

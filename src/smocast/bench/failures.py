@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import json
 import os
 import select
@@ -132,7 +133,7 @@ def dead_receiver(
     log = place / "send.log"
     send = _start(
         src, "send", str(data), "--bind", server, "--group", group, "--min-receivers", str(receivers), "--json",
-        "--log-level", "info", "--log-format", "json", "--log-file", str(log), *mode, output=True,
+        "--log-level", "info", "--log-format", "json", "--log-file", str(log), *mode, *_fixed_mss(src), output=True,
     )  # fmt: skip
     with _reaped(send):
         _wait_bound(server)
@@ -182,6 +183,16 @@ def _dir(place: Path, index: int) -> Path:
     folder = place / f"r{index}"
     folder.mkdir(exist_ok=True)
     return folder
+
+
+@functools.cache
+def _fixed_mss(src: str | None) -> tuple[str, ...]:
+    """``--no-pmtu`` where the tree's ``smocast send`` probes the path MTU: on loopback it would
+    find 64 KB segments, and the transfer would end before the receiver is killed."""
+    env = dict(os.environ, **({"PYTHONPATH": src} if src is not None else {}))
+    argv = [sys.executable, "-m", "smocast.cli.main", "send", "--help"]
+    usage = subprocess.run(argv, env=env, capture_output=True, text=True, check=False).stdout
+    return ("--no-pmtu",) if "--no-pmtu" in usage else ()
 
 
 def _start(src: str | None, *argv: str, errors: bool = False, output: bool = False) -> subprocess.Popen[str]:

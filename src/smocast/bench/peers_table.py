@@ -134,9 +134,34 @@ def markdown_ratios(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def markdown_discovery(report: dict[str, Any]) -> str:
+    """What smocast's path MTU discovery found in each run: the largest segment it sent, each
+    receiver's confirmed MTU, and whether both match the link's MTU (empty for a report without them)."""
+    rows = [
+        (row["receivers"], run)
+        for row in report["results"]
+        for run in row.get("runs", {}).get("smocast", [])
+        if "smocast_receiver_mtus" in run
+    ]
+    if not rows:
+        return ""
+    lines = [
+        "| N | round | largest segment | receivers' confirmed MTU | matches the link's MTU |",
+        "|---:|---:|---:|---|---|",
+    ]
+    for receivers, run in rows:
+        mtus = ", ".join(str(m) for m in sorted(set(run["smocast_receiver_mtus"]))) or "-"
+        matched = "yes" if run["smocast_pmtu_matched"] else "no"
+        lines.append(f"| {receivers} | {run['round']} | {run['smocast_segment']} B | {mtus} | {matched} |")
+    return "\n".join(lines)
+
+
 def markdown(report: dict[str, Any]) -> str:
-    """Both tables of one report, as docs/benchmarks.md shows them."""
-    return f"{markdown_medians(report)}\n\n{markdown_ratios(report)}\n"
+    """The tables of one report, as docs/benchmarks.md shows them (with what path MTU discovery
+    found, when the report says it)."""
+    discovery = markdown_discovery(report)
+    tables = f"{markdown_medians(report)}\n\n{markdown_ratios(report)}\n"
+    return f"{tables}\n{discovery}\n" if discovery else tables
 
 
 def egress_ratio(middle: dict[str, Any]) -> float | None:

@@ -159,15 +159,13 @@ def _sha256(path: Path) -> str:
 
 
 def run_smocast(ctx: RunContext) -> Measured:
-    """``smocast send`` (payload as large as the MTU allows) to one ``smocast recv`` per receiver.
+    """``smocast send`` to one ``smocast recv`` per receiver, without ``--mss``: path MTU discovery
+    must find the payload as large as the MTU allows (each run records what it found).
 
     Both run ``--insecure``: udpcast and uftp run without encryption or signatures here, and the
     secure mode's own cost is measured against ``--insecure`` by ``smocast bench secure``."""
     server, group = f"{ctx.tb.address(0)}:{ctx.port}", f"{ctx.group(232)}:{ctx.port}"
-    mss = ctx.mtu - IP_UDP_HEADERS - HEADER_SIZE
-    send = smocast_send_argv(
-        ctx.payload, group, server, ctx.receivers, "--mss", str(mss), "--insecure", *ctx.smocast_send_options
-    )
+    send = smocast_send_argv(ctx.payload, group, server, ctx.receivers, "--insecure", *ctx.smocast_send_options)
     with processes() as started:
         sender = ctx.start(0, send, started)
         ctx.wait_bound(sender, ctx.port, "udp")
@@ -178,11 +176,28 @@ def run_smocast(ctx: RunContext) -> Measured:
     transfer = Transfer(ctx.receivers)
     smocast_results(transfer, outcome(sent), [outcome(r) for r in received], ctx.digest)
     report = json_object(sent.out_text)
+    if report is not None:
+        transfer.extra.update(discovered(report, ctx.mtu))
     if sent.code != 0 and report is not None:
         transfer.errors.insert(0, f"smocast send exit {sent.code}: {_smocast_outcome(report)}")
     else:
         _source_failure(transfer, "smocast send", sent)
     return Measured(transfer, None, sent, received)
+
+
+def discovered(report: dict[str, Any], mtu: int) -> dict[str, Any]:
+    """What path MTU discovery found in one run (from ``smocast send --json``): the largest segment
+    the channel cut, each receiver's confirmed MTU, and whether every receiver confirmed ``mtu``."""
+    pmtu = report.get("pmtu") or {}
+    mtus = [row.get("mtu") for row in pmtu.get("receivers", [])]
+    largest = pmtu.get("largest_segment")
+    return {
+        "smocast_segment": largest,
+        "smocast_receiver_mtus": mtus,
+        "smocast_pmtu_matched": bool(mtus)
+        and all(m == mtu for m in mtus)
+        and largest == mtu - IP_UDP_HEADERS - HEADER_SIZE,
+    }
 
 
 def _smocast_outcome(report: dict[str, Any]) -> str:

@@ -53,7 +53,12 @@ def register(group: Any) -> None:
     p.add_argument("--rate", default="100mbit", help="the source's link rate (tc tbf), or 'unlimited'")
     p.add_argument("--loss", type=probability, default=0.0, help="random loss of UDP at each receiver host")
     p.add_argument("--repeat", type=positive_int, default=3, help="rounds per N; medians are reported")
-    p.add_argument("--mtu", type=positive_int, default=1500, help="MTU of every link; each peer fills it")
+    p.add_argument(
+        "--mtu",
+        type=positive_int,
+        default=1500,
+        help="MTU of every link; each peer fills it (smocast by path MTU discovery, the others by their block size)",
+    )
     p.add_argument(
         "--peers",
         default="smocast,udpcast,uftp,tcp",

@@ -35,6 +35,8 @@ examples:
   smocast send image.iso --group [ff3e::1234]:5000 --bind [2001:db8::10]:5000
   smocast send video.ts --group 232.1.1.1:5000 --policy quorum:0.9 --cwnd-policy fair:1,4
   smocast send image.iso --group 232.1.1.1:5000 --congestion lossfilter   # a lossy wireless or LAN segment
+  smocast send image.iso --group 232.1.1.1:5000 --max-mtu 9000   # probe for jumbo frames, at most 9000
+  smocast send image.iso --group 232.1.1.1:5000 --no-pmtu --mss 1200   # no probing: every segment 1200 bytes
   smocast send image.iso --group 232.1.1.1:5000 --min-receivers 500 --watch --watch-sort srtt
   smocast send image.iso --group 232.1.1.1:5000 --stats-file /run/smocast.json --log-level info
 
@@ -116,7 +118,24 @@ def register(subparsers: Any) -> None:
         "--mss",
         type=positive_int,
         default=None,
-        help="payload bytes per datagram (default 1400, and 1366 in the secure mode: a sealed datagram is as large)",
+        help="payload bytes per datagram (default 1400, and 1366 in the secure mode: a sealed datagram is as large); "
+        "with path MTU discovery on, where segments start",
+    )
+    p.add_argument(
+        "--pmtu",
+        choices=("on", "off"),
+        default="on",
+        help="path MTU discovery (RFC 8899; on by default): probe each receiver's path for larger datagrams, up "
+        "to the interface's MTU, and send segments as large as every receiver confirmed (a jumbo-frame LAN "
+        "carries 6 times fewer datagrams); off keeps --mss for every segment",
+    )
+    p.add_argument("--no-pmtu", dest="pmtu", action="store_const", const="off", help="the same as --pmtu off")
+    p.add_argument(
+        "--max-mtu",
+        type=positive_int,
+        default=None,
+        metavar="BYTES",
+        help="the largest IP MTU path MTU discovery probes for (default: the MTU of the interface it sends from)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object, no progress bar")
     _add_announce(p)

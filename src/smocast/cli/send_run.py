@@ -49,9 +49,11 @@ def run(args: argparse.Namespace) -> int:
     if "-" in args.files and len(args.files) > 1:
         fail("'-' (standard input) must be the only thing sent", 2)
     stats = StatsFile(args.stats_file) if args.stats_file is not None else None
-    source, summary, sent, protection = asyncio.run(_send(args, stats))
+    if args.pmtu == "off" and args.max_mtu is not None:
+        fail("--max-mtu caps path MTU discovery: it cannot go with --no-pmtu", 2)
+    source, summary, sent, protection, pmtu = asyncio.run(_send(args, stats))
     code, verdict = outcome(summary, policy)
-    report = {**report_json(source, summary, sent), "outcome": verdict, "security": protection}
+    report = {**report_json(source, summary, sent), "outcome": verdict, "security": protection, "pmtu": pmtu}
     if args.json:
         print_json(report)
     else:
@@ -83,7 +85,7 @@ def outcome(summary: ChannelSummary, policy: WindowPolicy) -> tuple[int, str]:
 
 async def _send(
     args: argparse.Namespace, stats: StatsFile | None
-) -> tuple[SourceSet, ChannelSummary, Sent, dict[str, Any]]:
+) -> tuple[SourceSet, ChannelSummary, Sent, dict[str, Any], dict[str, Any]]:
     try:
         secure, security = source_options(args)
         source = await scan_async(args.files, args.name)
@@ -103,6 +105,8 @@ async def _send(
                 progress_timeout=args.progress_timeout,
                 min_rate_fraction=args.min_rate_fraction,
                 mss=segment_size(args.mss, secure),
+                pmtu=args.pmtu == "on",
+                max_mtu=args.max_mtu,
                 max_rate=args.rate,
                 history=history,
                 secure=secure,
@@ -112,7 +116,7 @@ async def _send(
                 sent = await _serve(channel, args, source, stats)
     except (NetworkError, SourceError, ManifestError) as exc:
         raise failure(exc) from None
-    return source, channel.summary(), sent, source_security_json(channel)
+    return source, channel.summary(), sent, source_security_json(channel), channel.path_mtu()
 
 
 def _say_skipped(args: argparse.Namespace, source: SourceSet) -> None:
@@ -291,6 +295,13 @@ def _summary(source: SourceSet, s: ChannelSummary, r: dict[str, Any], mss: int, 
         f"{seg['original']} original, {seg['repair_unicast']} unicast repairs, "
         f"{seg['repair_multicast']} multicast repairs",
     )
+    pmtu = r["pmtu"]
+    if pmtu["enabled"]:
+        table.add_row(
+            "segment size",
+            f"{pmtu['largest_segment']} bytes at most (path MTU discovery; {pmtu['base_segment']} to start), "
+            f"{pmtu['probes_sent']} probes",
+        )
     console.print(table)
     if s.records:
         end = max((rec.ended_at or 0.0 for rec in s.records), default=0.0)

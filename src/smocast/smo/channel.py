@@ -41,6 +41,7 @@ from smocast.smo.framing import MessageTooLarge, frame
 from smocast.smo.membership import Membership
 from smocast.smo.outbox import SourceDatagram, SourceOutbox
 from smocast.smo.periodic import Periodic
+from smocast.smo.probing import ChannelProbing, probe_plan
 from smocast.smo.repairs import RepairRouter
 from smocast.smo.resets import Resets
 from smocast.smo.sendbuf import SendBuffer
@@ -98,6 +99,8 @@ class Channel:
         parts = (self._sweeper, self._window, self._transmit, self._closing)
         self._periodic = Periodic(cfg, self._timers, self._buf, self._members, parts, self._actions)
         self._history = history
+        self._probing = ChannelProbing(probe_plan(cfg), self._buf, self._timers, self._out)
+        self._members.on_add, self._members.on_remove = self._probing.joined, self._probing.removed
 
     # --- application API -------------------------------------------------------------------
 
@@ -202,6 +205,11 @@ class Channel:
         """Policy G's channel window, as the last sweep measured it."""
         return self._window.cwnd
 
+    @property
+    def probing(self) -> ChannelProbing:
+        """Path MTU discovery: the segment size now, each receiver's confirmed size (read-only)."""
+        return self._probing
+
     def receivers(self) -> list[ReceiverInfo]:
         """A snapshot of every receiver's accounting."""
         return [self._members.info(c) for c in self._members]
@@ -222,9 +230,7 @@ class Channel:
         if fields is not None and fields[0] == self._channel_id:
             child = self._members.find((source, fields[1]))
             if child is not None:
-                if fields[5] and child.cc.wants_delay:
-                    self._delay_sample(child, fields[5], now)
-                self._handle_ack(child, fields[2], fields[3], fields[4], (), now)
+                self._handle_ack(child, fields[2], fields[3], fields[4], (), now, fields[5])
                 return
         try:
             packet = decode(data)
@@ -247,12 +253,13 @@ class Channel:
             if child is None:
                 self._resets.unknown(packet, source)
             else:
-                if packet.seq and child.cc.wants_delay:
-                    self._delay_sample(child, packet.seq, now)
-                self._handle_ack(child, packet.ack, packet.window, packet.tsecr, packet.sack, now)
+                self._handle_ack(child, packet.ack, packet.window, packet.tsecr, packet.sack, now, packet.seq)
         elif kind is PacketType.RST:
             if child is not None:
                 self._events.append(self._closing.left(child, packet.payload, now))
+        elif kind is PacketType.PROBE_ACK:
+            if child is not None:
+                self._probing.on_probe_ack(child, packet.seq, packet.window, now)
         elif kind is PacketType.UPDATA:
             if child is not None and child.established:
                 self._handle_up(child, packet, now)
@@ -298,6 +305,7 @@ class Channel:
         if tsecr:
             self._window.first_rtt(child.rtt.srtt)
         self._members.established(child)
+        self._probing.established(child, now, self._probing.on_timer)
         self._window.start_pacing(child)
         self._sweeper.track(child, now)
         self._actions.act(child, child.repair_on_join(now), now)
@@ -321,9 +329,12 @@ class Channel:
     # --- acknowledgements ----------------------------------------------------------------------
 
     def _handle_ack(
-        self, child: Child, ack: int, window: int, tsecr: int, sack: tuple[tuple[int, int], ...], now: float
+        self, child: Child, ack: int, window: int, tsecr: int, sack: tuple[tuple[int, int], ...], now: float, seq: int
     ) -> None:
+        """An ACK from ``child``; its ``seq`` may carry a one-way delay sample (``wire.DELAY_SAMPLE``)."""
         self.stats.acks_processed += 1
+        if seq and child.cc.wants_delay and (sample := delay_sample(seq)) is not None:
+            child.cc.on_delay_sample(sample, now)
         if child.state is not ChildState.ESTABLISHED and not self._ack_outside_established(
             child, ack, window, tsecr, now
         ):
@@ -357,13 +368,6 @@ class Channel:
         self._window.sync_edge(child)
         if child.una == self._closing.end and child.state is ChildState.ESTABLISHED:
             self._closing.send_fin(child, now)
-
-    @staticmethod
-    def _delay_sample(child: Child, seq: int, now: float) -> None:
-        """An ACK's ``seq`` carries a one-way delay sample for ``child``'s controller."""
-        sample = delay_sample(seq)
-        if sample is not None:
-            child.cc.on_delay_sample(sample, now)
 
     def _ack_outside_established(self, child: Child, ack: int, window: int, tsecr: int, now: float) -> bool:
         """The handshake's last ACK, or the ACK of the FIN; True when the ACK needs more handling."""

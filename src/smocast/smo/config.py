@@ -17,6 +17,9 @@ from smocast.core.rtt import RtoSettings
 from smocast.smo.policies import CwndPolicy, RttPolicy, WindowPolicy
 from smocast.smo.receiver_config import DEFAULT_MSS, DEFAULT_SILENT_HEARTBEATS, MIB, ReceiverConfig
 
+IPV4_UDP_OVERHEAD = 28
+"""Bytes of an IPv4 and a UDP header (IPv6 and UDP: 48)."""
+
 __all__ = ["DEFAULT_MSS", "DEFAULT_SILENT_HEARTBEATS", "MIB", "ChannelConfig", "DropRules", "ReceiverConfig"]
 
 
@@ -72,6 +75,12 @@ class ChannelConfig:
     but uncongested LAN keeps its rate; see docs/design.md for where it stays TCP-fair),
     or ``fixed`` (a constant ``max_window``, no congestion control).
 
+    ``pmtu_ceiling``: path MTU discovery (:mod:`smocast.smo.pmtu`): the largest IP MTU to probe
+    each receiver's path for (the runtime gives the interface's); None: no probing, every
+    segment is ``mss``. ``pmtu_overhead`` is what a smocast packet carries below it on the wire
+    (IP and UDP headers, and the secure layer's envelope): a probe of IP size ``m`` is a smocast
+    packet of ``m - pmtu_overhead`` bytes.
+
     ``max_rate``: a ceiling, in bits per second, on the pacing rate of new data (datagram
     payloads, smocast header included; repairs are not paced). Congestion control still
     decides below it; ``None`` leaves the rate to congestion control alone.
@@ -104,6 +113,8 @@ class ChannelConfig:
     max_rate: float | None = None
     session_message_limit: int = MIB
     session_limit: int = 8 * MIB
+    pmtu_ceiling: int | None = None
+    pmtu_overhead: int = IPV4_UDP_OVERHEAD
 
     def __post_init__(self) -> None:
         if self.max_rate is not None and not self.max_rate > 0:
@@ -121,5 +132,9 @@ class ChannelConfig:
             raise ConfigError("need max_window >= 2 * mss and retain_limit >= max_window")
         if not 0 < self.session_message_limit <= self.session_limit:
             raise ConfigError("need 0 < session_message_limit <= session_limit")
+        if self.pmtu_ceiling is not None and not 0 < self.pmtu_ceiling <= 65535:
+            raise ConfigError(f"pmtu_ceiling must be an IP MTU in 1..65535, got {self.pmtu_ceiling}")
+        if not 0 <= self.pmtu_overhead < 1024:
+            raise ConfigError(f"pmtu_overhead must be in 0..1023 bytes, got {self.pmtu_overhead}")
         if not 0 <= self.channel_id < 1 << 32:
             raise ConfigError(f"channel_id must fit 32 bits, got {self.channel_id}")

@@ -14,7 +14,7 @@ removing one costs O(1). The channel moves edges with ``pacing.set`` on its per-
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from smocast.core.aggregate import KeyedMin
 from smocast.core.datagram import Address
@@ -25,7 +25,18 @@ from smocast.smo.events import ReceiverInfo
 class Membership:
     """The channel's children, their counts, and the pacing receivers' right edges."""
 
-    __slots__ = ("_by_address", "_by_index", "_by_key", "_next_index", "find", "holders", "live", "pacing")
+    __slots__ = (
+        "_by_address",
+        "_by_index",
+        "_by_key",
+        "_next_index",
+        "find",
+        "holders",
+        "live",
+        "on_add",
+        "on_remove",
+        "pacing",
+    )
 
     def __init__(self) -> None:
         self._by_key: dict[tuple[Address, int], Child] = {}
@@ -37,6 +48,10 @@ class Membership:
         self.pacing = KeyedMin()  # the pacing children's right edges, by child index
         self.find = self._by_key.get
         """``find((address, connection))``: the child of that connection, or None (a dict lookup)."""
+        self.on_add: Callable[[Child], None] | None = None
+        """Called with each child :meth:`add` adds (the channel's path MTU discovery counts it at the base)."""
+        self.on_remove: Callable[[Child], None] | None = None
+        """Called with each child :meth:`remove` removes (the channel's path MTU discovery forgets it)."""
 
     # --- the table ---------------------------------------------------------------------------
 
@@ -59,6 +74,8 @@ class Membership:
         self._by_index[child.index] = child
         self._by_address.setdefault(child.address, []).append(child)
         self.holders += 1
+        if self.on_add is not None:
+            self.on_add(child)
 
     def established(self, child: Child) -> None:
         """The child completed its handshake."""
@@ -76,6 +93,8 @@ class Membership:
         same.remove(child)
         if not same:
             del self._by_address[child.address]
+        if self.on_remove is not None:
+            self.on_remove(child)
 
     def __len__(self) -> int:
         return len(self._by_key)

@@ -70,6 +70,11 @@ class SourceOutbox:
 
     # --- to one receiver -----------------------------------------------------------------------
 
+    def probe(self, to: Address, connection: int, number: int, size: int) -> None:
+        """A path MTU probe of ``size`` bytes to one receiver (zeros: no stream data)."""
+        data, packet = packets.probe(channel=self._channel, connection=connection, number=number, size=size)
+        self._out.append(unicast(data, packet, to))
+
     def syn_ack(self, to: Address, connection: int, start: int, window: int, echo: int, now: float) -> None:
         data, packet = packets.syn_ack(
             channel=self._channel,

@@ -44,6 +44,8 @@ from smocast.wire import DecodeError, Packet, PacketType, ResetCode, decode
 from smocast.wire import build as packets
 
 __all__ = ["Receiver", "ReceiverState", "ReceiverStats"]
+Batch = Sequence[tuple[bytes | memoryview, Address]]
+Time = float | None
 
 
 class ReceiverState(Enum):
@@ -200,21 +202,12 @@ class Receiver:
             return
         self.receive_packet(packet, source, now, via_group=via_group)
 
-    def receive_datagrams(
-        self,
-        batch: Sequence[tuple[bytes | memoryview, Address]],
-        now: float,
-        *,
-        via_group: bool = False,
-        arrival: float | None = None,
-    ) -> None:
-        """A batch of datagrams that arrived by ``now``, each ``(data, source)``, in order: the
-        same as :meth:`receive_datagram` for each, except that each run of consecutive in-order
-        data comes out as one :class:`~smocast.smo.events.DataReceived`. ``data`` may be a view
-        of the runtime's buffer: nothing keeps it past the call. ``arrival``: when the batch's
-        last datagram reached the host, on the clock of ``now`` (the kernel's receive timestamp,
-        where the runtime has one): the one-way delay the next ACK reports is measured to it.
-        Then run the pump once."""
+    def receive_datagrams(self, batch: Batch, now: float, *, via_group: bool = False, arrival: Time = None) -> None:
+        """A batch of datagrams that arrived by ``now``, each ``(data, source)``, in order: the same as
+        :meth:`receive_datagram` for each, except that each run of consecutive in-order data comes out
+        as one :class:`~smocast.smo.events.DataReceived`. ``data`` may be a view of the runtime's buffer:
+        nothing keeps it past the call. ``arrival``: when the batch's last datagram reached the host
+        (the kernel's stamp, on the clock of ``now``), for the ACK's one-way delay. Then run the pump."""
         fast = self.config.playout_delay is None and not self.config.framing
         mark = self._intake.taken
         index, count = 0, len(batch)
@@ -248,6 +241,11 @@ class Receiver:
         if via_group or source != self.server or packet.connection != self.connection:
             self.stats.foreign += 1
             return
+        self._from_server(packet, now)
+
+    def _from_server(self, packet: Packet, now: float) -> None:
+        """A packet of this connection from the server (not data)."""
+        kind = packet.type
         if kind is PacketType.RETRY:
             self._handle_retry(packet, now)
         elif kind is PacketType.SYN_ACK:
@@ -258,6 +256,9 @@ class Receiver:
             self._handle_rst(packet, now)
         elif kind is PacketType.ACK:
             self._up.on_ack(packet.ack, now)
+        elif kind is PacketType.PROBE:
+            if self.state is ReceiverState.ESTABLISHED:
+                self._out.probe_ack(packet.seq, packet.window)
         else:
             self.stats.foreign += 1
 

@@ -89,3 +89,8 @@ class ReceiverOutbox:
             payload=payload,
         )
         self._out.append(unicast(data, packet, self._server))
+
+    def probe_ack(self, number: int, size: int) -> None:
+        """Path MTU discovery: probe ``number`` of ``size`` bytes arrived whole."""
+        data, packet = packets.probe_ack(channel=self._channel, connection=self._connection, number=number, size=size)
+        self._out.append(unicast(data, packet, self._server))

@@ -60,6 +60,7 @@ class SendBuffer:
         self.multicast_ends: list[int] = []  # sorted ends of retained segments repaired by multicast (read-only)
         self.ack_hint = 2  # the ACK frequency the newest segment carried: receivers may hold one less (read-only)
         self.last_sent_at = float("-inf")  # when the newest segment was sent (read-only)
+        self.largest_cut = 0  # the longest segment cut so far (read-only)
 
     # --- the application side ------------------------------------------------------------
 
@@ -75,36 +76,42 @@ class SendBuffer:
 
     # --- cutting and sending segments ----------------------------------------------------
 
-    def next_length(self) -> int:
-        """Length of the next new segment (0 when nothing is waiting)."""
+    def next_length(self, limit: int | None = None) -> int:
+        """Length of the next new segment (0 when nothing is waiting), at most ``limit`` when given."""
         if not self._unsent:
             return 0
+        mss = self.mss if limit is None or limit > self.mss else limit
         first = len(self._unsent[0][0])
-        if first >= self.mss:
-            return self.mss
+        if first >= mss:
+            return mss
         length = 0
         for i, (view, flags) in enumerate(self._unsent):
             if i and flags & FLAG_MSG_START:
                 break
             length += len(view)
-            if length >= self.mss:
-                return self.mss
+            if length >= mss:
+                return mss
         return length
 
-    def take(self, sent_at: float, needed: int, needed_all: int, ack_hint: int = 2) -> Segment:
+    def take(
+        self, sent_at: float, needed: int, needed_all: int, ack_hint: int = 2, limit: int | None = None
+    ) -> Segment:
         """Cut the next segment from the unsent bytes and retain it as sent, with the ACK
         frequency it carries (``ack_hint``: the loss probe allows for the segments a receiver
-        may hold before it ACKs)."""
+        may hold before it ACKs). ``limit`` cuts it shorter than ``mss`` (a window smaller
+        than one segment of the size path MTU discovery found)."""
         unsent = self._unsent
         view, flags = unsent[0]
-        mss = self.mss
+        mss = self.mss if limit is None or limit > self.mss else limit
         if len(view) > mss:  # the usual case: a full segment from a large write
             payload = view[:mss].tobytes()
             unsent[0] = (view[mss:], 0)
         else:
-            payload = self._gather(flags)
+            payload = self._gather(flags, mss)
         start = self.snd_nxt
         segment = Segment(start, payload, flags, sent_at, needed, needed_all)
+        if len(payload) > self.largest_cut:  # noqa: PLR1730  (per segment: a comparison is cheaper than max())
+            self.largest_cut = len(payload)
         segs = self._segs
         self._index[start] = self._offset + len(segs)
         segs.append(segment)
@@ -116,10 +123,10 @@ class SendBuffer:
             self._advance()  # nobody to wait for: released at once
         return segment
 
-    def _gather(self, flags: int) -> bytes:
+    def _gather(self, flags: int, mss: int) -> bytes:
         """The next segment's payload when it spans writes or ends a message."""
         parts: list[memoryview] = []
-        room = self.mss
+        room = mss
         while self._unsent and room:
             view, part_flags = self._unsent[0]
             if parts and part_flags & FLAG_MSG_START:

@@ -80,7 +80,7 @@ class Transmitter:
         # nobody paces the channel (no receivers yet, in continuous mode): only the send window limits,
         # and it moves as each segment is released at once (nobody holds it), so this turn sends all
         self._allowed = None if smallest_edge is None else smallest_edge
-        if smallest_edge is not None and buf.snd_nxt + buf.next_length() > smallest_edge:
+        if smallest_edge is not None and buf.snd_nxt + buf.next_length(self._limit(smallest_edge)) > smallest_edge:
             return False  # the common case after an ACK that opened nothing
         self._ack_every = self._ack_hint(channel_cwnd)
         self._set_pacing_rate(now, channel_cwnd, channel_rtt)
@@ -92,9 +92,10 @@ class Transmitter:
         if not buf.pending:
             return None
         cfg = self._config
-        length = buf.next_length()
-        end = buf.snd_nxt + length
         allowed = self._allowed
+        limit = self._limit(allowed)
+        length = buf.next_length(limit)
+        end = buf.snd_nxt + length
         if (allowed is not None and end > allowed) or (end - buf.edge > cfg.max_window and not self._buffer_policy):
             return None  # under buffer:B, B bounds what a receiver that no longer paces holds back
         if not self._make_room(length):
@@ -105,10 +106,21 @@ class Transmitter:
         # The stream's last segment asks for an ACK at once: nothing follows it to fill the
         # receivers' delayed-ACK count, so each would otherwise hold its final ACK for the timer.
         ack_every = 1 if self._closed and length == buf.pending else self._ack_every
-        segment = buf.take(now, cfg.window_policy.acks_needed(holders), holders, ack_every)
+        segment = buf.take(now, cfg.window_policy.acks_needed(holders), holders, ack_every, limit)
         self._last_multicast = now
         self._out.original(segment.start, segment.payload, segment.flags, ack_every, now)
         return segment
+
+    def _limit(self, allowed: int | None) -> int | None:
+        """A shorter cut when the window holds less than one segment of the size path MTU discovery
+        found, but at least one of the base size: a window that stopped growing (no data in flight,
+        so no ACK to come) never stalls a large segment. None: a full segment."""
+        buf = self._buf
+        base = self._config.mss
+        if allowed is None or buf.mss <= base:
+            return None
+        room = allowed - buf.snd_nxt
+        return room if base <= room < buf.mss else None
 
     def keepalive(self, interval: float, now: float) -> float:
         """Multicast a heartbeat if the group heard nothing for ``interval``; returns when to look again."""
@@ -133,7 +145,7 @@ class Transmitter:
     def _ack_hint(self, channel_cwnd: int) -> int:
         cfg = self._config
         slow_start = not self._slow_start_over and channel_cwnd < cfg.max_window
-        return cfg.ack_frequency.segments_per_ack(slow_start=slow_start, window_segments=channel_cwnd // cfg.mss)
+        return cfg.ack_frequency.segments_per_ack(slow_start=slow_start, window_segments=channel_cwnd // self._buf.mss)
 
     def _set_pacing_rate(self, now: float, channel_cwnd: int, channel_rtt: float | None) -> None:
         """Pace at the congestion-control rate, never above the configured ceiling (``max_rate``)."""

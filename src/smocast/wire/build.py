@@ -7,7 +7,8 @@ of their own in :mod:`smocast.wire.codec` (:func:`encode_data`, :func:`encode_ac
 
 from __future__ import annotations
 
-from smocast.wire.codec import encode
+from smocast.core.errors import LocalProtocolError
+from smocast.wire.codec import HEADER_SIZE, MAX_PAYLOAD, encode
 from smocast.wire.packet import FLAG_RESUME, NO_COOKIE, Packet, PacketType, ResetCode
 
 MAX_REASON = 200  # bytes of an RST's reason text (after its one-byte code)
@@ -143,3 +144,17 @@ def updata(
             payload=payload,
         )
     )
+
+
+def probe(*, channel: int, connection: int, number: int, size: int) -> tuple[bytes, Packet]:
+    """A path MTU probe of exactly ``size`` bytes (header included) to one receiver: zeros, no stream data."""
+    if not HEADER_SIZE <= size <= HEADER_SIZE + MAX_PAYLOAD:
+        raise LocalProtocolError(f"a probe of {size} bytes does not fit the format")
+    return _encoded(
+        Packet(PacketType.PROBE, channel, connection, number, window=size, payload=bytes(size - HEADER_SIZE))
+    )
+
+
+def probe_ack(*, channel: int, connection: int, number: int, size: int) -> tuple[bytes, Packet]:
+    """A receiver got probe ``number``, ``size`` bytes long: the size is confirmed (if it matches)."""
+    return _encoded(Packet(PacketType.PROBE_ACK, channel, connection, number, window=size))

@@ -10,6 +10,9 @@ Layout, big-endian, 48-byte header (version 2)::
     48 SACK blocks: count x (u64 start, u64 end)
     .. payload (SYN and RETRY: exactly a COOKIE_SIZE-byte cookie)
     .. trailer: the rest of the datagram, present only with FLAG_AUTH
+
+A PROBE's payload is zeros and its ``window`` its whole size; a PROBE_ACK has no payload.
+Neither carries flags or SACK blocks (:func:`decode` refuses them otherwise).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ _ACK = int(PacketType.ACK)
 _DATA = int(PacketType.DATA)
 _PLAIN_DATA_REFUSED_FLAGS = ~KNOWN_FLAGS | FLAG_AUTH
 _COOKIE_TYPES = frozenset({int(PacketType.SYN), int(PacketType.RETRY)})
+_PROBE_TYPES = frozenset({int(PacketType.PROBE), int(PacketType.PROBE_ACK)})
 DELAY_SAMPLE = 1 << 63
 """In an ACK's ``seq``: the low 32 bits carry a one-way delay sample (see :func:`delay_sample`).
 
@@ -63,6 +67,8 @@ def encode(packet: Packet) -> bytes:
         raise LocalProtocolError(f"payload of {len(packet.payload)} bytes exceeds {MAX_PAYLOAD}")
     if packet.type in _COOKIE_TYPES and len(packet.payload) != COOKIE_SIZE:
         raise LocalProtocolError(f"a {packet.type.name} carries a {COOKIE_SIZE}-byte cookie, got {len(packet.payload)}")
+    if packet.type in _PROBE_TYPES:
+        _check_probe_fields(packet)
     try:
         header = _HEADER.pack(
             VERSION,
@@ -159,6 +165,8 @@ def decode(data: bytes | bytearray | memoryview) -> Packet:
         raise DecodeError(f"{size - end} unexpected bytes after the payload")
     if ptype in _COOKIE_TYPES and payload_len != COOKIE_SIZE:
         raise DecodeError(f"a {kind.name} carries a {COOKIE_SIZE}-byte cookie, got {payload_len} bytes")
+    if ptype in _PROBE_TYPES:
+        _check_probe(data, kind, flags, nsack, payload_at, end, size, window)
     sack = _decode_sack(data, nsack) if nsack else ()
     raw = data if isinstance(data, bytes) else memoryview(data)
     return Packet(
@@ -213,6 +221,37 @@ def plain_data_fields(data: bytes | memoryview) -> tuple[int, int, int, int, int
     ):
         return None
     return channel, seq, tsval, flags, ack_every
+
+
+def _check_probe_fields(packet: Packet) -> None:
+    """What :func:`decode` refuses in a PROBE or PROBE_ACK, refused before it is sent."""
+    size = HEADER_SIZE + len(packet.payload)
+    if packet.flags or packet.sack or packet.trailer:
+        raise LocalProtocolError(f"a {packet.type.name} carries no flags, SACK blocks or trailer")
+    if packet.type is PacketType.PROBE_ACK and packet.payload:
+        raise LocalProtocolError("a PROBE_ACK carries no payload")
+    if packet.type is PacketType.PROBE and (packet.window != size or packet.payload.count(0) != len(packet.payload)):
+        raise LocalProtocolError(f"a PROBE of {size} bytes must say its size and carry only zeros")
+
+
+def _check_probe(
+    data: bytes | bytearray | memoryview,
+    kind: PacketType,
+    flags: int,
+    nsack: int,
+    at: int,
+    end: int,
+    size: int,
+    window: int,
+) -> None:
+    """A PROBE is a header and zeros, ``window`` bytes in all; a PROBE_ACK is a bare header."""
+    if flags or nsack or end != size:
+        raise DecodeError(f"a {kind.name} carries no flags, SACK blocks or trailer")
+    if kind is PacketType.PROBE_ACK:
+        if end != at:
+            raise DecodeError("a PROBE_ACK carries no payload")
+    elif window != size or bytes(data[at:end]).count(0) != end - at:
+        raise DecodeError(f"a PROBE of {size} bytes must say its size and carry only zeros (says {window})")
 
 
 def _decode_sack(data: bytes | bytearray | memoryview, count: int) -> tuple[tuple[int, int], ...]:

@@ -34,6 +34,12 @@ class PacketType(IntEnum):
     a cookie the receiver echoes in its next SYN. SYN and RETRY payloads are always exactly
     :data:`COOKIE_SIZE` bytes (a first SYN carries :data:`NO_COOKIE`), so a RETRY is never
     larger than the SYN it answers.
+
+    PROBE and PROBE_ACK are path MTU discovery (RFC 8899, :mod:`smocast.smo.pmtu`): the source
+    sends one receiver a PROBE padded with zeros to the size it tests (``seq``: the probe's
+    number; ``window``: its size, header included); the receiver answers a PROBE_ACK with the
+    same number and the size it received. A probe carries no stream data, so losing one costs
+    nothing but the probe.
     """
 
     SYN = 1
@@ -45,6 +51,8 @@ class PacketType(IntEnum):
     FIN = 7
     UPDATA = 8
     RETRY = 9
+    PROBE = 10
+    PROBE_ACK = 11
 
 
 class ResetCode(IntEnum):
