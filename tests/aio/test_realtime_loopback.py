@@ -141,7 +141,9 @@ def drop_first_copy_of(rx: AsyncReceiver, offset: int) -> list[int]:
             return
         original(data, source, now, via_group=via_group)
 
-    def lossy_batch(batch: list[tuple[memoryview, tuple[str, int]]], now: float, *, via_group: bool = False) -> None:
+    def lossy_batch(
+        batch: list[tuple[memoryview, tuple[str, int]]], now: float, *, via_group: bool = False, arrival: object = None
+    ) -> None:
         for data, source in batch:  # one by one: the general path, with the loss above
             lossy(bytes(data), source, now, via_group=via_group)
 
