@@ -27,6 +27,7 @@ REPORTS = [
     "peers-edges.json",
     "peers-jumbo-9000.json",
     "peers-jumbo-1500.json",
+    "peers-loss-oneway.json",
 ]
 
 
