@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
-from smocast.cli.common import EXIT_USAGE, HelpFormatter, duration_arg, fail, positive_int, print_json
+from smocast.cli.common import (
+    EXIT_USAGE,
+    HelpFormatter,
+    check_baseline_src,
+    duration_arg,
+    fail,
+    positive_int,
+    print_json,
+)
 from smocast.core.errors import SmocastError
 
 DESCRIPTION = """\
@@ -73,8 +80,7 @@ def register(group: Any) -> None:
 def _run(args: argparse.Namespace) -> int:
     from smocast.bench.ack_server import Settings, compare, run  # noqa: PLC0415
 
-    if args.baseline_src is not None and not Path(args.baseline_src, "smocast").is_dir():
-        fail(f"--baseline-src {args.baseline_src}: no smocast package in it", EXIT_USAGE)
+    check_baseline_src(args.baseline_src)
     try:
         settings = Settings(
             args.receivers, args.duration, args.warmup, args.generators, args.window, secure=args.secure

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from smocast.cli import bench_secure_cmd
@@ -15,6 +14,7 @@ from smocast.cli.bench_receive_args import register as register_receive
 from smocast.cli.common import (
     EXIT_USAGE,
     HelpFormatter,
+    check_baseline_src,
     duration_arg,
     fail,
     int_list,
@@ -281,8 +281,7 @@ def _run_failures(args: argparse.Namespace) -> int:
         fail(f"--case {args.case}: choose from {', '.join(CASES)}", EXIT_USAGE)
     if args.receivers < 2:
         fail("--receivers: at least 2 (one is killed, the others go on)", EXIT_USAGE)
-    if args.baseline_src is not None and not Path(args.baseline_src, "smocast").is_dir():
-        fail(f"--baseline-src {args.baseline_src}: no smocast package in it", EXIT_USAGE)
+    check_baseline_src(args.baseline_src)
     print_json(run(cases, args.repeat, int(args.size), args.receivers, args.baseline_src, args.insecure))
     return 0
 
@@ -325,8 +324,7 @@ def _run_crypto(args: argparse.Namespace) -> int:
 def _run_startup(args: argparse.Namespace) -> int:
     from smocast.bench.startup import run  # noqa: PLC0415
 
-    if args.baseline_src is not None and not Path(args.baseline_src, "smocast").is_dir():
-        fail(f"--baseline-src {args.baseline_src}: no smocast package in it", EXIT_USAGE)
+    check_baseline_src(args.baseline_src)
     print_json(run(args.repeat, args.baseline_src, bytecode_cache=not args.no_bytecode_cache))
     return 0
 
@@ -335,8 +333,7 @@ def _run_ack(args: argparse.Namespace) -> int:
     if args.instructions:
         from smocast.bench import ack_instructions  # noqa: PLC0415  (benchmarks load only when asked for)
 
-        if args.baseline_src is not None and not Path(args.baseline_src, "smocast").is_dir():
-            fail(f"--baseline-src {args.baseline_src}: no smocast package in it", EXIT_USAGE)
+        check_baseline_src(args.baseline_src)
         try:
             print_json(ack_instructions.run(args.receivers, args.acks, args.baseline_src))
         except RuntimeError as exc:

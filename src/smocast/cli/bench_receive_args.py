@@ -4,10 +4,18 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
-from smocast.cli.common import EXIT_USAGE, HelpFormatter, fail, int_list, positive_int, print_json, size_arg
+from smocast.cli.common import (
+    EXIT_USAGE,
+    HelpFormatter,
+    check_baseline_src,
+    fail,
+    int_list,
+    positive_int,
+    print_json,
+    size_arg,
+)
 
 RECEIVE_DESCRIPTION = """\
 The receivers' CPU per delivered megabyte on loopback: one `smocast send` of a --size file to
@@ -94,8 +102,7 @@ def register(group: Any) -> None:
 def _run_receive(args: argparse.Namespace) -> int:
     from smocast.bench.receive import ReceiveSettings, run  # noqa: PLC0415  (benchmarks load only when asked for)
 
-    if args.baseline_src is not None and not Path(args.baseline_src, "smocast").is_dir():
-        fail(f"--baseline-src {args.baseline_src}: no smocast package in it", EXIT_USAGE)
+    check_baseline_src(args.baseline_src)
     try:
         settings = ReceiveSettings(
             args.receivers, int(args.size), args.repeat, args.baseline_src, args.calls, args.secure
@@ -200,8 +207,7 @@ def _register_core(group: Any) -> None:
 def _run_core(args: argparse.Namespace) -> int:
     from smocast.bench.receive_core import CoreSettings, run  # noqa: PLC0415  (benchmarks load only when asked for)
 
-    if args.baseline_src is not None and not Path(args.baseline_src, "smocast").is_dir():
-        fail(f"--baseline-src {args.baseline_src}: no smocast package in it", EXIT_USAGE)
+    check_baseline_src(args.baseline_src)
     settings = CoreSettings(
         args.loss, args.datagrams, args.batch, args.repair_after, args.repeat, args.baseline_src, args.calls
     )

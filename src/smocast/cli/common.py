@@ -57,6 +57,14 @@ def fail(message: str, code: int = EXIT_FAILURE, kind: str | None = None) -> NoR
     raise CommandError(message, code, kind or ("usage" if code == EXIT_USAGE else "failure"))
 
 
+def check_baseline_src(baseline_src: str | None) -> None:
+    """A usage error (exit 2) unless ``--baseline-src`` is absent or holds a ``smocast`` package."""
+    from pathlib import Path  # noqa: PLC0415  (only the benchmarks that take --baseline-src need it)
+
+    if baseline_src is not None and not Path(baseline_src, "smocast").is_dir():
+        fail(f"--baseline-src {baseline_src}: no smocast package in it", EXIT_USAGE)
+
+
 def print_json(obj: Any) -> None:
     """Print one JSON object on stdout (machine-readable output)."""
     sys.stdout.write(json.dumps(obj, indent=2, sort_keys=False) + "\n")
