@@ -79,27 +79,32 @@ def _read_all(reader: BatchReader, expected: int) -> list[tuple[bytes, tuple[str
 
 @needs_batches
 @pytest.mark.network
+@pytest.mark.parametrize("stamped", [False, True], ids=["", "stamped"])
 @pytest.mark.parametrize("gro", [True, False], ids=["gro", "no-gro"])
-def test_the_reader_returns_every_datagram_whole_and_in_order(gro: bool) -> None:
+def test_the_reader_returns_every_datagram_whole_and_in_order(gro: bool, stamped: bool) -> None:
     """GSO bursts, single datagrams and a short last segment, read through the same slots again
     and again: every datagram comes back as sent, with its source (the slots' name and control
-    lengths are reset after each read)."""
+    lengths are reset after each read). Stamped, every message carries a timestamp, and only
+    the coalesced ones a UDP_GRO size as well: batches of singles alone skip the parsing."""
     if not loopback_multicast_works():
         pytest.skip("no multicast on loopback")
     net = loopback()
     receiver, sender = _group_pair(net.group)
     if gro:
         assert enable_gro(receiver)
-    reader = BatchReader(receiver, batch=3, gro=gro)  # odd: coalesced and single messages take turns in each slot
+    if stamped:
+        assert batchio.enable_timestamps(receiver)
+    reader = BatchReader(receiver, batch=3, gro=gro, timestamps=stamped)  # odd: coalesced and single messages take turns in each slot
     gso = GsoSender()
     sent: list[bytes] = []
     try:
         for round_ in range(6):
             burst = [bytes([round_, i]) * 700 for i in range(5)] + [b"short" * (round_ + 1)]
             assert gso.send(sender, burst, 1400, net.group)
-            single = b"single %d" % round_
-            sender.sendto(single, net.group)
-            sent += [*burst, single]
+            singles = [b"single %d.%d" % (round_, i) for i in range(round_ % 3 + 1)]
+            for single in singles:
+                sender.sendto(single, net.group)
+            sent += [*burst, *singles]
         got = _read_all(reader, len(sent))
         address = sender.getsockname()
     finally:

@@ -26,6 +26,7 @@ import mmap
 import os
 import socket
 import struct
+from array import array
 from collections.abc import Callable, Sequence
 from operator import add
 from typing import Any
@@ -53,6 +54,9 @@ _CONTROL_SIZE = 64  # CMSG_SPACE(sizeof(struct timespec)) + CMSG_SPACE(sizeof(in
 _CMSG = struct.Struct("=Qii")  # cmsg_len (size_t), cmsg_level, cmsg_type; the data follows
 _GRO_SIZE = struct.Struct("=H")  # the UDP_GRO segment size (an int; its low half, little-endian)
 _TIMESPEC = struct.Struct("=qq")  # tv_sec, tv_nsec
+# Control data of these lengths holds no UDP_GRO size (none at all, or a timestamp alone):
+# the message is one datagram, and its control data need not be parsed.
+_ONE_DATAGRAM = frozenset({0, _CMSG.size + _TIMESPEC.size})
 
 
 class _IoVec(ctypes.Structure):
@@ -178,6 +182,7 @@ class BatchReader:
         names = self._view[batch * SLOT : batch * (SLOT + _NAME_STRIDE)]
         self._keys = names.cast("Q")[:: _NAME_STRIDE // _U64]  # family, port and IPv4 address: one int
         self._starts = list(range(0, batch * SLOT, SLOT))
+        self._room = memoryview(array("Q", [_CONTROL_SIZE]) * batch)  # every slot's control room, to give back
         self._addresses: dict[object, Address] = {}
         self.messages = 0  # messages the last read returned (fewer than its datagrams: coalesced)
 
@@ -216,12 +221,11 @@ class BatchReader:
         sources = self._sources(count)
         if self.timestamps:
             self.arrival = self._arrival(count - 1)
-            if not self._gro:
-                controls = self._controls
-                for i in range(count):
-                    controls[i] = _CONTROL_SIZE  # the kernel wrote back what it used: give the room again
-        if self._gro:
-            return self._split_coalesced(count, lens, sources)
+        if self._gro or self.timestamps:
+            used = self._controls[:count]
+            if self._gro and not _ONE_DATAGRAM.issuperset(used.tolist()):
+                return self._split_coalesced(count, lens, sources)
+            used[:] = self._room[:count]  # the kernel wrote back what it used: give the room again
         starts = self._starts
         return list(zip(map(self._view.__getitem__, map(slice, starts, map(add, starts, lens))), sources, strict=True))
 
@@ -252,7 +256,7 @@ class BatchReader:
         view, controls = self._view, self._controls
         for i in range(count):
             start, size = i * SLOT, lens[i]
-            segment = self._segment_size(i) if controls[i] else 0
+            segment = 0 if controls[i] in _ONE_DATAGRAM else self._segment_size(i)
             controls[i] = _CONTROL_SIZE  # the kernel wrote back what it used: give the slot its room again
             if segment and segment < size:
                 _split(out, view, start, size, segment, sources[i])
