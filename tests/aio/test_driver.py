@@ -290,6 +290,7 @@ class SlowStampedReader:
     """Two batches, each arriving while the drain loop runs (30 ms after the read before)."""
 
     timestamps = True
+    full = True  # each read fills the batch: the drain reads on
 
     def __init__(self) -> None:
         self.arrival: float | None = None

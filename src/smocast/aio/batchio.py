@@ -185,6 +185,7 @@ class BatchReader:
         self._room = memoryview(array("Q", [_CONTROL_SIZE]) * batch)  # every slot's control room, to give back
         self._addresses: dict[object, Address] = {}
         self.messages = 0  # messages the last read returned (fewer than its datagrams: coalesced)
+        self.full = False  # the last read filled every slot: more may be waiting (else the socket was drained)
 
     def _build(self, batch: int, name_size: int) -> None:
         base = ctypes.addressof(ctypes.c_char.from_buffer(self._memory))
@@ -217,6 +218,7 @@ class BatchReader:
                 raise BlockingIOError(code, "no datagram waiting")
             raise OSError(code, os.strerror(code))
         self.messages = count
+        self.full = count == self._batch
         lens = self._lens[:count].tolist()
         sources = self._sources(count)
         if self.timestamps:

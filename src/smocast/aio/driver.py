@@ -290,8 +290,8 @@ class Driver:
                 else:
                     for data, source in batch:
                         receive(data.tobytes(), source, now)
-                if self.closed:
-                    break
+                if self.closed or not reader.full:
+                    break  # a short read drained the socket: the loop wakes us again for more
         except OSError as exc:
             return count, exc
         return count, None
