@@ -94,7 +94,8 @@ def test_the_reader_returns_every_datagram_whole_and_in_order(gro: bool, stamped
         assert enable_gro(receiver)
     if stamped:
         assert batchio.enable_timestamps(receiver)
-    reader = BatchReader(receiver, batch=3, gro=gro, timestamps=stamped)  # odd: coalesced and single messages take turns in each slot
+    # odd: coalesced and single messages take turns in each slot
+    reader = BatchReader(receiver, batch=3, gro=gro, timestamps=stamped)
     gso = GsoSender()
     sent: list[bytes] = []
     try:
