@@ -28,6 +28,8 @@ REPORTS = [
     "peers-jumbo-9000.json",
     "peers-jumbo-1500.json",
     "peers-loss-oneway.json",
+    "peers-quiet-3rounds.json",
+    "peers-loss-oneway-2.json",
 ]
 
 
