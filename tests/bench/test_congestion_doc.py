@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
+from smocast.bench import congestion_testbed
 from smocast.bench.congestion import lossy_rows, run, sharing_rows
+from smocast.cli.main import main
 from smocast.sim.sharing import SMOCAST, SharingSpec, run_sharing
 from smocast.sim.topology import PathSpec
 from smocast.sim.transfer import TransferSpec, run_transfer
@@ -59,3 +64,25 @@ def test_the_figures_in_the_text_match_the_code() -> None:
         f"with `newreno` it takes {plain[SMOCAST]:.2f}"
     )
     assert expected in text
+
+
+TESTBED_REPORTS = ["congestion-testbed-oneway.json", "congestion-testbed-n32.json"]
+
+
+@pytest.mark.parametrize("name", TESTBED_REPORTS)
+def test_each_stored_testbed_report_has_its_tables_in_the_document(name: str) -> None:
+    """The testbed's runs cannot be repeated bit for bit: the document is checked against the
+    reports the command beside its tables printed."""
+    report = json.loads((DOC.with_name("data") / name).read_text())
+    tables = congestion_testbed.markdown(report)
+    assert tables in DOC.read_text(), f"paste the tables of docs/data/{name} again:\n{tables}"
+
+
+def test_markdown_with_testbed_prints_the_tables_not_json(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = json.loads((DOC.with_name("data") / TESTBED_REPORTS[0]).read_text())
+    monkeypatch.setattr(congestion_testbed, "run", lambda *args: report)
+    monkeypatch.setattr("smocast.testbed.runner.check_prerequisites", lambda: None)
+    assert main(["bench", "congestion", "--testbed", "--markdown"]) == 0
+    assert capsys.readouterr().out == congestion_testbed.markdown(report)

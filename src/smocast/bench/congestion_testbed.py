@@ -134,3 +134,51 @@ def run(
         "sharing": {"seconds": seconds, "bottleneck": "20mbit, 50 ms queue", "points": points},
         "controllers": list(controllers),
     }
+
+
+_SHARING_HEAD = "| beside kernel TCP | channel's share of a fair share | TCP flows' mean share | channel / TCP | Jain |"
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The two tables of docs/benchmarks.md for a ``--testbed`` report: goodput per receiver on
+    the lossy LAN (the median, and each run's where there were several), and the shares beside
+    kernel TCP."""
+    controllers = report["controllers"]
+    lossy = report["lossy_lan"]
+    title = f"{lossy['loss'] * 100:g}% loss, {lossy['size'] / (1 << 20):g} MiB"
+    head = f"| {title} | " + " | ".join(
+        f"{c} (Mbit/s per receiver)" if i == 0 else c for i, c in enumerate(controllers)
+    )
+    ratio = len(controllers) >= 2
+    if ratio:
+        head += f" | {controllers[1]} / {controllers[0]}"
+    lines = [head + " |", "|---|" + "---:|" * (len(controllers) + ratio)]
+    for row in lossy["rows"]:
+        cells = [_goodput(row[c]) for c in controllers]
+        if ratio:
+            first, second = row[controllers[0]]["median_mbps"], row[controllers[1]]["median_mbps"]
+            cells.append(f"{second / first:.2f}" if first and second else "-")
+        lines.append(f"| N = {row['receivers']} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "| beside kernel TCP | channel's share of a fair share | TCP flows' mean share | channel / TCP | Jain |",
+    ]
+    lines.append("|---|---:|---:|---:|---:|")
+    for point in report["sharing"]["points"]:
+        flows = point["tcp_flows"]
+        name = f"{flows} flow{'s' if flows != 1 else ''}, {point['congestion']}"
+        lines.append(
+            f"| {name} | {point['share_of_fair']:.2f} | {point['tcp_share_of_fair']:.2f} "
+            f"| {point['ratio_to_tcp']:.2f} | {point['jain']:.2f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _goodput(cell: dict[str, Any]) -> str:
+    """The median, with each run's figure after it when there were several."""
+    median = cell["median_mbps"]
+    text = "-" if median is None else f"{median:.1f}"
+    rates = [r["goodput_mbps"] for r in cell["runs"]]
+    if len(rates) > 1:
+        text += " (" + " / ".join("-" if r is None else f"{r:.1f}" for r in rates) + ")"
+    return text

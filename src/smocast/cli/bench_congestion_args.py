@@ -24,6 +24,7 @@ examples:
   smocast bench congestion --receivers 4 --seeds 1 --size 2M --sharing-duration 10s
   smocast bench congestion --markdown      # the tables of docs/benchmarks.md
   smocast bench congestion --testbed --receivers 4,16 --size 20M --repeat 3   # root; real processes
+  smocast bench congestion --testbed --receivers 4,16,32 --repeat 3 --markdown  # its tables
 """
 
 
@@ -50,7 +51,11 @@ def register(group: Any) -> None:
     )
     p.add_argument("--repeat", type=int, default=3, help="with --testbed: transfers per controller and N (median)")
     p.add_argument("--tcp-seconds", type=int, default=30, help="with --testbed: length of each run beside TCP")
-    p.add_argument("--markdown", action="store_true", help="print the two tables of docs/benchmarks.md instead of JSON")
+    p.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print the two tables of docs/benchmarks.md instead of JSON (with --testbed too)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON (the default)")
     p.set_defaults(handler=_run)
 
@@ -79,7 +84,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _run_testbed(args: argparse.Namespace) -> int:
     from smocast.bench.congestion import CONTROLLERS  # noqa: PLC0415
-    from smocast.bench.congestion_testbed import run  # noqa: PLC0415
+    from smocast.bench.congestion_testbed import markdown, run  # noqa: PLC0415
     from smocast.cli.common import err_console, fail  # noqa: PLC0415
     from smocast.testbed.runner import TestbedError, check_prerequisites  # noqa: PLC0415
 
@@ -90,5 +95,8 @@ def _run_testbed(args: argparse.Namespace) -> int:
         )
     except TestbedError as exc:
         fail(f"the testbed cannot run: {exc}", 1)
-    print_json(report)
+    if args.markdown and not args.json:
+        sys.stdout.write(markdown(report))
+    else:
+        print_json(report)
     return 0
