@@ -139,8 +139,11 @@ after = [object() for _ in itertools.repeat(None, 50000)]  # not counted
 
 
 def _perf_skip_reason() -> str | None:
-    if shutil.which("perf") is None:
+    perf = shutil.which("perf")
+    if perf is None:
         return "needs perf (apt install linux-perf)"
+    if subprocess.run([perf, "--version"], capture_output=True, check=False).returncode != 0:
+        return "perf is installed but does not run (no build for this kernel?)"
     if os.geteuid() != 0:
         return "needs root for uprobes"
     if not Path("/sys/kernel/tracing/uprobe_events").exists():
