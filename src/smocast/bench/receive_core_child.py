@@ -2,9 +2,14 @@
 
 Run as a script with ``PYTHONPATH`` naming the tree's ``src``; it uses only the receiver's
 stable interface (``Receiver``, ``ReceiverConfig``, ``encode_data``), so an older tree runs it
-too. Arguments: loss, datagrams, batch, batches until a repair, seed, repeat, calls (0 or 1).
-Prints one JSON object: microseconds per delivered datagram (the median of ``repeat`` runs) and,
-with ``calls``, Python function calls per datagram (one more run under :mod:`cProfile`).
+too (one without ``Receiver.receive_datagrams`` gets each datagram through ``receive_datagram``).
+Arguments: loss, datagrams, batch, batches until a repair, seed, repeat, calls (0 or 1), and
+optionally allocations (0 or 1). Prints one JSON object: microseconds per delivered datagram (the
+median of ``repeat`` runs) and, with ``calls``, Python function calls per datagram (one more run
+under :mod:`cProfile`). With allocations, it times nothing: it replays once between ``enable``
+and ``disable`` written to the ``perf stat --control`` fifo named in ``SMOCAST_PERF_CONTROL``
+(each acknowledged on ``SMOCAST_PERF_ACK``), so perf counts the replay's allocations alone, and
+prints the datagrams replayed (:mod:`smocast.bench.allocations` runs it so).
 
 The stream: ``datagrams`` DATA segments of 1400 bytes, ``loss`` of them (seeded) missing and
 repaired by a REPAIR ``batches until a repair`` batches later, read in batches of ``batch`` as
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import cProfile
 import json
+import os
 import pstats
 import random
 import statistics
@@ -61,9 +67,16 @@ def _batches(rx: Receiver, loss: float, count: int, batch: int, delay: int, seed
 
 
 def _replay(rx: Receiver, batches: list[list[bytes]]) -> int:
+    """Deliver ``batches``; a tree from before the batch entry gets each datagram on its own (inline,
+    so the calls counted are the receiver's)."""
     delivered, now = 0, 0.02
+    batched = hasattr(rx, "receive_datagrams")
     for datagrams in batches:
-        rx.receive_datagrams([(data, SERVER) for data in datagrams], now, via_group=True)
+        if batched:
+            rx.receive_datagrams([(data, SERVER) for data in datagrams], now, via_group=True)
+        else:
+            for datagram in datagrams:
+                rx.receive_datagram(datagram, SERVER, now, via_group=True)
         rx.datagrams_to_send(now)
         while (event := rx.next_event()) is not None:
             data = getattr(event, "data", None)
@@ -94,7 +107,34 @@ def measure(loss: float, count: int, batch: int, delay: int, seed: int, repeat: 
     return result
 
 
+def _perf_command(command: bytes) -> None:
+    """Write ``command`` to perf's control fifo and wait for its acknowledgement."""
+    control = os.open(os.environ["SMOCAST_PERF_CONTROL"], os.O_WRONLY)
+    ack = os.open(os.environ["SMOCAST_PERF_ACK"], os.O_RDONLY)
+    try:
+        os.write(control, command)
+        os.read(ack, 64)
+    finally:
+        os.close(control)
+        os.close(ack)
+
+
+def count_allocations(loss: float, count: int, batch: int, delay: int, seed: int) -> dict[str, Any]:
+    """One replay between ``enable`` and ``disable`` sent to ``perf stat`` (see the module's note)."""
+    rx = _connected()
+    batches = _batches(rx, loss, count, batch, delay, seed)
+    _perf_command(b"enable\n")
+    delivered = _replay(rx, batches)
+    _perf_command(b"disable\n")
+    if delivered != count * MSS:
+        raise SystemExit(f"delivered {delivered} bytes of {count * MSS}")
+    return {"datagrams": count}
+
+
 if __name__ == "__main__":
     loss_, count_, batch_, delay_, seed_, repeat_, calls_ = sys.argv[1:8]
-    numbers = (int(count_), int(batch_), int(delay_), int(seed_), int(repeat_))
-    print(json.dumps(measure(float(loss_), *numbers, calls_ == "1")))
+    numbers = (int(count_), int(batch_), int(delay_), int(seed_))
+    if sys.argv[8:9] == ["1"]:
+        print(json.dumps(count_allocations(float(loss_), *numbers)))
+    else:
+        print(json.dumps(measure(float(loss_), *numbers, int(repeat_), calls_ == "1")))

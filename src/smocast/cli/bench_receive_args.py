@@ -71,11 +71,15 @@ later (about a round trip of data), read in batches of --batch as the runtime re
 the sans-IO receiver, each batch followed by its ACKs and events. For each loss rate, --repeat
 runs in a fresh process; reports the median microseconds per datagram. With --baseline-src (the
 src folder of another checkout) the same replay runs with that tree, alternating, and the ratio
-is reported; with --calls, Python calls per datagram (one more run under cProfile).
+is reported; with --calls, Python calls per datagram (one more run under cProfile); with
+--allocations, the interpreter's object allocations per datagram during the replay alone (one
+more run per tree, never timed: perf stat counts a uprobe on PyObject_Malloc, so it needs root
+and perf with uprobes, Debian: apt install linux-perf).
 
 examples:
   smocast bench receive-core
   smocast bench receive-core --loss 0,0.02,0.05 --calls --baseline-src ../before/src --json
+  smocast bench receive-core --loss 0,0.02 --calls --allocations --baseline-src ../before/src --json
 """
 
 
@@ -200,6 +204,9 @@ def _register_core(group: Any) -> None:
     p.add_argument("--repeat", type=positive_int, default=5, help="runs per loss rate and tree; medians reported")
     p.add_argument("--baseline-src", default=None, metavar="DIR", help="the src folder of another checkout")
     p.add_argument("--calls", action="store_true", help="also count Python calls per datagram under cProfile")
+    p.add_argument(
+        "--allocations", action="store_true", help="also count allocations per datagram (root, perf with uprobes)"
+    )
     p.add_argument("--json", action="store_true", help="accepted for symmetry; output is always JSON")
     p.set_defaults(handler=_run_core)
 
@@ -209,7 +216,14 @@ def _run_core(args: argparse.Namespace) -> int:
 
     check_baseline_src(args.baseline_src)
     settings = CoreSettings(
-        args.loss, args.datagrams, args.batch, args.repair_after, args.repeat, args.baseline_src, args.calls
+        args.loss,
+        args.datagrams,
+        args.batch,
+        args.repair_after,
+        args.repeat,
+        args.baseline_src,
+        args.calls,
+        allocations=args.allocations,
     )
     try:
         print_json(run(settings))
