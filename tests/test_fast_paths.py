@@ -21,7 +21,9 @@ from smocast.smo.child import Child
 from smocast.smo.config import ChannelConfig, ReceiverConfig
 from smocast.smo.receiver import Receiver
 from smocast.wire import (
+    FLAG_MSG_START,
     HEADER_SIZE,
+    MAX_STREAM_OFFSET,
     Packet,
     PacketType,
     decode,
@@ -56,17 +58,15 @@ def test_encode_ack_is_encode(
 @given(
     kind=st.sampled_from([PacketType.DATA, PacketType.REPAIR]),
     channel=u32,
-    connection=u32,
-    seq=u64,
+    seq=st.integers(0, MAX_STREAM_OFFSET),
     tsval=u32,
-    flags=st.sampled_from([0, 2, 4, 6]),
+    flags=st.sampled_from([0, FLAG_MSG_START]),
     ack_every=st.integers(0, 255),
     payload=st.binary(max_size=1500),
 )
 def test_encode_data_is_encode(
     kind: PacketType,
     channel: int,
-    connection: int,
     seq: int,
     tsval: int,
     flags: int,
@@ -76,7 +76,6 @@ def test_encode_data_is_encode(
     data, packet = encode_data(
         kind,
         channel=channel,
-        connection=connection,
         seq=seq,
         tsval=tsval,
         flags=flags,

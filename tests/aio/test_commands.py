@@ -79,7 +79,7 @@ def test_demo_in_the_simulator_reports_the_same_shape(capsys: pytest.CaptureFixt
 @pytest.mark.parametrize(
     ("options", "enabled", "segment", "mtus"),
     [
-        (("--max-mtu", "9000"), True, 9000 - 28 - 34 - 48, [9000]),  # the secure mode's envelope included
+        (("--max-mtu", "9000"), True, 9000 - 28 - 34 - 16, [9000]),  # the secure mode's envelope included
         (("--no-pmtu",), False, 1400 - 34, []),
     ],
 )

@@ -17,7 +17,7 @@ from smocast.core.datagram import Datagram
 from smocast.smo.config import ChannelConfig, ReceiverConfig
 from smocast.smo.pmtu import CONFIRM_INTERVAL, MAX_PROBES, MIN_PROBE_TIMER
 from smocast.smo.receiver import Receiver
-from smocast.wire import HEADER_SIZE, Packet, PacketType, decode
+from smocast.wire import DATA_HEADER_SIZE, Packet, PacketType, decode
 from smocast.wire import build as packets
 
 BASE_MSS = 1400
@@ -59,7 +59,7 @@ def test_every_receiver_takes_jumbo_frames_so_segments_grow_to_the_ceiling() -> 
     assert net.finished() and all(bytes(p.data) == data for p in net.peers)
     assert sent[("PROBE", JUMBO)] == 3  # one probe each, confirmed at once
     assert sent[("DATA", JUMBO)] > 400  # most of the file in jumbo segments
-    assert sent[("DATA", BASE_MSS + HEADER_SIZE)] < 40  # only the first round trips at the base
+    assert sent[("DATA", BASE_MSS + DATA_HEADER_SIZE)] < 40  # only the first round trips at the base
 
 
 def test_one_receiver_behind_a_1500_link_keeps_the_channel_at_its_size() -> None:
@@ -77,7 +77,7 @@ def test_probing_off_sends_every_segment_at_the_configured_size() -> None:
     net, sent = _net(2, pmtu_ceiling=None)
     data = _transfer(net, 1_000_000)
     assert all(bytes(p.data) == data for p in net.peers)
-    assert {size for kind, size in sent if kind in ("DATA", "REPAIR") and size > 1000} == {BASE_MSS + HEADER_SIZE}
+    assert {size for kind, size in sent if kind in ("DATA", "REPAIR") and size > 1000} == {BASE_MSS + DATA_HEADER_SIZE}
     assert not any(kind == "PROBE" for kind, _ in sent)
 
 
@@ -85,7 +85,7 @@ def test_a_late_joiner_drops_new_segments_back_to_the_base_until_it_confirms() -
     net, sent = _net(2, admission="continuous", min_receivers=0)
     net.channel.write(random.Random(1).randbytes(3_000_000))
     net.run(until=0.5)
-    assert net.channel.probing.segment_size == JUMBO - HEADER_SIZE
+    assert net.channel.probing.segment_size == JUMBO - DATA_HEADER_SIZE
     net.channel.write(random.Random(3).randbytes(3_000_000))
     net.run(until=net.now + 0.3)
     late = net.add_receiver()
@@ -145,11 +145,11 @@ def test_a_black_hole_brings_the_channel_back_to_the_base() -> None:
     net, _ = _net(2, admission="continuous", min_receivers=0)
     net.channel.write(random.Random(1).randbytes(1_000_000))
     net.run(until=0.5)
-    assert net.channel.probing.segment_size == JUMBO - HEADER_SIZE
+    assert net.channel.probing.segment_size == JUMBO - DATA_HEADER_SIZE
     net.peers[0].max_packet = ETHERNET  # a route change: jumbo frames vanish, small packets pass
     net.run(until=0.5 + CONFIRM_INTERVAL + (MAX_PROBES + 1) * MIN_PROBE_TIMER + 0.1)
     assert net.channel.probing.segment_size == BASE_MSS
-    assert net.channel.probing.plpmtu_of(1) == BASE_MSS + HEADER_SIZE
+    assert net.channel.probing.plpmtu_of(1) == BASE_MSS + DATA_HEADER_SIZE
     assert net.channel.probing.plpmtu_of(2) == JUMBO
 
 
@@ -184,7 +184,7 @@ def test_mixed_segment_sizes_arrive_whole_through_loss_and_late_joins(
         assert joiner.start is not None
     smallest = min((p for p in paths if p is not None), default=JUMBO)
     largest_sent = max(size for kind, size in sent if kind in ("DATA", "REPAIR"))
-    assert largest_sent <= max(smallest, BASE_MSS + HEADER_SIZE) or late
+    assert largest_sent <= max(smallest, BASE_MSS + DATA_HEADER_SIZE) or late
 
 
 def test_a_window_smaller_than_one_large_segment_cuts_shorter_segments_instead_of_stalling() -> None:
@@ -193,7 +193,7 @@ def test_a_window_smaller_than_one_large_segment_cuts_shorter_segments_instead_o
     net, sent = _net(2, congestion_control="fixed", max_window=6000)
     data = _transfer(net, 500_000, until=60)
     assert net.finished() and all(bytes(p.data) == data for p in net.peers)
-    assert net.channel.probing.segment_size == JUMBO - HEADER_SIZE  # what the receivers confirmed
+    assert net.channel.probing.segment_size == JUMBO - DATA_HEADER_SIZE  # what the receivers confirmed
     sizes = {size for kind, size in sent if kind == "DATA" and size > 1000}
-    assert max(sizes) <= 6000 + HEADER_SIZE and max(sizes) > BASE_MSS + HEADER_SIZE
-    assert net.channel.probing.largest_segment == max(sizes) - HEADER_SIZE
+    assert max(sizes) <= 6000 + DATA_HEADER_SIZE and max(sizes) > BASE_MSS + DATA_HEADER_SIZE
+    assert net.channel.probing.largest_segment == max(sizes) - DATA_HEADER_SIZE

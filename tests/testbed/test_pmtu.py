@@ -11,7 +11,7 @@ from tests.testbed.test_transfer import assert_identical, outcome, start_receive
 from smocast.apps.processes import processes
 from smocast.testbed import Testbed
 from smocast.testbed.runner import ip_batch
-from smocast.wire import HEADER_SIZE
+from smocast.wire import DATA_HEADER_SIZE
 
 IP_UDP = 28
 
@@ -37,7 +37,7 @@ def test_on_jumbo_links_the_channel_finds_the_9000_byte_segment(prefix: str, tmp
         pmtu = _send_and_check(tb, tmp_path)
     overhead = pmtu["overhead_bytes"]
     assert pmtu["enabled"] and pmtu["ceiling_mtu"] == 9000 and overhead == IP_UDP + 34  # secure: the envelope too
-    assert pmtu["largest_segment"] == 9000 - overhead - HEADER_SIZE
+    assert pmtu["largest_segment"] == 9000 - overhead - DATA_HEADER_SIZE
     assert [row["mtu"] for row in pmtu["receivers"]] == [9000, 9000]  # type: ignore[attr-defined]
 
 
@@ -49,5 +49,5 @@ def test_one_receiver_behind_a_1500_link_holds_the_channel_at_1500(prefix: str, 
         ip_batch(tb.namespace(2), [f"link set {tb.interface} mtu 1500"])
         pmtu = _send_and_check(tb, tmp_path)
     overhead = pmtu["overhead_bytes"]
-    assert pmtu["largest_segment"] == 1500 - overhead - HEADER_SIZE  # never above what host 2 takes
+    assert pmtu["largest_segment"] == 1500 - overhead - DATA_HEADER_SIZE  # never above what host 2 takes
     assert sorted(row["mtu"] for row in pmtu["receivers"]) == [1500, 9000]  # type: ignore[attr-defined]

@@ -9,10 +9,12 @@ from hypothesis import strategies as st
 from smocast.core.errors import LocalProtocolError
 from smocast.wire import (
     COOKIE_SIZE,
+    DATA_HEADER_SIZE,
     FLAG_AUTH,
     FLAG_MSG_START,
     HEADER_SIZE,
     KNOWN_FLAGS,
+    MAX_STREAM_OFFSET,
     NO_COOKIE,
     VERSION,
     DecodeError,
@@ -25,6 +27,7 @@ from smocast.wire import (
 u32 = st.integers(0, 2**32 - 1)
 u64 = st.integers(0, 2**64 - 1)
 sack_block = st.tuples(u64, st.integers(1, 2**32)).map(lambda b: (b[0] % (2**63), b[0] % (2**63) + b[1]))
+SHORT_TYPES = (PacketType.DATA, PacketType.REPAIR)
 
 
 @st.composite
@@ -36,6 +39,8 @@ def packets(draw: st.DrawFn) -> Packet:
     payload = draw(st.binary(min_size=COOKIE_SIZE, max_size=COOKIE_SIZE) if cookie else st.binary(max_size=1500))
     if kind in (PacketType.PROBE, PacketType.PROBE_ACK):
         return _probe_packet(draw, kind)
+    if kind in SHORT_TYPES:
+        return _data_packet(draw, kind)
     return Packet(
         type=kind,
         channel=draw(u32),
@@ -59,6 +64,19 @@ def _probe_packet(draw: st.DrawFn, kind: PacketType) -> Packet:
     window = HEADER_SIZE + padding if kind is PacketType.PROBE else draw(u32)
     return Packet(
         kind, draw(u32), draw(u64), draw(u64), draw(u64), window, draw(u32), draw(u32), payload=bytes(padding)
+    )
+
+
+def _data_packet(draw: st.DrawFn, kind: PacketType) -> Packet:
+    """A DATA or REPAIR: the short form's fields only."""
+    return Packet(
+        kind,
+        draw(u32),
+        seq=draw(st.integers(0, MAX_STREAM_OFFSET)),
+        tsval=draw(u32),
+        flags=draw(st.sampled_from([0, FLAG_MSG_START])),
+        ack_every=draw(st.integers(0, 255)),
+        payload=draw(st.binary(max_size=1500)),
     )
 
 
@@ -101,12 +119,14 @@ def test_truncation_is_detected(packet: Packet, cut: int) -> None:
         return
     if packet.flags & FLAG_AUTH and cut >= len(data) - len(packet.trailer):
         return  # cutting only the trailer leaves a shorter, still valid trailer
+    if packet.type in SHORT_TYPES and cut >= DATA_HEADER_SIZE:
+        return  # the short form's payload runs to the datagram's end: a cut payload is a shorter one
     with pytest.raises(DecodeError):
         decode(data[:cut])
 
 
 def test_specific_errors_say_what_is_wrong() -> None:
-    good = encode(Packet(PacketType.DATA, 1, seq=5, payload=b"abc", flags=FLAG_MSG_START))
+    good = encode(Packet(PacketType.UPDATA, 1, seq=5, payload=b"abc", flags=FLAG_MSG_START))
     with pytest.raises(DecodeError, match="version"):
         decode(b"\x09" + good[1:])
     with pytest.raises(DecodeError, match="type"):
@@ -132,7 +152,7 @@ def test_encode_refuses_what_does_not_fit() -> None:
     with pytest.raises(LocalProtocolError):
         encode(Packet(PacketType.ACK, 2**32))
     with pytest.raises(LocalProtocolError):
-        encode(Packet(PacketType.DATA, 1, trailer=b"mac"))
+        encode(Packet(PacketType.UPDATA, 1, trailer=b"mac"))
     with pytest.raises(LocalProtocolError):
         encode(Packet(PacketType.ACK, 1, 2**64))
     with pytest.raises(LocalProtocolError, match="cookie"):
@@ -142,7 +162,7 @@ def test_encode_refuses_what_does_not_fit() -> None:
 def test_header_is_48_bytes_with_a_64_bit_connection_id() -> None:
     data = encode(Packet(PacketType.ACK, 7, 0x0123456789ABCDEF, ack=9))
     assert HEADER_SIZE == len(data) == 48
-    assert data[0] == VERSION == 2
+    assert data[0] == VERSION == 3
     assert int.from_bytes(data[8:16], "big") == 0x0123456789ABCDEF
     assert decode(data).connection == 0x0123456789ABCDEF
 
@@ -165,5 +185,5 @@ def test_a_retry_is_never_larger_than_the_syn_it_answers() -> None:
 
 
 def test_auth_trailer_is_reserved_and_carried() -> None:
-    packet = Packet(PacketType.DATA, 7, seq=1, payload=b"x", flags=FLAG_AUTH, trailer=b"0123456789abcdef")
+    packet = Packet(PacketType.UPDATA, 7, seq=1, payload=b"x", flags=FLAG_AUTH, trailer=b"0123456789abcdef")
     assert decode(encode(packet)).trailer == b"0123456789abcdef"

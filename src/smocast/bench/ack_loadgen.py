@@ -37,7 +37,7 @@ from typing import Any
 from smocast.aio.sockets import receiver_sockets
 from smocast.core.datagram import Address
 from smocast.core.timestamps import timestamp
-from smocast.wire import NO_COOKIE, VERSION, DecodeError, Packet, PacketType, decode, encode, encode_ack
+from smocast.wire import NO_COOKIE, VERSION, DecodeError, Packet, PacketType, data_fields, decode, encode, encode_ack
 
 SYN_RETRY = 0.5  # seconds before a receiver without a SYN-ACK sends its SYN again
 HANDSHAKE_LIMIT = 60.0  # seconds for the source to start the transfer
@@ -47,9 +47,6 @@ IDLE_WAIT = 0.002  # seconds to wait for data when no receiver has anything to a
 # a fifth of encode_ack, which also builds a Packet. A test checks that both give the same bytes.
 _ACK_HEADER = struct.Struct("!BBBBIQQQIIIHBx")
 _ACK = int(PacketType.ACK)
-# DATA/REPAIR header fields the generator reads: type, seq, TSval, payload length (see smocast.wire.codec)
-_DATA_FIELDS = struct.Struct("!xB14xQ12xI4xH")
-_DATA_TYPES = (int(PacketType.DATA), int(PacketType.REPAIR))
 Send = Callable[[bytes], object]
 Opener = Callable[[bytes], "bytes | None"]
 
@@ -197,7 +194,6 @@ def _drain_group(
     the oldest segment it acknowledges (RFC 7323), as :class:`~smocast.smo.receiver.Receiver` does.
     """
     high: int | None = None
-    unpack = _DATA_FIELDS.unpack_from
     while True:
         try:
             data = group.recv(65536)
@@ -208,10 +204,9 @@ def _drain_group(
             if opened is None:
                 continue
             data = opened
-        if len(data) < _DATA_FIELDS.size:
-            continue
-        kind, seq, tsval, length = unpack(data)
-        if kind in _DATA_TYPES:
+        fields = data_fields(data)
+        if fields is not None:
+            _, seq, tsval, length = fields
             counters.data_seen += 1
             if length:
                 tsvals.setdefault(seq, tsval)

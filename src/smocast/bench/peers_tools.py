@@ -42,7 +42,7 @@ from smocast.bench.fanout_runs import (
 )
 from smocast.bench.peers_procs import Finished, Line, Sampler, Watched
 from smocast.testbed import Testbed
-from smocast.wire import HEADER_SIZE
+from smocast.wire import DATA_HEADER_SIZE
 
 IP_UDP_HEADERS = 28
 UDPCAST_HEADER = 16  # its data header: its default block, 1456 B, fills a 1500 B MTU exactly
@@ -196,7 +196,7 @@ def discovered(report: dict[str, Any], mtu: int) -> dict[str, Any]:
         "smocast_receiver_mtus": mtus,
         "smocast_pmtu_matched": bool(mtus)
         and all(m == mtu for m in mtus)
-        and largest == mtu - IP_UDP_HEADERS - HEADER_SIZE,
+        and largest == mtu - IP_UDP_HEADERS - DATA_HEADER_SIZE,
     }
 
 

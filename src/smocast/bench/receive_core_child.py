@@ -20,6 +20,7 @@ the runtime reads them (``receive_datagrams``), each batch followed by the pump'
 from __future__ import annotations
 
 import cProfile
+import inspect
 import json
 import os
 import pstats
@@ -49,8 +50,10 @@ def _connected() -> Receiver:
 
 
 def _segment(kind: PacketType, index: int, connection: int) -> bytes:
+    """A DATA or REPAIR segment; ``connection`` goes on the wire only where the tree's format has one."""
+    named = {"connection": connection} if "connection" in inspect.signature(encode_data).parameters else {}
     data, _ = encode_data(
-        kind, channel=1, connection=connection, seq=index * MSS, tsval=index, flags=0, ack_every=8, payload=bytes(MSS)
+        kind, channel=1, seq=index * MSS, tsval=index, flags=0, ack_every=8, payload=bytes(MSS), **named
     )
     return data
 

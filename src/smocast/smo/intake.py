@@ -24,7 +24,7 @@ from smocast.smo.delivery import Delivery, ReceiverStats
 from smocast.smo.flowcontrol import ReceiveWindow
 from smocast.smo.receiver_config import ReceiverConfig
 from smocast.smo.receiver_outbox import ReceiverOutbox
-from smocast.wire import HEADER_SIZE, MAX_SACK_BLOCKS, Packet, PacketType, plain_data_fields
+from smocast.wire import DATA_HEADER_SIZE, MAX_SACK_BLOCKS, Packet, PacketType, plain_data_fields
 
 
 class Intake:
@@ -124,8 +124,8 @@ class Intake:
             newest = fields[2]
             if expected <= last_ack_sent:
                 echo = newest  # RFC 7323: echo the oldest unacknowledged segment
-            payloads.append(data[HEADER_SIZE:])
-            size = len(data) - HEADER_SIZE
+            payloads.append(data[DATA_HEADER_SIZE:])
+            size = len(data) - DATA_HEADER_SIZE
             expected += size
             room -= size
             if delayed_ack(True, fields[4] or 2, now):
@@ -159,8 +159,8 @@ class Intake:
             if fields is None or fields[0] != channel or fields[1] != expected or expected >= limit:
                 break
             newest = fields[2]
-            payloads.append(data[HEADER_SIZE:])
-            expected += len(data) - HEADER_SIZE
+            payloads.append(data[DATA_HEADER_SIZE:])
+            expected += len(data) - DATA_HEADER_SIZE
         if not payloads or not delivery.hold_run(start, payloads):
             return index
         self._stats.segments += len(payloads)

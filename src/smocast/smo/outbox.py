@@ -41,7 +41,6 @@ class SourceOutbox:
         data, packet = encode_data(
             PacketType.DATA,
             channel=self._channel,
-            connection=0,
             seq=seq,
             tsval=timestamp(now),
             flags=flags,
@@ -54,12 +53,11 @@ class SourceOutbox:
         """An empty DATA at the current sequence: the source is alive, the stream is at ``seq``."""
         self.original(seq, b"", 0, 1, now)
 
-    def repair(self, seq: int, payload: bytes, flags: int, now: float, to: Address | None, connection: int) -> None:
-        """A repair to the whole group (``to`` None, ``connection`` 0) or to one receiver."""
+    def repair(self, seq: int, payload: bytes, flags: int, now: float, to: Address | None) -> None:
+        """A repair to the whole group (``to`` None) or to the receiver at ``to``."""
         data, packet = encode_data(
             PacketType.REPAIR,
             channel=self._channel,
-            connection=connection,
             seq=seq,
             tsval=timestamp(now),
             flags=flags,

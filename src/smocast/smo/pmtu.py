@@ -2,7 +2,7 @@
 
 :class:`PathProber` is a small state machine; the channel runs one per established receiver
 (:mod:`smocast.smo.probing`). Sizes are smocast packet sizes (header and payload, before the
-secure layer): the packet that carries a segment of ``mss`` bytes is ``mss + HEADER_SIZE``.
+secure layer): the packet that carries a segment of ``mss`` bytes is ``mss + DATA_HEADER_SIZE``.
 
 * BASE: the receiver is known to take ``base`` (the size the channel starts with, from
   ``--mss``); nothing is probed yet.

@@ -26,7 +26,7 @@ from smocast.smo.config import ChannelConfig
 from smocast.smo.outbox import SourceOutbox
 from smocast.smo.pmtu import PathProber, ProbePlan
 from smocast.smo.sendbuf import SendBuffer
-from smocast.wire import HEADER_SIZE
+from smocast.wire import DATA_HEADER_SIZE
 
 KEEP_GONE = 4096
 """Receivers that left whose confirmed size the channel remembers (for the end-of-transfer report)."""
@@ -174,12 +174,12 @@ class ChannelProbing:
         """New segments are cut at the smallest size every holder confirmed."""
         smallest = self.confirmed.minimum()
         if smallest is not None and self._plan is not None:
-            self._buf.mss = smallest - HEADER_SIZE
+            self._buf.mss = smallest - DATA_HEADER_SIZE
 
 
 def probe_plan(config: ChannelConfig) -> ProbePlan | None:
     """What path MTU discovery probes for (None: it is off, or the ceiling is not above the base)."""
     if config.pmtu_ceiling is None:
         return None
-    plan = ProbePlan(config.mss + HEADER_SIZE, config.pmtu_ceiling - config.pmtu_overhead, config.pmtu_overhead)
+    plan = ProbePlan(config.mss + DATA_HEADER_SIZE, config.pmtu_ceiling - config.pmtu_overhead, config.pmtu_overhead)
     return plan if plan.ceiling > plan.base else None

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from smocast.core.acking import DEFAULT_ACK_DELAY
 from smocast.core.errors import ConfigError
 
-DEFAULT_MSS = 1400  # payload bytes; 1400 + 48 header + 28 UDP/IP fits a 1500-byte MTU with room
+DEFAULT_MSS = 1400  # payload bytes; 1400 + 16 data header + 28 UDP/IP fits a 1500-byte MTU with room
 MIB = 1 << 20
 DEFAULT_SILENT_HEARTBEATS = (
     8  # a receiver gives up a source silent for this many heartbeat intervals (bursty loss can take four)

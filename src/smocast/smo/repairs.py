@@ -62,13 +62,13 @@ class RepairRouter:
         """Repair ``segment`` to ``child`` alone (always so for a tail loss probe)."""
         child.note_unicast_repair(segment.start, now)
         self._count(unicast=True, size=segment.end - segment.start)
-        self._out.repair(segment.start, segment.payload, segment.flags, now, child.address, child.connection)
+        self._out.repair(segment.start, segment.payload, segment.flags, now, child.address)
 
     def from_history(self, child: Child, pieces: list[tuple[int, bytes]], now: float) -> None:
         """Catch-up bytes from before the send buffer, to ``child`` alone."""
         for offset, payload in pieces:
             self._count(unicast=True, size=len(payload))
-            self._out.repair(offset, payload, 0, now, child.address, child.connection)
+            self._out.repair(offset, payload, 0, now, child.address)
 
     def _to_group(self, segment: Segment, reporters: set[int], now: float) -> None:
         for index in reporters:
@@ -78,7 +78,7 @@ class RepairRouter:
         self._buf.note_multicast_repair(segment, now)
         self._transmit.multicast_sent(now)
         self._count(unicast=False, size=segment.end - segment.start)
-        self._out.repair(segment.start, segment.payload, segment.flags, now, None, 0)
+        self._out.repair(segment.start, segment.payload, segment.flags, now, None)
 
     def _count(self, *, unicast: bool, size: int) -> None:
         stats = self._stats

@@ -19,7 +19,8 @@ from bisect import bisect_right, insort
 from collections import deque
 from collections.abc import Iterator
 
-from smocast.wire import FLAG_MSG_START
+from smocast.core.errors import LocalProtocolError
+from smocast.wire import FLAG_MSG_START, MAX_STREAM_OFFSET
 
 
 class Segment:
@@ -65,12 +66,16 @@ class SendBuffer:
     # --- the application side ------------------------------------------------------------
 
     def write(self, data: bytes | bytearray | memoryview, *, message_start: bool = False) -> None:
-        """Queue bytes; with ``message_start`` the first byte begins a new segment and message."""
+        """Queue bytes; with ``message_start`` the first byte begins a new segment and message.
+        Raise LocalProtocolError, queueing nothing, if they would take the stream past
+        :data:`~smocast.wire.MAX_STREAM_OFFSET` (what a data header carries)."""
         if not data:
             return
         if not isinstance(data, bytes) and not (isinstance(data, memoryview) and isinstance(data.obj, bytes)):
             data = bytes(data)  # the caller may change a mutable buffer after writing it
         view = memoryview(data).cast("B") if not isinstance(data, memoryview) else data.cast("B")
+        if self.snd_nxt + self.pending + len(view) > MAX_STREAM_OFFSET:
+            raise LocalProtocolError(f"a channel's stream ends at byte {MAX_STREAM_OFFSET}: open a new channel")
         self._unsent.append((view, FLAG_MSG_START if message_start else 0))
         self.pending += len(view)
 

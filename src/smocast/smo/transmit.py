@@ -15,7 +15,7 @@ from smocast.core.pacing import Pacer
 from smocast.smo.config import ChannelConfig
 from smocast.smo.outbox import SourceOutbox
 from smocast.smo.sendbuf import Segment, SendBuffer
-from smocast.wire import HEADER_SIZE
+from smocast.wire import DATA_HEADER_SIZE
 
 PACING_GAIN_SLOW_START = 2.0  # as Linux's sch_fq pacing: twice the rate while the window doubles
 PACING_GAIN = 1.25
@@ -45,7 +45,7 @@ class Transmitter:
         self._buf = buffer
         self._out = out
         self._buffer_policy = config.window_policy.kind == "buffer"
-        self._pacer = Pacer(config.pacing_burst_segments * (config.mss + HEADER_SIZE))
+        self._pacer = Pacer(config.pacing_burst_segments * (config.mss + DATA_HEADER_SIZE))
         self.pacing_wakeup: float | None = None  # when the pacer allows the next segment
         self._slow_start_over = False
         self._last_multicast = 0.0
@@ -100,8 +100,8 @@ class Transmitter:
             return None  # under buffer:B, B bounds what a receiver that no longer paces holds back
         if not self._make_room(length):
             return None
-        if not self._pacer.allowed(length + HEADER_SIZE, now):
-            self.pacing_wakeup = self._pacer.next_send_time(length + HEADER_SIZE, now)
+        if not self._pacer.allowed(length + DATA_HEADER_SIZE, now):
+            self.pacing_wakeup = self._pacer.next_send_time(length + DATA_HEADER_SIZE, now)
             return None
         # The stream's last segment asks for an ACK at once: nothing follows it to fill the
         # receivers' delayed-ACK count, so each would otherwise hold its final ACK for the timer.

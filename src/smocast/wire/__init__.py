@@ -1,4 +1,5 @@
-"""The TCP-SMO wire format: one fixed header, SACK blocks, payload, optional trailer.
+"""The TCP-SMO wire format: DATA and REPAIR under a 16-byte short header (:mod:`smocast.wire.dataform`);
+every other packet under one fixed 48-byte header, SACK blocks, payload, optional trailer.
 
 ``decode`` accepts any bytes and either returns a :class:`Packet` or raises the one typed
 :class:`DecodeError`; ``encode`` is its exact inverse.
@@ -14,8 +15,13 @@ from smocast.wire.codec import (
     delay_sample,
     encode,
     encode_ack,
-    encode_data,
     plain_ack_fields,
+)
+from smocast.wire.dataform import (
+    DATA_HEADER_SIZE,
+    MAX_STREAM_OFFSET,
+    data_fields,
+    encode_data,
     plain_data_fields,
 )
 from smocast.wire.packet import (
@@ -34,6 +40,7 @@ from smocast.wire.packet import (
 
 __all__ = [
     "COOKIE_SIZE",
+    "DATA_HEADER_SIZE",
     "DELAY_SAMPLE",
     "FLAG_AUTH",
     "FLAG_MSG_START",
@@ -41,6 +48,7 @@ __all__ = [
     "HEADER_SIZE",
     "KNOWN_FLAGS",
     "MAX_SACK_BLOCKS",
+    "MAX_STREAM_OFFSET",
     "NO_COOKIE",
     "SACK_BLOCK_SIZE",
     "VERSION",
@@ -48,6 +56,7 @@ __all__ = [
     "Packet",
     "PacketType",
     "ResetCode",
+    "data_fields",
     "decode",
     "delay_sample",
     "encode",

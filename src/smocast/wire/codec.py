@@ -1,6 +1,7 @@
 """Encoding and decoding of :class:`~smocast.wire.packet.Packet`.
 
-Layout, big-endian, 48-byte header (version 2)::
+DATA and REPAIR travel in the short form of :mod:`smocast.wire.dataform` (a 16-byte header);
+every other type in the full form. Layout of the full form, big-endian, 48-byte header (version 3)::
 
     0  u8   version (2)            1  u8   type           2  u8  flags     3  u8  SACK block count
     4  u32  channel id             8  u64  connection id
@@ -20,13 +21,11 @@ from __future__ import annotations
 import struct
 
 from smocast.core.errors import LocalProtocolError
+from smocast.wire.dataform import check_short, decode_short, encode_data, is_short_form
 from smocast.wire.packet import COOKIE_SIZE, FLAG_AUTH, KNOWN_FLAGS, VERSION, DecodeError, Packet, PacketType
 
 _HEADER = struct.Struct("!BBBBIQQQIIIHBx")
 _PLAIN_ACK = struct.Struct("!4xIQQQI4xIH2x")  # channel, connection, seq, ack, window, tsecr, payload length
-_PLAIN_DATA = struct.Struct(
-    "!BBBxI8xQ12xI4xHBx"
-)  # version, type, flags, channel, seq, tsval, payload length, ack_every
 _SACK = struct.Struct("!QQ")
 HEADER_SIZE = _HEADER.size
 SACK_BLOCK_SIZE = _SACK.size
@@ -34,8 +33,7 @@ MAX_SACK_BLOCKS = 4
 MAX_PAYLOAD = 0xFFFF
 _TYPES = {int(t): t for t in PacketType}
 _ACK = int(PacketType.ACK)
-_DATA = int(PacketType.DATA)
-_PLAIN_DATA_REFUSED_FLAGS = ~KNOWN_FLAGS | FLAG_AUTH
+_SHORT_TYPES = frozenset({PacketType.DATA, PacketType.REPAIR})
 _COOKIE_TYPES = frozenset({int(PacketType.SYN), int(PacketType.RETRY)})
 _PROBE_TYPES = frozenset({int(PacketType.PROBE), int(PacketType.PROBE_ACK)})
 DELAY_SAMPLE = 1 << 63
@@ -58,6 +56,18 @@ def delay_sample(seq: int) -> int | None:
 
 def encode(packet: Packet) -> bytes:
     """Serialise ``packet``; raise LocalProtocolError if a field does not fit the format."""
+    if packet.type in _SHORT_TYPES:
+        check_short(packet)
+        data, _ = encode_data(
+            packet.type,
+            channel=packet.channel,
+            seq=packet.seq,
+            tsval=packet.tsval,
+            flags=packet.flags,
+            ack_every=packet.ack_every,
+            payload=packet.payload,
+        )
+        return data
     sack = packet.sack
     if len(sack) > MAX_SACK_BLOCKS:
         raise LocalProtocolError(f"at most {MAX_SACK_BLOCKS} SACK blocks, got {len(sack)}")
@@ -93,26 +103,6 @@ def encode(packet: Packet) -> bytes:
     return b"".join([header, *blocks, packet.payload, packet.trailer])
 
 
-def encode_data(
-    kind: PacketType,
-    *,
-    channel: int,
-    connection: int,
-    seq: int,
-    tsval: int,
-    flags: int,
-    ack_every: int,
-    payload: bytes,
-) -> tuple[bytes, Packet]:
-    """A DATA or REPAIR packet and its bytes, built without the general checks of :func:`encode`.
-
-    The caller guarantees what ``encode`` would check: fields in range, no SACK, no trailer.
-    ``connection`` is 0 for the group, or the one receiver's connection id.
-    """
-    header = _HEADER.pack(VERSION, kind, flags, 0, channel, connection, seq, 0, 0, tsval, 0, len(payload), ack_every)
-    return header + payload, Packet(kind, channel, connection, seq, 0, 0, tsval, 0, flags, ack_every, (), payload, b"")
-
-
 def encode_ack(
     *,
     channel: int,
@@ -143,6 +133,8 @@ def encode_ack(
 def decode(data: bytes | bytearray | memoryview) -> Packet:
     """Parse one datagram; raise :class:`DecodeError` (and nothing else) if it is invalid."""
     size = len(data)
+    if size and is_short_form(data[0]):
+        return decode_short(data)
     if size < HEADER_SIZE:
         raise DecodeError(f"truncated: {size} bytes, the header alone is {HEADER_SIZE}")
     (version, ptype, flags, nsack, channel, connection, seq, ack, window, tsval, tsecr, payload_len, ack_every) = (
@@ -153,6 +145,8 @@ def decode(data: bytes | bytearray | memoryview) -> Packet:
     kind = _TYPES.get(ptype)
     if kind is None:
         raise DecodeError(f"unknown packet type {ptype}")
+    if kind in _SHORT_TYPES:
+        raise DecodeError(f"a {kind.name} travels in the short form, not under the full header")
     if flags & ~KNOWN_FLAGS:
         raise DecodeError(f"unknown flags 0x{flags & ~KNOWN_FLAGS:02x}")
     if nsack > MAX_SACK_BLOCKS:
@@ -200,27 +194,6 @@ def plain_ack_fields(data: bytes | memoryview) -> tuple[int, int, int, int, int,
     if payload_len:
         return None
     return channel, connection, ack, window, tsecr, seq
-
-
-def plain_data_fields(data: bytes | memoryview) -> tuple[int, int, int, int, int] | None:
-    """``(channel, seq, tsval, flags, ack_every)`` of a plain DATA packet, else None.
-
-    A plain DATA packet is a header and a non-empty payload that ends the datagram: no SACK
-    blocks, no trailer, known flags without FLAG_AUTH. Its payload is ``data[HEADER_SIZE:]``.
-    It is what a receiver gets from the group almost always, so this skips building a
-    :class:`Packet`. For anything else (None), use :func:`decode`.
-    """
-    if len(data) <= HEADER_SIZE or data[3]:
-        return None
-    version, kind, flags, channel, seq, tsval, payload_len, ack_every = _PLAIN_DATA.unpack_from(data)
-    if (
-        version != VERSION
-        or kind != _DATA
-        or flags & _PLAIN_DATA_REFUSED_FLAGS
-        or payload_len + HEADER_SIZE != len(data)
-    ):
-        return None
-    return channel, seq, tsval, flags, ack_every
 
 
 def _check_probe_fields(packet: Packet) -> None:

@@ -7,8 +7,9 @@ from typing import NamedTuple
 
 from smocast.core.errors import RemoteProtocolError
 
-VERSION = 2
-"""Version 2: 64-bit connection ids (a 48-byte header) and the stateless cookie handshake (RETRY)."""
+VERSION = 3
+"""Version 3: DATA and REPAIR in the 16-byte short form (:mod:`smocast.wire.dataform`). Version 2
+brought 64-bit connection ids (a 48-byte header) and the stateless cookie handshake (RETRY)."""
 
 FLAG_AUTH = 0x01
 """Reserved for the authenticated mode: a trailer (a MAC) follows the payload."""
@@ -88,7 +89,8 @@ class Packet(NamedTuple):
     """One decoded packet. Fields a type does not use are zero or empty.
 
     ``connection`` is the receiver's 64-bit random connection id (0: the group).
-    ``seq`` and ``ack`` are byte offsets in the channel's stream (64-bit, no wrap-around).
+    ``seq`` and ``ack`` are byte offsets in the channel's stream (no wrap-around; at most
+    2**48 - 1, what DATA's short form carries).
     ``window`` is the receive window in bytes. ``tsval``/``tsecr`` are 32-bit microsecond
     timestamps (RFC 7323 style). ``ack_every`` is the source's ACK frequency hint in data
     packets. ``sack`` holds up to four ``(start, end)`` blocks. ``trailer`` is non-empty
