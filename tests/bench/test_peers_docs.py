@@ -30,6 +30,8 @@ REPORTS = [
     "peers-loss-oneway.json",
     "peers-quiet-3rounds.json",
     "peers-loss-oneway-2.json",
+    "peers-short-header.json",
+    "peers-loss-short-header.json",
 ]
 
 

@@ -157,15 +157,31 @@ def test_rack_detects_loss_in_a_small_window_after_a_reordering_window() -> None
 
 
 def test_enough_receivers_missing_the_same_segment_get_one_multicast_repair() -> None:
-    h = Harness(20, repair_multicast_fraction=0.1)  # threshold: 2 of 20
+    h = Harness(40, repair_multicast_fraction=0.1)  # threshold: 4 of 40
+    h.channel.write(bytes(10 * MSS))
+    h.pump()
+    for index in range(4):
+        h.ack(index, 0, sack=((MSS, 5 * MSS),))
+    assert h.repairs() == [(0, peer(0), False), (0, peer(1), False), (0, peer(2), False), (0, GROUP, True)]
+    h.ack(4, 0, sack=((MSS, 5 * MSS),))  # a fifth report just after: covered by the multicast
+    assert len(h.repairs()) == 4
+    assert h.channel.stats.repair_multicast == 1
+
+
+@pytest.mark.parametrize("live", [2, 20])
+def test_a_segment_two_receivers_miss_goes_to_each_by_unicast_and_a_third_brings_the_multicast(live: int) -> None:
+    """The first reporter already has its unicast repair: for the second, a multicast would
+    save no packet and land on every other receiver as a duplicate (5% of 20 is one)."""
+    h = Harness(live)
     h.channel.write(bytes(10 * MSS))
     h.pump()
     h.ack(0, 0, sack=((MSS, 5 * MSS),))
     h.ack(1, 0, sack=((MSS, 5 * MSS),))
-    assert h.repairs() == [(0, peer(0), False), (0, GROUP, True)]
-    h.ack(2, 0, sack=((MSS, 5 * MSS),))  # a third report just after: covered by the multicast
-    assert len(h.repairs()) == 2
-    assert h.channel.stats.repair_multicast == 1
+    assert h.repairs() == [(0, peer(0), False), (0, peer(1), False)]
+    assert h.channel.stats.repair_multicast == 0
+    if live > 2:
+        h.ack(2, 0, sack=((MSS, 5 * MSS),))
+        assert h.repairs() == [(0, peer(0), False), (0, peer(1), False), (0, GROUP, True)]
 
 
 def test_timeout_repairs_and_collapses_the_window() -> None:
@@ -346,23 +362,25 @@ def test_a_written_bytearray_is_copied_so_later_changes_do_not_leak() -> None:
 
 
 def test_each_receiver_counts_the_multicast_repairs_it_asked_for() -> None:
-    """Two receivers miss segment 0: the second report sends it once to the group, and both
-    reporters' accounting (the send table, records, JSON) counts that multicast repair."""
+    """Three receivers miss segment 0: the third report sends it once to the group, and every
+    reporter's accounting (the send table, records, JSON) counts that multicast repair."""
     h = Harness(4)
     h.channel.write(bytes(5 * MSS))
     h.pump()
     hole = ((MSS, 5 * MSS),)  # everything but the first segment arrived
     first = h.ack(0, 0, sack=hole)
     second = h.ack(1, 0, sack=hole)
-    assert [(p.type, multicast) for p, _, multicast in first if p.type is PacketType.REPAIR] == [
-        (PacketType.REPAIR, False)
-    ]
-    assert [(p.seq, multicast) for p, _, multicast in second if p.type is PacketType.REPAIR] == [(0, True)]
+    third = h.ack(2, 0, sack=hole)
+    for reply in (first, second):
+        assert [(p.type, multicast) for p, _, multicast in reply if p.type is PacketType.REPAIR] == [
+            (PacketType.REPAIR, False)
+        ]
+    assert [(p.seq, multicast) for p, _, multicast in third if p.type is PacketType.REPAIR] == [(0, True)]
     info = {r.receiver: r for r in h.channel.receivers()}
     assert [(info[i].repairs_unicast, info[i].repairs_multicast) for i in (1, 2, 3, 4)] == [
         (1, 1),
+        (1, 1),
         (0, 1),
-        (0, 0),
         (0, 0),
     ]
     assert h.channel.stats.repair_multicast == 1
