@@ -36,6 +36,18 @@ def test_loss_halves_and_timeout_collapses() -> None:
     assert cc.cwnd == MSS
 
 
+def test_a_repeated_timeout_collapses_the_window_but_keeps_the_threshold() -> None:
+    """The flight lost at the first timeout set the threshold; a timeout of its repair must not
+    halve the one-segment window again, or slow start would end at two segments."""
+    cc = NewReno(MSS, 20 * MSS, 1 << 20)
+    cc.on_retransmission_timeout(0.0)
+    assert (cc.cwnd, cc.ssthresh) == (MSS, 10 * MSS)
+    cc.on_retransmission_timeout(1.0, repeated=True)
+    assert (cc.cwnd, cc.ssthresh) == (MSS, 10 * MSS)
+    cc.on_retransmission_timeout(2.0)
+    assert cc.ssthresh == 2 * MSS  # a new episode: half the window, at least two segments
+
+
 def test_ssthresh_floor_is_two_segments() -> None:
     cc = NewReno(MSS, 2 * MSS, 1 << 20)
     cc.on_congestion_event(0.0)

@@ -384,3 +384,36 @@ def test_each_receiver_counts_the_multicast_repairs_it_asked_for() -> None:
         (0, 0),
     ]
     assert h.channel.stats.repair_multicast == 1
+
+
+def test_after_a_timeout_the_lost_window_is_repaired_in_slow_start() -> None:
+    """RFC 5681 (3.1): after a retransmission timeout the sender restarts from one segment and
+    slow-starts. A receiver that lost the whole flight gets its repairs in rounds that double,
+    not one segment per round trip (which held a channel near zero for ten seconds beside TCP)."""
+    h = Harness(1)
+    h.channel.write(bytes(400 * MSS))
+    h.pump()
+    for _ in range(4):  # four clean round trips: the window grows well past the initial one
+        h.advance(0.01)
+        h.ack(0, len(h.data_sent()) * MSS, tsecr=timestamp(h.now - 0.01))
+    una = len(h.data_sent()) * MSS
+    h.advance(0.01)
+    h.ack(0, una, tsecr=timestamp(h.now - 0.01))
+    flight = len(h.data_sent()) * MSS - una
+    assert flight >= 32 * MSS
+    before = len(h.repairs())
+    h.advance(1.5)  # the whole flight is lost: the retransmission timeout fires
+    rounds: list[int] = []
+    sent = h.repairs()[before:]
+    while una < len(h.data_sent()) * MSS and len(rounds) < 60:
+        rounds.append(len(sent))
+        h.advance(0.01)
+        now_sent = len(h.repairs())
+        for _ in sent:  # each repair arrives and is acknowledged, one segment further each
+            una += MSS
+            h.ack(0, una, tsecr=timestamp(h.now - 0.01))
+        sent = h.repairs()[now_sent:]
+    # the timer fired three times more before the first ACK (each time one more repair, the
+    # threshold kept), then each round doubles: 4, 8, 16, 32 and the rest
+    assert all(later >= 2 * earlier for earlier, later in itertools.pairwise(rounds[:4]))
+    assert len(rounds) <= 6  # not one round trip per lost segment (23 rounds before)

@@ -67,8 +67,11 @@ class CongestionController(ABC):
         """Loss was detected by duplicate ACKs or SACK: one reduction per recovery episode."""
 
     @abstractmethod
-    def on_retransmission_timeout(self, now: float) -> None:
-        """The retransmission timer expired."""
+    def on_retransmission_timeout(self, now: float, *, repeated: bool = False) -> None:
+        """The retransmission timer expired. ``repeated``: it expired again before the flight
+        lost at the last timeout was repaired; the window falls again, but the slow-start
+        threshold, which that flight set, stays (RFC 5681 (4) halves the flight size, which has
+        not shrunk; Linux keeps it while in its Loss state)."""
 
     def on_rtt_sample(self, rtt: float, now: float) -> None:  # noqa: B027 (optional: only some controllers use RTT)
         """One RTT sample of the path, from the newest segment delivered; only when ``wants_rtt``."""
@@ -118,8 +121,9 @@ class NewReno(CongestionController):
         self.cwnd = self.ssthresh
         self._bytes_acked = 0
 
-    def on_retransmission_timeout(self, now: float) -> None:
-        self.ssthresh = max(self.cwnd // 2, MIN_SSTHRESH_SEGMENTS * self.mss)
+    def on_retransmission_timeout(self, now: float, *, repeated: bool = False) -> None:
+        if not repeated:
+            self.ssthresh = max(self.cwnd // 2, MIN_SSTHRESH_SEGMENTS * self.mss)
         self.cwnd = LOSS_WINDOW_SEGMENTS * self.mss
         self._bytes_acked = 0
 
@@ -140,7 +144,7 @@ class FixedWindow(CongestionController):
     def on_congestion_event(self, now: float) -> None:
         return
 
-    def on_retransmission_timeout(self, now: float) -> None:
+    def on_retransmission_timeout(self, now: float, *, repeated: bool = False) -> None:
         return
 
 
@@ -227,11 +231,11 @@ class LossFilter(NewReno):
         if not self._ignored:
             super().on_congestion_event(now)
 
-    def on_retransmission_timeout(self, now: float) -> None:
+    def on_retransmission_timeout(self, now: float, *, repeated: bool = False) -> None:
         self._now = now
         self._ignored = False
         if self.queueing:
-            super().on_retransmission_timeout(now)
+            super().on_retransmission_timeout(now, repeated=repeated)
         else:
             super().on_congestion_event(now)
 

@@ -267,6 +267,10 @@ class Child:
         limited = not cc.validates_window or 2 * (self._buf.snd_nxt - ack + acked - self.sacked.total) >= cc.cwnd
         if self.recovery_point is None:
             cc.on_ack(acked, now, cwnd_limited=limited)
+        elif self.rto_lost_upto:  # after a timeout: slow start while the lost flight is repaired (RFC 5681 (3.1))
+            grown = cc.cwnd
+            cc.on_ack(acked, now, cwnd_limited=limited)
+            self.credit = min(self.credit + acked + max(0, cc.cwnd - grown), cc.cwnd)
         else:
             if cc.loss_ignored:  # a random loss: the window keeps growing while it is repaired
                 cc.on_ack(acked, now, cwnd_limited=limited)
@@ -334,7 +338,8 @@ class Child:
         snd_nxt = self._buf.snd_nxt
         if self.una >= snd_nxt:
             return Outcome()
-        self.cc.on_retransmission_timeout(now)
+        repeated = self.rto_lost_upto > self.una  # the flight lost at the last timeout is not repaired yet
+        self.cc.on_retransmission_timeout(now, repeated=repeated)
         self.rtt.back_off(self._backoff_ceiling())
         self.recovery_point = snd_nxt
         self.rto_lost_upto = snd_nxt
