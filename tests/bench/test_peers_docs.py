@@ -32,6 +32,7 @@ REPORTS = [
     "peers-loss-oneway-2.json",
     "peers-short-header.json",
     "peers-loss-short-header.json",
+    "peers-loss-floor3.json",
 ]
 
 
