@@ -49,9 +49,13 @@ def _connected() -> Receiver:
     return rx
 
 
+_NAMES_CONNECTION = "connection" in inspect.signature(encode_data).parameters
+"""Whether this tree's data header carries a connection id (before wire version 3 it did)."""
+
+
 def _segment(kind: PacketType, index: int, connection: int) -> bytes:
     """A DATA or REPAIR segment; ``connection`` goes on the wire only where the tree's format has one."""
-    named = {"connection": connection} if "connection" in inspect.signature(encode_data).parameters else {}
+    named = {"connection": connection} if _NAMES_CONNECTION else {}
     data, _ = encode_data(
         kind, channel=1, seq=index * MSS, tsval=index, flags=0, ack_every=8, payload=bytes(MSS), **named
     )

@@ -231,12 +231,11 @@ class Receiver:
             return
         self._silence.heard(now)
         kind = packet.type
-        if kind is PacketType.DATA or kind is PacketType.REPAIR:
-            if kind is PacketType.DATA or packet.connection in (0, self.connection):
-                if self.state is ReceiverState.ESTABLISHED:
-                    self._intake.segment(packet, now)
-                else:
-                    self._data_outside_established(packet)
+        if kind is PacketType.DATA or kind is PacketType.REPAIR:  # the short form names no connection
+            if self.state is ReceiverState.ESTABLISHED:
+                self._intake.segment(packet, now)
+            else:
+                self._data_outside_established(packet)
             return
         if via_group or source != self.server or packet.connection != self.connection:
             self.stats.foreign += 1

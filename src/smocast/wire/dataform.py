@@ -35,7 +35,6 @@ SHORT_FORM = 0x80
 _REPAIR_BIT = 0x10
 _FORM_MASK = 0xE0
 _FLAG_BITS = 0x0F
-_DATA_FORM = SHORT_FORM
 _LOW = 0xFFFFFFFF
 
 
@@ -103,7 +102,7 @@ def plain_data_fields(data: bytes | memoryview) -> tuple[int, int, int, int, int
     if len(data) <= DATA_HEADER_SIZE:
         return None
     form, channel, high, low, tsval, ack_every = _SHORT.unpack_from(data)
-    if form != _DATA_FORM and form != _DATA_FORM | FLAG_MSG_START:
+    if form != SHORT_FORM and form != SHORT_FORM | FLAG_MSG_START:
         return None
     return channel, high << 32 | low, tsval, form & FLAG_MSG_START, ack_every
 
