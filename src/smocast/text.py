@@ -40,4 +40,9 @@ def plain(text: object) -> str:
     shown = printable(text)
     if shown.endswith("\\"):
         shown = shown[:-1] + "\\x5c"
-    return escape(shown)
+    return _SLASHED_BRACKET.sub(r"\\\g<0>", escape(shown))
+
+
+_SLASHED_BRACKET = re.compile(r"\\+\[(?![a-z#/@][^[]*?\])")
+"""Backslashes before a ``[`` that starts no tag: ``escape`` leaves them, and rich then reads the
+last one as escaping the ``[`` and drops it; one more backslash keeps them all."""
