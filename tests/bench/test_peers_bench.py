@@ -8,6 +8,7 @@ parsing of uftp's log, the sampler's arithmetic, the ratios, and the start-up fi
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -19,6 +20,7 @@ from typing import Any
 
 import pytest
 
+import smocast
 from smocast.bench import peers, peers_report, peers_table, peers_tools
 from smocast.bench.peers_procs import Sampler, Watched, _Series
 from smocast.cli.main import main
@@ -104,6 +106,41 @@ def test_receivers_still_waiting_after_their_source_ended_are_killed_and_said_to
     assert sent.code == 0 and not sent.timed_out
     assert received.timed_out and received.code != 0
     assert "still running" in peers_tools._ended("udp-receiver", received)
+
+
+# --- bytecode: the processes run from cached .pyc files, as an installed copy does -------------------
+
+
+def test_the_processes_keep_their_bytecode_even_where_the_environment_says_not_to(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.setenv("SMOCAST_TEST_MARK", "kept")
+    env = peers_tools.child_environment()
+    assert "PYTHONDONTWRITEBYTECODE" not in env
+    assert env["SMOCAST_TEST_MARK"] == "kept"
+    assert peers_tools.child_environment("/other/src")["PYTHONPATH"] == "/other/src"
+
+
+def test_the_trees_are_compiled_before_the_runs_and_a_broken_one_is_named(tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    (package / "sub").mkdir(parents=True)
+    modules = [package / "a.py", package / "sub" / "b.py"]
+    for module in modules:
+        module.write_text("VALUE = 1\n")
+    peers_tools.compile_trees([package])
+    assert all(Path(importlib.util.cache_from_source(str(module))).is_file() for module in modules)
+    (package / "broken.py").write_text("def (:\n")
+    with pytest.raises(RuntimeError, match=r"could not compile .*pkg"):
+        peers_tools.compile_trees([package])
+
+
+def test_the_packages_compiled_are_the_ones_the_runs_import(tmp_path: Path) -> None:
+    this = Path(smocast.__file__).parent
+    (tmp_path / "smocast").mkdir()
+    settings = peers.PeersSettings(receivers=[1], peers=["smocast", "smocast-baseline"], baseline_src=str(tmp_path))
+    assert peers._smocast_packages(settings, ["smocast", "smocast-baseline"]) == [this, tmp_path / "smocast"]
+    assert peers._smocast_packages(settings, ["udpcast"]) == []
 
 
 # --- the sampler's arithmetic ---------------------------------------------------------------------

@@ -8,6 +8,11 @@ size N, ``repeat`` rounds run every peer once in turn (smocast, udpcast, uftp, t
 udpcast, ...), so slow phases of a shared machine fall on all peers alike, and each round
 gives one pair of runs to compare. What each run records is in :mod:`smocast.bench.peers_report`;
 how each peer is run, in :mod:`smocast.bench.peers_tools`.
+
+Every smocast process runs with its bytecode cached, as an installed copy does: the package is
+compiled before the first run, and ``PYTHONDONTWRITEBYTECODE`` is dropped from the processes'
+environment (with it set and no ``__pycache__``, each of 33 processes would compile every
+module it imports at each start, and the benchmark would measure the compiler).
 """
 
 from __future__ import annotations
@@ -22,13 +27,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import smocast
 from smocast.apps.processes import processes
 from smocast.bench import peers_report, startup
 from smocast.bench.fanout import require_root, write_payload
 from smocast.bench.fanout_runs import RUN_LIMIT, Transfer, cpu_count, egress_bytes
 from smocast.bench.peers_egress import wire_egress
 from smocast.bench.peers_procs import Sampler
-from smocast.bench.peers_tools import PEERS, Measured, RunContext
+from smocast.bench.peers_tools import PEERS, Measured, RunContext, compile_trees
 from smocast.core.congestion import controller_factory
 from smocast.core.units import parse_rate
 from smocast.testbed import Testbed
@@ -124,9 +130,18 @@ def run(settings: PeersSettings, progress: Progress = lambda _: None) -> dict[st
         anchors.append(tb.popen(0, ["sleep", "infinity"], text=True))  # a process in host 0: its counters
         payload = Path(tmp) / "payload.bin"
         digest = write_payload(payload, settings.size, settings.seed)
+        compile_trees(_smocast_packages(settings, ready))
         bench = _Bench(tb, anchors[0].pid, payload, digest, settings, Path(tmp), progress)
         rows = [bench.group_size(n, ready) for n in settings.receivers]
     return _report(settings, ready, skipped, rows, boot)
+
+
+def _smocast_packages(settings: PeersSettings, ready: list[str]) -> list[Path]:
+    """The smocast packages the runs import: this one, and the baseline tree's if it runs."""
+    packages = [Path(smocast.__file__).parent] if "smocast" in ready else []
+    if settings.baseline_src is not None and "smocast-baseline" in ready:
+        packages.append(Path(settings.baseline_src).resolve() / "smocast")
+    return packages
 
 
 def recv_startup(runs: int) -> dict[str, Any]:
