@@ -24,6 +24,7 @@ from tests.attacks import forge
 from tests.attacks.secure_run import Received, Transfer, to_group
 
 import smocast
+from smocast.aio.errors import ResetError
 from smocast.aio.security import ReceiverSecurity
 from smocast.apps.manifest import Manifest
 from smocast.secure import envelope, keyfiles
@@ -282,8 +283,11 @@ async def insider(run: Transfer, data: bytes) -> int:
             ]
         to_group(run.net, segments, repeat=3)
         sent = len(segments)
-        while chunk:
-            chunk = await rx.read()
+        # The forgeries are out; what follows only keeps the insider in the channel. A source may
+        # still drop it (on a busy machine this process can fall behind): the claim is about the others.
+        with contextlib.suppress(ResetError):
+            while chunk:
+                chunk = await rx.read()
     return sent
 
 
