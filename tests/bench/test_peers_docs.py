@@ -33,6 +33,8 @@ REPORTS = [
     "peers-short-header.json",
     "peers-loss-short-header.json",
     "peers-loss-floor3.json",
+    "peers-second-machine.json",
+    "peers-second-machine-loss.json",
 ]
 
 
