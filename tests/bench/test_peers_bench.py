@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 import smocast
-from smocast.bench import peers, peers_report, peers_table, peers_tools
+from smocast.bench import bytecode, peers, peers_report, peers_table, peers_tools
 from smocast.bench.peers_procs import Sampler, Watched, _Series
 from smocast.cli.main import main
 from smocast.testbed import Testbed
@@ -116,10 +116,10 @@ def test_the_processes_keep_their_bytecode_even_where_the_environment_says_not_t
 ) -> None:
     monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
     monkeypatch.setenv("SMOCAST_TEST_MARK", "kept")
-    env = peers_tools.child_environment()
+    env = bytecode.child_environment()
     assert "PYTHONDONTWRITEBYTECODE" not in env
     assert env["SMOCAST_TEST_MARK"] == "kept"
-    assert peers_tools.child_environment("/other/src")["PYTHONPATH"] == "/other/src"
+    assert bytecode.child_environment("/other/src")["PYTHONPATH"] == "/other/src"
 
 
 def test_the_trees_are_compiled_before_the_runs_and_a_broken_one_is_named(tmp_path: Path) -> None:
@@ -128,11 +128,11 @@ def test_the_trees_are_compiled_before_the_runs_and_a_broken_one_is_named(tmp_pa
     modules = [package / "a.py", package / "sub" / "b.py"]
     for module in modules:
         module.write_text("VALUE = 1\n")
-    peers_tools.compile_trees([package])
+    bytecode.compile_trees([package])
     assert all(Path(importlib.util.cache_from_source(str(module))).is_file() for module in modules)
     (package / "broken.py").write_text("def (:\n")
     with pytest.raises(RuntimeError, match=r"could not compile .*pkg"):
-        peers_tools.compile_trees([package])
+        bytecode.compile_trees([package])
 
 
 def test_the_packages_compiled_are_the_ones_the_runs_import(tmp_path: Path) -> None:

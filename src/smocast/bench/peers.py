@@ -30,11 +30,12 @@ from typing import Any
 import smocast
 from smocast.apps.processes import processes
 from smocast.bench import peers_report, startup
+from smocast.bench.bytecode import compile_trees
 from smocast.bench.fanout import require_root, write_payload
 from smocast.bench.fanout_runs import RUN_LIMIT, Transfer, cpu_count, egress_bytes
 from smocast.bench.peers_egress import wire_egress
 from smocast.bench.peers_procs import Sampler
-from smocast.bench.peers_tools import PEERS, Measured, RunContext, compile_trees
+from smocast.bench.peers_tools import PEERS, Measured, RunContext
 from smocast.core.congestion import controller_factory
 from smocast.core.units import parse_rate
 from smocast.testbed import Testbed

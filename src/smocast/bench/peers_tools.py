@@ -14,9 +14,7 @@ docs/benchmarks.md ("smocast against udpcast, UFTP and N x TCP").
 
 from __future__ import annotations
 
-import compileall
 import hashlib
-import os
 import shutil
 import subprocess
 import time
@@ -28,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from smocast.apps.processes import processes
+from smocast.bench.bytecode import child_environment
 from smocast.bench.fanout_runs import (
     Outcome,
     Transfer,
@@ -110,27 +109,6 @@ class RunContext:
         path = self.workdir / f"r{index}"
         path.mkdir()
         return path
-
-
-def child_environment(python_path: str | None = None) -> dict[str, str]:
-    """The environment of every process a run starts: this one's, with Python's bytecode cache on.
-
-    ``PYTHONDONTWRITEBYTECODE`` is dropped, so a smocast process reads (or, the first time,
-    writes) its ``.pyc`` files as an installed copy does, rather than compiling every module it
-    imports at each start; ``python_path`` (another tree's ``src``) goes first on the path.
-    Call :func:`compile_trees` once before the runs so no measured run pays for the compiling.
-    """
-    env = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
-    if python_path is not None:
-        env["PYTHONPATH"] = python_path
-    return env
-
-
-def compile_trees(packages: Sequence[Path]) -> None:
-    """Write the bytecode of every module under each of ``packages`` (folders), where it is missing or stale."""
-    for package in packages:
-        if not compileall.compile_dir(package, quiet=1):
-            raise RuntimeError(f"could not compile {package}: run `python -m compileall {package}` to see why")
 
 
 @dataclass
