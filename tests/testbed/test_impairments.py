@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 from tests.testbed import mcast
 
-from smocast.bench.offload import probe_once
+from smocast.bench.offload import enable_veth_gro, probe_once
 from smocast.testbed import Testbed
 from smocast.testbed.shaping import GSO_MAX_SEGS
 
@@ -87,6 +88,33 @@ def test_loss_drops_the_datagrams_of_a_gso_burst_one_by_one(prefix: str) -> None
         assert port_gso_max_segs(tb, 1) == 1
         tb.set_loss(1, 0.0)
         assert port_gso_max_segs(tb, 1) == GSO_MAX_SEGS  # no loss: GSO packets cross whole again
+
+
+@pytest.mark.root
+@pytest.mark.skipif(shutil.which("ethtool") is None, reason="needs the ethtool command (apt install ethtool)")
+def test_veth_gro_gives_the_receivers_gro_and_their_bridge_ports_no_tso(prefix: str) -> None:
+    """``bench offload --veth-gro``: NAPI GRO on hosts 1 and 2, for forwarded UDP too; every
+    datagram of a burst still arrives intact, sent as one GSO packet or one by one."""
+    with Testbed(prefix).running(hosts=3) as tb:
+        assert ethtool_features(tb, 1, "eth0")["generic-receive-offload"] == "off"
+        enable_veth_gro(tb)
+        for host in (1, 2):
+            features = ethtool_features(tb, host, "eth0")
+            assert features["generic-receive-offload"] == "on"
+            assert features["rx-udp-gro-forwarding"] == "on"
+            assert ethtool_features(tb, host, tb.layout.port(host), switch=True)["tcp-segmentation-offload"] == "off"
+        for mode in ("gso", "plain"):
+            for receiver in probe_once(tb, mode, True, 16, 1000)["receivers"]:
+                assert receiver["datagrams"] == 16 and receiver["intact"], (mode, receiver)
+
+
+def ethtool_features(tb: Testbed, host: int, device: str, *, switch: bool = False) -> dict[str, str]:
+    """``ethtool -k``'s feature states of ``device`` in ``host``'s namespace (or the switch's)."""
+    namespace = tb.layout.switch if switch else tb.namespace(host)
+    argv = ["ip", "netns", "exec", namespace, "ethtool", "-k", device]
+    shown = subprocess.run(argv, capture_output=True, text=True, check=True)
+    pairs = (line.strip().split(": ", 1) for line in shown.stdout.splitlines() if ": " in line)
+    return {name: value.split()[0] for name, value in pairs if value}
 
 
 def port_gso_max_segs(tb: Testbed, host: int) -> int:

@@ -8,7 +8,9 @@ the kernel delivered them coalesced (GRO, or a GSO packet kept whole up to the s
 
 On loopback the three run as processes on 127.0.0.1; with a testbed (root) the sender is host 0
 and the receivers hosts 1 and 2, through the veth pairs and the bridge, optionally with the
-sender's egress shaped (tc tbf), as the benchmarks run it.
+sender's egress shaped (tc tbf), as the benchmarks run it. With ``veth_gro`` the receivers' veths
+first get NAPI and GRO of their own (:func:`enable_veth_gro`), as a NIC that does GRO would:
+this asks whether the kernel then coalesces datagrams that were sent one by one.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import subprocess
 import sys
 import time
@@ -23,6 +26,7 @@ from typing import Any
 
 from smocast.aio.batchio import BatchReader, GsoSender, enable_gro
 from smocast.aio.sockets import free_udp_port, listener_socket
+from smocast.testbed.runner import in_namespace
 
 WAIT = 3.0  # seconds a receiver waits for the burst
 SETTLE = 0.4  # seconds between starting the receivers and sending
@@ -74,14 +78,32 @@ def send(group: tuple[str, int], interface: str, mode: str, count: int, size: in
     return {"mode": mode, "gso_accepted": accepted}
 
 
-def run(place: Any = None, count: int = 32, size: int = 1400) -> dict[str, Any]:
+def enable_veth_gro(place: Any) -> None:
+    """Give receiver hosts 1 and 2 GRO on their own veth, for forwarded UDP too.
+
+    ``ethtool -K eth0 gro on`` gives a veth NAPI and GRO; a packet the bridge forwards goes that
+    way only if its bridge port does no TSO, and UDP GRO of forwarded datagrams needs
+    ``rx-udp-gro-forwarding``. Needs the ``ethtool`` command (Debian's package ``ethtool``).
+    """
+    if shutil.which("ethtool") is None:
+        raise RuntimeError("--veth-gro needs the ethtool command: install it with `apt install ethtool`")
+    for host in (1, 2):
+        place.exec(host, ["ethtool", "-K", "eth0", "gro", "on", "rx-udp-gro-forwarding", "on"], check=True)
+        port = ["ethtool", "-K", place.layout.port(host), "tso", "off"]
+        subprocess.run(in_namespace(place.layout.switch, port), check=True, capture_output=True)
+
+
+def run(place: Any = None, count: int = 32, size: int = 1400, *, veth_gro: bool = False) -> dict[str, Any]:
     """Each sender mode against receivers with GRO off and on; ``place`` a running testbed or None."""
+    if veth_gro:
+        enable_veth_gro(place)
     results = []
     for mode in ("gso", "plain"):
         for gro in (False, True):
             results.append(probe_once(place, mode, gro, count, size))
     where = "loopback" if place is None else f"testbed {place.prefix} (veth + bridge)"
-    return {"benchmark": "offload", "place": where, "count": count, "size": size, "results": results}
+    report = {"benchmark": "offload", "place": where, "count": count, "size": size, "results": results}
+    return report | ({"veth_gro": True} if veth_gro else {})
 
 
 def probe_once(place: Any, mode: str, gro: bool, count: int, size: int) -> dict[str, Any]:

@@ -47,6 +47,7 @@ examples:
   smocast bench offload
   smocast bench offload --testbed --prefix bof
   smocast bench offload --testbed --rate 100mbit --count 40
+  smocast bench offload --testbed --veth-gro      # GRO on the receivers' veths too (needs ethtool)
 """
 
 
@@ -132,6 +133,12 @@ def _register_offload(group: Any) -> None:
     p.add_argument("--testbed", action="store_true", help="across the namespace testbed (root) instead of loopback")
     p.add_argument("--prefix", default="bof", help="testbed prefix with --testbed")
     p.add_argument("--rate", default=None, help="with --testbed: shape the sender's egress (tc tbf), e.g. 100mbit")
+    p.add_argument(
+        "--veth-gro",
+        action="store_true",
+        help="with --testbed: GRO on the receivers' own veths (NAPI, as a NIC's), TSO off on their bridge ports; "
+        "needs ethtool",
+    )
     p.add_argument("--json", action="store_true", help="accepted for symmetry; output is always JSON")
     p.set_defaults(handler=_run_offload)
 
@@ -141,6 +148,8 @@ def _run_offload(args: argparse.Namespace) -> int:
 
     if int(args.count) * int(args.size) > 65000:
         fail("--count x --size: at most 65,000 bytes fit one GSO send", EXIT_USAGE)
+    if args.veth_gro and not args.testbed:
+        fail("--veth-gro needs --testbed: loopback has no veth", EXIT_USAGE)
     try:
         if not args.testbed:
             print_json(run(None, args.count, int(args.size)))
@@ -148,7 +157,7 @@ def _run_offload(args: argparse.Namespace) -> int:
         from smocast.testbed import Testbed  # noqa: PLC0415
 
         with Testbed(args.prefix).running(hosts=3, rate=args.rate) as testbed:
-            print_json(run(testbed, args.count, int(args.size)))
+            print_json(run(testbed, args.count, int(args.size), veth_gro=args.veth_gro))
     except (RuntimeError, OSError, ValueError) as exc:
         fail(f"bench offload: {exc}")
     return 0
