@@ -29,6 +29,32 @@ def modules_after(code: str) -> list[str]:
     return modules
 
 
+# The receive path's records are NamedTuples (a class of those costs several times less to
+# create); these few stay dataclasses: they check their fields when made, cache a property,
+# or have a field named like a tuple's method (Interface.index).
+RECEIVE_PATH_DATACLASSES = {
+    "smocast.aio.netaddr.Interface",
+    "smocast.apps.fileset.FileSet",
+    "smocast.core.acking.AckFrequency",
+    "smocast.secure.hold.HoldPolicy",
+    "smocast.secure.keyexchange.Trust",
+    "smocast.smo.receiver_config.ReceiverConfig",
+}
+
+
+def dataclasses_in(code: str) -> set[str]:
+    """The dataclasses of smocast's modules a fresh interpreter has made after running ``code``."""
+    script = code + (
+        "\nimport dataclasses, json, sys\n"
+        "made = [f'{n}.{k}' for n, m in list(sys.modules.items()) if n.startswith('smocast') "
+        "for k, v in vars(m).items() if isinstance(v, type) and v.__module__ == n and dataclasses.is_dataclass(v)]\n"
+        "print('DATACLASSES=' + json.dumps(made))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
+    line = next(line for line in done.stdout.splitlines() if line.startswith("DATACLASSES="))
+    return set(json.loads(line.removeprefix("DATACLASSES=")))
+
+
 def heavy_in(modules: list[str]) -> list[str]:
     return [m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY)]
 
@@ -117,6 +143,22 @@ def test_a_whole_secure_receive_loads_no_source_side(tmp_path: Path) -> None:
     assert source_side_in(modules) == []
     assert heavy_in(modules) == []
     assert [m for m in modules if m == "rich" or m.startswith("rich.")] == []
+
+
+@pytest.mark.network
+def test_a_whole_secure_receive_makes_no_other_dataclass(tmp_path: Path) -> None:
+    """Each frozen dataclass costs a receiver about a millisecond to create when it starts."""
+    from smocast.bench import startup_secure
+
+    env = dict(os.environ)
+    setup = startup_secure.prepare(tmp_path, env)
+    source, argv = startup_secure.serve(setup, env)
+    try:
+        made = dataclasses_in(f"from smocast.cli.main import main\nassert main({list(argv)!r}) == 0\n")
+    finally:
+        startup_secure.finish_source(source)
+    assert "smocast.smo.receiver_config.ReceiverConfig" in made  # it did receive
+    assert made - RECEIVE_PATH_DATACLASSES == set()
 
 
 @pytest.mark.network

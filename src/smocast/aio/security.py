@@ -20,9 +20,8 @@ are in :mod:`smocast.aio.source_security`, which a receiver never loads.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from smocast.core.datagram import Address
 from smocast.core.errors import ConfigError
@@ -38,8 +37,7 @@ if TYPE_CHECKING:  # a receiver loads no source side: these are types here
     from smocast.smo.receiver import Receiver
 
 
-@dataclass(frozen=True, slots=True)
-class ReceiverSecurity:
+class ReceiverSecurity(NamedTuple):
     """Which source keys a receiver accepts, and whether it proves a key of its own.
 
     ``trust``: fingerprints (as typed: ``SHA256:...``); ``known_sources``: the file to look
@@ -56,8 +54,7 @@ class ReceiverSecurity:
     key_file: Path | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class LoadedKey:
+class LoadedKey(NamedTuple):
     """A key the runtime loaded, and whether it was just created (the caller should say so)."""
 
     identity: Identity

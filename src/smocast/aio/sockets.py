@@ -23,7 +23,7 @@ import contextlib
 import errno
 import socket
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from smocast.aio.errors import NetworkError, network_error, os_error_message
 from smocast.aio.netaddr import (
@@ -78,8 +78,7 @@ SEND_BUFFER = 4 << 20
 ANY = ANY_V4
 
 
-@dataclass(frozen=True, slots=True)
-class ReceiverSockets:
+class ReceiverSockets(NamedTuple):
     """A receiver's two sockets and what the kernel granted."""
 
     unicast: socket.socket

@@ -235,7 +235,7 @@ class Daemon:
             result = await receive_set(
                 [Server(server, announcement.group)],
                 self.out,
-                policy=replace(self.policy, expected=announcement.digest),
+                policy=self.policy._replace(expected=announcement.digest),
                 wait=JOIN_WAIT,
                 late_join=announcement.sending,
                 notice=self.notice,

@@ -32,6 +32,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import IntEnum
 from functools import cached_property
+from typing import NamedTuple
 
 from smocast.apps.manifest import HEADER_SIZE, MAGIC, ManifestError, decode_body, safe_name
 from smocast.apps.manifest import MAX_BODY as SINGLE_FILE_MAX_BODY
@@ -56,8 +57,7 @@ class Kind(IntEnum):
     STREAM = 2
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):
     """One file or directory: ``path`` relative to the set's root, ``mode`` its permission bits.
 
     ``mtime_ns`` is None when the source did not say (a single-file manifest of version 1).

@@ -17,9 +17,8 @@ import hashlib
 import os
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from smocast.aio.errors import NetworkError, os_error_message
 from smocast.aio.netaddr import format_address
@@ -59,8 +58,7 @@ class IntegrityError(FileTransferError):
     reset_code = ResetCode.VERIFY_FAILED  # what a receiver tells its source (smocast.aio.leaving)
 
 
-@dataclass(frozen=True, slots=True)
-class SendReport:
+class SendReport(NamedTuple):
     """What ``send_file`` sent and how the channel ended."""
 
     manifest: Manifest
@@ -89,8 +87,7 @@ class SendReport:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class ReceivedFile:
+class ReceivedFile(NamedTuple):
     """A verified file. ``wall_time_s`` runs from the handshake to the file in place (so it
     includes waiting for other receivers); ``goodput_bps`` counts from the first byte."""
 
@@ -298,8 +295,7 @@ def _result(rx: AsyncReceiver, final: Path, manifest: Manifest) -> ReceivedFile:
 # --- a receiver that fails over to other servers --------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Server:
+class Server(NamedTuple):
     """A server the stream can be taken from (the root source, or a relay) and the group it sends to."""
 
     address: Address

@@ -16,8 +16,8 @@ from __future__ import annotations
 import hashlib
 import struct
 import unicodedata
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from smocast.core.errors import RemoteProtocolError
 
@@ -35,8 +35,7 @@ class ManifestError(RemoteProtocolError):
     """The manifest is malformed, of an unknown version, or names an unsafe file."""
 
 
-@dataclass(frozen=True, slots=True)
-class Manifest:
+class Manifest(NamedTuple):
     """A file's name, size and SHA-256 digest (32 raw bytes)."""
 
     name: str

@@ -20,17 +20,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 STATE_VERSION = 1
 PREFIX = ".smocast-"
 ID_HEX = 16
 
 
-@dataclass(frozen=True, slots=True)
-class Partial:
+class Partial(NamedTuple):
     """The file being written when the receive stopped: its final path, its temporary name, bytes kept."""
 
     path: str
@@ -38,8 +36,7 @@ class Partial:
     bytes: int
 
 
-@dataclass(frozen=True, slots=True)
-class ResumeState:
+class ResumeState(NamedTuple):
     """Where an interrupted receive stands (see the module's docstring)."""
 
     digest: bytes

@@ -11,8 +11,7 @@ from __future__ import annotations
 import builtins
 import os
 import stat
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from smocast.apps.fileset import Entry, FileSet, Kind, case_collision
 from smocast.apps.manifest import ManifestError
@@ -25,8 +24,7 @@ Plan = list[tuple[int, Entry, bool]]
 """``(index, entry, already present)`` of each entry that carries data, in stream order."""
 
 
-@dataclass(frozen=True, slots=True)
-class WritePolicy:
+class WritePolicy(NamedTuple):
     """How a receiver writes: ``overwrite``/``backup`` existing files; ``expected`` is the manifest
     digest an announcement promised (None: any); ``keep_partial`` keeps what an interrupted
     receive wrote, for a resume."""
@@ -37,8 +35,7 @@ class WritePolicy:
     keep_partial: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class SetReport:
+class SetReport(NamedTuple):
     """What a finished receive wrote."""
 
     fileset: FileSet

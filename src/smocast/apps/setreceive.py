@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from smocast.aio.api import connect
 from smocast.aio.errors import ConnectFailedError, NetworkError, ResetError
@@ -45,8 +44,7 @@ the next server), ``kept`` (a partial kept for a later resume), ``removed`` (a p
 cannot be resumed)."""
 
 
-@dataclass(frozen=True, slots=True)
-class SetResult:
+class SetResult(NamedTuple):
     """A received set: what was written, from which byte, how long it took."""
 
     report: SetReport

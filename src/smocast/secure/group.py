@@ -22,7 +22,7 @@ a receiver never loads; the grants and the receivers' key ring are here.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from smocast.secure.primitives import SECRET_SIZE, PacketKey
 from smocast.secure.replay import ReplayWindow
@@ -33,8 +33,7 @@ GROUP_REPLAY_WINDOW = 4096
 """Group packet numbers a receiver tells apart; multicast data may be reordered deeper than ACKs."""
 
 
-@dataclass(frozen=True, slots=True)
-class GroupGrant:
+class GroupGrant(NamedTuple):
     """One epoch's group key, as the source hands it to a receiver."""
 
     epoch: int

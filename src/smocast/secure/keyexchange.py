@@ -29,6 +29,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
@@ -51,8 +52,7 @@ _REPLY = struct.Struct(f"!B{SHARE_SIZE}s{PUBLIC_KEY_SIZE}sQH")
 MAX_CONTEXT = 0xFFFF
 
 
-@dataclass(frozen=True, slots=True)
-class SessionKeys:
+class SessionKeys(NamedTuple):
     """What a finished exchange gives both sides: install it in the protection layer.
 
     ``source_to_receiver`` and ``receiver_to_source`` are the two directions' secrets;

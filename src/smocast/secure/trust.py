@@ -27,7 +27,7 @@ loads); it shares this module's line format.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from smocast.secure.errors import FingerprintError, TrustFileError
 from smocast.secure.identity import format_fingerprint, parse_fingerprint
@@ -64,8 +64,7 @@ def _check_address(address: str, name: str, number: int) -> None:
         raise TrustFileError(f"{name}:{number}: {address!r} is not HOST, HOST:PORT or [IPv6]:PORT (port 1-65535)")
 
 
-@dataclass(frozen=True, slots=True)
-class KnownSource:
+class KnownSource(NamedTuple):
     """One line of a known-sources file."""
 
     address: str
@@ -83,8 +82,7 @@ class KnownSource:
         return f"{self.address} {format_fingerprint(self.digest)}{comment}\n"
 
 
-@dataclass(frozen=True, slots=True)
-class KnownSources:
+class KnownSources(NamedTuple):
     """A parsed known-sources file: ``trusted(host, port)`` is the set of keys pinned for a source."""
 
     entries: tuple[KnownSource, ...] = ()
