@@ -297,19 +297,23 @@ def test_acks_beyond_what_was_sent_are_ignored() -> None:
     assert h.channel.window_edge == 0
 
 
-def test_karns_rule_no_rtt_sample_from_repaired_data() -> None:
+def test_an_ack_covering_a_repair_samples_the_rtt_of_the_repair_it_echoes() -> None:
+    """RFC 6298 (3): with timestamps, Karn's rule is not needed. The queue that caused a loss
+    grows during its recovery; the estimate must follow it, or every repair is sent again
+    before its ACK can return (the RACK-style timer of a repair counts from the smoothed RTT)."""
     h = Harness(1)
     h.channel.write(bytes(6 * MSS))
     h.pump()
     h.now = T0 + 0.01
     h.ack(0, MSS, tsecr=timestamp(T0))
     srtt = h.channel.receivers()[0].srtt
-    assert srtt is not None
+    assert srtt == pytest.approx(0.01, abs=1e-5)
     h.ack(0, MSS, sack=((2 * MSS, 6 * MSS),))
-    assert h.repairs()
-    h.now = T0 + 5.0
-    h.ack(0, 6 * MSS, tsecr=timestamp(T0))  # covers the repair: its 5-second sample is ambiguous
-    assert h.channel.receivers()[0].srtt == pytest.approx(srtt)
+    (repair,) = [p for p, _, _ in h.sent if p.type is PacketType.REPAIR]
+    assert repair.seq == MSS and repair.tsval == timestamp(h.now)
+    h.now += 0.2  # the repair's own round trip, behind a queue that grew
+    h.ack(0, 6 * MSS, tsecr=repair.tsval)  # the receiver echoes the repair that filled its hole
+    assert h.channel.receivers()[0].srtt == pytest.approx(0.875 * srtt + 0.125 * 0.2, abs=1e-5)
 
 
 def test_write_after_close_is_the_callers_mistake() -> None:

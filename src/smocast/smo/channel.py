@@ -344,12 +344,10 @@ class Channel:
         if ack > buf.snd_nxt or ack < old:
             return  # acknowledges data never sent, or is older than what we know
         count_from = child.count_from
-        start = old if old >= count_from else count_from
-        repaired = bool(buf.multicast_ends) and ack > count_from and buf.repaired_by_multicast(start, ack)
         pacing = self._members.pacing
         key = pacing.value_of.get(child.index)  # None when it does not pace
-        if not sack and key is not None and child.plain_ack(ack, window, tsecr, repaired, now):
-            buf.on_acked(start, ack)
+        if not sack and key is not None and child.plain_ack(ack, window, tsecr, now):
+            buf.on_acked(old if old >= count_from else count_from, ack)
             aggregate = self._window
             if ack >= buf.snd_nxt:
                 aggregate.park(child, now)
@@ -359,7 +357,7 @@ class Channel:
             if ack == self._closing.end:
                 self._closing.send_fin(child, now)
             return
-        outcome = child.on_ack(ack, window, tsecr, sack, repaired, now)
+        outcome = child.on_ack(ack, window, tsecr, sack, now)
         if ack > count_from:
             buf.on_acked(max(old, count_from), ack)
         if ack > old:

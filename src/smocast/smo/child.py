@@ -168,11 +168,10 @@ class Child:
 
     # --- acknowledgements ----------------------------------------------------------------------
 
-    def plain_ack(self, ack: int, window: int, tsecr: int, repaired: bool, now: float) -> bool:
+    def plain_ack(self, ack: int, window: int, tsecr: int, now: float) -> bool:
         """The common case, kept short: new data acknowledged, nothing missing, no repair pending.
 
-        ``repaired``: the ACK covers a segment repaired by multicast (no RTT sample, Karn's
-        rule). Returns False, changing nothing, when the ACK needs :meth:`on_ack`. On True the
+        Returns False, changing nothing, when the ACK needs :meth:`on_ack`. On True the
         channel must release the acknowledged bytes, move the child's right edge, park it when
         everything is acknowledged, and send the FIN at the end of the stream.
         """
@@ -181,7 +180,7 @@ class Child:
             return False
         self.rwnd = window
         samples = self.samples
-        if tsecr and not repaired and now >= samples.after:
+        if tsecr and now >= samples.after:
             samples.echoed(tsecr, now)
             if self.cc.wants_rtt:
                 samples.delivered(ack, now)
@@ -194,15 +193,17 @@ class Child:
         cc.on_ack(ack - old, now, cwnd_limited=not cc.validates_window or 2 * (self._buf.snd_nxt - old) >= cc.cwnd)
         return True
 
-    def on_ack(
-        self, ack: int, window: int, tsecr: int, sack: tuple[tuple[int, int], ...], repaired: bool, now: float
-    ) -> Outcome:
+    def on_ack(self, ack: int, window: int, tsecr: int, sack: tuple[tuple[int, int], ...], now: float) -> Outcome:
         """The general case: SACK blocks, duplicate ACKs, repairs in flight, loss recovery.
 
-        The caller checked that ``ack`` lies in ``[una, snd_nxt]``; ``repaired`` says whether
-        the newly acknowledged bytes include a segment repaired by multicast. Returns the
-        repairs to send; the channel must then release the acknowledged bytes and move the
-        child's right edge.
+        The caller checked that ``ack`` lies in ``[una, snd_nxt]``. Returns the repairs to send;
+        the channel must then release the acknowledged bytes and move the child's right edge.
+
+        An ACK that covers repaired data still gives an RTT sample: its echoed timestamp says
+        which transmission it answers (RFC 6298 section 3, RFC 7323 section 4), since every
+        repair carries the time it was sent and the receiver echoes the segment that filled
+        its first hole. Karn's rule would leave the estimate where it was before the loss,
+        through the whole recovery, however much the queue that caused the loss has grown.
         """
         self.unreachable_at = None  # any ACK shows the receiver alive (the plain path moves last_progress)
         self.rwnd = window
@@ -214,7 +215,7 @@ class Child:
         if newest > delivered and self.cc.wants_rtt:
             self.samples.delivered(newest, now)
         if ack > old:
-            self._on_new_ack(ack, tsecr, repaired or self._covers_retransmission(ack), now)
+            self._on_new_ack(ack, tsecr, now)
         elif old < snd_nxt:
             self.dupacks += 1
             if self.timer.probe_sent:
@@ -243,14 +244,10 @@ class Child:
                 added += sacked.add(start, end)
         return added
 
-    def _covers_retransmission(self, ack: int) -> bool:
-        """True when an ACK up to ``ack`` acknowledges unicast-repaired data (Karn's rule)."""
-        return any(start < ack for start in self.retransmitted)
-
-    def _on_new_ack(self, ack: int, tsecr: int, ambiguous: bool, now: float) -> None:
+    def _on_new_ack(self, ack: int, tsecr: int, now: float) -> None:
         if self.catch_up is not None:
             self.catch_up.acked(ack)
-        if tsecr and not ambiguous and now >= self.samples.after:
+        if tsecr and now >= self.samples.after:
             self.samples.echoed(tsecr, now)
         acked = ack - self.una
         self.una = ack

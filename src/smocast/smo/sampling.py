@@ -12,7 +12,9 @@ Two clocks measure a receiver's round trip, and :class:`RttSamples` takes both:
   the newest segment was sent once (as Linux gives controllers the RTT of the last segment
   acked, and RACK).
 
-The caller applies Karn's rule: an ACK that covers repaired data gives no timestamp sample.
+An ACK that covers repaired data gives a timestamp sample too: the echo names the
+transmission it answers (a repair carries its own send time), which is why RFC 6298 section
+3 exempts timestamps from Karn's rule.
 """
 
 from __future__ import annotations

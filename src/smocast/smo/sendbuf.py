@@ -15,7 +15,7 @@ the number of receivers. This is the "count per acked sequence" structure.
 
 from __future__ import annotations
 
-from bisect import bisect_right, insort
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Iterator
 
@@ -58,7 +58,6 @@ class SendBuffer:
         self._index: dict[int, int] = {}  # segment start -> absolute index
         self.base = start  # oldest retained byte
         self.edge = start  # the window's left edge under policy F
-        self.multicast_ends: list[int] = []  # sorted ends of retained segments repaired by multicast (read-only)
         self.ack_hint = 2  # the ACK frequency the newest segment carried: receivers may hold one less (read-only)
         self.last_sent_at = float("-inf")  # when the newest segment was sent (read-only)
         self.largest_cut = 0  # the longest segment cut so far (read-only)
@@ -195,22 +194,8 @@ class SendBuffer:
         if (edge < n and segs[edge].needed <= 0) or (head < edge and segs[head].needed_all <= 0):  # type: ignore[union-attr]
             self._advance()
 
-    def repaired_by_multicast(self, old: int, new: int) -> bool:
-        """True when an ACK moving from ``old`` to ``new`` covers a segment repaired by multicast.
-
-        Such an ACK's RTT sample is ambiguous (Karn's rule). Read-only; ask before
-        :meth:`on_acked`, which may release the segments.
-        """
-        ends = self.multicast_ends
-        if not ends:
-            return False
-        i = bisect_right(ends, old if old > self.base else self.base)
-        return i < len(ends) and ends[i] <= new
-
     def note_multicast_repair(self, segment: Segment, now: float) -> None:
         """``segment`` was repaired to the whole group at ``now``: every reporter is covered."""
-        if segment.mcast_at is None:
-            insort(self.multicast_ends, segment.end)
         segment.mcast_at = now
         segment.missing = None
 
@@ -249,9 +234,6 @@ class SendBuffer:
         segment = self._segs[self._head]
         assert segment is not None
         del self._index[segment.start]
-        ends = self.multicast_ends
-        if ends and ends[0] <= segment.end:
-            del ends[0]
         self._segs[self._head] = None
         self._head += 1
         if self._head > 1024 and self._head * 2 > len(self._segs):
