@@ -10,12 +10,16 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from smocast.aio.sockets import free_udp_port
 from smocast.cli.main import COMMANDS, build_parser, command_name
+
+T = TypeVar("T")
 
 HEAVY = ("numpy", "matplotlib", "smocast.sim", "smocast.model", "smocast.classes", "smocast.testbed")
 
@@ -127,18 +131,24 @@ def source_side_in(modules: list[str]) -> list[str]:
     return [m for m in modules if any(m == s or m.startswith(s + ".") for s in SOURCE_SIDE)]
 
 
-@pytest.mark.network
-def test_a_whole_secure_receive_loads_no_source_side(tmp_path: Path) -> None:
-    """The closed-port run stops before the handshake; this one verifies a source's key and a file."""
+def after_a_secure_receive(tmp_path: Path, measure: Callable[[str], T]) -> T:
+    """``measure(code)`` where ``code`` runs a whole secure ``smocast recv`` of a source started
+    for it (``bench startup``'s secure case): the handshake, the key checks and a file."""
     from smocast.bench import startup_secure
 
     env = dict(os.environ)
     setup = startup_secure.prepare(tmp_path, env)
     source, argv = startup_secure.serve(setup, env)
     try:
-        modules = modules_after(f"from smocast.cli.main import main\nassert main({list(argv)!r}) == 0\n")
+        return measure(f"from smocast.cli.main import main\nassert main({list(argv)!r}) == 0\n")
     finally:
         startup_secure.finish_source(source)
+
+
+@pytest.mark.network
+def test_a_whole_secure_receive_loads_no_source_side(tmp_path: Path) -> None:
+    """The closed-port run stops before the handshake; this one verifies a source's key and a file."""
+    modules = after_a_secure_receive(tmp_path, modules_after)
     assert "smocast.secure.keyexchange" in modules and "smocast.apps.setreceive" in modules  # it did receive
     assert source_side_in(modules) == []
     assert heavy_in(modules) == []
@@ -148,15 +158,7 @@ def test_a_whole_secure_receive_loads_no_source_side(tmp_path: Path) -> None:
 @pytest.mark.network
 def test_a_whole_secure_receive_makes_no_other_dataclass(tmp_path: Path) -> None:
     """Each frozen dataclass costs a receiver about a millisecond to create when it starts."""
-    from smocast.bench import startup_secure
-
-    env = dict(os.environ)
-    setup = startup_secure.prepare(tmp_path, env)
-    source, argv = startup_secure.serve(setup, env)
-    try:
-        made = dataclasses_in(f"from smocast.cli.main import main\nassert main({list(argv)!r}) == 0\n")
-    finally:
-        startup_secure.finish_source(source)
+    made = after_a_secure_receive(tmp_path, dataclasses_in)
     assert "smocast.smo.receiver_config.ReceiverConfig" in made  # it did receive
     assert made - RECEIVE_PATH_DATACLASSES == set()
 
