@@ -12,7 +12,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
@@ -24,12 +24,17 @@ T = TypeVar("T")
 HEAVY = ("numpy", "matplotlib", "smocast.sim", "smocast.model", "smocast.classes", "smocast.testbed")
 
 
+def printed_after(code: str, expression: str) -> Any:
+    """The JSON value of ``expression`` in a fresh interpreter that ran ``code`` first (which may print)."""
+    script = f"{code}\nimport dataclasses, json, sys\nprint('RESULT=' + json.dumps({expression}))\n"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
+    line = next(line for line in done.stdout.splitlines() if line.startswith("RESULT="))
+    return json.loads(line.removeprefix("RESULT="))
+
+
 def modules_after(code: str) -> list[str]:
     """The modules a fresh interpreter holds after running ``code`` (which may print to stdout)."""
-    script = code + "\nimport sys\nprint('MODULES=' + __import__('json').dumps(sorted(sys.modules)))\n"
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
-    line = next(line for line in done.stdout.splitlines() if line.startswith("MODULES="))
-    modules: list[str] = json.loads(line.removeprefix("MODULES="))
+    modules: list[str] = printed_after(code, "sorted(sys.modules)")
     return modules
 
 
@@ -48,15 +53,12 @@ RECEIVE_PATH_DATACLASSES = {
 
 def dataclasses_in(code: str) -> set[str]:
     """The dataclasses of smocast's modules a fresh interpreter has made after running ``code``."""
-    script = code + (
-        "\nimport dataclasses, json, sys\n"
-        "made = [f'{n}.{k}' for n, m in list(sys.modules.items()) if n.startswith('smocast') "
-        "for k, v in vars(m).items() if isinstance(v, type) and v.__module__ == n and dataclasses.is_dataclass(v)]\n"
-        "print('DATACLASSES=' + json.dumps(made))\n"
+    made = printed_after(
+        code,
+        "[f'{n}.{k}' for n, m in list(sys.modules.items()) if n.startswith('smocast') "
+        "for k, v in vars(m).items() if isinstance(v, type) and v.__module__ == n and dataclasses.is_dataclass(v)]",
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
-    line = next(line for line in done.stdout.splitlines() if line.startswith("DATACLASSES="))
-    return set(json.loads(line.removeprefix("DATACLASSES=")))
+    return set(made)
 
 
 def heavy_in(modules: list[str]) -> list[str]:

@@ -1,7 +1,9 @@
 """Round-trip time estimation and the retransmission timeout, as RFC 6298 specifies.
 
-Karn's rule (RFC 6298 section 3 and 5.7): no RTT sample is taken from an ACK that covers
-retransmitted data, and a backed-off RTO is kept until a valid sample arrives.
+Karn's rule (RFC 6298 section 3 and 5.7), for a caller without timestamps: no RTT sample is
+taken from an ACK that covers retransmitted data (``on_sample(..., covers_retransmission=True)``),
+and a backed-off RTO is kept until a valid sample arrives. The TCP-SMO source does not need it:
+its ACKs echo timestamps, which name the transmission answered (see ``smocast.smo.sampling``).
 """
 
 from __future__ import annotations
