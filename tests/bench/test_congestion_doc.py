@@ -66,7 +66,7 @@ def test_the_figures_in_the_text_match_the_code() -> None:
     assert expected in text
 
 
-TESTBED_REPORTS = ["congestion-testbed-oneway.json", "congestion-testbed-n32.json"]
+TESTBED_REPORTS = ["congestion-testbed-oneway.json", "congestion-testbed-n32.json", "congestion-testbed-standing.json"]
 
 
 @pytest.mark.parametrize("name", TESTBED_REPORTS)

@@ -35,6 +35,7 @@ REPORTS = [
     "peers-loss-floor3.json",
     "peers-second-machine.json",
     "peers-second-machine-loss.json",
+    "peers-loss-standing.json",
 ]
 
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smocast.core.delaytrack import MIN_RTT_WINDOW, DelayTrack
+from smocast.core.delaytrack import MIN_RTT_WINDOW, STANDING_BUCKETS, DelayTrack
 
 
 def test_nothing_before_a_sample() -> None:
@@ -22,6 +22,28 @@ def test_the_standing_delay_is_the_smallest_of_the_last_buckets() -> None:
     for k in range(20):
         track.add(0.020, 0.02 + k * 0.001)  # two buckets later, every sample 10 ms up
     assert track.queueing_delay == pytest.approx(0.010)
+
+
+def test_one_late_sample_among_sparse_ones_is_not_a_queue() -> None:
+    """ACKs 10 ms apart (a bucket lasts 5 ms, so each holds one sample): a single sample 5 ms
+    late, a receiver the scheduler left waiting, must not read as a standing queue."""
+    track = DelayTrack()
+    for k in range(10):
+        track.add(0.001, k * 0.010)
+    track.add(0.006, 0.100)
+    assert track.queueing_delay == pytest.approx(0.0)
+
+
+def test_a_rise_among_sparse_samples_shows_once_it_stands() -> None:
+    track = DelayTrack()
+    for k in range(10):
+        track.add(0.001, k * 0.010)
+    risen = []
+    for k in range(STANDING_BUCKETS):
+        track.add(0.006, 0.1 + k * 0.010)
+        risen.append(track.queueing_delay)
+    assert risen[:-1] == [pytest.approx(0.0)] * (STANDING_BUCKETS - 1)
+    assert risen[-1] == pytest.approx(0.005)
 
 
 def test_the_base_expires() -> None:

@@ -6,6 +6,7 @@ import pytest
 
 from smocast.aio.options import channel_config
 from smocast.core.congestion import MIN_RTT_WINDOW, LossFilter, NewReno, make_controller
+from smocast.core.delaytrack import STANDING_BUCKETS
 from smocast.core.errors import ConfigError
 from smocast.smo.config import ChannelConfig
 
@@ -18,6 +19,12 @@ def _filter(cwnd_segments: int = 40) -> LossFilter:
     cc.cwnd = cwnd_segments * MSS
     cc.ssthresh = cc.cwnd  # congestion avoidance
     return cc
+
+
+def _lasting(cc: LossFilter, rtt: float, start: float) -> None:
+    """RTT samples at ``rtt``, 10 ms apart, for as long as a rise must last to stand."""
+    for k in range(STANDING_BUCKETS):
+        cc.on_rtt_sample(rtt, start + k * 0.010)
 
 
 def test_a_loss_without_rtt_samples_is_congestion() -> None:
@@ -40,7 +47,7 @@ def test_a_loss_with_rtt_growth_halves_like_newreno() -> None:
     cc, reno = _filter(), NewReno(MSS, 40 * MSS, 1 << 20)
     reno.ssthresh = reno.cwnd
     cc.on_rtt_sample(0.010, 0.0)
-    cc.on_rtt_sample(0.020, 0.1)  # a 10 ms queue
+    _lasting(cc, 0.020, 0.1)  # a 10 ms queue
     cc.on_congestion_event(0.2)
     reno.on_congestion_event(0.2)
     assert cc.cwnd == reno.cwnd == 20 * MSS
@@ -50,16 +57,16 @@ def test_a_loss_with_rtt_growth_halves_like_newreno() -> None:
 def test_small_paths_need_the_delay_floor() -> None:
     cc = _filter()
     cc.on_rtt_sample(0.0002, 0.0)
-    cc.on_rtt_sample(0.0015, 0.1)  # 7 times the minimum, but only 1.3 ms: scheduling noise
+    _lasting(cc, 0.0015, 0.1)  # 7 times the minimum, but only 1.3 ms: scheduling noise
     assert not cc.queueing
-    cc.on_rtt_sample(0.0030, 0.2)
+    _lasting(cc, 0.0030, 0.2)
     assert cc.queueing
 
 
 def test_the_minimum_rtt_expires() -> None:
     cc = _filter()
     cc.on_rtt_sample(0.010, 0.0)
-    cc.on_rtt_sample(0.030, 1.0)
+    _lasting(cc, 0.030, 1.0)
     assert cc.queueing
     cc.on_rtt_sample(0.030, MIN_RTT_WINDOW + 0.5)  # the path changed: 30 ms is its new floor
     assert not cc.queueing
@@ -70,7 +77,7 @@ def test_a_timeout_on_an_empty_path_halves_instead_of_collapsing() -> None:
     cc.on_rtt_sample(0.010, 0.0)
     cc.on_retransmission_timeout(1.0)
     assert cc.cwnd == 20 * MSS
-    cc.on_rtt_sample(0.050, 1.1)
+    _lasting(cc, 0.050, 1.1)
     cc.on_retransmission_timeout(2.0)
     assert cc.cwnd == MSS
 

@@ -40,6 +40,30 @@ class BatchCore(Core):
             self.received.append((data, source))
 
 
+class PathCore(Core):
+    """A stub core that tells the paths apart (``path_aware``), as the TCP-SMO receiver does."""
+
+    path_aware = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.paths: list[tuple[bytes, bool]] = []
+        self.batch_calls = 0
+
+    def receive_datagram(self, data: bytes, source: Address, now: float, *, via_group: bool = False) -> None:
+        super().receive_datagram(data, source, now)
+        self.paths.append((data, via_group))
+
+
+class PathBatchCore(PathCore):
+    def receive_datagrams(
+        self, batch: list[tuple[bytes, Address]], now: float, *, via_group: bool = False, arrival: float | None = None
+    ) -> None:
+        self.batch_calls += 1
+        for data, source in batch:
+            self.receive_datagram(data, source, now, via_group=via_group)
+
+
 def traffic(seed: int) -> tuple[Pair, list[bytes], set[bytes]]:
     """A seeded mix of genuine, forged, replayed, reordered and lost datagrams for receiver 0."""
     rng = random.Random(seed)
@@ -79,16 +103,20 @@ def traffic(seed: int) -> tuple[Pair, list[bytes], set[bytes]]:
     return pair, wire, genuine
 
 
-def receivers_with_the_same_keys(pair: Pair) -> tuple[ProtectedReceiver[None], ProtectedReceiver[None]]:
-    one, batched = ProtectedReceiver(Core(), SOURCE), ProtectedReceiver(BatchCore(), SOURCE)
+def receivers_with_the_same_keys(
+    pair: Pair, cores: tuple[type[Core], type[Core]] = (Core, BatchCore)
+) -> tuple[ProtectedReceiver[None], ProtectedReceiver[None]]:
+    one, batched = ProtectedReceiver(cores[0](), SOURCE), ProtectedReceiver(cores[1](), SOURCE)
     one.install(pair.keys[0])
     batched.install(pair.keys[0])
     return one, batched
 
 
-def run_both(seed: int, cuts: list[int]) -> tuple[ProtectedReceiver[None], ProtectedReceiver[None], set[bytes], int]:
+def run_both(
+    seed: int, cuts: list[int], cores: tuple[type[Core], type[Core]] = (Core, BatchCore)
+) -> tuple[ProtectedReceiver[None], ProtectedReceiver[None], set[bytes], int]:
     pair, wire, genuine = traffic(seed)
-    one, batched = receivers_with_the_same_keys(pair)
+    one, batched = receivers_with_the_same_keys(pair, cores)
     buffer = bytearray(64 * 1024)
     view = memoryview(buffer)
     start, batches, now = 0, 0, 0.0
@@ -147,3 +175,17 @@ def test_a_batch_hands_the_core_one_call_in_the_order_the_source_sent() -> None:
     core = batched.inner
     assert core.batch_calls == 1  # type: ignore[attr-defined]
     assert [data for data, _ in core.received] == [b"p%d" % i for i in range(10)]  # type: ignore[attr-defined]
+
+
+def test_a_core_that_tells_the_paths_apart_learns_which_came_through_the_group() -> None:
+    """As the plain runtime does by socket, the layer tells a path-aware core (the TCP-SMO
+    receiver, which ACKs a duplicate from the group late and one sent to it alone at once)
+    which packets came through the group: in a batch too, in order."""
+    kinds = set()
+    for seed in range(40):
+        one, batched, _, _ = run_both(seed, [5, 17, 30], cores=(PathCore, PathBatchCore))
+        assert batched.inner.paths == one.inner.paths  # type: ignore[attr-defined]
+        for payload, via_group in one.inner.paths:  # type: ignore[attr-defined]
+            assert via_group == payload.startswith(b"g"), payload
+            kinds.add(via_group)
+    assert kinds == {True, False}

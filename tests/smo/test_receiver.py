@@ -108,6 +108,25 @@ def test_out_of_order_is_sacked_at_once_and_filled_exactly_once() -> None:
     assert rx.stats.duplicates == 1
 
 
+def test_a_repair_to_the_group_we_already_have_brings_no_ack_but_one_to_us_alone_does() -> None:
+    """A multicast repair lands as a duplicate on every receiver that did not lose the segment:
+    if each ACKed it at once, one repair would bring an ACK from nearly every receiver."""
+    rx = connected()
+    rx.receive_packet(data(0, b"a" * 100, every=8), SERVER, 0.1)
+    assert sent(rx, 0.1) == []
+    waiting = rx.next_deadline()
+    repair = Packet(PacketType.REPAIR, 1, 0, 0, tsval=5, payload=b"a" * 100)
+    rx.receive_packet(repair, SERVER, 0.105, via_group=True)
+    assert sent(rx, 0.105) == [] and rx.stats.duplicates == 1
+    assert rx.next_deadline() == waiting  # the data's delayed ACK, neither sooner nor later
+    rx.handle_timer(0.2)
+    assert [ack.ack for ack in sent(rx, 0.2)] == [100]
+    rx.receive_packet(repair, SERVER, 0.3, via_group=True)
+    assert sent(rx, 0.3) == [] and rx.next_deadline() is None
+    rx.receive_packet(repair, SERVER, 0.4)  # repaired to us alone: our last ACK may be lost
+    assert [ack.ack for ack in sent(rx, 0.4)] == [100]
+
+
 def test_late_joiner_ignores_data_before_its_start_and_keeps_early_data() -> None:
     rx = Receiver(SERVER, ReceiverConfig(), random.Random(3))
     rx.connect(0.0)

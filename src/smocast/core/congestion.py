@@ -186,8 +186,9 @@ class LossFilter(NewReno):
 
     @property
     def standing_rtt(self) -> float | None:
-        """The smallest RTT sample of the last one or two ``max(min RTT / 2, STANDING_WINDOW_FLOOR)``:
-        a queue keeps every sample up, a delayed ACK or a busy receiver only some."""
+        """The smallest RTT sample of the last ``STANDING_BUCKETS`` buckets of ``max(min RTT / 2,
+        STANDING_WINDOW_FLOOR)``, however old: a queue keeps every sample up, a delayed ACK or a
+        busy receiver only some."""
         return self._rtt.standing
 
     @property

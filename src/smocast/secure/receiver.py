@@ -7,8 +7,9 @@ around a receiver core, which sees plaintext packets only:
   CONTROL one is the layer's (a group key update, a block the receiver asked for);
 * a group datagram opens under its epoch's group key, and goes to the core only when a
   block signed by the source lists its hash: an insider who holds the group key cannot
-  forge one. A packet whose block has not arrived waits (:mod:`smocast.secure.hold`); a
-  packet of an epoch whose key is missing makes the receiver ask the source for it;
+  forge one (the core learns it came through the group: :mod:`smocast.secure.handoff`).
+  A packet whose block has not arrived waits (:mod:`smocast.secure.hold`); a packet of
+  an epoch whose key is missing makes the receiver ask the source for it;
 * whatever fails is dropped and counted (:class:`~smocast.secure.stats.ProtectionStats`)
   and changes nothing else: no core state, no replay window;
 * what the core sends goes to the source sealed under the session's key. A receiver core
@@ -29,6 +30,7 @@ from smocast.secure.blocks import BlockVerifier, SignedBlock, Verdict
 from smocast.secure.envelope import HEADER_SIZE, KEY_AND_NUMBER, MARKER, OVERHEAD, Kind
 from smocast.secure.errors import HandshakeError, UntrustedSourceError
 from smocast.secure.group import EpochKey, GroupKeyRing
+from smocast.secure.handoff import CoreInput
 from smocast.secure.handshake import ReceiverExchange, hello_datagram, parse_handshake
 from smocast.secure.hold import HeldPackets, HoldPolicy
 from smocast.secure.identity import PublicIdentity
@@ -79,6 +81,8 @@ class ProtectedReceiver(Generic[E]):
         self.held = HeldPackets(hold or HoldPolicy())
         self._out: list[Datagram[bytes]] = []
         self._released: list[tuple[bytes, Address]] | None = None  # during a batch: what goes to the core
+        self._alone: list[int] = []  # during a batch: which of those came to this receiver alone
+        self._core = CoreInput(inner)
         self.stats = ProtectionStats()
 
     def install(self, keys: SessionKeys) -> None:
@@ -134,7 +138,7 @@ class ProtectedReceiver(Generic[E]):
         from it; only what outlives the call is copied. ``via_group`` is the driver's contract; the
         layer decides by the datagram's kind, as one at a time."""
         released: list[tuple[bytes, Address]] = []
-        self._released = released
+        self._released, self._alone = released, []
         try:
             for data, source in batch:
                 if len(data) >= OVERHEAD and data[0] == MARKER and data[1] == _GROUP and self.failed is None:
@@ -144,20 +148,18 @@ class ProtectedReceiver(Generic[E]):
                     self.receive_datagram(data if isinstance(data, bytes) else bytes(data), source, now)
         finally:
             self._released = None
-        batch_input = getattr(self.inner, "receive_datagrams", None)
-        if released and batch_input is not None:
-            batch_input(released, now, **({} if arrival is None else {"arrival": arrival}))
-        else:
-            for plaintext, source in released:
-                self.inner.receive_datagram(plaintext, source, now)
+        if released:
+            self._core.batch(released, self._alone, now, arrival)
 
-    def _deliver(self, plaintext: bytes, source: Address, now: float) -> None:
-        """Hand an opened (and, for the group, verified) packet to the core, or to the batch's list."""
+    def _deliver(self, plaintext: bytes, source: Address, now: float, *, group: bool = False) -> None:
+        """Hand an opened (and, from the ``group``, verified) packet to the core, or to the batch's list."""
         released = self._released
         if released is None:
-            self.inner.receive_datagram(plaintext, source, now)
-        else:
-            released.append((plaintext, source))
+            self._core.one(plaintext, source, now, group=group)
+            return
+        if not group:
+            self._alone.append(len(released))
+        released.append((plaintext, source))
 
     def _receive_unicast(self, kind: Kind, key_id: int, number: int, data: bytes, source: Address, now: float) -> None:
         session = self.session
@@ -257,7 +259,7 @@ class ProtectedReceiver(Generic[E]):
             if released is not None:
                 released.append((plaintext, source))
             else:
-                self.inner.receive_datagram(plaintext, source, now)
+                self._core.one(plaintext, source, now, group=True)
         elif verdict is Verdict.FORGED:
             self.stats.insider_forged += 1
         elif self.held.add(epoch, number, head, plaintext, source, now):
@@ -312,7 +314,7 @@ class ProtectedReceiver(Generic[E]):
             else:
                 key.replay.mark(number)
                 self.stats.opened += 1
-                self._deliver(waiting.plaintext, waiting.source, now)
+                self._deliver(waiting.plaintext, waiting.source, now, group=True)
 
     def _on_control(self, message: bytes, now: float) -> None:
         try:

@@ -171,8 +171,9 @@ class Intake:
         self.ack_due = True
         return index + len(payloads)
 
-    def segment(self, packet: Packet, now: float) -> None:
-        """A DATA or REPAIR segment (or an empty DATA, a heartbeat) for this receiver."""
+    def segment(self, packet: Packet, now: float, *, via_group: bool = False) -> None:
+        """A DATA or REPAIR segment (or an empty DATA, a heartbeat) for this receiver
+        (``via_group``: it came to the group, not to this receiver alone)."""
         seq = packet.seq
         data = self._data
         if packet.type is PacketType.DATA:  # sent to the group as it was stamped: a delay sample
@@ -196,7 +197,8 @@ class Intake:
             return
         if not data.is_new(seq, seq + len(packet.payload)):
             stats.duplicates += 1
-            self.ack_due = True  # a duplicate may mean our ACK was lost: repeat it at once
+            if not via_group:  # a repair to the group is for those that reported the segment lost
+                self.ack_due = True  # repaired to us alone: our ACK may have been lost, repeat it at once
             return
         in_order = seq <= rcv_nxt
         if in_order and seq <= self.last_ack_sent:

@@ -59,6 +59,8 @@ class ReceiverState(Enum):
 class Receiver:
     """One receiver of a TCP-SMO channel whose source is at ``server``."""
 
+    path_aware = True  # its inputs take ``via_group`` (see core.datagram.Endpoint)
+
     def __init__(self, server: Address, config: ReceiverConfig | None = None, rng: random.Random | None = None) -> None:
         """``rng`` draws the 64-bit connection id, which an attacker must not guess: on a real
         network it must be backed by the OS (``random.SystemRandom()``)."""
@@ -233,7 +235,7 @@ class Receiver:
         kind = packet.type
         if kind is PacketType.DATA or kind is PacketType.REPAIR:  # the short form names no connection
             if self.state is ReceiverState.ESTABLISHED:
-                self._intake.segment(packet, now)
+                self._intake.segment(packet, now, via_group=via_group)
             else:
                 self._data_outside_established(packet)
             return
