@@ -106,8 +106,10 @@ def test_a_busy_source_loses_acks_but_still_delivers() -> None:
 
 
 def test_an_overloaded_source_stalls_some_receivers_as_the_paper_saw_at_1500() -> None:
+    # 100 receivers at 300 us per packet overloaded the source only while each multicast repair
+    # drew an ACK from every receiver that had the segment; without those ACKs it keeps up there
     spec = TransferSpec(
-        receivers=100, size=200_000, source_cpu_per_packet=300e-6, source_cpu_queue=50, path=PathSpec(rate=None)
+        receivers=120, size=200_000, source_cpu_per_packet=500e-6, source_cpu_queue=30, path=PathSpec(rate=None)
     )
     result = run_transfer(spec)
     report = result.as_json()
@@ -117,7 +119,7 @@ def test_an_overloaded_source_stalls_some_receivers_as_the_paper_saw_at_1500() -
     # round trip (its ACKs wait in the source's queue; repairs are timed too) far above the median
     reasons = {DropReason.NO_PROGRESS, DropReason.TOO_SLOW, DropReason.RTT_EXCESSIVE}
     assert {e.reason for e in result.drop_events} <= reasons
-    assert report["completed"] + report["dropped"] == 100
+    assert report["completed"] + report["dropped"] == 120
     assert report["all_identical"]
 
 

@@ -17,28 +17,28 @@ Released = list[tuple[bytes, Address]]
 
 
 class CoreInput:
-    """The core's inputs as the layer feeds them: one packet, or a batch in arrival order."""
+    """The core's inputs as the layer feeds them: one packet, or a batch in arrival order. The
+    core's methods are looked up at each call, so whatever replaces them later is called."""
 
-    __slots__ = ("_batch", "_one", "_path_aware")
+    __slots__ = ("_inner", "_path_aware")
 
     def __init__(self, inner: Any) -> None:
-        self._one: Callable[..., None] = inner.receive_datagram
-        self._batch: Callable[..., None] | None = getattr(inner, "receive_datagrams", None)
+        self._inner = inner
         self._path_aware = bool(getattr(inner, "path_aware", False))
 
     def one(self, plaintext: bytes, source: Address, now: float, *, group: bool) -> None:
         """One opened packet (``group``: it came through the group, verified)."""
         if group and self._path_aware:
-            self._one(plaintext, source, now, via_group=True)
+            self._inner.receive_datagram(plaintext, source, now, via_group=True)
         else:
-            self._one(plaintext, source, now)
+            self._inner.receive_datagram(plaintext, source, now)
 
     def batch(self, released: Released, alone: Sequence[int], now: float, arrival: float | None) -> None:
         """A batch's opened packets, in order; ``alone``: the indices of those sent to this
         receiver alone (in increasing order), the rest came through the group. A core without a
         batch input gets them one at a time; a path-aware one gets each run from the group with
         ``via_group`` and each packet sent to it alone on its own; any other, one call."""
-        batch_input = self._batch
+        batch_input: Callable[..., None] | None = getattr(self._inner, "receive_datagrams", None)
         if batch_input is None:
             for index, (plaintext, source) in enumerate(released):
                 self.one(plaintext, source, now, group=index not in alone)

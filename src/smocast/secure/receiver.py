@@ -5,10 +5,9 @@ around a receiver core, which sees plaintext packets only:
 
 * a unicast datagram from the source opens under the session's key and goes to the core; a
   CONTROL one is the layer's (a group key update, a block the receiver asked for);
-* a group datagram opens under its epoch's group key, and goes to the core only when a
-  block signed by the source lists its hash: an insider who holds the group key cannot
-  forge one (the core learns it came through the group: :mod:`smocast.secure.handoff`).
-  A packet whose block has not arrived waits (:mod:`smocast.secure.hold`); a packet of
+* a group datagram opens under its epoch's group key, and goes to the core only when a block signed by the source
+  lists its hash: an insider who holds the group key cannot forge one (the core learns it came through the group:
+  :mod:`smocast.secure.handoff`). A packet whose block has not arrived waits (:mod:`smocast.secure.hold`); a packet of
   an epoch whose key is missing makes the receiver ask the source for it;
 * whatever fails is dropped and counted (:class:`~smocast.secure.stats.ProtectionStats`)
   and changes nothing else: no core state, no replay window;

@@ -3,8 +3,7 @@
 It opens the connection (receiver-initiated three-way handshake), takes data from the group
 and from unicast repairs alike, and ACKs with SACK blocks and its receive window. RST from the
 source means: leave the channel. FIN means the stream is complete. Both are honoured only from
-the server's address on the unicast path (never through the group: the runtime says which with
-``via_group``).
+the server's address on the unicast path (never through the group: the runtime says which with ``via_group``).
 
 The receiver is the connection's state machine; each of its parts owns one thing:
 
