@@ -36,6 +36,7 @@ REPORTS = [
     "peers-second-machine.json",
     "peers-second-machine-loss.json",
     "peers-loss-standing.json",
+    "peers-loss-standing-n32x5.json",
 ]
 
 
