@@ -161,6 +161,20 @@ def test_fin_ends_the_stream_and_is_acked_past_the_end() -> None:
     assert [p.ack for p in sent(rx, 0.5)] == [11]  # a retransmitted FIN is acked again
 
 
+def test_a_finished_receiver_answers_a_repair_to_it_alone_but_not_one_to_the_group() -> None:
+    """Late in a transfer, repairs to the group are for receivers still missing data: a receiver
+    that has the whole stream (the source sent its FIN, so it knows) has nothing to say to them."""
+    rx = connected()
+    rx.receive_packet(data(0, b"a" * 10, every=1), SERVER, 0.1)
+    rx.receive_packet(Packet(PacketType.FIN, 1, rx.connection, seq=10), SERVER, 0.2)
+    assert [p.ack for p in sent(rx, 0.2)] == [11]
+    repair = Packet(PacketType.REPAIR, 1, 0, 0, tsval=5, payload=b"a" * 10)
+    rx.receive_packet(repair, SERVER, 0.3, via_group=True)
+    assert sent(rx, 0.3) == []
+    rx.receive_packet(repair, SERVER, 0.4)  # repaired to us alone: our last ACK may be lost
+    assert [p.ack for p in sent(rx, 0.4)] == [10]
+
+
 def test_rst_means_leave() -> None:
     rx = connected()
     payload = bytes([ResetCode.DROPPED]) + b"no-progress"

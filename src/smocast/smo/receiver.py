@@ -236,7 +236,7 @@ class Receiver:
             if self.state is ReceiverState.ESTABLISHED:
                 self._intake.segment(packet, now, via_group=via_group)
             else:
-                self._data_outside_established(packet)
+                self._data_outside_established(packet, via_group)
             return
         if via_group or source != self.server or packet.connection != self.connection:
             self.stats.foreign += 1
@@ -342,11 +342,11 @@ class Receiver:
 
     # --- data before the SYN-ACK or after the FIN -------------------------------------------
 
-    def _data_outside_established(self, packet: Packet) -> None:
+    def _data_outside_established(self, packet: Packet, via_group: bool) -> None:
         if self.state is ReceiverState.SYN_SENT:
             self._handshake.keep_early(packet)  # multicast that beat the SYN-ACK: kept for later
-        elif self.state is ReceiverState.FINISHED and packet.type is PacketType.REPAIR:
-            self._intake.ack_soon()  # our last ACK was lost: say again that we have it all
+        elif self.state is ReceiverState.FINISHED and packet.type is PacketType.REPAIR and not via_group:
+            self._intake.ack_soon()  # repaired to us alone, our last ACK was lost: say again we have it all
 
     # --- end of stream -------------------------------------------------------------------------
 
