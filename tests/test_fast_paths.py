@@ -3,23 +3,29 @@
 * the wire: ``plain_ack_fields`` against ``decode``; ``encode_data``/``encode_ack`` against ``encode``;
 * the RTT estimator's one update path against RFC 6298 written out plainly;
 * the receiver's in-order shortcut against its general data path;
-* the source's plain-ACK shortcut against its general ACK path, over whole transfers.
+* the source's plain-ACK shortcut against its general ACK path, over whole transfers;
+* the child timer's early firing against its general firing, state by state and over lossy transfers.
 """
 
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from smocast.core.rtt import RTO_ALPHA, RTO_BETA, RTO_K, RtoSettings, RttEstimator
+from smocast.core.timers import TimerQueue
 from smocast.core.timestamps import elapsed_since
 from smocast.smo import events as ev
 from smocast.smo.child import Child
 from smocast.smo.config import ChannelConfig, ReceiverConfig
+from smocast.smo.outcome import ChildRules, ChildState, Outcome
 from smocast.smo.receiver import Receiver
+from smocast.smo.sendbuf import SendBuffer
+from smocast.smo.timing import ChildTimer
 from smocast.wire import (
     FLAG_MSG_START,
     HEADER_SIZE,
@@ -233,3 +239,141 @@ def test_the_plain_ack_shortcut_equals_the_general_ack_path(seed: int, monkeypat
     without = _run(seed, False, monkeypatch)
     assert with_shortcut == without
     assert all(ended for _, ended in with_shortcut[:3])
+
+
+# --- the child timer's early firing ------------------------------------------------------------
+
+
+class _Sender:
+    """A child as its timer sees it (``TimedSender``): it records the steps it is asked for."""
+
+    def __init__(self, una: int, last_progress: float, state: ChildState, rtt: RttEstimator) -> None:
+        self.rtt, self.una, self.rwnd, self.last_progress, self.state = rtt, una, 1 << 20, last_progress, state
+        self.asked: list[str] = []
+
+    @property
+    def closed(self) -> bool:
+        return self.state is ChildState.CLOSED
+
+    def repairs_due(self, now: float) -> Outcome:
+        self.asked.append("rack")
+        return Outcome()
+
+    def retransmission_timeout(self, now: float) -> Outcome:
+        self.asked.append("rto")
+        return Outcome()
+
+    def fin_timeout(self) -> Outcome:
+        self.asked.append("fin")
+        return Outcome()
+
+    def tail_loss_probe(self) -> Outcome:
+        self.asked.append("probe")
+        return Outcome()
+
+
+def _timer(state: dict[str, Any], segments: int, hint: int) -> tuple[ChildTimer, _Sender, TimerQueue]:
+    rtt = RttEstimator()
+    for sample in state["samples"]:
+        rtt.update(sample)
+    if state["backed_off"]:
+        rtt.back_off()
+    buf = SendBuffer(100)
+    buf.write(bytes(100 * segments))
+    for _ in range(segments):
+        buf.take(state["sent_at"], 1, 1, ack_hint=hint)
+    rules = ChildRules(mss=100, progress_timeout=state["progress_timeout"], handshake_timeout=5.0, history=None)
+    child = _Sender(state["una"], state["last_progress"], state["child_state"], rtt)
+    queue = TimerQueue()
+    timer = ChildTimer(queue, buf, rules, child, lambda now: None, 0.0)
+    timer.base, timer.probe_sent, timer.rack_due = state["base"], state["probe_sent"], state["rack_due"]
+    queue.disarm(timer.entry)  # as the queue leaves it when it fires
+    return timer, child, queue
+
+
+NOW = 20.0
+before = st.floats(0.0, 1.5).map(lambda ago: NOW - ago)  # near now, where the due times fall
+timer_states = st.fixed_dictionaries(
+    {
+        "samples": st.lists(st.floats(0.0005, 0.5), max_size=3),
+        "backed_off": st.booleans(),
+        "sent_at": before,
+        "progress_timeout": st.none() | st.floats(0.5, 2.0),
+        "una": st.sampled_from([0, 100, 300, 500]),
+        "last_progress": before,
+        "child_state": st.sampled_from(list(ChildState)),
+        "base": before,
+        "probe_sent": st.booleans(),
+        "rack_due": st.none() | st.floats(-0.2, 0.2).map(lambda delta: NOW + delta),
+    }
+)
+
+
+@settings(max_examples=600)
+@given(state=timer_states, segments=st.integers(1, 5), hint=st.integers(0, 4))
+def test_the_early_firing_rearms_as_the_general_path_does(state: dict[str, Any], segments: int, hint: int) -> None:
+    """Where :meth:`ChildTimer.rearm_if_early` takes a firing, :meth:`ChildTimer.fire` asks for
+    no step and arms the timer at the same time, leaving the same state; where it declines, it
+    changed nothing."""
+    fast, fast_child, _ = _timer(state, segments, hint)
+    general, general_child, _ = _timer(state, segments, hint)
+    now = NOW
+    taken = fast.rearm_if_early(fast_child, now)
+    if not taken:
+        assert (fast.entry.due, fast.base, fast.probe_sent, fast.rack_due) == (None, *_timer_fields(state))
+        return
+    assert list(general.fire(general_child, now)) == []
+    assert general_child.asked == fast_child.asked == []
+    assert fast.entry.due == general.entry.due is not None
+    assert (fast.base, fast.probe_sent, fast.rack_due) == (general.base, general.probe_sent, general.rack_due)
+
+
+def _timer_fields(state: dict[str, Any]) -> tuple[object, ...]:
+    return state["base"], state["probe_sent"], state["rack_due"]
+
+
+def test_the_early_firing_is_taken_when_nothing_is_due() -> None:
+    """The common case, written out: an ACK moved ``base`` after the timer was armed at its probe time."""
+    state = {
+        "samples": [0.01],
+        "backed_off": False,
+        "sent_at": 0.0,
+        "progress_timeout": 10.0,
+        "una": 0,
+        "last_progress": 1.0,
+        "child_state": ChildState.ESTABLISHED,
+        "base": 1.0,
+        "probe_sent": False,
+        "rack_due": None,
+    }
+    timer, child, queue = _timer(state, 5, 2)
+    queue.arm(timer.entry, 0.02)  # armed at the probe time of an earlier ACK
+    assert queue.run_due(1.005) == 1  # fired early: the probe is now due at base + 2 * srtt
+    assert child.asked == [] and timer.entry.due == timer.next_due(child) == pytest.approx(1.02)
+
+
+def _lossy_run(seed: int, early: bool, monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    if not early:
+        monkeypatch.setattr(ChildTimer, "rearm_if_early", lambda *args: False)
+    net = FakeNet(
+        ChannelConfig(min_receivers=4, mss=500, pacing=False),
+        receivers=4,
+        seed=seed,
+        net=Terrible(drop=0.03, delay=0.002, jitter=0.001, ack_drop=0.03),
+    )
+    net.channel.write(bytes(random.Random(seed).randbytes(80_000)))
+    net.channel.close()
+    net.run(until=60.0)
+    monkeypatch.undo()
+    stats = net.channel.stats
+    return [(p.data, p.ended) for p in net.peers] + [
+        (stats.repair_unicast, stats.repair_multicast, stats.bytes_repair),
+        [(type(e).__name__, getattr(e, "info", None)) for e in net.source_events],
+    ]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_early_firing_shortcut_equals_the_general_timer_path(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under loss, probes, RACK and timeouts fire among the early firings: the same transfer with
+    every firing through :meth:`ChildTimer.fire` must send the same repairs and give the same events."""
+    assert _lossy_run(seed, True, monkeypatch) == _lossy_run(seed, False, monkeypatch)

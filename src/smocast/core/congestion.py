@@ -108,8 +108,9 @@ class NewReno(CongestionController):
     def on_ack(self, acked: int, now: float, *, cwnd_limited: bool = True) -> None:
         if not cwnd_limited:
             return
-        if self.cwnd < self.ssthresh:
-            self.cwnd = min(self.cwnd + acked, self.ssthresh, self.max_window)
+        if self.cwnd < self.ssthresh:  # per ACK: comparisons are cheaper than min()
+            grown, limit = self.cwnd + acked, self.ssthresh if self.ssthresh < self.max_window else self.max_window
+            self.cwnd = grown if grown < limit else limit
             return
         self._bytes_acked += acked
         if self._bytes_acked >= self.cwnd:

@@ -32,7 +32,7 @@ class RtoSettings:
 class RttEstimator:
     """SRTT, RTTVAR and RTO of one path; feed it samples, read ``rto`` and ``srtt``."""
 
-    __slots__ = ("_backoff", "_settings", "latest", "min_rtt", "rto", "rttvar", "samples", "srtt")
+    __slots__ = ("_settings", "backoff", "latest", "min_rtt", "rto", "rttvar", "samples", "srtt")
 
     def __init__(self, settings: RtoSettings | None = None) -> None:
         self._settings = settings or RtoSettings()
@@ -41,14 +41,15 @@ class RttEstimator:
         self.latest: float | None = None
         self.min_rtt: float | None = None
         self.samples = 0
-        self._backoff = 1
+        self.backoff = 1
+        """The Karn back-off factor applied to the RTO (1: none); only the estimator changes it."""
         self.rto = self._settings.initial
         """The current timeout, with any Karn back-off applied and clamped to the bounds."""
 
     def _update_rto(self) -> None:
         s = self._settings
         base = s.initial if self.srtt is None else self.srtt + max(s.granularity, RTO_K * self.rttvar)
-        self.rto = min(s.maximum, max(s.minimum, base) * self._backoff)
+        self.rto = min(s.maximum, max(s.minimum, base) * self.backoff)
 
     def on_sample(self, rtt: float, *, covers_retransmission: bool = False) -> bool:
         """Feed one RTT measurement; return False when Karn's rule (or a negative value) discards it."""
@@ -70,10 +71,11 @@ class RttEstimator:
             srtt = self.srtt = rtt  # RFC 6298 (2.2)
             rttvar = self.rttvar = rtt / 2
         else:
-            self.min_rtt = min(self.min_rtt, rtt)  # type: ignore[type-var]
+            if rtt < self.min_rtt:  # type: ignore[operator]  # noqa: PLR1730  (per sample: cheaper than min())
+                self.min_rtt = rtt
             rttvar = self.rttvar = (1 - RTO_BETA) * self.rttvar + RTO_BETA * abs(srtt - rtt)
             srtt = self.srtt = (1 - RTO_ALPHA) * srtt + RTO_ALPHA * rtt
-        self._backoff = 1
+        self.backoff = 1
         s = self._settings
         base = srtt + (RTO_K * rttvar if RTO_K * rttvar > s.granularity else s.granularity)
         self.rto = s.maximum if base > s.maximum else (s.minimum if base < s.minimum else base)
@@ -90,12 +92,8 @@ class RttEstimator:
         if self.rto >= maximum:
             return
         if ceiling is not None and self.rto * 2 > ceiling:
-            self._backoff = max(self._backoff, 2)  # backed off: no tail loss probe until a sample
+            self.backoff = max(self.backoff, 2)  # backed off: no tail loss probe until a sample
             self.rto = min(maximum, max(self.rto, ceiling))
             return
-        self._backoff *= 2
+        self.backoff *= 2
         self._update_rto()
-
-    @property
-    def backoff(self) -> int:
-        return self._backoff

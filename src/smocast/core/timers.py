@@ -8,9 +8,11 @@ timer's real due time. Arming is therefore O(1) on the hot path and O(log n) oth
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections.abc import Callable
+from heapq import heappop, heappush
+
+_NEVER = math.inf  # queued_at of a timer with no entry in the heap
 
 
 class Timer:
@@ -21,7 +23,7 @@ class Timer:
     def __init__(self, callback: Callable[[float], None]) -> None:
         self.callback = callback
         self.due: float | None = None
-        self.queued_at = math.inf
+        self.queued_at = _NEVER
 
     @property
     def armed(self) -> bool:
@@ -57,15 +59,19 @@ class TimerQueue:
         """Fire every timer due at or before ``now``; return how many fired."""
         fired = 0
         heap = self._heap
-        while True:
-            self._settle()
-            if not heap or heap[0][0] > now:
-                return fired
-            _, _, timer = heapq.heappop(heap)
-            timer.queued_at = math.inf
-            timer.due = None
-            timer.callback(now)
-            fired += 1
+        while heap:
+            when, _, timer = heap[0]
+            if timer.due != when:
+                self._requeue_top()
+            elif when > now:
+                break
+            else:
+                heappop(heap)
+                timer.queued_at = _NEVER
+                timer.due = None
+                timer.callback(now)
+                fired += 1
+        return fired
 
     def _settle(self) -> None:
         """Drop or re-queue stale entries until the top entry is a timer due exactly then."""
@@ -74,17 +80,21 @@ class TimerQueue:
             when, _, timer = heap[0]
             if timer.due == when:
                 return
-            heapq.heappop(heap)
-            if when == timer.queued_at:
-                timer.queued_at = math.inf
-            due = timer.due
-            if due is not None and due < timer.queued_at:
-                self._push(timer, due)
+            self._requeue_top()
+
+    def _requeue_top(self) -> None:
+        """The top entry is stale: drop it, and queue its timer again at its real due time."""
+        when, _, timer = heappop(self._heap)
+        if when == timer.queued_at:
+            timer.queued_at = _NEVER
+        due = timer.due
+        if due is not None and due < timer.queued_at:
+            self._push(timer, due)
 
     def __len__(self) -> int:
         return len(self._heap)
 
     def _push(self, timer: Timer, when: float) -> None:
         self._counter += 1
-        heapq.heappush(self._heap, (when, self._counter, timer))
+        heappush(self._heap, (when, self._counter, timer))
         timer.queued_at = when

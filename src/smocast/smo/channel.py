@@ -53,6 +53,8 @@ from smocast.wire import DecodeError, Packet, PacketType, decode, delay_sample, 
 
 __all__ = ["Channel", "ChannelStats", "History"]
 
+_ESTABLISHED = ChildState.ESTABLISHED  # per ACK: a module name is cheaper to load than an Enum member
+
 
 class Channel:
     """The source of one TCP-SMO channel (S, G): the master control block."""
@@ -227,10 +229,10 @@ class Channel:
     def receive_datagram(self, data: bytes | memoryview, source: Address, now: float) -> None:
         """Decode and handle one datagram; malformed ones are counted and dropped."""
         fields = plain_ack_fields(data)
-        if fields is not None and fields[0] == self._channel_id:
-            child = self._members.find((source, fields[1]))
-            if child is not None:
-                self._handle_ack(child, fields[2], fields[3], fields[4], (), now, fields[5])
+        if fields is not None:
+            channel, connection, ack, window, tsecr, seq = fields
+            if channel == self._channel_id and (child := self._members.find((source, connection))) is not None:
+                self._handle_ack(child, ack, window, tsecr, (), now, seq)
                 return
         try:
             packet = decode(data)
@@ -335,9 +337,7 @@ class Channel:
         self.stats.acks_processed += 1
         if seq and child.cc.wants_delay and (sample := delay_sample(seq)) is not None:
             child.cc.on_delay_sample(sample, now)
-        if child.state is not ChildState.ESTABLISHED and not self._ack_outside_established(
-            child, ack, window, tsecr, now
-        ):
+        if child.state is not _ESTABLISHED and not self._ack_outside_established(child, ack, window, tsecr, now):
             return
         buf = self._buf
         old = child.una
@@ -351,7 +351,8 @@ class Channel:
             aggregate = self._window
             if ack >= buf.snd_nxt:
                 aggregate.park(child, now)
-            edge = ack + min(child.cc.cwnd if not aggregate.fair else aggregate.cwnd, window)
+            cwnd = child.cc.cwnd if not aggregate.fair else aggregate.cwnd
+            edge = ack + (cwnd if cwnd < window else window)  # Child.right_edge, with nothing SACKed
             if edge != key:
                 pacing.move(child.index, key, edge)
             if ack == self._closing.end:
@@ -364,7 +365,7 @@ class Channel:
             self._window.on_acked_more(child, ack, now)
         self._actions.act(child, outcome, now)
         self._window.sync_edge(child)
-        if child.una == self._closing.end and child.state is ChildState.ESTABLISHED:
+        if child.una == self._closing.end and child.state is _ESTABLISHED:
             self._closing.send_fin(child, now)
 
     def _ack_outside_established(self, child: Child, ack: int, window: int, tsecr: int, now: float) -> bool:

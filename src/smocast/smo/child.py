@@ -89,7 +89,7 @@ class Child:
         self.rtt = rtt
         self._buf = buffer
         self._rules = rules
-        self.timer = ChildTimer(timers, buffer, rules, partial(on_timer, self), now)  # armed for the SYN-ACK
+        self.timer = ChildTimer(timers, buffer, rules, self, partial(on_timer, self), now)  # armed for the SYN-ACK
         self.samples = RttSamples(rtt, cc, buffer)  # its RTT samples, for the RTO and for cc
         self.dupacks = 0
         self.recovery_point: int | None = None  # snd_nxt when the current recovery began

@@ -5,7 +5,9 @@ Moving a heap entry per ACK would be the most expensive thing an ACK does, so an
 records ``base = now`` on the child's :class:`ChildTimer`; the due times (RTO, tail loss
 probe, RACK, progress) are derived from it here, and the timer, armed at an earlier due time,
 re-arms itself when it fires early. It therefore fires about once per probe timeout per
-child, instead of being moved on every ACK.
+child, instead of being moved on every ACK. An early firing that finds nothing due goes no
+further than the timer (:meth:`ChildTimer.rearm_if_early`); the channel's handler runs only
+when a step may be due.
 
 The timer owns *when*: its entry in the channel's timer queue, the retransmission timer's
 base, whether a tail loss probe went out, the RACK deadline, when the handshake began. The
@@ -28,6 +30,7 @@ from smocast.smo.sendbuf import SendBuffer
 TLP_ACK_DELAY = 0.025  # RFC 8985 (7.2): allow the receiver's delayed ACK while it may hold segments
 TLP_MINIMUM = 0.002  # seconds; a probe timeout never shorter than this
 SYN_ACK_INTERVAL = 0.5  # first SYN-ACK retransmission, doubled each time
+_ESTABLISHED = ChildState.ESTABLISHED  # per timer firing: a module name is cheaper to load than an Enum member
 
 
 class TimedSender(Protocol):
@@ -62,16 +65,26 @@ class TimedSender(Protocol):
 class ChildTimer:
     """One child's timer in the channel's queue, and the due times derived from its state."""
 
-    __slots__ = ("_buf", "_queue", "_rules", "base", "entry", "probe_sent", "rack_due", "syn_at")
+    __slots__ = ("_buf", "_child", "_on_fire", "_queue", "_rules", "base", "entry", "probe_sent", "rack_due", "syn_at")
 
     def __init__(
-        self, queue: TimerQueue, buf: SendBuffer, rules: ChildRules, on_fire: Callable[[float], None], now: float
+        self,
+        queue: TimerQueue,
+        buf: SendBuffer,
+        rules: ChildRules,
+        child: TimedSender,
+        on_fire: Callable[[float], None],
+        now: float,
     ) -> None:
-        """Armed for the first SYN-ACK retransmission; ``on_fire(now)`` must call :meth:`fire`."""
+        """``child``'s timer, armed for the first SYN-ACK retransmission. When it fires with a
+        step due, ``on_fire(now)`` runs, and must call :meth:`fire`; when it fires early it
+        re-arms itself (:meth:`rearm_if_early`) and ``on_fire`` does not run."""
         self._queue = queue
         self._buf = buf
         self._rules = rules
-        self.entry = Timer(on_fire)
+        self._child = child
+        self._on_fire = on_fire
+        self.entry = Timer(self._expired)
         self.base = now  # when the retransmission timer last (re)started
         self.probe_sent = False  # a tail loss probe went out since base
         self.rack_due: float | None = None  # when a reordering window ends (RFC 8985 RACK)
@@ -129,6 +142,32 @@ class ChildTimer:
             return child.fin_timeout()
         self._queue.arm(self.entry, due)
         return Outcome()
+
+    def _expired(self, now: float) -> None:
+        """The queue's callback: re-arm when nothing is due yet, else hand the firing to ``on_fire``."""
+        if not self.rearm_if_early(self._child, now):
+            self._on_fire(now)
+
+    def rearm_if_early(self, child: TimedSender, now: float) -> bool:
+        """The timer fired before anything was due (the common case: ACKs moved ``base`` since it
+        was armed): re-arm it at :meth:`next_due` and return True, which is all :meth:`fire`
+        would do. False, changing nothing, when the child is not established, has nothing
+        outstanding, or has a step due: the caller must then run :meth:`fire`."""
+        if child.state is not _ESTABLISHED:
+            return False
+        rack = self.rack_due
+        if rack is not None and now >= rack:
+            return False
+        timeout = self._rules.progress_timeout
+        if timeout is not None and now - child.last_progress >= timeout:
+            return False
+        if child.una >= self._buf.snd_nxt or now >= self.base + child.rtt.rto:
+            return False
+        probe = self.probe_due(child)
+        if probe is not None and now >= probe:
+            return False
+        self._arm(self._earliest(child, probe), now)
+        return True
 
     # --- arming --------------------------------------------------------------------------------
 
@@ -189,16 +228,21 @@ class ChildTimer:
             return None
         buf = self._buf
         probe = 2 * srtt
-        if buf.snd_nxt - child.una < max(2, buf.ack_hint) * self._rules.mss:
+        every = buf.ack_hint if buf.ack_hint > 2 else 2  # per timer firing: comparisons are cheaper than max()
+        if buf.snd_nxt - child.una < every * self._rules.mss:
             probe += TLP_ACK_DELAY  # fewer than ack_every segments out: the receiver may delay its ACK
         if probe >= rtt.rto:
             return None
-        return max(self.base, buf.last_sent_at) + max(probe, TLP_MINIMUM)
+        since = buf.last_sent_at if buf.last_sent_at > self.base else self.base
+        return since + (probe if probe >= TLP_MINIMUM else TLP_MINIMUM)
 
     def next_due(self, child: TimedSender) -> float:
         """The earliest time the timer must fire while the child has data outstanding."""
+        return self._earliest(child, self.probe_due(child))
+
+    def _earliest(self, child: TimedSender, probe: float | None) -> float:
+        """:meth:`next_due`, given what :meth:`probe_due` returns now."""
         due = self.base + child.rtt.rto
-        probe = self.probe_due(child)
         if probe is not None and probe < due:
             due = probe
         rack = self.rack_due

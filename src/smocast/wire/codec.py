@@ -25,7 +25,8 @@ from smocast.wire.dataform import check_short, decode_short, encode_data, is_sho
 from smocast.wire.packet import COOKIE_SIZE, FLAG_AUTH, KNOWN_FLAGS, VERSION, DecodeError, Packet, PacketType
 
 _HEADER = struct.Struct("!BBBBIQQQIIIHBx")
-_PLAIN_ACK = struct.Struct("!4xIQQQI4xIH2x")  # channel, connection, seq, ack, window, tsecr, payload length
+# version, type, flags and SACK count as one number; channel, connection, seq, ack, window, tsecr, payload length
+_PLAIN_ACK = struct.Struct("!IIQQQI4xIH2x")
 _SACK = struct.Struct("!QQ")
 HEADER_SIZE = _HEADER.size
 SACK_BLOCK_SIZE = _SACK.size
@@ -33,6 +34,7 @@ MAX_SACK_BLOCKS = 4
 MAX_PAYLOAD = 0xFFFF
 _TYPES = {int(t): t for t in PacketType}
 _ACK = int(PacketType.ACK)
+_PLAIN_ACK_HEAD = VERSION << 24 | _ACK << 16  # no flags, no SACK blocks
 _SHORT_TYPES = frozenset({PacketType.DATA, PacketType.REPAIR})
 _COOKIE_TYPES = frozenset({int(PacketType.SYN), int(PacketType.RETRY)})
 _PROBE_TYPES = frozenset({int(PacketType.PROBE), int(PacketType.PROBE_ACK)})
@@ -188,10 +190,10 @@ def plain_ack_fields(data: bytes | memoryview) -> tuple[int, int, int, int, int,
     most common packet a source receives, so this skips building a :class:`Packet`. For
     anything else (None), use :func:`decode`.
     """
-    if len(data) != HEADER_SIZE or data[0] != VERSION or data[1] != _ACK or data[2] or data[3]:
+    if len(data) != HEADER_SIZE:
         return None
-    channel, connection, seq, ack, window, tsecr, payload_len = _PLAIN_ACK.unpack_from(data)
-    if payload_len:
+    head, channel, connection, seq, ack, window, tsecr, payload_len = _PLAIN_ACK.unpack_from(data)
+    if head != _PLAIN_ACK_HEAD or payload_len:
         return None
     return channel, connection, ack, window, tsecr, seq
 
