@@ -2,9 +2,10 @@
 
 Seconds per ACK swing by a factor of two on a shared, busy machine; instruction counts do not.
 Each measurement runs the ACK benchmark's stream (:mod:`smocast.bench.ack`) in a child process
-under ``valgrind --tool=callgrind`` twice, with a short and a long stream; the difference of the
-two totals over the difference in ACKs is the cost of one ACK, with the interpreter's start,
-the imports and building the channel cancelled out. With a baseline tree (the ``src`` folder of
+under ``valgrind --tool=callgrind`` twice: both runs build the same long stream, and one handles
+all of it, the other its first fifth. The difference of the two totals over the difference in
+ACKs is the cost of one ACK, with the interpreter's start, the imports, building the channel
+and encoding the ACKs cancelled out. With a baseline tree (the ``src`` folder of
 another checkout, through ``PYTHONPATH``) the same is measured for it, and the ratio reported:
 before and after in one run. Valgrind comes from Debian's ``valgrind`` package.
 """
@@ -26,9 +27,9 @@ _COLLECTED = re.compile(r"Collected : (\d+)")
 COUNT_SCRIPT = """
 import random, sys
 from smocast.bench import ack
-receivers, acks = int(sys.argv[1]), int(sys.argv[2])
+receivers, acks, built = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 channel, peers = ack._channel(receivers)
-stream = ack._ack_stream(channel, peers, acks, random.Random(1))
+stream = ack._ack_stream(channel, peers, built, random.Random(1))[:acks]
 receive, send = channel.receive_datagram, channel.datagrams_to_send
 now = 0.002
 for start in range(0, len(stream), ack.BATCH):
@@ -38,12 +39,14 @@ for start in range(0, len(stream), ack.BATCH):
     now += ack.DT * ack.BATCH
 assert channel.stats.acks_processed >= acks, "the benchmark's ACKs were not all processed"
 """
-"""What callgrind counts: the ACK benchmark's stream, written against :mod:`smocast.bench.ack` only, so
-a baseline tree without this module runs it too."""
+"""What callgrind counts: ``acks`` ACKs of a stream of ``built``, written against :mod:`smocast.bench.ack`
+only, so a baseline tree without this module runs it too. Both runs of :func:`per_ack` build the same
+stream, so encoding it cancels out of the difference."""
 
 
-def instructions(receivers: int, acks: int, src: str | None = None) -> int:
-    """Instructions callgrind counts for one child process handling ``acks`` ACKs."""
+def instructions(receivers: int, acks: int, built: int, src: str | None = None) -> int:
+    """Instructions callgrind counts for one child process that builds a stream of ``built`` ACKs
+    and handles the first ``acks`` of them."""
     valgrind = shutil.which("valgrind")
     if valgrind is None:
         raise RuntimeError("--instructions needs valgrind (apt install valgrind)")
@@ -54,7 +57,9 @@ def instructions(receivers: int, acks: int, src: str | None = None) -> int:
         out, script = Path(folder, "callgrind.out"), Path(folder, "count_acks.py")
         script.write_text(COUNT_SCRIPT)
         argv = [valgrind, "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, str(script)]
-        done = subprocess.run([*argv, str(receivers), str(acks)], capture_output=True, text=True, env=env, check=False)
+        done = subprocess.run(
+            [*argv, str(receivers), str(acks), str(built)], capture_output=True, text=True, env=env, check=False
+        )
     found = _COLLECTED.search(done.stderr)
     if done.returncode != 0 or found is None:
         raise RuntimeError(f"callgrind run failed: {done.stderr.strip().splitlines()[-1:]}")
@@ -62,9 +67,11 @@ def instructions(receivers: int, acks: int, src: str | None = None) -> int:
 
 
 def per_ack(receivers: int, acks: int, src: str | None = None) -> float:
-    """Instructions per ACK: a stream of ``acks`` ACKs against one of ``acks // 5`` (start-up cancels)."""
+    """Instructions per ACK: ``acks`` ACKs handled against ``acks // 5``, from the same stream of
+    ``acks`` (start-up and building the stream cancel)."""
     short = max(1, acks // 5)
-    return (instructions(receivers, acks, src) - instructions(receivers, short, src)) / (acks - short)
+    long_run, short_run = instructions(receivers, acks, acks, src), instructions(receivers, short, acks, src)
+    return (long_run - short_run) / (acks - short)
 
 
 def run(sizes: list[int], acks: int, baseline_src: str | None = None) -> dict[str, Any]:
