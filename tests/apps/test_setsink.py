@@ -195,7 +195,7 @@ def test_a_stream_ends_with_its_size_and_hash(out: Path) -> None:
     data = random.Random(3).randbytes(100_000)
     fileset = FileSet("stdin", (Entry("stdin", Kind.STREAM, 0, 0o644, None),))
     trailer = TRAILER.pack(len(data), hashlib.sha256(data).digest())
-    receive(out, fileset.encode() + data + trailer)
+    assert receive(out, fileset.encode() + data + trailer).bytes_to_come() is None  # its length is not known
     assert (out / "stdin").read_bytes() == data
     with pytest.raises(OutputError, match="mismatch"):
         receive(out / "..", fileset.encode() + data + TRAILER.pack(len(data), bytes(32)), WritePolicy(overwrite=True))
@@ -296,3 +296,20 @@ def test_a_state_whose_partial_file_is_gone_is_refused(tmp_path: Path, out: Path
     (out / "tree" / state.partial.temp).unlink()
     with pytest.raises(OutputError, match="partial file"):
         resumed(out, stream)
+
+
+def test_the_writer_counts_the_stream_bytes_still_to_come(tmp_path: Path, out: Path) -> None:
+    """What ``smocast recv`` waits for in whole chunks: exact, so the last read never waits for
+    bytes that will not come (it would wait for the end of the stream instead)."""
+    source = scanned(make_tree(tmp_path))
+    stream = stream_of(source)
+    with OutputDir(out) as output:
+        writer = SetWriter(output, WritePolicy(), ORIGIN)
+        assert writer.bytes_to_come() is None  # the manifest is not in yet
+        writer.feed(stream[:10])
+        assert writer.bytes_to_come() is None
+        for at in range(10, len(stream), 50_000):
+            writer.feed(stream[at : at + 50_000])
+            assert writer.bytes_to_come() == len(stream) - writer.offset
+        assert writer.bytes_to_come() == 0
+        writer.finish()

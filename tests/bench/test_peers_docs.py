@@ -37,6 +37,7 @@ REPORTS = [
     "peers-second-machine-loss.json",
     "peers-loss-standing.json",
     "peers-loss-standing-n32x5.json",
+    "peers-loss-bulk-read.json",
 ]
 
 

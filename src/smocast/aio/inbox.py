@@ -8,7 +8,11 @@ them, and it is where reading drives flow control:
   endpoint (:meth:`~smocast.smo.receiver.Receiver.consumed`), and pumps at once when that
   makes a window update due;
 * TCP-RTM without a playout delay: a reader that waits while later data is held skips the
-  hole (:meth:`Inbox.skip_if_reader_waits`), so the application never waits for a repair.
+  hole (:meth:`Inbox.skip_if_reader_waits`), so the application never waits for a repair;
+* a reader may wait for many bytes at once (:meth:`Inbox.wait` with ``want``): arrivals short
+  of that do not wake it (:attr:`Inbox.short_of_want`), so a bulk reader wakes once per
+  chunk instead of once per read of the socket. ``want`` is capped at a quarter of the
+  receive buffer (:meth:`Inbox.bounded_want`), so the bytes it waits for never close the window.
 
 The receiver must call :meth:`Inbox.attach` once its endpoint and driver exist; before
 that, reading takes what is buffered and tells nobody.
@@ -33,6 +37,8 @@ class Inbox:
         self._head = 0  # bytes of the first chunk already read
         self._items: deque[ev.MessageReceived | ev.Skipped] = deque()  # framing mode, in stream order
         self._reader_waiting = False
+        self._want = 1  # bytes the waiting reader needs before it is woken
+        self.buffered = 0  # bytes delivered and not read yet
         self._receiver: Receiver | None = None
         self._driver: Driver | None = None
 
@@ -44,6 +50,17 @@ class Inbox:
 
     def add_bytes(self, data: bytes) -> None:
         self._chunks.append(data)
+        self.buffered += len(data)
+
+    @property
+    def short_of_want(self) -> bool:
+        """A reader waits for more bytes than are buffered: a data arrival must not wake it yet."""
+        return self._reader_waiting and self.buffered < self._want
+
+    def bounded_want(self, at_least: int) -> int:
+        """The bytes a reader asking for ``at_least`` may wait for: at least one, and at most a
+        quarter of the receive buffer (bytes not read close the advertised window)."""
+        return max(1, min(at_least, self._config.receive_buffer // 4))
 
     def add_item(self, item: ev.MessageReceived | ev.Skipped) -> None:
         self._items.append(item)
@@ -80,6 +97,7 @@ class Inbox:
                 parts.append(chunks.popleft())
                 size += len(parts[-1])
             data = b"".join(parts)
+        self.buffered -= len(data)
         self._consumed(len(data))
         return data
 
@@ -101,14 +119,16 @@ class Inbox:
 
     # --- waiting ------------------------------------------------------------------------------
 
-    async def wait(self, state: Signal) -> None:
-        """Wait for the receiver's next change of ``state``, unless skipping a hole delivers data now."""
-        self._reader_waiting = True
+    async def wait(self, state: Signal, want: int = 1) -> None:
+        """Wait for the receiver's next change of ``state``, unless skipping a hole delivers data now.
+        With ``want`` (from :meth:`bounded_want`), data arrivals wake the reader only once
+        ``want`` bytes are buffered; every other change of state wakes it at once."""
+        self._reader_waiting, self._want = True, want
         try:
             if not self.skip_if_reader_waits():
                 await state.wait()
         finally:
-            self._reader_waiting = False
+            self._reader_waiting, self._want = False, 1
 
     def skip_if_reader_waits(self) -> bool:
         """TCP-RTM read (no playout delay): the application waits and later data is held, so

@@ -196,8 +196,9 @@ class AsyncReceiver:
 
     # --- reading ---------------------------------------------------------------------------
 
-    async def read(self, n: int = DEFAULT_READ) -> bytes:
-        """Up to ``n`` bytes of the stream, waiting for at least one; ``b""`` at its end.
+    async def read(self, n: int = DEFAULT_READ, *, at_least: int = 1) -> bytes:
+        """Up to ``n`` bytes of the stream, ``b""`` at its end; waits for ``min(n, at_least)`` (at most a
+        quarter of the receive buffer; fewer at the end). A bulk reader wakes once per chunk that way.
 
         Raises :class:`ResetError` if the source dropped this receiver and
         :class:`NetworkError` on a socket failure (after the bytes that arrived before it).
@@ -206,12 +207,13 @@ class AsyncReceiver:
             raise ValueError(f"read size must be positive, got {n}")
         if self.config.framing:
             raise LocalProtocolError("this stream carries messages (framing=True): use messages() or read_message()")
-        while not self._inbox.has_bytes:
+        inbox, want = self._inbox, self._inbox.bounded_want(min(n, at_least))
+        while inbox.buffered < want and self._error is None and not (self._eof or self._closed):
+            await inbox.wait(self._state, want)
+        if not inbox.has_bytes:
             self._raise_if_failed()
-            if self._eof or self._closed:
-                return b""
-            await self._inbox.wait(self._state)
-        return self._inbox.take(n)
+            return b""
+        return inbox.take(n)
 
     async def read_message(self) -> Message | Gap | None:
         """The next whole message or gap notice, in stream order; ``None`` at the end of the stream.
@@ -235,15 +237,13 @@ class AsyncReceiver:
 
     async def readexactly(self, n: int) -> bytes:
         """Exactly ``n`` bytes; ``asyncio.IncompleteReadError`` if the stream ends first."""
-        parts: list[bytes] = []
-        missing = n
-        while missing:
-            chunk = await self.read(missing)
+        data = bytearray()
+        while len(data) < n:
+            chunk = await self.read(n - len(data), at_least=n - len(data))
             if not chunk:
-                raise asyncio.IncompleteReadError(b"".join(parts), n)
-            parts.append(chunk)
-            missing -= len(chunk)
-        return b"".join(parts)
+                raise asyncio.IncompleteReadError(bytes(data), n)
+            data += chunk
+        return bytes(data)
 
     def __aiter__(self) -> AsyncReceiver:
         return self
@@ -343,6 +343,8 @@ class AsyncReceiver:
                 if data:
                     self._inbox.add_bytes(data)
                     self._arrived(len(data))
+                if self._inbox.short_of_want:
+                    return  # the reader waits for a whole chunk: no wake-up yet
             case ev.MessageReceived():
                 self._inbox.add_item(event)
                 self._arrived(len(event.data))
@@ -367,7 +369,7 @@ class AsyncReceiver:
         """``nbytes`` are buffered for the reader (they count against the window until read)."""
         self.received += nbytes
         if self.first_data_at is None:
-            self.first_data_at = self._now()
+            self.first_data_at = self._driver.now if self._driver is not None else 0.0
 
     def _from_group(self, data: bytes, source: Address, now: float) -> None:
         """A datagram read on the group's socket: the endpoint takes only data from there
@@ -395,6 +397,3 @@ class AsyncReceiver:
     def _raise_if_failed(self) -> None:
         if self._error is not None:
             raise self._error
-
-    def _now(self) -> float:
-        return self._driver.now if self._driver is not None else 0.0

@@ -260,7 +260,7 @@ async def _receive_into(
 ) -> Any:
     digest = hashlib.sha256()
     received = 0
-    while chunk := await rx.read(CHUNK):
+    while chunk := await rx.read(CHUNK, at_least=min(CHUNK, manifest.size - received) or 1):
         received += len(chunk)
         if received > manifest.size:
             raise FileTransferError(f"the source sent more than the {manifest.size} bytes its manifest announced")

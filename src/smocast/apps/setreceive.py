@@ -242,7 +242,7 @@ async def _take_from(
                 raise NetworkError(
                     f"{server} starts at byte {at}, past byte {writer.offset} (a file needs the whole stream)"
                 )
-            while chunk := await rx.read(CHUNK):
+            while chunk := await rx.read(CHUNK, at_least=min(CHUNK, writer.bytes_to_come() or 1)):
                 if run.first_data_at is None:
                     run.first_data_at = asyncio.get_running_loop().time()
                 writer.feed_at(at, chunk)

@@ -52,6 +52,7 @@ class SetWriter:
         self._progress = progress
         self._head = bytearray()
         self._manifest_end = 0
+        self._stream_end: int | None = None  # the stream's length, once the manifest says it
         self._plan: list[tuple[int, Entry, bool]] = []  # (index, entry, already present) of data entries
         self._next = 0  # the next item of _plan
         self._entry: Entry | None = None
@@ -74,6 +75,16 @@ class SetWriter:
         return SetWriter(self.out, self.policy, self.origin, self._progress)
 
     # --- input ---------------------------------------------------------------------------------------
+
+    def bytes_to_come(self) -> int | None:
+        """Stream bytes still to come, as the manifest counts them; None before the manifest is
+        in, and for a stream of unknown length (read from standard input)."""
+        fileset = self.fileset
+        if fileset is None or fileset.is_stream:
+            return None
+        if self._stream_end is None:  # counted once: a set may hold a million entries
+            self._stream_end = self._manifest_end + sum(entry.size for _, entry in fileset.data_entries())
+        return max(0, self._stream_end - self.offset)
 
     def feed_at(self, at: int, chunk: bytes) -> None:
         """Stream bytes ``chunk`` starting at stream offset ``at`` (at most :attr:`offset`).
