@@ -46,6 +46,7 @@ PREFIX = "bpt"
         ({"peers": ["smocast", "smocast-baseline"]}, "--baseline-src"),
         ({"baseline_src": "."}, "--baseline-src"),
         ({"congestion": "cubic"}, "unknown congestion controller 'cubic'; known: .*lossfilter"),
+        ({"send_rate": "1kbit"}, "--smocast-rate '1kbit' is below 8 kbit/s"),
     ],
 )
 def test_bad_settings_are_refused_with_the_option_named(change: dict[str, Any], complaint: str) -> None:
@@ -333,14 +334,14 @@ def test_smocast_baseline_runs_smocast_from_the_other_tree(tmp_path: Path) -> No
 @pytest.mark.root
 @pytest.mark.timeout(200)
 @pytest.mark.usefixtures("testbed_down")
-def test_smocast_runs_with_the_congestion_control_asked_for() -> None:
+def test_smocast_runs_with_the_congestion_control_and_the_rate_asked_for() -> None:
     argv = ["bench", "peers", "--receivers", "1", "--size", "64K", "--repeat", "1", "--startup-runs", "0"]
-    argv += ["--peers", "smocast", "--congestion", "lossfilter", "--prefix", PREFIX]
+    argv += ["--peers", "smocast", "--congestion", "lossfilter", "--smocast-rate", "50mbit", "--prefix", PREFIX]
     command = [sys.executable, "-m", "smocast.cli.main", *argv, "--json"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     [row] = report["results"]
     [run] = row["runs"]["smocast"]
-    assert report["smocast_congestion"] == "lossfilter"
-    assert run["all_identical"] and "--congestion lossfilter" in run["commands"]["source"]
+    assert report["smocast_congestion"] == "lossfilter" and report["smocast_send_rate"] == "50mbit"
+    assert run["all_identical"] and "--congestion lossfilter --rate 50mbit" in run["commands"]["source"]

@@ -65,6 +65,7 @@ class PeersSettings:
     startup_runs: int = 5  # 0: do not measure smocast recv's start-up
     baseline_src: str | None = None  # the src folder smocast-baseline runs from
     congestion: str | None = None  # smocast send's --congestion; None: its default
+    send_rate: str | None = None  # smocast send's --rate (a ceiling on new data); None: no ceiling
 
     def __post_init__(self) -> None:
         if not self.receivers or min(self.receivers) < 1:
@@ -88,11 +89,21 @@ class PeersSettings:
             raise ValueError(f"--baseline-src {self.baseline_src}: no smocast package in it")
         if self.startup_runs < 0:
             raise ValueError("--startup-runs must not be negative")
-        if self.congestion is not None:
-            controller_factory(self.congestion)  # a ConfigError naming the known controllers
+        self._check_smocast_options()
         if self.rate_bps is not None and self.rate_bps < 8000:
             raise ValueError(f"--rate {self.rate!r} is below 8 kbit/s")
         validate_prefix(self.prefix)
+
+    def _check_smocast_options(self) -> None:
+        if self.congestion is not None:
+            controller_factory(self.congestion)  # a ConfigError naming the known controllers
+        if self.send_rate is not None and parse_rate(self.send_rate) < 8000:
+            raise ValueError(f"--smocast-rate {self.send_rate!r} is below 8 kbit/s")
+
+    def smocast_send_options(self) -> tuple[str, ...]:
+        """The options of ``smocast send`` these settings add to its defaults."""
+        congestion = () if self.congestion is None else ("--congestion", self.congestion)
+        return congestion + (() if self.send_rate is None else ("--rate", self.send_rate))
 
     @property
     def rate_bps(self) -> float | None:
@@ -201,7 +212,7 @@ class _Bench:
             self.tb, self.payload, self.digest, n, PORT + 4 * index, index, workdir,
             self.settings.mtu, self.settings.rate_bps, sampler, time.monotonic() + RUN_LIMIT,
             self.baseline_path if peer == "smocast-baseline" else None,
-            () if self.settings.congestion is None else ("--congestion", self.settings.congestion),
+            self.settings.smocast_send_options(),
         )  # fmt: skip
         try:
             measured = PEERS[peer].run(ctx)
@@ -250,6 +261,7 @@ def _report(
         "peers": ready,
         "baseline_src": settings.baseline_src,
         "smocast_congestion": settings.congestion,
+        "smocast_send_rate": settings.send_rate,
         "skipped": skipped,
         "order": "per N, rounds of " + ", ".join(ready) + "; receiver i on testbed host i",
         "cpus": cpu_count(),

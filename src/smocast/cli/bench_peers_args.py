@@ -35,6 +35,7 @@ examples:
   smocast bench peers --receivers 1,4,16,32 --size 20M --rate 100mbit --repeat 3 --json
   smocast bench peers --receivers 4,16,32 --loss 0.02 --markdown --plot loss.png
   smocast bench peers --receivers 16,32 --loss 0.02 --congestion lossfilter --peers smocast,udpcast,uftp
+  smocast bench peers --receivers 32 --loss 0.02 --congestion fixed --smocast-rate 100mbit --peers smocast,uftp
   smocast bench peers --receivers 1,16 --rate unlimited --peers smocast,udpcast
   smocast bench peers --receivers 2 --size 1M --repeat 1 --mtu 9000
   smocast bench peers --receivers 4,16 --peers smocast,smocast-baseline --baseline-src ../main/src
@@ -75,6 +76,13 @@ def register(group: Any) -> None:
         default=None,
         help="smocast send's congestion control (newreno, lossfilter, ...); default: send's own default",
     )
+    p.add_argument(
+        "--smocast-rate",
+        default=None,
+        metavar="RATE",
+        help="smocast send's --rate, a ceiling on its sending rate (e.g. 100mbit); with --congestion fixed, "
+        "the like of UFTP's -R without congestion control; default: no ceiling",
+    )
     p.add_argument("--startup-runs", type=int, default=5, help="start-ups of smocast recv to time (0: none)")
     p.add_argument("--prefix", default="bpe", help="testbed prefix (namespaces PREFIX-h0...)")
     p.add_argument("--plot", metavar="FILE.png", default=None, help="also draw the medians against N")
@@ -94,6 +102,7 @@ def _run(args: argparse.Namespace) -> int:
         settings = peers.PeersSettings(
             args.receivers, int(args.size), args.rate, args.loss, args.repeat, args.mtu, names, args.prefix,
             startup_runs=args.startup_runs, baseline_src=args.baseline_src, congestion=args.congestion,
+            send_rate=args.smocast_rate,
         )  # fmt: skip
     except (ValueError, TestbedError, SmocastError) as exc:
         fail(str(exc), EXIT_USAGE)
