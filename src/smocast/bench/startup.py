@@ -61,8 +61,9 @@ SECURE_RECEIVE = Case("recv, secure receive", ("recv", "--json", "--trust", "FIN
 
 
 def default_cases() -> list[Case]:
-    """``recv --help``, ``recv`` against a closed port (ICMP refuses it at once), a whole secure receive of a
-    tiny file, ``send --help``, ``--version``."""
+    """``recv --help``, ``recv`` against a closed port (ICMP refuses it at once), with ``--json`` and
+    without (its stderr, a pipe, is not a terminal), a whole secure receive of a tiny file, ``send
+    --help``, ``--version``."""
     port = _closed_port()
     server, group = f"127.0.0.1:{port}", f"{CLOSED_PORT_GROUP}:{port}"
     return [
@@ -71,6 +72,11 @@ def default_cases() -> list[Case]:
             "recv, closed port",
             ("recv", "--server", server, "--group", group, "--timeout", "2s", "--wait", "0", "--json"),
             ("recv", "--server", server, "--group", group, "--timeout", "2s", "--json"),  # before --wait
+        ),
+        Case(
+            "recv, closed port, without --json",  # a script or a service: its stderr is not a terminal
+            ("recv", "--server", server, "--group", group, "--timeout", "2s", "--wait", "0"),
+            ("recv", "--server", server, "--group", group, "--timeout", "2s"),
         ),
         SECURE_RECEIVE,
         Case("send --help", ("send", "--help")),

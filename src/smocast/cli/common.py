@@ -71,6 +71,11 @@ def print_json(obj: Any) -> None:
     sys.stdout.flush()
 
 
+def is_terminal(stream: Any) -> bool:
+    """True when ``stream`` is a terminal a person reads (not a pipe, a file, or ``TERM=dumb``)."""
+    return hasattr(stream, "isatty") and stream.isatty() and os.environ.get("TERM") != "dumb"
+
+
 def _make_console(stderr: bool) -> Console:
     """A terminal gets rich's defaults; a pipe or a file gets a wide page, no wrapping, and lines
     without the trailing blanks that table cells are padded with."""
@@ -81,8 +86,7 @@ def _make_console(stderr: bool) -> Console:
         def _render_buffer(self, buffer: Iterable[Segment]) -> str:
             return _TRAILING_BLANKS.sub("\n", super()._render_buffer(buffer))
 
-    stream = sys.stderr if stderr else sys.stdout
-    if hasattr(stream, "isatty") and stream.isatty() and os.environ.get("TERM") != "dumb":
+    if is_terminal(sys.stderr if stderr else sys.stdout):
         return Console(stderr=stderr, highlight=False, emoji=False, soft_wrap=stderr)
     return PlainConsole(stderr=stderr, highlight=False, emoji=False, soft_wrap=True, width=NO_TTY_WIDTH)
 

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import sys
 from types import TracebackType
 from typing import Any
 
@@ -54,14 +55,21 @@ def _progress_bar() -> Any:
 
 
 class TransferProgress:
-    """A progress bar with rate and ETA on stderr; does nothing when ``enabled`` is false."""
+    """A progress bar with rate and ETA on stderr; does nothing when ``enabled`` is false or stderr
+    is not a terminal (the bar is transient: a pipe or a file would get nothing of it, and its
+    import and its refresh thread would cost a receiver CPU for nothing)."""
 
     def __init__(self, description: str, total: int, *, enabled: bool) -> None:
         self._progress: Any = None
         self._task: Any = None
-        if enabled:
+        if enabled and common.is_terminal(sys.stderr):
             self._progress = _progress_bar()
             self._task = self._progress.add_task(description, total=total)
+
+    @property
+    def shown(self) -> bool:
+        """Whether the bar is drawn (enabled, on a terminal)."""
+        return self._progress is not None
 
     def __enter__(self) -> TransferProgress:
         if self._progress is not None:
