@@ -213,18 +213,19 @@ def _drain(rx: Receiver) -> list[object]:
 # --- the source's plain-ACK shortcut -------------------------------------------------------------
 
 
+def _transfer(seed: int, receivers: int, size: int, net: Terrible) -> FakeNet:
+    """``size`` random bytes to ``receivers`` over ``net``, run to the end (any shortcut disabled first)."""
+    fake = FakeNet(ChannelConfig(min_receivers=receivers, mss=500, pacing=False), receivers, seed=seed, net=net)
+    fake.channel.write(bytes(random.Random(seed).randbytes(size)))
+    fake.channel.close()
+    fake.run(until=60.0)
+    return fake
+
+
 def _run(seed: int, shortcut: bool, monkeypatch: pytest.MonkeyPatch) -> list[object]:
     if not shortcut:
         monkeypatch.setattr(Child, "plain_ack", lambda *args: False)
-    net = FakeNet(
-        ChannelConfig(min_receivers=3, mss=500, pacing=False),
-        receivers=3,
-        seed=seed,
-        net=Terrible(delay=0.002, jitter=0.0005),
-    )
-    net.channel.write(bytes(random.Random(seed).randbytes(60_000)))
-    net.channel.close()
-    net.run(until=60.0)
+    net = _transfer(seed, 3, 60_000, Terrible(delay=0.002, jitter=0.0005))
     monkeypatch.undo()
     return [(p.data, p.ended) for p in net.peers] + [
         (r.acked, r.srtt, r.cwnd) for r in (e.info for e in net.source_events if isinstance(e, ev.ReceiverCompleted))
@@ -355,15 +356,7 @@ def test_the_early_firing_is_taken_when_nothing_is_due() -> None:
 def _lossy_run(seed: int, early: bool, monkeypatch: pytest.MonkeyPatch) -> list[object]:
     if not early:
         monkeypatch.setattr(ChildTimer, "rearm_if_early", lambda *args: False)
-    net = FakeNet(
-        ChannelConfig(min_receivers=4, mss=500, pacing=False),
-        receivers=4,
-        seed=seed,
-        net=Terrible(drop=0.03, delay=0.002, jitter=0.001, ack_drop=0.03),
-    )
-    net.channel.write(bytes(random.Random(seed).randbytes(80_000)))
-    net.channel.close()
-    net.run(until=60.0)
+    net = _transfer(seed, 4, 80_000, Terrible(drop=0.03, delay=0.002, jitter=0.001, ack_drop=0.03))
     monkeypatch.undo()
     stats = net.channel.stats
     return [(p.data, p.ended) for p in net.peers] + [
