@@ -4,58 +4,43 @@ commands beside the tables)."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Any
+from tests.bench.doctables import assert_in_benchmarks, markdown, stored
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
-
-
-def _report(name: str) -> dict[str, Any]:
-    report: dict[str, Any] = json.loads((DOCS / "data" / name).read_text())
-    return report
+HEADER = ("before", "after", "after / before")
 
 
 def render() -> str:
     """The table as the document should hold it."""
-    report = _report("ack-instructions-fast-paths.json")
-    lines = ["| receivers | before | after | after / before |", "|---:|---:|---:|---:|"]
-    for row in report["results"]:
-        cells = [
+    rows = [
+        (
             f"{row['receivers']:,}",
             f"{row['baseline_instructions_per_ack']:,}",
             f"{row['instructions_per_ack']:,}",
             f"{row['ratio_to_baseline']:.3f}",
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        )
+        for row in stored("ack-instructions-fast-paths.json")["results"]
+    ]
+    return markdown(("receivers", *HEADER), rows)
 
 
 def test_the_instructions_table_is_the_stored_report() -> None:
-    table = render()
-    assert table in (DOCS / "benchmarks.md").read_text(), f"paste the table again:\n{table}"
+    assert_in_benchmarks(render())
 
 
 def render_server() -> str:
     """The table of ``bench ack-server`` against the tree before, as the document should hold it."""
-    report = _report("ack-server-fast-paths.json")
+    report = stored("ack-server-fast-paths.json")
     after, before = report["cpu_ns_per_ack"], report["baseline"]["cpu_ns_per_ack"]
     fed, saturated = report["bare_recvfrom_into_ns_per_datagram"], report["bare_saturated_ns_per_datagram"]
-    first = (
-        "source CPU per ACK (median of 3)",
-        f"{before:,} ns",
-        f"{after:,} ns",
-        f"{report['ratio_to_baseline']:.3f}",
-    )
-    rows = [first]
+    rows = [
+        ("source CPU per ACK (median of 3)", f"{before:,} ns", f"{after:,} ns", f"{report['ratio_to_baseline']:.3f}")
+    ]
     for name, floor in (("the bare loop fed by the blaster", fed), ("the saturated bare loop", saturated)):
         rows.append(
             (f"ratio to {name} ({floor:,} ns per datagram)", f"{before / floor:.2f}", f"{after / floor:.2f}", "")
         )
-    lines = ["| figure | before | after | after / before |", "|---:|---:|---:|---:|"]
-    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows]).replace("|  |", "| |")
+    return markdown(("figure", *HEADER), rows)
 
 
 def test_the_ack_server_table_is_the_stored_report() -> None:
-    table = render_server()
-    assert table in (DOCS / "benchmarks.md").read_text(), f"paste the table again:\n{table}"
+    assert_in_benchmarks(render_server())

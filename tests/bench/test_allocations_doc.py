@@ -3,27 +3,25 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+from tests.bench.doctables import assert_in_benchmarks, markdown, stored
+
 BASELINES = ("7072e91", "408e130")
 
 
 def _report(commit: str) -> dict[str, Any]:
-    report: dict[str, Any] = json.loads((DOCS / "data" / f"receive-core-allocations-{commit}.json").read_text())
-    return report
+    return stored(f"receive-core-allocations-{commit}.json")
 
 
 def render() -> str:
     """The table as the document should hold it."""
     reports = [_report(commit) for commit in BASELINES]
-    lines = [
-        "| loss | allocations per datagram, now | before the batch entry (`7072e91`) | now / before"
-        " | before the held runs (`408e130`) | now / before | Python calls per datagram, now | `7072e91` | `408e130` |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
+    header = (
+        "loss", "allocations per datagram, now", "before the batch entry (`7072e91`)", "now / before",
+        "before the held runs (`408e130`)", "now / before", "Python calls per datagram, now", "`7072e91`", "`408e130`",
+    )  # fmt: skip
+    rows = []
     for first, second in zip(reports[0]["rows"], reports[1]["rows"], strict=True):
         assert first["loss"] == second["loss"]
         assert first["this"]["allocations_per_datagram"] == second["this"]["allocations_per_datagram"]
@@ -38,10 +36,9 @@ def render() -> str:
             f"{first['baseline']['calls_per_datagram']:.2f}",
             f"{second['baseline']['calls_per_datagram']:.2f}",
         ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        rows.append(cells)
+    return markdown(header, rows)
 
 
 def test_the_allocations_table_is_the_stored_reports() -> None:
-    table = render()
-    assert table in (DOCS / "benchmarks.md").read_text(), f"paste the table again:\n{table}"
+    assert_in_benchmarks(render())

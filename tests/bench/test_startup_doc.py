@@ -3,23 +3,22 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Any
-
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+from tests.bench.doctables import assert_in_benchmarks, markdown, stored
 
 
 def render() -> str:
     """The table as the document should hold it."""
-    report: dict[str, Any] = json.loads((DOCS / "data" / "startup-no-bar.json").read_text())
-    lines = ["| case | before | after | after / before |", "|---|---:|---:|---:|"]
-    for case in report["cases"]:
-        before, after = case["baseline"]["cpu_ms_median"], case["this"]["cpu_ms_median"]
-        lines.append(f"| {case['name']} | {before:.1f} ms | {after:.1f} ms | {case['ratio_to_baseline']:.2f} |")
-    return "\n".join(lines)
+    rows = [
+        (
+            case["name"],
+            f"{case['baseline']['cpu_ms_median']:.1f} ms",
+            f"{case['this']['cpu_ms_median']:.1f} ms",
+            f"{case['ratio_to_baseline']:.2f}",
+        )
+        for case in stored("startup-no-bar.json")["cases"]
+    ]
+    return markdown(("case", "before", "after", "after / before"), rows, text_columns=1)
 
 
 def test_the_startup_table_is_the_stored_report() -> None:
-    table = render()
-    assert table in (DOCS / "benchmarks.md").read_text(), f"paste the table again:\n{table}"
+    assert_in_benchmarks(render())
