@@ -66,7 +66,13 @@ def test_the_figures_in_the_text_match_the_code() -> None:
     assert expected in text
 
 
-TESTBED_REPORTS = ["congestion-testbed-oneway.json", "congestion-testbed-n32.json", "congestion-testbed-standing.json"]
+TESTBED_REPORTS = [
+    "congestion-testbed-oneway.json",
+    "congestion-testbed-n32.json",
+    "congestion-testbed-standing.json",
+    "congestion-testbed-jitter.json",
+    "congestion-testbed-jitter-before.json",
+]
 
 
 @pytest.mark.parametrize("name", TESTBED_REPORTS)

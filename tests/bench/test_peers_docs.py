@@ -38,6 +38,7 @@ REPORTS = [
     "peers-loss-standing.json",
     "peers-loss-standing-n32x5.json",
     "peers-loss-bulk-read.json",
+    "peers-loss-jitter.json",
     "peers-loss-fixed-rate.json",
     "peers-clean-current.json",
 ]

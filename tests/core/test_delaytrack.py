@@ -60,3 +60,22 @@ def test_one_way_samples_cancel_any_clock_offset(offset: int, queue_us: int, flo
     for k in range(1, 25):
         track.add_one_way((offset + floor_us + queue_us) % 2**32, k * 0.001, None)
     assert track.queueing_delay == pytest.approx(queue_us / 1e6, abs=1e-9)
+
+
+def test_the_jitter_follows_the_gaps_between_consecutive_samples() -> None:
+    """RFC 3550's estimator: each gap moves it by a sixteenth of the difference."""
+    track = DelayTrack()
+    for k in range(100):
+        track.add(0.010, k * 0.001)
+    assert track.jitter == 0.0
+    for k in range(100):
+        track.add(0.010 + 0.002 * (k % 2), 0.1 + k * 0.001)  # 2 ms apart, both ways
+    assert track.jitter == pytest.approx(0.002, rel=0.01)
+
+
+def test_a_queue_that_builds_sample_by_sample_leaves_little_jitter() -> None:
+    track = DelayTrack()
+    for k in range(200):
+        track.add(0.010 + k * 0.0001, k * 0.001)  # 0.1 ms more each sample: 20 ms in all
+    assert track.queueing_delay is not None and track.queueing_delay > 0.015
+    assert track.jitter == pytest.approx(0.0001, rel=0.01)

@@ -166,3 +166,47 @@ def test_congestion_avoidance_grows_used_or_not() -> None:
     cc = _filter()
     cc.on_ack(40 * MSS, 0.0, cwnd_limited=False)
     assert cc.cwnd == 41 * MSS
+
+
+# --- the path's own noise (DelayTrack.jitter) ------------------------------------------------
+
+
+def _path(cc: LossFilter, low: float, high: float, start: float, count: int) -> float:
+    """One-way samples 1 ms apart that alternate between ``low`` and ``high`` seconds over the
+    path's floor (equal: a quiet path); the time after the last."""
+    for k in range(count):
+        cc.on_rtt_sample(0.001, start + k * 0.001)
+        cc.on_delay_sample(OFFSET_US + round(1e6 * (high if k % 2 else low)), start + k * 0.001)
+    return start + count * 0.001
+
+
+def test_a_rise_within_a_noisy_paths_jitter_is_not_a_queue() -> None:
+    """A busy host moves an empty path's one-way delay by a millisecond or two, both ways, from
+    one sample to the next: a loss that falls while it stands 3 ms up is still random."""
+    cc = _filter()
+    later = _path(cc, 0.0, 0.0015, 0.0, 200)  # 1.5 ms of jitter, no queue
+    later = _path(cc, 0.003, 0.0045, later, 20)  # every sample 3 ms up for 20 ms
+    assert cc.queueing_delay == pytest.approx(0.003)
+    assert cc.queue_threshold is not None and cc.queue_threshold > 0.005
+    cc.on_congestion_event(later)
+    assert cc.loss_ignored
+    assert cc.cwnd == 40 * MSS
+
+
+def test_the_same_rise_on_a_quiet_path_is_a_queue() -> None:
+    cc = _filter()
+    later = _path(cc, 0.0, 0.0, 0.0, 200)
+    later = _path(cc, 0.003, 0.003, later, 20)
+    assert cc.queue_threshold == pytest.approx(0.002)  # the floor: no jitter to speak of
+    cc.on_congestion_event(later)
+    assert not cc.loss_ignored
+    assert cc.cwnd == 20 * MSS
+
+
+def test_a_queue_well_above_a_noisy_paths_jitter_is_congestion() -> None:
+    cc = _filter()
+    later = _path(cc, 0.0, 0.0015, 0.0, 200)
+    later = _path(cc, 0.015, 0.0165, later, 20)  # a bottleneck's 15 ms queue on the same noise
+    cc.on_congestion_event(later)
+    assert not cc.loss_ignored
+    assert cc.cwnd == 20 * MSS

@@ -31,6 +31,7 @@ MIN_SSTHRESH_SEGMENTS = 2  # RFC 5681 (4): ssthresh >= 2 * SMSS
 LOSS_WINDOW_SEGMENTS = 1  # RFC 5681 (3.1): cwnd after a retransmission timeout
 QUEUE_FRACTION = 0.25  # LossFilter: RTT growth over the minimum, as a fraction of it, that shows a queue
 QUEUE_DELAY_FLOOR = 0.002  # LossFilter: and at least this much (s), above delayed-ACK and scheduling jitter
+QUEUE_JITTER_MULTIPLE = 4  # LossFilter: and above this many times the path's jitter (RFC 6298's K)
 ONE_WAY_FRESH = 1.0  # LossFilter: one-way delay samples stand for the path this long after the last (s)
 
 
@@ -153,10 +154,12 @@ class LossFilter(NewReno):
     """NewReno that halves only for losses that come with a queue: random loss is not congestion.
 
     A loss is congestion when the path's queueing delay exceeds ``QUEUE_FRACTION`` of its
-    minimum RTT and at least ``QUEUE_DELAY_FLOOR``: a drop-tail or tbf bottleneck drops only
-    once its queue is full, so every congestion loss there comes with that growth and gets
-    NewReno's response, while a loss on an empty path (a noisy wireless or LAN segment) only
-    gets its repair. Without any RTT sample yet every loss is congestion. A retransmission
+    minimum RTT, ``QUEUE_DELAY_FLOOR`` and ``QUEUE_JITTER_MULTIPLE`` times the path's jitter
+    (:attr:`DelayTrack.jitter`: on a busy host the delay of an empty path wanders by a few
+    milliseconds, and a loss that falls in such a rise is still random). A drop-tail or tbf
+    bottleneck drops only once its queue is full, so every congestion loss there comes with
+    that growth and gets NewReno's response, while a loss on an empty path (a noisy wireless
+    or LAN segment) only gets its repair. Without any RTT sample yet every loss is congestion. A retransmission
     timeout on a path with no queue halves the window instead of collapsing it to one segment.
 
     The queueing delay is the standing delay over its minimum (:class:`DelayTrack`), from the
@@ -196,18 +199,31 @@ class LossFilter(NewReno):
     def queueing_delay(self) -> float | None:
         """The path's queueing delay: from one-way samples if one came in the last
         ``ONE_WAY_FRESH`` seconds, else from RTT samples; None before any sample."""
-        one_way = self._one_way
-        if one_way.last_at is not None and self._now - one_way.last_at <= ONE_WAY_FRESH:
-            return one_way.queueing_delay
-        return self._rtt.queueing_delay
+        return self._delay_track.queueing_delay
+
+    @property
+    def queue_threshold(self) -> float | None:
+        """The queueing delay above which a loss is congestion; None before any RTT sample."""
+        floor = self._rtt.base
+        if floor is None:
+            return None
+        return max(QUEUE_FRACTION * floor, QUEUE_DELAY_FLOOR, QUEUE_JITTER_MULTIPLE * self._delay_track.jitter)
 
     @property
     def queueing(self) -> bool:
         """The path shows a queue (or there is no RTT sample yet)."""
-        delay, floor = self.queueing_delay, self._rtt.base
-        if delay is None or floor is None:
+        delay, threshold = self.queueing_delay, self.queue_threshold
+        if delay is None or threshold is None:
             return True
-        return delay > max(QUEUE_FRACTION * floor, QUEUE_DELAY_FLOOR)
+        return delay > threshold
+
+    @property
+    def _delay_track(self) -> DelayTrack:
+        """The one-way track if a sample came in the last ``ONE_WAY_FRESH`` seconds, else the RTT track."""
+        one_way = self._one_way
+        if one_way.last_at is not None and self._now - one_way.last_at <= ONE_WAY_FRESH:
+            return one_way
+        return self._rtt
 
     def on_ack(self, acked: int, now: float, *, cwnd_limited: bool = True) -> None:
         """Slow start doubles only a window that is used (RFC 7661; Linux's rule too): the

@@ -7,6 +7,12 @@ the last :data:`STANDING_BUCKETS` samples however sparse they come. A queue keep
 up, so the standing delay rises with it; a delayed ACK or a busy host raises only some
 samples, so it does not. Their difference is the queueing delay the path shows.
 
+It also keeps the path's *jitter*: the mean difference between consecutive samples, smoothed
+as RFC 3550 (6.4.1) smooths interarrival jitter. A queue moves the delay a little from one
+sample to the next; a busy host or a noisy link moves it a lot, both ways. A caller that
+compares the queueing delay with a threshold can read it the way RFC 6298 reads RTTVAR: a
+rise within a few times the jitter is the path's noise, not a queue.
+
 It takes round-trip times in seconds (:meth:`DelayTrack.add`), or one-way delays in
 microseconds of two unsynchronised 32-bit clocks (:meth:`DelayTrack.add_one_way`): those carry
 an unknown but constant offset, which the difference with the base cancels.
@@ -21,18 +27,31 @@ from smocast.core.timestamps import TS_MODULUS, TS_UNITS_PER_SECOND
 MIN_RTT_WINDOW = 10.0  # the base is renewed after this long (s), as BBR's RTprop
 STANDING_WINDOW_FLOOR = 0.005  # a standing bucket lasts at least this long (s)
 STANDING_BUCKETS = 3  # the standing delay is the smallest sample of this many buckets, however old
+JITTER_GAIN = 1 / 16  # RFC 3550 (6.4.1): each new difference moves the jitter by this much of the gap
 _HALF = TS_MODULUS // 2
 
 
 class DelayTrack:
     """The base and standing delay of one path's samples (seconds)."""
 
-    __slots__ = ("_bucket_at", "_bucket_min", "_closed", "_reference", "base", "base_at", "last_at")
+    __slots__ = (
+        "_bucket_at",
+        "_bucket_min",
+        "_closed",
+        "_last",
+        "_reference",
+        "base",
+        "base_at",
+        "jitter",
+        "last_at",
+    )
 
     def __init__(self) -> None:
         self.base: float | None = None  # the smallest sample of the last MIN_RTT_WINDOW (read-only)
         self.base_at = 0.0
         self.last_at: float | None = None  # when the newest sample came (read-only)
+        self.jitter = 0.0  # the smoothed difference between consecutive samples (read-only)
+        self._last: float | None = None
         self._bucket_at = 0.0
         self._bucket_min = math.inf
         self._closed: tuple[float, ...] = ()  # the minima of the last STANDING_BUCKETS - 1 closed buckets
@@ -60,6 +79,9 @@ class DelayTrack:
         newest sample: one late ACK would pass for a queue. With the last closed buckets, a
         rise shows once it lasts :data:`STANDING_BUCKETS` samples, as a queue's does."""
         self.last_at = now
+        last, self._last = self._last, delay
+        if last is not None:
+            self.jitter += (abs(delay - last) - self.jitter) * JITTER_GAIN
         if self.base is None or delay <= self.base or now - self.base_at > MIN_RTT_WINDOW:
             self.base, self.base_at = delay, now
         window = max(self.base / 2 if bucket is None else bucket, STANDING_WINDOW_FLOOR)
