@@ -44,3 +44,27 @@ def render_server() -> str:
 
 def test_the_ack_server_table_is_the_stored_report() -> None:
     assert_in_benchmarks(render_server())
+
+
+def render_later_machine() -> str:
+    """The table of ``bench ack-server`` on the later machine (no baseline), as the document should hold it."""
+    report = stored("ack-server-later-machine.json")
+    rows = [
+        ("source CPU per ACK (median of 3)", f"{report['cpu_ns_per_ack']:,} ns", ""),
+        (
+            "the bare loop fed by the blaster",
+            f"{report['bare_recvfrom_into_ns_per_datagram']:,} ns",
+            f"{report['ratio_to_bare_loop']:.2f}",
+        ),
+        (
+            "the saturated bare loop",
+            f"{report['bare_saturated_ns_per_datagram']:,} ns",
+            f"{report['ratio_to_saturated_bare_loop']:.2f}",
+        ),
+        ("the batch reader, saturated", f"{report['batch_reader_saturated_ns_per_datagram']:,} ns", ""),
+    ]
+    return markdown(("figure", "per ACK or datagram", "source / loop"), rows)
+
+
+def test_the_later_machines_ack_server_table_is_the_stored_report() -> None:
+    assert_in_benchmarks(render_later_machine())

@@ -39,6 +39,7 @@ REPORTS = [
     "peers-loss-standing-n32x5.json",
     "peers-loss-bulk-read.json",
     "peers-loss-jitter.json",
+    "peers-clean-later-machine.json",
     "peers-loss-fixed-rate.json",
     "peers-clean-current.json",
 ]
