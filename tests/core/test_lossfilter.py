@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from smocast.aio.options import channel_config
 from smocast.core.congestion import MIN_RTT_WINDOW, LossFilter, NewReno, make_controller
@@ -210,3 +212,27 @@ def test_a_queue_well_above_a_noisy_paths_jitter_is_congestion() -> None:
     cc.on_congestion_event(later)
     assert not cc.loss_ignored
     assert cc.cwnd == 20 * MSS
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    amplitude=st.floats(0.0, 0.002),
+    noise=st.lists(st.floats(0.0, 1.0), min_size=60, max_size=200),
+    queue_over_amplitude=st.floats(6.0, 50.0),
+)
+def test_a_queue_six_times_the_paths_noise_is_always_congestion(
+    amplitude: float, noise: list[float], queue_over_amplitude: float
+) -> None:
+    """Whatever the noise (one-way delays anywhere within ``amplitude`` of the floor), the jitter
+    stays within the amplitude, so a bottleneck's queue of six times it (and 3 ms at least)
+    still halves the window: the threshold follows the path's noise, never the queue's height."""
+    cc = _filter()
+    queue = max(0.003, queue_over_amplitude * amplitude)
+    delays = [amplitude * x for x in noise] + [queue + amplitude * x for x in noise[:30]]
+    now = 0.0
+    for delay in delays:
+        cc.on_rtt_sample(0.001, now)
+        cc.on_delay_sample(OFFSET_US + round(1e6 * delay), now)
+        now += 0.001
+    cc.on_congestion_event(now)
+    assert not cc.loss_ignored
