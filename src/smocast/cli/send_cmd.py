@@ -110,8 +110,9 @@ def register(subparsers: Any) -> None:
         "--congestion",
         default="newreno",
         help="congestion control of each receiver: newreno (halves at every loss; the channel follows the "
-        "smallest window, strictly TCP-fair), lossfilter (halves only for losses that come with RTT growth: "
-        "a lossy but uncongested LAN keeps its rate; see docs/transfers.md), or fixed (a constant window)",
+        "smallest window, strictly TCP-fair), lossfilter (halves only for losses that come with a queue, "
+        "delay growth beyond the path's own jitter: a lossy but uncongested LAN keeps its rate; see "
+        "docs/transfers.md), or fixed (a constant window)",
     )
     add_drop_rules(p)
     p.add_argument(
