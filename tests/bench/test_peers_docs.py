@@ -40,6 +40,7 @@ REPORTS = [
     "peers-loss-bulk-read.json",
     "peers-loss-jitter.json",
     "peers-clean-later-machine.json",
+    "peers-loss-rate-repairs.json",
     "peers-loss-fixed-rate.json",
     "peers-clean-current.json",
 ]

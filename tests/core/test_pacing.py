@@ -28,3 +28,18 @@ def test_next_send_time_is_strictly_in_the_future_when_refused() -> None:
     while p.allowed(1000, 0.0):
         pass
     assert p.next_send_time(1000, 0.0) > 0.0
+
+
+def test_a_charge_puts_the_bucket_in_debt_that_later_sends_wait_for() -> None:
+    pacer = Pacer(burst=3000)
+    pacer.set_rate(1000.0, 0.0)  # bytes per second
+    pacer.charge(5000, 0.0)  # a repair that did not ask: 3000 tokens, 2000 of debt
+    assert not pacer.allowed(1000, 0.0)
+    assert pacer.next_send_time(1000, 0.0) == pytest.approx(3.0)  # 2000 of debt, then 1000 for the send
+    assert pacer.allowed(1000, 3.0)
+
+
+def test_a_charge_without_a_rate_changes_nothing() -> None:
+    pacer = Pacer(burst=3000)
+    pacer.charge(5000, 0.0)
+    assert pacer.allowed(3000, 0.0)

@@ -43,3 +43,17 @@ def test_the_cap_is_a_keyword_in_bits_per_second_or_a_rate_string() -> None:
 def test_a_cap_must_be_positive(bad: float) -> None:
     with pytest.raises(ConfigError, match="max_rate"):
         ChannelConfig(max_rate=bad)
+
+
+def test_repairs_count_against_the_cap() -> None:
+    """Everything the source sends (new data, and repairs to one receiver or to the group) stays
+    within the cap: a cap at a link's rate must not overflow that link with repairs."""
+    cap = 20e6
+    spec = TransferSpec(
+        receivers=8, size=2 * MB, path=PathSpec(rate=100e6, loss=0.05), max_rate=cap, congestion="fixed", seed=3
+    )
+    report = run_transfer(spec).as_json()
+    assert report["completed"] == 8 and report["all_identical"]
+    assert report["source_egress_bytes"] > 1.3 * report["bytes"]  # the loss made many repairs
+    completion = 8 * report["bytes"] / report["goodput_bps"]
+    assert 8 * report["source_egress_bytes"] / completion <= 1.02 * cap

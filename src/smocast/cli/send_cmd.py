@@ -80,7 +80,8 @@ def register(subparsers: Any) -> None:
         "--rate",
         type=rate_arg,
         default=None,
-        help="never send new data faster than this, e.g. 50mbit (a ceiling under congestion control, for shared links)",
+        help="never send faster than this, e.g. 50mbit: new data is paced under it and repairs count against it "
+        "(a ceiling under congestion control, for shared links)",
     )
     p.add_argument(
         "--bind",

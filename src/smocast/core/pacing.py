@@ -37,6 +37,14 @@ class Pacer:
             return True
         return False
 
+    def charge(self, size: int, now: float) -> None:
+        """``size`` bytes left without asking (a repair that must not wait): the bucket may go
+        into debt, and later sends wait until the rate has paid it back."""
+        if self.rate is None:
+            return
+        self._refill(now)
+        self._tokens -= size
+
     def next_send_time(self, size: int, now: float) -> float:
         """When ``size`` bytes will be allowed (``now`` if already allowed)."""
         if self.rate is None:

@@ -81,9 +81,11 @@ class ChannelConfig:
     (IP and UDP headers, and the secure layer's envelope): a probe of IP size ``m`` is a smocast
     packet of ``m - pmtu_overhead`` bytes.
 
-    ``max_rate``: a ceiling, in bits per second, on the pacing rate of new data (datagram
-    payloads, smocast header included; repairs are not paced). Congestion control still
-    decides below it; ``None`` leaves the rate to congestion control alone.
+    ``max_rate``: a ceiling, in bits per second, on what the source sends (datagram payloads,
+    smocast header included): new data is paced under it, and each repair, sent at once, counts
+    against it, so new data waits for the repairs. The catch-up of a receiver that resumes or
+    joins late does not count. Congestion control still decides below it; ``None`` leaves the
+    rate to congestion control alone, and repairs then do not slow new data.
 
     Session relay (receivers' messages up their connections): a message longer than
     ``session_message_limit`` bytes gets its receiver dropped (``message-too-large``); all

@@ -69,6 +69,7 @@ class RepairRouter:
         """Repair ``segment`` to ``child`` alone (always so for a tail loss probe)."""
         child.note_unicast_repair(segment.start, now)
         self._count(unicast=True, size=segment.end - segment.start)
+        self._transmit.repair_sent(segment.end - segment.start, now)
         self._out.repair(segment.start, segment.payload, segment.flags, now, child.address)
 
     def from_history(self, child: Child, pieces: list[tuple[int, bytes]], now: float) -> None:
@@ -84,6 +85,7 @@ class RepairRouter:
                 reporter.note_multicast_repair()
         self._buf.note_multicast_repair(segment, now)
         self._transmit.multicast_sent(now)
+        self._transmit.repair_sent(segment.end - segment.start, now)
         self._count(unicast=False, size=segment.end - segment.start)
         self._out.repair(segment.start, segment.payload, segment.flags, now, None)
 

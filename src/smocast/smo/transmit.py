@@ -67,6 +67,13 @@ class Transmitter:
         """Something went to the group (a multicast repair): the group heard from the source."""
         self._last_multicast = now
 
+    def repair_sent(self, size: int, now: float) -> None:
+        """A repair of ``size`` payload bytes went out. Under a rate cap (``max_rate``) it counts
+        against the pacer, so new data waits for it and everything sent stays within the cap;
+        without one, repairs do not slow new data."""
+        if self._ceiling is not None:
+            self._pacer.charge(size + DATA_HEADER_SIZE, now)
+
     def on_timer(self, now: float) -> None:
         """The channel's timer fired: a pacing wake-up that is due is spent."""
         if self.pacing_wakeup is not None and now >= self.pacing_wakeup:
