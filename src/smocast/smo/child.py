@@ -50,9 +50,9 @@ class Child:
     # fmt: off
     __slots__ = (
         "_buf", "_rules", "address", "catch_up", "cc", "connection", "count_from", "credit", "dupacks",
-        "idle_since", "idle_total", "index", "joined_at", "last_progress", "recovery_point", "repairs_multicast",
-        "repairs_unicast", "retransmitted", "rto_lost_upto", "rtt", "rwnd", "sacked", "samples", "start",
-        "state", "timer", "una", "unreachable_at", "up",
+        "idle_since", "idle_total", "index", "joined_at", "last_progress", "loss_episodes", "recovery_point",
+        "repairs_multicast", "repairs_unicast", "retransmitted", "rto_lost_upto", "rtt", "rwnd", "sacked", "samples",
+        "start", "state", "timer", "una", "unreachable_at", "up", "window_cuts",
     )
     # fmt: on
 
@@ -102,6 +102,8 @@ class Child:
         self.joined_at = now
         self.repairs_unicast = 0
         self.repairs_multicast = 0
+        self.loss_episodes = 0  # loss recovery episodes entered (duplicate ACKs, SACK or RACK)
+        self.window_cuts = 0  # episodes and timeouts after which the controller's window was smaller
         self.unreachable_at: float | None = None  # an ICMP port unreachable named its address (smo.unreachable)
 
     # --- what the channel reads --------------------------------------------------------------
@@ -310,7 +312,10 @@ class Child:
 
     def _enter_recovery(self, now: float) -> None:
         self.recovery_point = self._buf.snd_nxt
+        cwnd = self.cc.cwnd
         self.cc.on_congestion_event(now)
+        self.loss_episodes += 1
+        self.window_cuts += self.cc.cwnd < cwnd
         self.credit = max(self.credit, self._rules.mss)
 
     # --- the steps its timer asks for -------------------------------------------------------
@@ -336,7 +341,9 @@ class Child:
         if self.una >= snd_nxt:
             return Outcome()
         repeated = self.rto_lost_upto > self.una  # the flight lost at the last timeout is not repaired yet
+        cwnd = self.cc.cwnd
         self.cc.on_retransmission_timeout(now, repeated=repeated)
+        self.window_cuts += self.cc.cwnd < cwnd
         self.rtt.back_off(self._backoff_ceiling())
         self.recovery_point = snd_nxt
         self.rto_lost_upto = snd_nxt

@@ -121,6 +121,8 @@ class Membership:
             child.repairs_unicast,
             child.repairs_multicast,
             child.index not in self.pacing.value_of,
+            child.loss_episodes,
+            child.window_cuts,
         )
 
     def start_pacing(self, child: Child, edge: int) -> None:

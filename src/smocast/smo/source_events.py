@@ -30,6 +30,8 @@ class ReceiverInfo:
     repairs_unicast: int
     repairs_multicast: int
     passive: bool
+    loss_episodes: int = 0  # loss recovery episodes it entered
+    window_cuts: int = 0  # episodes and timeouts that made its congestion window smaller
 
 
 @dataclass(frozen=True, slots=True)
