@@ -159,8 +159,9 @@ class LossFilter(NewReno):
     milliseconds, and a loss that falls in such a rise is still random). A drop-tail or tbf
     bottleneck drops only once its queue is full, so every congestion loss there comes with
     that growth and gets NewReno's response, while a loss on an empty path (a noisy wireless
-    or LAN segment) only gets its repair. Without any RTT sample yet every loss is congestion. A retransmission
-    timeout on a path with no queue halves the window instead of collapsing it to one segment.
+    or LAN segment) only gets its repair. Without any RTT sample yet every loss is congestion.
+    A retransmission timeout on a path with no queue halves the window instead of collapsing
+    it to one segment.
 
     The queueing delay is the standing delay over its minimum (:class:`DelayTrack`), from the
     receiver's one-way delay samples where its ACKs carry them (``on_delay_sample``: measured
