@@ -84,3 +84,20 @@ def test_make_loss_picks_the_model() -> None:
 def test_make_loss_passes_the_burst_slot_on() -> None:
     model = make_loss(0.1, burst=4, slot=0.05)
     assert isinstance(model, GilbertElliott) and model.slot == 0.05
+
+
+def test_jitter_reorders_packets_sent_closer_together_than_it() -> None:
+    link = Link(None, 0.001, random.Random(3), jitter=0.002)
+    arrivals = [link.transmit(1000, i * 0.0001) for i in range(50)]
+    assert all(a is not None and 0.001 + i * 0.0001 <= a < 0.003 + i * 0.0001 for i, a in enumerate(arrivals))
+    assert arrivals != sorted(arrivals)  # out of order
+    steady = Link(None, 0.001, random.Random(3))
+    in_order = [steady.transmit(1000, i * 0.0001) for i in range(50)]
+    assert in_order == sorted(in_order)
+
+
+def test_no_jitter_draws_no_random_number() -> None:
+    """Seeded runs without jitter keep every result they had before jitter existed."""
+    rng = random.Random(5)
+    Link(100e6, 0.001, rng).transmit(1000, 0.0)
+    assert rng.random() == random.Random(5).random()

@@ -158,3 +158,10 @@ def test_a_receiver_holding_fewer_segments_than_the_ack_frequency_gets_no_tail_p
     report = run_transfer(spec).as_json()
     assert report["completed"] == 20
     assert report["segments"]["repair_unicast"] == 0 and report["segments"]["repair_multicast"] == 0
+
+
+def test_a_path_that_reorders_delivers_identical_copies() -> None:
+    path = PathSpec(delay=0.001, jitter=0.002, queue_bytes=1 << 20)
+    report = run_transfer(TransferSpec(receivers=4, size=MB // 2, path=path, seed=5, max_window=256 * 1024)).as_json()
+    assert report["completed"] == 4 and report["all_identical"]
+    assert report["jitter_s"] == 0.002

@@ -39,6 +39,7 @@ examples:
   smocast sim transfer --receivers 1500 --source-cpu-per-packet 20us   # an overloaded source
   smocast sim transfer --receivers 1200 --send-rate 1.16mbit --mss 1448  # the application paces itself
   smocast sim transfer --receivers 1000 --loss 0.01 --lossy-receivers 400  # loss at 400 of them only
+  smocast sim transfer --receivers 16 --delay 1ms --jitter 2ms         # a path that reorders but loses nothing
   smocast sim transfer --receivers 1000 --secure                         # with the secure mode's CPU cost
   smocast bench crypto --json > costs.json
   smocast sim transfer --receivers 1000 --secure --crypto-costs costs.json   # ... measured on this machine
@@ -97,6 +98,13 @@ def register_transfer(subparsers: Any) -> None:
     p.add_argument("--delay", type=duration_arg, default="5ms", help="one-way delay of each receiver's path")
     p.add_argument(
         "--delay-max", type=duration_arg, default=None, help="spread receivers' delays evenly from --delay up to this"
+    )
+    p.add_argument(
+        "--jitter",
+        type=duration_arg,
+        default="0s",
+        help="add to each data packet's delay a random amount up to this: packets sent closer together "
+        "than that may arrive out of order (reordering, as over parallel paths)",
     )
     p.add_argument("--policy", default="slowest", help="window advance F: slowest, quorum:<f>, buffer:<bytes>")
     p.add_argument("--cwnd-policy", default="min", help="congestion window G: min or fair:<alpha>,<beta>")

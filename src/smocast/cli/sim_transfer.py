@@ -29,6 +29,7 @@ def run(args: argparse.Namespace) -> int:
             rate=args.rate,
             delay=args.delay,
             delay_max=args.delay_max,
+            jitter=args.jitter,
             loss=args.loss,
             ack_loss=args.ack_loss,
             burst=args.burst,

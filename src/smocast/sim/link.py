@@ -1,4 +1,4 @@
-"""A one-way link: serialisation at a bit rate, propagation delay, a drop-tail queue, and loss."""
+"""A one-way link: serialisation at a bit rate, propagation delay, a drop-tail queue, loss, and jitter."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from smocast.sim.loss import LossModel, NoLoss
 class Link:
     """One direction of a link. ``transmit`` returns the arrival time, or None if dropped.
 
-    ``rate`` None means infinitely fast. The queue is drop-tail, bounded in bytes.
+    ``rate`` None means infinitely fast. The queue is drop-tail, bounded in bytes. ``jitter``
+    adds to each packet's delay an amount drawn uniformly from ``[0, jitter)``: packets that
+    leave closer together than that may arrive out of order, as over parallel paths.
     """
 
     __slots__ = (
@@ -19,6 +21,7 @@ class Link:
         "delay",
         "drops_loss",
         "drops_queue",
+        "jitter",
         "loss",
         "queue_bytes",
         "rate",
@@ -33,9 +36,11 @@ class Link:
         rng: random.Random,
         loss: LossModel | None = None,
         queue_bytes: int = 256 * 1024,
+        jitter: float = 0.0,
     ) -> None:
         self.rate = rate
         self.delay = delay
+        self.jitter = jitter
         self.loss = loss or NoLoss()
         self.queue_bytes = queue_bytes
         self._rng = rng
@@ -63,4 +68,6 @@ class Link:
         if self.loss.lost(self._rng, now):
             self.drops_loss += 1
             return None
+        if self.jitter:
+            return departure + self.delay + self._rng.random() * self.jitter
         return departure + self.delay

@@ -31,7 +31,9 @@ class PathSpec:
     ``burst`` makes the loss bursty (Gilbert-Elliott, mean burst length in packets); its chain
     also takes a step per ``burst_slot`` seconds of idle time (about the packet spacing).
     ``lossy_receivers`` K limits ``loss`` to K receivers spread evenly over the indices (so
-    over the delays too); the others lose nothing on their downlinks.
+    over the delays too); the others lose nothing on their downlinks. ``jitter`` delays each
+    packet on a receiver's downlink by a further amount drawn uniformly from ``[0, jitter)``,
+    so data sent closer together than that may arrive out of order (the ACKs are not delayed).
     """
 
     rate: float | None = 100e6
@@ -45,6 +47,7 @@ class PathSpec:
     queue_bytes: int = DEFAULT_QUEUE_BYTES
     lossy_receivers: int | None = None
     burst_slot: float = 0.001
+    jitter: float = 0.0
 
     def receiver_delay(self, index: int, count: int) -> float:
         if self.delay_max is None or count <= 1:
@@ -113,7 +116,7 @@ class StarTopology:
             host.group_input = partial(endpoint.receive_packet, via_group=True)
         self.network.attach(
             host,
-            downlink=Link(p.rate, delay, self.rng, loss=self._downlink_loss(index, count), queue_bytes=p.queue_bytes),
+            downlink=Link(p.rate, delay, self.rng, self._downlink_loss(index, count), p.queue_bytes, p.jitter),
             uplink=Link(
                 p.rate, delay, self.rng, loss=make_loss(p.ack_loss, p.burst, p.burst_slot), queue_bytes=p.queue_bytes
             ),

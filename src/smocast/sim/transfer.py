@@ -179,6 +179,7 @@ class TransferResult:
             "loss": spec.path.loss,
             "ack_loss": spec.path.ack_loss,
             "lossy_receivers": spec.path.lossy_receivers,
+            "jitter_s": spec.path.jitter,
             "send_rate_bps": spec.source_rate * 8 if spec.source_rate else None,
             "ack_every": spec.ack_every,
             "seed": spec.seed,
