@@ -29,7 +29,7 @@ from smocast.core.timers import TimerQueue
 from smocast.core.timestamps import elapsed_since
 from smocast.smo.catchup import CatchUp
 from smocast.smo.drop_reason import DropReason
-from smocast.smo.loss import lost_segments
+from smocast.smo.loss import Reordering, lost_segments
 from smocast.smo.outcome import ChildRules, ChildState, History, Outcome
 from smocast.smo.reassembly import MAX_HELD_RANGES
 from smocast.smo.sampling import RttSamples
@@ -51,7 +51,8 @@ class Child:
     __slots__ = (
         "_buf", "_rules", "address", "catch_up", "cc", "connection", "count_from", "credit", "dupacks",
         "idle_since", "idle_total", "index", "joined_at", "last_progress", "loss_episodes", "recovery_point",
-        "repairs_multicast", "repairs_unicast", "retransmitted", "rto_lost_upto", "rtt", "rwnd", "sacked", "samples",
+        "reordering", "repairs_multicast", "repairs_unicast", "retransmitted", "rto_lost_upto", "rtt", "rwnd", "sacked",
+        "samples",
         "start", "state", "timer", "una", "unreachable_at", "up", "window_cuts",
     )
     # fmt: on
@@ -95,6 +96,7 @@ class Child:
         self.recovery_point: int | None = None  # snd_nxt when the current recovery began
         self.rto_lost_upto = 0  # after a timeout, every un-SACKed byte below this is lost
         self.retransmitted: dict[int, float] = {}  # segment start -> when a unicast repair was sent
+        self.reordering = Reordering()  # what its path showed of reordering, for loss detection
         self.credit = 0  # bytes of repairs this receiver's ACK clock allows now
         self.last_progress = now  # new data acknowledged, or a probe answered
         self.idle_since: float | None = None  # parked (everything acknowledged) since then
@@ -217,6 +219,8 @@ class Child:
         if newest > delivered and self.cc.wants_rtt:
             self.samples.delivered(newest, now)
         if ack > old:
+            if delivered > old:  # later data was SACKed: the ACK filled a hole
+                self.reordering.hole_filled(self, self._buf.segment_at(old), tsecr, now)
             self._on_new_ack(ack, tsecr, now)
         elif old < snd_nxt:
             self.dupacks += 1
@@ -314,6 +318,7 @@ class Child:
         self.recovery_point = self._buf.snd_nxt
         cwnd = self.cc.cwnd
         self.cc.on_congestion_event(now)
+        self.reordering.recovery_began()
         self.loss_episodes += 1
         self.window_cuts += self.cc.cwnd < cwnd
         self.credit = max(self.credit, self._rules.mss)

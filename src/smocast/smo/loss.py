@@ -8,6 +8,10 @@ recovers losses in windows too small for three duplicate ACKs), or when it lies 
 point a retransmission timeout declared lost. A segment already repaired is repaired
 again only once that repair should have been acknowledged (a RACK-style timer), so a lost
 repair does not have to wait for a timeout.
+
+On a path that reorders (:class:`Reordering`), the two rules that count what arrived above a
+hole would repair data still on its way; once the path has shown reordering, only the time
+rule declares losses, with a window that widens each time a repair proves needless.
 """
 
 from __future__ import annotations
@@ -16,11 +20,55 @@ from typing import Protocol
 
 from smocast.core.ranges import RangeSet
 from smocast.core.rtt import RttEstimator
+from smocast.core.timestamps import timestamp
 from smocast.smo.sendbuf import Segment, SendBuffer
+from smocast.wire import MAX_STREAM_OFFSET
 
 DUPTHRESH = 3  # RFC 5681 (3.2) / RFC 6675: duplicate ACKs (or SACKed segments) before loss
 REORDER_FRACTION = 0.25  # RFC 8985 (RACK): reordering window as a fraction of the min RTT
 REORDER_FLOOR = 0.001  # seconds; never less than a clock tick
+REORDER_PERSIST = 16  # RFC 8985 (reo_wnd_persist): loss recoveries before a widened window narrows again
+
+
+class Reordering:
+    """What one receiver's path has shown of reordering (RFC 8985 section 6.2).
+
+    ``seen``: a hole at the cumulative ACK was filled by the segment's first transmission,
+    after later data had arrived. The receiver echoes the timestamp of the segment that filled
+    its first hole (RFC 7323) and the source stamps every transmission, so the echo names the
+    original or a repair. From then on the duplicate-ACK and DupThresh rules declare nothing
+    lost. ``steps``: each needless repair (the original filled the hole after all; at most one
+    per round trip) widens the reordering window by a quarter of the minimum RTT, up to the
+    SRTT (RFC 8985's ``reo_wnd_mult``, which DSACK raises there); after
+    :data:`REORDER_PERSIST` loss recoveries without one it narrows again.
+    """
+
+    __slots__ = ("_persist", "_widened_at", "seen", "steps")
+
+    def __init__(self) -> None:
+        self.seen = False
+        self.steps = 0
+        self._widened_at = float("-inf")
+        self._persist = REORDER_PERSIST
+
+    def hole_filled(self, child: LossState, segment: Segment | None, tsecr: int, now: float) -> None:
+        """An ACK that echoes ``tsecr`` moved the cumulative ACK over ``segment``, which was a hole
+        (later data was SACKed). Call it before the child forgets the segment's repairs."""
+        if segment is None or not tsecr or tsecr != timestamp(segment.sent_at):
+            return  # a repair filled it (or the receiver echoes nothing)
+        self.seen = True  # its first transmission arrived after later data
+        repaired = child.retransmitted.get(segment.start, segment.mcast_at)
+        if repaired is not None and now >= self._widened_at + (child.rtt.srtt or 0.0):
+            self.steps += 1  # and the repair was needless
+            self._widened_at = now
+            self._persist = REORDER_PERSIST
+
+    def recovery_began(self) -> None:
+        """A loss recovery began: after enough of them without a needless repair, narrow the window."""
+        self._persist -= 1
+        if self._persist <= 0:
+            self.steps = 0
+            self._persist = REORDER_PERSIST
 
 
 class LossState(Protocol):
@@ -32,14 +80,24 @@ class LossState(Protocol):
     dupacks: int
     rto_lost_upto: int
     retransmitted: dict[int, float]  # segment start -> when its unicast repair was sent
+    reordering: Reordering
 
 
 def reorder_wait(child: LossState) -> float:
-    """How long after its transmission a segment overtaken by a SACKed one counts as lost."""
-    base = child.rtt.min_rtt
+    """How long after its transmission a segment overtaken by a SACKed one counts as lost: an
+    RTT and the reordering window (a quarter of the minimum RTT, wider on a path that reordered).
+
+    Without reordering the later segment's arrival already shows the loss, and the wait only
+    spaces the ACKs: the minimum RTT. Once the path has reordered, the wait must cover the RTT
+    of now, its queue included (RFC 8985's ``RACK.rtt``: here the latest sample)."""
+    rtt = child.rtt
+    base = rtt.min_rtt
     if base is None:
-        return child.rtt.rto
-    return base * (1 + REORDER_FRACTION) + REORDER_FLOOR
+        return rtt.rto
+    reordering = child.reordering
+    window = base * REORDER_FRACTION * (1 + reordering.steps)
+    now_rtt = (rtt.latest or base) if reordering.seen else base
+    return now_rtt + min(window, rtt.srtt or window) + REORDER_FLOOR
 
 
 def repair_due_at(child: LossState, start: int, multicast_at: float | None) -> float:
@@ -71,8 +129,9 @@ def lost_segments(child: LossState, buf: SendBuffer, now: float, budget: int) ->
     high = max(sacked.last_end or child.una, child.rto_lost_upto)
     if high <= child.una:
         return [], None
-    threshold = DUPTHRESH * buf.mss
-    fast = child.dupacks >= DUPTHRESH
+    counting = not child.reordering.seen  # the rules that count segments above a hole
+    threshold = DUPTHRESH * buf.mss if counting else MAX_STREAM_OFFSET
+    fast = counting and child.dupacks >= DUPTHRESH
     wait = reorder_wait(child)
     lost: list[Segment] = []
     taken = 0
