@@ -136,6 +136,15 @@ def test_after_reordering_the_wait_covers_the_queue_of_now() -> None:
     assert reorder_wait(path) > 0.030 > calm
 
 
+def test_after_reordering_one_quick_sample_does_not_shorten_the_wait_below_the_smoothed_rtt() -> None:
+    path = _Path()
+    for sample in (0.010,) * 8 + (0.002,):  # a jittery path; the latest sample is its quickest
+        path.rtt.on_sample(sample)
+    path.reordering.seen = True
+    assert path.rtt.latest == 0.002 and path.rtt.srtt is not None
+    assert reorder_wait(path) > path.rtt.srtt
+
+
 # --- end to end ------------------------------------------------------------------------------------
 
 

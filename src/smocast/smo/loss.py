@@ -89,14 +89,16 @@ def reorder_wait(child: LossState) -> float:
 
     Without reordering the later segment's arrival already shows the loss, and the wait only
     spaces the ACKs: the minimum RTT. Once the path has reordered, the wait must cover the RTT
-    of now, its queue included (RFC 8985's ``RACK.rtt``: here the latest sample)."""
+    of now, its queue included (RFC 8985's ``RACK.rtt``): here the latest sample, or the
+    smoothed RTT if that is longer, so that one quick sample on a jittery path does not
+    shorten the wait below what most segments take."""
     rtt = child.rtt
     base = rtt.min_rtt
     if base is None:
         return rtt.rto
     reordering = child.reordering
     window = base * REORDER_FRACTION * (1 + reordering.steps)
-    now_rtt = (rtt.latest or base) if reordering.seen else base
+    now_rtt = max(rtt.latest or base, rtt.srtt or base) if reordering.seen else base
     return now_rtt + min(window, rtt.srtt or window) + REORDER_FLOOR
 
 
