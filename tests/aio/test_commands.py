@@ -56,7 +56,12 @@ def test_send_and_recv_move_a_file_and_report_json(tmp_path: Path, capsys: pytes
     (row,) = sent["per_receiver"]
     assert row["status"] == "completed" and row["bytes_acked"] > len(data)  # the manifest comes first
     assert {"address", "srtt_ms", "cwnd", "repairs_unicast", "repairs_multicast"} <= set(row)
-    assert sent["congestion"] == {"loss_episodes": row["loss_episodes"], "window_cuts": row["window_cuts"]}
+    assert sent["congestion"] == {
+        "loss_episodes": row["loss_episodes"],
+        "window_cuts": row["window_cuts"],
+        "receivers_reordering": 0,  # loopback keeps the order
+    }
+    assert row["reordering"] is False
 
 
 def test_demo_sends_to_eight_receivers_and_all_copies_are_identical(capsys: pytest.CaptureFixture[str]) -> None:

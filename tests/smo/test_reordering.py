@@ -168,6 +168,7 @@ def test_a_path_that_reorders_but_loses_nothing_gets_almost_no_repairs(congestio
     """Before the source learned reordering: 14-60 repairs and 12-53 window cuts with NewReno,
     about 350 repairs with the loss filter, for 720 segments delivered."""
     infos = _transfer(congestion, jitter)
+    assert all(i.reordering for i in infos)  # what `send --json` reports per receiver
     repairs = sum(i.repairs_unicast + i.repairs_multicast for i in infos)
     assert repairs <= 3 * len(infos)  # the first reordering each path shows may cost a repair
     assert sum(i.window_cuts for i in infos) <= 3 * len(infos)
@@ -176,3 +177,9 @@ def test_a_path_that_reorders_but_loses_nothing_gets_almost_no_repairs(congestio
 def test_losses_on_a_path_that_reorders_are_still_repaired() -> None:
     infos = _transfer("lossfilter", 0.0005, drop=0.03, seed=2)  # the transfer checks every byte
     assert sum(i.repairs_unicast + i.repairs_multicast for i in infos) > 0
+
+
+def test_a_lossy_path_that_keeps_the_order_is_not_taken_for_one_that_reorders() -> None:
+    infos = _transfer("newreno", 0.0, drop=0.03, seed=2)  # repairs fill the holes, never originals
+    assert sum(i.repairs_unicast + i.repairs_multicast for i in infos) > 0
+    assert not any(i.reordering for i in infos)

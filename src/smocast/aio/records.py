@@ -48,12 +48,14 @@ class ReceiverRecord:
     reason: str | None = None
     loss_episodes: int = 0
     window_cuts: int = 0
+    reordering: bool = False
 
     def take(self, info: ReceiverInfo) -> None:
         """Copy the receiver's accounting ``info`` into this record."""
         self.acked, self.srtt, self.cwnd = info.acked, info.srtt, info.cwnd
         self.repairs_unicast, self.repairs_multicast = info.repairs_unicast, info.repairs_multicast
         self.loss_episodes, self.window_cuts = info.loss_episodes, info.window_cuts
+        self.reordering = info.reordering
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -71,6 +73,7 @@ class ReceiverRecord:
             "repairs_multicast": self.repairs_multicast,
             "loss_episodes": self.loss_episodes,
             "window_cuts": self.window_cuts,
+            "reordering": self.reordering,
         }
 
 

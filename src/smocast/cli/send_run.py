@@ -237,9 +237,10 @@ def report_json(source: SourceSet, s: ChannelSummary, sent: Sent) -> dict[str, A
             "repair_multicast": s.stats.repair_multicast,
         },
         "acks_processed": s.stats.acks_processed,
-        "congestion": {  # over all receivers: how many of their loss episodes cut a window
+        "congestion": {  # over all receivers: how many of their loss episodes cut a window, whose paths reorder
             "loss_episodes": sum(r.loss_episodes for r in s.records),
             "window_cuts": sum(r.window_cuts for r in s.records),
+            "receivers_reordering": sum(r.reordering for r in s.records),
         },
         "skipped": list(source.skipped),
         "per_receiver": [r.as_json() for r in s.records],

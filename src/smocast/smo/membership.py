@@ -123,6 +123,7 @@ class Membership:
             child.index not in self.pacing.value_of,
             child.loss_episodes,
             child.window_cuts,
+            child.reordering.seen,
         )
 
     def start_pacing(self, child: Child, edge: int) -> None:

@@ -32,6 +32,7 @@ class ReceiverInfo:
     passive: bool
     loss_episodes: int = 0  # loss recovery episodes it entered
     window_cuts: int = 0  # episodes and timeouts that made its congestion window smaller
+    reordering: bool = False  # its path delivered an original after later data (only time declares losses)
 
 
 @dataclass(frozen=True, slots=True)
