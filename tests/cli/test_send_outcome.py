@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from smocast.aio.channel import ChannelSummary
-from smocast.cli.send_run import outcome
+from smocast.cli.send_run import congestion_line, outcome
 from smocast.smo.channel import ChannelStats
 from smocast.smo.policies import WindowPolicy
 
@@ -28,3 +28,15 @@ def summary(joined: int, completed: int, dropped: int = 0, left: int = 0) -> Cha
 )
 def test_the_exit_status_says_which(policy: str, counts: tuple[int, ...], expected: tuple[int, str]) -> None:
     assert outcome(summary(*counts), WindowPolicy.parse(policy)) == expected
+
+
+@pytest.mark.parametrize(
+    ("reordering", "said"),
+    [(0, None), (1, "1 receiver's path reorders"), (3, "3 receivers' paths reorder")],
+)
+def test_the_congestion_row_says_whose_paths_reorder(reordering: int, said: str | None) -> None:
+    line = congestion_line({"loss_episodes": 12, "window_cuts": 3, "receivers_reordering": reordering})
+    assert line.startswith("12 loss episodes, 3 window cuts")
+    assert ("reorder" in line) == (said is not None)
+    if said is not None:
+        assert said in line and "declared by time" in line

@@ -271,6 +271,18 @@ async def _wait_started(channel: AsyncChannel, wait: float | None) -> None:
         fail(f"only {joined} of {channel.config.min_receivers} receivers joined within {wait:g} s", kind="timeout")
 
 
+def congestion_line(congestion: dict[str, int]) -> str:
+    """The summary's congestion row, from the report's ``congestion``: loss episodes, the window
+    cuts they made, and the receivers whose paths reorder (where only time declares a loss)."""
+    line = f"{congestion['loss_episodes']} loss episodes, {congestion['window_cuts']} window cuts"
+    reordering = congestion["receivers_reordering"]
+    if reordering == 1:
+        line += "; 1 receiver's path reorders: its losses are declared by time, not by duplicate ACKs"
+    elif reordering:
+        line += f"; {reordering} receivers' paths reorder: their losses are declared by time, not by duplicate ACKs"
+    return line
+
+
 def _summary(source: SourceSet, s: ChannelSummary, r: dict[str, Any], mss: int, verdict: str) -> None:
     fileset = source.fileset
     units = Units.fitting(r["bytes"])
@@ -300,6 +312,7 @@ def _summary(source: SourceSet, s: ChannelSummary, r: dict[str, Any], mss: int, 
         f"{seg['original']} original, {seg['repair_unicast']} unicast repairs, "
         f"{seg['repair_multicast']} multicast repairs",
     )
+    table.add_row("congestion", congestion_line(r["congestion"]))
     pmtu = r["pmtu"]
     if pmtu["enabled"]:
         table.add_row(
