@@ -47,6 +47,8 @@ PREFIX = "bpt"
         ({"baseline_src": "."}, "--baseline-src"),
         ({"congestion": "cubic"}, "unknown congestion controller 'cubic'; known: .*lossfilter"),
         ({"send_rate": "1kbit"}, "--smocast-rate '1kbit' is below 8 kbit/s"),
+        ({"reorder": 1.0}, "--reorder must be in"),
+        ({"reorder": 0.05, "rate": "unlimited"}, "--reorder needs a link rate"),
     ],
 )
 def test_bad_settings_are_refused_with_the_option_named(change: dict[str, Any], complaint: str) -> None:

@@ -93,12 +93,33 @@ def test_a_multicast_repair_counts_as_a_repair() -> None:
 
 def test_the_window_narrows_again_after_recoveries_without_a_needless_repair() -> None:
     reordering = Reordering()
-    reordering.steps = 3
+    reordering.steps, reordering.late = 3, 0.02
     for _ in range(REORDER_PERSIST - 1):
         reordering.recovery_began()
-    assert reordering.steps == 3
+    assert (reordering.steps, reordering.late) == (3, 0.02)
     reordering.recovery_began()
-    assert reordering.steps == 0
+    assert (reordering.steps, reordering.late) == (0, 0.0)
+
+
+def test_after_a_needless_repair_a_segment_counts_as_lost_only_after_as_long_as_that_original_took() -> None:
+    """A path that sends some datagrams the slow way, many round trips late (a slower parallel
+    link): the window of a quarter RTT cannot cover them, what the late original took does."""
+    path, buf = _Path(), _sent(5)
+    segment = buf.segment_at(0)
+    assert segment is not None
+    path.reordering.hole_filled(path, segment, timestamp(segment.sent_at), now=1.001)  # late, not repaired
+    assert path.reordering.seen and path.reordering.late == 0.0
+    short = reorder_wait(path)
+    path.retransmitted[0] = 1.004
+    path.reordering.hole_filled(path, segment, timestamp(segment.sent_at), now=1.012)  # 12 ms, repaired needlessly
+    assert path.reordering.late == pytest.approx(0.012)
+    assert short < 0.012 < reorder_wait(path) <= path.rtt.rto
+
+
+def test_the_wait_never_exceeds_the_retransmission_timeout() -> None:
+    path = _Path()
+    path.reordering.seen, path.reordering.late = True, 10.0
+    assert reorder_wait(path) == path.rtt.rto
 
 
 # --- what loss detection does with it ----------------------------------------------------------

@@ -66,6 +66,7 @@ class PeersSettings:
     baseline_src: str | None = None  # the src folder smocast-baseline runs from
     congestion: str | None = None  # smocast send's --congestion; None: its default
     send_rate: str | None = None  # smocast send's --rate (a ceiling on new data); None: no ceiling
+    reorder: float = 0.0  # the share of UDP towards each receiver that takes a slower lane (testbed.reorder)
 
     def __post_init__(self) -> None:
         if not self.receivers or min(self.receivers) < 1:
@@ -76,8 +77,7 @@ class PeersSettings:
             raise ValueError("the file must not be empty")
         if self.repeat < 1:
             raise ValueError("--repeat must be at least 1")
-        if not 0.0 <= self.loss < 1.0:
-            raise ValueError(f"--loss must be in [0, 1), got {self.loss}")
+        self._check_impairments()
         if not MIN_MTU <= self.mtu <= MAX_MTU:
             raise ValueError(f"--mtu must be in {MIN_MTU}..{MAX_MTU}, got {self.mtu}")
         unknown = [p for p in self.peers if p not in PEERS]
@@ -93,6 +93,14 @@ class PeersSettings:
         if self.rate_bps is not None and self.rate_bps < 8000:
             raise ValueError(f"--rate {self.rate!r} is below 8 kbit/s")
         validate_prefix(self.prefix)
+
+    def _check_impairments(self) -> None:
+        if not 0.0 <= self.loss < 1.0:
+            raise ValueError(f"--loss must be in [0, 1), got {self.loss}")
+        if not 0.0 <= self.reorder < 1.0:
+            raise ValueError(f"--reorder must be in [0, 1), got {self.reorder}")
+        if self.reorder and self.rate == "unlimited":
+            raise ValueError("--reorder needs a link rate (--rate): the slow lane runs at a share of it")
 
     def _check_smocast_options(self) -> None:
         if self.congestion is not None:
@@ -168,6 +176,9 @@ def _shape(tb: Testbed, settings: PeersSettings) -> None:
         tb.set_mtu(settings.mtu)
     if settings.rate_bps is not None:
         tb.set_rate(0, settings.rate)
+    if settings.reorder:
+        for host in range(1, 1 + max(settings.receivers)):
+            tb.set_reorder(host, settings.reorder, settings.rate)
 
 
 @dataclass
@@ -255,6 +266,7 @@ def _report(
         "rate": "unlimited" if rate is None else settings.rate,
         "rate_bps": None if rate is None else round(rate),
         "loss": settings.loss,
+        "reorder": settings.reorder,
         "size_bytes": settings.size,
         "mtu": settings.mtu,
         "repeat": settings.repeat,

@@ -13,6 +13,7 @@ from rich.table import Table
 def medians_table(report: dict[str, Any]) -> Table:
     """One row per group size and peer: medians, and smocast's paired ratio against the peer."""
     loss = f", {report['loss']:.1%} loss" if report["loss"] else ""
+    loss += f", {report['reorder']:.1%} by a slower lane" if report.get("reorder") else ""
     table = Table(title=f"link {report['rate']}{loss}, MTU {report['mtu']}: medians of {report['repeat']} runs")
     for heading in (
         "N",
@@ -81,6 +82,7 @@ def _ratio(ratio: dict[str, Any], metric: str) -> str:
 def link_name(report: dict[str, Any]) -> str:
     """``100mbit``, ``unlimited``, ``100mbit, 2% loss``: the link a report was measured on."""
     loss = f", {report['loss']:.0%} loss" if report["loss"] else ""
+    loss += f", {report['reorder']:.0%} reordered" if report.get("reorder") else ""  # older reports have none
     return f"{report['rate']}{loss}"
 
 

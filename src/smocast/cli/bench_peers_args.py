@@ -36,6 +36,7 @@ examples:
   smocast bench peers --receivers 4,16,32 --loss 0.02 --markdown --plot loss.png
   smocast bench peers --receivers 16,32 --loss 0.02 --congestion lossfilter --peers smocast,udpcast,uftp
   smocast bench peers --receivers 32 --loss 0.02 --congestion fixed --smocast-rate 100mbit --peers smocast,uftp
+  smocast bench peers --receivers 4,16 --reorder 0.05 --peers smocast,smocast-baseline --baseline-src ../before/src
   smocast bench peers --receivers 1,16 --rate unlimited --peers smocast,udpcast
   smocast bench peers --receivers 2 --size 1M --repeat 1 --mtu 9000
   smocast bench peers --receivers 4,16 --peers smocast,smocast-baseline --baseline-src ../main/src
@@ -53,6 +54,13 @@ def register(group: Any) -> None:
     p.add_argument("--size", type=size_arg, default="20M", help="file size")
     p.add_argument("--rate", default="100mbit", help="the source's link rate (tc tbf), or 'unlimited'")
     p.add_argument("--loss", type=probability, default=0.0, help="random loss of UDP at each receiver host")
+    p.add_argument(
+        "--reorder",
+        type=probability,
+        default=0.0,
+        help="share of UDP towards each receiver host sent by a slower lane, so later datagrams overtake it "
+        "(smocast testbed up --reorder; needs --rate)",
+    )
     p.add_argument("--repeat", type=positive_int, default=3, help="rounds per N; medians are reported")
     p.add_argument(
         "--mtu",
@@ -102,7 +110,7 @@ def _run(args: argparse.Namespace) -> int:
         settings = peers.PeersSettings(
             args.receivers, int(args.size), args.rate, args.loss, args.repeat, args.mtu, names, args.prefix,
             startup_runs=args.startup_runs, baseline_src=args.baseline_src, congestion=args.congestion,
-            send_rate=args.smocast_rate,
+            send_rate=args.smocast_rate, reorder=args.reorder,
         )  # fmt: skip
     except (ValueError, TestbedError, SmocastError) as exc:
         fail(str(exc), EXIT_USAGE)

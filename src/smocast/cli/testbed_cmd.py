@@ -30,11 +30,15 @@ examples:
 UP_HELP = """\
 Build a testbed of --hosts hosts. --rate shapes every host's outgoing traffic with tc tbf;
 --loss drops that share of incoming UDP at every receiver (hosts 1..N-1, not the sender),
-rounded to 1/1000. Fails without changing anything if the prefix is already up.
+rounded to 1/1000. --reorder sends that share of the UDP towards every receiver by a slower
+lane (twice the share of --rate, so half busy), so the datagrams after it arrive first, as
+over two parallel links of different speed; it needs --rate. Fails without changing anything
+if the prefix is already up.
 
 examples:
   smocast testbed up --hosts 3
   smocast testbed up --hosts 10 --rate 100mbit --loss 0.05 --prefix lab
+  smocast testbed up --hosts 5 --rate 100mbit --reorder 0.05     # 5% of datagrams late by 1-10 ms
   smocast testbed up --hosts 3 --ipv6
 """
 
@@ -101,6 +105,12 @@ def _add_up(group: Any) -> None:
     p.add_argument("--hosts", type=positive_int, required=True, help="number of hosts, the sender included")
     p.add_argument("--rate", type=rate_arg, default=None, help="rate limit of each host's egress, e.g. 100mbit")
     p.add_argument("--loss", type=probability, default=0.0, help="share of UDP each receiver drops on input")
+    p.add_argument(
+        "--reorder",
+        type=probability,
+        default=0.0,
+        help="share of UDP towards each receiver sent by a slower lane, so that later datagrams overtake it",
+    )
     p.add_argument(
         "--ipv6",
         action="store_true",

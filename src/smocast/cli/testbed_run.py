@@ -31,7 +31,7 @@ def _checked(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse
 
 
 def _up(args: argparse.Namespace) -> int:
-    tb = Testbed(args.prefix).up(args.hosts, rate=args.rate, loss=args.loss, ipv6=args.ipv6)
+    tb = Testbed(args.prefix).up(args.hosts, rate=args.rate, loss=args.loss, ipv6=args.ipv6, reorder=args.reorder)
     last = args.hosts - 1
     console.print(
         f"testbed [bold]{tb.prefix}[/] is up: {args.hosts} hosts {tb.address(0)}-{tb.address(last)} "
@@ -40,7 +40,11 @@ def _up(args: argparse.Namespace) -> int:
     )
     if args.ipv6:
         console.print(f"IPv6: {tb.address6(0)}-{tb.address6(last)} on eth0", soft_wrap=True)
-    shaping = [f"rate {format_rate(args.rate)}" if args.rate else "", f"loss {args.loss:g}" if args.loss else ""]
+    shaping = [
+        f"rate {format_rate(args.rate)}" if args.rate else "",
+        f"loss {args.loss:g}" if args.loss else "",
+        f"reorder {args.reorder:g}" if args.reorder else "",
+    ]
     if any(shaping):
         console.print("impairments: " + ", ".join(part for part in shaping if part), soft_wrap=True)
     console.print(f"next: smocast testbed exec h1 --prefix {tb.prefix} -- ip addr", soft_wrap=True)
@@ -104,7 +108,7 @@ status = _checked(_status)
 
 def _print_status(status: TestbedStatus) -> None:
     table = Table(title=f"testbed {status.prefix} (bridge in {status.switch})", title_justify="left")
-    for column in ("host", "namespace", "address", "rate out", "rate in", "loss", "dropped", "cut"):
+    for column in ("host", "namespace", "address", "rate out", "rate in", "loss", "dropped", "reorder", "cut"):
         table.add_column(column)
     for h in status.hosts:
         table.add_row(
@@ -115,6 +119,7 @@ def _print_status(status: TestbedStatus) -> None:
             _rate(h.inbound_rate_bps),
             f"{h.loss:g}" if h.loss_per_mille else "-",
             str(h.dropped),
+            f"{h.reorder:g} ({h.reordered} late)" if h.reorder_per_mille else "-",
             "CUT" if h.cut else "",
         )
     console.print(table)

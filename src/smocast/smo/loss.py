@@ -37,15 +37,19 @@ class Reordering:
     after later data had arrived. The receiver echoes the timestamp of the segment that filled
     its first hole (RFC 7323) and the source stamps every transmission, so the echo names the
     original or a repair. From then on the duplicate-ACK and DupThresh rules declare nothing
-    lost. ``steps``: each needless repair (the original filled the hole after all; at most one
-    per round trip) widens the reordering window by a quarter of the minimum RTT, up to the
-    SRTT (RFC 8985's ``reo_wnd_mult``, which DSACK raises there); after
-    :data:`REORDER_PERSIST` loss recoveries without one it narrows again.
+    lost. ``late``: the longest a late original took, from its sending to the ACK that showed it
+    had arrived; a segment overtaken by later data counts as lost only after that long (a path
+    that delays some datagrams by many round trips, as a slower parallel link does, would
+    otherwise get each of them repaired). ``steps``: each needless repair (the original filled
+    the hole after all; at most one per round trip) widens the reordering window by a quarter
+    of the minimum RTT, up to the SRTT (RFC 8985's ``reo_wnd_mult``, which DSACK raises there).
+    After :data:`REORDER_PERSIST` loss recoveries without a needless repair, both narrow again.
     """
 
-    __slots__ = ("_persist", "_widened_at", "seen", "steps")
+    __slots__ = ("_persist", "_widened_at", "late", "seen", "steps")
 
     def __init__(self) -> None:
+        self.late = 0.0
         self.seen = False
         self.steps = 0
         self._widened_at = float("-inf")
@@ -57,9 +61,12 @@ class Reordering:
         if segment is None or not tsecr or tsecr != timestamp(segment.sent_at):
             return  # a repair filled it (or the receiver echoes nothing)
         self.seen = True  # its first transmission arrived after later data
-        repaired = child.retransmitted.get(segment.start, segment.mcast_at)
-        if repaired is not None and now >= self._widened_at + (child.rtt.srtt or 0.0):
-            self.steps += 1  # and the repair was needless
+        if child.retransmitted.get(segment.start, segment.mcast_at) is None:
+            return
+        took = now - segment.sent_at  # and its repair was needless: wait that long from now on
+        self.late = max(self.late, took)
+        if now >= self._widened_at + (child.rtt.srtt or 0.0):
+            self.steps += 1
             self._widened_at = now
             self._persist = REORDER_PERSIST
 
@@ -68,6 +75,7 @@ class Reordering:
         self._persist -= 1
         if self._persist <= 0:
             self.steps = 0
+            self.late = 0.0
             self._persist = REORDER_PERSIST
 
 
@@ -91,15 +99,19 @@ def reorder_wait(child: LossState) -> float:
     spaces the ACKs: the minimum RTT. Once the path has reordered, the wait must cover the RTT
     of now, its queue included (RFC 8985's ``RACK.rtt``): here the latest sample, or the
     smoothed RTT if that is longer, so that one quick sample on a jittery path does not
-    shorten the wait below what most segments take."""
+    shorten the wait below what most segments take; and the longest a late original took
+    (:attr:`Reordering.late`). Never longer than the retransmission timeout."""
     rtt = child.rtt
     base = rtt.min_rtt
     if base is None:
         return rtt.rto
     reordering = child.reordering
     window = base * REORDER_FRACTION * (1 + reordering.steps)
-    now_rtt = max(rtt.latest or base, rtt.srtt or base) if reordering.seen else base
-    return now_rtt + min(window, rtt.srtt or window) + REORDER_FLOOR
+    if not reordering.seen:
+        return base + min(window, rtt.srtt or window) + REORDER_FLOOR
+    now_rtt = max(rtt.latest or base, rtt.srtt or base, reordering.late)
+    wait = now_rtt + min(window, rtt.srtt or window) + REORDER_FLOOR
+    return wait if wait < rtt.rto else rtt.rto
 
 
 def repair_due_at(child: LossState, start: int, multicast_at: float | None) -> float:

@@ -29,6 +29,7 @@ INBOUND_LATENCY = "50ms"
 LOSS_STEPS = 1000
 
 TABLE = "smocast"
+REORDER_TABLE = "smocast_reorder"  # the switch's table of reordering rules (testbed.reorder)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,8 @@ def set_rate(layout: Layout, index: int, rate: str | float | None, *, inbound: b
     inbound queues hold 50 ms and then drop, like a router in front of a slow link.
     """
     namespace, device = _shaped_device(layout, index, inbound)
+    if inbound and reorders(layout, index):
+        raise TestbedError(f"host {index} reorders: its switch port cannot have an inbound rate as well")
     if rate is None:
         run(["tc", "-n", namespace, "qdisc", "delete", "dev", device, "root"], check=False)
         return
@@ -139,7 +142,8 @@ def set_loss(layout: Layout, index: int, probability: float) -> int:
     before they leave the bridge, as a real link would carry them.
     """
     steps = loss_steps(probability)
-    ip_batch(layout.switch, [f"link set dev {layout.port(index)} gso_max_segs {1 if steps else GSO_MAX_SEGS}"])
+    cut_gso = steps or reorders(layout, index)  # a reordering port cuts them too
+    ip_batch(layout.switch, [f"link set dev {layout.port(index)} gso_max_segs {1 if cut_gso else GSO_MAX_SEGS}"])
     rule = (
         (f'meta l4proto udp numgen random mod {LOSS_STEPS} < {steps} counter drop comment "loss {steps}/{LOSS_STEPS}"')
         if steps
@@ -151,11 +155,11 @@ def set_loss(layout: Layout, index: int, probability: float) -> int:
 
 def read_loss(layout: Layout, index: int) -> tuple[int, int]:
     """``(steps per 1000, packets dropped so far)`` of host ``index``'s loss rule; (0, 0) if none."""
-    for rule in _rules(layout.host(index), "inet"):
+    for rule in rules_of(layout.host(index), "inet"):
         for expr in rule.get("expr", []):
             match = expr.get("match", {})
             if isinstance(match.get("left"), dict) and "numgen" in match["left"]:
-                return int(match["right"]), _counted(rule)
+                return int(match["right"]), counted(rule)
     return 0, 0
 
 
@@ -173,7 +177,7 @@ def set_cut(layout: Layout, cut_hosts: set[int]) -> None:
 
 def read_cut(layout: Layout) -> set[int]:
     """The host indexes whose bridge port is cut off."""
-    ports = {_port_matched(expr) for rule in _rules(layout.switch, "bridge") for expr in rule.get("expr", [])}
+    ports = {_port_matched(expr) for rule in rules_of(layout.switch, "bridge") for expr in rule.get("expr", [])}
     return {int(port[1:]) for port in ports if port and port[1:].isdigit()}
 
 
@@ -197,12 +201,19 @@ def _replace_table(family: str, chains: dict[str, tuple[str, list[str]]]) -> str
     return "\n".join(lines) + "\n"
 
 
-def _rules(namespace: str, family: str) -> list[dict[str, Any]]:
-    result = run(in_namespace(namespace, ["nft", "-j", "list", "table", family, TABLE]), check=False)
+def reorders(layout: Layout, index: int) -> bool:
+    """Whether the switch sends part of the traffic towards host ``index`` by a slow lane (testbed.reorder)."""
+    return any(rule.get("chain") == layout.port(index) for rule in rules_of(layout.switch, "bridge", REORDER_TABLE))
+
+
+def rules_of(namespace: str, family: str, table: str = TABLE) -> list[dict[str, Any]]:
+    """The rules of nftables table ``table`` of ``family`` in ``namespace``, as ``nft -j`` lists them."""
+    result = run(in_namespace(namespace, ["nft", "-j", "list", "table", family, table]), check=False)
     if result.returncode != 0:
         return []
     return [item["rule"] for item in json.loads(result.stdout)["nftables"] if "rule" in item]
 
 
-def _counted(rule: dict[str, Any]) -> int:
+def counted(rule: dict[str, Any]) -> int:
+    """The packets a rule's counters counted."""
     return sum(int(expr["counter"]["packets"]) for expr in rule.get("expr", []) if "counter" in expr)

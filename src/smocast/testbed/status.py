@@ -12,6 +12,7 @@ from typing import Any
 
 from smocast.testbed import shaping
 from smocast.testbed.layout import Layout, owned_namespaces
+from smocast.testbed.reorder import read_reorder
 from smocast.testbed.runner import in_namespace, run
 
 
@@ -27,11 +28,18 @@ class HostStatus:
     loss_per_mille: int
     dropped: int
     cut: bool
+    reorder_per_mille: int = 0
+    reordered: int = 0  # datagrams sent by the slow lane so far
 
     @property
     def loss(self) -> float:
         """The loss probability the kernel applies (a multiple of 1/1000)."""
         return self.loss_per_mille / shaping.LOSS_STEPS
+
+    @property
+    def reorder(self) -> float:
+        """The share of the UDP towards the host that takes the slow lane (a multiple of 1/1000)."""
+        return self.reorder_per_mille / shaping.LOSS_STEPS
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,11 +60,12 @@ class TestbedStatus:
         return self.switch is not None and bool(self.hosts)
 
     def as_json(self) -> dict[str, Any]:
-        """A JSON-ready dict of everything above, plus ``up`` and each host's ``loss``."""
+        """A JSON-ready dict of everything above, plus ``up`` and each host's ``loss`` and ``reorder``."""
         report = asdict(self)
         report["up"] = self.up
         for host, entry in zip(self.hosts, report["hosts"], strict=True):
             entry["loss"] = host.loss
+            entry["reorder"] = host.reorder
         return report
 
 
@@ -77,6 +86,7 @@ def _host(layout: Layout, index: int, cut: bool) -> HostStatus:
     outbound = shaping.read_rate(layout, index)
     inbound = shaping.read_rate(layout, index, inbound=True)
     steps, dropped = shaping.read_loss(layout, index)
+    reorder_steps, reordered = read_reorder(layout, index)
     return HostStatus(
         index=index,
         namespace=layout.host(index),
@@ -86,6 +96,8 @@ def _host(layout: Layout, index: int, cut: bool) -> HostStatus:
         loss_per_mille=steps,
         dropped=dropped,
         cut=cut,
+        reorder_per_mille=reorder_steps,
+        reordered=reordered,
     )
 
 

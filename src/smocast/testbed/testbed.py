@@ -21,6 +21,7 @@ from typing import Any
 
 from smocast.testbed import build, shaping
 from smocast.testbed.layout import DEFAULT_PREFIX, HOST_INTERFACE, Layout, check_host_count, owned_namespaces
+from smocast.testbed.reorder import reorder_steps, set_reorder
 from smocast.testbed.runner import TestbedError, check_prerequisites, in_namespace
 from smocast.testbed.status import TestbedStatus, gather, memberships, ping
 
@@ -47,8 +48,13 @@ class Testbed:
 
     # -- life cycle ---------------------------------------------------------------------------
 
-    def up(self, hosts: int, rate: str | float | None = None, loss: float = 0.0, ipv6: bool = False) -> Testbed:
+    def up(
+        self, hosts: int, rate: str | float | None = None, loss: float = 0.0, ipv6: bool = False, reorder: float = 0.0
+    ) -> Testbed:
         """Build ``hosts`` hosts, each egress shaped to ``rate`` and receivers (1..) losing ``loss`` of UDP.
+
+        With ``reorder`` that share of the UDP towards each receiver takes a slower lane, so later
+        datagrams overtake it (:mod:`smocast.testbed.reorder`; needs ``rate``).
 
         With ``ipv6`` the hosts also have IPv6 addresses (:meth:`address6`) and MLDv2.
 
@@ -59,6 +65,8 @@ class Testbed:
         check_prerequisites()
         check_host_count(hosts)
         shaping.loss_steps(loss)
+        if reorder_steps(reorder) and rate is None:
+            raise TestbedError("reordering needs a rate (--rate): the slow lane runs at a share of it")
         if rate is not None:
             shaping.rate_bits(rate)
         existing = owned_namespaces(self.layout)
@@ -68,7 +76,7 @@ class Testbed:
                 f"run `smocast testbed down --prefix {self.prefix}` first"
             )
         try:
-            self._build(hosts, rate, loss, ipv6)
+            self._build(hosts, rate, loss, ipv6, reorder)
         except BaseException:
             with contextlib.suppress(TestbedError):  # the first error is the one to report
                 build.teardown(self.layout)
@@ -76,7 +84,7 @@ class Testbed:
         self._hosts = hosts
         return self
 
-    def _build(self, hosts: int, rate: str | float | None, loss: float, ipv6: bool) -> None:
+    def _build(self, hosts: int, rate: str | float | None, loss: float, ipv6: bool, reorder: float) -> None:
         build.create_namespaces(self.layout, hosts, ipv6)
         querier_on = build.build_switch(self.layout, hosts, ipv6)
         for i in range(hosts):
@@ -85,6 +93,8 @@ class Testbed:
                 shaping.set_rate(self.layout, i, rate)
             if loss and i > 0:
                 shaping.set_loss(self.layout, i, loss)
+            if reorder and i > 0:
+                set_reorder(self.layout, i, reorder, rate)
         build.wait_for_querier(querier_on)
 
     def down(self) -> list[str]:
@@ -98,10 +108,15 @@ class Testbed:
 
     @contextmanager
     def running(
-        self, hosts: int, rate: str | float | None = None, loss: float = 0.0, ipv6: bool = False
+        self,
+        hosts: int,
+        rate: str | float | None = None,
+        loss: float = 0.0,
+        ipv6: bool = False,
+        reorder: float = 0.0,
     ) -> Iterator[Testbed]:
         """``up`` on entry, ``down`` on exit, even when the body raises."""
-        self.up(hosts, rate=rate, loss=loss, ipv6=ipv6)
+        self.up(hosts, rate=rate, loss=loss, ipv6=ipv6, reorder=reorder)
         try:
             yield self
         finally:
@@ -166,6 +181,12 @@ class Testbed:
         """Drop incoming UDP at ``host`` with ``probability``, rounded to 1/1000; returns the applied value."""
         self._existing(host)
         return shaping.set_loss(self.layout, self.layout.resolve(host), probability) / shaping.LOSS_STEPS
+
+    def set_reorder(self, host: int | str, share: float, rate: str | float) -> float:
+        """Send ``share`` (rounded to 1/1000) of the UDP towards ``host`` by a slow lane sized for a link
+        of ``rate``, so later datagrams overtake it (0 removes the lane); returns the applied share."""
+        self._existing(host)
+        return set_reorder(self.layout, self.layout.resolve(host), share, rate) / shaping.LOSS_STEPS
 
     def set_rate(self, host: int | str, rate: str | float | None, *, inbound: bool = False) -> None:
         """Shape ``host``'s egress to ``rate`` (None: unshaped); ``inbound`` shapes traffic towards it instead."""
