@@ -13,6 +13,7 @@ import random
 import pytest
 from tests.fakenet import FakeNet, Terrible
 
+from smocast.core.congestion import NewReno, controller_factory
 from smocast.core.ranges import RangeSet
 from smocast.core.rtt import RttEstimator
 from smocast.core.timestamps import timestamp
@@ -95,9 +96,9 @@ def test_the_window_narrows_again_after_recoveries_without_a_needless_repair() -
     reordering = Reordering()
     reordering.steps, reordering.late = 3, 0.02
     for _ in range(REORDER_PERSIST - 1):
-        reordering.recovery_began()
+        reordering.recovery_began(10_000, 20_000)
     assert (reordering.steps, reordering.late) == (3, 0.02)
-    reordering.recovery_began()
+    reordering.recovery_began(10_000, 20_000)
     assert (reordering.steps, reordering.late) == (0, 0.0)
 
 
@@ -204,3 +205,64 @@ def test_a_lossy_path_that_keeps_the_order_is_not_taken_for_one_that_reorders() 
     infos = _transfer("newreno", 0.0, drop=0.03, seed=2)  # repairs fill the holes, never originals
     assert sum(i.repairs_unicast + i.repairs_multicast for i in infos) > 0
     assert not any(i.reordering for i in infos)
+
+
+# --- a needless recovery gives its window back ----------------------------------------------------
+
+
+def _recovery(path: _Path, buf: SendBuffer) -> None:
+    """A recovery began with cwnd 100,000 and ssthresh 1,000,000; segment 0 was repaired."""
+    path.reordering.recovery_began(100_000, 1_000_000)
+    path.retransmitted[0] = 1.004
+
+
+def test_a_recovery_whose_holes_the_originals_filled_is_undone() -> None:
+    path, buf = _Path(), _sent(4)
+    _recovery(path, buf)
+    segment = buf.segment_at(0)
+    assert segment is not None
+    path.reordering.hole_filled(path, segment, timestamp(segment.sent_at), now=1.01)
+    assert path.reordering.recovery_ended() == (100_000, 1_000_000)
+    assert path.reordering.recovery_ended() is None  # judged once
+
+
+def test_a_recovery_with_a_hole_a_repair_filled_is_not_undone() -> None:
+    path, buf = _Path(), _sent(4)
+    _recovery(path, buf)
+    first, second = buf.segment_at(0), buf.segment_at(MSS)
+    assert first is not None and second is not None
+    path.reordering.hole_filled(path, first, timestamp(first.sent_at), now=1.01)  # late original
+    path.reordering.hole_filled(path, second, timestamp(1.005), now=1.011)  # its repair: a real loss
+    assert path.reordering.recovery_ended() is None
+
+
+def test_a_recovery_without_a_needless_repair_or_after_a_timeout_is_not_undone() -> None:
+    path, buf = _Path(), _sent(4)
+    path.reordering.recovery_began(100_000, 1_000_000)
+    assert path.reordering.recovery_ended() is None  # nothing shown needless
+    _recovery(path, buf)
+    segment = buf.segment_at(0)
+    assert segment is not None
+    path.reordering.timed_out()
+    path.reordering.hole_filled(path, segment, timestamp(segment.sent_at), now=1.01)
+    assert path.reordering.recovery_ended() is None
+
+
+@pytest.mark.parametrize("name", ["newreno", "lossfilter"])
+def test_undo_restores_the_window_and_threshold_a_recovery_cut(name: str) -> None:
+    cc = controller_factory(name)(1000, 10_000, 1_000_000)
+    cc.cwnd, cc.ssthresh = 200_000, 1_000_000
+    before = (cc.cwnd, cc.ssthresh)
+    NewReno.on_congestion_event(cc, 0.0)  # the cut itself, whatever the loss filter would judge
+    assert cc.cwnd < before[0]
+    assert cc.undo(*before) is True
+    assert (cc.cwnd, cc.ssthresh) == before
+    assert cc.undo(*before) is False  # nothing left to give back
+
+
+def test_end_to_end_newreno_gives_back_the_cuts_of_needless_recoveries() -> None:
+    """Over a path that reorders and loses nothing, the recoveries NewReno still enters (a
+    late original each receiver repairs before it learns the path) are undone."""
+    infos = _transfer("newreno", 0.002)
+    assert sum(i.loss_episodes for i in infos) > 0
+    assert sum(i.window_cuts for i in infos) < sum(i.loss_episodes for i in infos)

@@ -74,6 +74,18 @@ class CongestionController(ABC):
         threshold, which that flight set, stays (RFC 5681 (4) halves the flight size, which has
         not shrunk; Linux keeps it while in its Loss state)."""
 
+    def undo(self, cwnd: int, ssthresh: int) -> bool:
+        """The last loss recovery proved needless (every repair of it was: the originals had
+        only been overtaken): the window and the threshold go back to ``cwnd`` and
+        ``ssthresh``, what they were before it, if they are smaller now (RFC 4015's response,
+        as Linux undoes a recovery). Returns whether the window grew back."""
+        self.ssthresh = max(self.ssthresh, ssthresh)
+        restored = min(cwnd, self.max_window)
+        if self.cwnd >= restored:
+            return False
+        self.cwnd = restored
+        return True
+
     def on_rtt_sample(self, rtt: float, now: float) -> None:  # noqa: B027 (optional: only some controllers use RTT)
         """One RTT sample of the path, from the newest segment delivered; only when ``wants_rtt``."""
 

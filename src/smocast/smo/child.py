@@ -52,8 +52,7 @@ class Child:
         "_buf", "_rules", "address", "catch_up", "cc", "connection", "count_from", "credit", "dupacks",
         "idle_since", "idle_total", "index", "joined_at", "last_progress", "loss_episodes", "recovery_point",
         "reordering", "repairs_multicast", "repairs_unicast", "retransmitted", "rto_lost_upto", "rtt", "rwnd", "sacked",
-        "samples",
-        "start", "state", "timer", "una", "unreachable_at", "up", "window_cuts",
+        "samples", "start", "state", "timer", "una", "unreachable_at", "up", "window_cuts",
     )
     # fmt: on
 
@@ -102,8 +101,7 @@ class Child:
         self.idle_since: float | None = None  # parked (everything acknowledged) since then
         self.idle_total = 0.0  # seconds parked before idle_since
         self.joined_at = now
-        self.repairs_unicast = 0
-        self.repairs_multicast = 0
+        self.repairs_unicast = self.repairs_multicast = 0
         self.loss_episodes = 0  # loss recovery episodes entered (duplicate ACKs, SACK or RACK)
         self.window_cuts = 0  # episodes and timeouts after which the controller's window was smaller
         self.unreachable_at: float | None = None  # an ICMP port unreachable named its address (smo.unreachable)
@@ -266,6 +264,8 @@ class Child:
         if self.recovery_point is not None and ack >= self.recovery_point:
             self.recovery_point = None
             self.rto_lost_upto = 0
+            if (prior := self.reordering.recovery_ended()) is not None:
+                self.window_cuts -= self.cc.undo(*prior)  # a needless recovery: its cut is taken back
         cc = self.cc
         limited = not cc.validates_window or 2 * (self._buf.snd_nxt - ack + acked - self.sacked.total) >= cc.cwnd
         if self.recovery_point is None:
@@ -317,8 +317,8 @@ class Child:
     def _enter_recovery(self, now: float) -> None:
         self.recovery_point = self._buf.snd_nxt
         cwnd = self.cc.cwnd
+        self.reordering.recovery_began(cwnd, self.cc.ssthresh)
         self.cc.on_congestion_event(now)
-        self.reordering.recovery_began()
         self.loss_episodes += 1
         self.window_cuts += self.cc.cwnd < cwnd
         self.credit = max(self.credit, self._rules.mss)
@@ -347,6 +347,7 @@ class Child:
             return Outcome()
         repeated = self.rto_lost_upto > self.una  # the flight lost at the last timeout is not repaired yet
         cwnd = self.cc.cwnd
+        self.reordering.timed_out()
         self.cc.on_retransmission_timeout(now, repeated=repeated)
         self.window_cuts += self.cc.cwnd < cwnd
         self.rtt.back_off(self._backoff_ceiling())

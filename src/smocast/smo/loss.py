@@ -44,9 +44,13 @@ class Reordering:
     the hole after all; at most one per round trip) widens the reordering window by a quarter
     of the minimum RTT, up to the SRTT (RFC 8985's ``reo_wnd_mult``, which DSACK raises there).
     After :data:`REORDER_PERSIST` loss recoveries without a needless repair, both narrow again.
+
+    It also judges each loss recovery (RFC 3522's detection, by the same echoes): one in which
+    every hole the cumulative ACK moved over was filled by its original, at least one of them
+    repaired, was needless; :meth:`recovery_ended` then gives back the window it cut.
     """
 
-    __slots__ = ("_persist", "_widened_at", "late", "seen", "steps")
+    __slots__ = ("_filled_by_repair", "_needless", "_persist", "_prior", "_widened_at", "late", "seen", "steps")
 
     def __init__(self) -> None:
         self.late = 0.0
@@ -54,15 +58,20 @@ class Reordering:
         self.steps = 0
         self._widened_at = float("-inf")
         self._persist = REORDER_PERSIST
+        self._prior: tuple[int, int] | None = None  # cwnd and ssthresh before the current recovery
+        self._needless = 0  # holes of the current recovery filled by an original that was repaired
+        self._filled_by_repair = False  # a hole of the current recovery was filled by a repair
 
     def hole_filled(self, child: LossState, segment: Segment | None, tsecr: int, now: float) -> None:
         """An ACK that echoes ``tsecr`` moved the cumulative ACK over ``segment``, which was a hole
         (later data was SACKed). Call it before the child forgets the segment's repairs."""
         if segment is None or not tsecr or tsecr != timestamp(segment.sent_at):
-            return  # a repair filled it (or the receiver echoes nothing)
+            self._filled_by_repair = True  # a repair filled it (or the receiver echoes nothing)
+            return
         self.seen = True  # its first transmission arrived after later data
         if child.retransmitted.get(segment.start, segment.mcast_at) is None:
             return
+        self._needless += 1
         took = now - segment.sent_at  # and its repair was needless: wait that long from now on
         self.late = max(self.late, took)
         if now >= self._widened_at + (child.rtt.srtt or 0.0):
@@ -70,13 +79,27 @@ class Reordering:
             self._widened_at = now
             self._persist = REORDER_PERSIST
 
-    def recovery_began(self) -> None:
-        """A loss recovery began: after enough of them without a needless repair, narrow the window."""
+    def recovery_began(self, cwnd: int, ssthresh: int) -> None:
+        """A loss recovery began, and the controller's ``cwnd`` and ``ssthresh`` were these before it:
+        after enough recoveries without a needless repair, narrow the window."""
+        self._prior = (cwnd, ssthresh)
+        self._needless, self._filled_by_repair = 0, False
         self._persist -= 1
         if self._persist <= 0:
             self.steps = 0
             self.late = 0.0
             self._persist = REORDER_PERSIST
+
+    def timed_out(self) -> None:
+        """The retransmission timer expired: the recovery it starts is not judged."""
+        self._prior = None
+
+    def recovery_ended(self) -> tuple[int, int] | None:
+        """The cumulative ACK passed the recovery point: the ``(cwnd, ssthresh)`` to restore when
+        every repair of the recovery was needless (the caller hands it to the controller's
+        ``undo``), else None."""
+        prior, self._prior = self._prior, None
+        return prior if self._needless and not self._filled_by_repair else None
 
 
 class LossState(Protocol):
