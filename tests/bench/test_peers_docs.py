@@ -48,6 +48,8 @@ REPORTS = [
     "peers-loss-reordering-paired.json",
     "peers-loss-order-a.json",
     "peers-loss-order-b.json",
+    "peers-reorder.json",
+    "peers-reorder-loss.json",
 ]
 
 
