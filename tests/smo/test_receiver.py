@@ -102,7 +102,10 @@ def test_out_of_order_is_sacked_at_once_and_filled_exactly_once() -> None:
     rx.receive_packet(Packet(PacketType.REPAIR, 1, rx.connection, 0, payload=b"a" * 100), SERVER, 0.2)
     rx.receive_packet(data(100, b"b" * 100), SERVER, 0.2)  # a duplicate
     acks = sent(rx, 0.2)
-    assert acks[-1].ack == 200 and acks[-1].sack == ((300, 400),)
+    assert acks[-1].ack == 200 and acks[-1].sack == ((100, 200), (300, 400))  # the duplicate first: D-SACK
+    rx.receive_packet(data(500, b"f" * 100), SERVER, 0.3)
+    (ack3,) = sent(rx, 0.3)
+    assert ack3.sack == ((500, 600), (300, 400))  # the duplicate is reported once
     delivered = b"".join(e.data for e in events(rx) if isinstance(e, ev.DataReceived))
     assert delivered == b"a" * 100 + b"b" * 100
     assert rx.stats.duplicates == 1

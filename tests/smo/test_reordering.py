@@ -19,7 +19,8 @@ from smocast.core.rtt import RttEstimator
 from smocast.core.timestamps import timestamp
 from smocast.smo import events as ev
 from smocast.smo.config import ChannelConfig
-from smocast.smo.loss import REORDER_PERSIST, Reordering, lost_segments, reorder_wait
+from smocast.smo.loss import lost_segments, reorder_wait
+from smocast.smo.reordering import REORDER_PERSIST, Reordering
 from smocast.smo.sendbuf import SendBuffer
 from smocast.smo.source_events import ReceiverInfo
 
@@ -96,9 +97,9 @@ def test_the_window_narrows_again_after_recoveries_without_a_needless_repair() -
     reordering = Reordering()
     reordering.steps, reordering.late = 3, 0.02
     for _ in range(REORDER_PERSIST - 1):
-        reordering.recovery_began(10_000, 20_000)
+        reordering.recovery_began(10_000, 20_000, 0, 0)
     assert (reordering.steps, reordering.late) == (3, 0.02)
-    reordering.recovery_began(10_000, 20_000)
+    reordering.recovery_began(10_000, 20_000, 0, 0)
     assert (reordering.steps, reordering.late) == (0, 0.0)
 
 
@@ -210,42 +211,75 @@ def test_a_lossy_path_that_keeps_the_order_is_not_taken_for_one_that_reorders() 
 # --- a needless recovery gives its window back ----------------------------------------------------
 
 
-def _recovery(path: _Path, buf: SendBuffer) -> None:
-    """A recovery began with cwnd 100,000 and ssthresh 1,000,000; segment 0 was repaired."""
-    path.reordering.recovery_began(100_000, 1_000_000)
+def _recovery(path: _Path) -> None:
+    """A recovery began over segments 0-3 (sent at 1.0 to 1.0003) with cwnd 100,000 and
+    ssthresh 1,000,000; segment 0 was repaired at 1.004."""
+    path.reordering.recovery_began(100_000, 1_000_000, 0, 4 * MSS)
     path.retransmitted[0] = 1.004
+    path.reordering.repaired(1.004)
 
 
-def test_a_recovery_whose_holes_the_originals_filled_is_undone() -> None:
+def test_a_recovery_ended_by_an_ack_that_echoes_an_original_is_undone() -> None:
+    """RFC 3522: the ACK answers a transmission older than the first repair, so originals
+    filled the holes and the repairs were needless; RFC 4015: the window comes back."""
     path, buf = _Path(), _sent(4)
-    _recovery(path, buf)
+    _recovery(path)
     segment = buf.segment_at(0)
     assert segment is not None
-    path.reordering.hole_filled(path, segment, timestamp(segment.sent_at), now=1.01)
-    assert path.reordering.recovery_ended() == (100_000, 1_000_000)
-    assert path.reordering.recovery_ended() is None  # judged once
+    path.reordering.hole_filled(path, segment, timestamp(segment.sent_at), now=1.006)  # its original, late
+    assert path.reordering.recovery_ended(timestamp(1.0003)) == (100_000, 1_000_000)
+    assert path.reordering.recovery_ended(timestamp(1.0003)) is None  # given back once
 
 
-def test_a_recovery_with_a_hole_a_repair_filled_is_not_undone() -> None:
-    path, buf = _Path(), _sent(4)
-    _recovery(path, buf)
-    first, second = buf.segment_at(0), buf.segment_at(MSS)
-    assert first is not None and second is not None
-    path.reordering.hole_filled(path, first, timestamp(first.sent_at), now=1.01)  # late original
-    path.reordering.hole_filled(path, second, timestamp(1.005), now=1.011)  # its repair: a real loss
-    assert path.reordering.recovery_ended() is None
+def test_an_older_echo_alone_does_not_undo_a_recovery() -> None:
+    """A hole filled by a repair to the group, sent for other receivers before this one's own
+    first repair, echoes an older transmission too: only a recovery with a repair shown
+    needless is undone."""
+    path = _Path()
+    _recovery(path)
+    assert path.reordering.recovery_ended(timestamp(1.002)) is None
 
 
-def test_a_recovery_without_a_needless_repair_or_after_a_timeout_is_not_undone() -> None:
-    path, buf = _Path(), _sent(4)
-    path.reordering.recovery_began(100_000, 1_000_000)
-    assert path.reordering.recovery_ended() is None  # nothing shown needless
-    _recovery(path, buf)
-    segment = buf.segment_at(0)
-    assert segment is not None
+def test_a_recovery_ended_by_an_ack_that_echoes_a_repair_keeps_its_cut() -> None:
+    path = _Path()
+    _recovery(path)
+    assert path.reordering.recovery_ended(timestamp(1.004)) is None  # the repair filled the last hole
+
+
+def test_a_recovery_without_repairs_or_after_a_timeout_or_without_an_echo_is_not_undone() -> None:
+    path = _Path()
+    path.reordering.recovery_began(100_000, 1_000_000, 0, 4 * MSS)
+    assert path.reordering.recovery_ended(timestamp(1.0)) is None  # nothing was repaired
+    _recovery(path)
     path.reordering.timed_out()
-    path.reordering.hole_filled(path, segment, timestamp(segment.sent_at), now=1.01)
-    assert path.reordering.recovery_ended() is None
+    assert path.reordering.recovery_ended(timestamp(1.0)) is None
+    _recovery(path)
+    assert path.reordering.recovery_ended(0) is None  # the receiver echoes nothing
+
+
+def test_a_d_sack_shows_a_late_original_that_came_after_its_repair() -> None:
+    """The repair filled the hole first, so its echo shows nothing; the original, arriving
+    after, is reported twice (RFC 2883), and the path is known to reorder from it."""
+    path, buf = _Path(), _sent(4)
+    _recovery(path)
+    segment = buf.segment_at(0)
+    assert segment is not None
+    path.reordering.hole_filled(path, segment, timestamp(1.004), now=1.006)  # its repair came first
+    assert not path.reordering.seen
+    path.reordering.dsack(path, 0, segment, now=1.012)
+    assert path.reordering.seen and path.reordering.steps == 1
+    assert path.reordering.late == pytest.approx(1.012 - segment.sent_at)
+
+
+def test_a_duplicate_no_recovery_repaired_is_not_taken_for_reordering() -> None:
+    """The network may deliver a datagram twice; only a duplicate within a recovery that
+    repaired something counts."""
+    path, buf = _Path(), _sent(8)
+    path.reordering.dsack(path, 0, buf.segment_at(0), now=1.01)
+    assert not path.reordering.seen and path.reordering.late == 0.0
+    _recovery(path)
+    path.reordering.dsack(path, 6 * MSS, buf.segment_at(6 * MSS), now=1.01)  # beyond what it repaired
+    assert not path.reordering.seen
 
 
 @pytest.mark.parametrize("name", ["newreno", "lossfilter"])

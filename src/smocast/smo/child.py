@@ -29,9 +29,10 @@ from smocast.core.timers import TimerQueue
 from smocast.core.timestamps import elapsed_since
 from smocast.smo.catchup import CatchUp
 from smocast.smo.drop_reason import DropReason
-from smocast.smo.loss import Reordering, lost_segments
+from smocast.smo.loss import lost_segments
 from smocast.smo.outcome import ChildRules, ChildState, History, Outcome
 from smocast.smo.reassembly import MAX_HELD_RANGES
+from smocast.smo.reordering import Reordering
 from smocast.smo.sampling import RttSamples
 from smocast.smo.sendbuf import SendBuffer
 from smocast.smo.timing import ChildTimer
@@ -82,11 +83,9 @@ class Child:
         history = rules.history  # resuming below the send buffer: what it misses comes from there
         self.catch_up = None if history is None else CatchUp(history, rules.mss, start)
         self.up: UpReceiver | None = None  # its session-relay stream, once it sends one (the channel makes it)
-        self.una = start
-        self.rwnd = 0
+        self.una, self.rwnd = start, 0
         self.sacked = RangeSet()
-        self.cc = cc
-        self.rtt = rtt
+        self.cc, self.rtt = cc, rtt
         self._buf = buffer
         self._rules = rules
         self.timer = ChildTimer(timers, buffer, rules, self, partial(on_timer, self), now)  # armed for the SYN-ACK
@@ -141,11 +140,9 @@ class Child:
         self.timer.base = now
 
     def repair_on_join(self, now: float) -> Outcome:
-        """A receiver that resumed behind the head is repaired what it missed, at once.
-
-        The channel must act on the outcome, then arm the timer (:meth:`arm_timer`) if data is
-        outstanding, or :meth:`park` the child.
-        """
+        """A receiver that resumed behind the head is repaired what it missed, at once. The channel
+        must act on the outcome, then arm the timer (:meth:`arm_timer`) if data is outstanding,
+        or :meth:`park` the child."""
         snd_nxt = self._buf.snd_nxt
         if self.una >= snd_nxt:
             return Outcome()
@@ -200,14 +197,12 @@ class Child:
 
         The caller checked that ``ack`` lies in ``[una, snd_nxt]``. Returns the repairs to send;
         the channel must then release the acknowledged bytes and move the child's right edge.
-
-        An ACK that covers repaired data still gives an RTT sample: its echoed timestamp says
-        which transmission it answers (RFC 6298 section 3, RFC 7323 section 4), since every
-        repair carries the time it was sent and the receiver echoes the segment that filled
-        its first hole. Karn's rule would leave the estimate where it was before the loss,
-        through the whole recovery, however much the queue that caused the loss has grown.
+        An ACK that covers repaired data still gives an RTT sample (design.md, "Timestamps
+        instead of Karn's rule"): its echo names the transmission it answers (RFC 7323).
         """
         self.unreachable_at = None  # any ACK shows the receiver alive (the plain path moves last_progress)
+        if sack and sack[0][1] <= ack:  # a D-SACK block (RFC 2883): the receiver got a segment twice
+            self.reordering.dsack(self, sack[0][0], self._buf.segment_at(sack[0][0]), now)
         self.rwnd = window
         snd_nxt = self._buf.snd_nxt
         old = self.una
@@ -264,7 +259,7 @@ class Child:
         if self.recovery_point is not None and ack >= self.recovery_point:
             self.recovery_point = None
             self.rto_lost_upto = 0
-            if (prior := self.reordering.recovery_ended()) is not None:
+            if (prior := self.reordering.recovery_ended(tsecr)) is not None:
                 self.window_cuts -= self.cc.undo(*prior)  # a needless recovery: its cut is taken back
         cc = self.cc
         limited = not cc.validates_window or 2 * (self._buf.snd_nxt - ack + acked - self.sacked.total) >= cc.cwnd
@@ -284,10 +279,12 @@ class Child:
         """The channel sent the segment at ``start`` to this receiver alone."""
         self.retransmitted[start] = now
         self.repairs_unicast += 1
+        self.reordering.repaired(now)
 
-    def note_multicast_repair(self) -> None:
+    def note_multicast_repair(self, now: float) -> None:
         """The channel repaired, by multicast, a segment this receiver reported lost."""
         self.repairs_multicast += 1
+        self.reordering.repaired(now)
 
     # --- loss recovery -------------------------------------------------------------------------
 
@@ -317,7 +314,7 @@ class Child:
     def _enter_recovery(self, now: float) -> None:
         self.recovery_point = self._buf.snd_nxt
         cwnd = self.cc.cwnd
-        self.reordering.recovery_began(cwnd, self.cc.ssthresh)
+        self.reordering.recovery_began(cwnd, self.cc.ssthresh, self.una, self._buf.snd_nxt)
         self.cc.on_congestion_event(now)
         self.loss_episodes += 1
         self.window_cuts += self.cc.cwnd < cwnd
@@ -351,8 +348,7 @@ class Child:
         self.cc.on_retransmission_timeout(now, repeated=repeated)
         self.window_cuts += self.cc.cwnd < cwnd
         self.rtt.back_off(self._backoff_ceiling())
-        self.recovery_point = snd_nxt
-        self.rto_lost_upto = snd_nxt
+        self.recovery_point = self.rto_lost_upto = snd_nxt
         if self.catch_up is not None:
             self.catch_up.restart(self.una)
         self.retransmitted.clear()

@@ -33,6 +33,7 @@ class Intake:
     __slots__ = (
         "_channel",
         "_data",
+        "_dsack",
         "_out",
         "_playout",
         "_stats",
@@ -63,6 +64,7 @@ class Intake:
         self._stats = stats
         self.delayed_ack = DelayedAck(config.ack_delay)  # its deadline is the receiver's to arm (read-only)
         self.ack_due = False  # the next datagrams_to_send must carry an ACK (read-only: see ack_soon)
+        self._dsack: tuple[int, int] | None = None  # an original that came again, for the next ACK (RFC 2883)
         self.ts_recent = 0  # the TSval the next ACK echoes (read-only)
         self.last_ack_sent = 0  # rcv_nxt in the last ACK (read-only)
         self.highest = 0  # the highest stream offset seen in data or heartbeats (read-only)
@@ -197,7 +199,10 @@ class Intake:
             return
         if not data.is_new(seq, seq + len(packet.payload)):
             stats.duplicates += 1
-            if not via_group:  # a repair to the group is for those that reported the segment lost
+            if packet.type is PacketType.DATA and seq + len(packet.payload) <= rcv_nxt:
+                self._dsack = (seq, seq + len(packet.payload))  # an original, after its repair: tell the source
+                self.ack_due = True
+            elif not via_group:  # a repair to the group is for those that reported the segment lost
                 self.ack_due = True  # repaired to us alone: our ACK may have been lost, repeat it at once
             return
         in_order = seq <= rcv_nxt
@@ -245,6 +250,8 @@ class Intake:
         rcv_nxt = data.rcv_nxt
         window = self._window.advertise()
         sack = data.sack_blocks(MAX_SACK_BLOCKS)
+        if self._dsack is not None:  # RFC 2883: the duplicate first, below the cumulative ACK
+            sack, self._dsack = (self._dsack, *sack[: MAX_SACK_BLOCKS - 1]), None
         tsval = self.newest_tsval
         delay = None if tsval is None else (timestamp(self.newest_at) - tsval) % TS_MODULUS
         self._out.ack(rcv_nxt + (1 if fin else 0), window, self.ts_recent, sack, now, delay)

@@ -20,86 +20,13 @@ from typing import Protocol
 
 from smocast.core.ranges import RangeSet
 from smocast.core.rtt import RttEstimator
-from smocast.core.timestamps import timestamp
+from smocast.smo.reordering import Reordering
 from smocast.smo.sendbuf import Segment, SendBuffer
 from smocast.wire import MAX_STREAM_OFFSET
 
 DUPTHRESH = 3  # RFC 5681 (3.2) / RFC 6675: duplicate ACKs (or SACKed segments) before loss
 REORDER_FRACTION = 0.25  # RFC 8985 (RACK): reordering window as a fraction of the min RTT
 REORDER_FLOOR = 0.001  # seconds; never less than a clock tick
-REORDER_PERSIST = 16  # RFC 8985 (reo_wnd_persist): loss recoveries before a widened window narrows again
-
-
-class Reordering:
-    """What one receiver's path has shown of reordering (RFC 8985 section 6.2).
-
-    ``seen``: a hole at the cumulative ACK was filled by the segment's first transmission,
-    after later data had arrived. The receiver echoes the timestamp of the segment that filled
-    its first hole (RFC 7323) and the source stamps every transmission, so the echo names the
-    original or a repair. From then on the duplicate-ACK and DupThresh rules declare nothing
-    lost. ``late``: the longest a late original took, from its sending to the ACK that showed it
-    had arrived; a segment overtaken by later data counts as lost only after that long (a path
-    that delays some datagrams by many round trips, as a slower parallel link does, would
-    otherwise get each of them repaired). ``steps``: each needless repair (the original filled
-    the hole after all; at most one per round trip) widens the reordering window by a quarter
-    of the minimum RTT, up to the SRTT (RFC 8985's ``reo_wnd_mult``, which DSACK raises there).
-    After :data:`REORDER_PERSIST` loss recoveries without a needless repair, both narrow again.
-
-    It also judges each loss recovery (RFC 3522's detection, by the same echoes): one in which
-    every hole the cumulative ACK moved over was filled by its original, at least one of them
-    repaired, was needless; :meth:`recovery_ended` then gives back the window it cut.
-    """
-
-    __slots__ = ("_filled_by_repair", "_needless", "_persist", "_prior", "_widened_at", "late", "seen", "steps")
-
-    def __init__(self) -> None:
-        self.late = 0.0
-        self.seen = False
-        self.steps = 0
-        self._widened_at = float("-inf")
-        self._persist = REORDER_PERSIST
-        self._prior: tuple[int, int] | None = None  # cwnd and ssthresh before the current recovery
-        self._needless = 0  # holes of the current recovery filled by an original that was repaired
-        self._filled_by_repair = False  # a hole of the current recovery was filled by a repair
-
-    def hole_filled(self, child: LossState, segment: Segment | None, tsecr: int, now: float) -> None:
-        """An ACK that echoes ``tsecr`` moved the cumulative ACK over ``segment``, which was a hole
-        (later data was SACKed). Call it before the child forgets the segment's repairs."""
-        if segment is None or not tsecr or tsecr != timestamp(segment.sent_at):
-            self._filled_by_repair = True  # a repair filled it (or the receiver echoes nothing)
-            return
-        self.seen = True  # its first transmission arrived after later data
-        if child.retransmitted.get(segment.start, segment.mcast_at) is None:
-            return
-        self._needless += 1
-        took = now - segment.sent_at  # and its repair was needless: wait that long from now on
-        self.late = max(self.late, took)
-        if now >= self._widened_at + (child.rtt.srtt or 0.0):
-            self.steps += 1
-            self._widened_at = now
-            self._persist = REORDER_PERSIST
-
-    def recovery_began(self, cwnd: int, ssthresh: int) -> None:
-        """A loss recovery began, and the controller's ``cwnd`` and ``ssthresh`` were these before it:
-        after enough recoveries without a needless repair, narrow the window."""
-        self._prior = (cwnd, ssthresh)
-        self._needless, self._filled_by_repair = 0, False
-        self._persist -= 1
-        if self._persist <= 0:
-            self.steps = 0
-            self.late = 0.0
-            self._persist = REORDER_PERSIST
-
-    def timed_out(self) -> None:
-        """The retransmission timer expired: the recovery it starts is not judged."""
-        self._prior = None
-
-    def recovery_ended(self) -> tuple[int, int] | None:
-        """The cumulative ACK passed the recovery point: the ``(cwnd, ssthresh)`` to restore when
-        every repair of the recovery was needless (the caller hands it to the controller's
-        ``undo``), else None."""
-        prior, self._prior = self._prior, None
-        return prior if self._needless and not self._filled_by_repair else None
 
 
 class LossState(Protocol):

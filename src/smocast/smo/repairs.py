@@ -82,7 +82,7 @@ class RepairRouter:
         for index in reporters:
             reporter = self._members.by_index(index)
             if reporter is not None:
-                reporter.note_multicast_repair()
+                reporter.note_multicast_repair(now)
         self._buf.note_multicast_repair(segment, now)
         self._transmit.multicast_sent(now)
         self._transmit.repair_sent(segment.end - segment.start, now)
