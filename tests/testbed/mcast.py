@@ -1,8 +1,9 @@
 """Tiny multicast programs run inside testbed hosts with ``python3 -c``, and helpers to drive them.
 
 Receivers print ``ready`` once joined, then one JSON line of per-socket counts. The sender
-sends numbered data datagrams, then many END markers, so receivers stop promptly even under
-heavy loss; a receiver that never sees END (a cut host) stops at its deadline.
+sends numbered data datagrams (``D`` and a 32-bit number, padded to the size asked), then
+many END markers, so receivers stop promptly even under heavy loss; a receiver that never
+sees END (a cut host) stops at its deadline.
 """
 
 from __future__ import annotations
@@ -47,11 +48,12 @@ print(json.dumps(counts), flush=True)
 SENDER = """\
 import socket, struct, sys, time
 group, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+padding, burst, pause = int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6])
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 for seq in range(count):
-    s.sendto(b"D" + struct.pack("!I", seq) + bytes(95), (group, port))
-    if seq % 100 == 99:
-        time.sleep(0.001)
+    s.sendto(b"D" + struct.pack("!I", seq) + bytes(padding), (group, port))
+    if seq % burst == burst - 1:
+        time.sleep(pause)
 for _ in range(40):
     s.sendto(b"E", (group, port))
     time.sleep(0.005)
@@ -112,6 +114,8 @@ def result(proc: subprocess.Popen[str]) -> object:
     return json.loads(out)
 
 
-def send(tb: Testbed, count: int, host: int = 0) -> None:
-    """Send ``count`` data datagrams to GROUP from ``host``, then the END markers."""
-    tb.exec(host, [sys.executable, "-c", SENDER, GROUP, str(PORT), str(count)], check=True, timeout=30)
+def send(tb: Testbed, count: int, host: int = 0, *, size: int = 100, burst: int = 100, pause: float = 0.001) -> None:
+    """Send ``count`` data datagrams of ``size`` bytes to GROUP from ``host``, numbered, ``pause``
+    seconds after each ``burst`` of them, then the END markers."""
+    argv = [GROUP, PORT, count, size - 5, burst, pause]
+    tb.exec(host, [sys.executable, "-c", SENDER, *map(str, argv)], check=True, timeout=30)

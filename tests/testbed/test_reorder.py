@@ -13,27 +13,12 @@ from pathlib import Path
 
 import pytest
 from tests.testbed import mcast
-from tests.testbed.test_transfer import assert_identical, outcome, start_receivers, start_sender, write_payload
+from tests.testbed.test_transfer import transfer, write_payload
 
 from smocast.apps.processes import processes
 from smocast.testbed import Testbed
 from smocast.testbed.reorder import _chain_script, lane_rate, reorder_steps
 from smocast.testbed.runner import TestbedError
-
-# Sends numbered full-size datagrams in bursts of 20, as a paced bulk transfer does (each burst
-# fits the sender's token bucket), then END markers.
-ORDER_SENDER = """\
-import socket, struct, sys, time
-group, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-for seq in range(count):
-    s.sendto(b"D" + struct.pack("!I", seq) + bytes(1395), (group, port))
-    if seq % 20 == 19:
-        time.sleep(0.003)
-for _ in range(40):
-    s.sendto(b"E", (group, port))
-    time.sleep(0.005)
-"""
 
 # Counts the data datagrams that arrive after a higher-numbered one.
 ORDER_RECEIVER = """\
@@ -94,7 +79,7 @@ def test_a_share_of_the_datagrams_arrives_after_later_ones_and_none_without(pref
         assert tb.set_reorder(2, 0.0, "100mbit") == 0.0
         late, calm = _order(tb, 1), _order(tb, 2)
         tb.wait_for_members(mcast.GROUP, {1, 2})
-        tb.exec(0, [sys.executable, "-c", ORDER_SENDER, mcast.GROUP, str(mcast.PORT), "3000"], check=True, timeout=30)
+        mcast.send(tb, 3000, size=1400, burst=20, pause=0.003)  # full-size, in bursts the sender's bucket lets by
         reordered, ordered = mcast.result(late), mcast.result(calm)
         assert isinstance(reordered, dict) and isinstance(ordered, dict)
         assert reordered["got"] == ordered["got"] == 3000  # the lane delays, it never drops
@@ -138,15 +123,10 @@ def test_a_transfer_over_a_path_that_reorders_shows_the_source_reordering(prefix
     path = tmp_path / "payload.bin"
     digest = write_payload(path, 8 << 20, seed=62)
     with Testbed(prefix).running(hosts=3, rate="100mbit", reorder=0.1) as tb, processes() as started:
-        server = start_sender(tb, started, path, "--min-receivers", "2")
-        receivers = start_receivers(tb, started, server, range(1, 3), 1, tmp_path)
-        for rx in receivers:
-            assert_identical(rx, digest, path.name)
-        sent = outcome(started[0])
-        assert sent.code == 0 and sent.report is not None, sent.stderr
-        assert sent.report["completed"] == 2
-        assert sent.report["congestion"]["receivers_reordering"] == 2
-        assert all(row["reordering"] for row in sent.report["per_receiver"])
+        report = transfer(tb, started, path, digest, range(1, 3), 1, tmp_path)
+        assert report["completed"] == 2
+        assert report["congestion"]["receivers_reordering"] == 2
+        assert all(row["reordering"] for row in report["per_receiver"])
         assert all(h.reordered > 0 for h in tb.status().hosts[1:])
 
 

@@ -123,6 +123,19 @@ def outcome(proc: subprocess.Popen[str]) -> Outcome:
     return Outcome(proc.returncode, report, err)
 
 
+def transfer(
+    tb: Testbed, started: list[subprocess.Popen[str]], path: Path, digest: str, hosts: range, per_host: int, root: Path
+) -> dict[str, Any]:
+    """``smocast send`` of ``path`` to ``per_host`` receivers on each of ``hosts``; every copy is
+    checked against ``digest``, and the sender exited 0. Returns the sender's report."""
+    server = start_sender(tb, started, path, "--min-receivers", str(len(hosts) * per_host))
+    for rx in start_receivers(tb, started, server, hosts, per_host, root):
+        assert_identical(rx, digest, path.name)
+    sent = outcome(started[0])
+    assert sent.code == 0 and sent.report is not None, sent.stderr
+    return sent.report
+
+
 def assert_identical(rx: Receiver, digest: str, name: str) -> None:
     """The receiver exited 0, reported a verified copy, and the file on disk hashes to ``digest``."""
     got = outcome(rx.proc)
@@ -139,15 +152,10 @@ def test_twenty_megabytes_at_two_percent_loss_reach_twelve_receivers_byte_identi
     path = tmp_path / "payload.bin"
     digest = write_payload(path, 20 << 20, seed=61)
     with Testbed(prefix).running(hosts=5, loss=0.02) as tb, processes() as started:
-        server = start_sender(tb, started, path, "--min-receivers", "12")
-        receivers = start_receivers(tb, started, server, range(1, 5), 3, tmp_path)
-        for rx in receivers:
-            assert_identical(rx, digest, path.name)
-        sent = outcome(started[0])
-        assert sent.code == 0 and sent.report is not None, sent.stderr
-        assert (sent.report["receivers"], sent.report["completed"], sent.report["dropped"]) == (12, 12, 0)
-        assert sent.report["sha256"] == digest
-        segments = sent.report["segments"]
+        report = transfer(tb, started, path, digest, range(1, 5), 3, tmp_path)
+        assert (report["receivers"], report["completed"], report["dropped"]) == (12, 12, 0)
+        assert report["sha256"] == digest
+        segments = report["segments"]
         assert segments["repair_unicast"] + segments["repair_multicast"] > 0  # the loss was real, and repaired
         assert all(h.dropped > 0 for h in tb.status().hosts[1:])  # every receiver host's loss rule fired
 
