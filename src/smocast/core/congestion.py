@@ -75,8 +75,8 @@ class CongestionController(ABC):
         not shrunk; Linux keeps it while in its Loss state)."""
 
     def undo(self, cwnd: int, ssthresh: int) -> bool:
-        """The last loss recovery proved needless (every repair of it was: the originals had
-        only been overtaken): the window and the threshold go back to ``cwnd`` and
+        """The last loss recovery proved needless (its originals had only been overtaken, see
+        :mod:`smocast.smo.reordering`): the window and the threshold go back to ``cwnd`` and
         ``ssthresh``, what they were before it, if they are smaller now (RFC 4015's response,
         as Linux undoes a recovery). Returns whether the window grew back."""
         self.ssthresh = max(self.ssthresh, ssthresh)
