@@ -49,7 +49,8 @@ from smocast.smo.session import SessionRelay
 from smocast.smo.stats import ChannelStats
 from smocast.smo.sweep import Sweeper
 from smocast.smo.transmit import Transmitter
-from smocast.wire import DecodeError, Packet, PacketType, decode, delay_sample, plain_ack_fields
+from smocast.wire import DecodeError, Packet, PacketType, decode, delay_sample
+from smocast.wire.codec import HEADER_SIZE, PLAIN_ACK, PLAIN_ACK_HEAD
 
 __all__ = ["Channel", "ChannelStats", "History"]
 
@@ -78,6 +79,7 @@ class Channel:
         self._mss = cfg.mss
         self._buf = SendBuffer(cfg.mss)
         self._members = Membership()
+        self._pacing = self._members.pacing  # read on every ACK
         self._timers = TimerQueue()
         self._out = SourceOutbox(cfg.channel_id, group, cfg.keepalive)
         self._admission = Admission(
@@ -129,12 +131,9 @@ class Channel:
         self._actions.drop(child, ev.DropReason.APPLICATION, detail, now)
 
     def unreachable(self, address: Address, now: float) -> None:
-        """Nothing listens at ``address`` any more: the runtime read an ICMP port unreachable.
-
-        The receivers there are dropped (``DropReason.UNREACHABLE``) unless they acknowledge
-        something within a few round trips (:mod:`smocast.smo.unreachable`); receivers that
-        are slow but alive keep the progress timeout. Other addresses are ignored. O(1).
-        """
+        """Nothing listens at ``address`` (the runtime read an ICMP port unreachable): its receivers
+        are dropped (``DropReason.UNREACHABLE``) unless they acknowledge something within a few
+        round trips (:mod:`smocast.smo.unreachable`). Other addresses are ignored. O(1)."""
         children = self._members.at_address(address)
         if children:
             self._periodic.unreachable(children, now)
@@ -219,27 +218,32 @@ class Channel:
     # --- sans-IO contract ------------------------------------------------------------------
 
     def receive_datagrams(self, batch: Sequence[tuple[bytes | memoryview, Address]], now: float) -> None:
-        """A batch of datagrams that arrived by ``now``, each ``(data, source)``: the same as
-        :meth:`receive_datagram` for each in turn (``data`` may be a view of the runtime's
-        buffer; nothing keeps it past the call). Then run the pump once."""
-        receive = self.receive_datagram
+        """Datagrams that arrived by ``now``, each ``(data, source)``, ``data`` perhaps a view of the
+        runtime's buffer (nothing keeps it past the call); then run the pump once. The per-ACK
+        path: a plain ACK of a known receiver is unpacked in this loop; the rest is decoded whole."""
+        unpack, plain, channel_id = PLAIN_ACK.unpack_from, PLAIN_ACK_HEAD, self._channel_id
+        find, handle_ack = self._members.find, self._handle_ack
+        acks = 0
         for data, source in batch:
-            receive(data, source, now)
+            if len(data) == HEADER_SIZE:
+                head, channel, connection, seq, ack, window, tsecr, length = unpack(data)
+                if head == plain and not length and channel == channel_id:
+                    child = find((source, connection))
+                    if child is not None:
+                        acks += 1
+                        handle_ack(child, ack, window, tsecr, (), now, seq)
+                        continue
+            try:
+                packet = decode(data)
+            except DecodeError:
+                self.stats.malformed += 1
+                continue
+            self.receive_packet(packet, source, now)
+        self.stats.acks_processed += acks
 
     def receive_datagram(self, data: bytes | memoryview, source: Address, now: float) -> None:
         """Decode and handle one datagram; malformed ones are counted and dropped."""
-        fields = plain_ack_fields(data)
-        if fields is not None:
-            channel, connection, ack, window, tsecr, seq = fields
-            if channel == self._channel_id and (child := self._members.find((source, connection))) is not None:
-                self._handle_ack(child, ack, window, tsecr, (), now, seq)
-                return
-        try:
-            packet = decode(data)
-        except DecodeError:
-            self.stats.malformed += 1
-            return
-        self.receive_packet(packet, source, now)
+        self.receive_datagrams(((data, source),), now)
 
     def receive_packet(self, packet: Packet, source: Address, now: float) -> None:
         """Handle one decoded packet from ``source``."""
@@ -255,6 +259,7 @@ class Channel:
             if child is None:
                 self._resets.unknown(packet, source)
             else:
+                self.stats.acks_processed += 1
                 self._handle_ack(child, packet.ack, packet.window, packet.tsecr, packet.sack, now, packet.seq)
         elif kind is PacketType.RST:
             if child is not None:
@@ -333,8 +338,8 @@ class Channel:
     def _handle_ack(
         self, child: Child, ack: int, window: int, tsecr: int, sack: tuple[tuple[int, int], ...], now: float, seq: int
     ) -> None:
-        """An ACK from ``child``; its ``seq`` may carry a one-way delay sample (``wire.DELAY_SAMPLE``)."""
-        self.stats.acks_processed += 1
+        """An ACK from ``child``, counted by the caller; its ``seq`` may carry a one-way delay
+        sample (``wire.DELAY_SAMPLE``)."""
         if seq and child.cc.wants_delay and (sample := delay_sample(seq)) is not None:
             child.cc.on_delay_sample(sample, now)
         if child.state is not _ESTABLISHED and not self._ack_outside_established(child, ack, window, tsecr, now):
@@ -344,7 +349,7 @@ class Channel:
         if ack > buf.snd_nxt or ack < old:
             return  # acknowledges data never sent, or is older than what we know
         count_from = child.count_from
-        pacing = self._members.pacing
+        pacing = self._pacing
         key = pacing.value_of.get(child.index)  # None when it does not pace
         if not sack and key is not None and child.plain_ack(ack, window, tsecr, now):
             buf.on_acked(old if old >= count_from else count_from, ack)

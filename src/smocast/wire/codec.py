@@ -26,7 +26,10 @@ from smocast.wire.packet import COOKIE_SIZE, FLAG_AUTH, KNOWN_FLAGS, VERSION, De
 
 _HEADER = struct.Struct("!BBBBIQQQIIIHBx")
 # version, type, flags and SACK count as one number; channel, connection, seq, ack, window, tsecr, payload length
-_PLAIN_ACK = struct.Struct("!IIQQQI4xIH2x")
+PLAIN_ACK = struct.Struct("!IIQQQI4xIH2x")
+"""A plain ACK as ``(head, channel, connection, seq, ack, window, tsecr, payload length)``; it is
+one when the size is :data:`HEADER_SIZE`, ``head`` is :data:`PLAIN_ACK_HEAD` and the length 0
+(:func:`plain_ack_fields` checks all three, for callers that need no batch loop of their own)."""
 _SACK = struct.Struct("!QQ")
 HEADER_SIZE = _HEADER.size
 SACK_BLOCK_SIZE = _SACK.size
@@ -34,7 +37,7 @@ MAX_SACK_BLOCKS = 4
 MAX_PAYLOAD = 0xFFFF
 _TYPES = {int(t): t for t in PacketType}
 _ACK = int(PacketType.ACK)
-_PLAIN_ACK_HEAD = VERSION << 24 | _ACK << 16  # no flags, no SACK blocks
+PLAIN_ACK_HEAD = VERSION << 24 | _ACK << 16  # no flags, no SACK blocks
 _SHORT_TYPES = frozenset({PacketType.DATA, PacketType.REPAIR})
 _COOKIE_TYPES = frozenset({int(PacketType.SYN), int(PacketType.RETRY)})
 _PROBE_TYPES = frozenset({int(PacketType.PROBE), int(PacketType.PROBE_ACK)})
@@ -192,8 +195,8 @@ def plain_ack_fields(data: bytes | memoryview) -> tuple[int, int, int, int, int,
     """
     if len(data) != HEADER_SIZE:
         return None
-    head, channel, connection, seq, ack, window, tsecr, payload_len = _PLAIN_ACK.unpack_from(data)
-    if head != _PLAIN_ACK_HEAD or payload_len:
+    head, channel, connection, seq, ack, window, tsecr, payload_len = PLAIN_ACK.unpack_from(data)
+    if head != PLAIN_ACK_HEAD or payload_len:
         return None
     return channel, connection, ack, window, tsecr, seq
 
