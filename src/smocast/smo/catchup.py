@@ -5,6 +5,11 @@ A receiver may resume at an offset the send buffer no longer holds when the chan
 detection does not see them: the child sends them go-back-N, from the lowest byte the receiver
 has not acknowledged, as far as its repair credit allows, and starts again from there after a
 retransmission timeout. :class:`CatchUp` owns where the next piece starts.
+
+Pieces are planned as ``(offset, length)`` and read from history only as each one goes out.
+Under a rate cap each asks the channel's pacer as new data does: a piece it refuses is held
+(:meth:`CatchUp.hold`), and nothing more is planned until the channel's line of held
+receivers comes back to this one (:meth:`CatchUp.resume`).
 """
 
 from __future__ import annotations
@@ -15,12 +20,13 @@ from smocast.smo.outcome import History
 class CatchUp:
     """One receiver's go-back-N from history, below the send buffer."""
 
-    __slots__ = ("_history", "_mss", "next")
+    __slots__ = ("_history", "_mss", "held", "next")
 
     def __init__(self, history: History, mss: int, start: int) -> None:
         self._history = history
         self._mss = mss
         self.next = start  # the next byte to send from history
+        self.held = False  # the pacer refused a piece: plan nothing until resume()
 
     def restart(self, una: int) -> None:
         """Go back to ``una``: a timeout or a new recovery sends everything unacknowledged again."""
@@ -30,18 +36,34 @@ class CatchUp:
         """The receiver acknowledged up to ``ack``: nothing below it is sent again."""
         self.next = max(self.next, ack)
 
-    def pieces(self, una: int, base: int, credit: int) -> list[tuple[int, bytes]]:
-        """The ``(offset, payload)`` pieces to send now, from ``una`` up to the buffer's ``base``,
-        one MSS each, while ``credit`` bytes remain (the last piece may overdraw it). The caller
-        must charge their length to its credit."""
+    def pieces(self, una: int, base: int, credit: int) -> list[tuple[int, int]]:
+        """The ``(offset, length)`` pieces to send now, from ``una`` up to the buffer's ``base``,
+        one MSS each, while ``credit`` bytes remain (the last piece may overdraw it); none while
+        held. The caller must charge their length to its credit, :meth:`read` each as it sends
+        it, and give back what it does not send (:meth:`stop` or :meth:`hold`)."""
         self.acked(una)
-        pieces: list[tuple[int, bytes]] = []
-        while self.next < base and credit > 0:
+        pieces: list[tuple[int, int]] = []
+        while self.next < base and credit > 0 and not self.held:
             start = self.next
-            payload = self._history(start, min(self._mss, base - start))
-            if not payload:
-                break
-            credit -= len(payload)
-            self.next = start + len(payload)
-            pieces.append((start, payload))
+            length = min(self._mss, base - start)
+            credit -= length
+            self.next = start + length
+            pieces.append((start, length))
         return pieces
+
+    def read(self, offset: int, length: int) -> bytes:
+        """The history's bytes of a piece: fewer (or none) where the history ends sooner."""
+        return self._history(offset, length)
+
+    def stop(self, offset: int) -> None:
+        """Nothing from ``offset`` on was sent: the next piece starts there."""
+        self.next = min(self.next, offset)
+
+    def hold(self, offset: int) -> None:
+        """The pacer refused the piece at ``offset``: start there again, after :meth:`resume`."""
+        self.stop(offset)
+        self.held = True
+
+    def resume(self) -> None:
+        """The channel's line of held receivers came back to this one: pieces may be planned again."""
+        self.held = False

@@ -324,7 +324,11 @@ class Channel:
     # --- new data ------------------------------------------------------------------------------
 
     def _send_new_data(self, now: float) -> None:
+        """Catch-up the pacer held goes first, as repairs do; then new data."""
         transmit, members, stats, window = self._transmit, self._members, self.stats, self._window
+        while (held := transmit.next_catch_up(now)) is not None:
+            if (child := members.by_index(held)) is not None:
+                self._actions.act(child, child.resume_catch_up(), now)
         if not transmit.open(now, members.smallest_edge(), window.cwnd, window.rtt):
             return
         while (segment := transmit.send_one(now, members.holders)) is not None:

@@ -31,9 +31,9 @@ from smocast.smo.catchup import CatchUp
 from smocast.smo.drop_reason import DropReason
 from smocast.smo.loss import lost_segments
 from smocast.smo.outcome import ChildRules, ChildState, History, Outcome
-from smocast.smo.reassembly import MAX_HELD_RANGES
 from smocast.smo.reordering import Reordering
 from smocast.smo.sampling import RttSamples
+from smocast.smo.scoreboard import record_sack
 from smocast.smo.sendbuf import SendBuffer
 from smocast.smo.timing import ChildTimer
 from smocast.smo.uplink import UpReceiver
@@ -207,7 +207,7 @@ class Child:
         snd_nxt = self._buf.snd_nxt
         old = self.una
         delivered = self.sacked.last_end or old
-        newly_sacked = self._update_sack(sack, snd_nxt) if sack else 0
+        newly_sacked = record_sack(self.sacked, sack, old, snd_nxt) if sack else 0
         newest = max(self.sacked.last_end or ack, ack)
         if newest > delivered and self.cc.wants_rtt:
             self.samples.delivered(newest, now)
@@ -224,24 +224,6 @@ class Child:
         if self.sacked or self.dupacks or self.rto_lost_upto > self.una:
             return self._repairs(now)
         return Outcome()
-
-    def _update_sack(self, blocks: tuple[tuple[int, int], ...], snd_nxt: int) -> int:
-        """Record SACK blocks that lie above ``una``; return how many bytes were new.
-
-        The scoreboard keeps at most as many separate ranges as a receiver holds
-        (:data:`~smocast.smo.reassembly.MAX_HELD_RANGES`): a block that would add one more is
-        ignored, so a receiver that splits it byte by byte bounds both its size and the work
-        of every later ACK. SACK is advisory; the block's bytes are repaired if need be.
-        """
-        added = 0
-        una = self.una
-        sacked = self.sacked
-        for block_start, block_end in blocks:
-            start = max(block_start, una)
-            end = min(block_end, snd_nxt)
-            if start < end and (len(sacked) < MAX_HELD_RANGES or sacked.overlaps(start - 1, end + 1)):
-                added += sacked.add(start, end)
-        return added
 
     def _on_new_ack(self, ack: int, tsecr: int, now: float) -> None:
         if self.catch_up is not None:
@@ -286,6 +268,30 @@ class Child:
         self.repairs_multicast += 1
         self.reordering.repaired(now)
 
+    def catch_up_stopped(self, offset: int, unsent: int, *, held: bool) -> None:
+        """Catch-up from ``offset`` on was not sent; its ``unsent`` bytes go back to the credit.
+        ``held``: the pacer refused it, so the channel must queue this receiver and call
+        :meth:`resume_catch_up` in its turn. Otherwise the history ended sooner."""
+        if self.catch_up is not None:
+            self.credit += unsent
+            if held:
+                self.catch_up.hold(offset)
+            else:
+                self.catch_up.stop(offset)
+
+    def resume_catch_up(self) -> Outcome:
+        """Its turn in the channel's line of held catch-up: the pieces its credit allows now."""
+        if self.catch_up is None or self.state is not ChildState.ESTABLISHED:
+            return Outcome()
+        self.catch_up.resume()
+        return Outcome(history=self._catch_up_pieces() if self.una < self._buf.base else [])
+
+    def _catch_up_pieces(self) -> list[tuple[int, int]]:
+        assert self.catch_up is not None
+        pieces = self.catch_up.pieces(self.una, self._buf.base, self.credit)
+        self.credit -= sum(length for _, length in pieces)
+        return pieces
+
     # --- loss recovery -------------------------------------------------------------------------
 
     def _repairs(self, now: float) -> Outcome:
@@ -296,8 +302,7 @@ class Child:
             if self.catch_up is None:
                 outcome.drop = (DropReason.FELL_BEHIND, f"needs byte {self.una}, the buffer starts at {buf.base}")
                 return outcome
-            outcome.history = self.catch_up.pieces(self.una, buf.base, self.credit)
-            self.credit -= sum(len(payload) for _, payload in outcome.history)
+            outcome.history = self._catch_up_pieces()
         budget = max(self.credit, rules.mss) if self.recovery_point is not None else self.cc.cwnd
         lost, rack_due = lost_segments(self, buf, now, budget)
         self.timer.note_rack(rack_due, now)

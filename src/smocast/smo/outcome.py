@@ -41,7 +41,7 @@ class Outcome:
     ``drop``: reset and remove it (a reason and a human detail); nothing else applies.
     ``stop_pacing``: it timed out, so under a non-strict window policy it no longer paces.
     ``congestion``: it saw loss (the channel's slow start is over).
-    ``history``: ``(offset, payload)`` pieces to send it by unicast from history (catch-up).
+    ``history``: ``(offset, length)`` pieces to send it by unicast from history (catch-up).
     ``repairs``: segments to repair, unicast or multicast as the channel decides; for each
     unicast one the channel calls :meth:`Child.note_unicast_repair`.
     ``probe``: a tail loss probe, always by unicast.
@@ -51,7 +51,7 @@ class Outcome:
     drop: tuple[DropReason, str] | None = None
     stop_pacing: bool = False
     congestion: bool = False
-    history: list[tuple[int, bytes]] = field(default_factory=list)
+    history: list[tuple[int, int]] = field(default_factory=list)
     repairs: list[Segment] = field(default_factory=list)
     probe: Segment | None = None
     syn_ack: bool = False

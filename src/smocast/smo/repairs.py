@@ -72,11 +72,25 @@ class RepairRouter:
         self._transmit.repair_sent(segment.end - segment.start, now)
         self._out.repair(segment.start, segment.payload, segment.flags, now, child.address)
 
-    def from_history(self, child: Child, pieces: list[tuple[int, bytes]], now: float) -> None:
-        """Catch-up bytes from before the send buffer, to ``child`` alone."""
-        for offset, payload in pieces:
-            self._count(unicast=True, size=len(payload))
-            self._out.repair(offset, payload, 0, now, child.address)
+    def from_history(self, child: Child, pieces: list[tuple[int, int]], now: float) -> None:
+        """Catch-up from before the send buffer, to ``child`` alone, each ``(offset, length)`` read
+        from history as it goes out and as the rate cap allows: a piece the pacer refuses is
+        held with those after it, and ``child`` waits in line (:meth:`Transmitter.next_catch_up`)."""
+        transmit, catch_up = self._transmit, child.catch_up
+        assert catch_up is not None
+        for n, (offset, length) in enumerate(pieces):
+            if not transmit.catch_up_allowed(length, now):
+                child.catch_up_stopped(offset, sum(size for _, size in pieces[n:]), held=True)
+                transmit.hold_catch_up(child.index, now)
+                return
+            payload = catch_up.read(offset, length)
+            if payload:
+                self._count(unicast=True, size=len(payload))
+                self._out.repair(offset, payload, 0, now, child.address)
+            if len(payload) < length:  # the history ends sooner: go on from there later
+                unsent = length - len(payload) + sum(size for _, size in pieces[n + 1 :])
+                child.catch_up_stopped(offset + len(payload), unsent, held=False)
+                return
 
     def _to_group(self, segment: Segment, reporters: set[int], now: float) -> None:
         for index in reporters:

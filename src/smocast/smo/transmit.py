@@ -29,6 +29,7 @@ class Transmitter:
         "_allowed",
         "_buf",
         "_buffer_policy",
+        "_catch_up_line",
         "_ceiling",
         "_closed",
         "_config",
@@ -54,6 +55,7 @@ class Transmitter:
         self._closed = False  # the application wrote its last byte: the segment that drains the queue ends the stream
         self.initial_window = config.mss * INITIAL_WINDOW_SEGMENTS
         self._ceiling = config.max_rate / 8 if config.max_rate is not None else None  # bytes/s
+        self._catch_up_line: dict[int, None] = {}  # receivers whose catch-up the pacer held, in order
 
     def congestion_seen(self) -> None:
         """A receiver saw loss: the channel's slow start is over (ACK hint and pacing gain)."""
@@ -73,6 +75,41 @@ class Transmitter:
         without one, repairs do not slow new data."""
         if self._ceiling is not None:
             self._pacer.charge(size + DATA_HEADER_SIZE, now)
+
+    def catch_up_allowed(self, size: int, now: float) -> bool:
+        """May ``size`` payload bytes of catch-up from history leave now? Always without a cap;
+        under one (``max_rate``) they ask the pacer as new data does, and are charged if so."""
+        if self._ceiling is None:
+            return True
+        if self._pacer.rate is None:  # nothing new went out yet: pace at the ceiling
+            self._pacer.set_rate(self._ceiling, now)
+        return self._pacer.allowed(size + DATA_HEADER_SIZE, now)
+
+    def hold_catch_up(self, receiver: int, now: float) -> None:
+        """The pacer refused ``receiver`` a catch-up piece: it joins the line (:meth:`next_catch_up`),
+        and the channel wakes when the pacer will allow a piece."""
+        self._catch_up_line[receiver] = None
+        self._wake_for_catch_up(now)
+
+    def next_catch_up(self, now: float) -> int | None:
+        """The first receiver in the line, taken out of it, if the pacer has room for a piece
+        now; else None (and a wake-up for when it will). The channel must let it send; it
+        rejoins the line if refused again."""
+        line = self._catch_up_line
+        if not line or not self._wake_for_catch_up(now):
+            return None
+        receiver = next(iter(line))
+        del line[receiver]
+        return receiver
+
+    def _wake_for_catch_up(self, now: float) -> bool:
+        """True if a catch-up piece (one base-size segment) may go now; else wake when it may."""
+        wake = self._pacer.next_send_time(self._config.mss + DATA_HEADER_SIZE, now)
+        if wake <= now:
+            return True
+        if self.pacing_wakeup is None or wake < self.pacing_wakeup:
+            self.pacing_wakeup = wake
+        return False
 
     def on_timer(self, now: float) -> None:
         """The channel's timer fired: a pacing wake-up that is due is spent."""
