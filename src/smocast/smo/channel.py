@@ -67,11 +67,10 @@ class Channel:
         rng: random.Random | None = None,
         history: History | None = None,
     ) -> None:
-        """``history(offset, length)`` returns earlier stream bytes the send buffer no longer
-        holds (a file on disk, say); with it, receivers may resume from any offset. ``rng`` is
-        the channel's source of randomness: it draws the secrets of the handshake's cookies,
-        so on a real network it must be backed by the OS (``random.SystemRandom()``); a
-        seeded one keeps a simulation deterministic. Without it, a fixed seed is used."""
+        """``history(offset, length)``: earlier stream bytes the buffer no longer holds (a file, say),
+        so receivers may resume at any offset. ``rng`` draws the handshake cookies' secrets: on a
+        real network back it by the OS (``random.SystemRandom()``); seeded, a simulation is
+        deterministic (without it, a fixed seed is used)."""
         self.group = group
         self.config = cfg = config or ChannelConfig()
         self.stats = ChannelStats()
@@ -218,9 +217,8 @@ class Channel:
     # --- sans-IO contract ------------------------------------------------------------------
 
     def receive_datagrams(self, batch: Sequence[tuple[bytes | memoryview, Address]], now: float) -> None:
-        """Datagrams that arrived by ``now``, each ``(data, source)``, ``data`` perhaps a view of the
-        runtime's buffer (nothing keeps it past the call); then run the pump once. The per-ACK
-        path: a plain ACK of a known receiver is unpacked in this loop; the rest is decoded whole."""
+        """Datagrams that arrived by ``now``, each ``(data, source)`` (``data`` may be a view: nothing keeps
+        it); then run the pump once. A plain ACK of a known receiver is unpacked in this loop."""
         unpack, plain, channel_id = PLAIN_ACK.unpack_from, PLAIN_ACK_HEAD, self._channel_id
         find, handle_ack = self._members.find, self._handle_ack
         acks = 0
@@ -324,11 +322,8 @@ class Channel:
     # --- new data ------------------------------------------------------------------------------
 
     def _send_new_data(self, now: float) -> None:
-        """Catch-up the pacer held goes first, as repairs do; then new data."""
+        self._repairs.serve_held_catch_up(now)  # before new data, as repairs go
         transmit, members, stats, window = self._transmit, self._members, self.stats, self._window
-        while (held := transmit.next_catch_up(now)) is not None:
-            if (child := members.by_index(held)) is not None:
-                self._actions.act(child, child.resume_catch_up(), now)
         if not transmit.open(now, members.smallest_edge(), window.cwnd, window.rtt):
             return
         while (segment := transmit.send_one(now, members.holders)) is not None:
@@ -342,8 +337,7 @@ class Channel:
     def _handle_ack(
         self, child: Child, ack: int, window: int, tsecr: int, sack: tuple[tuple[int, int], ...], now: float, seq: int
     ) -> None:
-        """An ACK from ``child``, counted by the caller; its ``seq`` may carry a one-way delay
-        sample (``wire.DELAY_SAMPLE``)."""
+        """An ACK from ``child``, counted by the caller; ``seq`` may be a delay sample (``wire.DELAY_SAMPLE``)."""
         if seq and child.cc.wants_delay and (sample := delay_sample(seq)) is not None:
             child.cc.on_delay_sample(sample, now)
         if child.state is not _ESTABLISHED and not self._ack_outside_established(child, ack, window, tsecr, now):

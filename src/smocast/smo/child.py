@@ -269,9 +269,8 @@ class Child:
         self.reordering.repaired(now)
 
     def catch_up_stopped(self, offset: int, unsent: int, *, held: bool) -> None:
-        """Catch-up from ``offset`` on was not sent; its ``unsent`` bytes go back to the credit.
-        ``held``: the pacer refused it, so the channel must queue this receiver and call
-        :meth:`resume_catch_up` in its turn. Otherwise the history ended sooner."""
+        """Catch-up from ``offset`` on (``unsent`` bytes, back to the credit) was not sent. ``held``: the
+        pacer refused it; the channel queues it and calls :meth:`resume_catch_up`. Else history ended."""
         if self.catch_up is not None:
             self.credit += unsent
             if held:
@@ -279,12 +278,12 @@ class Child:
             else:
                 self.catch_up.stop(offset)
 
-    def resume_catch_up(self) -> Outcome:
+    def resume_catch_up(self) -> list[tuple[int, int]]:
         """Its turn in the channel's line of held catch-up: the pieces its credit allows now."""
         if self.catch_up is None or self.state is not ChildState.ESTABLISHED:
-            return Outcome()
+            return []
         self.catch_up.resume()
-        return Outcome(history=self._catch_up_pieces() if self.una < self._buf.base else [])
+        return self._catch_up_pieces() if self.una < self._buf.base else []
 
     def _catch_up_pieces(self) -> list[tuple[int, int]]:
         assert self.catch_up is not None

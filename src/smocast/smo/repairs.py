@@ -77,7 +77,8 @@ class RepairRouter:
         from history as it goes out and as the rate cap allows: a piece the pacer refuses is
         held with those after it, and ``child`` waits in line (:meth:`Transmitter.next_catch_up`)."""
         transmit, catch_up = self._transmit, child.catch_up
-        assert catch_up is not None
+        if catch_up is None:
+            return
         for n, (offset, length) in enumerate(pieces):
             if not transmit.catch_up_allowed(length, now):
                 child.catch_up_stopped(offset, sum(size for _, size in pieces[n:]), held=True)
@@ -91,6 +92,14 @@ class RepairRouter:
                 unsent = length - len(payload) + sum(size for _, size in pieces[n + 1 :])
                 child.catch_up_stopped(offset + len(payload), unsent, held=False)
                 return
+
+    def serve_held_catch_up(self, now: float) -> None:
+        """Catch-up the pacer held goes on while the pacer has room, one receiver after another
+        in the order they were held (each rejoins the line if refused again)."""
+        while (index := self._transmit.next_catch_up(now)) is not None:
+            child = self._members.by_index(index)
+            if child is not None:
+                self.from_history(child, child.resume_catch_up(), now)
 
     def _to_group(self, segment: Segment, reporters: set[int], now: float) -> None:
         for index in reporters:
