@@ -9,8 +9,8 @@ from tests.bench.doctables import assert_in_benchmarks, markdown, stored
 HEADER = ("before", "after", "after / before")
 
 
-def render() -> str:
-    """The table as the document should hold it."""
+def render(report: str = "ack-instructions-fast-paths.json") -> str:
+    """The instructions table of ``report`` as the document should hold it."""
     rows = [
         (
             f"{row['receivers']:,}",
@@ -18,7 +18,7 @@ def render() -> str:
             f"{row['instructions_per_ack']:,}",
             f"{row['ratio_to_baseline']:.3f}",
         )
-        for row in stored("ack-instructions-fast-paths.json")["results"]
+        for row in stored(report)["results"]
     ]
     return markdown(("receivers", *HEADER), rows)
 
@@ -68,3 +68,7 @@ def render_later_machine() -> str:
 
 def test_the_later_machines_ack_server_table_is_the_stored_report() -> None:
     assert_in_benchmarks(render_later_machine())
+
+
+def test_the_batch_loops_instructions_table_is_the_stored_report() -> None:
+    assert_in_benchmarks(render("ack-instructions-batch-loop.json"))

@@ -347,3 +347,7 @@ def test_smocast_runs_with_the_congestion_control_and_the_rate_asked_for() -> No
     [run] = row["runs"]["smocast"]
     assert report["smocast_congestion"] == "lossfilter" and report["smocast_send_rate"] == "50mbit"
     assert run["all_identical"] and "--congestion lossfilter --rate 50mbit" in run["commands"]["source"]
+    events = run["smocast_congestion_events"]  # what the source's report counted, kept per run
+    assert (
+        set(events) >= {"loss_episodes", "window_cuts", "receivers_reordering"} and events["receivers_reordering"] == 0
+    )

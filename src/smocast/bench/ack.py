@@ -9,8 +9,9 @@ in a shuffled order, so the window advances once per round as it does under the 
 ``slowest`` policy, and two new segments go out per round once slow start has filled the
 capped window. The ACK datagrams are encoded before the clock starts.
 
-As the asyncio runtime does after draining its socket, ``datagrams_to_send`` runs once per
-batch of ``BATCH`` ACKs (``--batch 1`` measures the worst case of one call per ACK).
+As the asyncio runtime does after draining its socket, each batch of ``BATCH`` ACKs goes to
+``receive_datagrams`` at once, then ``datagrams_to_send`` runs (``--batch 1`` measures the worst
+case of one call per ACK).
 """
 
 from __future__ import annotations
@@ -74,12 +75,11 @@ def measure(receivers: int, acks: int, seed: int = 1, batch: int = BATCH) -> flo
     channel, peers = _channel(receivers)
     stream = _ack_stream(channel, peers, acks, random.Random(seed))
     batches = [stream[i : i + batch] for i in range(0, len(stream), batch)]
-    receive, send = channel.receive_datagram, channel.datagrams_to_send
+    receive, send = channel.receive_datagrams, channel.datagrams_to_send
     now = 0.002
     started = time.perf_counter()
     for chunk in batches:
-        for data, address in chunk:
-            receive(data, address, now)
+        receive(chunk, now)
         send(now)
         now += DT * batch
     elapsed = time.perf_counter() - started

@@ -30,11 +30,10 @@ from smocast.bench import ack
 receivers, acks, built = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 channel, peers = ack._channel(receivers)
 stream = ack._ack_stream(channel, peers, built, random.Random(1))[:acks]
-receive, send = channel.receive_datagram, channel.datagrams_to_send
+receive, send = channel.receive_datagrams, channel.datagrams_to_send
 now = 0.002
 for start in range(0, len(stream), ack.BATCH):
-    for data, address in stream[start : start + ack.BATCH]:
-        receive(data, address, now)
+    receive(stream[start : start + ack.BATCH], now)
     send(now)
     now += ack.DT * ack.BATCH
 assert channel.stats.acks_processed >= acks, "the benchmark's ACKs were not all processed"

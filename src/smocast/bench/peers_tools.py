@@ -178,6 +178,7 @@ def run_smocast(ctx: RunContext) -> Measured:
     report = json_object(sent.out_text)
     if report is not None:
         transfer.extra.update(discovered(report, ctx.mtu))
+        transfer.extra["smocast_congestion_events"] = report.get("congestion")  # episodes, cuts, reordering
     if sent.code != 0 and report is not None:
         transfer.errors.insert(0, f"smocast send exit {sent.code}: {_smocast_outcome(report)}")
     else:

@@ -56,7 +56,7 @@ class CongestionController(ABC):
         return self.cwnd < self.ssthresh
 
     @abstractmethod
-    def on_ack(self, acked: int, now: float, *, cwnd_limited: bool = True) -> None:
+    def on_ack(self, acked: int, now: float, cwnd_limited: bool = True) -> None:
         """``acked`` new bytes were cumulatively acknowledged outside loss recovery.
 
         ``cwnd_limited`` is False when the sender used less than half the window; the window
@@ -118,7 +118,7 @@ class NewReno(CongestionController):
         super().__init__(mss, initial_window, max_window)
         self._bytes_acked = 0  # RFC 3465 appropriate byte counting in congestion avoidance
 
-    def on_ack(self, acked: int, now: float, *, cwnd_limited: bool = True) -> None:
+    def on_ack(self, acked: int, now: float, cwnd_limited: bool = True) -> None:
         if not cwnd_limited:
             return
         if self.cwnd < self.ssthresh:  # per ACK: comparisons are cheaper than min()
@@ -152,7 +152,7 @@ class FixedWindow(CongestionController):
         self.cwnd = max_window
         self.ssthresh = max_window
 
-    def on_ack(self, acked: int, now: float, *, cwnd_limited: bool = True) -> None:
+    def on_ack(self, acked: int, now: float, cwnd_limited: bool = True) -> None:
         return
 
     def on_congestion_event(self, now: float) -> None:
@@ -238,7 +238,7 @@ class LossFilter(NewReno):
             return one_way
         return self._rtt
 
-    def on_ack(self, acked: int, now: float, *, cwnd_limited: bool = True) -> None:
+    def on_ack(self, acked: int, now: float, cwnd_limited: bool = True) -> None:
         """Slow start doubles only a window that is used (RFC 7661; Linux's rule too): the
         channel's pacer follows the smallest window once per sweep, so for a sweep's time a
         window that losses do not cut could otherwise double past anything sent, and then empty

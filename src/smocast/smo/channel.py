@@ -319,11 +319,10 @@ class Channel:
         self._window.time_or_park(child, now)
         self._events.extend(self._admission.on_established(child, now))
 
-    # --- new data ------------------------------------------------------------------------------
-
     def _send_new_data(self, now: float) -> None:
-        self._repairs.serve_held_catch_up(now)  # before new data, as repairs go
         transmit, members, stats, window = self._transmit, self._members, self.stats, self._window
+        if transmit.catch_up_line:
+            self._repairs.serve_held_catch_up(now)  # held catch-up goes before new data, as repairs do
         if not transmit.open(now, members.smallest_edge(), window.cwnd, window.rtt):
             return
         while (segment := transmit.send_one(now, members.holders)) is not None:

@@ -189,7 +189,7 @@ class Child:
         self.last_progress = timer.base = now
         timer.probe_sent = False
         cc = self.cc
-        cc.on_ack(ack - old, now, cwnd_limited=not cc.validates_window or 2 * (self._buf.snd_nxt - old) >= cc.cwnd)
+        cc.on_ack(ack - old, now, not cc.validates_window or 2 * (self._buf.snd_nxt - old) >= cc.cwnd)
         return True
 
     def on_ack(self, ack: int, window: int, tsecr: int, sack: tuple[tuple[int, int], ...], now: float) -> Outcome:

@@ -29,7 +29,6 @@ class Transmitter:
         "_allowed",
         "_buf",
         "_buffer_policy",
-        "_catch_up_line",
         "_ceiling",
         "_closed",
         "_config",
@@ -37,6 +36,7 @@ class Transmitter:
         "_out",
         "_pacer",
         "_slow_start_over",
+        "catch_up_line",
         "initial_window",
         "pacing_wakeup",
     )
@@ -55,7 +55,7 @@ class Transmitter:
         self._closed = False  # the application wrote its last byte: the segment that drains the queue ends the stream
         self.initial_window = config.mss * INITIAL_WINDOW_SEGMENTS
         self._ceiling = config.max_rate / 8 if config.max_rate is not None else None  # bytes/s
-        self._catch_up_line: dict[int, None] = {}  # receivers whose catch-up the pacer held, in order
+        self.catch_up_line: dict[int, None] = {}  # receivers whose catch-up the pacer held, in order (read-only)
 
     def congestion_seen(self) -> None:
         """A receiver saw loss: the channel's slow start is over (ACK hint and pacing gain)."""
@@ -88,14 +88,14 @@ class Transmitter:
     def hold_catch_up(self, receiver: int, now: float) -> None:
         """The pacer refused ``receiver`` a catch-up piece: it joins the line (:meth:`next_catch_up`),
         and the channel wakes when the pacer will allow a piece."""
-        self._catch_up_line[receiver] = None
+        self.catch_up_line[receiver] = None
         self._wake_for_catch_up(now)
 
     def next_catch_up(self, now: float) -> int | None:
         """The first receiver in the line, taken out of it, if the pacer has room for a piece
         now; else None (and a wake-up for when it will). The channel must let it send; it
         rejoins the line if refused again."""
-        line = self._catch_up_line
+        line = self.catch_up_line
         if not line or not self._wake_for_catch_up(now):
             return None
         receiver = next(iter(line))
