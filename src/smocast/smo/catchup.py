@@ -16,6 +16,10 @@ from __future__ import annotations
 
 from smocast.smo.outcome import History
 
+MAX_PIECES = 64
+"""Pieces planned in one call at most: under a rate cap most of a large credit would be planned
+only to be refused, and the next ACK (or the line's next turn) plans again."""
+
 
 class CatchUp:
     """One receiver's go-back-N from history, below the send buffer."""
@@ -38,12 +42,13 @@ class CatchUp:
 
     def pieces(self, una: int, base: int, credit: int) -> list[tuple[int, int]]:
         """The ``(offset, length)`` pieces to send now, from ``una`` up to the buffer's ``base``,
-        one MSS each, while ``credit`` bytes remain (the last piece may overdraw it); none while
-        held. The caller must charge their length to its credit, :meth:`read` each as it sends
-        it, and give back what it does not send (:meth:`stop` or :meth:`hold`)."""
+        one MSS each, while ``credit`` bytes remain (the last piece may overdraw it), at most
+        :data:`MAX_PIECES`; none while held. The caller must charge their length to its credit,
+        :meth:`read` each as it sends it, and give back what it does not send (:meth:`stop` or
+        :meth:`hold`)."""
         self.acked(una)
         pieces: list[tuple[int, int]] = []
-        while self.next < base and credit > 0 and not self.held:
+        while self.next < base and credit > 0 and not self.held and len(pieces) < MAX_PIECES:
             start = self.next
             length = min(self._mss, base - start)
             credit -= length
