@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from smocast.aio.channel import ChannelSummary
-from smocast.cli.send_run import congestion_line, outcome
+from smocast.cli.send_run import catch_up_line, congestion_line, outcome
+from smocast.cli.units import Units
 from smocast.smo.channel import ChannelStats
 from smocast.smo.policies import WindowPolicy
 
@@ -40,3 +41,10 @@ def test_the_congestion_row_says_whose_paths_reorder(reordering: int, said: str 
     assert ("reorder" in line) == (said is not None)
     if said is not None:
         assert said in line and "declared by time" in line
+
+
+@pytest.mark.parametrize("holds", [0, 7])
+def test_the_catch_up_row_says_what_went_from_the_file_and_how_often_the_cap_held_it(holds: int) -> None:
+    line = catch_up_line({"pieces": 1500, "bytes": 2 << 20, "holds": holds}, Units("MiB"))
+    assert line.startswith("1500 pieces (2.00 MiB) from the file to receivers that resumed")
+    assert ("held 7 times by --rate" in line) == bool(holds)

@@ -72,14 +72,18 @@ def _busiest_window(sent: list[tuple[float, int]], since: float) -> int:
 
 
 def test_catch_up_from_history_stays_within_the_cap() -> None:
-    _, sent, joined_at = _transfer(1_600_000, 0, CAP)
+    fake, sent, joined_at = _transfer(1_600_000, 0, CAP)
     assert _busiest_window(sent, joined_at) <= CAP / 8 * WINDOW * 1.02 + BURST
+    caught_up = fake.channel.stats.catch_up()
+    assert caught_up["bytes"] >= 1_000_000 and caught_up["pieces"] >= 700  # most of the file came from history
+    assert caught_up["holds"] > 0  # and the cap held it
 
 
 def test_without_a_cap_catch_up_goes_at_the_pace_of_its_acks() -> None:
     """The same transfer without a cap: catch-up is not held back (and the check above could fail)."""
-    _, sent, joined_at = _transfer(1_600_000, 0, None)
+    fake, sent, joined_at = _transfer(1_600_000, 0, None)
     assert _busiest_window(sent, joined_at) > 2 * (CAP / 8 * WINDOW)
+    assert fake.channel.stats.catch_up_bytes >= 1_000_000 and fake.channel.stats.catch_up_holds == 0
 
 
 def test_a_history_that_ends_sooner_stops_the_catch_up_there_and_the_others_go_on() -> None:

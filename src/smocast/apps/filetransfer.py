@@ -83,6 +83,7 @@ class SendReport(NamedTuple):
                 "repair_multicast": s.stats.repair_multicast,
             },
             "acks_processed": s.stats.acks_processed,
+            "catch_up": s.stats.catch_up(),
             "per_receiver": [r.as_json() for r in s.records],
         }
 

@@ -237,6 +237,7 @@ def report_json(source: SourceSet, s: ChannelSummary, sent: Sent) -> dict[str, A
             "repair_multicast": s.stats.repair_multicast,
         },
         "acks_processed": s.stats.acks_processed,
+        "catch_up": s.stats.catch_up(),
         "congestion": {  # over all receivers: how many of their loss episodes cut a window, whose paths reorder
             "loss_episodes": sum(r.loss_episodes for r in s.records),
             "window_cuts": sum(r.window_cuts for r in s.records),
@@ -269,6 +270,12 @@ async def _wait_started(channel: AsyncChannel, wait: float | None) -> None:
     except TimeoutError:
         joined = len(channel.receivers())
         fail(f"only {joined} of {channel.config.min_receivers} receivers joined within {wait:g} s", kind="timeout")
+
+
+def catch_up_line(catch_up: dict[str, int], units: Units) -> str:
+    """The summary's catch-up row: what went from the file to receivers that resumed, and the cap's holds."""
+    line = f"{catch_up['pieces']} pieces ({units.bytes(catch_up['bytes'])}) from the file to receivers that resumed"
+    return line + (f"; held {catch_up['holds']} times by --rate" if catch_up["holds"] else "")
 
 
 def congestion_line(congestion: dict[str, int]) -> str:
@@ -313,6 +320,8 @@ def _summary(source: SourceSet, s: ChannelSummary, r: dict[str, Any], mss: int, 
         f"{seg['repair_multicast']} multicast repairs",
     )
     table.add_row("congestion", congestion_line(r["congestion"]))
+    if r["catch_up"]["pieces"]:
+        table.add_row("catch-up", catch_up_line(r["catch_up"], units))
     pmtu = r["pmtu"]
     if pmtu["enabled"]:
         table.add_row(

@@ -83,10 +83,13 @@ class RepairRouter:
             if not transmit.catch_up_allowed(length, now):
                 child.catch_up_stopped(offset, sum(size for _, size in pieces[n:]), held=True)
                 transmit.hold_catch_up(child.index, now)
+                self._stats.catch_up_holds += 1
                 return
             payload = catch_up.read(offset, length)
             if payload:
                 self._count(unicast=True, size=len(payload))
+                self._stats.catch_up_pieces += 1
+                self._stats.catch_up_bytes += len(payload)
                 self._out.repair(offset, payload, 0, now, child.address)
             if len(payload) < length:  # the history ends sooner: go on from there later
                 unsent = length - len(payload) + sum(size for _, size in pieces[n + 1 :])

@@ -26,3 +26,11 @@ class ChannelStats:
     retries: int = 0
     refused: int = 0
     unknown_resets: int = 0
+    catch_up_pieces: int = 0  # unicast repairs sent from history (also counted in repair_unicast)
+    catch_up_bytes: int = 0
+    catch_up_holds: int = 0  # times the rate cap held a receiver's catch-up until the pacer had room
+
+    def catch_up(self) -> dict[str, int]:
+        """What receivers that resumed below the send buffer were sent from history, and how
+        often the rate cap held it back (for reports)."""
+        return {"pieces": self.catch_up_pieces, "bytes": self.catch_up_bytes, "holds": self.catch_up_holds}
