@@ -269,25 +269,22 @@ class Child:
         self.reordering.repaired(now)
 
     def catch_up_stopped(self, offset: int, unsent: int, *, held: bool) -> None:
-        """Catch-up from ``offset`` on (``unsent`` bytes, back to the credit) was not sent. ``held``: the
-        pacer refused it; the channel queues it and calls :meth:`resume_catch_up`. Else history ended."""
+        """Catch-up from ``offset`` on (``unsent`` bytes, back to the credit) was not sent: ``held`` by the
+        pacer (the channel queues it, then calls :meth:`resume_catch_up`), or the history ended."""
         if self.catch_up is not None:
             self.credit += unsent
-            if held:
-                self.catch_up.hold(offset)
-            else:
-                self.catch_up.stop(offset)
+            (self.catch_up.hold if held else self.catch_up.stop)(offset)
 
     def resume_catch_up(self) -> list[tuple[int, int]]:
-        """Its turn in the channel's line of held catch-up: the pieces its credit allows now."""
+        """Its turn in the line of held catch-up: the pieces its credit allows, one at least (no ACK may come)."""
         if self.catch_up is None or self.state is not ChildState.ESTABLISHED:
             return []
         self.catch_up.resume()
+        self.credit = max(self.credit, self._rules.mss)
         return self._catch_up_pieces() if self.una < self._buf.base else []
 
     def _catch_up_pieces(self) -> list[tuple[int, int]]:
-        assert self.catch_up is not None
-        pieces = self.catch_up.pieces(self.una, self._buf.base, self.credit)
+        pieces = self.catch_up.pieces(self.una, self._buf.base, self.credit) if self.catch_up else []
         self.credit -= sum(length for _, length in pieces)
         return pieces
 
@@ -302,6 +299,7 @@ class Child:
                 outcome.drop = (DropReason.FELL_BEHIND, f"needs byte {self.una}, the buffer starts at {buf.base}")
                 return outcome
             outcome.history = self._catch_up_pieces()
+            return outcome  # the buffer's segments wait for the catch-up: the receiver takes bytes in order
         budget = max(self.credit, rules.mss) if self.recovery_point is not None else self.cc.cwnd
         lost, rack_due = lost_segments(self, buf, now, budget)
         self.timer.note_rack(rack_due, now)
