@@ -22,8 +22,9 @@ S send "$WORK/big.bin" --group $G --bind 127.0.0.1:$PORT --min-receivers 2 --rat
 SENDER=$!
 sleep 0.5
 S recv --server 127.0.0.1:$PORT --group $G -o "$WORK/o1" --insecure --json > /dev/null 2>&1 &
-S recv --server 127.0.0.1:$PORT --group $G -o "$WORK/o2" --insecure --json > /dev/null 2>&1 &
-KILLED=$!
+PYTHONPATH=$SRC "$PY" -m smocast.cli.main recv --server 127.0.0.1:$PORT --group $G -o "$WORK/o2" \
+  --insecure --json > /dev/null 2>&1 &
+KILLED=$!  # the receiver's own process (a function run in the background would be a subshell)
 ( while kill -0 $SENDER 2> /dev/null; do
     echo "$(date +%s.%N) $(nft list chain inet smocast_cu out | grep -o 'bytes [0-9]*' | cut -d' ' -f2)"
     sleep 0.25
