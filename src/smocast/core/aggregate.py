@@ -24,8 +24,9 @@ class CountedMin:
 
     def add(self, key: int) -> None:
         counts = self._counts
-        counts[key] = counts.get(key, 0) + 1
-        if key not in self._queued:
+        n = counts.get(key, 0)
+        counts[key] = n + 1
+        if not n and key not in self._queued:  # a live key always has its heap entry
             self._queued.add(key)
             heapq.heappush(self._heap, key)
         self.size += 1
@@ -50,8 +51,9 @@ class CountedMin:
             counts[old] = n
         else:
             del counts[old]
-        counts[new] = counts.get(new, 0) + 1
-        if new not in self._queued:
+        n = counts.get(new, 0)
+        counts[new] = n + 1
+        if not n and new not in self._queued:
             self._queued.add(new)
             heapq.heappush(self._heap, new)
 
@@ -96,8 +98,9 @@ class KeyedMin(CountedMin):
             counts[old] = n
         else:
             del counts[old]
-        counts[new] = counts.get(new, 0) + 1
-        if new not in self._queued:
+        n = counts.get(new, 0)
+        counts[new] = n + 1
+        if not n and new not in self._queued:  # a value nobody had: it may need a heap entry
             self._queued.add(new)
             heapq.heappush(self._heap, new)
 

@@ -219,11 +219,11 @@ class Channel:
     def receive_datagrams(self, batch: Sequence[tuple[bytes | memoryview, Address]], now: float) -> None:
         """Datagrams that arrived by ``now``, each ``(data, source)`` (``data`` may be a view: nothing keeps
         it); then run the pump once. A plain ACK of a known receiver is unpacked in this loop."""
-        unpack, plain, channel_id = PLAIN_ACK.unpack_from, PLAIN_ACK_HEAD, self._channel_id
+        unpack, plain, size, channel_id = PLAIN_ACK.unpack_from, PLAIN_ACK_HEAD, HEADER_SIZE, self._channel_id
         find, handle_ack = self._members.find, self._handle_ack
         acks = 0
         for data, source in batch:
-            if len(data) == HEADER_SIZE:
+            if len(data) == size:
                 head, channel, connection, seq, ack, window, tsecr, length = unpack(data)
                 if head == plain and not length and channel == channel_id:
                     child = find((source, connection))
