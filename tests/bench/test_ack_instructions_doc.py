@@ -72,3 +72,42 @@ def test_the_later_machines_ack_server_table_is_the_stored_report() -> None:
 
 def test_the_batch_loops_instructions_table_is_the_stored_report() -> None:
     assert_in_benchmarks(render("ack-instructions-batch-loop.json"))
+
+
+def render_batch_loop_runs() -> str:
+    """The table of the three paired ``bench ack-server`` runs of the batch loop, as the document holds it."""
+    rows = []
+    for label, name in (
+        ("baef3f2", "ack-server-batch-loop.json"),
+        ("02806f8", "ack-server-heap-guard-1.json"),
+        ("02806f8, again", "ack-server-heap-guard-2.json"),
+    ):
+        report = stored(name)
+        after, before = report["cpu_ns_per_ack"], report["baseline"]["cpu_ns_per_ack"]
+        paired = sorted(
+            a["cpu_ns_per_ack"] / b["cpu_ns_per_ack"]
+            for a, b in zip(report["runs"], report["baseline"]["runs"], strict=True)
+        )
+        fed, saturated = report["bare_recvfrom_into_ns_per_datagram"], report["bare_saturated_ns_per_datagram"]
+        rows.append(
+            (
+                label,
+                f"{before:,} ns",
+                f"{after:,} ns",
+                f"{paired[len(paired) // 2]:.2f} ({paired[0]:.2f} to {paired[-1]:.2f})",
+                f"{fed:,} ns",
+                f"{before / fed:.2f}",
+                f"{after / fed:.2f}",
+                f"{saturated:,} ns",
+                f"{after / saturated:.2f}",
+            )
+        )
+    header = (
+        "run", "source CPU per ACK: d2f015e", "this tree", "paired ratio (median, range)", "bare loop, fed",
+        "ratio to it: d2f015e", "this tree", "bare loop, saturated", "ratio to it: this tree",
+    )  # fmt: skip
+    return markdown(header, rows, text_columns=1)
+
+
+def test_the_batch_loops_ack_server_table_is_the_stored_reports() -> None:
+    assert_in_benchmarks(render_batch_loop_runs())
