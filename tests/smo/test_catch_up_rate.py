@@ -15,7 +15,11 @@ from tests.fakenet import FakeNet, Terrible
 from smocast.core.datagram import Datagram
 from smocast.smo.channel import Channel
 from smocast.smo.config import ChannelConfig, ReceiverConfig
+from smocast.smo.outbox import SourceOutbox
+from smocast.smo.sendbuf import SendBuffer
+from smocast.smo.transmit import Transmitter
 
+GROUP_ADDRESS = ("232.1.1.1", 5000)
 CAP = 8e6  # bits per second: one megabyte per second of datagram payloads
 WINDOW = 0.25  # seconds over which the egress is checked
 BURST = 10 * (1400 + 48)  # the pacer's burst (ChannelConfig.pacing_burst_segments), with slack for a header
@@ -151,3 +155,18 @@ def test_on_a_lossy_path_the_resumed_receiver_completes_and_the_cap_holds(seed: 
     assert resumed.reset is None and resumed.ended and bytes(resumed.data) == data
     assert fake.channel.stats.catch_up_bytes >= 600_000
     assert _busiest_window(sent, joined_at) <= CAP / 8 * WINDOW * 1.02 + 4 * BURST
+
+
+def test_the_line_of_held_catch_up_serves_each_receiver_once_in_the_order_held() -> None:
+    config = ChannelConfig(max_rate=CAP)
+    transmit = Transmitter(config, SendBuffer(config.mss), SourceOutbox(config.channel_id, GROUP_ADDRESS, None))
+    now = 1.0
+    while transmit.catch_up_allowed(config.mss, now):  # spend the pacer's burst
+        pass
+    for receiver in (7, 3, 7, 9):
+        transmit.hold_catch_up(receiver, now)
+    assert list(transmit.catch_up_line) == [7, 3, 9]  # held twice, in line once
+    assert transmit.next_catch_up(now) is None  # no room yet: a wake-up instead
+    assert transmit.pacing_wakeup is not None and transmit.pacing_wakeup > now
+    later = now + 1.0  # the bucket is full again
+    assert [transmit.next_catch_up(later) for _ in range(4)] == [7, 3, 9, None]

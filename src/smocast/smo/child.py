@@ -280,8 +280,10 @@ class Child:
         if self.catch_up is None or self.state is not ChildState.ESTABLISHED:
             return []
         self.catch_up.resume()
+        if self.una >= self._buf.base:
+            return []
         self.credit = max(self.credit, self._rules.mss)
-        return self._catch_up_pieces() if self.una < self._buf.base else []
+        return self._catch_up_pieces()
 
     def _catch_up_pieces(self) -> list[tuple[int, int]]:
         pieces = self.catch_up.pieces(self.una, self._buf.base, self.credit) if self.catch_up else []

@@ -10,6 +10,8 @@ keepalives.
 
 from __future__ import annotations
 
+from collections import deque
+
 from smocast.core.congestion import INITIAL_WINDOW_SEGMENTS
 from smocast.core.pacing import Pacer
 from smocast.smo.config import ChannelConfig
@@ -32,6 +34,7 @@ class Transmitter:
         "_ceiling",
         "_closed",
         "_config",
+        "_in_line",
         "_last_multicast",
         "_out",
         "_pacer",
@@ -55,7 +58,8 @@ class Transmitter:
         self._closed = False  # the application wrote its last byte: the segment that drains the queue ends the stream
         self.initial_window = config.mss * INITIAL_WINDOW_SEGMENTS
         self._ceiling = config.max_rate / 8 if config.max_rate is not None else None  # bytes/s
-        self.catch_up_line: dict[int, None] = {}  # receivers whose catch-up the pacer held, in order (read-only)
+        self.catch_up_line: deque[int] = deque()  # receivers whose catch-up the pacer held, in order (read-only)
+        self._in_line: set[int] = set()  # the same receivers, to look one up
 
     def congestion_seen(self) -> None:
         """A receiver saw loss: the channel's slow start is over (ACK hint and pacing gain)."""
@@ -88,18 +92,19 @@ class Transmitter:
     def hold_catch_up(self, receiver: int, now: float) -> None:
         """The pacer refused ``receiver`` a catch-up piece: it joins the line (:meth:`next_catch_up`),
         and the channel wakes when the pacer will allow a piece."""
-        self.catch_up_line[receiver] = None
+        if receiver not in self._in_line:
+            self._in_line.add(receiver)
+            self.catch_up_line.append(receiver)
         self._wake_for_catch_up(now)
 
     def next_catch_up(self, now: float) -> int | None:
         """The first receiver in the line, taken out of it, if the pacer has room for a piece
         now; else None (and a wake-up for when it will). The channel must let it send; it
         rejoins the line if refused again."""
-        line = self.catch_up_line
-        if not line or not self._wake_for_catch_up(now):
+        if not self.catch_up_line or not self._wake_for_catch_up(now):
             return None
-        receiver = next(iter(line))
-        del line[receiver]
+        receiver = self.catch_up_line.popleft()
+        self._in_line.discard(receiver)
         return receiver
 
     def _wake_for_catch_up(self, now: float) -> bool:
