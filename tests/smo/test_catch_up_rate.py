@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from tests.fakenet import FakeNet, Terrible
+from tests.fakenet import FakeNet, Peer, Terrible
 
 from smocast.core.datagram import Datagram
 from smocast.smo.channel import Channel
@@ -25,15 +25,16 @@ WINDOW = 0.25  # seconds over which the egress is checked
 BURST = 10 * (1400 + 48)  # the pacer's burst (ChannelConfig.pacing_burst_segments), with slack for a header
 
 
-def _transfer(size: int, resume_from: int, cap: float | None) -> tuple[FakeNet, list[tuple[float, int]], float]:
-    """A transfer of ``size`` bytes; once the buffer has moved past a megabyte, a receiver
-    resumes at ``resume_from``. Returns the net, every datagram the source sent as ``(time,
-    bytes)``, and when the resumed receiver joined."""
-    data = random.Random(1).randbytes(size)
+def _started(
+    data: bytes, cap: float | None, until_base: int, *, seed: int = 3, net: Terrible | None = None, limit: int = -1
+) -> tuple[FakeNet, list[tuple[float, int]]]:
+    """A source of ``data`` with a history of it (up to ``limit`` if given) and one receiver, run
+    until its buffer moved past ``until_base``; with every datagram it sends, as ``(time, bytes)``."""
     config = ChannelConfig(min_receivers=1, admission="wait", max_rate=cap)
-    fake = FakeNet(config, receivers=1, seed=3)
+    fake = FakeNet(config, receivers=1, seed=seed, net=net)
+    end = len(data) if limit < 0 else limit
     fake.channel = Channel(
-        fake.channel.group, config, random.Random(2), history=lambda offset, length: data[offset : offset + length]
+        fake.channel.group, config, random.Random(seed), history=lambda at, length: data[at : min(at + length, end)]
     )
     sent = _logged(fake.channel)
     (first,) = fake.peers
@@ -41,17 +42,32 @@ def _transfer(size: int, resume_from: int, cap: float | None) -> tuple[FakeNet, 
     first.receiver.connect(fake.now)
     fake.channel.write(data)
     fake.channel.close()
-    fake.run(until=30.0, stop=lambda: fake.channel.buffer_base > 1_000_000)
-    assert fake.channel.buffer_base > 1_000_000
-    joined_at = fake.now
-    resumed = fake.add_receiver(connect=False)
-    resumed.receiver = type(resumed.receiver)(
-        resumed.receiver.server, ReceiverConfig(resume_from=resume_from), random.Random(9)
+    fake.run(until=30.0, stop=lambda: fake.channel.buffer_base > until_base)
+    assert fake.channel.buffer_base > until_base
+    return fake, sent
+
+
+def _resumed(fake: FakeNet, resume_from: int, seed: int = 9) -> Peer:
+    """A receiver that resumes at ``resume_from`` now, run with the others until all end."""
+    peer = fake.add_receiver(connect=False)
+    peer.receiver = type(peer.receiver)(
+        peer.receiver.server, ReceiverConfig(resume_from=resume_from), random.Random(seed)
     )
-    resumed.receiver.connect(fake.now)
-    fake.run(until=60.0, stop=fake.finished)
+    peer.receiver.connect(fake.now)
+    fake.run(until=120.0, stop=fake.finished)
+    return peer
+
+
+def _transfer(size: int, resume_from: int, cap: float | None) -> tuple[FakeNet, list[tuple[float, int]], float]:
+    """A transfer of ``size`` bytes; once the buffer has moved past a megabyte, a receiver
+    resumes at ``resume_from``. Returns the net, every datagram the source sent, and when the
+    resumed receiver joined."""
+    data = random.Random(1).randbytes(size)
+    fake, sent = _started(data, cap, 1_000_000)
+    joined_at = fake.now
+    resumed = _resumed(fake, resume_from)
     assert resumed.reset is None and resumed.ended and bytes(resumed.data) == data[resume_from:]
-    assert bytes(first.data) == data
+    assert bytes(fake.peers[0].data) == data
     return fake, sent, joined_at
 
 
@@ -103,25 +119,9 @@ def test_a_history_that_ends_sooner_stops_the_catch_up_there_and_the_others_go_o
     progress while the first receiver completes."""
     limit = 300_000
     data = random.Random(1).randbytes(1_600_000)
-    config = ChannelConfig(min_receivers=1, admission="wait", max_rate=CAP)
-    fake = FakeNet(config, receivers=1, seed=3)
-    fake.channel = Channel(
-        fake.channel.group,
-        config,
-        random.Random(2),
-        history=lambda offset, length: data[offset : min(offset + length, limit)],
-    )
-    (first,) = fake.peers
-    first.receiver.state = type(first.receiver.state).IDLE
-    first.receiver.connect(fake.now)
-    fake.channel.write(data)
-    fake.channel.close()
-    fake.run(until=30.0, stop=lambda: fake.channel.buffer_base > 1_000_000)
-    resumed = fake.add_receiver(connect=False)
-    resumed.receiver = type(resumed.receiver)(resumed.receiver.server, ReceiverConfig(resume_from=0), random.Random(9))
-    resumed.receiver.connect(fake.now)
-    fake.run(until=120.0, stop=fake.finished)
-    assert bytes(first.data) == data
+    fake, _ = _started(data, CAP, 1_000_000, limit=limit)
+    resumed = _resumed(fake, 0)
+    assert bytes(fake.peers[0].data) == data
     assert bytes(resumed.data) == data[:limit]
     assert resumed.reset is not None and "progress" in resumed.reset
 
@@ -132,26 +132,10 @@ def test_on_a_lossy_path_the_resumed_receiver_completes_and_the_cap_holds(seed: 
     every byte still arrives once and in order, and the source stays within the cap (repairs go
     at once and are paid back after, so a window may run over by a few of them)."""
     data = random.Random(seed).randbytes(1_200_000)
-    config = ChannelConfig(min_receivers=1, admission="wait", max_rate=CAP)
-    fake = FakeNet(config, receivers=1, seed=seed, net=Terrible(drop=0.03, ack_drop=0.03))
-    fake.channel = Channel(
-        fake.channel.group, config, random.Random(seed), history=lambda offset, length: data[offset : offset + length]
-    )
-    sent = _logged(fake.channel)
-    (first,) = fake.peers
-    first.receiver.state = type(first.receiver.state).IDLE
-    first.receiver.connect(fake.now)
-    fake.channel.write(data)
-    fake.channel.close()
-    fake.run(until=30.0, stop=lambda: fake.channel.buffer_base > 600_000)
+    fake, sent = _started(data, CAP, 600_000, seed=seed, net=Terrible(drop=0.03, ack_drop=0.03))
     joined_at = fake.now
-    resumed = fake.add_receiver(connect=False)
-    resumed.receiver = type(resumed.receiver)(
-        resumed.receiver.server, ReceiverConfig(resume_from=0), random.Random(seed)
-    )
-    resumed.receiver.connect(fake.now)
-    fake.run(until=120.0, stop=fake.finished)
-    assert bytes(first.data) == data
+    resumed = _resumed(fake, 0, seed)
+    assert bytes(fake.peers[0].data) == data
     assert resumed.reset is None and resumed.ended and bytes(resumed.data) == data
     assert fake.channel.stats.catch_up_bytes >= 600_000
     assert _busiest_window(sent, joined_at) <= CAP / 8 * WINDOW * 1.02 + 4 * BURST
