@@ -67,4 +67,7 @@ def test_a_receiver_caught_up_from_the_file_keeps_the_source_within_its_rate(tmp
     assert got["resumed_from"] > 0, serr
     assert sent["catch_up"]["bytes"] > CAP / 8 * QUARTER  # more than a quarter second's worth came from the file
     rates = [(b2 - b1) * 8 / (t2 - t1) for (t1, b1), (t2, b2) in itertools.pairwise(samples)]
+    moving = [(t, b) for t, b in samples if b > samples[0][1]]
+    used = (moving[-1][1] - moving[0][1]) * 8 / (moving[-1][0] - moving[0][0])
+    assert used >= 0.5 * CAP, f"the source averaged {used / 1e6:.1f} Mbit/s: a stalled catch-up leaves the cap unused"
     assert max(rates) <= 1.25 * CAP  # counted with IP and UDP headers, and repairs go first and are paid back after

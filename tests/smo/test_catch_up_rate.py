@@ -12,8 +12,12 @@ import random
 import pytest
 from tests.fakenet import FakeNet, Peer, Terrible
 
+from smocast.core.congestion import make_controller
 from smocast.core.datagram import Datagram
+from smocast.core.rtt import RttEstimator
+from smocast.core.timers import TimerQueue
 from smocast.smo.channel import Channel
+from smocast.smo.child import Child, ChildRules
 from smocast.smo.config import ChannelConfig, ReceiverConfig
 from smocast.smo.outbox import SourceOutbox
 from smocast.smo.sendbuf import SendBuffer
@@ -154,3 +158,45 @@ def test_the_line_of_held_catch_up_serves_each_receiver_once_in_the_order_held()
     assert transmit.pacing_wakeup is not None and transmit.pacing_wakeup > now
     later = now + 1.0  # the bucket is full again
     assert [transmit.next_catch_up(later) for _ in range(4)] == [7, 3, 9, None]
+
+
+def _resumed_child() -> Child:
+    """A child that resumed at 0 while the buffer holds [100_000, 140_000): established, in the
+    recovery its join began, with history for everything below the buffer."""
+    mss = 1000
+    buf = SendBuffer(mss)
+    buf.write(bytes(140_000))
+    for _ in range(140):
+        buf.take(0.0, 1, 1)
+    buf.force_release(100_000)
+    rules = ChildRules(mss=mss, progress_timeout=10.0, handshake_timeout=5.0, history=lambda at, n: bytes(n))
+    child = Child(
+        1, ("192.0.2.9", 7000), 1, 0,
+        cc=make_controller("newreno", mss, 1 << 20), rtt=RttEstimator(), buffer=buf, rules=rules,
+        timers=TimerQueue(), on_timer=lambda child, now: None, now=1.0,
+    )  # fmt: skip
+    child.establish(1 << 20, 0, 1.0)
+    return child
+
+
+def test_while_catching_up_a_receiver_is_sent_no_buffer_segment_even_with_credit_to_spare() -> None:
+    """The buffer's segments lie far ahead of what the receiver has: it could not keep them, and
+    each would spend the credit the catch-up needs (64 KB segments stalled it on loopback). Here
+    the pacer held the catch-up and gave its credit back; the next ACK must not spend it on them."""
+    child = _resumed_child()
+    pieces = child.repair_on_join(1.0).history
+    assert pieces[0] == (0, 1000) and all(offset < 100_000 for offset, _ in pieces)
+    child.catch_up_stopped(1000, sum(length for _, length in pieces[1:]), held=True)
+    outcome = child.on_ack(1000, 1 << 20, 0, (), 1.01)
+    assert child.credit > 0 and not outcome.history  # held: nothing until its turn
+    assert not outcome.repairs
+
+
+def test_a_held_receivers_turn_sends_a_piece_even_with_its_credit_spent() -> None:
+    """With nothing in flight no ACK would bring it credit: without one piece at its turn, it
+    would wait for its retransmission timeout."""
+    child = _resumed_child()
+    child.repair_on_join(1.0)
+    child.catch_up_stopped(0, 0, held=True)  # held, and nothing given back
+    child.credit = 0
+    assert child.resume_catch_up() == [(0, 1000)]
