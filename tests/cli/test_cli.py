@@ -114,3 +114,21 @@ def test_sim_transfer_takes_the_loss_filter(capsys: pytest.CaptureFixture[str]) 
         == 0
     )
     assert "3 of 3 completed" in capsys.readouterr().out
+
+
+def test_sim_transfer_takes_a_slower_lane_and_reports_the_congestion_it_caused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["sim", "transfer", "--receivers", "3", "--size", "200K", "--delay", "1ms", "--json"]
+    assert main([*argv, "--lane", "0.05:10ms", "--congestion", "newreno"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["lane"] == {"share": 0.05, "delay_s": 0.01} and report["all_identical"]
+    assert report["congestion"]["loss_episodes"] >= report["congestion"]["window_cuts"] > 0
+
+
+@pytest.mark.parametrize("lane", ["0.05", "2:10ms", "0.05:soon"])
+def test_sim_transfer_refuses_a_lane_it_cannot_read(lane: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["sim", "transfer", "--lane", lane])
+    assert exit_info.value.code == 2
+    assert "--lane" in capsys.readouterr().err

@@ -96,6 +96,15 @@ def test_jitter_reorders_packets_sent_closer_together_than_it() -> None:
     assert in_order == sorted(in_order)
 
 
+def test_a_slower_lane_delays_its_share_by_its_delay_and_later_packets_overtake_them() -> None:
+    link = Link(None, 0.001, random.Random(3), lane=(0.2, 0.01))
+    arrivals = [link.transmit(1000, i * 0.0001) for i in range(200)]
+    late = [i for i, a in enumerate(arrivals) if a is not None and a > 0.002 + i * 0.0001]
+    assert all(arrivals[i] == pytest.approx(0.011 + i * 0.0001) for i in late)
+    assert 20 <= len(late) <= 60  # about a fifth
+    assert arrivals != sorted(arrivals)
+
+
 def test_no_jitter_draws_no_random_number() -> None:
     """Seeded runs without jitter keep every result they had before jitter existed."""
     rng = random.Random(5)

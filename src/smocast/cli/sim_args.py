@@ -6,6 +6,7 @@ only when it runs.
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,15 @@ from smocast.cli.common import (
     rate_arg,
     size_arg,
 )
+
+
+def lane_arg(text: str) -> tuple[float, float]:
+    """``SHARE:DELAY`` for argparse: a probability and a duration, e.g. ``0.05:10ms``."""
+    share, colon, delay = text.partition(":")
+    if not colon:
+        raise argparse.ArgumentTypeError(f"expected SHARE:DELAY (e.g. 0.05:10ms), got {text!r}")
+    return probability(share), duration_arg(delay)
+
 
 CONGESTION_HELP = (
     "congestion control of each receiver: newreno (halves at every loss; the channel follows the smallest "
@@ -40,6 +50,7 @@ examples:
   smocast sim transfer --receivers 1200 --send-rate 1.16mbit --mss 1448  # the application paces itself
   smocast sim transfer --receivers 1000 --loss 0.01 --lossy-receivers 400  # loss at 400 of them only
   smocast sim transfer --receivers 16 --delay 1ms --jitter 2ms         # a path that reorders but loses nothing
+  smocast sim transfer --receivers 16 --delay 1ms --lane 0.05:10ms     # 5% of the data 10 ms late, as the testbed
   smocast sim transfer --receivers 1000 --secure                         # with the secure mode's CPU cost
   smocast bench crypto --json > costs.json
   smocast sim transfer --receivers 1000 --secure --crypto-costs costs.json   # ... measured on this machine
@@ -105,6 +116,14 @@ def register_transfer(subparsers: Any) -> None:
         default="0s",
         help="add to each data packet's delay a random amount up to this: packets sent closer together "
         "than that may arrive out of order (reordering, as over parallel paths)",
+    )
+    p.add_argument(
+        "--lane",
+        type=lane_arg,
+        default=(0.0, 0.0),
+        metavar="SHARE:DELAY",
+        help="that share of the data packets takes a lane DELAY slower, so later ones overtake each of them "
+        "(reordering as over a slower parallel link; the testbed's --reorder), e.g. 0.05:10ms",
     )
     p.add_argument("--policy", default="slowest", help="window advance F: slowest, quorum:<f>, buffer:<bytes>")
     p.add_argument("--cwnd-policy", default="min", help="congestion window G: min or fair:<alpha>,<beta>")

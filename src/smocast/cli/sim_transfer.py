@@ -30,6 +30,8 @@ def run(args: argparse.Namespace) -> int:
             delay=args.delay,
             delay_max=args.delay_max,
             jitter=args.jitter,
+            lane=args.lane[0],
+            lane_delay=args.lane[1],
             loss=args.loss,
             ack_loss=args.ack_loss,
             burst=args.burst,

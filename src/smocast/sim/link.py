@@ -1,4 +1,4 @@
-"""A one-way link: serialisation at a bit rate, propagation delay, a drop-tail queue, loss, and jitter."""
+"""A one-way link: serialisation at a bit rate, propagation delay, a drop-tail queue, loss, jitter, a slower lane."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ class Link:
 
     ``rate`` None means infinitely fast. The queue is drop-tail, bounded in bytes. ``jitter``
     adds to each packet's delay an amount drawn uniformly from ``[0, jitter)``: packets that
-    leave closer together than that may arrive out of order, as over parallel paths.
+    leave closer together than that may arrive out of order, as over parallel paths. ``lane``:
+    that share of the packets (drawn at random) takes a lane ``lane_delay`` slower, so later
+    packets overtake each of them by that long, as the testbed's slower lane does.
     """
 
     __slots__ = (
@@ -22,6 +24,8 @@ class Link:
         "drops_loss",
         "drops_queue",
         "jitter",
+        "lane",
+        "lane_delay",
         "loss",
         "queue_bytes",
         "rate",
@@ -37,10 +41,12 @@ class Link:
         loss: LossModel | None = None,
         queue_bytes: int = 256 * 1024,
         jitter: float = 0.0,
+        lane: tuple[float, float] = (0.0, 0.0),
     ) -> None:
         self.rate = rate
         self.delay = delay
         self.jitter = jitter
+        self.lane, self.lane_delay = lane
         self.loss = loss or NoLoss()
         self.queue_bytes = queue_bytes
         self._rng = rng
@@ -68,6 +74,9 @@ class Link:
         if self.loss.lost(self._rng, now):
             self.drops_loss += 1
             return None
+        arrival = departure + self.delay
         if self.jitter:
-            return departure + self.delay + self._rng.random() * self.jitter
-        return departure + self.delay
+            arrival += self._rng.random() * self.jitter
+        if self.lane and self._rng.random() < self.lane:
+            arrival += self.lane_delay
+        return arrival

@@ -34,6 +34,8 @@ class PathSpec:
     over the delays too); the others lose nothing on their downlinks. ``jitter`` delays each
     packet on a receiver's downlink by a further amount drawn uniformly from ``[0, jitter)``,
     so data sent closer together than that may arrive out of order (the ACKs are not delayed).
+    ``lane`` is the share of data packets on a receiver's downlink that take a lane
+    ``lane_delay`` slower (later data overtakes them by that long).
     """
 
     rate: float | None = 100e6
@@ -48,6 +50,8 @@ class PathSpec:
     lossy_receivers: int | None = None
     burst_slot: float = 0.001
     jitter: float = 0.0
+    lane: float = 0.0
+    lane_delay: float = 0.0
 
     def receiver_delay(self, index: int, count: int) -> float:
         if self.delay_max is None or count <= 1:
@@ -116,7 +120,15 @@ class StarTopology:
             host.group_input = partial(endpoint.receive_packet, via_group=True)
         self.network.attach(
             host,
-            downlink=Link(p.rate, delay, self.rng, self._downlink_loss(index, count), p.queue_bytes, p.jitter),
+            downlink=Link(
+                p.rate,
+                delay,
+                self.rng,
+                self._downlink_loss(index, count),
+                p.queue_bytes,
+                p.jitter,
+                (p.lane, p.lane_delay),
+            ),
             uplink=Link(
                 p.rate, delay, self.rng, loss=make_loss(p.ack_loss, p.burst, p.burst_slot), queue_bytes=p.queue_bytes
             ),

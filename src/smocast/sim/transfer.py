@@ -126,6 +126,7 @@ class TransferResult:
     source_cpu_drops: int
     drop_events: list[ev.ReceiverDropped]
     protection: dict[str, Any] | None = None
+    congestion: dict[str, int] | None = None  # loss episodes and window cuts, summed over the receivers
 
     @property
     def completed(self) -> int:
@@ -173,6 +174,7 @@ class TransferResult:
             "source_egress_bytes": self.source_egress_bytes,
             "source_cpu_drops": self.source_cpu_drops,
             "deliveries": self.deliveries,
+            "congestion": self.congestion,
             "drop_reasons": sorted({e.reason.value for e in self.drop_events}),
             "policy": spec.policy,
             "cwnd_policy": spec.cwnd_policy,
@@ -180,6 +182,7 @@ class TransferResult:
             "ack_loss": spec.path.ack_loss,
             "lossy_receivers": spec.path.lossy_receivers,
             "jitter_s": spec.path.jitter,
+            "lane": {"share": spec.path.lane, "delay_s": spec.path.lane_delay},
             "send_rate_bps": spec.source_rate * 8 if spec.source_rate else None,
             "ack_every": spec.ack_every,
             "seed": spec.seed,
@@ -212,6 +215,7 @@ class _Run:
         self.outcomes: list[ReceiverOutcome] = []
         self.hosts: list[Host] = []
         self.drops: list[ev.ReceiverDropped] = []
+        self.congestion = {"loss_episodes": 0, "window_cuts": 0}
         self.finished = False
         self.written = 0
         self.digests = SharedDigest()
@@ -270,6 +274,9 @@ class _Run:
             self.finished = True
         elif isinstance(event, ev.ReceiverDropped):
             self.drops.append(event)
+        elif isinstance(event, ev.ReceiverCompleted) and event.info is not None:
+            self.congestion["loss_episodes"] += event.info.loss_episodes
+            self.congestion["window_cuts"] += event.info.window_cuts
 
     def _on_receiver_event(self, host: Host, event: object, now: float) -> None:
         outcome: ReceiverOutcome = host.context
@@ -317,6 +324,7 @@ class _Run:
             self.source.cpu_drops,
             self.drops,
             self._protection(),
+            self.congestion,
         )
 
     def _protection(self) -> dict[str, Any] | None:
