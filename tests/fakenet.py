@@ -31,8 +31,6 @@ class Terrible:
     delay: float = 0.001
     jitter: float = 0.0  # extra uniform delay: reorders when larger than the send spacing
     ack_drop: float = 0.0
-    lane: float = 0.0  # share of datagrams sent by a slower lane (as the testbed reorders)...
-    lane_delay: float = 0.0  # ...which delays each of them this much more
 
 
 @dataclass
@@ -101,8 +99,6 @@ class FakeNet:
             copies = 2
         for _ in range(copies):
             at = self.now + self.net.delay + self.rng.random() * self.net.jitter
-            if self.net.lane and self.rng.random() < self.net.lane:
-                at += self.net.lane_delay
             self._seq += 1
             heapq.heappush(self._queue, (at, self._seq, source, target, datagram))
 

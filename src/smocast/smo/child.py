@@ -90,16 +90,18 @@ class Child:
         self._rules = rules
         self.timer = ChildTimer(timers, buffer, rules, self, partial(on_timer, self), now)  # armed for the SYN-ACK
         self.samples = RttSamples(rtt, cc, buffer)  # its RTT samples, for the RTO and for cc
+        self.dupacks = 0
         self.recovery_point: int | None = None  # snd_nxt when the current recovery began
         self.rto_lost_upto = 0  # after a timeout, every un-SACKed byte below this is lost
         self.retransmitted: dict[int, float] = {}  # segment start -> when a unicast repair was sent
         self.reordering = Reordering()  # what its path showed of reordering, for loss detection
         self.credit = 0  # bytes of repairs this receiver's ACK clock allows now
-        self.last_progress = self.joined_at = now  # last_progress: new data acknowledged, or a probe answered
+        self.last_progress = now  # new data acknowledged, or a probe answered
         self.idle_since: float | None = None  # parked (everything acknowledged) since then
         self.idle_total = 0.0  # seconds parked before idle_since
+        self.joined_at = now
         self.repairs_unicast = self.repairs_multicast = 0
-        self.dupacks = self.loss_episodes = 0  # loss_episodes: recovery episodes entered (duplicate ACKs, SACK or RACK)
+        self.loss_episodes = 0  # loss recovery episodes entered (duplicate ACKs, SACK or RACK)
         self.window_cuts = 0  # episodes and timeouts after which the controller's window was smaller
         self.unreachable_at: float | None = None  # an ICMP port unreachable named its address (smo.unreachable)
 
@@ -200,9 +202,7 @@ class Child:
         """
         self.unreachable_at = None  # any ACK shows the receiver alive (the plain path moves last_progress)
         if sack and sack[0][1] <= ack:  # a D-SACK block (RFC 2883): the receiver got a segment twice
-            start = sack[0][0]
-            if (prior := self.reordering.dsack(self, start, self._buf.segment_at(start), now)) is not None:
-                self.window_cuts -= self.cc.undo(*prior)  # its recovery ended; every repair was needless
+            self.reordering.dsack(self, sack[0][0], self._buf.segment_at(sack[0][0]), now)
         self.rwnd = window
         snd_nxt = self._buf.snd_nxt
         old = self.una

@@ -40,27 +40,11 @@ class Reordering:
     recovery's first repair, originals filled the holes and the repairs were needless, and its
     window comes back (:meth:`recovery_ended`). Only a recovery during which a repair was shown
     needless is judged so: a hole filled by a repair to the group, sent for other receivers
-    before this one's first repair, echoes an older transmission too. A recovery ended by a
-    repair's echo is judged again by the D-SACKs that follow it, as Linux counts its
-    ``undo_retrans``: once as many late originals were reported twice as repairs were sent for
-    it, every repair was needless, and its window comes back (:meth:`dsack` returns it), until
-    the next recovery begins. A retransmission timeout's recovery is not judged.
+    before this one's first repair, echoes an older transmission too. A retransmission
+    timeout's recovery is not judged.
     """
 
-    __slots__ = (
-        "_dsacks",
-        "_ended",
-        "_first_repair",
-        "_persist",
-        "_prior",
-        "_repairs",
-        "_shown",
-        "_span",
-        "_widened_at",
-        "late",
-        "seen",
-        "steps",
-    )
+    __slots__ = ("_first_repair", "_persist", "_prior", "_shown", "_span", "_widened_at", "late", "seen", "steps")
 
     def __init__(self) -> None:
         self.late = 0.0
@@ -72,9 +56,6 @@ class Reordering:
         self._span = (0, 0)  # the stream range [una, snd_nxt) at the last recovery's start
         self._first_repair: float | None = None  # when that recovery sent its first repair
         self._shown = False  # a repair of it was shown needless
-        self._repairs = 0  # repairs sent in it
-        self._dsacks = 0  # late originals of it reported twice (D-SACK blocks)
-        self._ended = False  # it ended, not undone: D-SACKs may still show every repair needless
 
     def hole_filled(self, child: LossState, segment: Segment | None, tsecr: int, now: float) -> None:
         """An ACK that echoes ``tsecr`` moved the cumulative ACK over ``segment``, which was a hole
@@ -85,38 +66,26 @@ class Reordering:
         if child.retransmitted.get(segment.start, segment.mcast_at) is not None:
             self._needless(child, segment.sent_at, now)
 
-    def dsack(self, child: LossState, start: int, segment: Segment | None, now: float) -> tuple[int, int] | None:
+    def dsack(self, child: LossState, start: int, segment: Segment | None, now: float) -> None:
         """The receiver got the segment at ``start`` twice (a D-SACK block): its original came
         after a repair had filled the hole, so the path reorders and the repair was needless.
         ``segment``: the send buffer's, if it still holds it. A duplicate of a segment outside
-        the last recovery that repaired anything (one the network made) is ignored.
-
-        Returns the ``(cwnd, ssthresh)`` to give back (the caller hands it to the controller's
-        ``undo``) when this D-SACK, after the recovery ended, shows the last of its repairs
-        needless; else None."""
+        the last recovery that repaired anything (one the network made) is ignored."""
         low, high = self._span
         if self._first_repair is None or not low <= start < high:
-            return None
+            return
         self.seen = True
         self._needless(child, None if segment is None else segment.sent_at, now)
-        self._dsacks += 1
-        if not self._ended or self._dsacks < self._repairs:
-            return None
-        prior, self._prior, self._ended = self._prior, None, False
-        return prior
 
     def repaired(self, now: float) -> None:
         """A repair went to this receiver (alone or to the group) at ``now``."""
         if self._first_repair is None:
             self._first_repair = now
-        self._repairs += 1
 
     def recovery_began(self, cwnd: int, ssthresh: int, una: int, snd_nxt: int) -> None:
         """A loss recovery began over ``[una, snd_nxt)``, the controller's ``cwnd`` and ``ssthresh``
         these before it: judge it; after enough recoveries without a needless repair, narrow."""
         self._prior, self._span, self._first_repair, self._shown = (cwnd, ssthresh), (una, snd_nxt), None, False
-        self._repairs = self._dsacks = 0
-        self._ended = False
         self._persist -= 1
         if self._persist <= 0:
             self.steps = 0
@@ -126,25 +95,18 @@ class Reordering:
     def timed_out(self) -> None:
         """The retransmission timer expired: the recovery it starts is not judged."""
         self._prior = None
-        self._ended = False
 
     def recovery_ended(self, tsecr: int) -> tuple[int, int] | None:
         """The ACK that echoes ``tsecr`` passed the recovery point: the ``(cwnd, ssthresh)`` to give
         back (the caller hands it to the controller's ``undo``) when that echo names a
         transmission older than the recovery's first repair and a repair of it was shown
-        needless, or when every repair of it was reported needless (D-SACKs); else None, and the
-        D-SACKs still to come may give it back (:meth:`dsack`)."""
-        prior, first = self._prior, self._first_repair
-        if prior is None or first is None:
-            self._prior = None
+        needless, else None."""
+        prior, self._prior = self._prior, None
+        first = self._first_repair
+        if prior is None or first is None or not self._shown or not tsecr:
             return None
-        all_dsacked = self._dsacks >= self._repairs
         older = (timestamp(first) - tsecr) % TS_MODULUS  # how long before the first repair it was sent
-        if all_dsacked or (self._shown and tsecr and 0 < older < TS_MODULUS // 2):
-            self._prior = None
-            return prior
-        self._ended = True  # judged again by the D-SACKs that follow
-        return None
+        return prior if 0 < older < TS_MODULUS // 2 else None
 
     def _needless(self, child: LossState, sent_at: float | None, now: float) -> None:
         """A repair was needless (its original sent at ``sent_at``, if known): wait longer."""
