@@ -111,3 +111,7 @@ def render_batch_loop_runs() -> str:
 
 def test_the_batch_loops_ack_server_table_is_the_stored_reports() -> None:
     assert_in_benchmarks(render_batch_loop_runs())
+
+
+def test_the_compiled_ack_paths_instructions_table_is_the_stored_report() -> None:
+    assert_in_benchmarks(render("ack-instructions-mypyc.json"))

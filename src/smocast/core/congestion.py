@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from typing import ClassVar
 
 from smocast.core.delaytrack import MIN_RTT_WINDOW, STANDING_WINDOW_FLOOR, DelayTrack
 from smocast.core.errors import ConfigError
@@ -38,7 +39,7 @@ ONE_WAY_FRESH = 1.0  # LossFilter: one-way delay samples stand for the path this
 class CongestionController(ABC):
     """Window arithmetic of one path, in bytes. ``cwnd`` is read after every signal."""
 
-    name = "abstract"
+    name: ClassVar[str] = "abstract"
     wants_rtt = False  # True: the caller must feed on_rtt_sample (it costs a lookup per ACK)
     wants_delay = False  # True: the caller must feed on_delay_sample with the ACKs' one-way delays
     validates_window = False  # True: the caller must say in on_ack whether the window was used (RFC 7661)
@@ -112,7 +113,7 @@ class NewReno(CongestionController):
     receiver's loss would collapse the channel once per loss anywhere in the group.
     """
 
-    name = "newreno"
+    name: ClassVar[str] = "newreno"
 
     def __init__(self, mss: int, initial_window: int, max_window: int) -> None:
         super().__init__(mss, initial_window, max_window)
@@ -145,7 +146,7 @@ class NewReno(CongestionController):
 class FixedWindow(CongestionController):
     """A constant window that ignores loss: for experiments that must not be rate-limited."""
 
-    name = "fixed"
+    name: ClassVar[str] = "fixed"
 
     def __init__(self, mss: int, initial_window: int, max_window: int) -> None:
         super().__init__(mss, initial_window, max_window)
@@ -185,7 +186,7 @@ class LossFilter(NewReno):
     its losses look random and it takes more than its share. See docs/design.md.
     """
 
-    name = "lossfilter"
+    name: ClassVar[str] = "lossfilter"
     wants_rtt = True
     wants_delay = True
     validates_window = True  # a window that losses do not cut must not double where it is not used
