@@ -120,7 +120,7 @@ def register_transfer(subparsers: Any) -> None:
     p.add_argument(
         "--lane",
         type=lane_arg,
-        default=(0.0, 0.0),
+        default="0:0s",
         metavar="SHARE:DELAY",
         help="that share of the data packets takes a lane DELAY slower, so later ones overtake each of them "
         "(reordering as over a slower parallel link; the testbed's --reorder), e.g. 0.05:10ms",
